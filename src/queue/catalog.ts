@@ -1,0 +1,57 @@
+import { z } from 'zod';
+
+/** Queues by the kind of work they hold; each gets one BullMQ Worker per process. */
+export const queueSettings = {
+  /** Housekeeping: the reconciler. */
+  maintenance: {
+    /** Jobs of this queue run at once in one process. Default: 1 */
+    concurrency: 1,
+  },
+} as const satisfies Record<string, { concurrency: number }>;
+export type QueueName = keyof typeof queueSettings;
+export const queueNames = Object.keys(queueSettings) as QueueName[];
+
+export interface JobDefinition<Payload extends z.ZodType = z.ZodType> {
+  queue: QueueName;
+  /** Job data: ids and small values only; never a secret (BullMQ stores it in clear). */
+  payload: Payload;
+  /** Attempts before the job is marked failed. */
+  attempts: number;
+  /** Delay before the first retry, doubled at each attempt, with jitter. */
+  backoffMs: number;
+  /** Repeat on a cron pattern (seconds field first, UTC) for jobs the service schedules. */
+  schedule?: { pattern: string };
+}
+
+/** Completed jobs are kept briefly for the dashboard; failed ones long, for diagnosis. */
+export const retention = {
+  /** Default: one day, at most 1,000 jobs per queue. */
+  removeOnComplete: { age: 24 * 3600, count: 1000 },
+  /** Default: 14 days. */
+  removeOnFail: { age: 14 * 24 * 3600 },
+} as const;
+
+const defineJob = <P extends z.ZodType>(definition: JobDefinition<P>) => definition;
+
+/**
+ * Every job the service runs, in one place. Enqueueing is type-checked against the payload
+ * schema, and start-up fails when a job here has no processor.
+ */
+export const jobCatalog = {
+  /**
+   * Re-creates queue work that Redis lost, from PostgreSQL (the source of truth).
+   * Runs every minute; also safe to run at any time.
+   */
+  reconcile: defineJob({
+    queue: 'maintenance',
+    payload: z.object({}).strict(),
+    attempts: 3,
+    backoffMs: 5_000,
+    schedule: { pattern: '0 * * * * *' },
+  }),
+};
+
+export type JobCatalog = typeof jobCatalog;
+export type JobName = keyof JobCatalog;
+export type JobPayload<N extends JobName> = z.infer<JobCatalog[N]['payload']>;
+export const jobNames = Object.keys(jobCatalog) as JobName[];

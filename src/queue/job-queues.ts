@@ -1,0 +1,97 @@
+import { Queue, type Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import {
+  jobCatalog,
+  jobNames,
+  queueNames,
+  retention,
+  type JobName,
+  type JobPayload,
+  type QueueName,
+} from './catalog.js';
+
+export interface EnqueueOptions {
+  /** Deterministic id: a second add with the same id is ignored. No ':' and not all digits. */
+  jobId?: string;
+  /** Milliseconds before the job may run. Default: 0 */
+  delay?: number;
+  /** Lower runs first (1 is highest). Default: none */
+  priority?: number;
+}
+
+/** The catalog's queues on one Redis connection, with type-checked enqueueing. */
+export class JobQueues {
+  private readonly queues = new Map<QueueName, Queue>();
+
+  constructor(
+    connection: Redis,
+    readonly prefix: string,
+  ) {
+    for (const name of queueNames) {
+      const queue = new Queue(name, { connection, prefix });
+      // Without a listener an 'error' event would crash the process; the connection's own
+      // reconnect handles the outage and callers see their command fail.
+      queue.on('error', () => {});
+      this.queues.set(name, queue);
+    }
+  }
+
+  get(name: QueueName): Queue {
+    return this.queues.get(name)!;
+  }
+
+  all(): Queue[] {
+    return [...this.queues.values()];
+  }
+
+  /** Validates the payload against the catalog, then adds the job with its defaults. */
+  async enqueue<N extends JobName>(
+    name: N,
+    payload: JobPayload<N>,
+    options: EnqueueOptions = {},
+  ): Promise<Job> {
+    const definition = jobCatalog[name];
+    const data = definition.payload.parse(payload) as object;
+    if (
+      options.jobId !== undefined &&
+      (options.jobId.includes(':') || /^\d+$/.test(options.jobId))
+    ) {
+      throw new Error(`job id "${options.jobId}" must not contain ':' nor be all digits`);
+    }
+    return this.get(definition.queue).add(name, data, {
+      attempts: definition.attempts,
+      backoff: { type: 'exponential', delay: definition.backoffMs, jitter: 0.5 },
+      ...retention,
+      ...options,
+    });
+  }
+
+  /**
+   * Creates or updates the scheduler of every scheduled catalog job. Idempotent, so it runs
+   * at every worker start and from the reconciler; returns the schedules it upserted.
+   */
+  async ensureSchedules(): Promise<JobName[]> {
+    const scheduled = jobNames.filter((name) => jobCatalog[name].schedule);
+    for (const name of scheduled) {
+      const definition = jobCatalog[name];
+      await this.get(definition.queue).upsertJobScheduler(
+        name,
+        { pattern: definition.schedule!.pattern, tz: 'UTC' },
+        {
+          name,
+          data: {},
+          opts: {
+            attempts: definition.attempts,
+            backoff: { type: 'exponential', delay: definition.backoffMs, jitter: 0.5 },
+            ...retention,
+          },
+        },
+      );
+    }
+    return scheduled;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.all().map((queue) => queue.close()));
+  }
+}

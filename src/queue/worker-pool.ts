@@ -1,0 +1,119 @@
+import { UnrecoverableError, Worker, type Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { jobCatalog, queueNames, queueSettings, type JobName, type JobPayload } from './catalog.js';
+
+/** What a processor may know about the job it runs, without depending on BullMQ. */
+export interface JobContext {
+  jobId: string;
+  /** Failed attempts so far (0 on the first run). */
+  attemptsMade: number;
+  /** Aborted when the process shuts down past its grace period. */
+  signal: AbortSignal;
+  log: Logger;
+  updateProgress(progress: number | object): Promise<void>;
+}
+
+/** A processor is a plain function: (payload, deps, ctx) => result. */
+export type JobProcessor<N extends JobName, Deps> = (
+  payload: JobPayload<N>,
+  deps: Deps,
+  ctx: JobContext,
+) => Promise<unknown>;
+
+export type ProcessorTable<Deps> = { [N in JobName]: JobProcessor<N, Deps> };
+
+/**
+ * Start-up check: every catalog job has a processor and every processor a catalog entry.
+ * Throws a message naming each mismatch.
+ */
+export function assertProcessorsMatchCatalog(
+  catalogJobs: readonly string[],
+  processors: Record<string, unknown>,
+): void {
+  const problems: string[] = [];
+  for (const name of catalogJobs) {
+    if (typeof processors[name] !== 'function') problems.push(`job "${name}" has no processor`);
+  }
+  for (const name of Object.keys(processors)) {
+    if (!catalogJobs.includes(name)) problems.push(`processor "${name}" has no catalog entry`);
+  }
+  if (problems.length > 0) {
+    throw new Error(`The job catalog and the processors disagree: ${problems.join('; ')}`);
+  }
+}
+
+export interface WorkerPool {
+  workers: Worker[];
+  /**
+   * Stops taking jobs and waits for running ones up to `graceMs`; then cancels what is left
+   * (their AbortSignal fires) and closes without waiting further.
+   */
+  close(graceMs: number): Promise<void>;
+}
+
+export interface WorkerPoolOptions<Deps> {
+  connection: Redis;
+  prefix: string;
+  processors: ProcessorTable<Deps>;
+  deps: Deps;
+  log: Logger;
+}
+
+/** Binds the catalog to BullMQ: one Worker per queue, dispatching on the job name. */
+export function startWorkerPool<Deps>(options: WorkerPoolOptions<Deps>): WorkerPool {
+  const { connection, prefix, processors, deps, log } = options;
+  assertProcessorsMatchCatalog(Object.keys(jobCatalog), processors);
+
+  const run = async (job: Job, _token?: string, signal?: AbortSignal): Promise<unknown> => {
+    const name = job.name as JobName;
+    const definition = jobCatalog[name];
+    if (!definition) throw new UnrecoverableError(`unknown job "${job.name}"`);
+    const parsed = definition.payload.safeParse(job.data);
+    if (!parsed.success) {
+      throw new UnrecoverableError(`invalid payload for ${name}: ${parsed.error.message}`);
+    }
+    const processor = processors[name];
+    return processor(parsed.data, deps, {
+      jobId: job.id ?? '',
+      attemptsMade: job.attemptsMade,
+      signal: signal ?? new AbortController().signal,
+      log: log.child({ job: name, jobId: job.id }),
+      updateProgress: (progress) => job.updateProgress(progress),
+    });
+  };
+
+  const workers = queueNames.map((queue) => {
+    const worker = new Worker(queue, run, {
+      connection,
+      prefix,
+      concurrency: queueSettings[queue].concurrency,
+    });
+    worker.on('error', (error) => log.warn({ err: error, queue }, 'worker error'));
+    worker.on('failed', (job, error) =>
+      log.warn(
+        { queue, job: job?.name, jobId: job?.id, attemptsMade: job?.attemptsMade, err: error },
+        'job failed',
+      ),
+    );
+    return worker;
+  });
+
+  return {
+    workers,
+    async close(graceMs) {
+      let timer: NodeJS.Timeout | undefined;
+      const deadline = new Promise<'timeout'>((resolve) => {
+        timer = setTimeout(() => resolve('timeout'), graceMs);
+      });
+      const closed = Promise.all(workers.map((w) => w.close())).then(() => 'closed' as const);
+      const outcome = await Promise.race([closed, deadline]);
+      clearTimeout(timer);
+      if (outcome === 'timeout') {
+        log.warn({ graceMs }, 'jobs still running at the shutdown deadline: cancelling them');
+        for (const worker of workers) worker.cancelAllJobs('shutdown');
+        await Promise.all(workers.map((w) => w.close(true)));
+      }
+    },
+  };
+}

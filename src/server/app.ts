@@ -1,0 +1,85 @@
+import express, { type NextFunction, type Request, type Response } from 'express';
+import { pinoHttp } from 'pino-http';
+import type { Runtime } from '../runtime.js';
+import { redactUrl } from '../logger.js';
+import { requireAdmin } from './admin-auth.js';
+import { healthRouter, readinessChecks } from './health.js';
+import { createMetrics } from './metrics.js';
+import { queueBoardPath, queueBoardRouter } from './queue-board.js';
+
+/** An error a handler throws to answer with a given status and a sentence for the caller. */
+export class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'HttpError';
+  }
+}
+
+type AppRuntime = Pick<Runtime, 'config' | 'log' | 'store' | 'producer' | 'queues'>;
+
+/** The Express app: thin routes that validate, record and enqueue. */
+export function createApp(runtime: AppRuntime): express.Express {
+  const { config, log, store, producer, queues } = runtime;
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', 'loopback');
+
+  const metrics = createMetrics(() => queues.all());
+  app.use((req, res, next) => metrics.observe(req, res, next));
+  app.use(
+    pinoHttp({
+      logger: log,
+      // Health probes every few seconds would drown the log.
+      autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/readyz' },
+      serializers: {
+        req: (req: { id: unknown; method: string; url: string; remoteAddress?: string }) => ({
+          id: req.id,
+          method: req.method,
+          // The query (code, state...) is only logged through the redacted URL.
+          url: redactUrl(req.url),
+          remoteAddress: req.remoteAddress,
+        }),
+      },
+    }),
+  );
+
+  app.use(healthRouter(readinessChecks(store, producer)));
+  app.get('/metrics', async (_req, res) => {
+    res.set('Content-Type', metrics.registry.contentType);
+    res.send(await metrics.registry.metrics());
+  });
+
+  const admin = requireAdmin(config.adminApiToken);
+  app.use(queueBoardPath, admin, queueBoardRouter(queues.all()));
+
+  const api = express.Router();
+  api.use(admin);
+  api.use(express.json({ limit: '100kb' }));
+  app.use('/api/v1', api);
+
+  app.use((_req, _res, next) => next(new HttpError(404, 'not_found', 'No such resource.')));
+  app.use((error: unknown, req: Request, res: Response, next: NextFunction) => {
+    if (res.headersSent) {
+      next(error);
+      return;
+    }
+    const status =
+      error instanceof HttpError
+        ? error.status
+        : // body-parser's errors (malformed JSON, too large) carry a 4xx status.
+          typeof (error as { status?: unknown }).status === 'number' &&
+            (error as { status: number }).status < 500
+          ? (error as { status: number }).status
+          : 500;
+    if (status >= 500) req.log.error({ err: error }, 'request failed');
+    const code =
+      error instanceof HttpError ? error.code : status >= 500 ? 'internal' : 'bad_request';
+    const message = status >= 500 ? 'Something went wrong on our side.' : (error as Error).message;
+    res.status(status).json({ error: { code, message } });
+  });
+  return app;
+}

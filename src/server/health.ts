@@ -1,0 +1,70 @@
+import { Router } from 'express';
+import type { Redis } from 'ioredis';
+import type { Store } from '../store/database.js';
+
+export type ReadinessCheck = () => Promise<void>;
+
+/** Rejects when `promise` has not settled within `ms`. */
+async function within<T>(ms: number, promise: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** The parts /readyz checks, each named in a 503 when it fails. */
+export function readinessChecks(store: Store, redis: Redis): Record<string, ReadinessCheck> {
+  return {
+    redis: async () => {
+      await redis.ping();
+    },
+    postgres: () => store.ping(),
+    migrations: async () => {
+      const state = await store.migrationState();
+      if (state.status === 'pending') {
+        throw new Error(`${state.expected - state.applied} migration(s) not applied`);
+      }
+      if (state.status === 'ahead') {
+        throw new Error('the database has migrations this version does not know');
+      }
+    },
+  };
+}
+
+/** GET /healthz (the process answers) and GET /readyz (its dependencies answer). */
+export function healthRouter(checks: Record<string, ReadinessCheck>, timeoutMs = 2_000): Router {
+  const router = Router();
+  router.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  router.get('/readyz', async (_req, res) => {
+    const names = Object.keys(checks);
+    const outcomes = await Promise.allSettled(
+      names.map((name) => within(timeoutMs, checks[name]!())),
+    );
+    const results: Record<string, string> = {};
+    const failing: string[] = [];
+    outcomes.forEach((outcome, i) => {
+      const name = names[i]!;
+      if (outcome.status === 'fulfilled') {
+        results[name] = 'ok';
+      } else {
+        failing.push(name);
+        results[name] = `unavailable: ${(outcome.reason as Error).message}`;
+      }
+    });
+    res
+      .status(failing.length ? 503 : 200)
+      .json(
+        failing.length
+          ? { status: 'unavailable', failing, checks: results }
+          : { status: 'ready', checks: results },
+      );
+  });
+  return router;
+}

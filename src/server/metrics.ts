@@ -1,0 +1,81 @@
+import type { Queue } from 'bullmq';
+import type { NextFunction, Request, Response } from 'express';
+import { Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+const jobStates = ['waiting', 'active', 'delayed', 'prioritized', 'completed', 'failed'] as const;
+
+export interface HttpMetrics {
+  registry: Registry;
+  /** Express middleware timing every request by method, route and status. */
+  observe(req: Request, res: Response, next: NextFunction): void;
+}
+
+/**
+ * A registry per app (not prom-client's global one, so tests can build several apps) with
+ * process metrics, request latency, and job counts per queue and state read at scrape time.
+ */
+export function createMetrics(queues: () => Queue[]): HttpMetrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+
+  const latency = new Histogram({
+    name: 'http_request_duration_seconds',
+    help: 'HTTP request latency by method, route and status.',
+    labelNames: ['method', 'route', 'status'] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [registry],
+  });
+
+  new Gauge({
+    name: 'license_sync_queue_jobs',
+    help: 'Jobs per queue and state (read from Redis at scrape time).',
+    labelNames: ['queue', 'state'] as const,
+    registers: [registry],
+    async collect() {
+      this.reset();
+      await Promise.all(
+        queues().map(async (queue) => {
+          const counts = await queue.getJobCounts(...jobStates);
+          for (const state of jobStates) this.set({ queue: queue.name, state }, counts[state] ?? 0);
+        }),
+      ).catch(() => {
+        // Redis unreachable: report no counts rather than failing the whole scrape;
+        // license_sync_queue_up says why they are missing.
+        this.reset();
+      });
+    },
+  });
+
+  new Gauge({
+    name: 'license_sync_queue_up',
+    help: '1 when the queue store (Redis) answered the last scrape, else 0.',
+    registers: [registry],
+    async collect() {
+      const first = queues()[0];
+      const ok = first
+        ? await first.getJobCounts('waiting').then(
+            () => 1,
+            () => 0,
+          )
+        : 0;
+      this.set(ok);
+    },
+  });
+
+  return {
+    registry,
+    observe(req, res, next) {
+      const end = latency.startTimer();
+      res.on('finish', () => {
+        // The matched route keeps label cardinality bounded; unmatched paths share one label.
+        const route = (req.route as { path?: string } | undefined)?.path;
+        end({
+          method: req.method,
+          route: route ? `${req.baseUrl}${route}` : req.baseUrl || 'unmatched',
+          status: String(res.statusCode),
+        });
+      });
+      next();
+    },
+  };
+}

@@ -1,0 +1,308 @@
+import { sql } from 'drizzle-orm';
+import {
+  bigserial,
+  boolean,
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  text,
+  timestamp,
+  uniqueIndex,
+  uuid,
+  type AnyPgColumn,
+} from 'drizzle-orm/pg-core';
+
+// Status columns are text with a TypeScript union rather than PostgreSQL enums: adding a
+// state later is then a code change, not a migration that locks the table.
+
+const createdAt = () => timestamp('created_at', { withTimezone: true }).notNull().defaultNow();
+const updatedAt = () => timestamp('updated_at', { withTimezone: true }).notNull().defaultNow();
+const id = () =>
+  uuid('id')
+    .primaryKey()
+    .default(sql`gen_random_uuid()`);
+
+/** A CSP partner: one Partner Center account (one partner tenant). */
+export const partners = pgTable('partners', {
+  id: id(),
+  name: text('name').notNull(),
+  /** The partner's own Entra tenant, known once a consent names it. */
+  homeTenantId: uuid('home_tenant_id'),
+  createdAt: createdAt(),
+  updatedAt: updatedAt(),
+});
+
+export type DelegatedAdminKind = 'legacy' | 'sam';
+export type DelegatedAdminStatus = 'active' | 'replaced' | 'needs_reconsent' | 'revoked';
+
+/**
+ * The accounts a partner's refreshes run as: legacy username/password accounts and
+ * Secure Application Model consents. A replaced legacy account points at its successor.
+ */
+export const delegatedAdmins = pgTable(
+  'delegated_admins',
+  {
+    id: id(),
+    partnerId: uuid('partner_id')
+      .notNull()
+      .references(() => partners.id, { onDelete: 'cascade' }),
+    kind: text('kind').$type<DelegatedAdminKind>().notNull(),
+    /** UPN of the account (legacy username or the consenting user). */
+    username: text('username').notNull(),
+    /** Lower-cased domain part of the username; the replacement rule matches on it. */
+    domain: text('domain').notNull(),
+    /** Legacy accounts only: the password, sealed by the key ring. */
+    passwordEnc: text('password_enc'),
+    status: text('status').$type<DelegatedAdminStatus>().notNull().default('active'),
+    replacedBy: uuid('replaced_by').references((): AnyPgColumn => delegatedAdmins.id),
+    replacedAt: timestamp('replaced_at', { withTimezone: true }),
+    /** SAM only: the Entra object id and tenant of the consenting user. */
+    userObjectId: uuid('user_object_id'),
+    tenantId: uuid('tenant_id'),
+    mfaVerified: boolean('mfa_verified'),
+    adminAgent: boolean('admin_agent'),
+    consentedAt: timestamp('consented_at', { withTimezone: true }),
+    lastError: text('last_error'),
+    nextAction: text('next_action'),
+    createdBy: text('created_by').notNull(),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [index('delegated_admins_partner_domain_idx').on(t.partnerId, t.domain)],
+);
+
+export type CompanyVisibility = 'unknown' | 'visible' | 'not_visible';
+
+/** A customer of the partner: one customer tenant, billed for its licenses. */
+export const companies = pgTable(
+  'companies',
+  {
+    id: id(),
+    partnerId: uuid('partner_id')
+      .notNull()
+      .references(() => partners.id, { onDelete: 'cascade' }),
+    name: text('name').notNull(),
+    customerTenantId: uuid('customer_tenant_id'),
+    domain: text('domain'),
+    delegatedAdminId: uuid('delegated_admin_id').references(() => delegatedAdmins.id),
+    /** Whether the last customer listing showed this company. */
+    visibility: text('visibility').$type<CompanyVisibility>().notNull().default('unknown'),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    uniqueIndex('companies_partner_tenant_uq').on(t.partnerId, t.customerTenantId),
+    index('companies_delegated_admin_idx').on(t.delegatedAdminId),
+  ],
+);
+
+export type ConsentAttemptKind = 'partner_center' | 'custom_license';
+export type ConsentAttemptStatus =
+  'started' | 'received' | 'exchanging' | 'completed' | 'failed' | 'expired';
+
+/** One click on "Grant consent": state, PKCE verifier and nonce kept server-side. */
+export const consentAttempts = pgTable(
+  'consent_attempts',
+  {
+    id: id(),
+    partnerId: uuid('partner_id')
+      .notNull()
+      .references(() => partners.id, { onDelete: 'cascade' }),
+    kind: text('kind').$type<ConsentAttemptKind>().notNull(),
+    /** SHA-256 of the state parameter; the state itself is never stored. */
+    stateHash: text('state_hash').notNull(),
+    pkceVerifierEnc: text('pkce_verifier_enc').notNull(),
+    nonceEnc: text('nonce_enc').notNull(),
+    /** The authorization code, sealed, once the callback has received it. */
+    codeEnc: text('code_enc'),
+    /** SHA-256 of the code, to recognise a replayed callback without opening codeEnc. */
+    codeHash: text('code_hash'),
+    returnUrl: text('return_url').notNull(),
+    status: text('status').$type<ConsentAttemptStatus>().notNull().default('started'),
+    /** A sentence for the partner when the attempt failed. */
+    error: text('error'),
+    expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
+    receivedAt: timestamp('received_at', { withTimezone: true }),
+    completedAt: timestamp('completed_at', { withTimezone: true }),
+    delegatedAdminId: uuid('delegated_admin_id').references(() => delegatedAdmins.id),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    uniqueIndex('consent_attempts_state_uq').on(t.stateHash),
+    index('consent_attempts_status_idx').on(t.status),
+  ],
+);
+
+export type TokenCachePurpose = 'partner_center' | 'custom_license';
+
+/** MSAL's serialized token cache, sealed, one partition per partner and purpose. */
+export const tokenCachePartitions = pgTable(
+  'token_cache_partitions',
+  {
+    id: id(),
+    partnerId: uuid('partner_id')
+      .notNull()
+      .references(() => partners.id, { onDelete: 'cascade' }),
+    purpose: text('purpose').$type<TokenCachePurpose>().notNull(),
+    cacheEnc: text('cache_enc').notNull(),
+    /** Bumped on every write; a writer holding an older version lost a race. */
+    version: integer('version').notNull().default(1),
+    homeAccountId: text('home_account_id'),
+    lastUsedAt: timestamp('last_used_at', { withTimezone: true }),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [uniqueIndex('token_cache_partitions_partner_purpose_uq').on(t.partnerId, t.purpose)],
+);
+
+export type RefreshRunTrigger = 'consent' | 'manual' | 'schedule';
+export type RefreshRunStatus = 'running' | 'completed' | 'stopped';
+
+/** One refresh of every customer of a partner. Counts are kept in step with its results. */
+export const refreshRuns = pgTable(
+  'refresh_runs',
+  {
+    id: id(),
+    partnerId: uuid('partner_id')
+      .notNull()
+      .references(() => partners.id, { onDelete: 'cascade' }),
+    trigger: text('trigger').$type<RefreshRunTrigger>().notNull(),
+    status: text('status').$type<RefreshRunStatus>().notNull().default('running'),
+    total: integer('total').notNull().default(0),
+    succeeded: integer('succeeded').notNull().default(0),
+    failed: integer('failed').notNull().default(0),
+    /** Why the run stopped early, in a sentence for the partner. */
+    error: text('error'),
+    startedAt: timestamp('started_at', { withTimezone: true }).notNull().defaultNow(),
+    finishedAt: timestamp('finished_at', { withTimezone: true }),
+  },
+  (t) => [index('refresh_runs_partner_started_idx').on(t.partnerId, t.startedAt)],
+);
+
+export type RefreshResultStatus = 'pending' | 'succeeded' | 'failed';
+export type ErrorClassification = 'transient' | 'permanent' | 'needs_reconsent';
+
+/** One customer tenant within a refresh run. */
+export const refreshResults = pgTable(
+  'refresh_results',
+  {
+    id: id(),
+    runId: uuid('run_id')
+      .notNull()
+      .references(() => refreshRuns.id, { onDelete: 'cascade' }),
+    companyId: uuid('company_id').references(() => companies.id, { onDelete: 'set null' }),
+    customerTenantId: uuid('customer_tenant_id').notNull(),
+    status: text('status').$type<RefreshResultStatus>().notNull().default('pending'),
+    attempts: integer('attempts').notNull().default(0),
+    classification: text('classification').$type<ErrorClassification>(),
+    errorCode: text('error_code'),
+    errorMessage: text('error_message'),
+    startedAt: timestamp('started_at', { withTimezone: true }),
+    finishedAt: timestamp('finished_at', { withTimezone: true }),
+  },
+  (t) => [
+    uniqueIndex('refresh_results_run_tenant_uq').on(t.runId, t.customerTenantId),
+    index('refresh_results_run_status_idx').on(t.runId, t.status),
+  ],
+);
+
+/** License counts of one SKU of one customer, as read by one run. */
+export const licenseSnapshots = pgTable(
+  'license_snapshots',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    runId: uuid('run_id')
+      .notNull()
+      .references(() => refreshRuns.id, { onDelete: 'cascade' }),
+    companyId: uuid('company_id').references(() => companies.id, { onDelete: 'set null' }),
+    customerTenantId: uuid('customer_tenant_id').notNull(),
+    skuId: uuid('sku_id').notNull(),
+    skuPartNumber: text('sku_part_number').notNull(),
+    activeUnits: integer('active_units').notNull(),
+    consumedUnits: integer('consumed_units').notNull(),
+    suspendedUnits: integer('suspended_units').notNull().default(0),
+    warningUnits: integer('warning_units').notNull().default(0),
+    /** Sum of active subscriptions of this SKU, across monthly and yearly terms. */
+    billedQuantity: integer('billed_quantity').notNull(),
+    capturedAt: timestamp('captured_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [
+    uniqueIndex('license_snapshots_run_tenant_sku_uq').on(t.runId, t.customerTenantId, t.skuId),
+  ],
+);
+
+export type CustomLicenseKind =
+  | 'licensed_users'
+  | 'group_members'
+  | 'user_mailboxes'
+  | 'shared_mailboxes'
+  | 'sku_quantity'
+  | 'fixed';
+
+/** A billing item counted in each customer tenant through Microsoft Graph. */
+export const customLicenseDefinitions = pgTable(
+  'custom_license_definitions',
+  {
+    id: id(),
+    partnerId: uuid('partner_id')
+      .notNull()
+      .references(() => partners.id, { onDelete: 'cascade' }),
+    name: text('name').notNull(),
+    kind: text('kind').$type<CustomLicenseKind>().notNull(),
+    /** Kind-specific parameters (domains, group, SKU part number, quantity). */
+    params: jsonb('params').$type<Record<string, unknown>>().notNull().default({}),
+    /** null: every company; otherwise the chosen company ids. */
+    companyIds: jsonb('company_ids').$type<string[] | null>(),
+    deletedAt: timestamp('deleted_at', { withTimezone: true }),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [index('custom_license_definitions_partner_idx').on(t.partnerId)],
+);
+
+export type CustomLicenseCountState = 'counted' | 'failed' | 'will_fail';
+
+/** One count of one definition for one company in one run; the rows are the history. */
+export const customLicenseCounts = pgTable(
+  'custom_license_counts',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    runId: uuid('run_id')
+      .notNull()
+      .references(() => refreshRuns.id, { onDelete: 'cascade' }),
+    companyId: uuid('company_id')
+      .notNull()
+      .references(() => companies.id, { onDelete: 'cascade' }),
+    definitionId: uuid('definition_id')
+      .notNull()
+      .references(() => customLicenseDefinitions.id, { onDelete: 'cascade' }),
+    state: text('state').$type<CustomLicenseCountState>().notNull(),
+    quantity: integer('quantity'),
+    message: text('message'),
+    countedAt: timestamp('counted_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [
+    uniqueIndex('custom_license_counts_run_company_def_uq').on(
+      t.runId,
+      t.companyId,
+      t.definitionId,
+    ),
+  ],
+);
+
+/** Who did what, for the partner's and operators' record. Never holds a secret. */
+export const auditEvents = pgTable(
+  'audit_events',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    partnerId: uuid('partner_id').references(() => partners.id, { onDelete: 'cascade' }),
+    actor: text('actor').notNull(),
+    action: text('action').notNull(),
+    subjectType: text('subject_type'),
+    subjectId: text('subject_id'),
+    details: jsonb('details').$type<Record<string, unknown>>().notNull().default({}),
+    createdAt: createdAt(),
+  },
+  (t) => [index('audit_events_partner_created_idx').on(t.partnerId, t.createdAt)],
+);

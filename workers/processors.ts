@@ -1,0 +1,8 @@
+import { reconcile } from '../jobs/reconcile.js';
+import type { JobDeps } from '../jobs/deps.js';
+import type { ProcessorTable } from '../src/queue/worker-pool.js';
+
+/** The processor of every catalog job; start-up checks that none is missing. */
+export const processors: ProcessorTable<JobDeps> = {
+  reconcile,
+};

@@ -25,6 +25,11 @@ export default tseslint.config(
     rules: {
       // chai's expect(...).to.be.true style reads as an unused expression.
       '@typescript-eslint/no-unused-expressions': 'off',
+      // Response bodies (supertest) are untyped JSON that the assertions check.
+      '@typescript-eslint/no-unsafe-member-access': 'off',
+      '@typescript-eslint/no-unsafe-call': 'off',
+      '@typescript-eslint/no-unsafe-assignment': 'off',
+      '@typescript-eslint/no-unsafe-argument': 'off',
     },
   },
 );

@@ -55,7 +55,7 @@ export const redactPaths = [
   '*.refreshToken',
   '*.idToken',
   '*.clientSecret',
-  '*.code',
+  '*.authorizationCode',
   '*.codeVerifier',
   '*.secret',
   'password',

@@ -1,4 +1,5 @@
 import type { Config } from '../config/index.js';
+import { withDeadline } from './deadline.js';
 import type { Logger } from './logger.js';
 import { createProducerConnection, type Redis } from './queue/connections.js';
 import { JobQueues } from './queue/job-queues.js';
@@ -55,7 +56,8 @@ export async function openRuntime(config: Config, log: Logger): Promise<Runtime>
     producer,
     queues,
     async close() {
-      await queues.close();
+      // Closing a queue talks to Redis; an outage must not hold the exit.
+      await withDeadline(2_000, queues.close()).catch(() => {});
       producer.disconnect();
       await store.close();
     },

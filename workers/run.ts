@@ -1,4 +1,5 @@
 import type { JobDeps } from '../jobs/deps.js';
+import { withDeadline } from '../src/deadline.js';
 import { createWorkerConnection } from '../src/queue/connections.js';
 import { JobQueues } from '../src/queue/job-queues.js';
 import { startWorkerPool, type WorkerPool } from '../src/queue/worker-pool.js';
@@ -42,7 +43,7 @@ export function runWorkers(runtime: Runtime): RunningWorkers {
     scheduled,
     async close(graceMs) {
       await pool.close(graceMs);
-      await queues.close();
+      await withDeadline(2_000, queues.close()).catch(() => {});
       connection.disconnect();
     },
   };

@@ -1,6 +1,7 @@
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import { withDeadline } from '../deadline.js';
 import { jobCatalog, queueNames, queueSettings, type JobName, type JobPayload } from './catalog.js';
 
 /** What a processor may know about the job it runs, without depending on BullMQ. */
@@ -43,6 +44,9 @@ export function assertProcessorsMatchCatalog(
   }
 }
 
+/** How long a forced close may take after the grace period. Default: 2 s */
+const forcedCloseMs = 2_000;
+
 export interface WorkerPool {
   workers: Worker[];
   /**
@@ -83,13 +87,23 @@ export function startWorkerPool<Deps>(options: WorkerPoolOptions<Deps>): WorkerP
     });
   };
 
+  // A Redis outage makes every worker emit the same error at each reconnect attempt: log
+  // each distinct message once a minute at most.
+  const lastLogged = new Map<string, number>();
+  const reportError = (error: Error, queue: string) => {
+    const now = Date.now();
+    if (now - (lastLogged.get(error.message) ?? 0) < 60_000) return;
+    lastLogged.set(error.message, now);
+    log.warn({ err: error, queue }, 'worker error (repeats are logged once a minute)');
+  };
+
   const workers = queueNames.map((queue) => {
     const worker = new Worker(queue, run, {
       connection,
       prefix,
       concurrency: queueSettings[queue].concurrency,
     });
-    worker.on('error', (error) => log.warn({ err: error, queue }, 'worker error'));
+    worker.on('error', (error) => reportError(error, queue));
     worker.on('failed', (job, error) =>
       log.warn(
         { queue, job: job?.name, jobId: job?.id, attemptsMade: job?.attemptsMade, err: error },
@@ -110,9 +124,12 @@ export function startWorkerPool<Deps>(options: WorkerPoolOptions<Deps>): WorkerP
       const outcome = await Promise.race([closed, deadline]);
       clearTimeout(timer);
       if (outcome === 'timeout') {
-        log.warn({ graceMs }, 'jobs still running at the shutdown deadline: cancelling them');
+        log.warn({ graceMs }, 'workers still closing at the shutdown deadline: cancelling running jobs');
         for (const worker of workers) worker.cancelAllJobs('shutdown');
-        await Promise.all(workers.map((w) => w.close(true)));
+        // A forced close still talks to Redis; do not let an outage hold the exit.
+        await withDeadline(forcedCloseMs, Promise.all(workers.map((w) => w.close(true)))).catch(
+          () => log.warn('workers did not close; leaving their jobs to stall recovery'),
+        );
       }
     },
   };

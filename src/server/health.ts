@@ -1,21 +1,9 @@
 import { Router } from 'express';
 import type { Redis } from 'ioredis';
+import { withDeadline } from '../deadline.js';
 import type { Store } from '../store/database.js';
 
 export type ReadinessCheck = () => Promise<void>;
-
-/** Rejects when `promise` has not settled within `ms`. */
-async function within<T>(ms: number, promise: Promise<T>): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 /** The parts /readyz checks, each named in a 503 when it fails. */
 export function readinessChecks(store: Store, redis: Redis): Record<string, ReadinessCheck> {
@@ -45,7 +33,7 @@ export function healthRouter(checks: Record<string, ReadinessCheck>, timeoutMs =
   router.get('/readyz', async (_req, res) => {
     const names = Object.keys(checks);
     const outcomes = await Promise.allSettled(
-      names.map((name) => within(timeoutMs, checks[name]!())),
+      names.map((name) => withDeadline(timeoutMs, checks[name]!())),
     );
     const results: Record<string, string> = {};
     const failing: string[] = [];

@@ -1,7 +1,10 @@
 import type { Queue } from 'bullmq';
 import type { NextFunction, Request, Response } from 'express';
 import { Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { withDeadline } from '../deadline.js';
 
+/** How long a scrape waits for Redis. Default: 1.5 s */
+const scrapeTimeoutMs = 1_500;
 const jobStates = ['waiting', 'active', 'delayed', 'prioritized', 'completed', 'failed'] as const;
 
 export interface HttpMetrics {
@@ -26,6 +29,23 @@ export function createMetrics(queues: () => Queue[]): HttpMetrics {
     registers: [registry],
   });
 
+  // Both gauges are collected in the same scrape; they share one read of Redis, bounded so
+  // a down Redis makes the scrape report it rather than hang.
+  type Counts = { queue: string; counts: Record<string, number> }[];
+  let inflight: Promise<Counts | undefined> | undefined;
+  const readCounts = () =>
+    (inflight ??= withDeadline(
+      scrapeTimeoutMs,
+      Promise.all(
+        queues().map(async (queue) => ({
+          queue: queue.name,
+          counts: await queue.getJobCounts(...jobStates),
+        })),
+      ),
+    )
+      .catch(() => undefined)
+      .finally(() => (inflight = undefined)));
+
   new Gauge({
     name: 'license_sync_queue_jobs',
     help: 'Jobs per queue and state (read from Redis at scrape time).',
@@ -33,32 +53,18 @@ export function createMetrics(queues: () => Queue[]): HttpMetrics {
     registers: [registry],
     async collect() {
       this.reset();
-      await Promise.all(
-        queues().map(async (queue) => {
-          const counts = await queue.getJobCounts(...jobStates);
-          for (const state of jobStates) this.set({ queue: queue.name, state }, counts[state] ?? 0);
-        }),
-      ).catch(() => {
-        // Redis unreachable: report no counts rather than failing the whole scrape;
-        // license_sync_queue_up says why they are missing.
-        this.reset();
-      });
+      for (const { queue, counts } of (await readCounts()) ?? []) {
+        for (const state of jobStates) this.set({ queue, state }, counts[state] ?? 0);
+      }
     },
   });
 
   new Gauge({
     name: 'license_sync_queue_up',
-    help: '1 when the queue store (Redis) answered the last scrape, else 0.',
+    help: '1 when the queue store (Redis) answered this scrape, else 0 (and no job counts).',
     registers: [registry],
     async collect() {
-      const first = queues()[0];
-      const ok = first
-        ? await first.getJobCounts('waiting').then(
-            () => 1,
-            () => 0,
-          )
-        : 0;
-      this.set(ok);
+      this.set((await readCounts()) ? 1 : 0);
     },
   });
 

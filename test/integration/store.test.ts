@@ -1,0 +1,126 @@
+import { expect } from 'chai';
+import { eq, sql } from 'drizzle-orm';
+import { openStore, type Store } from '../../src/store/database.js';
+import { createLogger } from '../../src/logger.js';
+import { KeyRing } from '../../src/store/encryption.js';
+import { companies, delegatedAdmins, partners } from '../../src/store/schema.js';
+import { testConfig } from '../support/config.js';
+import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { suiteFailed } from '../support/keep-on-failure.js';
+
+const log = createLogger({ level: 'silent' });
+
+/** The same behaviour is expected of both drivers. */
+function storeContract(open: () => Promise<Store>) {
+  let store: Store;
+  before(async () => {
+    store = await open();
+  });
+  after(async () => {
+    await store?.close();
+  });
+
+  it('reports pending migrations, applies them, then reports them current', async () => {
+    const before = await store.migrationState();
+    expect(before.status).to.equal('pending');
+    await store.migrate();
+    await store.migrate(); // idempotent
+    expect(await store.migrationState()).to.deep.equal({ status: 'current', applied: 1 });
+  });
+
+  it('keeps partners, their delegated admins and companies, sealed password included', async () => {
+    const ring = new KeyRing(testConfig().encryptionKeys);
+    const { db } = store;
+    const [partner] = await db.insert(partners).values({ name: 'Contoso CSP' }).returning();
+    const adminId = crypto.randomUUID();
+    await db.insert(delegatedAdmins).values({
+      id: adminId,
+      partnerId: partner!.id,
+      kind: 'legacy',
+      username: 'sync@s365l.com',
+      domain: 's365l.com',
+      passwordEnc: ring.encrypt('Pa55word!', `delegated_admin:${adminId}:password`),
+      createdBy: 'test',
+    });
+    await db.insert(companies).values([
+      {
+        partnerId: partner!.id,
+        name: 'A',
+        customerTenantId: crypto.randomUUID(),
+        delegatedAdminId: adminId,
+      },
+      {
+        partnerId: partner!.id,
+        name: 'B',
+        customerTenantId: crypto.randomUUID(),
+        delegatedAdminId: adminId,
+      },
+    ]);
+    const [admin] = await db.select().from(delegatedAdmins).where(eq(delegatedAdmins.id, adminId));
+    expect(admin!.status).to.equal('active');
+    expect(admin!.passwordEnc).to.not.contain('Pa55word!');
+    expect(ring.decryptString(admin!.passwordEnc!, `delegated_admin:${adminId}:password`)).to.equal(
+      'Pa55word!',
+    );
+    // count() is int8: drizzle's helper gives a number with both drivers.
+    const [{ n }] = (await db
+      .select({ n: sql<number>`count(*)`.mapWith(Number) })
+      .from(companies)
+      .where(eq(companies.delegatedAdminId, adminId))) as [{ n: number }];
+    expect(n).to.equal(2);
+  });
+
+  it('refuses a second company with the same customer tenant for one partner', async () => {
+    const { db } = store;
+    const [partner] = await db.insert(partners).values({ name: 'Fabrikam' }).returning();
+    const tenant = crypto.randomUUID();
+    await db
+      .insert(companies)
+      .values({ partnerId: partner!.id, name: 'One', customerTenantId: tenant });
+    let error: unknown;
+    try {
+      await db
+        .insert(companies)
+        .values({ partnerId: partner!.id, name: 'Two', customerTenantId: tenant });
+    } catch (e) {
+      error = e;
+    }
+    expect(String((error as { cause?: unknown })?.cause ?? error)).to.match(/unique|duplicate/i);
+  });
+
+  it('rolls back a transaction that fails', async () => {
+    const { db } = store;
+    await db
+      .transaction(async (tx) => {
+        await tx.insert(partners).values({ name: 'Rolled back' });
+        throw new Error('abort');
+      })
+      .catch(() => {});
+    const rows = await db.select().from(partners).where(eq(partners.name, 'Rolled back'));
+    expect(rows).to.have.length(0);
+  });
+}
+
+describe('store on PostgreSQL', function () {
+  let database: TestDatabase;
+  before(async () => {
+    database = await createTestDatabase();
+  });
+  after(async function () {
+    if (!suiteFailed(this)) await database?.drop();
+  });
+  storeContract(() => Promise.resolve(openStore({ databaseUrl: database.url, log })));
+
+  it('answers a ping, and a failed ping after close', async () => {
+    const store = openStore({ databaseUrl: database.url, log });
+    await store.ping();
+    await store.close();
+    let failed = false;
+    await store.ping().catch(() => (failed = true));
+    expect(failed).to.be.true;
+  });
+});
+
+describe('store on PGlite (migrations smoke test)', function () {
+  storeContract(() => Promise.resolve(openStore({ databaseUrl: undefined, log })));
+});

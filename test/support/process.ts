@@ -1,0 +1,70 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
+
+export interface ServiceProcess {
+  child: ChildProcess;
+  /** stdout lines (pino JSON) and stderr lines so far. */
+  lines: string[];
+  /** Resolves with the first parsed log line matching `predicate`. */
+  waitForLog(
+    predicate: (line: Record<string, unknown>) => boolean,
+  ): Promise<Record<string, unknown>>;
+  /** Resolves with the exit code (or signal). */
+  exited: Promise<number | string>;
+}
+
+/** Runs one of the service's entrypoints as its own process, the way `npm start` does. */
+export function startService(
+  entry: string,
+  env: Record<string, string | undefined>,
+): ServiceProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', entry], {
+    env: { PATH: process.env.PATH, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const lines: string[] = [];
+  const waiters: {
+    predicate: (l: Record<string, unknown>) => boolean;
+    resolve: (l: Record<string, unknown>) => void;
+  }[] = [];
+  const onLine = (line: string) => {
+    lines.push(line);
+    let parsed: Record<string, unknown>;
+    try {
+      parsed = JSON.parse(line) as Record<string, unknown>;
+    } catch {
+      return;
+    }
+    for (const waiter of [...waiters]) {
+      if (waiter.predicate(parsed)) {
+        waiters.splice(waiters.indexOf(waiter), 1);
+        waiter.resolve(parsed);
+      }
+    }
+  };
+  createInterface({ input: child.stdout }).on('line', onLine);
+  createInterface({ input: child.stderr }).on('line', onLine);
+  const exited = once(child, 'exit').then(([code, signal]) => (code ?? signal) as number | string);
+  return {
+    child,
+    lines,
+    exited,
+    waitForLog(predicate) {
+      for (const line of lines) {
+        try {
+          const parsed = JSON.parse(line) as Record<string, unknown>;
+          if (predicate(parsed)) return Promise.resolve(parsed);
+        } catch {
+          // not JSON
+        }
+      }
+      return Promise.race([
+        new Promise<Record<string, unknown>>((resolve) => waiters.push({ predicate, resolve })),
+        exited.then((code) => {
+          throw new Error(`process exited (${code}) first:\n${lines.join('\n')}`);
+        }),
+      ]);
+    },
+  };
+}

@@ -124,7 +124,10 @@ export function startWorkerPool<Deps>(options: WorkerPoolOptions<Deps>): WorkerP
       const outcome = await Promise.race([closed, deadline]);
       clearTimeout(timer);
       if (outcome === 'timeout') {
-        log.warn({ graceMs }, 'workers still closing at the shutdown deadline: cancelling running jobs');
+        log.warn(
+          { graceMs },
+          'workers still closing at the shutdown deadline: cancelling running jobs',
+        );
         for (const worker of workers) worker.cancelAllJobs('shutdown');
         // A forced close still talks to Redis; do not let an outage hold the exit.
         await withDeadline(forcedCloseMs, Promise.all(workers.map((w) => w.close(true)))).catch(

@@ -1,0 +1,137 @@
+import express, { Router } from 'express';
+import { z } from 'zod';
+import { faultSchema, parseScenario, ScenarioError, type Scenario } from './scenario.js';
+import type { EmulatorState } from './state.js';
+
+export interface StateHolder {
+  get(): EmulatorState;
+  replace(scenario: Scenario): void;
+}
+
+const clockBody = z.object({ advanceSeconds: z.number() }).strict();
+const customerPatch = z
+  .object({ delegatedAccess: z.boolean().optional(), appConsent: z.boolean().optional() })
+  .strict();
+
+/** /_emulator: the test, benchmark and demo controls. Never under a Microsoft path. */
+const single = (v: unknown) => (typeof v === 'string' ? v : undefined);
+
+export function controlRouter(holder: StateHolder, url: () => string): Router {
+  const router = Router();
+  router.use(express.json({ limit: '20mb' }));
+
+  router.get('/scenario', (_req, res) => {
+    res.json({
+      ...holder.get().scenario,
+      authorityHost: url(),
+      partnerCenterUrl: url(),
+      graphUrl: url(),
+    });
+  });
+
+  router.put('/scenario', (req, res) => {
+    try {
+      holder.replace(parseScenario(req.body));
+      res.json({ status: 'loaded', partners: holder.get().directory.partners.length });
+    } catch (error) {
+      if (!(error instanceof ScenarioError)) throw error;
+      res.status(400).json({ error: error.message });
+    }
+  });
+
+  router.post('/faults', (req, res) => {
+    const list = Array.isArray(req.body) ? req.body : [req.body];
+    const parsed = z.array(faultSchema).safeParse(list);
+    if (!parsed.success) {
+      res.status(400).json({ error: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') }); // prettier-ignore
+      return;
+    }
+    const added = parsed.data.map((f) => holder.get().addFault(f));
+    res.status(201).json({ faults: added.map(({ matches: _m, ...f }) => f) });
+  });
+
+  router.get('/faults', (_req, res) => {
+    res.json({ faults: holder.get().faults.map(({ matches: _m, ...f }) => f) });
+  });
+
+  router.delete('/faults', (_req, res) => {
+    holder.get().faults = [];
+    res.status(204).end();
+  });
+
+  router.delete('/faults/:id', (req, res) => {
+    const state = holder.get();
+    const before = state.faults.length;
+    state.faults = state.faults.filter((f) => f.id !== req.params.id);
+    res.status(state.faults.length < before ? 204 : 404).end();
+  });
+
+  router.post('/users/:upn/revoke', (req, res) => {
+    const state = holder.get();
+    const user = state.directory.user(req.params.upn);
+    if (!user) return void res.status(404).json({ error: `no user ${req.params.upn}` });
+    user.revokedAt = state.now();
+    res.json({ upn: user.upn, revokedAt: new Date(user.revokedAt).toISOString() });
+  });
+
+  // A new Conditional Access policy: the user must sign in with MFA again; older tokens get
+  // AADSTS50076. The user now has MFA, so a fresh consent yields amr ["pwd","mfa"].
+  router.post('/users/:upn/require-mfa', (req, res) => {
+    const state = holder.get();
+    const user = state.directory.user(req.params.upn);
+    if (!user) return void res.status(404).json({ error: `no user ${req.params.upn}` });
+    user.mfa = true;
+    user.mfaRequiredSince = state.now();
+    res.json({ upn: user.upn, mfaRequiredSince: new Date(user.mfaRequiredSince).toISOString() });
+  });
+
+  router.patch('/customers/:tenantId', (req, res) => {
+    const patch = customerPatch.safeParse(req.body);
+    const customer = holder.get().directory.customer(req.params.tenantId);
+    if (!patch.success) return void res.status(400).json({ error: patch.error.message });
+    if (!customer)
+      return void res.status(404).json({ error: `no customer ${req.params.tenantId}` });
+    Object.assign(customer, patch.data);
+    res.json({ tenantId: customer.tenantId, delegatedAccess: customer.delegatedAccess, appConsent: customer.appConsent }); // prettier-ignore
+  });
+
+  router.post('/clock', (req, res) => {
+    const body = clockBody.safeParse(req.body);
+    if (!body.success) return void res.status(400).json({ error: 'expected {"advanceSeconds": number}' }); // prettier-ignore
+    const state = holder.get();
+    state.clockOffsetMs += body.data.advanceSeconds * 1000;
+    res.json({
+      now: new Date(state.now()).toISOString(),
+      offsetSeconds: state.clockOffsetMs / 1000,
+    });
+  });
+
+  router.get('/requests', (req, res) => {
+    const q = req.query;
+    const since = Number(q.since ?? 0);
+    const entries = holder
+      .get()
+      .log.filter(
+        (e) =>
+          e.id > since &&
+          (!q.surface || e.surface === q.surface) &&
+          (!q.partner || e.partnerTenantId === q.partner) &&
+          (!q.tenant || e.tenantId === q.tenant) &&
+          (!q.status || String(e.status) === q.status) &&
+          (!q.method || e.method === single(q.method)?.toUpperCase()) &&
+          (!q.path || e.path.startsWith(single(q.path) ?? '')),
+      );
+    const limit = Math.min(Number(q.limit ?? 10_000), 200_000);
+    res.json({ requests: entries.slice(-limit), total: entries.length });
+  });
+
+  router.get('/counters', (_req, res) => {
+    res.json({ partners: Object.fromEntries(holder.get().counters) });
+  });
+
+  router.get('/issued', (_req, res) => {
+    res.json(holder.get().issued);
+  });
+
+  return router;
+}

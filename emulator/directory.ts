@@ -1,0 +1,372 @@
+import { createHash } from 'node:crypto';
+import type { ExplicitCustomerSpec, PartnerSpec, Scenario } from './scenario.js';
+import { commonSkus, skuByPartNumber, type SkuInfo } from './skus.js';
+
+/** A deterministic GUID from any text (same scenario → same ids, run after run). */
+export function stableGuid(...parts: (string | number)[]): string {
+  const h = createHash('sha256').update(parts.join('|')).digest('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-${((parseInt(h[16]!, 16) & 3) | 8).toString(16)}${h.slice(17, 20)}-${h.slice(20, 32)}`;
+}
+
+/** mulberry32: a small seeded PRNG, enough for varied but repeatable test data. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export interface PartnerUser {
+  upn: string;
+  oid: string;
+  displayName: string;
+  mfa: boolean;
+  adminAgent: boolean;
+  grantedScopes: string[] | undefined;
+  partnerTenantId: string;
+  /** Tokens from sign-ins before this instant are refused with 50173. */
+  revokedAt: number | undefined;
+  /** Tokens from sign-ins before this instant are refused with 50076 (MFA required again). */
+  mfaRequiredSince: number | undefined;
+}
+
+export interface Partner {
+  tenantId: string;
+  name: string;
+  domain: string;
+  users: PartnerUser[];
+  rateLimits: { partnerCenterRps: number; graphRps: number };
+  customers: Customer[];
+}
+
+export interface Customer {
+  tenantId: string;
+  name: string;
+  domain: string;
+  delegatedAccess: boolean;
+  appConsent: boolean;
+  relationshipToPartner: 'reseller' | 'advisor';
+  partnerTenantId: string;
+  /** Builds the tenant's contents (subscriptions, users, groups) on demand. */
+  detail: () => CustomerDetail;
+}
+
+export interface Subscription {
+  id: string;
+  sku: SkuInfo;
+  quantity: number;
+  termDuration: 'P1M' | 'P1Y';
+  status: 'active' | 'suspended' | 'deleted' | 'pending';
+  creationDate: string;
+}
+
+export interface DirectoryUser {
+  id: string;
+  upn: string;
+  displayName: string;
+  /** skuIds */
+  licenses: string[];
+  mailbox: 'user' | 'shared' | 'none';
+}
+
+export interface Group {
+  id: string;
+  displayName: string;
+  memberUserIds: string[];
+  memberGroupIds: string[];
+}
+
+export interface CustomerDetail {
+  subscriptions: Subscription[];
+  users: DirectoryUser[];
+  groups: Group[];
+}
+
+/** A licensing product as subscribedskus reports it for one customer. */
+export interface SubscribedSku {
+  sku: SkuInfo;
+  activeUnits: number;
+  suspendedUnits: number;
+  warningUnits: number;
+  consumedUnits: number;
+}
+
+/** Units per SKU: purchased from the subscriptions, consumed by the users' assignments. */
+export function subscribedSkus(detail: CustomerDetail): SubscribedSku[] {
+  const bySku = new Map<string, SubscribedSku>();
+  for (const s of detail.subscriptions) {
+    if (s.status === 'deleted' || s.status === 'pending') continue;
+    const entry = bySku.get(s.sku.skuId) ?? {
+      sku: s.sku,
+      activeUnits: 0,
+      suspendedUnits: 0,
+      warningUnits: 0,
+      consumedUnits: 0,
+    };
+    if (s.status === 'active') entry.activeUnits += s.quantity;
+    else entry.suspendedUnits += s.quantity;
+    bySku.set(s.sku.skuId, entry);
+  }
+  for (const user of detail.users) {
+    for (const skuId of user.licenses) {
+      const entry = bySku.get(skuId);
+      if (entry) entry.consumedUnits += 1;
+    }
+  }
+  return [...bySku.values()];
+}
+
+/** Users in a group, following nested groups (Graph's transitiveMembers). */
+export function transitiveUserIds(detail: CustomerDetail, groupId: string): Set<string> {
+  const users = new Set<string>();
+  const seen = new Set<string>();
+  const visit = (id: string) => {
+    if (seen.has(id)) return;
+    seen.add(id);
+    const group = detail.groups.find((g) => g.id === id);
+    if (!group) return;
+    for (const u of group.memberUserIds) users.add(u);
+    for (const g of group.memberGroupIds) visit(g);
+  };
+  visit(groupId);
+  return users;
+}
+
+const firstWords = ['Contoso', 'Fabrikam', 'Northwind', 'Tailspin', 'Woodgrove', 'Adatum', 'Litware', 'Proseware', 'Wingtip', 'Alpine', 'Coho', 'Lucerne', 'Margie', 'Trey', 'Humongous', 'Relecloud', 'VanArsdel', 'Fourth Coffee', 'Blue Yonder', 'Wide World']; // prettier-ignore
+const secondWords = ['Traders', 'Insurance', 'Logistics', 'Bank', 'Ski House', 'Winery', 'Publishing', 'Airlines', 'Toys', 'Labs', 'Health', 'Legal', 'Design', 'Foods', 'Energy']; // prettier-ignore
+const givenNames = ['Ana', 'Ben', 'Chen', 'Dara', 'Eli', 'Fatima', 'Gus', 'Hana', 'Ivan', 'Jo', 'Kofi', 'Lena', 'Mo', 'Nia', 'Omar', 'Pia', 'Quinn', 'Ravi', 'Sara', 'Tom']; // prettier-ignore
+
+function generatedCustomer(
+  partner: PartnerSpec,
+  seed: number,
+  index: number,
+  without: number,
+): Customer {
+  const rng = prng(seed * 1_000_003 + index);
+  const first = firstWords[Math.floor(rng() * firstWords.length)]!;
+  const second = secondWords[Math.floor(rng() * secondWords.length)]!;
+  const slug = `${first}${second}`.toLowerCase().replace(/[^a-z]/g, '');
+  const tenantId = stableGuid('customer', partner.tenantId, seed, index);
+  const delegatedAccess = rng() >= without;
+  return {
+    tenantId,
+    name: `${first} ${second} ${index + 1}`,
+    domain: `${slug}${index + 1}.onmicrosoft.com`,
+    delegatedAccess,
+    appConsent: true,
+    relationshipToPartner: 'reseller',
+    partnerTenantId: partner.tenantId,
+    detail: () =>
+      generateDetail(tenantId, `${slug}${index + 1}.onmicrosoft.com`, seed * 7919 + index),
+  };
+}
+
+/**
+ * A small business tenant: one to four SKUs (the main one sometimes on both monthly and
+ * yearly terms), licensed users, a few unlicensed shared mailboxes, and nested groups.
+ */
+function generateDetail(tenantId: string, domain: string, seed: number): CustomerDetail {
+  const rng = prng(seed);
+  const pick = <T>(items: readonly T[]) => items[Math.floor(rng() * items.length)]!;
+  const userCount = 3 + Math.floor(rng() * 38);
+  const users: DirectoryUser[] = [];
+  for (let i = 0; i < userCount; i++) {
+    const name = `${pick(givenNames)} ${String.fromCharCode(65 + Math.floor(rng() * 26))}.`;
+    const upn = `user${i + 1}@${domain}`;
+    users.push({
+      id: stableGuid(tenantId, upn),
+      upn,
+      displayName: name,
+      licenses: [],
+      mailbox: 'none',
+    });
+  }
+  const skuCount = 1 + Math.floor(rng() * 4);
+  const chosen = new Set<string>();
+  while (chosen.size < skuCount) chosen.add(pick(commonSkus));
+  const subscriptions: Subscription[] = [];
+  let subIndex = 0;
+  const created = new Date(Date.UTC(2024, Math.floor(rng() * 12), 1 + Math.floor(rng() * 28)));
+  [...chosen].forEach((part, skuIndex) => {
+    const sku = skuByPartNumber(part);
+    const assigned = skuIndex === 0 ? userCount : Math.floor(rng() * (userCount + 1));
+    const bought = assigned + Math.floor(rng() * 4);
+    const splitTerms = skuIndex === 0 && rng() < 0.4 && bought > 1;
+    const yearly = splitTerms ? Math.ceil(bought / 2) : 0;
+    const newSub = (
+      quantity: number,
+      termDuration: 'P1M' | 'P1Y',
+      status: Subscription['status'],
+    ) =>
+      subscriptions.push({
+        id: stableGuid(tenantId, 'subscription', subIndex++),
+        sku,
+        quantity,
+        termDuration,
+        status,
+        creationDate: created.toISOString(),
+      });
+    if (yearly > 0) newSub(yearly, 'P1Y', 'active');
+    newSub(bought - yearly, splitTerms || rng() < 0.7 ? 'P1M' : 'P1Y', 'active');
+    if (rng() < 0.1) newSub(1 + Math.floor(rng() * 3), 'P1M', 'suspended');
+    for (let u = 0; u < assigned; u++) {
+      users[u]!.licenses.push(sku.skuId);
+      if (sku.includesExchangeMailbox) users[u]!.mailbox = 'user';
+    }
+  });
+  const sharedCount = Math.floor(rng() * 4);
+  for (let i = 0; i < sharedCount; i++) {
+    const upn = `shared${i + 1}@${domain}`;
+    users.push({ id: stableGuid(tenantId, upn), upn, displayName: `Shared ${i + 1}`, licenses: [], mailbox: 'shared' }); // prettier-ignore
+  }
+  const people = users.filter((u) => u.mailbox !== 'shared');
+  const support: Group = {
+    id: stableGuid(tenantId, 'group', 'Support Team'),
+    displayName: 'Support Team',
+    memberUserIds: people.filter((_, i) => i % 3 === 0).map((u) => u.id),
+    memberGroupIds: [],
+  };
+  const managed: Group = {
+    id: stableGuid(tenantId, 'group', 'Managed Users'),
+    displayName: 'Managed Users',
+    memberUserIds: people.filter((_, i) => i % 2 === 1).map((u) => u.id),
+    memberGroupIds: [support.id],
+  };
+  const all: Group = {
+    id: stableGuid(tenantId, 'group', 'All Staff'),
+    displayName: 'All Staff',
+    memberUserIds: people.map((u) => u.id),
+    memberGroupIds: [],
+  };
+  return { subscriptions, users, groups: [all, managed, support] };
+}
+
+function explicitCustomer(partner: PartnerSpec, spec: ExplicitCustomerSpec): Customer {
+  let cached: CustomerDetail | undefined;
+  return {
+    tenantId: spec.tenantId,
+    name: spec.name,
+    domain: spec.domain,
+    delegatedAccess: spec.delegatedAccess,
+    appConsent: spec.appConsent,
+    relationshipToPartner: spec.relationshipToPartner,
+    partnerTenantId: partner.tenantId,
+    detail: () => (cached ??= explicitDetail(spec)),
+  };
+}
+
+function explicitDetail(spec: ExplicitCustomerSpec): CustomerDetail {
+  const users: DirectoryUser[] = spec.users.map((u) => ({
+    id: stableGuid(spec.tenantId, u.upn),
+    upn: u.upn,
+    displayName: u.displayName ?? u.upn.split('@')[0]!,
+    licenses: u.licenses.map((part) => skuByPartNumber(part).skuId),
+    mailbox: u.mailbox,
+  }));
+  const groups: Group[] = spec.groups.map((g) => ({
+    id: g.id ?? stableGuid(spec.tenantId, 'group', g.displayName),
+    displayName: g.displayName,
+    memberUserIds: [],
+    memberGroupIds: [],
+  }));
+  spec.groups.forEach((g, i) => {
+    for (const member of g.members) {
+      const user = users.find((u) => u.upn === member.toLowerCase());
+      const group = groups.find((x) => x.displayName === member);
+      if (user) groups[i]!.memberUserIds.push(user.id);
+      else if (group) groups[i]!.memberGroupIds.push(group.id);
+      else throw new Error(`group "${g.displayName}" of ${spec.domain}: unknown member ${member}`);
+    }
+  });
+  const subscriptions: Subscription[] = spec.subscriptions.map((s, i) => ({
+    id: stableGuid(spec.tenantId, 'subscription', i),
+    sku: skuByPartNumber(s.skuPartNumber),
+    quantity: s.quantity,
+    termDuration: s.termDuration,
+    status: s.status,
+    creationDate: '2024-01-01T00:00:00Z',
+  }));
+  return { subscriptions, users, groups };
+}
+
+/** The scenario resolved into tenants, with lookups by tenant id, domain and UPN. */
+export class Directory {
+  readonly partners: Partner[];
+  private readonly customersByTenant = new Map<string, Customer>();
+  private readonly usersByUpn = new Map<string, PartnerUser>();
+  private readonly details = new Map<string, CustomerDetail>();
+
+  constructor(scenario: Scenario) {
+    this.partners = scenario.partners.map((spec) => {
+      const customers = Array.isArray(spec.customers)
+        ? spec.customers.map((c) => explicitCustomer(spec, c))
+        : Array.from({ length: spec.customers.generate.count }, (_, i) =>
+            generatedCustomer(
+              spec,
+              (spec.customers as { generate: { seed: number } }).generate.seed,
+              i,
+              (spec.customers as { generate: { withoutDelegatedAccess: number } }).generate
+                .withoutDelegatedAccess,
+            ),
+          );
+      const partner: Partner = {
+        tenantId: spec.tenantId,
+        name: spec.name,
+        domain: spec.domain,
+        rateLimits: spec.rateLimits,
+        customers,
+        users: spec.users.map((u) => ({
+          upn: u.upn,
+          oid: stableGuid('user', spec.tenantId, u.upn),
+          displayName: u.displayName ?? u.upn.split('@')[0]!,
+          mfa: u.mfa,
+          adminAgent: u.adminAgent,
+          grantedScopes: u.grantedScopes,
+          partnerTenantId: spec.tenantId,
+          revokedAt: undefined,
+          mfaRequiredSince: undefined,
+        })),
+      };
+      for (const c of customers) this.customersByTenant.set(c.tenantId, c);
+      for (const u of partner.users) this.usersByUpn.set(u.upn, u);
+      return partner;
+    });
+  }
+
+  partner(tenantIdOrDomain: string): Partner | undefined {
+    const key = tenantIdOrDomain.toLowerCase();
+    return this.partners.find((p) => p.tenantId === key || p.domain === key);
+  }
+
+  customer(tenantIdOrDomain: string): Customer | undefined {
+    const key = tenantIdOrDomain.toLowerCase();
+    return (
+      this.customersByTenant.get(key) ??
+      [...this.customersByTenant.values()].find((c) => c.domain === key)
+    );
+  }
+
+  user(upn: string): PartnerUser | undefined {
+    return this.usersByUpn.get(upn.toLowerCase());
+  }
+
+  userByOid(oid: string): PartnerUser | undefined {
+    for (const user of this.usersByUpn.values()) if (user.oid === oid) return user;
+    return undefined;
+  }
+
+  /** A customer's contents, built once and kept (bounded, oldest dropped first). */
+  detail(customer: Customer): CustomerDetail {
+    let detail = this.details.get(customer.tenantId);
+    if (!detail) {
+      detail = customer.detail();
+      if (this.details.size >= 5_000) this.details.delete(this.details.keys().next().value!);
+      this.details.set(customer.tenantId, detail);
+    }
+    return detail;
+  }
+}

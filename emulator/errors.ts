@@ -1,0 +1,104 @@
+import { randomUUID } from 'node:crypto';
+import type { Response } from 'express';
+
+function entraTimestamp(date: Date): string {
+  return `${date.toISOString().slice(0, 19).replace('T', ' ')}Z`;
+}
+
+export interface EntraErrorBody {
+  error: string;
+  error_description: string;
+  error_codes: number[];
+  timestamp: string;
+  trace_id: string;
+  correlation_id: string;
+  error_uri: string;
+  suberror?: string;
+}
+
+/** An identity-platform error body, as the token endpoint and error redirects carry it. */
+export function entraErrorBody(
+  error: string,
+  aadsts: number,
+  message: string,
+  options: { correlationId?: string; suberror?: string; now?: Date; host?: string } = {},
+): EntraErrorBody {
+  const now = options.now ?? new Date();
+  const traceId = randomUUID();
+  const correlationId = options.correlationId ?? randomUUID();
+  const timestamp = entraTimestamp(now);
+  const body: EntraErrorBody = {
+    error,
+    error_description: `AADSTS${aadsts}: ${message}\r\nTrace ID: ${traceId}\r\nCorrelation ID: ${correlationId}\r\nTimestamp: ${timestamp}`,
+    error_codes: [aadsts],
+    timestamp,
+    trace_id: traceId,
+    correlation_id: correlationId,
+    error_uri: `https://${options.host ?? 'login.microsoftonline.com'}/error?code=${aadsts}`,
+  };
+  if (options.suberror) body.suberror = options.suberror;
+  return body;
+}
+
+export function sendEntraError(
+  res: Response,
+  status: number,
+  error: string,
+  aadsts: number,
+  message: string,
+  options: { suberror?: string; retryAfterSec?: number; now?: Date } = {},
+): void {
+  const correlationId = res.req.get('client-request-id');
+  if (options.retryAfterSec !== undefined) res.set('Retry-After', String(options.retryAfterSec));
+  res
+    .status(status)
+    .set('Cache-Control', 'no-store')
+    .json(
+      entraErrorBody(error, aadsts, message, {
+        ...options,
+        host: res.req.get('host'),
+        ...(correlationId ? { correlationId } : {}),
+      }),
+    );
+}
+
+/** Partner Center's fault body: {code, description, data, source}. */
+export function sendPartnerCenterError(
+  res: Response,
+  status: number,
+  code: number,
+  description: string,
+): void {
+  res.status(status).json({ code, description, data: [], source: 'PartnerFD' });
+}
+
+/** Partner Center's throttling answer, which differs from its fault body. */
+export function sendPartnerCenterThrottled(res: Response, retryAfterSec: number): void {
+  res
+    .status(429)
+    .set('Retry-After', String(retryAfterSec))
+    .json({
+      statusCode: 429,
+      message: `Rate limit is exceeded. Try again in ${retryAfterSec} seconds.`,
+    });
+}
+
+/** Graph's error body: {error: {code, message, innerError}}. */
+export function sendGraphError(res: Response, status: number, code: string, message: string): void {
+  res.status(status).json({
+    error: {
+      code,
+      message,
+      innerError: {
+        date: new Date().toISOString().slice(0, 19),
+        'request-id': res.getHeader('request-id') ?? randomUUID(),
+        'client-request-id': res.req.get('client-request-id') ?? randomUUID(),
+      },
+    },
+  });
+}
+
+export function sendGraphThrottled(res: Response, retryAfterSec: number): void {
+  res.set('Retry-After', String(retryAfterSec));
+  sendGraphError(res, 429, 'TooManyRequests', 'Please retry again later.');
+}

@@ -1,0 +1,249 @@
+import { randomUUID } from 'node:crypto';
+import { Router, type Request, type Response } from 'express';
+import {
+  subscribedSkus,
+  transitiveUserIds,
+  type Customer,
+  type CustomerDetail,
+  type DirectoryUser,
+} from './directory.js';
+import { sendGraphError, sendGraphThrottled } from './errors.js';
+import { originOf } from './identity.js';
+import type { EmulatorState } from './state.js';
+import { graphAppId, resources, verifyAccessToken, type AccessTokenClaims } from './tokens.js';
+
+const metadata = 'https://graph.microsoft.com/v1.0/$metadata';
+
+/** Delegated permissions that allow each kind of read (any one suffices). */
+const permissions = {
+  me: ['User.Read', 'User.ReadWrite', 'User.Read.All', 'Directory.Read.All'],
+  skus: ['Organization.Read.All', 'Directory.Read.All', 'Organization.ReadWrite.All'],
+  users: ['User.Read.All', 'User.ReadBasic.All', 'Directory.Read.All', 'User.ReadWrite.All'],
+  groups: ['GroupMember.Read.All', 'Group.Read.All', 'Directory.Read.All'],
+  mailbox: ['MailboxSettings.Read', 'MailboxSettings.ReadWrite'],
+};
+
+interface Caller {
+  claims: AccessTokenClaims;
+  /** The tenant the token is for: the partner's own, or a customer's. */
+  customer: Customer | undefined;
+}
+
+function userResource(u: DirectoryUser, select: string[] | undefined) {
+  const [given, surname] = u.displayName.split(' ');
+  const full: Record<string, unknown> = {
+    businessPhones: [],
+    displayName: u.displayName,
+    givenName: given ?? null,
+    jobTitle: null,
+    mail: u.mailbox === 'none' ? null : u.upn,
+    mobilePhone: null,
+    officeLocation: null,
+    preferredLanguage: null,
+    surname: surname ?? null,
+    userPrincipalName: u.upn,
+    id: u.id,
+    assignedLicenses: u.licenses.map((skuId) => ({ disabledPlans: [], skuId })),
+    accountEnabled: true,
+  };
+  const keys = select ?? ['businessPhones', 'displayName', 'givenName', 'jobTitle', 'mail', 'mobilePhone', 'officeLocation', 'preferredLanguage', 'surname', 'userPrincipalName', 'id']; // prettier-ignore
+  return Object.fromEntries(keys.filter((k) => k in full).map((k) => [k, full[k]]));
+}
+
+/** The $filter forms the emulator understands on /users. */
+function userFilter(
+  filter: string | undefined,
+): ((u: DirectoryUser) => boolean) | 'unsupported' | undefined {
+  // prettier-ignore
+  if (!filter) return undefined;
+  const f = filter.trim();
+  if (/^assignedLicenses\/\$count\s+ne\s+0$/i.test(f)) return (u) => u.licenses.length > 0;
+  if (/^assignedLicenses\/\$count\s+eq\s+0$/i.test(f)) return (u) => u.licenses.length === 0;
+  const ends = /^endswith\(userPrincipalName,\s*'([^']*)'\)$/i.exec(f);
+  if (ends) return (u) => u.upn.endsWith(ends[1]!.toLowerCase());
+  const sku = /^assignedLicenses\/any\(x:\s*x\/skuId\s+eq\s+([0-9a-f-]{36})\)$/i.exec(f);
+  if (sku) return (u) => u.licenses.includes(sku[1]!.toLowerCase());
+  return 'unsupported';
+}
+
+/** Microsoft Graph v1.0: me, subscribedSkus, users (advanced queries), groups, mailbox settings. */
+export function graphRouter(state: EmulatorState): Router {
+  const router = Router();
+
+  router.use((req, res, next) => {
+    res.set('request-id', randomUUID());
+    res.set('client-request-id', req.get('client-request-id') ?? randomUUID());
+    void (async () => {
+      const header = req.get('authorization') ?? '';
+      const token = header.toLowerCase().startsWith('bearer ') ? header.slice(7).trim() : undefined; // prettier-ignore
+      if (!token) return sendGraphError(res, 401, 'InvalidAuthenticationToken', 'Access token is empty.'); // prettier-ignore
+      const claims = await verifyAccessToken(state.keys, token, [resources.graph, graphAppId], state.now()); // prettier-ignore
+      if (!claims) return sendGraphError(res, 401, 'InvalidAuthenticationToken', 'Access token validation failure. Invalid audience, signature or lifetime.'); // prettier-ignore
+      const home = claims.idp ? /\/([0-9a-f-]{36})\/$/.exec(claims.idp)?.[1] : claims.tid;
+      res.locals.tenantId = claims.tid;
+      res.locals.partnerTenantId = home;
+      const waitMs = state.throttle(home ?? claims.tid, 'graph');
+      if (waitMs > 0) return sendGraphThrottled(res, Math.max(1, Math.ceil(waitMs / 1000)));
+      const customer = claims.tid === home ? undefined : state.directory.customer(claims.tid);
+      res.locals.caller = { claims, customer } satisfies Caller;
+      next();
+    })();
+  });
+
+  const callerOf = (res: Response) => res.locals.caller as Caller;
+  const allowed = (res: Response, needed: string[]) => {
+    const scopes = callerOf(res).claims.scp.split(' ');
+    if (needed.some((p) => scopes.includes(p))) return true;
+    sendGraphError(res, 403, 'Authorization_RequestDenied', 'Insufficient privileges to complete the operation.'); // prettier-ignore
+    return false;
+  };
+  /** The customer directory the token is for; the partner's own tenant is served as empty. */
+  const directoryOf = (res: Response): CustomerDetail => {
+    const customer = callerOf(res).customer;
+    return customer
+      ? state.directory.detail(customer)
+      : { subscriptions: [], users: [], groups: [] };
+  };
+  const eventual = (req: Request) => req.get('ConsistencyLevel')?.toLowerCase() === 'eventual';
+  const unsupportedQuery = (res: Response) =>
+    sendGraphError(res, 400, 'Request_UnsupportedQuery', "Unsupported Query. This query is an advanced query: try adding $count=true query parameter and ConsistencyLevel:eventual header."); // prettier-ignore
+
+  router.get('/me', (_req, res) => {
+    if (!allowed(res, permissions.me)) return;
+    const { claims } = callerOf(res);
+    const user = state.directory.userByOid(claims.oid);
+    if (!user) return sendGraphError(res, 404, 'Request_ResourceNotFound', `Resource '${claims.oid}' does not exist.`); // prettier-ignore
+    res.json({
+      '@odata.context': `${metadata}#users/$entity`,
+      ...userResource({ id: user.oid, upn: user.upn, displayName: user.displayName, licenses: [], mailbox: 'user' }, undefined), // prettier-ignore
+    });
+  });
+
+  router.get('/subscribedSkus', (_req, res) => {
+    if (!allowed(res, permissions.skus)) return;
+    const tenantId = callerOf(res).claims.tid;
+    res.json({
+      '@odata.context': `${metadata}#subscribedSkus`,
+      value: subscribedSkus(directoryOf(res)).map((s) => ({
+        accountName: tenantId.slice(0, 8),
+        accountId: tenantId,
+        appliesTo: 'User',
+        capabilityStatus: s.activeUnits > 0 ? 'Enabled' : 'Suspended',
+        consumedUnits: s.consumedUnits,
+        id: `${tenantId}_${s.sku.skuId}`,
+        prepaidUnits: { enabled: s.activeUnits, lockedOut: 0, suspended: s.suspendedUnits, warning: s.warningUnits }, // prettier-ignore
+        servicePlans: [],
+        skuId: s.sku.skuId,
+        skuPartNumber: s.sku.skuPartNumber,
+        subscriptionIds: [],
+      })),
+    });
+  });
+
+  // Graph's $count segments and OData casts do not fit route patterns: match by hand.
+  router.get(/^\/users(\/.*)?$/, (req, res) => {
+    if (!allowed(res, permissions.users)) return;
+    const rest = req.path.slice('/users'.length);
+    const detail = directoryOf(res);
+    const filter = userFilter(
+      typeof req.query.$filter === 'string' ? req.query.$filter : undefined,
+    );
+    if (filter === 'unsupported') return unsupportedQuery(res);
+    const advanced = filter !== undefined;
+    const matching = filter ? detail.users.filter(filter) : detail.users;
+
+    if (rest === '/$count') {
+      if (!eventual(req)) return unsupportedQuery(res);
+      res.type('text/plain').send(String(matching.length));
+      return;
+    }
+    if (rest === '' || rest === '/') {
+      const count = req.query.$count === 'true';
+      if (advanced && (!count || !eventual(req))) return unsupportedQuery(res);
+      const top = Math.min(Number(req.query.$top ?? 100) || 100, 999);
+      const skip = req.query.$skiptoken ? Number(Buffer.from(typeof req.query.$skiptoken === 'string' ? req.query.$skiptoken : '', 'base64url').toString()) : 0; // prettier-ignore
+      const select = typeof req.query.$select === 'string' ? req.query.$select.split(',').map((s) => s.trim()) : undefined; // prettier-ignore
+      const page = matching.slice(skip, skip + top);
+      const body: Record<string, unknown> = { '@odata.context': `${metadata}#users` };
+      if (count) body['@odata.count'] = matching.length;
+      body.value = page.map((u) => userResource(u, select));
+      if (skip + top < matching.length) {
+        const next = new URL(`${originOf(req)}/v1.0/users`);
+        for (const [k, v] of Object.entries(req.query)) if (k !== '$skiptoken' && typeof v === 'string') next.searchParams.set(k, v); // prettier-ignore
+        next.searchParams.set('$skiptoken', Buffer.from(String(skip + top)).toString('base64url'));
+        body['@odata.nextLink'] = next.toString();
+      }
+      res.json(body);
+      return;
+    }
+    const match = /^\/([^/]+)(\/mailboxSettings(\/userPurpose)?)?$/.exec(rest);
+    const key = match ? decodeURIComponent(match[1]!).toLowerCase() : '';
+    const user = detail.users.find((u) => u.id === key || u.upn === key);
+    if (!match || !user) return sendGraphError(res, 404, 'Request_ResourceNotFound', `Resource '${key}' does not exist or one of its queried reference-property objects are not present.`); // prettier-ignore
+    if (!match[2]) {
+      res.json({ '@odata.context': `${metadata}#users/$entity`, ...userResource(user, undefined) });
+      return;
+    }
+    if (!allowed(res, permissions.mailbox)) return;
+    if (user.mailbox === 'none') return sendGraphError(res, 404, 'MailboxNotEnabledForRESTAPI', 'The mailbox is either inactive, soft-deleted, or is hosted on-premise.'); // prettier-ignore
+    if (match[3]) {
+      res.json({ '@odata.context': `${metadata}#users('${user.id}')/mailboxSettings/userPurpose`, value: user.mailbox }); // prettier-ignore
+      return;
+    }
+    res.json({
+      '@odata.context': `${metadata}#users('${user.id}')/mailboxSettings`,
+      archiveFolder: null,
+      timeZone: 'UTC',
+      language: { locale: 'en-US', displayName: 'English (United States)' },
+      userPurpose: user.mailbox,
+      delegateMeetingMessageDeliveryOptions: 'sendToDelegateOnly',
+    });
+  });
+
+  router.get(/^\/groups(\/.*)?$/, (req, res) => {
+    if (!allowed(res, permissions.groups)) return;
+    const detail = directoryOf(res);
+    const rest = req.path.slice('/groups'.length);
+    if (rest === '' || rest === '/') {
+      const filter = typeof req.query.$filter === 'string' ? req.query.$filter : undefined;
+      const byName = filter ? /^displayName\s+eq\s+'((?:[^']|'')*)'$/i.exec(filter.trim()) : null;
+      if (filter && !byName) return unsupportedQuery(res);
+      const name = byName?.[1]?.replace(/''/g, "'");
+      const groups = detail.groups.filter((g) => name === undefined || g.displayName === name);
+      res.json({
+        '@odata.context': `${metadata}#groups`,
+        value: groups.map((g) => ({ id: g.id, displayName: g.displayName, securityEnabled: true, mailEnabled: false })), // prettier-ignore
+      });
+      return;
+    }
+    const match = /^\/([0-9a-f-]{36})(\/(members|transitiveMembers)(\/microsoft\.graph\.user)?\/\$count)?$/i.exec(rest); // prettier-ignore
+    const group = match ? detail.groups.find((g) => g.id === match[1]!.toLowerCase()) : undefined;
+    if (!match || !group) return sendGraphError(res, 404, 'Request_ResourceNotFound', `Resource '${rest.slice(1)}' does not exist or one of its queried reference-property objects are not present.`); // prettier-ignore
+    if (!match[2]) {
+      res.json({ '@odata.context': `${metadata}#groups/$entity`, id: group.id, displayName: group.displayName }); // prettier-ignore
+      return;
+    }
+    if (!eventual(req)) return unsupportedQuery(res);
+    const usersOnly = Boolean(match[4]);
+    let count: number;
+    if (match[3] === 'members') {
+      count = group.memberUserIds.length + (usersOnly ? 0 : group.memberGroupIds.length);
+    } else {
+      const users = transitiveUserIds(detail, group.id).size;
+      const nestedGroups = new Set<string>();
+      const walk = (id: string) => {
+        for (const g of detail.groups.find((x) => x.id === id)?.memberGroupIds ?? []) {
+          if (!nestedGroups.has(g)) {
+            nestedGroups.add(g);
+            walk(g);
+          }
+        }
+      };
+      walk(group.id);
+      count = users + (usersOnly ? 0 : nestedGroups.size);
+    }
+    res.type('text/plain').send(String(count));
+  });
+
+  return router;
+}

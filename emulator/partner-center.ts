@@ -1,0 +1,252 @@
+import { randomUUID } from 'node:crypto';
+import { Router, type NextFunction, type Request, type Response } from 'express';
+import { subscribedSkus, type Customer, type Partner, type Subscription } from './directory.js';
+import { sendPartnerCenterError, sendPartnerCenterThrottled } from './errors.js';
+import type { EmulatorState } from './state.js';
+import { resources, verifyAccessToken, type AccessTokenClaims } from './tokens.js';
+
+/** Largest page Partner Center serves for customers. */
+const maxPageSize = 500;
+const defaultPageSize = 200;
+
+interface PcLocals {
+  claims: AccessTokenClaims;
+  partner: Partner;
+}
+
+function collection(items: unknown[], selfUri: string, next?: { uri: string; token: string }) {
+  return {
+    totalCount: items.length,
+    items,
+    links: {
+      self: { uri: selfUri, method: 'GET', headers: [] },
+      ...(next
+        ? { next: { uri: next.uri, method: 'GET', headers: [{ key: 'MS-ContinuationToken', value: next.token }] } } // prettier-ignore
+        : {}),
+    },
+    ...(next ? { continuationToken: next.token } : {}),
+    attributes: { objectType: 'Collection' },
+  };
+}
+
+function customerResource(c: Customer) {
+  return {
+    id: c.tenantId,
+    commerceId: c.tenantId,
+    companyProfile: {
+      tenantId: c.tenantId,
+      domain: c.domain,
+      companyName: c.name,
+      attributes: { objectType: 'CustomerCompanyProfile' },
+    },
+    relationshipToPartner: c.relationshipToPartner,
+    allowDelegatedAccess: c.delegatedAccess,
+    links: { self: { uri: `/customers/${c.tenantId}`, method: 'GET', headers: [] } },
+    attributes: { objectType: 'Customer' },
+  };
+}
+
+function subscriptionResource(s: Subscription, partner: Partner, customer: Customer) {
+  const start = new Date(s.creationDate);
+  const end = new Date(start);
+  end.setUTCMonth(end.getUTCMonth() + (s.termDuration === 'P1Y' ? 12 : 1));
+  return {
+    id: s.id,
+    // A legacy license-based offer: its id is the product's SKU id, as in subscribedskus.
+    offerId: s.sku.skuId.toUpperCase(),
+    offerName: s.sku.displayName,
+    friendlyName: s.sku.displayName,
+    quantity: s.quantity,
+    unitType: 'Licenses',
+    creationDate: s.creationDate,
+    effectiveStartDate: s.creationDate,
+    commitmentEndDate: end.toISOString(),
+    status: s.status,
+    autoRenewEnabled: true,
+    billingType: 'license',
+    billingCycle: s.termDuration === 'P1Y' ? 'annual' : 'monthly',
+    termDuration: s.termDuration,
+    isTrial: false,
+    contractType: 'subscription',
+    orderId: s.id.replace(/-/g, '').slice(0, 24),
+    partnerId: partner.tenantId,
+    suspensionReasons: s.status === 'suspended' ? ['CustomerCancellation'] : [],
+    links: {
+      self: { uri: `/customers/${customer.tenantId}/subscriptions/${s.id}`, method: 'GET', headers: [] }, // prettier-ignore
+    },
+    attributes: { etag: `"${s.id.slice(0, 8)}"`, objectType: 'Subscription' },
+  };
+}
+
+function parseContinuation(
+  token: string,
+  partner: Partner,
+): { offset: number; size: number } | undefined {
+  try {
+    const value = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as Record<string, unknown>; // prettier-ignore
+    if (value.p !== partner.tenantId || typeof value.o !== 'number' || typeof value.s !== 'number') return undefined; // prettier-ignore
+    return { offset: value.o, size: value.s };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Partner Center REST (/v1): customers, subscriptions, subscribed SKUs, profile. */
+export function partnerCenterRouter(state: EmulatorState): Router {
+  const router = Router();
+
+  router.use((req: Request, res: Response, next: NextFunction) => {
+    res.set({
+      'MS-RequestId': req.get('MS-RequestId') ?? randomUUID(),
+      'MS-CorrelationId': req.get('MS-CorrelationId') ?? randomUUID(),
+      'MS-CV': `${randomUUID().slice(0, 8)}.0`,
+      'MS-ServerId': 'emulator',
+    });
+    void authenticate(req, res, next);
+  });
+
+  async function authenticate(req: Request, res: Response, next: NextFunction): Promise<void> {
+    const header = req.get('authorization') ?? '';
+    const token = header.toLowerCase().startsWith('bearer ') ? header.slice(7).trim() : undefined;
+    res.set('WWW-Authenticate', 'OAuth realm=urn:cpsvc:cpid:emulator');
+    if (!token) return sendPartnerCenterError(res, 401, 800001, 'Partner Token missing in request context.'); // prettier-ignore
+    const claims = await verifyAccessToken(
+      state.keys,
+      token,
+      [resources.partnerCenter],
+      state.now(),
+    );
+    if (!claims) return sendPartnerCenterError(res, 401, 400, 'Access denied: the access token is invalid, expired or not for Partner Center.'); // prettier-ignore
+    res.locals.tenantId = claims.tid;
+    const partner = state.directory.partner(claims.tid);
+    if (!partner) return sendPartnerCenterError(res, 401, 800001, 'Partner Token missing in request context.'); // prettier-ignore
+    res.locals.partnerTenantId = partner.tenantId;
+    res.removeHeader('WWW-Authenticate');
+    const waitMs = state.throttle(partner.tenantId, 'partnerCenter');
+    if (waitMs > 0) return sendPartnerCenterThrottled(res, Math.max(1, Math.ceil(waitMs / 1000)));
+    if (!claims.scp.split(' ').includes('user_impersonation')) {
+      return sendPartnerCenterError(res, 401, 400, 'Access denied: the token lacks the user_impersonation scope.'); // prettier-ignore
+    }
+    if (!claims.amr?.includes('mfa')) {
+      return sendPartnerCenterError(res, 401, 900421, 'Multi-factor authentication is required for this operation. The access token does not show that the user completed MFA (amr claim).'); // prettier-ignore
+    }
+    const user = state.directory.userByOid(claims.oid);
+    if (!user?.adminAgent) {
+      return sendPartnerCenterError(res, 403, 403, 'The user does not have the Admin Agent role for this partner; this operation requires it.'); // prettier-ignore
+    }
+    (res.locals as PcLocals & Record<string, unknown>).claims = claims;
+    (res.locals as PcLocals & Record<string, unknown>).partner = partner;
+    next();
+  }
+
+  const partnerOf = (res: Response) => (res.locals as unknown as PcLocals).partner;
+
+  router.get('/customers', (req, res) => {
+    const partner = partnerOf(res);
+    let offset = 0;
+    let size = defaultPageSize;
+    if (req.query.seekOperation !== undefined) {
+      const token = req.get('MS-ContinuationToken');
+      const position =
+        req.query.seekOperation === 'Next' && token ? parseContinuation(token, partner) : undefined;
+      if (!position) return sendPartnerCenterError(res, 400, 400, 'The continuation token is missing or invalid.'); // prettier-ignore
+      ({ offset, size } = position);
+    } else if (req.query.size !== undefined) {
+      size = Number(req.query.size);
+      if (!Number.isInteger(size) || size < 1 || size > maxPageSize) {
+        return sendPartnerCenterError(res, 400, 400, `The size must be an integer from 1 to ${maxPageSize}.`); // prettier-ignore
+      }
+    }
+    const page = partner.customers.slice(offset, offset + size);
+    const nextOffset = offset + page.length;
+    const next =
+      nextOffset < partner.customers.length
+        ? {
+            uri: `/customers?size=${size}&seekOperation=Next`,
+            token: Buffer.from(JSON.stringify({ o: nextOffset, s: size, p: partner.tenantId })).toString('base64url'), // prettier-ignore
+          }
+        : undefined;
+    res.json(collection(page.map(customerResource), `/customers?size=${size}`, next));
+  });
+
+  /** The customer named in the path, or an answer saying why not. */
+  function customerFor(req: Request, res: Response, commerce: boolean): Customer | undefined {
+    const partner = partnerOf(res);
+    const id = String(req.params.customerId).toLowerCase();
+    const customer = state.directory.customer(id);
+    if (!customer || customer.tenantId !== id) {
+      sendPartnerCenterError(res, 404, 1000, `Customer ${id} was not found.`);
+      return undefined;
+    }
+    if (
+      customer.partnerTenantId !== partner.tenantId ||
+      (commerce && customer.relationshipToPartner !== 'reseller')
+    ) {
+      // prettier-ignore
+      sendPartnerCenterError(res, 403, 20002, 'The partner does not have a commerce relationship with the customer.'); // prettier-ignore
+      return undefined;
+    }
+    return customer;
+  }
+
+  router.get('/customers/:customerId', (req, res) => {
+    const customer = customerFor(req, res, false);
+    if (customer) res.json(customerResource(customer));
+  });
+
+  router.get('/customers/:customerId/subscriptions', (req, res) => {
+    const customer = customerFor(req, res, true);
+    if (!customer) return;
+    const detail = state.directory.detail(customer);
+    const items = detail.subscriptions.map((s) =>
+      subscriptionResource(s, partnerOf(res), customer),
+    );
+    res.json(collection(items, `/customers/${customer.tenantId}/subscriptions`));
+  });
+
+  router.get('/customers/:customerId/subscribedskus', (req, res) => {
+    const customer = customerFor(req, res, true);
+    if (!customer) return;
+    const items = subscribedSkus(state.directory.detail(customer)).map((s) => {
+      const totalUnits = s.activeUnits + s.warningUnits;
+      return {
+        availableUnits: totalUnits - s.consumedUnits,
+        activeUnits: s.activeUnits,
+        consumedUnits: s.consumedUnits,
+        suspendedUnits: s.suspendedUnits,
+        totalUnits,
+        warningUnits: s.warningUnits,
+        productSku: {
+          id: s.sku.skuId,
+          name: s.sku.displayName,
+          skuPartNumber: s.sku.skuPartNumber,
+          targetType: 'User',
+          licenseGroupId: 'group1',
+        },
+        servicePlans: [],
+        capabilityStatus: s.activeUnits > 0 ? 'Enabled' : 'Suspended',
+        attributes: { objectType: 'SubscribedSku' },
+      };
+    });
+    res.json(collection(items, `/customers/${customer.tenantId}/subscribedskus`));
+  });
+
+  router.get('/profiles/organization', (_req, res) => {
+    const partner = partnerOf(res);
+    res.json({
+      id: partner.tenantId,
+      companyName: partner.name,
+      tenantId: partner.tenantId,
+      domain: partner.domain,
+      email: `admin@${partner.domain}`,
+      language: 'en',
+      culture: 'en-US',
+      defaultAddress: { country: 'US', city: 'Redmond', state: 'WA', addressLine1: '1 Microsoft Way', postalCode: '98052' }, // prettier-ignore
+      profileType: 'OrganizationProfile',
+      links: { self: { uri: '/profiles/organization', method: 'GET', headers: [] } },
+      attributes: { etag: `"${partner.tenantId.slice(0, 8)}"`, objectType: 'OrganizationProfile' },
+    });
+  });
+
+  return router;
+}

@@ -1,0 +1,197 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { once } from 'node:events';
+import { createServer, type Server } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import express, { type NextFunction, type Request, type Response } from 'express';
+import selfsigned from 'selfsigned';
+import { controlRouter } from './control.js';
+import { sendEntraError, sendGraphError, sendPartnerCenterError, sendPartnerCenterThrottled, sendGraphThrottled } from './errors.js'; // prettier-ignore
+import { graphRouter } from './graph.js';
+import { identityRouter } from './identity.js';
+import { partnerCenterRouter } from './partner-center.js';
+import type { Scenario } from './scenario.js';
+import { EmulatorState, type Surface } from './state.js';
+import { createSigningKeys } from './tokens.js';
+
+export interface TlsMaterial {
+  cert: string;
+  key: string;
+}
+
+export interface EmulatorOptions {
+  scenario: Scenario;
+  /** Default: 0 (any free port) */
+  port?: number;
+  /** Host name in the URL the emulator reports (and its issuers). Default: 127.0.0.1 */
+  hostname?: string;
+  /** A certificate to serve; by default one is generated for localhost, 127.0.0.1 and ::1. */
+  tls?: TlsMaterial;
+  /** Where the CA file is written. Default: a fresh temporary directory */
+  dir?: string;
+}
+
+export interface RunningEmulator {
+  /** https://host:port — the authority host, Partner Center and Graph origin at once. */
+  url: string;
+  /** PEM file to trust (HTTP_EXTRA_CA_FILE). */
+  caFile: string;
+  /** The same PEM, for in-process clients. */
+  ca: string;
+  state: EmulatorState;
+  /** The first partner's tenant id. */
+  partnerTenantId: string;
+  stop(): Promise<void>;
+}
+
+/** A certificate for the loopback names, valid for a year, that is its own CA. */
+export async function generateTls(): Promise<TlsMaterial> {
+  const pems = await selfsigned.generate([{ name: 'commonName', value: 'license-sync emulator' }], {
+    keySize: 2048,
+    algorithm: 'sha256',
+    notAfterDate: new Date(Date.now() + 365 * 24 * 3600 * 1000),
+    extensions: [
+      { name: 'basicConstraints', cA: true },
+      { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, keyCertSign: true },
+      { name: 'extKeyUsage', serverAuth: true },
+      {
+        name: 'subjectAltName',
+        altNames: [
+          { type: 2, value: 'localhost' },
+          { type: 7, ip: '127.0.0.1' },
+          { type: 7, ip: '::1' },
+        ],
+      },
+    ],
+  });
+  return { cert: pems.cert, key: pems.private };
+}
+
+function surfaceOf(path: string): Surface {
+  if (path.startsWith('/v1.0/')) return 'graph';
+  if (path.startsWith('/v1/')) return 'partnerCenter';
+  return 'identity';
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+export function createEmulatorApp(state: () => EmulatorState, control: express.Router) {
+  const app = express();
+  app.disable('x-powered-by');
+  app.disable('etag');
+  app.use('/_emulator', control);
+
+  // Every Microsoft request: logged and counted, delayed by the scenario's latency, and
+  // possibly answered by an injected fault in the shape of its surface.
+  app.use(async (req: Request, res: Response, next: NextFunction) => {
+    const s = state();
+    const started = Date.now();
+    const surface = surfaceOf(req.path);
+    res.on('finish', () => {
+      const throttled = res.statusCode === 429;
+      s.count(res.locals.partnerTenantId as string | undefined, surface, throttled);
+      s.record({
+        time: new Date(started).toISOString(),
+        method: req.method,
+        host: req.get('host') ?? '',
+        path: req.path,
+        query: req.originalUrl.includes('?') ? req.originalUrl.slice(req.originalUrl.indexOf('?') + 1) : '', // prettier-ignore
+        surface,
+        tenantId: res.locals.tenantId as string | undefined,
+        partnerTenantId: res.locals.partnerTenantId as string | undefined,
+        status: res.statusCode,
+        fault: res.locals.fault === true,
+        durationMs: Date.now() - started,
+      });
+    });
+    if (s.scenario.latencyMs > 0) await sleep(s.scenario.latencyMs);
+    const fault = s.takeFault(req.method, req.path);
+    if (!fault) return next();
+    if (fault.delayMs) await sleep(fault.delayMs);
+    if (fault.status === undefined) return next();
+    res.locals.fault = true;
+    const retryAfter = fault.retryAfterSec;
+    if (retryAfter !== undefined) res.set('Retry-After', String(retryAfter));
+    if (surface === 'partnerCenter') {
+      if (fault.status === 429) sendPartnerCenterThrottled(res, retryAfter ?? 1);
+      else sendPartnerCenterError(res, fault.status, fault.status, 'Injected fault.');
+    } else if (surface === 'graph') {
+      if (fault.status === 429) sendGraphThrottled(res, retryAfter ?? 1);
+      else sendGraphError(res, fault.status, fault.status >= 500 ? 'serviceNotAvailable' : 'BadRequest', 'Injected fault.'); // prettier-ignore
+    } else {
+      const transient = fault.status === 429 || fault.status >= 500;
+      sendEntraError(
+        res,
+        fault.status,
+        fault.error ?? (transient ? 'temporarily_unavailable' : 'invalid_request'),
+        fault.aadsts ?? (transient ? 50196 : 900144),
+        'Injected fault.',
+      );
+    }
+  });
+
+  // Routers are bound to one state; PUT /scenario makes a new state, hence new routers.
+  const routers = new WeakMap<EmulatorState, Record<Surface, express.Router>>();
+  const routersOf = (s: EmulatorState) => {
+    let r = routers.get(s);
+    if (!r) {
+      r = { partnerCenter: partnerCenterRouter(s), graph: graphRouter(s), identity: identityRouter(s) }; // prettier-ignore
+      routers.set(s, r);
+    }
+    return r;
+  };
+  app.use('/v1.0', (req, res, next) => routersOf(state()).graph(req, res, next));
+  app.use('/v1', (req, res, next) => routersOf(state()).partnerCenter(req, res, next));
+  app.use((req, res, next) => routersOf(state()).identity(req, res, next));
+
+  app.use((req: Request, res: Response) => {
+    const surface = surfaceOf(req.path);
+    if (surface === 'partnerCenter') sendPartnerCenterError(res, 404, 1000, 'Not found.');
+    else if (surface === 'graph') sendGraphError(res, 404, 'Request_ResourceNotFound', `Resource not found for the segment '${req.path.split('/').pop() ?? ''}'.`); // prettier-ignore
+    else sendEntraError(res, 404, 'invalid_request', 900561, `The endpoint ${req.path} does not exist.`); // prettier-ignore
+  });
+  return app;
+}
+
+/** Starts the emulator over HTTPS; stop() closes it. */
+export async function startEmulator(options: EmulatorOptions): Promise<RunningEmulator> {
+  const tls = options.tls ?? (await generateTls());
+  const keys = await createSigningKeys();
+  let state = new EmulatorState(options.scenario, keys);
+  const holder = {
+    get: () => state,
+    replace: (scenario: Scenario) => {
+      state = new EmulatorState(scenario, keys);
+    },
+  };
+  const hostname = options.hostname ?? '127.0.0.1';
+  let url = '';
+  const app = createEmulatorApp(
+    holder.get,
+    controlRouter(holder, () => url),
+  );
+  const server: Server = createServer({ cert: tls.cert, key: tls.key }, app);
+  server.keepAliveTimeout = 30_000;
+  server.listen(options.port ?? 0, hostname === 'localhost' ? '127.0.0.1' : hostname);
+  await once(server, 'listening');
+  const { port } = server.address() as AddressInfo;
+  url = `https://${hostname.includes(':') ? `[${hostname}]` : hostname}:${port}`;
+  const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'ms-emulator-'));
+  const caFile = join(dir, 'emulator-ca.pem');
+  writeFileSync(caFile, tls.cert);
+  return {
+    url,
+    caFile,
+    ca: tls.cert,
+    get state() {
+      return holder.get();
+    },
+    partnerTenantId: options.scenario.partners[0]!.tenantId,
+    async stop() {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeAllConnections();
+      await closed;
+    },
+  };
+}

@@ -1,0 +1,65 @@
+import { readFileSync } from 'node:fs';
+
+/** One Microsoft licensing product (from Microsoft's published service-plan reference). */
+export interface SkuInfo {
+  skuPartNumber: string;
+  skuId: string;
+  displayName: string;
+  servicePlanCount: number;
+  includesExchangeMailbox: boolean;
+}
+
+let catalog: Map<string, SkuInfo> | undefined;
+
+/** The SKU catalog by part number (emulator/data/microsoft-skus.csv). */
+export function skuCatalog(): Map<string, SkuInfo> {
+  if (catalog) return catalog;
+  const text = readFileSync(new URL('./data/microsoft-skus.csv', import.meta.url), 'utf8');
+  catalog = new Map();
+  for (const line of text.split('\n').slice(1)) {
+    if (!line.trim()) continue;
+    // Only the display name may contain commas (then it is quoted): split from both ends.
+    const parts = line.trim().split(',');
+    const skuPartNumber = parts[0]!;
+    const skuId = parts[1]!;
+    const includes = parts[parts.length - 1]!.trim();
+    const count = Number(parts[parts.length - 2]);
+    const displayName = parts
+      .slice(2, parts.length - 2)
+      .join(',')
+      .replace(/^"(.*)"$/, '$1');
+    catalog.set(skuPartNumber, {
+      skuPartNumber,
+      skuId,
+      displayName,
+      servicePlanCount: count,
+      includesExchangeMailbox: includes === 'yes',
+    });
+  }
+  return catalog;
+}
+
+export function skuByPartNumber(partNumber: string): SkuInfo {
+  const sku = skuCatalog().get(partNumber);
+  if (!sku) throw new Error(`unknown SKU part number ${partNumber}`);
+  return sku;
+}
+
+/** SKUs the generator assigns: common business plans, some with a mailbox, some add-ons. */
+export const commonSkus = [
+  'O365_BUSINESS_PREMIUM',
+  'O365_BUSINESS_ESSENTIALS',
+  'SPB',
+  'SPE_E3',
+  'SPE_E5',
+  'ENTERPRISEPACK',
+  'STANDARDPACK',
+  'EXCHANGESTANDARD',
+  'O365_BUSINESS',
+  'EMS',
+  'POWER_BI_PRO',
+  'VISIOCLIENT',
+  'PROJECTPROFESSIONAL',
+  'ATP_ENTERPRISE',
+  'SPE_F1',
+] as const;

@@ -142,7 +142,9 @@ export function graphRouter(state: EmulatorState): Router {
 
   // Graph's $count segments and OData casts do not fit route patterns: match by hand.
   router.get(/^\/users(\/.*)?$/, (req, res) => {
-    if (!allowed(res, permissions.users)) return;
+    // Mailbox settings need only MailboxSettings.Read(Write), checked below, as in Graph.
+    const mailboxSettings = /\/mailboxSettings(\/userPurpose)?$/.test(req.path);
+    if (!mailboxSettings && !allowed(res, permissions.users)) return;
     const rest = req.path.slice('/users'.length);
     const detail = directoryOf(res);
     const filter = userFilter(
@@ -171,7 +173,8 @@ export function graphRouter(state: EmulatorState): Router {
         const next = new URL(`${originOf(req)}/v1.0/users`);
         for (const [k, v] of Object.entries(req.query)) if (k !== '$skiptoken' && typeof v === 'string') next.searchParams.set(k, v); // prettier-ignore
         next.searchParams.set('$skiptoken', Buffer.from(String(skip + top)).toString('base64url'));
-        body['@odata.nextLink'] = next.toString();
+        // Graph writes its system query options as $top, $skiptoken (URLSearchParams gives %24).
+        body['@odata.nextLink'] = next.toString().replace(/([?&])%24/g, '$1$$');
       }
       res.json(body);
       return;

@@ -424,9 +424,18 @@ async function redeemCode(
     tenantId: record.user.partnerTenantId,
     subject,
     user: record.user,
-    requested: parseScopes(param(req, 'scope')),
+    requested: param(req, 'scope') ? parseScopes(param(req, 'scope')) : firstResourceScopes(record.scopes), // prettier-ignore
     nonce: record.nonce,
   });
+}
+
+/**
+ * A code request without scope gets the authorize request's scopes; as in Entra, only those
+ * of its first resource (one resource per access token), plus the OIDC scopes.
+ */
+function firstResourceScopes(scopes: string[]): string[] {
+  const first = scopes.map(resourceOf).find((r) => r !== undefined);
+  return scopes.filter((s) => oidcScopes.has(s) || resourceOf(s) === first);
 }
 
 async function redeemRefreshToken(

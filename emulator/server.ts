@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:https';
@@ -114,6 +115,11 @@ export function createEmulatorApp(state: () => EmulatorState, control: express.R
     const retryAfter = fault.retryAfterSec;
     if (retryAfter !== undefined) res.set('Retry-After', String(retryAfter));
     if (surface === 'partnerCenter') {
+      // Partner Center echoes these on every answer, errors included.
+      res.set({
+        'MS-RequestId': req.get('MS-RequestId') ?? randomUUID(),
+        'MS-CorrelationId': req.get('MS-CorrelationId') ?? randomUUID(),
+      });
       if (fault.status === 429) sendPartnerCenterThrottled(res, retryAfter ?? 1);
       else sendPartnerCenterError(res, fault.status, fault.status, 'Injected fault.');
     } else if (surface === 'graph') {

@@ -18,8 +18,9 @@ export interface ServiceProcess {
 export function startService(
   entry: string,
   env: Record<string, string | undefined>,
+  args: string[] = [],
 ): ServiceProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', entry], {
+  const child = spawn(process.execPath, ['--import', 'tsx', entry, ...args], {
     env: { PATH: process.env.PATH, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -1,0 +1,33 @@
+import { readFileSync } from 'node:fs';
+import { Agent } from 'node:https';
+import { rootCertificates } from 'node:tls';
+import axios, { type AxiosInstance } from 'axios';
+
+export interface MicrosoftHttpOptions {
+  /** PEM file of extra CAs to trust besides the system's (HTTP_EXTRA_CA_FILE). */
+  extraCaFile?: string | undefined;
+  /** Per-request timeout. Default: 30 s */
+  timeoutMs?: number;
+  /** Sockets kept per host; bounds concurrency towards one Microsoft host. Default: 64 */
+  maxSockets?: number;
+}
+
+/**
+ * The one HTTP client for every Microsoft call (identity, Partner Center, Graph): keep-alive,
+ * bounded sockets, a timeout, and the extra CA when one is configured. It never throws on an
+ * HTTP status: callers classify statuses themselves.
+ */
+export function createMicrosoftHttp(options: MicrosoftHttpOptions = {}): AxiosInstance {
+  const ca = options.extraCaFile
+    ? [...rootCertificates, readFileSync(options.extraCaFile, 'utf8')]
+    : undefined;
+  return axios.create({
+    httpsAgent: new Agent({ keepAlive: true, maxSockets: options.maxSockets ?? 64, ...(ca ? { ca } : {}) }), // prettier-ignore
+    timeout: options.timeoutMs ?? 30_000,
+    validateStatus: () => true,
+    maxRedirects: 0,
+    // Bodies are parsed by the caller, which knows whether to expect JSON or text.
+    responseType: 'text',
+    transformResponse: (data: unknown) => data,
+  });
+}

@@ -1,0 +1,136 @@
+import { createHash, randomBytes } from 'node:crypto';
+import type { AxiosInstance } from 'axios';
+import { parseScenario, type ScenarioInput } from '../../emulator/scenario.js';
+import { startEmulator, type RunningEmulator } from '../../emulator/server.js';
+import { createMicrosoftHttp } from '../../src/microsoft/http-client.js';
+
+export const partnerCenterScope = 'https://api.partnercenter.microsoft.com/user_impersonation';
+export const testClient = {
+  clientId: '11111111-2222-4333-8444-555555555555',
+  // Generated per test run; test-only.
+  clientSecret: randomBytes(24).toString('base64url'),
+  redirectUri: 'http://localhost:3000/auth/callback',
+};
+
+/** A small two-partner scenario; override any part. */
+export function testScenario(overrides: Partial<ScenarioInput> = {}): ScenarioInput {
+  return {
+    clients: [{ clientId: testClient.clientId, clientSecret: testClient.clientSecret, redirectUris: [testClient.redirectUri] }], // prettier-ignore
+    autoConsent: true,
+    partners: [
+      {
+        tenantId: 'aaaaaaaa-0000-4000-8000-000000000001',
+        name: 'First Partner',
+        domain: 'first.example',
+        users: [
+          { upn: 'admin@first.example', mfa: true, adminAgent: true },
+          { upn: 'nomfa@first.example', mfa: false, adminAgent: true },
+          { upn: 'staff@first.example', mfa: true, adminAgent: false },
+          { upn: 'partial@first.example', mfa: true, adminAgent: true, grantedScopes: [partnerCenterScope] }, // prettier-ignore
+        ],
+        rateLimits: { partnerCenterRps: 50, graphRps: 50 },
+        customers: { generate: { seed: 7, count: 30 } },
+      },
+      {
+        tenantId: 'bbbbbbbb-0000-4000-8000-000000000002',
+        name: 'Second Partner',
+        domain: 'second.example',
+        users: [{ upn: 'admin@second.example', mfa: true, adminAgent: true }],
+        rateLimits: { partnerCenterRps: 50, graphRps: 50 },
+        customers: [
+          {
+            tenantId: 'cccccccc-0000-4000-8000-000000000003',
+            name: 'Explicit Customer',
+            domain: 'explicit.example',
+            subscriptions: [
+              { skuPartNumber: 'SPB', quantity: 10, termDuration: 'P1M' },
+              { skuPartNumber: 'SPB', quantity: 5, termDuration: 'P1Y' },
+              { skuPartNumber: 'EXCHANGESTANDARD', quantity: 3, termDuration: 'P1M' },
+            ],
+            users: [
+              { upn: 'a@explicit.example', licenses: ['SPB'] },
+              { upn: 'b@explicit.example', licenses: ['SPB', 'EXCHANGESTANDARD'] },
+              { upn: 'c@explicit.example', licenses: [], mailbox: 'none' },
+              { upn: 'info@explicit.example', licenses: [], mailbox: 'shared' },
+            ],
+            groups: [
+              { displayName: 'Support', members: ['a@explicit.example'] },
+              { displayName: 'Managed', members: ['b@explicit.example', 'Support'] },
+            ],
+          },
+        ],
+      },
+    ],
+    ...overrides,
+  };
+}
+
+export interface TestEmulator extends RunningEmulator {
+  /** An HTTP client that trusts the emulator's CA. */
+  http: AxiosInstance;
+}
+
+export async function startTestEmulator(
+  scenario: ScenarioInput = testScenario(),
+): Promise<TestEmulator> {
+  const emulator = await startEmulator({ scenario: parseScenario(scenario) });
+  const http = createMicrosoftHttp({ extraCaFile: emulator.caFile });
+  return Object.assign(emulator, { http });
+}
+
+export interface TokenSet {
+  access_token: string;
+  refresh_token: string;
+  id_token?: string;
+}
+
+/**
+ * Consent straight through (login_hint + autoConsent) and redeem the code with PKCE, over
+ * plain HTTP: for tests of Partner Center and Graph that need a token, not MSAL.
+ */
+export async function consentAndRedeem(
+  emulator: TestEmulator,
+  upn: string,
+  consentScopes: string[] = [partnerCenterScope],
+  tokenScope: string = partnerCenterScope,
+): Promise<TokenSet> {
+  const verifier = randomBytes(32).toString('base64url');
+  const authorize = new URL(`${emulator.url}/organizations/oauth2/v2.0/authorize`);
+  authorize.search = new URLSearchParams({
+    client_id: testClient.clientId,
+    response_type: 'code',
+    redirect_uri: testClient.redirectUri,
+    scope: [...consentScopes, 'openid', 'profile', 'offline_access'].join(' '),
+    login_hint: upn,
+    state: 's',
+    code_challenge: createHash('sha256').update(verifier).digest('base64url'),
+    code_challenge_method: 'S256',
+  }).toString();
+  const redirect = await emulator.http.get(authorize.toString());
+  const location = new URL(String(redirect.headers.location));
+  const code = location.searchParams.get('code');
+  if (!code) throw new Error(`no code: ${location.toString()}`);
+  return redeem(emulator, {
+    grant_type: 'authorization_code',
+    code,
+    code_verifier: verifier,
+    redirect_uri: testClient.redirectUri,
+    scope: `${tokenScope} openid profile offline_access`,
+  });
+}
+
+/** POST to the token endpoint of `tenant` with the test client's credentials. */
+export async function redeem(
+  emulator: TestEmulator,
+  form: Record<string, string>,
+  tenant = 'organizations',
+): Promise<TokenSet> {
+  const response = await emulator.http.post(
+    `${emulator.url}/${tenant}/oauth2/v2.0/token`,
+    new URLSearchParams({ client_id: testClient.clientId, client_secret: testClient.clientSecret, ...form }).toString(), // prettier-ignore
+    { headers: { 'Content-Type': 'application/x-www-form-urlencoded' } },
+  );
+  const body = JSON.parse(response.data as string) as TokenSet & { error?: string; error_description?: string }; // prettier-ignore
+  if (response.status !== 200) throw new Error(`${body.error}: ${body.error_description}`);
+  return body;
+}

@@ -1,0 +1,71 @@
+import { readFileSync } from 'node:fs';
+import { expect } from 'chai';
+import { Directory, subscribedSkus, transitiveUserIds } from '../../emulator/directory.js';
+import { scenarioJsonSchema } from '../../emulator/scenario-json-schema.js';
+import { loadDefaultScenario, parseScenario, ScenarioError } from '../../emulator/scenario.js';
+import { TokenBucket } from '../../emulator/throttle.js';
+import { testScenario } from '../support/emulator.js';
+
+describe('emulator scenarios', () => {
+  it('ships a default scenario: an MFA Admin Agent, a user without MFA, a non-Admin-Agent, a few dozen customers', () => {
+    const scenario = loadDefaultScenario();
+    const [partner] = scenario.partners;
+    expect(partner!.users.map((u) => [u.mfa, u.adminAgent])).to.deep.include.members([
+      [true, true],
+      [false, true],
+      [true, false],
+    ]);
+    expect(new Directory(scenario).partners[0]!.customers.length).to.be.within(24, 60);
+  });
+
+  it('names each problem of an invalid scenario with its path', () => {
+    const bad = testScenario({ latencyMs: -1 });
+    (bad.partners[0] as { users: unknown[] }).users = [{ upn: 'not-an-upn' }];
+    expect(() => parseScenario(bad))
+      .to.throw(ScenarioError)
+      .with.property('message')
+      .that.matches(/latencyMs: .*; partners\.0\.users\.0\.upn: expected a user principal name/);
+    const twice = testScenario();
+    twice.partners[1]!.tenantId = twice.partners[0]!.tenantId;
+    expect(() => parseScenario(twice)).to.throw(/appears twice/);
+  });
+
+  it('generates the same customers from the same seed, with consistent license counts', () => {
+    const a = new Directory(parseScenario(testScenario()));
+    const b = new Directory(parseScenario(testScenario()));
+    const [ca, cb] = [a.partners[0]!.customers[5]!, b.partners[0]!.customers[5]!];
+    expect(ca.tenantId).to.equal(cb.tenantId);
+    expect(a.detail(ca)).to.deep.equal(b.detail(cb));
+    for (const customer of a.partners[0]!.customers) {
+      const detail = a.detail(customer);
+      for (const sku of subscribedSkus(detail)) {
+        const bought = detail.subscriptions
+          .filter((s) => s.sku.skuId === sku.sku.skuId && s.status === 'active')
+          .reduce((n, s) => n + s.quantity, 0);
+        expect(sku.activeUnits).to.equal(bought);
+        expect(sku.consumedUnits).to.be.at.most(sku.activeUnits);
+      }
+    }
+  });
+
+  it('counts group members through nested groups', () => {
+    const directory = new Directory(parseScenario(testScenario()));
+    const customer = directory.customer('explicit.example')!;
+    const detail = directory.detail(customer);
+    const managed = detail.groups.find((g) => g.displayName === 'Managed')!;
+    expect(transitiveUserIds(detail, managed.id).size).to.equal(2);
+  });
+
+  it('keeps emulator/scenario.schema.json in step with the schema (npm run emulator:schema)', () => {
+    const committed = JSON.parse(readFileSync('emulator/scenario.schema.json', 'utf8')) as unknown;
+    expect(committed).to.deep.equal(JSON.parse(JSON.stringify(scenarioJsonSchema())));
+  });
+
+  it('throttles with a token bucket of one second of burst', () => {
+    const bucket = new TokenBucket(5, 0);
+    const waits = Array.from({ length: 7 }, () => bucket.take(0));
+    expect(waits.slice(0, 5)).to.deep.equal([0, 0, 0, 0, 0]);
+    expect(waits[5]).to.equal(200);
+    expect(bucket.take(1000)).to.equal(0);
+  });
+});

@@ -167,7 +167,8 @@ export function graphRouter(state: EmulatorState): Router {
       const select = typeof req.query.$select === 'string' ? req.query.$select.split(',').map((s) => s.trim()) : undefined; // prettier-ignore
       const page = matching.slice(skip, skip + top);
       const body: Record<string, unknown> = { '@odata.context': `${metadata}#users` };
-      if (count) body['@odata.count'] = matching.length;
+      // Like Graph, the count comes with the first page only.
+      if (count && skip === 0) body['@odata.count'] = matching.length;
       body.value = page.map((u) => userResource(u, select));
       if (skip + top < matching.length) {
         const next = new URL(`${originOf(req)}/v1.0/users`);

@@ -1,0 +1,437 @@
+import type { AxiosResponse } from 'axios';
+import { expect } from 'chai';
+import type { ScenarioInput } from '../../emulator/scenario.js';
+import {
+  consentAndRedeem,
+  partnerCenterScope,
+  redeem,
+  startTestEmulator,
+  testClient,
+  testScenario,
+  type TestEmulator,
+} from '../support/emulator.js';
+
+// Microsoft Graph v1.0 for customer tenants as a client sees it, over real HTTPS to the
+// emulator (docs: /work/shared/reference/microsoft-protocols.md §5, §1.6-1.7).
+
+const firstPartner = 'aaaaaaaa-0000-4000-8000-000000000001';
+const secondPartner = 'bbbbbbbb-0000-4000-8000-000000000002';
+const explicitCustomer = 'cccccccc-0000-4000-8000-000000000003';
+/** A second spelled-out customer of the second partner, big enough to page through. */
+const pagingCustomer = 'dddddddd-0000-4000-8000-000000000004';
+const spbSkuId = 'cbdc14ab-d96c-4c30-b9f4-6ada7cdc1d46';
+const exchangeSkuId = '4b9405b0-7788-4568-add1-99614e613b69';
+
+const graph = 'https://graph.microsoft.com';
+const graphDefault = `${graph}/.default openid profile offline_access`;
+const graphConsent = [
+  partnerCenterScope,
+  `${graph}/User.Read`,
+  `${graph}/Directory.Read.All`,
+  `${graph}/MailboxSettings.Read`,
+];
+const advancedQuery = '$filter=assignedLicenses/$count ne 0&$count=true';
+
+const pagingLicensed = Array.from({ length: 11 }, (_, i) => `licensed${i + 1}@paging.example`);
+const pagingUsers = [
+  ...pagingLicensed.slice(0, 4).map((upn) => ({ upn, licenses: ['SPB'] })),
+  { upn: 'shared@paging.example', licenses: [], mailbox: 'shared' as const },
+  ...pagingLicensed.slice(4, 8).map((upn) => ({ upn, licenses: ['SPB'] })),
+  { upn: 'nobody@paging.example', licenses: [], mailbox: 'none' as const },
+  ...pagingLicensed.slice(8).map((upn) => ({ upn, licenses: ['EXCHANGESTANDARD'] })),
+  { upn: 'room@paging.example', licenses: [], mailbox: 'shared' as const },
+];
+
+interface GraphError {
+  error: {
+    code: string;
+    message: string;
+    innerError: { date: string; 'request-id': string; 'client-request-id': string };
+  };
+}
+
+interface GraphCollection<T> {
+  '@odata.context': string;
+  '@odata.count'?: number;
+  '@odata.nextLink'?: string;
+  value: T[];
+}
+
+interface GraphUser {
+  id: string;
+  userPrincipalName: string;
+  assignedLicenses?: { skuId: string; disabledPlans: string[] }[];
+}
+
+interface GraphSubscribedSku {
+  id: string;
+  skuId: string;
+  skuPartNumber: string;
+  accountId: string;
+  capabilityStatus: string;
+  consumedUnits: number;
+  prepaidUnits: { enabled: number; lockedOut: number; suspended: number; warning: number };
+}
+
+interface EntraError {
+  error: string;
+  error_description: string;
+  error_codes: number[];
+  suberror?: string;
+  trace_id: string;
+  correlation_id: string;
+}
+
+interface Counters {
+  partners: Record<
+    string,
+    Record<'identity' | 'partnerCenter' | 'graph', { requests: number; throttled: number }>
+  >;
+}
+
+function json<T>(response: AxiosResponse): T {
+  return JSON.parse(String(response.data)) as T;
+}
+
+function claimsOf(accessToken: string): { oid: string; tid: string; scp: string } {
+  const payload = accessToken.split('.')[1] ?? '';
+  return JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as { oid: string; tid: string; scp: string }; // prettier-ignore
+}
+
+function get(
+  emulator: TestEmulator,
+  pathOrUrl: string,
+  token: string,
+  headers: Record<string, string> = {},
+): Promise<AxiosResponse> {
+  const url = pathOrUrl.startsWith('https://') ? pathOrUrl : `${emulator.url}${pathOrUrl}`;
+  return emulator.http.get(url, { headers: { Authorization: `Bearer ${token}`, ...headers } });
+}
+
+const eventual = { ConsistencyLevel: 'eventual' };
+
+/** Graph's error body {error: {code, message, innerError}}, with the expected status and code. */
+function expectGraphError(response: AxiosResponse, status: number, code: string): GraphError {
+  expect(response.status, String(response.data)).to.equal(status);
+  expect(String(response.headers['content-type'])).to.match(/^application\/json/);
+  const body = json<GraphError>(response);
+  expect(body).to.have.all.keys('error');
+  expect(body.error.code).to.equal(code);
+  expect(body.error.message).to.be.a('string').that.is.not.empty;
+  expect(body.error.innerError).to.include.all.keys('date', 'request-id', 'client-request-id');
+  return body;
+}
+
+/** A refresh-token redemption at a tenant, answered as is (redeem() throws on errors). */
+async function tokenAt(
+  emulator: TestEmulator,
+  tenant: string,
+  refreshToken: string,
+): Promise<AxiosResponse> {
+  return emulator.http.post(
+    `${emulator.url}/${tenant}/oauth2/v2.0/token`,
+    new URLSearchParams({
+      client_id: testClient.clientId,
+      client_secret: testClient.clientSecret,
+      grant_type: 'refresh_token',
+      refresh_token: refreshToken,
+      scope: graphDefault,
+    }).toString(),
+    { headers: { 'Content-Type': 'application/x-www-form-urlencoded' } },
+  );
+}
+
+/** A Graph token for `tenant` from the user's refresh token. */
+async function graphToken(emulator: TestEmulator, tenant: string, refreshToken: string) {
+  const tokens = await redeem(
+    emulator,
+    { grant_type: 'refresh_token', refresh_token: refreshToken, scope: graphDefault },
+    tenant,
+  );
+  return tokens.access_token;
+}
+
+function scenarioWith(
+  change: (partner: ScenarioInput['partners'][number]) => ScenarioInput['partners'][number],
+): ScenarioInput {
+  return testScenario({ partners: testScenario().partners.map(change) });
+}
+
+describe('Graph emulator (HTTPS)', function () {
+  let emulator: TestEmulator;
+  /** admin@second.example, consented to Graph: at its home tenant and at its customers. */
+  let home: string;
+  let explicit: string;
+  let paging: string;
+  /** admin@first.example, consented only to Partner Center and User.Read. */
+  let firstRefresh: string;
+  let firstCustomers: string[];
+  /** mailreader@second.example, consented only to MailboxSettings.Read in Graph. */
+  let mailboxOnly: string;
+
+  before(async function () {
+    emulator = await startTestEmulator(
+      scenarioWith((p) =>
+        p.tenantId === secondPartner && Array.isArray(p.customers)
+          ? { ...p, users: [...p.users, { upn: 'mailreader@second.example', mfa: true, adminAgent: true }], customers: [...p.customers, { tenantId: pagingCustomer, name: 'Paging Customer', domain: 'paging.example', subscriptions: [{ skuPartNumber: 'SPB', quantity: 10 }, { skuPartNumber: 'EXCHANGESTANDARD', quantity: 5 }], users: pagingUsers }] } // prettier-ignore
+          : p,
+      ),
+    );
+    firstCustomers = emulator.state.directory.partner(firstPartner)!.customers.map((c) => c.tenantId); // prettier-ignore
+    const [second, first, reader] = await Promise.all([
+      consentAndRedeem(emulator, 'admin@second.example', graphConsent),
+      consentAndRedeem(emulator, 'admin@first.example', [partnerCenterScope, `${graph}/User.Read`]),
+      consentAndRedeem(emulator, 'mailreader@second.example', [partnerCenterScope, `${graph}/MailboxSettings.Read`]), // prettier-ignore
+    ]);
+    firstRefresh = first.refresh_token;
+    mailboxOnly = await graphToken(emulator, explicitCustomer, reader.refresh_token);
+    [home, explicit, paging] = await Promise.all([
+      graphToken(emulator, secondPartner, second.refresh_token),
+      graphToken(emulator, explicitCustomer, second.refresh_token),
+      graphToken(emulator, pagingCustomer, second.refresh_token),
+    ]);
+  });
+
+  after(async function () {
+    await emulator?.stop();
+  });
+
+  it('/v1.0/me answers the signed-in partner user', async function () {
+    const response = await get(emulator, '/v1.0/me', home);
+    expect(response.status, String(response.data)).to.equal(200);
+    const me = json<Record<string, unknown>>(response);
+    expect(me['@odata.context']).to.equal('https://graph.microsoft.com/v1.0/$metadata#users/$entity'); // prettier-ignore
+    expect(me).to.include.all.keys('businessPhones', 'displayName', 'givenName', 'jobTitle', 'mail', 'mobilePhone', 'officeLocation', 'preferredLanguage', 'surname', 'userPrincipalName', 'id'); // prettier-ignore
+    expect(me.userPrincipalName).to.equal('admin@second.example');
+    expect(me.id).to.equal(claimsOf(home).oid);
+    expect(me.businessPhones).to.deep.equal([]);
+    // The same user, through a token for a customer tenant.
+    const viaCustomer = json<Record<string, unknown>>(await get(emulator, '/v1.0/me', explicit));
+    expect(viaCustomer.id).to.equal(me.id);
+  });
+
+  it('/v1.0/subscribedSkus of a customer: prepaid (enabled) and consumed units', async function () {
+    const response = await get(emulator, '/v1.0/subscribedSkus', explicit);
+    expect(response.status, String(response.data)).to.equal(200);
+    const body = json<GraphCollection<GraphSubscribedSku>>(response);
+    expect(body['@odata.context']).to.match(/\$metadata#subscribedSkus$/);
+    const byPart = new Map(body.value.map((s) => [s.skuPartNumber, s]));
+    expect([...byPart.keys()].sort()).to.deep.equal(['EXCHANGESTANDARD', 'SPB']);
+    expect(byPart.get('SPB')).to.deep.include({ skuId: spbSkuId, id: `${explicitCustomer}_${spbSkuId}`, accountId: explicitCustomer, capabilityStatus: 'Enabled', consumedUnits: 2 }); // prettier-ignore
+    expect(byPart.get('SPB')!.prepaidUnits).to.deep.equal({ enabled: 15, lockedOut: 0, suspended: 0, warning: 0 }); // prettier-ignore
+    expect(byPart.get('EXCHANGESTANDARD')).to.deep.include({ skuId: exchangeSkuId, consumedUnits: 1 }); // prettier-ignore
+    expect(byPart.get('EXCHANGESTANDARD')!.prepaidUnits.enabled).to.equal(3);
+  });
+
+  describe('licensed users (advanced query)', function () {
+    it('counts them with $count=true and ConsistencyLevel: eventual', async function () {
+      const response = await get(emulator, `/v1.0/users?${advancedQuery}&$select=id,userPrincipalName`, explicit, eventual); // prettier-ignore
+      expect(response.status, String(response.data)).to.equal(200);
+      const body = json<GraphCollection<GraphUser>>(response);
+      expect(body['@odata.count']).to.equal(2);
+      expect(body.value.map((u) => u.userPrincipalName).sort()).to.deep.equal(['a@explicit.example', 'b@explicit.example']); // prettier-ignore
+      expect(body['@odata.nextLink']).to.be.undefined;
+    });
+
+    it('refuses the filter without the header or without $count: 400 Request_UnsupportedQuery', async function () {
+      const withoutHeader = await get(emulator, `/v1.0/users?${advancedQuery}`, explicit);
+      const body = expectGraphError(withoutHeader, 400, 'Request_UnsupportedQuery');
+      expect(body.error.message).to.include('ConsistencyLevel');
+      const withoutCount = await get(emulator, '/v1.0/users?$filter=assignedLicenses/$count ne 0', explicit, eventual); // prettier-ignore
+      expectGraphError(withoutCount, 400, 'Request_UnsupportedQuery');
+    });
+
+    it('pages with $top through @odata.nextLink, each licensed user once', async function () {
+      const seen: string[] = [];
+      const pageSizes: number[] = [];
+      let next: string | undefined = `/v1.0/users?${advancedQuery}&$top=4&$select=id,userPrincipalName,assignedLicenses`; // prettier-ignore
+      let count: number | undefined;
+      while (next) {
+        // Headers are not carried over by the link: send ConsistencyLevel on every page.
+        const response = await get(emulator, next, paging, eventual);
+        expect(response.status, String(response.data)).to.equal(200);
+        const page = json<GraphCollection<GraphUser>>(response);
+        count ??= page['@odata.count'];
+        pageSizes.push(page.value.length);
+        for (const user of page.value) {
+          expect(user.assignedLicenses).to.not.be.empty;
+          seen.push(user.userPrincipalName);
+        }
+        next = page['@odata.nextLink'];
+        // Absolute, with the system query options spelled as Graph does ($skiptoken, not %24).
+        if (next) expect(next).to.match(/^https:\/\/[^/]+\/v1\.0\/users\?(.+&)?\$skiptoken=[^&]+/);
+        expect(pageSizes.length, 'pages').to.be.below(10);
+      }
+      expect(pageSizes).to.deep.equal([4, 4, 3]);
+      expect(count).to.equal(pagingLicensed.length);
+      expect(new Set(seen).size).to.equal(seen.length);
+      expect([...seen].sort()).to.deep.equal([...pagingLicensed].sort());
+    });
+
+    it('/users/$count answers text/plain, and needs the header', async function () {
+      const response = await get(emulator, '/v1.0/users/$count', explicit, eventual);
+      expect(response.status).to.equal(200);
+      expect(String(response.headers['content-type'])).to.match(/^text\/plain/);
+      expect(response.data).to.equal('4');
+      const paged = await get(emulator, '/v1.0/users/$count', paging, eventual);
+      expect(paged.data).to.equal(String(pagingUsers.length));
+      expectGraphError(await get(emulator, '/v1.0/users/$count', explicit), 400, 'Request_UnsupportedQuery'); // prettier-ignore
+    });
+  });
+
+  it('group by displayName: transitive members count the nested group’s users, direct members do not', async function () {
+    const response = await get(emulator, "/v1.0/groups?$filter=displayName eq 'Managed'", explicit);
+    expect(response.status, String(response.data)).to.equal(200);
+    const groups = json<GraphCollection<{ id: string; displayName: string }>>(response).value;
+    expect(groups).to.have.length(1);
+    const id = groups[0]!.id;
+    const count = async (path: string) => {
+      const r = await get(emulator, `/v1.0/groups/${id}/${path}/$count`, explicit, eventual);
+      expect(r.status, `${path}: ${String(r.data)}`).to.equal(200);
+      expect(String(r.headers['content-type'])).to.match(/^text\/plain/);
+      return Number(r.data);
+    };
+    // Managed = {b@, Support}; Support = {a@}.
+    expect(await count('transitiveMembers/microsoft.graph.user')).to.equal(2);
+    expect(await count('members')).to.equal(2);
+    expect(await count('members/microsoft.graph.user')).to.equal(1);
+    expect(await count('transitiveMembers')).to.equal(3);
+    const withoutHeader = await get(emulator, `/v1.0/groups/${id}/members/$count`, explicit);
+    expectGraphError(withoutHeader, 400, 'Request_UnsupportedQuery');
+  });
+
+  it('mailboxSettings.userPurpose: user vs shared, 404 MailboxNotEnabledForRESTAPI without a mailbox', async function () {
+    const purpose = await get(emulator, '/v1.0/users/a@explicit.example/mailboxSettings/userPurpose', explicit); // prettier-ignore
+    expect(purpose.status, String(purpose.data)).to.equal(200);
+    expect(json<{ value: string }>(purpose).value).to.equal('user');
+    const settings = await get(emulator, '/v1.0/users/info@explicit.example/mailboxSettings', explicit); // prettier-ignore
+    expect(settings.status, String(settings.data)).to.equal(200);
+    expect(json<{ userPurpose: string }>(settings).userPurpose).to.equal('shared');
+    const none = await get(emulator, '/v1.0/users/c@explicit.example/mailboxSettings', explicit);
+    expectGraphError(none, 404, 'MailboxNotEnabledForRESTAPI');
+  });
+
+  it('MailboxSettings.Read alone reads mailbox settings, not the user list', async function () {
+    expect(claimsOf(mailboxOnly).scp).to.equal('MailboxSettings.Read');
+    const purpose = await get(emulator, '/v1.0/users/info@explicit.example/mailboxSettings/userPurpose', mailboxOnly); // prettier-ignore
+    expect(purpose.status, String(purpose.data)).to.equal(200);
+    expect(json<{ value: string }>(purpose).value).to.equal('shared');
+    expectGraphError(await get(emulator, '/v1.0/users', mailboxOnly), 403, 'Authorization_RequestDenied'); // prettier-ignore
+  });
+
+  it('a token without the permission gets 403 Authorization_RequestDenied on subscribedSkus', async function () {
+    const token = await graphToken(emulator, firstCustomers[0]!, firstRefresh);
+    expect(claimsOf(token).scp).to.equal('User.Read');
+    expect((await get(emulator, '/v1.0/me', token)).status, 'User.Read suffices for /me').to.equal(200); // prettier-ignore
+    const denied = await get(emulator, '/v1.0/subscribedSkus', token);
+    const body = expectGraphError(denied, 403, 'Authorization_RequestDenied');
+    expect(body.error.message).to.equal('Insufficient privileges to complete the operation.');
+  });
+
+  describe('customer tenants that refuse the partner', function () {
+    async function expectRefused(tenant: string, aadsts: number): Promise<EntraError> {
+      const response = await tokenAt(emulator, tenant, firstRefresh);
+      expect(response.status, String(response.data)).to.equal(400);
+      const body = json<EntraError>(response);
+      expect(body.error).to.equal('invalid_grant');
+      expect(body.error_codes).to.deep.equal([aadsts]);
+      expect(body.error_description).to.match(new RegExp(`^AADSTS${aadsts}: `));
+      return body;
+    }
+
+    it('without delegated access: AADSTS90099', async function () {
+      const tenant = firstCustomers[1]!;
+      expect((await tokenAt(emulator, tenant, firstRefresh)).status, 'before').to.equal(200);
+      const patched = await emulator.http.patch(`${emulator.url}/_emulator/customers/${tenant}`, { delegatedAccess: false }); // prettier-ignore
+      expect(patched.status, String(patched.data)).to.equal(200);
+      await expectRefused(tenant, 90099);
+    });
+
+    it('without the app consented there: AADSTS65001', async function () {
+      const tenant = firstCustomers[2]!;
+      expect((await tokenAt(emulator, tenant, firstRefresh)).status, 'before').to.equal(200);
+      const patched = await emulator.http.patch(`${emulator.url}/_emulator/customers/${tenant}`, { appConsent: false }); // prettier-ignore
+      expect(patched.status, String(patched.data)).to.equal(200);
+      const body = await expectRefused(tenant, 65001);
+      expect(body.suberror).to.equal('consent_required');
+    });
+  });
+});
+
+describe('Graph emulator throttling (HTTPS)', function () {
+  let emulator: TestEmulator;
+  /** The first partner (graphRps 3) at two of its customers; the second at its customer. */
+  let firstTokens: string[];
+  let secondToken: string;
+  const rate = 3;
+
+  before(async function () {
+    emulator = await startTestEmulator(
+      scenarioWith((p) =>
+        p.tenantId === firstPartner
+          ? { ...p, rateLimits: { partnerCenterRps: 50, graphRps: rate } }
+          : p,
+      ),
+    );
+    const customers = emulator.state.directory.partner(firstPartner)!.customers.slice(0, 2);
+    const [first, second] = await Promise.all([
+      consentAndRedeem(emulator, 'admin@first.example', graphConsent),
+      consentAndRedeem(emulator, 'admin@second.example', graphConsent),
+    ]);
+    firstTokens = await Promise.all(
+      customers.map((c) => graphToken(emulator, c.tenantId, first.refresh_token)),
+    );
+    secondToken = await graphToken(emulator, explicitCustomer, second.refresh_token);
+  });
+
+  after(async function () {
+    await emulator?.stop();
+  });
+
+  it('throttles one partner across its customer tenants, not the other partner', async function () {
+    const burst = 20;
+    const started = Date.now();
+    const responses = await Promise.all(
+      Array.from({ length: burst * 2 }, (_, i) =>
+        get(
+          emulator,
+          '/v1.0/subscribedSkus',
+          i % 2 === 0 ? firstTokens[(i / 2) % 2]! : secondToken,
+        ),
+      ),
+    );
+    const elapsedSec = (Date.now() - started) / 1000;
+    const first = responses.filter((_, i) => i % 2 === 0);
+    const second = responses.filter((_, i) => i % 2 === 1);
+
+    expect(second.map((r) => r.status)).to.deep.equal(Array<number>(burst).fill(200));
+    const throttled = first.filter((r) => r.status === 429);
+    const passed = first.filter((r) => r.status === 200);
+    expect(throttled.length + passed.length, 'only 200 or 429').to.equal(burst);
+    expect(throttled.length).to.be.at.least(1);
+    // One bucket for the partner, whichever customer the token is for.
+    expect(passed.length).to.be.at.most(rate + Math.ceil(elapsedSec * rate) + 1);
+
+    let waitSec = 0;
+    for (const response of throttled) {
+      const retryAfter = String(response.headers['retry-after']);
+      expect(retryAfter).to.match(/^\d+$/);
+      expect(Number(retryAfter)).to.be.at.least(1);
+      waitSec = Math.max(waitSec, Number(retryAfter));
+      expectGraphError(response, 429, 'TooManyRequests');
+    }
+
+    await new Promise((resolve) => setTimeout(resolve, waitSec * 1000));
+    expect((await get(emulator, '/v1.0/subscribedSkus', firstTokens[1]!)).status).to.equal(200);
+
+    const counters = json<Counters>(await emulator.http.get(`${emulator.url}/_emulator/counters`));
+    expect(counters.partners[firstPartner]!.graph).to.deep.equal({
+      requests: burst + 1,
+      throttled: throttled.length,
+    });
+    expect(counters.partners[secondPartner]!.graph).to.deep.equal({
+      requests: burst,
+      throttled: 0,
+    });
+  });
+});

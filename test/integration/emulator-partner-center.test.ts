@@ -1,0 +1,467 @@
+import { randomUUID } from 'node:crypto';
+import type { AxiosResponse } from 'axios';
+import { expect } from 'chai';
+import type { ScenarioInput } from '../../emulator/scenario.js';
+import {
+  consentAndRedeem,
+  startTestEmulator,
+  testScenario,
+  type TestEmulator,
+} from '../support/emulator.js';
+
+// Partner Center REST as a client sees it, over real HTTPS to the emulator
+// (docs: /work/shared/reference/microsoft-protocols.md §4).
+
+const firstPartner = 'aaaaaaaa-0000-4000-8000-000000000001';
+const secondPartner = 'bbbbbbbb-0000-4000-8000-000000000002';
+const explicitCustomer = 'cccccccc-0000-4000-8000-000000000003';
+/** Microsoft's published SKU ids (product names and service plan identifiers for licensing). */
+const spbSkuId = 'cbdc14ab-d96c-4c30-b9f4-6ada7cdc1d46';
+const exchangeSkuId = '4b9405b0-7788-4568-add1-99614e613b69';
+
+interface Link {
+  uri: string;
+  method: string;
+  headers: { key: string; value: string }[];
+}
+
+interface Collection<T> {
+  totalCount: number;
+  items: T[];
+  links: { self: Link; next?: Link };
+  continuationToken?: string;
+  attributes: { objectType: string };
+}
+
+interface CustomerResource {
+  id: string;
+  companyProfile: { tenantId: string; domain: string; companyName: string };
+  relationshipToPartner: string;
+  attributes: { objectType: string };
+}
+
+interface SubscriptionResource {
+  id: string;
+  offerId: string;
+  quantity: number;
+  status: string;
+  termDuration: string;
+  billingCycle: string;
+  attributes: { objectType: string };
+}
+
+interface SubscribedSkuResource {
+  availableUnits: number;
+  activeUnits: number;
+  consumedUnits: number;
+  suspendedUnits: number;
+  totalUnits: number;
+  warningUnits: number;
+  productSku: { id: string; skuPartNumber: string };
+  attributes: { objectType: string };
+}
+
+interface PartnerCenterError {
+  code: number | string;
+  description: string;
+  data: unknown[];
+  source: string;
+}
+
+interface ThrottledBody {
+  statusCode: number;
+  message: string;
+}
+
+interface Counters {
+  partners: Record<
+    string,
+    Record<'identity' | 'partnerCenter' | 'graph', { requests: number; throttled: number }>
+  >;
+}
+
+function json<T>(response: AxiosResponse): T {
+  return JSON.parse(String(response.data)) as T;
+}
+
+function get(
+  emulator: TestEmulator,
+  path: string,
+  token?: string,
+  headers: Record<string, string> = {},
+): Promise<AxiosResponse> {
+  return emulator.http.get(`${emulator.url}${path}`, {
+    headers: {
+      Accept: 'application/json',
+      'MS-Contract-Version': 'v1',
+      ...(token ? { Authorization: `Bearer ${token}` } : {}),
+      ...headers,
+    },
+  });
+}
+
+/** The documented fault body: {code, description, data, source}, with the expected code. */
+function expectFault(response: AxiosResponse, status: number, code: number): PartnerCenterError {
+  expect(response.status, String(response.data)).to.equal(status);
+  expect(String(response.headers['content-type'])).to.match(/^application\/json/);
+  const body = json<PartnerCenterError>(response);
+  expect(body).to.have.all.keys('code', 'description', 'data', 'source');
+  expect(body.code).to.equal(code);
+  expect(body.description).to.be.a('string').that.is.not.empty;
+  expect(body.description.length).to.be.at.most(1024);
+  expect(body.data).to.deep.equal([]);
+  expect(body.source).to.be.a('string').that.is.not.empty;
+  return body;
+}
+
+/** testScenario() with some of its partners changed. */
+function scenarioWith(
+  change: (partner: ScenarioInput['partners'][number]) => ScenarioInput['partners'][number],
+): ScenarioInput {
+  return testScenario({ partners: testScenario().partners.map(change) });
+}
+
+describe('Partner Center emulator (HTTPS)', function () {
+  let emulator: TestEmulator;
+  const tokens: Record<'first' | 'second' | 'noMfa' | 'staff', string> = {
+    first: '',
+    second: '',
+    noMfa: '',
+    staff: '',
+  };
+
+  before(async function () {
+    emulator = await startTestEmulator(
+      scenarioWith((p) =>
+        p.tenantId === firstPartner
+          ? { ...p, customers: { generate: { seed: 11, count: 2500 } } }
+          : p,
+      ),
+    );
+    const [first, second, noMfa, staff] = await Promise.all(
+      [
+        'admin@first.example',
+        'admin@second.example',
+        'nomfa@first.example',
+        'staff@first.example',
+      ].map((upn) => consentAndRedeem(emulator, upn)),
+    );
+    tokens.first = first!.access_token;
+    tokens.second = second!.access_token;
+    tokens.noMfa = noMfa!.access_token;
+    tokens.staff = staff!.access_token;
+  });
+
+  after(async function () {
+    await emulator?.stop();
+  });
+
+  describe('customers paging', function () {
+    it('serves 2,500 customers in pages of 500 linked by MS-ContinuationToken, each exactly once', async function () {
+      const seen: string[] = [];
+      const pageSizes: number[] = [];
+      let response = await get(emulator, '/v1/customers?size=500', tokens.first);
+      for (;;) {
+        expect(response.status, String(response.data)).to.equal(200);
+        const page = json<Collection<CustomerResource>>(response);
+        expect(page.attributes.objectType).to.equal('Collection');
+        expect(page.totalCount).to.equal(page.items.length);
+        expect(page.items.length).to.be.at.most(500);
+        pageSizes.push(page.items.length);
+        for (const customer of page.items) {
+          expect(customer.attributes.objectType).to.equal('Customer');
+          expect(customer.companyProfile.tenantId).to.equal(customer.id);
+          seen.push(customer.id);
+        }
+        const next = page.links.next;
+        if (!next) {
+          expect(page.continuationToken).to.be.undefined;
+          break;
+        }
+        expect(next.method).to.equal('GET');
+        expect(next.uri).to.include('seekOperation=Next');
+        const header = next.headers.find((h) => h.key === 'MS-ContinuationToken');
+        expect(header, 'links.next carries MS-ContinuationToken').to.not.be.undefined;
+        expect(header!.value).to.be.a('string').that.is.not.empty;
+        expect(page.continuationToken).to.equal(header!.value);
+        expect(pageSizes.length, 'pages').to.be.below(10);
+        // links.next.uri is relative to /v1, as Partner Center's links are.
+        response = await get(emulator, `/v1${next.uri}`, tokens.first, {
+          'MS-ContinuationToken': header!.value,
+        });
+      }
+      expect(pageSizes).to.deep.equal([500, 500, 500, 500, 500]);
+      expect(new Set(seen).size).to.equal(seen.length);
+      const expected = emulator.state.directory.partner(firstPartner)!.customers.map((c) => c.tenantId); // prettier-ignore
+      expect([...seen].sort()).to.deep.equal([...expected].sort());
+      expect(seen).to.not.include(explicitCustomer);
+    });
+
+    it('refuses seekOperation=Next without a token, or with another partner’s token', async function () {
+      const first = json<Collection<CustomerResource>>(
+        await get(emulator, '/v1/customers?size=500', tokens.first),
+      );
+      expectFault(await get(emulator, '/v1/customers?seekOperation=Next', tokens.first), 400, 400);
+      expectFault(
+        await get(emulator, '/v1/customers?seekOperation=Next', tokens.second, {
+          'MS-ContinuationToken': first.continuationToken!,
+        }),
+        400,
+        400,
+      );
+    });
+
+    it('answers the second partner with its own single customer and no next link', async function () {
+      const response = await get(emulator, '/v1/customers?size=500', tokens.second);
+      const page = json<Collection<CustomerResource>>(response);
+      expect(page.totalCount).to.equal(1);
+      expect(page.items.map((c) => c.id)).to.deep.equal([explicitCustomer]);
+      expect(page.links.next).to.be.undefined;
+    });
+  });
+
+  describe('the explicit customer', function () {
+    it('returns the customer by id', async function () {
+      const response = await get(emulator, `/v1/customers/${explicitCustomer}`, tokens.second);
+      expect(response.status).to.equal(200);
+      const customer = json<CustomerResource>(response);
+      expect(customer.id).to.equal(explicitCustomer);
+      expect(customer.companyProfile).to.include({
+        tenantId: explicitCustomer,
+        domain: 'explicit.example',
+        companyName: 'Explicit Customer',
+      });
+      expect(customer.relationshipToPartner).to.equal('reseller');
+      expect(customer.attributes.objectType).to.equal('Customer');
+    });
+
+    it('lists its subscriptions: SPB on P1M and P1Y, offerId the SKU id upper-cased', async function () {
+      const response = await get(emulator, `/v1/customers/${explicitCustomer}/subscriptions`, tokens.second); // prettier-ignore
+      expect(response.status).to.equal(200);
+      const page = json<Collection<SubscriptionResource>>(response);
+      expect(page.totalCount).to.equal(3);
+      expect(page.items).to.have.length(3);
+      expect(new Set(page.items.map((s) => s.id)).size).to.equal(3);
+      const summary = page.items
+        .map((s) => ({ offerId: s.offerId, termDuration: s.termDuration, quantity: s.quantity, status: s.status, billingCycle: s.billingCycle })) // prettier-ignore
+        .sort((a, b) => `${a.offerId}${a.termDuration}`.localeCompare(`${b.offerId}${b.termDuration}`)); // prettier-ignore
+      expect(summary).to.deep.equal(
+        [
+          { offerId: exchangeSkuId.toUpperCase(), termDuration: 'P1M', quantity: 3, status: 'active', billingCycle: 'monthly' }, // prettier-ignore
+          { offerId: spbSkuId.toUpperCase(), termDuration: 'P1M', quantity: 10, status: 'active', billingCycle: 'monthly' }, // prettier-ignore
+          { offerId: spbSkuId.toUpperCase(), termDuration: 'P1Y', quantity: 5, status: 'active', billingCycle: 'annual' }, // prettier-ignore
+        ].sort((a, b) => `${a.offerId}${a.termDuration}`.localeCompare(`${b.offerId}${b.termDuration}`)), // prettier-ignore
+      );
+      for (const s of page.items) expect(s.attributes.objectType).to.equal('Subscription');
+    });
+
+    it('reports subscribed SKUs: active = active subscription quantities, consumed = licensed users', async function () {
+      const [skusResponse, subsResponse] = await Promise.all([
+        get(emulator, `/v1/customers/${explicitCustomer}/subscribedskus`, tokens.second),
+        get(emulator, `/v1/customers/${explicitCustomer}/subscriptions`, tokens.second),
+      ]);
+      expect(skusResponse.status).to.equal(200);
+      const skus = json<Collection<SubscribedSkuResource>>(skusResponse);
+      const subscriptions = json<Collection<SubscriptionResource>>(subsResponse).items;
+      expect(skus.totalCount).to.equal(2);
+      const byPart = new Map(skus.items.map((s) => [s.productSku.skuPartNumber, s]));
+      // SPB: 10 + 5 bought, a@ and b@ licensed; EXCHANGESTANDARD: 3 bought, b@ licensed.
+      expect(byPart.get('SPB')).to.deep.include({ activeUnits: 15, consumedUnits: 2, totalUnits: 15, availableUnits: 13, suspendedUnits: 0, warningUnits: 0 }); // prettier-ignore
+      expect(byPart.get('EXCHANGESTANDARD')).to.deep.include({ activeUnits: 3, consumedUnits: 1, totalUnits: 3, availableUnits: 2, suspendedUnits: 0, warningUnits: 0 }); // prettier-ignore
+      expect(byPart.get('SPB')!.productSku.id).to.equal(spbSkuId);
+      expect(byPart.get('EXCHANGESTANDARD')!.productSku.id).to.equal(exchangeSkuId);
+      for (const sku of skus.items) {
+        expect(sku.attributes.objectType).to.equal('SubscribedSku');
+        const bought = subscriptions
+          .filter((s) => s.status === 'active' && s.offerId === sku.productSku.id.toUpperCase())
+          .reduce((sum, s) => sum + s.quantity, 0);
+        expect(sku.activeUnits).to.equal(bought);
+        expect(sku.totalUnits).to.equal(sku.activeUnits + sku.warningUnits);
+        expect(sku.availableUnits).to.equal(sku.totalUnits - sku.consumedUnits);
+      }
+    });
+  });
+
+  describe('errors', function () {
+    it('401 800001 without a token, with WWW-Authenticate', async function () {
+      const response = await get(emulator, '/v1/customers');
+      expectFault(response, 401, 800001);
+      expect(String(response.headers['www-authenticate'])).to.match(/^OAuth realm=/);
+    });
+
+    it('401 900421 for a token without MFA', async function () {
+      expectFault(await get(emulator, '/v1/customers', tokens.noMfa), 401, 900421);
+    });
+
+    it('403 for a user who is not an Admin Agent', async function () {
+      expectFault(await get(emulator, '/v1/customers', tokens.staff), 403, 403);
+    });
+
+    it('403 20002 for another partner’s customer', async function () {
+      expectFault(
+        await get(emulator, `/v1/customers/${explicitCustomer}`, tokens.first),
+        403,
+        20002,
+      );
+      expectFault(await get(emulator, `/v1/customers/${explicitCustomer}/subscriptions`, tokens.first), 403, 20002); // prettier-ignore
+      const firstsCustomer = emulator.state.directory.partner(firstPartner)!.customers[0]!.tenantId;
+      expectFault(await get(emulator, `/v1/customers/${firstsCustomer}/subscribedskus`, tokens.second), 403, 20002); // prettier-ignore
+    });
+
+    it('404 1000 for an unknown customer', async function () {
+      expectFault(await get(emulator, `/v1/customers/${randomUUID()}`, tokens.first), 404, 1000);
+      expectFault(await get(emulator, `/v1/customers/${randomUUID()}/subscriptions`, tokens.first), 404, 1000); // prettier-ignore
+    });
+
+    it('echoes MS-RequestId and MS-CorrelationId, on success and on error', async function () {
+      for (const token of [tokens.second, undefined]) {
+        const requestId = randomUUID();
+        const correlationId = randomUUID();
+        const response = await get(emulator, `/v1/customers/${explicitCustomer}`, token, {
+          'MS-RequestId': requestId,
+          'MS-CorrelationId': correlationId,
+        });
+        expect(response.status).to.equal(token ? 200 : 401);
+        expect(response.headers['ms-requestid']).to.equal(requestId);
+        expect(response.headers['ms-correlationid']).to.equal(correlationId);
+      }
+      const unnamed = await get(emulator, `/v1/customers/${explicitCustomer}`, tokens.second);
+      expect(String(unnamed.headers['ms-requestid'])).to.match(/^[0-9a-f-]{36}$/);
+      expect(String(unnamed.headers['ms-correlationid'])).to.match(/^[0-9a-f-]{36}$/);
+    });
+  });
+
+  describe('injected faults', function () {
+    afterEach(async function () {
+      await emulator.http.delete(`${emulator.url}/_emulator/faults`);
+    });
+
+    it('a counted 503 answers once in Partner Center’s error shape, then the API answers again', async function () {
+      const added = await emulator.http.post(`${emulator.url}/_emulator/faults`, {
+        path: '/v1/customers',
+        status: 503,
+        count: 1,
+      });
+      expect(added.status, String(added.data)).to.equal(201);
+      const requestId = randomUUID();
+      const correlationId = randomUUID();
+      const faulted = await get(emulator, '/v1/customers?size=10', tokens.first, {
+        'MS-RequestId': requestId,
+        'MS-CorrelationId': correlationId,
+      });
+      expectFault(faulted, 503, 503);
+      expect(faulted.headers['ms-requestid']).to.equal(requestId);
+      expect(faulted.headers['ms-correlationid']).to.equal(correlationId);
+      expect((await get(emulator, '/v1/customers?size=10', tokens.first)).status).to.equal(200);
+    });
+
+    it('a 429 fault carries its Retry-After and the throttling body', async function () {
+      await emulator.http.post(`${emulator.url}/_emulator/faults`, {
+        path: '/v1/customers',
+        status: 429,
+        retryAfterSec: 7,
+        count: 1,
+      });
+      const response = await get(emulator, '/v1/customers?size=10', tokens.first);
+      expect(response.status).to.equal(429);
+      expect(response.headers['retry-after']).to.equal('7');
+      const body = json<ThrottledBody>(response);
+      expect(body.statusCode).to.equal(429);
+      expect(body.message).to.be.a('string').that.includes('7 seconds');
+      expect((await get(emulator, '/v1/customers?size=10', tokens.first)).status).to.equal(200);
+    });
+
+    it('DELETE /_emulator/faults clears a standing fault', async function () {
+      await emulator.http.post(`${emulator.url}/_emulator/faults`, { path: '/v1/customers/**', status: 500 }); // prettier-ignore
+      const listed = json<{ faults: unknown[] }>(await emulator.http.get(`${emulator.url}/_emulator/faults`)); // prettier-ignore
+      expect(listed.faults).to.have.length(1);
+      const path = `/v1/customers/${explicitCustomer}`;
+      expectFault(await get(emulator, path, tokens.second), 500, 500);
+      expectFault(await get(emulator, path, tokens.second), 500, 500);
+      // (A globstar also matches zero segments: /v1/customers/** covers /v1/customers too.)
+      expect((await get(emulator, '/v1/profiles/organization', tokens.second)).status, 'other paths').to.equal(200); // prettier-ignore
+      const cleared = await emulator.http.delete(`${emulator.url}/_emulator/faults`);
+      expect(cleared.status).to.equal(204);
+      const after = json<{ faults: unknown[] }>(await emulator.http.get(`${emulator.url}/_emulator/faults`)); // prettier-ignore
+      expect(after.faults).to.deep.equal([]);
+      expect((await get(emulator, path, tokens.second)).status).to.equal(200);
+    });
+  });
+});
+
+describe('Partner Center emulator throttling (HTTPS)', function () {
+  let emulator: TestEmulator;
+  let firstToken: string;
+  let secondToken: string;
+  const rate = 5;
+
+  before(async function () {
+    emulator = await startTestEmulator(
+      scenarioWith((p) =>
+        p.tenantId === firstPartner
+          ? { ...p, rateLimits: { partnerCenterRps: rate, graphRps: 50 } }
+          : p,
+      ),
+    );
+    const [first, second] = await Promise.all([
+      consentAndRedeem(emulator, 'admin@first.example'),
+      consentAndRedeem(emulator, 'admin@second.example'),
+    ]);
+    firstToken = first.access_token;
+    secondToken = second.access_token;
+  });
+
+  after(async function () {
+    await emulator?.stop();
+  });
+
+  it('throttles only the partner over its rate, with Retry-After, and lets it through after waiting', async function () {
+    const burst = 20;
+    const started = Date.now();
+    const responses = await Promise.all(
+      Array.from({ length: burst * 2 }, (_, i) =>
+        i % 2 === 0
+          ? get(emulator, '/v1/customers?size=5', firstToken)
+          : get(emulator, `/v1/customers/${explicitCustomer}/subscriptions`, secondToken),
+      ),
+    );
+    const elapsedSec = (Date.now() - started) / 1000;
+    const first = responses.filter((_, i) => i % 2 === 0);
+    const second = responses.filter((_, i) => i % 2 === 1);
+
+    expect(second.map((r) => r.status)).to.deep.equal(Array<number>(burst).fill(200));
+    const throttled = first.filter((r) => r.status === 429);
+    const passed = first.filter((r) => r.status === 200);
+    expect(throttled.length + passed.length, 'only 200 or 429').to.equal(burst);
+    expect(throttled.length).to.be.at.least(1);
+    expect(passed.length).to.be.at.least(1);
+    // A bucket of one second's worth, refilled at the rate while the burst lasts.
+    expect(passed.length).to.be.at.most(rate + Math.ceil(elapsedSec * rate) + 1);
+
+    let waitSec = 0;
+    for (const response of throttled) {
+      const retryAfter = String(response.headers['retry-after']);
+      expect(retryAfter).to.match(/^\d+$/);
+      expect(Number(retryAfter)).to.be.at.least(1);
+      waitSec = Math.max(waitSec, Number(retryAfter));
+      const body = json<ThrottledBody>(response);
+      expect(body).to.have.all.keys('statusCode', 'message');
+      expect(body.statusCode).to.equal(429);
+      expect(body.message).to.be.a('string').that.is.not.empty;
+    }
+
+    // Honour the Retry-After the server gave, then the partner is served again.
+    await new Promise((resolve) => setTimeout(resolve, waitSec * 1000));
+    expect((await get(emulator, '/v1/customers?size=5', firstToken)).status).to.equal(200);
+
+    const counters = json<Counters>(await emulator.http.get(`${emulator.url}/_emulator/counters`));
+    expect(counters.partners[firstPartner]!.partnerCenter).to.deep.equal({
+      requests: burst + 1,
+      throttled: throttled.length,
+    });
+    expect(counters.partners[secondPartner]!.partnerCenter).to.deep.equal({
+      requests: burst,
+      throttled: 0,
+    });
+  });
+});

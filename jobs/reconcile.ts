@@ -1,15 +1,25 @@
-import type { JobName } from '../src/queue/catalog.js';
+import { jobIds, type JobName } from '../src/queue/catalog.js';
 import type { JobContext } from '../src/queue/worker-pool.js';
 import type { JobDeps } from './deps.js';
 
 export interface ReconcileSummary {
   /** Scheduled jobs whose schedulers were re-created or confirmed. */
   schedules: JobName[];
+  /** Received consents whose code exchange was (re-)enqueued. */
+  exchanges: number;
+  /** Stored consents whose domain-matched replacement was (re-)enqueued. */
+  replacements: number;
+  /** Started consents closed as expired. */
+  expiredAttempts: number;
 }
 
+/** A received consent younger than this may still be on its way into the queue. */
+const graceMs = 30_000;
+
 /**
- * Re-creates the queue work PostgreSQL says should exist. Every step is idempotent, so a
- * run after a Redis loss and a run on a healthy Redis leave the same state.
+ * Re-creates the queue work PostgreSQL says should exist (work Redis lost, or never got
+ * because Redis was down when a callback arrived). Job ids are derived from the rows, so
+ * work that is still queued is not duplicated.
  */
 export async function reconcile(
   _payload: Record<string, never>,
@@ -17,6 +27,16 @@ export async function reconcile(
   ctx: JobContext,
 ): Promise<ReconcileSummary> {
   const schedules = await deps.queues.ensureSchedules();
-  ctx.log.debug({ schedules }, 'reconciled');
-  return { schedules };
+  const received = await deps.attempts.awaitingExchange(new Date(Date.now() - graceMs));
+  for (const attempt of received) {
+    await deps.queues.enqueue('exchangeConsentCode', { attemptId: attempt.id }, { jobId: jobIds.exchangeConsentCode(attempt.id) }); // prettier-ignore
+  }
+  const consents = await deps.attempts.consentsAwaitingReplacement();
+  for (const id of consents) {
+    await deps.queues.enqueue('replaceLegacyAdmins', { delegatedAdminId: id }, { jobId: jobIds.replaceLegacyAdmins(id) }); // prettier-ignore
+  }
+  const expiredAttempts = await deps.attempts.expireStale();
+  const summary = { schedules, exchanges: received.length, replacements: consents.length, expiredAttempts }; // prettier-ignore
+  ctx.log.debug(summary, 'reconciled');
+  return summary;
 }

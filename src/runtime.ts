@@ -5,6 +5,7 @@ import { createProducerConnection, type Redis } from './queue/connections.js';
 import { JobQueues } from './queue/job-queues.js';
 import { openStore, type Store } from './store/database.js';
 import { KeyRing } from './store/encryption.js';
+import { createServices, type Services } from './services.js';
 
 /** What the API and the workers share: the database, the key ring, the queues. */
 export interface Runtime {
@@ -15,6 +16,7 @@ export interface Runtime {
   /** Fails fast while Redis is down, for the HTTP path. */
   producer: Redis;
   queues: JobQueues;
+  services: Services;
   close(): Promise<void>;
 }
 
@@ -48,13 +50,15 @@ export async function openRuntime(config: Config, log: Logger): Promise<Runtime>
     redisDown = false;
   });
   const queues = new JobQueues(producer, config.queuePrefix);
+  const keyRing = new KeyRing(config.encryptionKeys);
   return {
     config,
     log,
     store,
-    keyRing: new KeyRing(config.encryptionKeys),
+    keyRing,
     producer,
     queues,
+    services: createServices(config, store, keyRing, producer),
     async close() {
       // Closing a queue talks to Redis; an outage must not hold the exit.
       await withDeadline(2_000, queues.close()).catch(() => {});

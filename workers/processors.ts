@@ -1,8 +1,12 @@
-import { reconcile } from '../jobs/reconcile.js';
 import type { JobDeps } from '../jobs/deps.js';
+import { exchangeConsentCode } from '../jobs/exchange-consent-code.js';
+import { reconcile } from '../jobs/reconcile.js';
+import { replaceLegacyAdmins } from '../jobs/replace-legacy-admins.js';
 import type { ProcessorTable } from '../src/queue/worker-pool.js';
 
 /** The processor of every catalog job; start-up checks that none is missing. */
 export const processors: ProcessorTable<JobDeps> = {
   reconcile,
+  exchangeConsentCode,
+  replaceLegacyAdmins,
 };

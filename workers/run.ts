@@ -20,6 +20,7 @@ export function runWorkers(runtime: Runtime): RunningWorkers {
   connection.on('error', () => {}); // reported by the producer connection and the workers
   const queues = new JobQueues(connection, config.queuePrefix);
   const deps: JobDeps = {
+    ...runtime.services,
     config,
     log,
     store: runtime.store,

@@ -7,6 +7,11 @@ export const queueSettings = {
     /** Jobs of this queue run at once in one process. Default: 1 */
     concurrency: 1,
   },
+  /** Consent completion: code exchange and delegated-admin replacement. */
+  consent: {
+    /** Default: 5 */
+    concurrency: 5,
+  },
 } as const satisfies Record<string, { concurrency: number }>;
 export type QueueName = keyof typeof queueSettings;
 export const queueNames = Object.keys(queueSettings) as QueueName[];
@@ -49,6 +54,29 @@ export const jobCatalog = {
     backoffMs: 5_000,
     schedule: { pattern: '0 * * * * *' },
   }),
+  /**
+   * Exchanges a consent's authorization code for tokens, checks MFA and the Admin Agent role,
+   * and stores the consent. A code lives about ten minutes: quick retries only.
+   */
+  exchangeConsentCode: defineJob({
+    queue: 'consent',
+    payload: z.object({ attemptId: z.uuid() }).strict(),
+    attempts: 4,
+    backoffMs: 2_000,
+  }),
+  /** Replaces the partner's delegated admins of the consent's domain (one transaction). */
+  replaceLegacyAdmins: defineJob({
+    queue: 'consent',
+    payload: z.object({ delegatedAdminId: z.uuid() }).strict(),
+    attempts: 8,
+    backoffMs: 2_000,
+  }),
+};
+
+/** Job ids derived from what they act on, so a repeat enqueue is a no-op. */
+export const jobIds = {
+  exchangeConsentCode: (attemptId: string) => `consent-exchange-${attemptId}`,
+  replaceLegacyAdmins: (delegatedAdminId: string) => `replace-admins-${delegatedAdminId}`,
 };
 
 export type JobCatalog = typeof jobCatalog;

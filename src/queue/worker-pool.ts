@@ -9,6 +9,8 @@ export interface JobContext {
   jobId: string;
   /** Failed attempts so far (0 on the first run). */
   attemptsMade: number;
+  /** True when a failure now would be the job's last: no retry follows. */
+  finalAttempt: boolean;
   /** Aborted when the process shuts down past its grace period. */
   signal: AbortSignal;
   log: Logger;
@@ -77,10 +79,12 @@ export function startWorkerPool<Deps>(options: WorkerPoolOptions<Deps>): WorkerP
     if (!parsed.success) {
       throw new UnrecoverableError(`invalid payload for ${name}: ${parsed.error.message}`);
     }
-    const processor = processors[name];
+    // The schema above checked the payload against this very job's definition.
+    const processor = processors[name] as (p: unknown, d: Deps, c: JobContext) => Promise<unknown>;
     return processor(parsed.data, deps, {
       jobId: job.id ?? '',
       attemptsMade: job.attemptsMade,
+      finalAttempt: job.attemptsMade + 1 >= (job.opts.attempts ?? 1),
       signal: signal ?? new AbortController().signal,
       log: log.child({ job: name, jobId: job.id }),
       updateProgress: (progress) => job.updateProgress(progress),

@@ -3,27 +3,21 @@ import { pinoHttp } from 'pino-http';
 import type { Runtime } from '../runtime.js';
 import { redactUrl } from '../logger.js';
 import { requireAdmin } from './admin-auth.js';
+import { consentsRouter } from './api/consents.js';
+import { partnersRouter } from './api/partners.js';
+import { callbackRouter } from './callback.js';
+import { HttpError } from './http-error.js';
 import { healthRouter, readinessChecks } from './health.js';
 import { createMetrics } from './metrics.js';
 import { queueBoardPath, queueBoardRouter } from './queue-board.js';
 
-/** An error a handler throws to answer with a given status and a sentence for the caller. */
-export class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'HttpError';
-  }
-}
+export { HttpError } from './http-error.js';
 
-type AppRuntime = Pick<Runtime, 'config' | 'log' | 'store' | 'producer' | 'queues'>;
+type AppRuntime = Pick<Runtime, 'config' | 'log' | 'store' | 'producer' | 'queues' | 'services'>;
 
 /** The Express app: thin routes that validate, record and enqueue. */
 export function createApp(runtime: AppRuntime): express.Express {
-  const { config, log, store, producer, queues } = runtime;
+  const { config, log, store, producer, queues, services } = runtime;
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', 'loopback');
@@ -56,9 +50,14 @@ export function createApp(runtime: AppRuntime): express.Express {
   const admin = requireAdmin(config.adminApiToken);
   app.use(queueBoardPath, admin, queueBoardRouter(queues.all()));
 
+  app.use(callbackRouter({ attempts: services.attempts, queues, log }));
+
   const api = express.Router();
   api.use(admin);
   api.use(express.json({ limit: '100kb' }));
+  // The admin token is the only API credential so far; audit events name it so.
+  api.use(partnersRouter(services, 'admin-api'));
+  api.use(consentsRouter(services, config.publicUrl));
   app.use('/api/v1', api);
 
   app.use((_req, _res, next) => next(new HttpError(404, 'not_found', 'No such resource.')));

@@ -32,6 +32,8 @@ export interface Store {
 
 export const migrationsFolder = fileURLToPath(new URL('./migrations', import.meta.url));
 const expectedMigrations = readMigrationFiles({ migrationsFolder });
+/** How many migrations this version of the code applies. */
+export const migrationCount = expectedMigrations.length;
 /** Held while migrating, so an API and a worker starting together do not both migrate. */
 const migrationLockId = 7_311_001;
 

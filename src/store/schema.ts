@@ -34,7 +34,9 @@ export const partners = pgTable('partners', {
 });
 
 export type DelegatedAdminKind = 'legacy' | 'sam';
-export type DelegatedAdminStatus = 'active' | 'replaced' | 'needs_reconsent' | 'revoked';
+/** pending: a consent being verified (MFA, Admin Agent); it never serves companies. */
+export type DelegatedAdminStatus =
+  'pending' | 'active' | 'replaced' | 'needs_reconsent' | 'revoked';
 
 /**
  * The accounts a partner's refreshes run as: legacy username/password accounts and
@@ -65,6 +67,8 @@ export const delegatedAdmins = pgTable(
     consentedAt: timestamp('consented_at', { withTimezone: true }),
     lastError: text('last_error'),
     nextAction: text('next_action'),
+    /** SAM only: when the domain-matched replacement ran for this consent. */
+    replacementCheckedAt: timestamp('replacement_checked_at', { withTimezone: true }),
     createdBy: text('created_by').notNull(),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
@@ -112,8 +116,9 @@ export const consentAttempts = pgTable(
     kind: text('kind').$type<ConsentAttemptKind>().notNull(),
     /** SHA-256 of the state parameter; the state itself is never stored. */
     stateHash: text('state_hash').notNull(),
-    pkceVerifierEnc: text('pkce_verifier_enc').notNull(),
-    nonceEnc: text('nonce_enc').notNull(),
+    /** Sealed until the code is exchanged, then wiped. */
+    pkceVerifierEnc: text('pkce_verifier_enc'),
+    nonceEnc: text('nonce_enc'),
     /** The authorization code, sealed, once the callback has received it. */
     codeEnc: text('code_enc'),
     /** SHA-256 of the code, to recognise a replayed callback without opening codeEnc. */
@@ -136,7 +141,7 @@ export const consentAttempts = pgTable(
 
 export type TokenCachePurpose = 'partner_center' | 'custom_license';
 
-/** MSAL's serialized token cache, sealed, one partition per partner and purpose. */
+/** MSAL's serialized token cache, sealed: one partition per consent (delegated admin). */
 export const tokenCachePartitions = pgTable(
   'token_cache_partitions',
   {
@@ -144,6 +149,9 @@ export const tokenCachePartitions = pgTable(
     partnerId: uuid('partner_id')
       .notNull()
       .references(() => partners.id, { onDelete: 'cascade' }),
+    delegatedAdminId: uuid('delegated_admin_id')
+      .notNull()
+      .references(() => delegatedAdmins.id, { onDelete: 'cascade' }),
     purpose: text('purpose').$type<TokenCachePurpose>().notNull(),
     cacheEnc: text('cache_enc').notNull(),
     /** Bumped on every write; a writer holding an older version lost a race. */
@@ -153,7 +161,10 @@ export const tokenCachePartitions = pgTable(
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },
-  (t) => [uniqueIndex('token_cache_partitions_partner_purpose_uq').on(t.partnerId, t.purpose)],
+  (t) => [
+    uniqueIndex('token_cache_partitions_admin_purpose_uq').on(t.delegatedAdminId, t.purpose),
+    index('token_cache_partitions_partner_idx').on(t.partnerId),
+  ],
 );
 
 export type RefreshRunTrigger = 'consent' | 'manual' | 'schedule';

@@ -12,6 +12,7 @@ import {
 } from '../../src/queue/worker-pool.js';
 import { openStore, type Store } from '../../src/store/database.js';
 import { KeyRing } from '../../src/store/encryption.js';
+import { createServices } from '../../src/services.js';
 import { processors } from '../../workers/processors.js';
 import { testConfig } from '../support/config.js';
 import { freshPrefix, removePrefix, testRedisUrl } from '../support/redis.js';
@@ -42,7 +43,8 @@ describe('queue layer', function () {
     events = new QueueEvents('maintenance', { connection: { url: testRedisUrl }, prefix });
     await events.waitUntilReady();
     const config = testConfig({ QUEUE_PREFIX: prefix });
-    deps = { config, log, store, keyRing: new KeyRing(config.encryptionKeys), queues };
+    const keyRing = new KeyRing(config.encryptionKeys);
+    deps = { ...createServices(config, store, keyRing, connection), config, log, store, keyRing, queues }; // prettier-ignore
   });
 
   afterEach(async function () {
@@ -112,6 +114,7 @@ describe('queue layer', function () {
   it('on shutdown lets a running job finish within the grace period', async () => {
     let release: () => void = () => {};
     const finishing: ProcessorTable<JobDeps> = {
+      ...processors,
       reconcile: async (_payload, _deps, ctx) => {
         const released = new Promise<void>((resolve) => (release = resolve));
         await ctx.updateProgress(1);
@@ -135,6 +138,7 @@ describe('queue layer', function () {
   it('on shutdown cancels a job still running past the grace period', async () => {
     let sawAbort = false;
     const stuck: ProcessorTable<JobDeps> = {
+      ...processors,
       reconcile: (_payload, _deps, ctx) =>
         new Promise((_resolve, reject) => {
           ctx.signal.addEventListener('abort', () => {

@@ -6,8 +6,11 @@ import request from 'supertest';
 import { createLogger } from '../../src/logger.js';
 import { createProducerConnection } from '../../src/queue/connections.js';
 import { JobQueues } from '../../src/queue/job-queues.js';
+import { queueNames } from '../../src/queue/catalog.js';
 import { createApp } from '../../src/server/app.js';
-import { openStore, type Store } from '../../src/store/database.js';
+import { createServices } from '../../src/services.js';
+import { KeyRing } from '../../src/store/encryption.js';
+import { migrationCount, openStore, type Store } from '../../src/store/database.js';
 import { testConfig, testSecrets } from '../support/config.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { suiteFailed } from '../support/keep-on-failure.js';
@@ -44,7 +47,14 @@ async function buildApp(options: {
   const queues = new JobQueues(producer, options.prefix);
   if (!options.redisUrl && producer.status !== 'ready') await once(producer, 'ready');
   return {
-    app: createApp({ config, log, store: options.store, producer, queues }),
+    app: createApp({
+      config,
+      log,
+      store: options.store,
+      producer,
+      queues,
+      services: createServices(config, options.store, new KeyRing(config.encryptionKeys), producer),
+    }),
     logLines,
     async close() {
       await queues.close().catch(() => {});
@@ -115,7 +125,9 @@ describe('HTTP server', function () {
     try {
       const res = await request(other.app).get('/readyz').expect(503);
       expect(res.body.failing).to.deep.equal(['migrations']);
-      expect(res.body.checks.migrations).to.match(/1 migration\(s\) not applied/);
+      expect(res.body.checks.migrations).to.equal(
+        `unavailable: ${migrationCount} migration(s) not applied`,
+      );
     } finally {
       await other.close();
       await emptyStore.close();
@@ -133,7 +145,7 @@ describe('HTTP server', function () {
       .expect(200);
     expect(page.text).to.contain('<html');
     const api = await request(t.app).get('/admin/queues/api/queues').auth('ops', token).expect(200);
-    expect(api.body.queues.map((q: { name: string }) => q.name)).to.deep.equal(['maintenance']);
+    expect(api.body.queues.map((q: { name: string }) => q.name)).to.deep.equal(queueNames);
   });
 
   it('guards the JSON API with the admin token', async () => {

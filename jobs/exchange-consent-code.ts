@@ -1,0 +1,183 @@
+import { eq } from 'drizzle-orm';
+import { decodeJwt } from 'jose';
+import { domainOf } from '../src/domain/domain-match.js';
+import { classifyMicrosoftError, MicrosoftError, type MicrosoftFailure } from '../src/microsoft/errors.js'; // prettier-ignore
+import { partnerCenterScope } from '../src/microsoft/identity.js';
+import { jobIds, type JobPayload } from '../src/queue/catalog.js';
+import type { JobContext } from '../src/queue/worker-pool.js';
+import { recordAudit } from '../src/store/audit.js';
+import type { ConsentAttempt } from '../src/store/consent-attempts.js';
+import { consentAttempts, delegatedAdmins, partners } from '../src/store/schema.js';
+import type { CachePartition } from '../src/store/token-cache.js';
+import type { JobDeps } from './deps.js';
+
+export type ExchangeOutcome =
+  | { outcome: 'completed'; delegatedAdminId: string }
+  | { outcome: 'failed'; message: string }
+  | { outcome: 'skipped'; status: string };
+
+const expired = 'Consent expired — grant it again.';
+
+/**
+ * authorization code → tokens → checks → consent. The code is redeemed once; the tokens land
+ * in a pending consent's sealed partition at once, so a retry after a later failure (say,
+ * Partner Center unavailable) resumes from the partition instead of redeeming the code again.
+ */
+export async function exchangeConsentCode(
+  { attemptId }: JobPayload<'exchangeConsentCode'>,
+  deps: JobDeps,
+  ctx: JobContext,
+): Promise<ExchangeOutcome> {
+  let attempt = await deps.attempts.get(attemptId);
+  if (!attempt || !['received', 'exchanging'].includes(attempt.status)) {
+    return { outcome: 'skipped', status: attempt?.status ?? 'missing' };
+  }
+  await deps.attempts.markExchanging(attemptId);
+
+  const fail = async (message: string, consentId?: string): Promise<ExchangeOutcome> => {
+    // Store no token: the pending consent and its partition go; the attempt keeps the reason.
+    await deps.store.db.transaction(async (tx) => {
+      if (consentId) await tx.delete(delegatedAdmins).where(eq(delegatedAdmins.id, consentId));
+      await tx
+        .update(consentAttempts)
+        .set({
+          status: 'failed',
+          error: message,
+          completedAt: new Date(),
+          delegatedAdminId: null,
+          codeEnc: null,
+          pkceVerifierEnc: null,
+          nonceEnc: null,
+        }) // prettier-ignore
+        .where(eq(consentAttempts.id, attemptId));
+    });
+    ctx.log.info({ attemptId, message }, 'consent failed');
+    return { outcome: 'failed', message };
+  };
+  /** Transient failures retry; the last one, and every other kind, ends the attempt. */
+  const onFailure = (failure: MicrosoftFailure, error: unknown, consentId?: string) => {
+    if (failure.kind === 'transient' && !ctx.finalAttempt) throw error;
+    const message =
+      failure.kind === 'transient'
+        ? 'Microsoft was unavailable while completing the consent. Grant consent again.'
+        : failure.message;
+    return fail(message, consentId);
+  };
+
+  if (!attempt.delegatedAdminId) {
+    const secrets = deps.attempts.secrets(attempt);
+    if (!secrets) return fail(expired);
+    const app = deps.identity.app();
+    let result;
+    try {
+      // Only the Partner Center scope: one resource per token request. Graph comes later
+      // through silent calls on the same refresh token.
+      result = await app.acquireTokenByCode({
+        code: secrets.code,
+        scopes: [partnerCenterScope],
+        redirectUri: deps.identity.redirectUri,
+        codeVerifier: secrets.verifier,
+        nonce: secrets.nonce,
+      });
+    } catch (error) {
+      const failure = classifyMicrosoftError(error);
+      const codeGone = ['AADSTS54005', 'AADSTS70008', 'AADSTS9002313'].includes(failure.code);
+      return onFailure(codeGone ? { ...failure, kind: 'permanent', message: expired } : failure, error); // prettier-ignore
+    }
+    attempt = await holdPendingConsent(deps, attempt, {
+      username: result.account?.username ?? '',
+      tenantId: result.tenantId,
+      oid: result.account?.localAccountId,
+      cache: app.getTokenCache().serialize(),
+    });
+  }
+  const consentId = attempt.delegatedAdminId!;
+  const partition: CachePartition = { partnerId: attempt.partnerId, delegatedAdminId: consentId, purpose: 'partner_center' }; // prettier-ignore
+
+  let accessToken: string;
+  try {
+    ({ accessToken } = await deps.identity.accessToken(partition, [partnerCenterScope]));
+  } catch (error) {
+    return onFailure(classifyMicrosoftError(error), error, consentId);
+  }
+  const claims = decodeJwt(accessToken) as { amr?: string[]; tid?: string; upn?: string; oid?: string }; // prettier-ignore
+  const upn = (claims.upn ?? '').toLowerCase();
+  if (!claims.amr?.includes('mfa')) {
+    return fail(`${upn} signed in without multi-factor authentication. Enable MFA on this account, then grant consent again.`, consentId); // prettier-ignore
+  }
+  const partner = (await deps.partners.get(attempt.partnerId))!;
+  if (partner.homeTenantId && partner.homeTenantId !== claims.tid) {
+    return fail(`${upn} belongs to another Partner Center tenant than this partner's. Grant consent with an account of this partner.`, consentId); // prettier-ignore
+  }
+  try {
+    await deps.partnerCenter.customersPage(accessToken, { size: 1 });
+  } catch (error) {
+    if (!(error instanceof MicrosoftError)) throw error;
+    const failure = error.failure;
+    if (failure.code === '403') {
+      return fail(`${upn} is not an Admin Agent in Partner Center. Grant consent again with an account in the Admin Agents group.`, consentId); // prettier-ignore
+    }
+    if (failure.code === '900421') {
+      return fail(`Partner Center requires multi-factor authentication for ${upn}. Enable MFA on this account, then grant consent again.`, consentId); // prettier-ignore
+    }
+    return onFailure(failure, error, consentId);
+  }
+
+  await deps.store.db.transaction(async (tx) => {
+    const now = new Date();
+    await tx
+      .update(delegatedAdmins)
+      .set({
+        status: 'active',
+        mfaVerified: true,
+        adminAgent: true,
+        consentedAt: now,
+        tenantId: claims.tid ?? null,
+        lastError: null,
+        nextAction: null,
+        updatedAt: now,
+      }) // prettier-ignore
+      .where(eq(delegatedAdmins.id, consentId));
+    await tx.update(partners).set({ homeTenantId: claims.tid ?? null, updatedAt: now }).where(eq(partners.id, attempt.partnerId)); // prettier-ignore
+    await tx
+      .update(consentAttempts)
+      .set({ status: 'completed', completedAt: now, error: null })
+      .where(eq(consentAttempts.id, attemptId));
+    await recordAudit(tx, { partnerId: attempt.partnerId, actor: upn, action: 'consent.granted', subjectType: 'delegated_admin', subjectId: consentId, details: { upn, tenantId: claims.tid, mfa: true, adminAgent: true } }); // prettier-ignore
+  });
+  await deps.queues.enqueue('replaceLegacyAdmins', { delegatedAdminId: consentId }, { jobId: jobIds.replaceLegacyAdmins(consentId) }); // prettier-ignore
+  return { outcome: 'completed', delegatedAdminId: consentId };
+}
+
+/**
+ * Right after the code is redeemed: a pending consent row with the tokens in its sealed
+ * partition, and the code, verifier and nonce wiped from the attempt — in one transaction.
+ */
+async function holdPendingConsent(
+  deps: JobDeps,
+  attempt: ConsentAttempt,
+  redeemed: { username: string; tenantId: string; oid: string | undefined; cache: string },
+): Promise<ConsentAttempt> {
+  const consentId = crypto.randomUUID();
+  const username = redeemed.username.toLowerCase();
+  return deps.store.db.transaction(async (tx) => {
+    await tx.insert(delegatedAdmins).values({
+      id: consentId,
+      partnerId: attempt.partnerId,
+      kind: 'sam',
+      status: 'pending',
+      username,
+      domain: domainOf(username) ?? '',
+      tenantId: redeemed.tenantId || null,
+      userObjectId: redeemed.oid ?? null,
+      createdBy: username,
+    });
+    await deps.tokenCache.save({ partnerId: attempt.partnerId, delegatedAdminId: consentId, purpose: 'partner_center' }, redeemed.cache, tx); // prettier-ignore
+    const [updated] = await tx
+      .update(consentAttempts)
+      .set({ delegatedAdminId: consentId, codeEnc: null, pkceVerifierEnc: null, nonceEnc: null })
+      .where(eq(consentAttempts.id, attempt.id))
+      .returning();
+    return updated!;
+  });
+}

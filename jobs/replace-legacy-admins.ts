@@ -1,0 +1,18 @@
+import type { JobPayload } from '../src/queue/catalog.js';
+import type { JobContext } from '../src/queue/worker-pool.js';
+import { replaceLegacyAdminsByDomain, type ReplacementResult } from '../src/store/replacement.js';
+import type { JobDeps } from './deps.js';
+
+/** The domain-matched replacement, after a consent is stored. Idempotent. */
+export async function replaceLegacyAdmins(
+  { delegatedAdminId }: JobPayload<'replaceLegacyAdmins'>,
+  deps: JobDeps,
+  ctx: JobContext,
+): Promise<ReplacementResult> {
+  const result = await replaceLegacyAdminsByDomain(deps.store.db, delegatedAdminId);
+  ctx.log.info(
+    { delegatedAdminId, replaced: result.replaced.map((r) => r.id), companiesMoved: result.companiesMoved }, // prettier-ignore
+    'domain-matched replacement done',
+  );
+  return result;
+}

@@ -1,0 +1,126 @@
+import {
+  ConfidentialClientApplication,
+  InteractionRequiredAuthError,
+  type AuthenticationResult,
+  type ICachePlugin,
+} from '@azure/msal-node';
+import type { AxiosInstance } from 'axios';
+import type { Config } from '../../config/index.js';
+import type { CachePartition, TokenCacheStore } from '../store/token-cache.js';
+import { authorityFor, knownAuthoritiesFor } from './authority.js';
+import { msalNetworkModule } from './msal-network.js';
+
+/** The partition holds no account: MSAL's own code for it, so the table classifies it. */
+class MsalNoTokens extends InteractionRequiredAuthError {
+  constructor() {
+    super('no_tokens_found', "No account is stored in this consent's token cache.");
+  }
+}
+
+/** Resource URIs are the real ones in every cloud we talk to, the emulator included. */
+export const partnerCenterResource = 'https://api.partnercenter.microsoft.com';
+export const graphResource = 'https://graph.microsoft.com';
+export const partnerCenterScope = `${partnerCenterResource}/user_impersonation`;
+/** "Read your profile", shown on the consent page beside "Access Partner Center". */
+export const profileScope = `${graphResource}/User.Read`;
+
+export type PartitionLock = <T>(key: string, fn: () => Promise<T>) => Promise<T>;
+
+export interface AuthorizeRequest {
+  state: string;
+  nonce: string;
+  codeChallenge: string;
+  loginHint?: string | undefined;
+}
+
+/**
+ * MSAL for this service: one ConfidentialClientApplication per consent, each with its own
+ * encrypted cache partition in PostgreSQL, so partners' tokens never mix and every rotated
+ * refresh token is written back as soon as MSAL changes the cache.
+ */
+export class MicrosoftIdentity {
+  readonly redirectUri: string;
+
+  constructor(
+    private readonly config: Config,
+    private readonly http: AxiosInstance,
+    private readonly cache: TokenCacheStore,
+    /** Serializes token refreshes of one partition across every worker process. */
+    private readonly lock: PartitionLock,
+  ) {
+    this.redirectUri = `${config.publicUrl}/auth/callback`;
+  }
+
+  authority(tenant: string): string {
+    return authorityFor(this.config.microsoft.endpoints, tenant);
+  }
+
+  /** An MSAL app for one consent's partition, or (no partition) with an in-memory cache. */
+  app(partition?: CachePartition): ConfidentialClientApplication {
+    const cachePlugin: ICachePlugin | undefined = partition && {
+      beforeCacheAccess: async (context) => {
+        const stored = await this.cache.load(partition);
+        if (stored) context.tokenCache.deserialize(stored);
+      },
+      afterCacheAccess: async (context) => {
+        if (context.cacheHasChanged) {
+          await this.cache.save(partition, context.tokenCache.serialize());
+        }
+      },
+    };
+    return new ConfidentialClientApplication({
+      auth: {
+        clientId: this.config.microsoft.clientId,
+        clientSecret: this.config.microsoft.clientSecret,
+        authority: this.authority('organizations'),
+        knownAuthorities: knownAuthoritiesFor(this.config.microsoft.endpoints),
+      },
+      ...(cachePlugin ? { cache: { cachePlugin } } : {}),
+      system: { networkClient: msalNetworkModule(this.http) },
+    });
+  }
+
+  /**
+   * An access token from a consent's partition, for its home tenant or a customer tenant. The
+   * partition is locked meanwhile: a refresh rotates the refresh token, and the next worker
+   * must read the rotated one. Failures are MSAL errors, for classifyMicrosoftError.
+   */
+  async accessToken(
+    partition: CachePartition,
+    scopes: string[],
+    tenantId?: string,
+  ): Promise<{ accessToken: string; result: AuthenticationResult }> {
+    return this.lock(`tokens:${partition.delegatedAdminId}:${partition.purpose}`, async () => {
+      const app = this.app(partition);
+      const [account] = await app.getTokenCache().getAllAccounts();
+      if (!account) throw new MsalNoTokens();
+      const result = await app.acquireTokenSilent({
+        account,
+        scopes,
+        ...(tenantId ? { authority: this.authority(tenantId) } : {}),
+      });
+      return { accessToken: result.accessToken, result };
+    });
+  }
+
+  /**
+   * The URL the partner's admin is sent to. prompt=select_account: the account that consents
+   * decides the domain match and must be an Admin Agent with MFA, so the admin chooses it
+   * deliberately instead of MSAL reusing whatever session the browser has; `consent` would
+   * force the consent screen on every re-grant, and `login` would discard a fresh MFA session.
+   */
+  authorizeUrl(request: AuthorizeRequest): Promise<string> {
+    return this.app().getAuthCodeUrl({
+      scopes: [partnerCenterScope],
+      extraScopesToConsent: [profileScope],
+      redirectUri: this.redirectUri,
+      state: request.state,
+      nonce: request.nonce,
+      codeChallenge: request.codeChallenge,
+      codeChallengeMethod: 'S256',
+      prompt: 'select_account',
+      responseMode: 'query',
+      ...(request.loginHint ? { loginHint: request.loginHint } : {}),
+    });
+  }
+}

@@ -1,0 +1,70 @@
+import { randomUUID } from 'node:crypto';
+import type { AxiosInstance } from 'axios';
+import { classifyHttpFailure, MicrosoftError, parseRetryAfter, type CallScope } from './errors.js';
+
+export interface PartnerCenterCollection<T> {
+  totalCount: number;
+  items: T[];
+  continuationToken?: string;
+  links?: { next?: { uri: string; headers?: { key: string; value: string }[] } };
+}
+
+export interface PartnerCenterCustomer {
+  id: string;
+  companyProfile: { tenantId: string; domain: string; companyName: string };
+  relationshipToPartner?: string;
+  allowDelegatedAccess?: boolean;
+}
+
+/** Partner Center REST over our HTTP client; failures are thrown classified. */
+export class PartnerCenterClient {
+  constructor(
+    private readonly http: AxiosInstance,
+    private readonly baseUrl: string,
+  ) {}
+
+  async get<T>(
+    path: string,
+    accessToken: string,
+    scope: CallScope,
+    headers: Record<string, string> = {},
+  ): Promise<T> {
+    const response = await this.http.get<string>(`${this.baseUrl}/v1${path}`, {
+      headers: {
+        Authorization: `Bearer ${accessToken}`,
+        Accept: 'application/json',
+        'MS-RequestId': randomUUID(),
+        'MS-CorrelationId': randomUUID(),
+        'MS-Contract-Version': 'v1',
+        ...headers,
+      },
+    });
+    if (response.status >= 200 && response.status < 300) return JSON.parse(response.data) as T;
+    let code: string | undefined;
+    try {
+      const body = JSON.parse(response.data) as { code?: unknown };
+      if (typeof body.code === 'number' || typeof body.code === 'string') code = String(body.code);
+    } catch {
+      // No JSON body: the status alone classifies it.
+    }
+    const retryAfter = response.headers['retry-after'] as string | undefined;
+    throw new MicrosoftError(
+      classifyHttpFailure(
+        { service: 'partnerCenter', status: response.status, code, retryAfterMs: parseRetryAfter(retryAfter) }, // prettier-ignore
+        scope,
+      ),
+    );
+  }
+
+  /** One page of customers (the first, or the one a continuation token names). */
+  customersPage(
+    accessToken: string,
+    options: { size: number; continuationToken?: string },
+  ): Promise<PartnerCenterCollection<PartnerCenterCustomer>> {
+    return options.continuationToken
+      ? this.get(`/customers?size=${options.size}&seekOperation=Next`, accessToken, 'partner', {
+          'MS-ContinuationToken': options.continuationToken,
+        })
+      : this.get(`/customers?size=${options.size}`, accessToken, 'partner');
+  }
+}

@@ -1,0 +1,124 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { CryptoProvider } from '@azure/msal-node';
+import { Router } from 'express';
+import { z } from 'zod';
+import type { Services } from '../../services.js';
+import type { ConsentAttempt } from '../../store/consent-attempts.js';
+import type { DelegatedAdmin } from '../../store/partners.js';
+import { HttpError } from '../http-error.js';
+import { parseOr400 } from '../validation.js';
+import { partnerOr404 } from './partners.js';
+
+/**
+ * A return URL on the PUBLIC_URL origin (absolute, or a path resolved against it); anything
+ * else would make the callback an open redirect.
+ */
+export function sameOriginReturnUrl(returnTo: string, publicUrl: string): string | undefined {
+  if (returnTo.startsWith('//') || returnTo.includes('\\')) return undefined;
+  try {
+    const url = new URL(returnTo, publicUrl);
+    return url.origin === new URL(publicUrl).origin ? url.toString() : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+type AttemptView = { id: string; status: 'pending' | 'received' | 'exchanging' | 'completed' | 'failed'; message: string | null }; // prettier-ignore
+
+function attemptView(a: ConsentAttempt): AttemptView {
+  const status = a.status === 'started' ? 'pending' : a.status === 'expired' ? 'failed' : a.status;
+  const messages: Record<string, string> = {
+    pending: 'Waiting for the administrator to sign in to Microsoft and accept.',
+    received: 'Consent received; completing it.',
+    exchanging: 'Consent received; completing it.',
+    completed: 'Consent granted.',
+  };
+  return { id: a.id, status, message: a.error ?? messages[status] ?? null };
+}
+
+/** GET /partners/:id/delegated-admin: which model serves the partner, and what to do next. */
+export function delegatedAdminStatus(
+  partnerId: string,
+  admins: DelegatedAdmin[],
+  attempt: ConsentAttempt | undefined,
+) {
+  const sam = admins.filter((a) => a.kind === 'sam' && a.status !== 'pending');
+  const consent =
+    sam.find((a) => a.status === 'active' || a.status === 'needs_reconsent') ?? sam[0] ?? null;
+  const legacy = admins.filter((a) => a.kind === 'legacy');
+  const activeLegacy = legacy.filter((a) => a.status === 'active');
+  const consentActive = consent?.status === 'active';
+  const model = consentActive ? (activeLegacy.length > 0 ? 'mixed' : 'sam') : 'legacy';
+  const attemptShown = attempt ? attemptView(attempt) : null;
+  let nextAction: string | null = null;
+  if (attemptShown?.status === 'failed') nextAction = attemptShown.message;
+  else if (consent?.status === 'needs_reconsent')
+    nextAction = consent.nextAction ?? 'Grant Partner Center consent again.'; // prettier-ignore
+  else if (!consent && attemptShown?.status !== 'pending')
+    nextAction = 'Grant Partner Center consent with an Admin Agent account that uses MFA.'; // prettier-ignore
+  else if (model === 'mixed') {
+    nextAction = `Still on the old model: ${activeLegacy.map((a) => a.username).join(', ')}. Grant consent with an account of the same domain to replace them.`; // prettier-ignore
+  }
+  return {
+    partnerId,
+    model,
+    consent: consent && {
+      id: consent.id,
+      upn: consent.username,
+      tenantId: consent.tenantId,
+      mfa: consent.mfaVerified === true,
+      adminAgent: consent.adminAgent === true,
+      status: consent.status === 'active' || consent.status === 'needs_reconsent' ? consent.status : 'replaced', // prettier-ignore
+      grantedAt: consent.consentedAt,
+    },
+    legacyAccounts: legacy.map((a) => ({
+      id: a.id,
+      username: a.username,
+      status: a.status === 'replaced' ? 'replaced' : 'active',
+      replacedBy: a.replacedBy,
+    })),
+    attempt: attemptShown,
+    run: null,
+    nextAction,
+  };
+}
+
+export function consentsRouter(services: Services, publicUrl: string): Router {
+  const router = Router();
+  const crypto = new CryptoProvider();
+
+  router.post('/partners/:id/consents', async (req, res) => {
+    const partner = await partnerOr404(services, req.params.id);
+    const body = parseOr400(
+      z
+        .object({
+          returnTo: z.string().min(1).max(2048),
+          /** Pre-fills the account at Microsoft's sign-in (the demo and tests use it). */
+          loginHint: z.string().trim().max(256).optional(),
+        })
+        .strict(),
+      req.body,
+    );
+    const returnUrl = sameOriginReturnUrl(body.returnTo, publicUrl);
+    if (!returnUrl) {
+      throw new HttpError(400, 'invalid_request', `returnTo must be on ${new URL(publicUrl).origin}.`); // prettier-ignore
+    }
+    const state = randomBytes(32).toString('base64url'); // 256 bits
+    const nonce = randomUUID();
+    const { verifier, challenge } = await crypto.generatePkceCodes();
+    const attempt = await services.attempts.start({ partnerId: partner.id, kind: 'partner_center', state, verifier, nonce, returnUrl }); // prettier-ignore
+    const authorizeUrl = await services.identity.authorizeUrl({ state, nonce, codeChallenge: challenge, loginHint: body.loginHint }); // prettier-ignore
+    res.status(201).json({ attemptId: attempt.id, authorizeUrl, expiresAt: attempt.expiresAt });
+  });
+
+  router.get('/partners/:id/delegated-admin', async (req, res) => {
+    const partner = await partnerOr404(services, req.params.id);
+    const [admins, attempt] = await Promise.all([
+      services.partners.admins(partner.id),
+      services.attempts.latest(partner.id, 'partner_center'),
+    ]);
+    res.json(delegatedAdminStatus(partner.id, admins, attempt));
+  });
+
+  return router;
+}

@@ -1,0 +1,112 @@
+import { Router } from 'express';
+import { z } from 'zod';
+import type { Services } from '../../services.js';
+import type { Company, DelegatedAdmin, Partner } from '../../store/partners.js';
+import { HttpError } from '../http-error.js';
+import { parseOr400 } from '../validation.js';
+
+const guid = z.uuid({ message: 'expected a GUID' });
+const upnLike = z
+  .string()
+  .trim()
+  .regex(/^[^@\s]+@[^@\s]+\.[^@\s]+$/, 'expected a user principal name such as sync@contoso.com');
+
+export const partnerView = (p: Partner) => ({
+  id: p.id,
+  name: p.name,
+  homeTenantId: p.homeTenantId,
+  createdAt: p.createdAt,
+});
+
+export const adminView = (a: DelegatedAdmin) => ({
+  id: a.id,
+  kind: a.kind,
+  username: a.username,
+  status: a.status,
+  replacedBy: a.replacedBy,
+  createdAt: a.createdAt,
+});
+
+export const companyView = (c: Company) => ({
+  id: c.id,
+  name: c.name,
+  customerTenantId: c.customerTenantId,
+  domain: c.domain,
+  delegatedAdminId: c.delegatedAdminId,
+  visibility: c.visibility,
+});
+
+/** The partner named in the path, or 404. */
+export async function partnerOr404(services: Services, id: string): Promise<Partner> {
+  const partner = guid.safeParse(id).success ? await services.partners.get(id) : undefined;
+  if (!partner) throw new HttpError(404, 'not_found', `No partner ${id}.`);
+  return partner;
+}
+
+/** Partners, their legacy delegated-admin accounts and their companies. */
+export function partnersRouter(services: Services, actor: string): Router {
+  const router = Router();
+
+  router.get('/partners', async (_req, res) => {
+    res.json({ partners: (await services.partners.list()).map(partnerView) });
+  });
+
+  router.post('/partners', async (req, res) => {
+    const body = parseOr400(z.object({ name: z.string().trim().min(1).max(200) }).strict(), req.body); // prettier-ignore
+    res.status(201).json(partnerView(await services.partners.create(body.name, actor)));
+  });
+
+  router.get('/partners/:id', async (req, res) => {
+    res.json(partnerView(await partnerOr404(services, req.params.id)));
+  });
+
+  router.post('/partners/:id/delegated-admins', async (req, res) => {
+    const partner = await partnerOr404(services, req.params.id);
+    const body = parseOr400(
+      z.object({ username: upnLike, password: z.string().min(1).max(1024) }).strict(),
+      req.body,
+    );
+    const admin = await services.partners.addLegacyAdmin(partner.id, body.username, body.password, actor); // prettier-ignore
+    res.status(201).json(adminView(admin));
+  });
+
+  router.post('/partners/:id/companies', async (req, res) => {
+    const partner = await partnerOr404(services, req.params.id);
+    const body = parseOr400(
+      z
+        .object({
+          name: z.string().trim().min(1).max(200),
+          customerTenantId: guid.optional(),
+          domain: z.string().trim().toLowerCase().regex(/^[a-z0-9-]+(\.[a-z0-9-]+)+$/, 'expected a DNS domain').optional(), // prettier-ignore
+          delegatedAdminId: guid.optional(),
+        })
+        .strict()
+        .refine((c) => c.customerTenantId || c.domain, { message: 'give customerTenantId or domain' }), // prettier-ignore
+      req.body,
+    );
+    if (
+      body.delegatedAdminId &&
+      !(await services.partners.adminBelongsTo(partner.id, body.delegatedAdminId))
+    ) {
+      // prettier-ignore
+      throw new HttpError(400, 'invalid_request', 'delegatedAdminId is not an account of this partner.'); // prettier-ignore
+    }
+    try {
+      res
+        .status(201)
+        .json(companyView(await services.partners.addCompany(partner.id, body, actor)));
+    } catch (error) {
+      if (/unique|duplicate/i.test(String((error as { cause?: unknown }).cause ?? error))) {
+        throw new HttpError(409, 'conflict', 'A company with this customer tenant already exists for this partner.'); // prettier-ignore
+      }
+      throw error;
+    }
+  });
+
+  router.get('/partners/:id/companies', async (req, res) => {
+    const partner = await partnerOr404(services, req.params.id);
+    res.json({ companies: (await services.partners.companies(partner.id)).map(companyView) });
+  });
+
+  return router;
+}

@@ -1,0 +1,115 @@
+import express, { Router, type Request, type Response } from 'express';
+import type { Logger } from '../logger.js';
+import { jobIds } from '../queue/catalog.js';
+import type { JobQueues } from '../queue/job-queues.js';
+import type { ConsentAttemptStore } from '../store/consent-attempts.js';
+import { messagePage } from './pages.js';
+
+/** Longest value accepted per parameter; Entra's codes are about 1–2 KB. */
+const limits: Record<string, number> = {
+  code: 8192,
+  state: 256,
+  error: 128,
+  error_description: 4096,
+  error_subcode: 128,
+  error_uri: 2048,
+  session_state: 256,
+  client_info: 2048,
+};
+
+/** The sentence a partner sees for an error Entra sent back instead of a code. */
+export function consentErrorMessage(
+  error: string,
+  description: string | undefined,
+  subcode?: string,
+): string {
+  // prettier-ignore
+  if (error === 'access_denied' || subcode === 'cancel') {
+    return 'Consent was cancelled at Microsoft, so nothing changed. Click Grant Partner Center Consent to try again.'; // prettier-ignore
+  }
+  const aadsts = /AADSTS(\d+)/.exec(description ?? '')?.[0];
+  const first = (description ?? '')
+    .split(/\r?\n/)[0]
+    ?.replace(/^AADSTS\d+:\s*/, '')
+    .slice(0, 300);
+  return `Microsoft could not complete the consent (${aadsts ?? error})${first ? `: ${first}` : '.'} Try again, or contact support with this code.`; // prettier-ignore
+}
+
+function withParams(url: string, params: Record<string, string>): string {
+  const target = new URL(url);
+  for (const [k, v] of Object.entries(params)) target.searchParams.set(k, v);
+  return target.toString();
+}
+
+/**
+ * GET and POST (form_post) /auth/callback: records the code and enqueues the exchange. No
+ * Microsoft call happens here; a replayed callback gets the same redirect and no new job.
+ */
+export function callbackRouter(deps: {
+  attempts: ConsentAttemptStore;
+  queues: JobQueues;
+  log: Logger;
+}): Router {
+  // prettier-ignore
+  const router = Router();
+  const page = (res: Response, status: number, title: string, message: string) =>
+    res.status(status).type('html').send(messagePage(title, message));
+
+  const handle = async (req: Request, res: Response, raw: Record<string, unknown>) => {
+    const params: Record<string, string> = {};
+    for (const [name, value] of Object.entries(raw)) {
+      if (Array.isArray(value)) return page(res, 400, 'Invalid consent response', `The parameter "${name}" appears more than once.`); // prettier-ignore
+      if (typeof value !== 'string') return page(res, 400, 'Invalid consent response', `The parameter "${name}" is malformed.`); // prettier-ignore
+      if (value.length > (limits[name] ?? 2048)) return page(res, 400, 'Invalid consent response', `The parameter "${name}" is too long.`); // prettier-ignore
+      params[name] = value;
+    }
+    if (!params.state) return page(res, 400, 'Invalid consent response', 'The response has no state. Start again from the Delegated Admin page.'); // prettier-ignore
+    if (params.error) {
+      const attempt = await deps.attempts.byState(params.state);
+      if (!attempt) return page(res, 400, 'Unknown consent', 'This consent response matches no consent we started. Start again from the Delegated Admin page.'); // prettier-ignore
+      const message = consentErrorMessage(params.error, params.error_description, params.error_subcode); // prettier-ignore
+      await deps.attempts.fail(attempt.id, message, ['started']);
+      return res.redirect(303, withParams(attempt.returnUrl, { consent: 'failed', attempt: attempt.id })); // prettier-ignore
+    }
+    if (!params.code) return page(res, 400, 'Invalid consent response', 'The response has no authorization code. Start again from the Delegated Admin page.'); // prettier-ignore
+    const received = await deps.attempts.receiveCode(params.state, params.code);
+    switch (received.outcome) {
+      case 'unknown':
+        return page(res, 400, 'Unknown consent', 'This consent response matches no consent we started. Start again from the Delegated Admin page.'); // prettier-ignore
+      case 'expired':
+        return page(res, 400, 'Consent expired', 'This consent took longer than 15 minutes. Start again from the Delegated Admin page.'); // prettier-ignore
+      case 'used':
+        return page(res, 400, 'Consent already used', 'This consent was already completed with another response. Start again from the Delegated Admin page.'); // prettier-ignore
+      case 'received':
+      case 'replayed': {
+        const { attempt } = received;
+        if (received.outcome === 'received' || attempt.status === 'received') {
+          try {
+            await deps.queues.enqueue('exchangeConsentCode', { attemptId: attempt.id }, { jobId: jobIds.exchangeConsentCode(attempt.id) }); // prettier-ignore
+          } catch (error) {
+            // The code is safely recorded; the reconciler enqueues it once Redis is back.
+            deps.log.warn(
+              { err: error, attemptId: attempt.id },
+              'cannot enqueue the code exchange',
+            );
+            return page(res, 503, 'Consent received — finishing shortly', 'We recorded your consent but cannot process it this moment. It will complete on its own within a few minutes; there is no need to grant it again.'); // prettier-ignore
+          }
+        }
+        return res.redirect(303, withParams(attempt.returnUrl, { consent: 'pending', attempt: attempt.id })); // prettier-ignore
+      }
+    }
+  };
+
+  router.get('/auth/callback', (req, res, next) => {
+    handle(req, res, req.query as Record<string, unknown>).catch(next);
+  });
+  router.post(
+    '/auth/callback',
+    express.urlencoded({ extended: false, limit: '32kb', parameterLimit: 20 }),
+    (req, res, next) => {
+      // prettier-ignore
+      handle(req, res, (req.body ?? {}) as Record<string, unknown>).catch(next);
+    },
+  );
+  return router;
+}

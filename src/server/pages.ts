@@ -1,0 +1,11 @@
+function escape(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+/** A minimal page for the browser-facing answers of the callback (errors, Redis down). */
+export function messagePage(title: string, message: string): string {
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${escape(title)}</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<style>body{font-family:system-ui,sans-serif;max-width:40rem;margin:4rem auto;padding:0 1rem;line-height:1.5}</style></head>
+<body><main><h1>${escape(title)}</h1><p role="alert">${escape(message)}</p></main></body></html>`;
+}

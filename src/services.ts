@@ -1,0 +1,44 @@
+import type { AxiosInstance } from 'axios';
+import type { Redis } from 'ioredis';
+import type { Config } from '../config/index.js';
+import { createMicrosoftHttp } from './microsoft/http-client.js';
+import { MicrosoftIdentity } from './microsoft/identity.js';
+import { PartnerCenterClient } from './microsoft/partner-center.js';
+import { withLock } from './queue/partition-lock.js';
+import { ConsentAttemptStore } from './store/consent-attempts.js';
+import type { Store } from './store/database.js';
+import type { KeyRing } from './store/encryption.js';
+import { PartnerStore } from './store/partners.js';
+import { TokenCacheStore } from './store/token-cache.js';
+
+/** The stores and Microsoft clients the API and the jobs share, built once per process. */
+export interface Services {
+  http: AxiosInstance;
+  partners: PartnerStore;
+  attempts: ConsentAttemptStore;
+  tokenCache: TokenCacheStore;
+  identity: MicrosoftIdentity;
+  partnerCenter: PartnerCenterClient;
+}
+
+export function createServices(
+  config: Config,
+  store: Store,
+  keyRing: KeyRing,
+  redis: Redis,
+): Services {
+  // prettier-ignore
+  const http = createMicrosoftHttp({ extraCaFile: config.microsoft.extraCaFile });
+  const tokenCache = new TokenCacheStore(store.db, keyRing);
+  const lockPrefix = `${config.queuePrefix}:lock:`;
+  return {
+    http,
+    partners: new PartnerStore(store.db, keyRing),
+    attempts: new ConsentAttemptStore(store.db, keyRing),
+    tokenCache,
+    identity: new MicrosoftIdentity(config, http, tokenCache, (key, fn) =>
+      withLock(redis, `${lockPrefix}${key}`, fn),
+    ),
+    partnerCenter: new PartnerCenterClient(http, config.microsoft.endpoints.partnerCenterUrl),
+  };
+}

@@ -1,0 +1,181 @@
+import { createHash } from 'node:crypto';
+import { and, desc, eq, gt, inArray, isNull, lt, sql } from 'drizzle-orm';
+import type { Database } from './database.js';
+import type { KeyRing } from './encryption.js';
+import { consentAttempts, delegatedAdmins, type ConsentAttemptKind } from './schema.js';
+
+export type ConsentAttempt = typeof consentAttempts.$inferSelect;
+
+export const sha256 = (value: string) => createHash('sha256').update(value).digest('hex');
+const sealContext = (id: string, field: 'verifier' | 'nonce' | 'code') => `consent_attempt:${id}:${field}`; // prettier-ignore
+
+/** How long a started consent may take before its state stops being accepted. */
+export const consentAttemptLifetimeMs = 15 * 60 * 1000;
+
+export type ReceiveOutcome =
+  | { outcome: 'received'; attempt: ConsentAttempt }
+  | { outcome: 'replayed'; attempt: ConsentAttempt }
+  | { outcome: 'unknown' }
+  | { outcome: 'expired'; attempt: ConsentAttempt }
+  | { outcome: 'used'; attempt: ConsentAttempt };
+
+/** Consent attempts: state, verifier, nonce and code kept server-side, sealed, single use. */
+export class ConsentAttemptStore {
+  constructor(
+    private readonly db: Database,
+    private readonly keyRing: KeyRing,
+  ) {}
+
+  async start(input: {
+    partnerId: string;
+    kind: ConsentAttemptKind;
+    state: string;
+    verifier: string;
+    nonce: string;
+    returnUrl: string;
+  }): Promise<ConsentAttempt> {
+    const id = crypto.randomUUID();
+    const [attempt] = await this.db
+      .insert(consentAttempts)
+      .values({
+        id,
+        partnerId: input.partnerId,
+        kind: input.kind,
+        stateHash: sha256(input.state),
+        pkceVerifierEnc: this.keyRing.encrypt(input.verifier, sealContext(id, 'verifier')),
+        nonceEnc: this.keyRing.encrypt(input.nonce, sealContext(id, 'nonce')),
+        returnUrl: input.returnUrl,
+        expiresAt: new Date(Date.now() + consentAttemptLifetimeMs),
+      })
+      .returning();
+    return attempt!;
+  }
+
+  async get(id: string): Promise<ConsentAttempt | undefined> {
+    const [row] = await this.db.select().from(consentAttempts).where(eq(consentAttempts.id, id));
+    return row;
+  }
+
+  async byState(state: string): Promise<ConsentAttempt | undefined> {
+    const [row] = await this.db
+      .select()
+      .from(consentAttempts)
+      .where(eq(consentAttempts.stateHash, sha256(state)));
+    return row;
+  }
+
+  /**
+   * Records the code and marks the attempt received in one statement, so a double-clicked
+   * callback yields one consent. A replay of the same code is recognised by its hash.
+   */
+  async receiveCode(state: string, code: string): Promise<ReceiveOutcome> {
+    const attempt = await this.byState(state);
+    if (!attempt) return { outcome: 'unknown' };
+    const [updated] = await this.db
+      .update(consentAttempts)
+      .set({
+        codeEnc: this.keyRing.encrypt(code, sealContext(attempt.id, 'code')),
+        codeHash: sha256(code),
+        status: 'received',
+        receivedAt: new Date(),
+      })
+      .where(
+        and(
+          eq(consentAttempts.id, attempt.id),
+          eq(consentAttempts.status, 'started'),
+          gt(consentAttempts.expiresAt, new Date()),
+        ),
+      )
+      .returning();
+    if (updated) return { outcome: 'received', attempt: updated };
+    const current = (await this.get(attempt.id))!;
+    if (current.codeHash === sha256(code)) return { outcome: 'replayed', attempt: current };
+    if (current.status === 'started') return { outcome: 'expired', attempt: current };
+    return { outcome: 'used', attempt: current };
+  }
+
+  /** Entra sent an error instead of a code: the attempt fails with a sentence. */
+  async fail(
+    id: string,
+    message: string,
+    fromStatus: ConsentAttempt['status'][] = ['started', 'received', 'exchanging'],
+  ): Promise<void> {
+    // prettier-ignore
+    await this.db
+      .update(consentAttempts)
+      .set({ status: 'failed', error: message, completedAt: new Date(), codeEnc: null, pkceVerifierEnc: null, nonceEnc: null }) // prettier-ignore
+      .where(and(eq(consentAttempts.id, id), inArray(consentAttempts.status, fromStatus)));
+  }
+
+  async markExchanging(id: string): Promise<void> {
+    await this.db
+      .update(consentAttempts)
+      .set({ status: 'exchanging' })
+      .where(and(eq(consentAttempts.id, id), inArray(consentAttempts.status, ['received', 'exchanging']))); // prettier-ignore
+  }
+
+  /** The sealed secrets of an attempt, opened; undefined once wiped. */
+  secrets(attempt: ConsentAttempt): { code: string; verifier: string; nonce: string } | undefined {
+    if (!attempt.codeEnc || !attempt.pkceVerifierEnc || !attempt.nonceEnc) return undefined;
+    return {
+      code: this.keyRing.decryptString(attempt.codeEnc, sealContext(attempt.id, 'code')),
+      verifier: this.keyRing.decryptString(attempt.pkceVerifierEnc, sealContext(attempt.id, 'verifier')), // prettier-ignore
+      nonce: this.keyRing.decryptString(attempt.nonceEnc, sealContext(attempt.id, 'nonce')),
+    };
+  }
+
+  latest(partnerId: string, kind: ConsentAttemptKind): Promise<ConsentAttempt | undefined> {
+    return this.db
+      .select()
+      .from(consentAttempts)
+      .where(and(eq(consentAttempts.partnerId, partnerId), eq(consentAttempts.kind, kind)))
+      .orderBy(desc(consentAttempts.createdAt))
+      .limit(1)
+      .then((rows) => rows[0]);
+  }
+
+  /** Received attempts whose exchange may have been lost with Redis (reconciler). */
+  awaitingExchange(olderThan: Date): Promise<ConsentAttempt[]> {
+    return this.db
+      .select()
+      .from(consentAttempts)
+      .where(
+        and(
+          inArray(consentAttempts.status, ['received', 'exchanging']),
+          lt(consentAttempts.receivedAt, olderThan),
+        ),
+      ) // prettier-ignore
+      .limit(500);
+  }
+
+  /** Active consents whose domain-matched replacement has not run (reconciler). */
+  async consentsAwaitingReplacement(): Promise<string[]> {
+    const rows = await this.db
+      .select({ id: delegatedAdmins.id })
+      .from(delegatedAdmins)
+      .where(
+        and(
+          eq(delegatedAdmins.kind, 'sam'),
+          eq(delegatedAdmins.status, 'active'),
+          isNull(delegatedAdmins.replacementCheckedAt),
+        ),
+      ) // prettier-ignore
+      .limit(500);
+    return rows.map((r) => r.id);
+  }
+
+  /** Expired started attempts are closed so they stop showing as pending. */
+  async expireStale(): Promise<number> {
+    const rows = await this.db
+      .update(consentAttempts)
+      .set({
+        status: 'expired',
+        error: 'The consent was not completed within 15 minutes. Grant consent again.',
+        pkceVerifierEnc: null,
+        nonceEnc: null,
+      }) // prettier-ignore
+      .where(and(eq(consentAttempts.status, 'started'), lt(consentAttempts.expiresAt, sql`now()`)))
+      .returning({ id: consentAttempts.id });
+    return rows.length;
+  }
+}

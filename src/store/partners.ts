@@ -1,0 +1,106 @@
+import { and, asc, desc, eq, inArray } from 'drizzle-orm';
+import { domainOf } from '../domain/domain-match.js';
+import { recordAudit } from './audit.js';
+import type { Database } from './database.js';
+import type { KeyRing } from './encryption.js';
+import { companies, delegatedAdmins, partners } from './schema.js';
+
+export type Partner = typeof partners.$inferSelect;
+export type Company = typeof companies.$inferSelect;
+export type DelegatedAdmin = typeof delegatedAdmins.$inferSelect;
+
+/** Partners, their legacy delegated admins and their companies. */
+export class PartnerStore {
+  constructor(
+    private readonly db: Database,
+    private readonly keyRing: KeyRing,
+  ) {}
+
+  async create(name: string, actor: string): Promise<Partner> {
+    return this.db.transaction(async (tx) => {
+      const [partner] = await tx.insert(partners).values({ name }).returning();
+      await recordAudit(tx, { partnerId: partner!.id, actor, action: 'partner.created', subjectType: 'partner', subjectId: partner!.id }); // prettier-ignore
+      return partner!;
+    });
+  }
+
+  list(): Promise<Partner[]> {
+    return this.db.select().from(partners).orderBy(asc(partners.createdAt));
+  }
+
+  async get(id: string): Promise<Partner | undefined> {
+    const [partner] = await this.db.select().from(partners).where(eq(partners.id, id));
+    return partner;
+  }
+
+  /** A legacy username/password account; the password is sealed, never returned. */
+  async addLegacyAdmin(
+    partnerId: string,
+    username: string,
+    password: string,
+    actor: string,
+  ): Promise<DelegatedAdmin> {
+    const id = crypto.randomUUID();
+    return this.db.transaction(async (tx) => {
+      const [admin] = await tx
+        .insert(delegatedAdmins)
+        .values({
+          id,
+          partnerId,
+          kind: 'legacy',
+          username: username.toLowerCase(),
+          domain: domainOf(username)!,
+          passwordEnc: this.keyRing.encrypt(password, `delegated_admin:${id}:password`),
+          createdBy: actor,
+        })
+        .returning();
+      await recordAudit(tx, { partnerId, actor, action: 'delegated_admin.legacy_added', subjectType: 'delegated_admin', subjectId: id, details: { username: admin!.username } }); // prettier-ignore
+      return admin!;
+    });
+  }
+
+  admins(partnerId: string): Promise<DelegatedAdmin[]> {
+    return this.db
+      .select()
+      .from(delegatedAdmins)
+      .where(eq(delegatedAdmins.partnerId, partnerId))
+      .orderBy(desc(delegatedAdmins.createdAt));
+  }
+
+  async addCompany(
+    partnerId: string,
+    company: { name: string; customerTenantId?: string | undefined; domain?: string | undefined; delegatedAdminId?: string | undefined }, // prettier-ignore
+    actor: string,
+  ): Promise<Company> {
+    return this.db.transaction(async (tx) => {
+      const [row] = await tx
+        .insert(companies)
+        .values({
+          partnerId,
+          name: company.name,
+          customerTenantId: company.customerTenantId?.toLowerCase() ?? null,
+          domain: company.domain?.toLowerCase() ?? null,
+          delegatedAdminId: company.delegatedAdminId ?? null,
+        })
+        .returning();
+      await recordAudit(tx, { partnerId, actor, action: 'company.added', subjectType: 'company', subjectId: row!.id, details: { name: row!.name } }); // prettier-ignore
+      return row!;
+    });
+  }
+
+  companies(partnerId: string): Promise<Company[]> {
+    return this.db
+      .select()
+      .from(companies)
+      .where(eq(companies.partnerId, partnerId))
+      .orderBy(asc(companies.name));
+  }
+
+  async adminBelongsTo(partnerId: string, adminId: string): Promise<boolean> {
+    const rows = await this.db
+      .select({ id: delegatedAdmins.id })
+      .from(delegatedAdmins)
+      .where(and(eq(delegatedAdmins.partnerId, partnerId), inArray(delegatedAdmins.id, [adminId])));
+    return rows.length === 1;
+  }
+}

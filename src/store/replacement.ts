@@ -1,0 +1,85 @@
+import { and, eq, inArray, lt, ne, or } from 'drizzle-orm';
+import { recordAudit } from './audit.js';
+import type { Database } from './database.js';
+import { companies, delegatedAdmins, tokenCachePartitions } from './schema.js';
+
+export interface ReplacementResult {
+  replaced: { id: string; username: string; kind: 'legacy' | 'sam'; companiesMoved: number }[];
+  companiesMoved: number;
+}
+
+/**
+ * The help page's rule, in one transaction: every active legacy account of the partner whose
+ * domain equals the consent's (and any older consent of that domain, a re-grant) is marked
+ * replaced by the consent, its password or tokens wiped, its companies moved to the consent,
+ * and each change audited. Re-running finds nothing left to move.
+ */
+export async function replaceLegacyAdminsByDomain(
+  db: Database,
+  consentId: string,
+  actor = 'system',
+): Promise<ReplacementResult> {
+  return db.transaction(async (tx) => {
+    const [consent] = await tx
+      .select()
+      .from(delegatedAdmins)
+      .where(and(eq(delegatedAdmins.id, consentId), eq(delegatedAdmins.kind, 'sam')))
+      .for('update');
+    if (!consent || consent.status !== 'active') return { replaced: [], companiesMoved: 0 };
+    const matching = await tx
+      .select()
+      .from(delegatedAdmins)
+      .where(
+        and(
+          eq(delegatedAdmins.partnerId, consent.partnerId),
+          eq(delegatedAdmins.domain, consent.domain),
+          ne(delegatedAdmins.id, consent.id),
+          inArray(delegatedAdmins.status, ['active', 'needs_reconsent']),
+          or(
+            eq(delegatedAdmins.kind, 'legacy'),
+            lt(delegatedAdmins.consentedAt, consent.consentedAt ?? new Date()),
+          ),
+        ),
+      )
+      .for('update');
+    const now = new Date();
+    const replaced: ReplacementResult['replaced'] = [];
+    for (const old of matching) {
+      await tx
+        .update(delegatedAdmins)
+        .set({
+          status: 'replaced',
+          replacedBy: consent.id,
+          replacedAt: now,
+          passwordEnc: null,
+          updatedAt: now,
+        }) // prettier-ignore
+        .where(eq(delegatedAdmins.id, old.id));
+      const moved = await tx
+        .update(companies)
+        .set({ delegatedAdminId: consent.id, updatedAt: now })
+        .where(eq(companies.delegatedAdminId, old.id))
+        .returning({ id: companies.id });
+      if (old.kind === 'sam') {
+        await tx.delete(tokenCachePartitions).where(eq(tokenCachePartitions.delegatedAdminId, old.id)); // prettier-ignore
+      }
+      replaced.push({ id: old.id, username: old.username, kind: old.kind, companiesMoved: moved.length }); // prettier-ignore
+    }
+    await recordAudit(
+      tx,
+      ...replaced.map((r) => ({
+        partnerId: consent.partnerId,
+        actor,
+        action: 'delegated_admin.replaced',
+        subjectType: 'delegated_admin',
+        subjectId: r.id,
+        details: { username: r.username, kind: r.kind, replacedBy: consent.id, replacedByUsername: consent.username, companiesMoved: r.companiesMoved }, // prettier-ignore
+      })),
+    );
+    await tx
+      .update(delegatedAdmins)
+      .set({ replacementCheckedAt: now, updatedAt: now })
+      .where(eq(delegatedAdmins.id, consent.id));
+    return { replaced, companiesMoved: replaced.reduce((n, r) => n + r.companiesMoved, 0) };
+  });
+}

@@ -43,7 +43,9 @@ export function controlRouter(holder: StateHolder, url: () => string): Router {
     const list = Array.isArray(req.body) ? req.body : [req.body];
     const parsed = z.array(faultSchema).safeParse(list);
     if (!parsed.success) {
-      res.status(400).json({ error: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') }); // prettier-ignore
+      res.status(400).json({
+        error: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '),
+      });
       return;
     }
     const added = parsed.data.map((f) => holder.get().addFault(f));
@@ -92,12 +94,17 @@ export function controlRouter(holder: StateHolder, url: () => string): Router {
     if (!customer)
       return void res.status(404).json({ error: `no customer ${req.params.tenantId}` });
     Object.assign(customer, patch.data);
-    res.json({ tenantId: customer.tenantId, delegatedAccess: customer.delegatedAccess, appConsent: customer.appConsent }); // prettier-ignore
+    res.json({
+      tenantId: customer.tenantId,
+      delegatedAccess: customer.delegatedAccess,
+      appConsent: customer.appConsent,
+    });
   });
 
   router.post('/clock', (req, res) => {
     const body = clockBody.safeParse(req.body);
-    if (!body.success) return void res.status(400).json({ error: 'expected {"advanceSeconds": number}' }); // prettier-ignore
+    if (!body.success)
+      return void res.status(400).json({ error: 'expected {"advanceSeconds": number}' });
     const state = holder.get();
     state.clockOffsetMs += body.data.advanceSeconds * 1000;
     res.json({

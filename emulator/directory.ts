@@ -136,9 +136,67 @@ export function transitiveUserIds(detail: CustomerDetail, groupId: string): Set<
   return users;
 }
 
-const firstWords = ['Contoso', 'Fabrikam', 'Northwind', 'Tailspin', 'Woodgrove', 'Adatum', 'Litware', 'Proseware', 'Wingtip', 'Alpine', 'Coho', 'Lucerne', 'Margie', 'Trey', 'Humongous', 'Relecloud', 'VanArsdel', 'Fourth Coffee', 'Blue Yonder', 'Wide World']; // prettier-ignore
-const secondWords = ['Traders', 'Insurance', 'Logistics', 'Bank', 'Ski House', 'Winery', 'Publishing', 'Airlines', 'Toys', 'Labs', 'Health', 'Legal', 'Design', 'Foods', 'Energy']; // prettier-ignore
-const givenNames = ['Ana', 'Ben', 'Chen', 'Dara', 'Eli', 'Fatima', 'Gus', 'Hana', 'Ivan', 'Jo', 'Kofi', 'Lena', 'Mo', 'Nia', 'Omar', 'Pia', 'Quinn', 'Ravi', 'Sara', 'Tom']; // prettier-ignore
+const firstWords = [
+  'Contoso',
+  'Fabrikam',
+  'Northwind',
+  'Tailspin',
+  'Woodgrove',
+  'Adatum',
+  'Litware',
+  'Proseware',
+  'Wingtip',
+  'Alpine',
+  'Coho',
+  'Lucerne',
+  'Margie',
+  'Trey',
+  'Humongous',
+  'Relecloud',
+  'VanArsdel',
+  'Fourth Coffee',
+  'Blue Yonder',
+  'Wide World',
+];
+const secondWords = [
+  'Traders',
+  'Insurance',
+  'Logistics',
+  'Bank',
+  'Ski House',
+  'Winery',
+  'Publishing',
+  'Airlines',
+  'Toys',
+  'Labs',
+  'Health',
+  'Legal',
+  'Design',
+  'Foods',
+  'Energy',
+];
+const givenNames = [
+  'Ana',
+  'Ben',
+  'Chen',
+  'Dara',
+  'Eli',
+  'Fatima',
+  'Gus',
+  'Hana',
+  'Ivan',
+  'Jo',
+  'Kofi',
+  'Lena',
+  'Mo',
+  'Nia',
+  'Omar',
+  'Pia',
+  'Quinn',
+  'Ravi',
+  'Sara',
+  'Tom',
+];
 
 function generatedCustomer(
   partner: PartnerSpec,
@@ -221,7 +279,13 @@ function generateDetail(tenantId: string, domain: string, seed: number): Custome
   const sharedCount = Math.floor(rng() * 4);
   for (let i = 0; i < sharedCount; i++) {
     const upn = `shared${i + 1}@${domain}`;
-    users.push({ id: stableGuid(tenantId, upn), upn, displayName: `Shared ${i + 1}`, licenses: [], mailbox: 'shared' }); // prettier-ignore
+    users.push({
+      id: stableGuid(tenantId, upn),
+      upn,
+      displayName: `Shared ${i + 1}`,
+      licenses: [],
+      mailbox: 'shared',
+    });
   }
   const people = users.filter((u) => u.mailbox !== 'shared');
   const support: Group = {

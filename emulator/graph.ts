@@ -46,7 +46,19 @@ function userResource(u: DirectoryUser, select: string[] | undefined) {
     assignedLicenses: u.licenses.map((skuId) => ({ disabledPlans: [], skuId })),
     accountEnabled: true,
   };
-  const keys = select ?? ['businessPhones', 'displayName', 'givenName', 'jobTitle', 'mail', 'mobilePhone', 'officeLocation', 'preferredLanguage', 'surname', 'userPrincipalName', 'id']; // prettier-ignore
+  const keys = select ?? [
+    'businessPhones',
+    'displayName',
+    'givenName',
+    'jobTitle',
+    'mail',
+    'mobilePhone',
+    'officeLocation',
+    'preferredLanguage',
+    'surname',
+    'userPrincipalName',
+    'id',
+  ];
   return Object.fromEntries(keys.filter((k) => k in full).map((k) => [k, full[k]]));
 }
 
@@ -54,7 +66,6 @@ function userResource(u: DirectoryUser, select: string[] | undefined) {
 function userFilter(
   filter: string | undefined,
 ): ((u: DirectoryUser) => boolean) | 'unsupported' | undefined {
-  // prettier-ignore
   if (!filter) return undefined;
   const f = filter.trim();
   if (/^assignedLicenses\/\$count\s+ne\s+0$/i.test(f)) return (u) => u.licenses.length > 0;
@@ -75,10 +86,22 @@ export function graphRouter(state: EmulatorState): Router {
     res.set('client-request-id', req.get('client-request-id') ?? randomUUID());
     void (async () => {
       const header = req.get('authorization') ?? '';
-      const token = header.toLowerCase().startsWith('bearer ') ? header.slice(7).trim() : undefined; // prettier-ignore
-      if (!token) return sendGraphError(res, 401, 'InvalidAuthenticationToken', 'Access token is empty.'); // prettier-ignore
-      const claims = await verifyAccessToken(state.keys, token, [resources.graph, graphAppId], state.now()); // prettier-ignore
-      if (!claims) return sendGraphError(res, 401, 'InvalidAuthenticationToken', 'Access token validation failure. Invalid audience, signature or lifetime.'); // prettier-ignore
+      const token = header.toLowerCase().startsWith('bearer ') ? header.slice(7).trim() : undefined;
+      if (!token)
+        return sendGraphError(res, 401, 'InvalidAuthenticationToken', 'Access token is empty.');
+      const claims = await verifyAccessToken(
+        state.keys,
+        token,
+        [resources.graph, graphAppId],
+        state.now(),
+      );
+      if (!claims)
+        return sendGraphError(
+          res,
+          401,
+          'InvalidAuthenticationToken',
+          'Access token validation failure. Invalid audience, signature or lifetime.',
+        );
       const home = claims.idp ? /\/([0-9a-f-]{36})\/$/.exec(claims.idp)?.[1] : claims.tid;
       res.locals.tenantId = claims.tid;
       res.locals.partnerTenantId = home;
@@ -94,7 +117,12 @@ export function graphRouter(state: EmulatorState): Router {
   const allowed = (res: Response, needed: string[]) => {
     const scopes = callerOf(res).claims.scp.split(' ');
     if (needed.some((p) => scopes.includes(p))) return true;
-    sendGraphError(res, 403, 'Authorization_RequestDenied', 'Insufficient privileges to complete the operation.'); // prettier-ignore
+    sendGraphError(
+      res,
+      403,
+      'Authorization_RequestDenied',
+      'Insufficient privileges to complete the operation.',
+    );
     return false;
   };
   /** The customer directory the token is for; the partner's own tenant is served as empty. */
@@ -106,16 +134,36 @@ export function graphRouter(state: EmulatorState): Router {
   };
   const eventual = (req: Request) => req.get('ConsistencyLevel')?.toLowerCase() === 'eventual';
   const unsupportedQuery = (res: Response) =>
-    sendGraphError(res, 400, 'Request_UnsupportedQuery', "Unsupported Query. This query is an advanced query: try adding $count=true query parameter and ConsistencyLevel:eventual header."); // prettier-ignore
+    sendGraphError(
+      res,
+      400,
+      'Request_UnsupportedQuery',
+      'Unsupported Query. This query is an advanced query: try adding $count=true query parameter and ConsistencyLevel:eventual header.',
+    );
 
   router.get('/me', (_req, res) => {
     if (!allowed(res, permissions.me)) return;
     const { claims } = callerOf(res);
     const user = state.directory.userByOid(claims.oid);
-    if (!user) return sendGraphError(res, 404, 'Request_ResourceNotFound', `Resource '${claims.oid}' does not exist.`); // prettier-ignore
+    if (!user)
+      return sendGraphError(
+        res,
+        404,
+        'Request_ResourceNotFound',
+        `Resource '${claims.oid}' does not exist.`,
+      );
     res.json({
       '@odata.context': `${metadata}#users/$entity`,
-      ...userResource({ id: user.oid, upn: user.upn, displayName: user.displayName, licenses: [], mailbox: 'user' }, undefined), // prettier-ignore
+      ...userResource(
+        {
+          id: user.oid,
+          upn: user.upn,
+          displayName: user.displayName,
+          licenses: [],
+          mailbox: 'user',
+        },
+        undefined,
+      ),
     });
   });
 
@@ -131,7 +179,12 @@ export function graphRouter(state: EmulatorState): Router {
         capabilityStatus: s.activeUnits > 0 ? 'Enabled' : 'Suspended',
         consumedUnits: s.consumedUnits,
         id: `${tenantId}_${s.sku.skuId}`,
-        prepaidUnits: { enabled: s.activeUnits, lockedOut: 0, suspended: s.suspendedUnits, warning: s.warningUnits }, // prettier-ignore
+        prepaidUnits: {
+          enabled: s.activeUnits,
+          lockedOut: 0,
+          suspended: s.suspendedUnits,
+          warning: s.warningUnits,
+        },
         servicePlans: [],
         skuId: s.sku.skuId,
         skuPartNumber: s.sku.skuPartNumber,
@@ -163,8 +216,18 @@ export function graphRouter(state: EmulatorState): Router {
       const count = req.query.$count === 'true';
       if (advanced && (!count || !eventual(req))) return unsupportedQuery(res);
       const top = Math.min(Number(req.query.$top ?? 100) || 100, 999);
-      const skip = req.query.$skiptoken ? Number(Buffer.from(typeof req.query.$skiptoken === 'string' ? req.query.$skiptoken : '', 'base64url').toString()) : 0; // prettier-ignore
-      const select = typeof req.query.$select === 'string' ? req.query.$select.split(',').map((s) => s.trim()) : undefined; // prettier-ignore
+      const skip = req.query.$skiptoken
+        ? Number(
+            Buffer.from(
+              typeof req.query.$skiptoken === 'string' ? req.query.$skiptoken : '',
+              'base64url',
+            ).toString(),
+          )
+        : 0;
+      const select =
+        typeof req.query.$select === 'string'
+          ? req.query.$select.split(',').map((s) => s.trim())
+          : undefined;
       const page = matching.slice(skip, skip + top);
       const body: Record<string, unknown> = { '@odata.context': `${metadata}#users` };
       // Like Graph, the count comes with the first page only.
@@ -172,7 +235,8 @@ export function graphRouter(state: EmulatorState): Router {
       body.value = page.map((u) => userResource(u, select));
       if (skip + top < matching.length) {
         const next = new URL(`${originOf(req)}/v1.0/users`);
-        for (const [k, v] of Object.entries(req.query)) if (k !== '$skiptoken' && typeof v === 'string') next.searchParams.set(k, v); // prettier-ignore
+        for (const [k, v] of Object.entries(req.query))
+          if (k !== '$skiptoken' && typeof v === 'string') next.searchParams.set(k, v);
         next.searchParams.set('$skiptoken', Buffer.from(String(skip + top)).toString('base64url'));
         // Graph writes its system query options as $top, $skiptoken (URLSearchParams gives %24).
         body['@odata.nextLink'] = next.toString().replace(/([?&])%24/g, '$1$$');
@@ -183,15 +247,30 @@ export function graphRouter(state: EmulatorState): Router {
     const match = /^\/([^/]+)(\/mailboxSettings(\/userPurpose)?)?$/.exec(rest);
     const key = match ? decodeURIComponent(match[1]!).toLowerCase() : '';
     const user = detail.users.find((u) => u.id === key || u.upn === key);
-    if (!match || !user) return sendGraphError(res, 404, 'Request_ResourceNotFound', `Resource '${key}' does not exist or one of its queried reference-property objects are not present.`); // prettier-ignore
+    if (!match || !user)
+      return sendGraphError(
+        res,
+        404,
+        'Request_ResourceNotFound',
+        `Resource '${key}' does not exist or one of its queried reference-property objects are not present.`,
+      );
     if (!match[2]) {
       res.json({ '@odata.context': `${metadata}#users/$entity`, ...userResource(user, undefined) });
       return;
     }
     if (!allowed(res, permissions.mailbox)) return;
-    if (user.mailbox === 'none') return sendGraphError(res, 404, 'MailboxNotEnabledForRESTAPI', 'The mailbox is either inactive, soft-deleted, or is hosted on-premise.'); // prettier-ignore
+    if (user.mailbox === 'none')
+      return sendGraphError(
+        res,
+        404,
+        'MailboxNotEnabledForRESTAPI',
+        'The mailbox is either inactive, soft-deleted, or is hosted on-premise.',
+      );
     if (match[3]) {
-      res.json({ '@odata.context': `${metadata}#users('${user.id}')/mailboxSettings/userPurpose`, value: user.mailbox }); // prettier-ignore
+      res.json({
+        '@odata.context': `${metadata}#users('${user.id}')/mailboxSettings/userPurpose`,
+        value: user.mailbox,
+      });
       return;
     }
     res.json({
@@ -216,15 +295,33 @@ export function graphRouter(state: EmulatorState): Router {
       const groups = detail.groups.filter((g) => name === undefined || g.displayName === name);
       res.json({
         '@odata.context': `${metadata}#groups`,
-        value: groups.map((g) => ({ id: g.id, displayName: g.displayName, securityEnabled: true, mailEnabled: false })), // prettier-ignore
+        value: groups.map((g) => ({
+          id: g.id,
+          displayName: g.displayName,
+          securityEnabled: true,
+          mailEnabled: false,
+        })),
       });
       return;
     }
-    const match = /^\/([0-9a-f-]{36})(\/(members|transitiveMembers)(\/microsoft\.graph\.user)?\/\$count)?$/i.exec(rest); // prettier-ignore
+    const match =
+      /^\/([0-9a-f-]{36})(\/(members|transitiveMembers)(\/microsoft\.graph\.user)?\/\$count)?$/i.exec(
+        rest,
+      );
     const group = match ? detail.groups.find((g) => g.id === match[1]!.toLowerCase()) : undefined;
-    if (!match || !group) return sendGraphError(res, 404, 'Request_ResourceNotFound', `Resource '${rest.slice(1)}' does not exist or one of its queried reference-property objects are not present.`); // prettier-ignore
+    if (!match || !group)
+      return sendGraphError(
+        res,
+        404,
+        'Request_ResourceNotFound',
+        `Resource '${rest.slice(1)}' does not exist or one of its queried reference-property objects are not present.`,
+      );
     if (!match[2]) {
-      res.json({ '@odata.context': `${metadata}#groups/$entity`, id: group.id, displayName: group.displayName }); // prettier-ignore
+      res.json({
+        '@odata.context': `${metadata}#groups/$entity`,
+        id: group.id,
+        displayName: group.displayName,
+      });
       return;
     }
     if (!eventual(req)) return unsupportedQuery(res);

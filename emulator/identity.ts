@@ -39,7 +39,8 @@ function resolveTenant(state: EmulatorState, segment: string): TenantRef | undef
   const partner = state.directory.partner(key);
   if (partner) return { kind: 'partner', id: partner.tenantId };
   const customer = state.directory.customer(key);
-  if (customer) return { kind: 'customer', id: customer.tenantId, partnerTenantId: customer.partnerTenantId }; // prettier-ignore
+  if (customer)
+    return { kind: 'customer', id: customer.tenantId, partnerTenantId: customer.partnerTenantId };
   return undefined;
 }
 
@@ -79,7 +80,11 @@ export function identityRouter(state: EmulatorState): Router {
     const base = `${origin}/${tenant.kind === 'multi' ? tenant.id : tenant.id}`;
     res.json({
       token_endpoint: `${base}/oauth2/v2.0/token`,
-      token_endpoint_auth_methods_supported: ['client_secret_post', 'private_key_jwt', 'client_secret_basic'], // prettier-ignore
+      token_endpoint_auth_methods_supported: [
+        'client_secret_post',
+        'private_key_jwt',
+        'client_secret_basic',
+      ],
       jwks_uri: `${base}/discovery/v2.0/keys`,
       response_modes_supported: ['query', 'fragment', 'form_post'],
       subject_types_supported: ['pairwise'],
@@ -92,7 +97,23 @@ export function identityRouter(state: EmulatorState): Router {
       authorization_endpoint: `${base}/oauth2/v2.0/authorize`,
       end_session_endpoint: `${base}/oauth2/v2.0/logout`,
       code_challenge_methods_supported: ['plain', 'S256'],
-      claims_supported: ['sub', 'iss', 'aud', 'exp', 'iat', 'auth_time', 'acr', 'nonce', 'preferred_username', 'name', 'tid', 'ver', 'at_hash', 'c_hash', 'email'], // prettier-ignore
+      claims_supported: [
+        'sub',
+        'iss',
+        'aud',
+        'exp',
+        'iat',
+        'auth_time',
+        'acr',
+        'nonce',
+        'preferred_username',
+        'name',
+        'tid',
+        'ver',
+        'at_hash',
+        'c_hash',
+        'email',
+      ],
       tenant_region_scope: 'EU',
       cloud_instance_name: 'microsoftonline.com',
       msgraph_host: 'graph.microsoft.com',
@@ -110,11 +131,17 @@ export function identityRouter(state: EmulatorState): Router {
     const pending = state.pending.get(param(req, 'flow') ?? '');
     const user = state.directory.user(param(req, 'upn') ?? '');
     if (!pending) {
-      res.status(400).type('html').send(errorPage('This sign-in request has expired. Start again from the application.')); // prettier-ignore
+      res
+        .status(400)
+        .type('html')
+        .send(errorPage('This sign-in request has expired. Start again from the application.'));
       return;
     }
     if (!user) {
-      res.status(400).type('html').send(signInPage(pending, state, 'Choose one of the accounts below.')); // prettier-ignore
+      res
+        .status(400)
+        .type('html')
+        .send(signInPage(pending, state, 'Choose one of the accounts below.'));
       return;
     }
     pending.upn = user.upn;
@@ -125,12 +152,20 @@ export function identityRouter(state: EmulatorState): Router {
     const pending = state.pending.get(param(req, 'flow') ?? '');
     const user = pending?.upn ? state.directory.user(pending.upn) : undefined;
     if (!pending || !user) {
-      res.status(400).type('html').send(errorPage('This sign-in request has expired. Start again from the application.')); // prettier-ignore
+      res
+        .status(400)
+        .type('html')
+        .send(errorPage('This sign-in request has expired. Start again from the application.'));
       return;
     }
     state.pending.delete(pending.id);
     if (param(req, 'decision') !== 'accept') {
-      const body = entraErrorBody('access_denied', 65004, 'User declined to consent to access the app.', { host: req.get('host') }); // prettier-ignore
+      const body = entraErrorBody(
+        'access_denied',
+        65004,
+        'User declined to consent to access the app.',
+        { host: req.get('host') },
+      );
       redirectToClient(res, pending, {
         error: 'access_denied',
         error_subcode: 'cancel',
@@ -162,7 +197,10 @@ function authorize(state: EmulatorState, req: Request, res: Response): void {
   const q = req.query;
   for (const [name, value] of Object.entries(q)) {
     if (Array.isArray(value)) {
-      res.status(400).type('html').send(errorPage(`AADSTS90015: Parameter '${name}' is duplicated.`)); // prettier-ignore
+      res
+        .status(400)
+        .type('html')
+        .send(errorPage(`AADSTS90015: Parameter '${name}' is duplicated.`));
       return;
     }
   }
@@ -170,18 +208,35 @@ function authorize(state: EmulatorState, req: Request, res: Response): void {
   res.locals.tenantId = tenant?.id;
   res.locals.partnerTenantId = partnerOf(tenant);
   if (!tenant) {
-    res.status(400).type('html').send(errorPage(`AADSTS90002: Tenant '${String(req.params.tenant)}' not found.`)); // prettier-ignore
+    res
+      .status(400)
+      .type('html')
+      .send(errorPage(`AADSTS90002: Tenant '${String(req.params.tenant)}' not found.`));
     return;
   }
   const clientId = single(q.client_id);
   const client = state.scenario.clients.find((c) => c.clientId === clientId?.toLowerCase());
   if (!client) {
-    res.status(400).type('html').send(errorPage(`AADSTS700016: Application with identifier '${clientId ?? ''}' was not found in the directory.`)); // prettier-ignore
+    res
+      .status(400)
+      .type('html')
+      .send(
+        errorPage(
+          `AADSTS700016: Application with identifier '${clientId ?? ''}' was not found in the directory.`,
+        ),
+      );
     return;
   }
   const redirectUri = single(q.redirect_uri);
   if (!redirectUri || !client.redirectUris.includes(redirectUri)) {
-    res.status(400).type('html').send(errorPage(`AADSTS50011: The redirect URI '${redirectUri ?? ''}' specified in the request does not match the redirect URIs configured for the application '${client.clientId}'.`)); // prettier-ignore
+    res
+      .status(400)
+      .type('html')
+      .send(
+        errorPage(
+          `AADSTS50011: The redirect URI '${redirectUri ?? ''}' specified in the request does not match the redirect URIs configured for the application '${client.clientId}'.`,
+        ),
+      );
     return;
   }
   const responseMode = single(q.response_mode) ?? 'query';
@@ -200,10 +255,18 @@ function authorize(state: EmulatorState, req: Request, res: Response): void {
   };
   const fail = (error: string, aadsts: number, message: string) => {
     const body = entraErrorBody(error, aadsts, message, { host: req.get('host') });
-    redirectToClient(res, { ...base, id: '', createdAt: 0 }, { error, error_description: body.error_description, error_uri: body.error_uri }); // prettier-ignore
+    redirectToClient(
+      res,
+      { ...base, id: '', createdAt: 0 },
+      { error, error_description: body.error_description, error_uri: body.error_uri },
+    );
   };
   if (!['query', 'form_post'].includes(responseMode)) {
-    fail('invalid_request', 900144, `The response_mode '${responseMode}' is not supported by this emulator.`); // prettier-ignore
+    fail(
+      'invalid_request',
+      900144,
+      `The response_mode '${responseMode}' is not supported by this emulator.`,
+    );
     return;
   }
   if (single(q.response_type) !== 'code') {
@@ -268,7 +331,9 @@ function afterSignIn(
 
 /** The user consents: every requested scope, or only those the scenario lets them grant. */
 function grantScopes(state: EmulatorState, pending: PendingAuthorization, user: PartnerUser): void {
-  const allowed = user.grantedScopes ? new Set(parseScopes(user.grantedScopes.join(' '))) : undefined; // prettier-ignore
+  const allowed = user.grantedScopes
+    ? new Set(parseScopes(user.grantedScopes.join(' ')))
+    : undefined;
   const scopes = pending.scopes.filter((s) => !oidcScopes.has(s) && (!allowed || allowed.has(s)));
   state.grant(pending.clientId, user.oid, scopes);
 }
@@ -341,28 +406,59 @@ async function token(state: EmulatorState, req: Request, res: Response): Promise
   res.locals.tenantId = tenant?.id;
   res.locals.partnerTenantId = partnerOf(tenant);
   if (!tenant) {
-    sendEntraError(res, 400, 'invalid_request', 90002, `Tenant '${String(req.params.tenant)}' not found. This may happen if there are no active subscriptions for the tenant.`); // prettier-ignore
+    sendEntraError(
+      res,
+      400,
+      'invalid_request',
+      90002,
+      `Tenant '${String(req.params.tenant)}' not found. This may happen if there are no active subscriptions for the tenant.`,
+    );
     return;
   }
   const { clientId, secret } = clientCredentials(req);
   const client = state.scenario.clients.find((c) => c.clientId === clientId?.toLowerCase());
   if (!client) {
-    sendEntraError(res, 400, 'unauthorized_client', 700016, `Application with identifier '${clientId ?? ''}' was not found in the directory '${tenant.id}'.`); // prettier-ignore
+    sendEntraError(
+      res,
+      400,
+      'unauthorized_client',
+      700016,
+      `Application with identifier '${clientId ?? ''}' was not found in the directory '${tenant.id}'.`,
+    );
     return;
   }
   if (!secret) {
-    sendEntraError(res, 401, 'invalid_client', 7000218, "The request body must contain the following parameter: 'client_assertion' or 'client_secret'."); // prettier-ignore
+    sendEntraError(
+      res,
+      401,
+      'invalid_client',
+      7000218,
+      "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.",
+    );
     return;
   }
   if (!sameSecret(secret, client.clientSecret)) {
-    sendEntraError(res, 401, 'invalid_client', 7000215, 'Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app.'); // prettier-ignore
+    sendEntraError(
+      res,
+      401,
+      'invalid_client',
+      7000215,
+      'Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app.',
+    );
     return;
   }
   const grantType = param(req, 'grant_type');
   if (grantType === 'authorization_code')
     return redeemCode(state, req, res, tenant, client.clientId);
-  if (grantType === 'refresh_token') return redeemRefreshToken(state, req, res, tenant, client.clientId); // prettier-ignore
-  sendEntraError(res, 400, 'unsupported_grant_type', 70003, `The app requested an unsupported grant type '${grantType ?? ''}'.`); // prettier-ignore
+  if (grantType === 'refresh_token')
+    return redeemRefreshToken(state, req, res, tenant, client.clientId);
+  sendEntraError(
+    res,
+    400,
+    'unsupported_grant_type',
+    70003,
+    `The app requested an unsupported grant type '${grantType ?? ''}'.`,
+  );
 }
 
 async function redeemCode(
@@ -374,28 +470,64 @@ async function redeemCode(
 ): Promise<void> {
   const code = param(req, 'code');
   if (!code) {
-    sendEntraError(res, 400, 'invalid_request', 900144, "The request body must contain the following parameter: 'code'."); // prettier-ignore
+    sendEntraError(
+      res,
+      400,
+      'invalid_request',
+      900144,
+      "The request body must contain the following parameter: 'code'.",
+    );
     return;
   }
   const record = state.codes.get(code);
   if (!record || record.clientId !== clientId) {
-    sendEntraError(res, 400, 'invalid_grant', 9002313, 'Invalid request. Request is malformed or invalid.'); // prettier-ignore
+    sendEntraError(
+      res,
+      400,
+      'invalid_grant',
+      9002313,
+      'Invalid request. Request is malformed or invalid.',
+    );
     return;
   }
   if (record.redeemed) {
-    sendEntraError(res, 400, 'invalid_grant', 54005, 'OAuth2 Authorization code was already redeemed, please retry with a new valid code or use an existing refresh token.'); // prettier-ignore
+    sendEntraError(
+      res,
+      400,
+      'invalid_grant',
+      54005,
+      'OAuth2 Authorization code was already redeemed, please retry with a new valid code or use an existing refresh token.',
+    );
     return;
   }
   if (state.now() - record.issuedAt > state.scenario.tokenLifetimes.authorizationCodeSec * 1000) {
-    sendEntraError(res, 400, 'invalid_grant', 70008, 'The provided authorization code or refresh token has expired due to inactivity. Send a new interactive authorization request for this user and resource.'); // prettier-ignore
+    sendEntraError(
+      res,
+      400,
+      'invalid_grant',
+      70008,
+      'The provided authorization code or refresh token has expired due to inactivity. Send a new interactive authorization request for this user and resource.',
+    );
     return;
   }
   if (tenant.kind !== 'multi' && tenant.id !== record.user.partnerTenantId) {
-    sendEntraError(res, 400, 'invalid_grant', 700005, 'Provided Authorization Code is intended to use against other tenant, thus rejected.'); // prettier-ignore
+    sendEntraError(
+      res,
+      400,
+      'invalid_grant',
+      700005,
+      'Provided Authorization Code is intended to use against other tenant, thus rejected.',
+    );
     return;
   }
   if (param(req, 'redirect_uri') !== record.redirectUri) {
-    sendEntraError(res, 400, 'invalid_grant', 500112, `The reply address '${param(req, 'redirect_uri') ?? ''}' does not match the reply address '${record.redirectUri}' provided when requesting Authorization code.`); // prettier-ignore
+    sendEntraError(
+      res,
+      400,
+      'invalid_grant',
+      500112,
+      `The reply address '${param(req, 'redirect_uri') ?? ''}' does not match the reply address '${record.redirectUri}' provided when requesting Authorization code.`,
+    );
     return;
   }
   if (record.codeChallenge !== undefined) {
@@ -405,7 +537,13 @@ async function redeemCode(
         ? createHash('sha256').update(verifier).digest('base64url')
         : verifier;
     if (!verifier || expected !== record.codeChallenge) {
-      sendEntraError(res, 400, 'invalid_grant', 501481, 'The Code_Verifier does not match the code_challenge supplied in the authorization request.'); // prettier-ignore
+      sendEntraError(
+        res,
+        400,
+        'invalid_grant',
+        501481,
+        'The Code_Verifier does not match the code_challenge supplied in the authorization request.',
+      );
       return;
     }
   }
@@ -424,7 +562,9 @@ async function redeemCode(
     tenantId: record.user.partnerTenantId,
     subject,
     user: record.user,
-    requested: param(req, 'scope') ? parseScopes(param(req, 'scope')) : firstResourceScopes(record.scopes), // prettier-ignore
+    requested: param(req, 'scope')
+      ? parseScopes(param(req, 'scope'))
+      : firstResourceScopes(record.scopes),
     nonce: record.nonce,
   });
 }
@@ -447,47 +587,103 @@ async function redeemRefreshToken(
 ): Promise<void> {
   const presented = param(req, 'refresh_token');
   if (!presented) {
-    sendEntraError(res, 400, 'invalid_request', 900144, "The request body must contain the following parameter: 'refresh_token'."); // prettier-ignore
+    sendEntraError(
+      res,
+      400,
+      'invalid_request',
+      900144,
+      "The request body must contain the following parameter: 'refresh_token'.",
+    );
     return;
   }
   const record = state.refreshTokens.get(presented);
   if (!record || record.clientId !== clientId) {
-    sendEntraError(res, 400, 'invalid_grant', 70000, 'Provided grant is invalid or malformed.', { suberror: 'bad_token' }); // prettier-ignore
+    sendEntraError(res, 400, 'invalid_grant', 70000, 'Provided grant is invalid or malformed.', {
+      suberror: 'bad_token',
+    });
     return;
   }
   const user = record.user;
   const inactivity = state.scenario.tokenLifetimes.refreshTokenInactivitySec;
   if (state.now() - record.issuedAt > inactivity * 1000) {
     const span = `${Math.floor(inactivity / 86400)}.${new Date((inactivity % 86400) * 1000).toISOString().slice(11, 19)}`; // d.hh:mm:ss
-    sendEntraError(res, 400, 'invalid_grant', 700082, `The refresh token has expired due to inactivity. The token was issued on ${new Date(record.issuedAt).toISOString()} and was inactive for ${span}.`, { suberror: 'bad_token' }); // prettier-ignore
+    sendEntraError(
+      res,
+      400,
+      'invalid_grant',
+      700082,
+      `The refresh token has expired due to inactivity. The token was issued on ${new Date(record.issuedAt).toISOString()} and was inactive for ${span}.`,
+      { suberror: 'bad_token' },
+    );
     return;
   }
   if (user.revokedAt !== undefined && user.revokedAt >= record.authTime * 1000) {
-    sendEntraError(res, 400, 'invalid_grant', 50173, `The provided grant has expired due to it being revoked, a fresh auth token is needed. The user might have changed or reset their password. The grant was issued on '${new Date(record.authTime * 1000).toISOString()}' and the TokensValidFrom date (before which tokens are not valid) for this user is '${new Date(user.revokedAt).toISOString()}'.`, { suberror: 'bad_token' }); // prettier-ignore
+    sendEntraError(
+      res,
+      400,
+      'invalid_grant',
+      50173,
+      `The provided grant has expired due to it being revoked, a fresh auth token is needed. The user might have changed or reset their password. The grant was issued on '${new Date(record.authTime * 1000).toISOString()}' and the TokensValidFrom date (before which tokens are not valid) for this user is '${new Date(user.revokedAt).toISOString()}'.`,
+      { suberror: 'bad_token' },
+    );
     return;
   }
   if (user.mfaRequiredSince !== undefined && user.mfaRequiredSince >= record.authTime * 1000) {
-    sendEntraError(res, 400, 'interaction_required', 50076, "Due to a configuration change made by your administrator, or because you moved to a new location, you must use multi-factor authentication to access '" + resources.partnerCenter + "'.", { suberror: 'basic_action' }); // prettier-ignore
+    sendEntraError(
+      res,
+      400,
+      'interaction_required',
+      50076,
+      "Due to a configuration change made by your administrator, or because you moved to a new location, you must use multi-factor authentication to access '" +
+        resources.partnerCenter +
+        "'.",
+      { suberror: 'basic_action' },
+    );
     return;
   }
   let tenantId = user.partnerTenantId;
   if (tenant.kind === 'customer') {
     const customer = state.directory.customer(tenant.id)!;
     if (tenant.partnerTenantId !== user.partnerTenantId) {
-      sendEntraError(res, 400, 'invalid_grant', 50020, `User account '${user.upn}' from identity provider 'https://sts.windows.net/${user.partnerTenantId}/' does not exist in tenant '${customer.name}' and cannot access the application '${clientId}' in that tenant.`); // prettier-ignore
+      sendEntraError(
+        res,
+        400,
+        'invalid_grant',
+        50020,
+        `User account '${user.upn}' from identity provider 'https://sts.windows.net/${user.partnerTenantId}/' does not exist in tenant '${customer.name}' and cannot access the application '${clientId}' in that tenant.`,
+      );
       return;
     }
     if (!customer.delegatedAccess) {
-      sendEntraError(res, 400, 'invalid_grant', 90099, `The application '${clientId}' has not been authorized in the tenant '${customer.tenantId}'. Applications must be authorized to access the customer tenant before partner delegated administrators can use them. Provide pre-consent or execute the appropriate Partner Center API to authorize the application.`); // prettier-ignore
+      sendEntraError(
+        res,
+        400,
+        'invalid_grant',
+        90099,
+        `The application '${clientId}' has not been authorized in the tenant '${customer.tenantId}'. Applications must be authorized to access the customer tenant before partner delegated administrators can use them. Provide pre-consent or execute the appropriate Partner Center API to authorize the application.`,
+      );
       return;
     }
     if (!customer.appConsent) {
-      sendEntraError(res, 400, 'invalid_grant', 65001, `The user or administrator has not consented to use the application with ID '${clientId}'. Send an interactive authorization request for this user and resource.`, { suberror: 'consent_required' }); // prettier-ignore
+      sendEntraError(
+        res,
+        400,
+        'invalid_grant',
+        65001,
+        `The user or administrator has not consented to use the application with ID '${clientId}'. Send an interactive authorization request for this user and resource.`,
+        { suberror: 'consent_required' },
+      );
       return;
     }
     tenantId = customer.tenantId;
   } else if (tenant.kind === 'partner' && tenant.id !== user.partnerTenantId) {
-    sendEntraError(res, 400, 'invalid_grant', 50020, `User account '${user.upn}' from identity provider 'https://sts.windows.net/${user.partnerTenantId}/' does not exist in tenant '${tenant.id}'.`); // prettier-ignore
+    sendEntraError(
+      res,
+      400,
+      'invalid_grant',
+      50020,
+      `User account '${user.upn}' from identity provider 'https://sts.windows.net/${user.partnerTenantId}/' does not exist in tenant '${tenant.id}'.`,
+    );
     return;
   }
   await respondWithTokens(state, req, res, {
@@ -524,7 +720,13 @@ async function respondWithTokens(
   const resourceScopes = grant.requested.filter((s) => !oidcScopes.has(s));
   const resourcesAsked = [...new Set(resourceScopes.map((s) => resourceOf(s)!))];
   if (resourcesAsked.length > 1) {
-    sendEntraError(res, 400, 'invalid_scope', 700022, `The provided value for the input parameter scope is not valid because it contains more than one resource. Scope ${grant.requested.join(' ')} is not valid.`); // prettier-ignore
+    sendEntraError(
+      res,
+      400,
+      'invalid_scope',
+      700022,
+      `The provided value for the input parameter scope is not valid because it contains more than one resource. Scope ${grant.requested.join(' ')} is not valid.`,
+    );
     return;
   }
   const granted = state.granted(grant.clientId, grant.user.oid);
@@ -536,7 +738,14 @@ async function respondWithTokens(
     const wantsDefault = resourceScopes.some((s) => permissionOf(s) === '.default');
     const missing = wantsDefault ? [] : resourceScopes.filter((s) => !granted.has(s));
     if (ofResource.length === 0 || missing.length > 0) {
-      sendEntraError(res, 400, 'invalid_grant', 65001, `The user or administrator has not consented to use the application with ID '${grant.clientId}'. Send an interactive authorization request for this user and resource.`, { suberror: 'consent_required' }); // prettier-ignore
+      sendEntraError(
+        res,
+        400,
+        'invalid_grant',
+        65001,
+        `The user or administrator has not consented to use the application with ID '${grant.clientId}'. Send an interactive authorization request for this user and resource.`,
+        { suberror: 'consent_required' },
+      );
       return;
     }
     scopeUris = ofResource;
@@ -544,7 +753,14 @@ async function respondWithTokens(
   }
   const now = state.nowSec();
   const lifetimeSec = state.scenario.tokenLifetimes.accessTokenSec;
-  const base = { keys: state.keys, now, lifetimeSec, clientId: grant.clientId, tenantId: grant.tenantId, subject: grant.subject }; // prettier-ignore
+  const base = {
+    keys: state.keys,
+    now,
+    lifetimeSec,
+    clientId: grant.clientId,
+    tenantId: grant.tenantId,
+    subject: grant.subject,
+  };
   const body: Record<string, unknown> = {
     token_type: 'Bearer',
     scope: scopeUris.join(' '),

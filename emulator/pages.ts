@@ -76,5 +76,8 @@ export function formPostPage(redirectUri: string, params: Record<string, string>
 }
 
 export function errorPage(message: string): string {
-  return layout('Sign in', `<h1>Sorry, but we're having trouble signing you in.</h1><p class="error" role="alert">${escape(message)}</p>`); // prettier-ignore
+  return layout(
+    'Sign in',
+    `<h1>Sorry, but we're having trouble signing you in.</h1><p class="error" role="alert">${escape(message)}</p>`,
+  );
 }

@@ -21,7 +21,13 @@ function collection(items: unknown[], selfUri: string, next?: { uri: string; tok
     links: {
       self: { uri: selfUri, method: 'GET', headers: [] },
       ...(next
-        ? { next: { uri: next.uri, method: 'GET', headers: [{ key: 'MS-ContinuationToken', value: next.token }] } } // prettier-ignore
+        ? {
+            next: {
+              uri: next.uri,
+              method: 'GET',
+              headers: [{ key: 'MS-ContinuationToken', value: next.token }],
+            },
+          }
         : {}),
     },
     ...(next ? { continuationToken: next.token } : {}),
@@ -72,7 +78,11 @@ function subscriptionResource(s: Subscription, partner: Partner, customer: Custo
     partnerId: partner.tenantId,
     suspensionReasons: s.status === 'suspended' ? ['CustomerCancellation'] : [],
     links: {
-      self: { uri: `/customers/${customer.tenantId}/subscriptions/${s.id}`, method: 'GET', headers: [] }, // prettier-ignore
+      self: {
+        uri: `/customers/${customer.tenantId}/subscriptions/${s.id}`,
+        method: 'GET',
+        headers: [],
+      },
     },
     attributes: { etag: `"${s.id.slice(0, 8)}"`, objectType: 'Subscription' },
   };
@@ -83,8 +93,12 @@ function parseContinuation(
   partner: Partner,
 ): { offset: number; size: number } | undefined {
   try {
-    const value = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as Record<string, unknown>; // prettier-ignore
-    if (value.p !== partner.tenantId || typeof value.o !== 'number' || typeof value.s !== 'number') return undefined; // prettier-ignore
+    const value = JSON.parse(Buffer.from(token, 'base64url').toString('utf8')) as Record<
+      string,
+      unknown
+    >;
+    if (value.p !== partner.tenantId || typeof value.o !== 'number' || typeof value.s !== 'number')
+      return undefined;
     return { offset: value.o, size: value.s };
   } catch {
     return undefined;
@@ -109,30 +123,53 @@ export function partnerCenterRouter(state: EmulatorState): Router {
     const header = req.get('authorization') ?? '';
     const token = header.toLowerCase().startsWith('bearer ') ? header.slice(7).trim() : undefined;
     res.set('WWW-Authenticate', 'OAuth realm=urn:cpsvc:cpid:emulator');
-    if (!token) return sendPartnerCenterError(res, 401, 800001, 'Partner Token missing in request context.'); // prettier-ignore
+    if (!token)
+      return sendPartnerCenterError(res, 401, 800001, 'Partner Token missing in request context.');
     const claims = await verifyAccessToken(
       state.keys,
       token,
       [resources.partnerCenter],
       state.now(),
     );
-    if (!claims) return sendPartnerCenterError(res, 401, 400, 'Access denied: the access token is invalid, expired or not for Partner Center.'); // prettier-ignore
+    if (!claims)
+      return sendPartnerCenterError(
+        res,
+        401,
+        400,
+        'Access denied: the access token is invalid, expired or not for Partner Center.',
+      );
     res.locals.tenantId = claims.tid;
     const partner = state.directory.partner(claims.tid);
-    if (!partner) return sendPartnerCenterError(res, 401, 800001, 'Partner Token missing in request context.'); // prettier-ignore
+    if (!partner)
+      return sendPartnerCenterError(res, 401, 800001, 'Partner Token missing in request context.');
     res.locals.partnerTenantId = partner.tenantId;
     res.removeHeader('WWW-Authenticate');
     const waitMs = state.throttle(partner.tenantId, 'partnerCenter');
     if (waitMs > 0) return sendPartnerCenterThrottled(res, Math.max(1, Math.ceil(waitMs / 1000)));
     if (!claims.scp.split(' ').includes('user_impersonation')) {
-      return sendPartnerCenterError(res, 401, 400, 'Access denied: the token lacks the user_impersonation scope.'); // prettier-ignore
+      return sendPartnerCenterError(
+        res,
+        401,
+        400,
+        'Access denied: the token lacks the user_impersonation scope.',
+      );
     }
     if (!claims.amr?.includes('mfa')) {
-      return sendPartnerCenterError(res, 401, 900421, 'Multi-factor authentication is required for this operation. The access token does not show that the user completed MFA (amr claim).'); // prettier-ignore
+      return sendPartnerCenterError(
+        res,
+        401,
+        900421,
+        'Multi-factor authentication is required for this operation. The access token does not show that the user completed MFA (amr claim).',
+      );
     }
     const user = state.directory.userByOid(claims.oid);
     if (!user?.adminAgent) {
-      return sendPartnerCenterError(res, 403, 403, 'The user does not have the Admin Agent role for this partner; this operation requires it.'); // prettier-ignore
+      return sendPartnerCenterError(
+        res,
+        403,
+        403,
+        'The user does not have the Admin Agent role for this partner; this operation requires it.',
+      );
     }
     (res.locals as PcLocals & Record<string, unknown>).claims = claims;
     (res.locals as PcLocals & Record<string, unknown>).partner = partner;
@@ -149,12 +186,23 @@ export function partnerCenterRouter(state: EmulatorState): Router {
       const token = req.get('MS-ContinuationToken');
       const position =
         req.query.seekOperation === 'Next' && token ? parseContinuation(token, partner) : undefined;
-      if (!position) return sendPartnerCenterError(res, 400, 400, 'The continuation token is missing or invalid.'); // prettier-ignore
+      if (!position)
+        return sendPartnerCenterError(
+          res,
+          400,
+          400,
+          'The continuation token is missing or invalid.',
+        );
       ({ offset, size } = position);
     } else if (req.query.size !== undefined) {
       size = Number(req.query.size);
       if (!Number.isInteger(size) || size < 1 || size > maxPageSize) {
-        return sendPartnerCenterError(res, 400, 400, `The size must be an integer from 1 to ${maxPageSize}.`); // prettier-ignore
+        return sendPartnerCenterError(
+          res,
+          400,
+          400,
+          `The size must be an integer from 1 to ${maxPageSize}.`,
+        );
       }
     }
     const page = partner.customers.slice(offset, offset + size);
@@ -163,7 +211,9 @@ export function partnerCenterRouter(state: EmulatorState): Router {
       nextOffset < partner.customers.length
         ? {
             uri: `/customers?size=${size}&seekOperation=Next`,
-            token: Buffer.from(JSON.stringify({ o: nextOffset, s: size, p: partner.tenantId })).toString('base64url'), // prettier-ignore
+            token: Buffer.from(
+              JSON.stringify({ o: nextOffset, s: size, p: partner.tenantId }),
+            ).toString('base64url'),
           }
         : undefined;
     res.json(collection(page.map(customerResource), `/customers?size=${size}`, next));
@@ -182,8 +232,12 @@ export function partnerCenterRouter(state: EmulatorState): Router {
       customer.partnerTenantId !== partner.tenantId ||
       (commerce && customer.relationshipToPartner !== 'reseller')
     ) {
-      // prettier-ignore
-      sendPartnerCenterError(res, 403, 20002, 'The partner does not have a commerce relationship with the customer.'); // prettier-ignore
+      sendPartnerCenterError(
+        res,
+        403,
+        20002,
+        'The partner does not have a commerce relationship with the customer.',
+      );
       return undefined;
     }
     return customer;
@@ -241,7 +295,13 @@ export function partnerCenterRouter(state: EmulatorState): Router {
       email: `admin@${partner.domain}`,
       language: 'en',
       culture: 'en-US',
-      defaultAddress: { country: 'US', city: 'Redmond', state: 'WA', addressLine1: '1 Microsoft Way', postalCode: '98052' }, // prettier-ignore
+      defaultAddress: {
+        country: 'US',
+        city: 'Redmond',
+        state: 'WA',
+        addressLine1: '1 Microsoft Way',
+        postalCode: '98052',
+      },
       profileType: 'OrganizationProfile',
       links: { self: { uri: '/profiles/organization', method: 'GET', headers: [] } },
       attributes: { etag: `"${partner.tenantId.slice(0, 8)}"`, objectType: 'OrganizationProfile' },

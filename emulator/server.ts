@@ -8,7 +8,13 @@ import { join } from 'node:path';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import selfsigned from 'selfsigned';
 import { controlRouter } from './control.js';
-import { sendEntraError, sendGraphError, sendPartnerCenterError, sendPartnerCenterThrottled, sendGraphThrottled } from './errors.js'; // prettier-ignore
+import {
+  sendEntraError,
+  sendGraphError,
+  sendPartnerCenterError,
+  sendPartnerCenterThrottled,
+  sendGraphThrottled,
+} from './errors.js';
 import { graphRouter } from './graph.js';
 import { identityRouter } from './identity.js';
 import { partnerCenterRouter } from './partner-center.js';
@@ -97,7 +103,9 @@ export function createEmulatorApp(state: () => EmulatorState, control: express.R
         method: req.method,
         host: req.get('host') ?? '',
         path: req.path,
-        query: req.originalUrl.includes('?') ? req.originalUrl.slice(req.originalUrl.indexOf('?') + 1) : '', // prettier-ignore
+        query: req.originalUrl.includes('?')
+          ? req.originalUrl.slice(req.originalUrl.indexOf('?') + 1)
+          : '',
         surface,
         tenantId: res.locals.tenantId as string | undefined,
         partnerTenantId: res.locals.partnerTenantId as string | undefined,
@@ -124,7 +132,13 @@ export function createEmulatorApp(state: () => EmulatorState, control: express.R
       else sendPartnerCenterError(res, fault.status, fault.status, 'Injected fault.');
     } else if (surface === 'graph') {
       if (fault.status === 429) sendGraphThrottled(res, retryAfter ?? 1);
-      else sendGraphError(res, fault.status, fault.status >= 500 ? 'serviceNotAvailable' : 'BadRequest', 'Injected fault.'); // prettier-ignore
+      else
+        sendGraphError(
+          res,
+          fault.status,
+          fault.status >= 500 ? 'serviceNotAvailable' : 'BadRequest',
+          'Injected fault.',
+        );
     } else {
       const transient = fault.status === 429 || fault.status >= 500;
       sendEntraError(
@@ -142,7 +156,11 @@ export function createEmulatorApp(state: () => EmulatorState, control: express.R
   const routersOf = (s: EmulatorState) => {
     let r = routers.get(s);
     if (!r) {
-      r = { partnerCenter: partnerCenterRouter(s), graph: graphRouter(s), identity: identityRouter(s) }; // prettier-ignore
+      r = {
+        partnerCenter: partnerCenterRouter(s),
+        graph: graphRouter(s),
+        identity: identityRouter(s),
+      };
       routers.set(s, r);
     }
     return r;
@@ -154,8 +172,21 @@ export function createEmulatorApp(state: () => EmulatorState, control: express.R
   app.use((req: Request, res: Response) => {
     const surface = surfaceOf(req.path);
     if (surface === 'partnerCenter') sendPartnerCenterError(res, 404, 1000, 'Not found.');
-    else if (surface === 'graph') sendGraphError(res, 404, 'Request_ResourceNotFound', `Resource not found for the segment '${req.path.split('/').pop() ?? ''}'.`); // prettier-ignore
-    else sendEntraError(res, 404, 'invalid_request', 900561, `The endpoint ${req.path} does not exist.`); // prettier-ignore
+    else if (surface === 'graph')
+      sendGraphError(
+        res,
+        404,
+        'Request_ResourceNotFound',
+        `Resource not found for the segment '${req.path.split('/').pop() ?? ''}'.`,
+      );
+    else
+      sendEntraError(
+        res,
+        404,
+        'invalid_request',
+        900561,
+        `The endpoint ${req.path} does not exist.`,
+      );
   });
   return app;
 }

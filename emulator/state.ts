@@ -90,7 +90,12 @@ export class EmulatorState {
   readonly refreshTokens = new Map<string, RefreshTokenRecord>();
   /** Scopes each user granted each client: `${clientId}|${oid}`. */
   readonly grants = new Map<string, Set<string>>();
-  readonly issued = { codes: [] as string[], accessTokens: [] as string[], refreshTokens: [] as string[], idTokens: [] as string[] }; // prettier-ignore
+  readonly issued = {
+    codes: [] as string[],
+    accessTokens: [] as string[],
+    refreshTokens: [] as string[],
+    idTokens: [] as string[],
+  };
   faults: ActiveFault[] = [];
   readonly log: RequestLogEntry[] = [];
   private logSeq = 0;

@@ -1,7 +1,11 @@
 import { eq } from 'drizzle-orm';
 import { decodeJwt } from 'jose';
 import { domainOf } from '../src/domain/domain-match.js';
-import { classifyMicrosoftError, MicrosoftError, type MicrosoftFailure } from '../src/microsoft/errors.js'; // prettier-ignore
+import {
+  classifyMicrosoftError,
+  MicrosoftError,
+  type MicrosoftFailure,
+} from '../src/microsoft/errors.js';
 import { partnerCenterScope } from '../src/microsoft/identity.js';
 import { jobIds, type JobPayload } from '../src/queue/catalog.js';
 import type { JobContext } from '../src/queue/worker-pool.js';
@@ -37,7 +41,6 @@ export async function exchangeConsentCode(
   const fail = async (message: string, consentId?: string): Promise<ExchangeOutcome> => {
     // Store no token: the pending consent and its partition go; the attempt keeps the reason.
     await deps.store.db.transaction(async (tx) => {
-      if (consentId) await tx.delete(delegatedAdmins).where(eq(delegatedAdmins.id, consentId));
       await tx
         .update(consentAttempts)
         .set({
@@ -48,8 +51,10 @@ export async function exchangeConsentCode(
           codeEnc: null,
           pkceVerifierEnc: null,
           nonceEnc: null,
-        }) // prettier-ignore
+        })
         .where(eq(consentAttempts.id, attemptId));
+      // The partition goes with the pending consent (cascade).
+      if (consentId) await tx.delete(delegatedAdmins).where(eq(delegatedAdmins.id, consentId));
     });
     ctx.log.info({ attemptId, message }, 'consent failed');
     return { outcome: 'failed', message };
@@ -82,7 +87,10 @@ export async function exchangeConsentCode(
     } catch (error) {
       const failure = classifyMicrosoftError(error);
       const codeGone = ['AADSTS54005', 'AADSTS70008', 'AADSTS9002313'].includes(failure.code);
-      return onFailure(codeGone ? { ...failure, kind: 'permanent', message: expired } : failure, error); // prettier-ignore
+      return onFailure(
+        codeGone ? { ...failure, kind: 'permanent', message: expired } : failure,
+        error,
+      );
     }
     attempt = await holdPendingConsent(deps, attempt, {
       username: result.account?.username ?? '',
@@ -92,7 +100,11 @@ export async function exchangeConsentCode(
     });
   }
   const consentId = attempt.delegatedAdminId!;
-  const partition: CachePartition = { partnerId: attempt.partnerId, delegatedAdminId: consentId, purpose: 'partner_center' }; // prettier-ignore
+  const partition: CachePartition = {
+    partnerId: attempt.partnerId,
+    delegatedAdminId: consentId,
+    purpose: 'partner_center',
+  };
 
   let accessToken: string;
   try {
@@ -100,14 +112,25 @@ export async function exchangeConsentCode(
   } catch (error) {
     return onFailure(classifyMicrosoftError(error), error, consentId);
   }
-  const claims = decodeJwt(accessToken) as { amr?: string[]; tid?: string; upn?: string; oid?: string }; // prettier-ignore
+  const claims = decodeJwt(accessToken) as {
+    amr?: string[];
+    tid?: string;
+    upn?: string;
+    oid?: string;
+  };
   const upn = (claims.upn ?? '').toLowerCase();
   if (!claims.amr?.includes('mfa')) {
-    return fail(`${upn} signed in without multi-factor authentication. Enable MFA on this account, then grant consent again.`, consentId); // prettier-ignore
+    return fail(
+      `${upn} signed in without multi-factor authentication. Enable MFA on this account, then grant consent again.`,
+      consentId,
+    );
   }
   const partner = (await deps.partners.get(attempt.partnerId))!;
   if (partner.homeTenantId && partner.homeTenantId !== claims.tid) {
-    return fail(`${upn} belongs to another Partner Center tenant than this partner's. Grant consent with an account of this partner.`, consentId); // prettier-ignore
+    return fail(
+      `${upn} belongs to another Partner Center tenant than this partner's. Grant consent with an account of this partner.`,
+      consentId,
+    );
   }
   try {
     await deps.partnerCenter.customersPage(accessToken, { size: 1 });
@@ -115,10 +138,16 @@ export async function exchangeConsentCode(
     if (!(error instanceof MicrosoftError)) throw error;
     const failure = error.failure;
     if (failure.code === '403') {
-      return fail(`${upn} is not an Admin Agent in Partner Center. Grant consent again with an account in the Admin Agents group.`, consentId); // prettier-ignore
+      return fail(
+        `${upn} is not an Admin Agent in Partner Center. Grant consent again with an account in the Admin Agents group.`,
+        consentId,
+      );
     }
     if (failure.code === '900421') {
-      return fail(`Partner Center requires multi-factor authentication for ${upn}. Enable MFA on this account, then grant consent again.`, consentId); // prettier-ignore
+      return fail(
+        `Partner Center requires multi-factor authentication for ${upn}. Enable MFA on this account, then grant consent again.`,
+        consentId,
+      );
     }
     return onFailure(failure, error, consentId);
   }
@@ -136,16 +165,30 @@ export async function exchangeConsentCode(
         lastError: null,
         nextAction: null,
         updatedAt: now,
-      }) // prettier-ignore
+      })
       .where(eq(delegatedAdmins.id, consentId));
-    await tx.update(partners).set({ homeTenantId: claims.tid ?? null, updatedAt: now }).where(eq(partners.id, attempt.partnerId)); // prettier-ignore
+    await tx
+      .update(partners)
+      .set({ homeTenantId: claims.tid ?? null, updatedAt: now })
+      .where(eq(partners.id, attempt.partnerId));
     await tx
       .update(consentAttempts)
       .set({ status: 'completed', completedAt: now, error: null })
       .where(eq(consentAttempts.id, attemptId));
-    await recordAudit(tx, { partnerId: attempt.partnerId, actor: upn, action: 'consent.granted', subjectType: 'delegated_admin', subjectId: consentId, details: { upn, tenantId: claims.tid, mfa: true, adminAgent: true } }); // prettier-ignore
+    await recordAudit(tx, {
+      partnerId: attempt.partnerId,
+      actor: upn,
+      action: 'consent.granted',
+      subjectType: 'delegated_admin',
+      subjectId: consentId,
+      details: { upn, tenantId: claims.tid, mfa: true, adminAgent: true },
+    });
   });
-  await deps.queues.enqueue('replaceLegacyAdmins', { delegatedAdminId: consentId }, { jobId: jobIds.replaceLegacyAdmins(consentId) }); // prettier-ignore
+  await deps.queues.enqueue(
+    'replaceLegacyAdmins',
+    { delegatedAdminId: consentId },
+    { jobId: jobIds.replaceLegacyAdmins(consentId) },
+  );
   return { outcome: 'completed', delegatedAdminId: consentId };
 }
 
@@ -172,7 +215,11 @@ async function holdPendingConsent(
       userObjectId: redeemed.oid ?? null,
       createdBy: username,
     });
-    await deps.tokenCache.save({ partnerId: attempt.partnerId, delegatedAdminId: consentId, purpose: 'partner_center' }, redeemed.cache, tx); // prettier-ignore
+    await deps.tokenCache.save(
+      { partnerId: attempt.partnerId, delegatedAdminId: consentId, purpose: 'partner_center' },
+      redeemed.cache,
+      tx,
+    );
     const [updated] = await tx
       .update(consentAttempts)
       .set({ delegatedAdminId: consentId, codeEnc: null, pkceVerifierEnc: null, nonceEnc: null })

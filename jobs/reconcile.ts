@@ -29,14 +29,27 @@ export async function reconcile(
   const schedules = await deps.queues.ensureSchedules();
   const received = await deps.attempts.awaitingExchange(new Date(Date.now() - graceMs));
   for (const attempt of received) {
-    await deps.queues.enqueue('exchangeConsentCode', { attemptId: attempt.id }, { jobId: jobIds.exchangeConsentCode(attempt.id) }); // prettier-ignore
+    await deps.queues.enqueue(
+      'exchangeConsentCode',
+      { attemptId: attempt.id },
+      { jobId: jobIds.exchangeConsentCode(attempt.id) },
+    );
   }
   const consents = await deps.attempts.consentsAwaitingReplacement();
   for (const id of consents) {
-    await deps.queues.enqueue('replaceLegacyAdmins', { delegatedAdminId: id }, { jobId: jobIds.replaceLegacyAdmins(id) }); // prettier-ignore
+    await deps.queues.enqueue(
+      'replaceLegacyAdmins',
+      { delegatedAdminId: id },
+      { jobId: jobIds.replaceLegacyAdmins(id) },
+    );
   }
   const expiredAttempts = await deps.attempts.expireStale();
-  const summary = { schedules, exchanges: received.length, replacements: consents.length, expiredAttempts }; // prettier-ignore
+  const summary = {
+    schedules,
+    exchanges: received.length,
+    replacements: consents.length,
+    expiredAttempts,
+  };
   ctx.log.debug(summary, 'reconciled');
   return summary;
 }

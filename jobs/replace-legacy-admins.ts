@@ -11,7 +11,11 @@ export async function replaceLegacyAdmins(
 ): Promise<ReplacementResult> {
   const result = await replaceLegacyAdminsByDomain(deps.store.db, delegatedAdminId);
   ctx.log.info(
-    { delegatedAdminId, replaced: result.replaced.map((r) => r.id), companiesMoved: result.companiesMoved }, // prettier-ignore
+    {
+      delegatedAdminId,
+      replaced: result.replaced.map((r) => r.id),
+      companiesMoved: result.companiesMoved,
+    },
     'domain-matched replacement done',
   );
   return result;

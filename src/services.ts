@@ -27,7 +27,6 @@ export function createServices(
   keyRing: KeyRing,
   redis: Redis,
 ): Services {
-  // prettier-ignore
   const http = createMicrosoftHttp({ extraCaFile: config.microsoft.extraCaFile });
   const tokenCache = new TokenCacheStore(store.db, keyRing);
   const lockPrefix = `${config.queuePrefix}:lock:`;

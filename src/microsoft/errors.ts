@@ -49,52 +49,165 @@ type Rule = { kind: ErrorKind; message: string };
  * partner until consent is granted again.
  */
 const aadsts: Record<number, { partner: Rule; customer?: Rule }> = {
-  50076: { partner: { kind: 'needs_reconsent', message: `Microsoft now requires multi-factor authentication for this account. ${reconsent}` } }, // prettier-ignore
-  50079: { partner: { kind: 'needs_reconsent', message: `The consenting account must register for multi-factor authentication. ${reconsent}` } }, // prettier-ignore
-  50173: { partner: { kind: 'needs_reconsent', message: `The consent was revoked (password reset or sessions revoked). ${reconsent}` } }, // prettier-ignore
-  700082: { partner: { kind: 'needs_reconsent', message: `The consent expired after 90 days without use. ${reconsent}` } }, // prettier-ignore
+  50076: {
+    partner: {
+      kind: 'needs_reconsent',
+      message: `Microsoft now requires multi-factor authentication for this account. ${reconsent}`,
+    },
+  },
+  50079: {
+    partner: {
+      kind: 'needs_reconsent',
+      message: `The consenting account must register for multi-factor authentication. ${reconsent}`,
+    },
+  },
+  50173: {
+    partner: {
+      kind: 'needs_reconsent',
+      message: `The consent was revoked (password reset or sessions revoked). ${reconsent}`,
+    },
+  },
+  700082: {
+    partner: {
+      kind: 'needs_reconsent',
+      message: `The consent expired after 90 days without use. ${reconsent}`,
+    },
+  },
   70008: { partner: { kind: 'needs_reconsent', message: `The consent expired. ${reconsent}` } },
-  70000: { partner: { kind: 'needs_reconsent', message: `The stored consent is no longer valid. ${reconsent}` } }, // prettier-ignore
-  54005: { partner: { kind: 'permanent', message: 'This consent link was already used. Grant consent again.' } }, // prettier-ignore
+  70000: {
+    partner: {
+      kind: 'needs_reconsent',
+      message: `The stored consent is no longer valid. ${reconsent}`,
+    },
+  },
+  54005: {
+    partner: {
+      kind: 'permanent',
+      message: 'This consent link was already used. Grant consent again.',
+    },
+  },
   9002313: { partner: { kind: 'permanent', message: 'Consent expired — grant it again.' } },
   65001: {
-    partner: { kind: 'needs_reconsent', message: `The app lacks consent for what it asked. ${reconsent}` }, // prettier-ignore
-    customer: { kind: 'permanent', message: 'The app is not consented in this customer tenant; the customer must consent (or pre-consent it through Partner Center).' }, // prettier-ignore
+    partner: {
+      kind: 'needs_reconsent',
+      message: `The app lacks consent for what it asked. ${reconsent}`,
+    },
+    customer: {
+      kind: 'permanent',
+      message:
+        'The app is not consented in this customer tenant; the customer must consent (or pre-consent it through Partner Center).',
+    },
   },
   90099: {
-    partner: { kind: 'needs_reconsent', message: `The app is not authorized in the partner tenant. ${reconsent}` }, // prettier-ignore
-    customer: { kind: 'permanent', message: 'No delegated admin relationship lets the partner into this customer tenant; set up GDAP for it.' }, // prettier-ignore
+    partner: {
+      kind: 'needs_reconsent',
+      message: `The app is not authorized in the partner tenant. ${reconsent}`,
+    },
+    customer: {
+      kind: 'permanent',
+      message:
+        'No delegated admin relationship lets the partner into this customer tenant; set up GDAP for it.',
+    },
   },
   50020: {
-    partner: { kind: 'needs_reconsent', message: `The consenting account does not belong to this partner tenant. ${reconsent}` }, // prettier-ignore
-    customer: { kind: 'permanent', message: 'The consenting account has no access to this customer tenant.' }, // prettier-ignore
+    partner: {
+      kind: 'needs_reconsent',
+      message: `The consenting account does not belong to this partner tenant. ${reconsent}`,
+    },
+    customer: {
+      kind: 'permanent',
+      message: 'The consenting account has no access to this customer tenant.',
+    },
   },
-  7000215: { partner: { kind: 'permanent', message: "The app's client secret is wrong: an operator must fix MICROSOFT_CLIENT_SECRET." } }, // prettier-ignore
-  7000222: { partner: { kind: 'permanent', message: "The app's client secret expired: an operator must set a new MICROSOFT_CLIENT_SECRET." } }, // prettier-ignore
-  700016: { partner: { kind: 'permanent', message: 'The app registration was not found: an operator must check MICROSOFT_CLIENT_ID.' } }, // prettier-ignore
+  7000215: {
+    partner: {
+      kind: 'permanent',
+      message: "The app's client secret is wrong: an operator must fix MICROSOFT_CLIENT_SECRET.",
+    },
+  },
+  7000222: {
+    partner: {
+      kind: 'permanent',
+      message:
+        "The app's client secret expired: an operator must set a new MICROSOFT_CLIENT_SECRET.",
+    },
+  },
+  700016: {
+    partner: {
+      kind: 'permanent',
+      message: 'The app registration was not found: an operator must check MICROSOFT_CLIENT_ID.',
+    },
+  },
 };
 
 /** Partner Center answers by status, refined by code. */
 function partnerCenterRule(f: HttpFailure, scope: CallScope): Rule {
-  if (f.status === 429) return { kind: 'transient', message: 'Partner Center asked us to slow down; retrying.' }; // prettier-ignore
-  if (f.status >= 500 || f.status === 408) return { kind: 'transient', message: 'Partner Center is unavailable; retrying.' }; // prettier-ignore
-  if (f.status === 401 && f.code === '900421') return { kind: 'needs_reconsent', message: `Partner Center requires multi-factor authentication: enable MFA on the consenting account, then grant consent again.` }; // prettier-ignore
-  if (f.status === 401) return { kind: 'needs_reconsent', message: `Partner Center refused the consent's token. ${reconsent}` }; // prettier-ignore
-  if (f.status === 403 && scope === 'customer') return { kind: 'permanent', message: 'The partner has no commerce relationship with this customer in Partner Center.' }; // prettier-ignore
-  if (f.status === 403) return { kind: 'needs_reconsent', message: 'The consenting account is not an Admin Agent in Partner Center: grant consent again with an Admin Agent account.' }; // prettier-ignore
-  if (f.status === 404) return { kind: 'permanent', message: 'Partner Center does not know this customer.' }; // prettier-ignore
+  if (f.status === 429)
+    return { kind: 'transient', message: 'Partner Center asked us to slow down; retrying.' };
+  if (f.status >= 500 || f.status === 408)
+    return { kind: 'transient', message: 'Partner Center is unavailable; retrying.' };
+  if (f.status === 401 && f.code === '900421')
+    return {
+      kind: 'needs_reconsent',
+      message: `Partner Center requires multi-factor authentication: enable MFA on the consenting account, then grant consent again.`,
+    };
+  if (f.status === 401)
+    return {
+      kind: 'needs_reconsent',
+      message: `Partner Center refused the consent's token. ${reconsent}`,
+    };
+  if (f.status === 403 && scope === 'customer')
+    return {
+      kind: 'permanent',
+      message: 'The partner has no commerce relationship with this customer in Partner Center.',
+    };
+  if (f.status === 403)
+    return {
+      kind: 'needs_reconsent',
+      message:
+        'The consenting account is not an Admin Agent in Partner Center: grant consent again with an Admin Agent account.',
+    };
+  if (f.status === 404)
+    return { kind: 'permanent', message: 'Partner Center does not know this customer.' };
   return { kind: 'permanent', message: `Partner Center refused the request (HTTP ${f.status}).` };
 }
 
 function graphRule(f: HttpFailure, scope: CallScope): Rule {
-  if (f.status === 429 || f.status === 503 || f.status === 504 || f.status >= 500) return { kind: 'transient', message: 'Microsoft Graph is busy; retrying.' }; // prettier-ignore
-  if (f.status === 401) return { kind: 'transient', message: 'Microsoft Graph refused the token; retrying with a new one.' }; // prettier-ignore
-  if (f.status === 403 && scope === 'partner') return { kind: 'needs_reconsent', message: `Microsoft Graph refused access: the consent lacks a permission. ${reconsent}` }; // prettier-ignore
-  if (f.status === 403) return { kind: 'permanent', message: 'Microsoft Graph refused access in this customer tenant (missing role or permission).' }; // prettier-ignore
-  return { kind: 'permanent', message: `Microsoft Graph refused the request (${f.code ?? `HTTP ${f.status}`}).` }; // prettier-ignore
+  if (f.status === 429 || f.status === 503 || f.status === 504 || f.status >= 500)
+    return { kind: 'transient', message: 'Microsoft Graph is busy; retrying.' };
+  if (f.status === 401)
+    return {
+      kind: 'transient',
+      message: 'Microsoft Graph refused the token; retrying with a new one.',
+    };
+  if (f.status === 403 && scope === 'partner')
+    return {
+      kind: 'needs_reconsent',
+      message: `Microsoft Graph refused access: the consent lacks a permission. ${reconsent}`,
+    };
+  if (f.status === 403)
+    return {
+      kind: 'permanent',
+      message:
+        'Microsoft Graph refused access in this customer tenant (missing role or permission).',
+    };
+  return {
+    kind: 'permanent',
+    message: `Microsoft Graph refused the request (${f.code ?? `HTTP ${f.status}`}).`,
+  };
 }
 
-const transientNetworkCodes = new Set(['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'ECONNABORTED', 'EAI_AGAIN', 'EPIPE', 'ENOTFOUND', 'ERR_SOCKET_CONNECTION_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT']); // prettier-ignore
+const transientNetworkCodes = new Set([
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'ETIMEDOUT',
+  'ECONNABORTED',
+  'EAI_AGAIN',
+  'EPIPE',
+  'ENOTFOUND',
+  'ERR_SOCKET_CONNECTION_TIMEOUT',
+  'UND_ERR_CONNECT_TIMEOUT',
+]);
 
 /**
  * Classifies any error from a Microsoft call, once, by its codes (MSAL's errorNo and
@@ -114,7 +227,12 @@ export function classifyMicrosoftError(
       return { ...chosen, service: 'identity', code: `AADSTS${errorNo}` };
     }
     if (error.errorCode === 'no_tokens_found' || error.errorCode === 'refresh_token_expired') {
-      return { kind: 'needs_reconsent', service: 'identity', code: error.errorCode, message: `No usable refresh token is stored. ${reconsent}` }; // prettier-ignore
+      return {
+        kind: 'needs_reconsent',
+        service: 'identity',
+        code: error.errorCode,
+        message: `No usable refresh token is stored. ${reconsent}`,
+      };
     }
     if (
       [
@@ -125,29 +243,55 @@ export function classifyMicrosoftError(
         'openid_config_error',
       ].includes(error.errorCode)
     ) {
-      // prettier-ignore
-      return { kind: 'transient', service: 'identity', code: error.errorCode, message: 'Microsoft sign-in is unavailable; retrying.' }; // prettier-ignore
+      return {
+        kind: 'transient',
+        service: 'identity',
+        code: error.errorCode,
+        message: 'Microsoft sign-in is unavailable; retrying.',
+      };
     }
     if (
       error.errorCode === 'interaction_required' ||
       error.errorCode === 'consent_required' ||
       error.errorCode === 'login_required'
     ) {
-      // prettier-ignore
-      return { kind: 'needs_reconsent', service: 'identity', code: error.errorCode, message: `Microsoft asks the account to sign in again. ${reconsent}` }; // prettier-ignore
+      return {
+        kind: 'needs_reconsent',
+        service: 'identity',
+        code: error.errorCode,
+        message: `Microsoft asks the account to sign in again. ${reconsent}`,
+      };
     }
-    return { kind: 'permanent', service: 'identity', code: error.errorCode || 'unknown', message: `Microsoft sign-in refused the request (${error.errorCode}).` }; // prettier-ignore
+    return {
+      kind: 'permanent',
+      service: 'identity',
+      code: error.errorCode || 'unknown',
+      message: `Microsoft sign-in refused the request (${error.errorCode}).`,
+    };
   }
   const code = (error as { code?: unknown })?.code;
   if (typeof code === 'string' && transientNetworkCodes.has(code)) {
-    return { kind: 'transient', service: 'identity', code, message: 'Microsoft could not be reached; retrying.' }; // prettier-ignore
+    return {
+      kind: 'transient',
+      service: 'identity',
+      code,
+      message: 'Microsoft could not be reached; retrying.',
+    };
   }
-  return { kind: 'transient', service: 'identity', code: 'unknown', message: 'An unexpected error occurred talking to Microsoft; retrying.' }; // prettier-ignore
+  return {
+    kind: 'transient',
+    service: 'identity',
+    code: 'unknown',
+    message: 'An unexpected error occurred talking to Microsoft; retrying.',
+  };
 }
 
 /** Classifies a non-success HTTP answer of Partner Center or Graph. */
 export function classifyHttpFailure(failure: HttpFailure, scope: CallScope): MicrosoftFailure {
-  const rule = failure.service === 'partnerCenter' ? partnerCenterRule(failure, scope) : graphRule(failure, scope); // prettier-ignore
+  const rule =
+    failure.service === 'partnerCenter'
+      ? partnerCenterRule(failure, scope)
+      : graphRule(failure, scope);
   return {
     ...rule,
     service: failure.service,

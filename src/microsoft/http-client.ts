@@ -22,7 +22,11 @@ export function createMicrosoftHttp(options: MicrosoftHttpOptions = {}): AxiosIn
     ? [...rootCertificates, readFileSync(options.extraCaFile, 'utf8')]
     : undefined;
   return axios.create({
-    httpsAgent: new Agent({ keepAlive: true, maxSockets: options.maxSockets ?? 64, ...(ca ? { ca } : {}) }), // prettier-ignore
+    httpsAgent: new Agent({
+      keepAlive: true,
+      maxSockets: options.maxSockets ?? 64,
+      ...(ca ? { ca } : {}),
+    }),
     timeout: options.timeoutMs ?? 30_000,
     validateStatus: () => true,
     maxRedirects: 0,

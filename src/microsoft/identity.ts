@@ -108,6 +108,8 @@ export class MicrosoftIdentity {
    * decides the domain match and must be an Admin Agent with MFA, so the admin chooses it
    * deliberately instead of MSAL reusing whatever session the browser has; `consent` would
    * force the consent screen on every re-grant, and `login` would discard a fresh MFA session.
+   * When the caller names the account (loginHint) the choice is made already: no prompt, and
+   * MSAL then sends the hint (it drops login_hint under select_account).
    */
   authorizeUrl(request: AuthorizeRequest): Promise<string> {
     return this.app().getAuthCodeUrl({
@@ -118,9 +120,8 @@ export class MicrosoftIdentity {
       nonce: request.nonce,
       codeChallenge: request.codeChallenge,
       codeChallengeMethod: 'S256',
-      prompt: 'select_account',
       responseMode: 'query',
-      ...(request.loginHint ? { loginHint: request.loginHint } : {}),
+      ...(request.loginHint ? { loginHint: request.loginHint } : { prompt: 'select_account' }),
     });
   }
 }

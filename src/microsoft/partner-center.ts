@@ -50,7 +50,12 @@ export class PartnerCenterClient {
     const retryAfter = response.headers['retry-after'] as string | undefined;
     throw new MicrosoftError(
       classifyHttpFailure(
-        { service: 'partnerCenter', status: response.status, code, retryAfterMs: parseRetryAfter(retryAfter) }, // prettier-ignore
+        {
+          service: 'partnerCenter',
+          status: response.status,
+          code,
+          retryAfterMs: parseRetryAfter(retryAfter),
+        },
         scope,
       ),
     );

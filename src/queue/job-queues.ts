@@ -24,7 +24,7 @@ export class JobQueues {
   private readonly queues = new Map<QueueName, Queue>();
 
   constructor(
-    connection: Redis,
+    private readonly connection: Redis,
     readonly prefix: string,
   ) {
     for (const name of queueNames) {
@@ -52,6 +52,14 @@ export class JobQueues {
   ): Promise<Job> {
     const definition = jobCatalog[name];
     const data = definition.payload.parse(payload) as object;
+    // A fail-fast producer (no offline queue) must not wait for Redis: BullMQ would hold the
+    // add until the connection is ready, and an HTTP request with it.
+    if (
+      this.connection.options.enableOfflineQueue === false &&
+      this.connection.status !== 'ready'
+    ) {
+      throw new Error(`Redis is not connected (${this.connection.status})`);
+    }
     if (
       options.jobId !== undefined &&
       (options.jobId.includes(':') || /^\d+$/.test(options.jobId))

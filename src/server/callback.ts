@@ -23,16 +23,15 @@ export function consentErrorMessage(
   description: string | undefined,
   subcode?: string,
 ): string {
-  // prettier-ignore
   if (error === 'access_denied' || subcode === 'cancel') {
-    return 'Consent was cancelled at Microsoft, so nothing changed. Click Grant Partner Center Consent to try again.'; // prettier-ignore
+    return 'Consent was cancelled at Microsoft, so nothing changed. Click Grant Partner Center Consent to try again.';
   }
   const aadsts = /AADSTS(\d+)/.exec(description ?? '')?.[0];
   const first = (description ?? '')
     .split(/\r?\n/)[0]
     ?.replace(/^AADSTS\d+:\s*/, '')
     .slice(0, 300);
-  return `Microsoft could not complete the consent (${aadsts ?? error})${first ? `: ${first}` : '.'} Try again, or contact support with this code.`; // prettier-ignore
+  return `Microsoft could not complete the consent (${aadsts ?? error})${first ? `: ${first}` : '.'} Try again, or contact support with this code.`;
 }
 
 function withParams(url: string, params: Record<string, string>): string {
@@ -50,7 +49,6 @@ export function callbackRouter(deps: {
   queues: JobQueues;
   log: Logger;
 }): Router {
-  // prettier-ignore
   const router = Router();
   const page = (res: Response, status: number, title: string, message: string) =>
     res.status(status).type('html').send(messagePage(title, message));
@@ -58,44 +56,104 @@ export function callbackRouter(deps: {
   const handle = async (req: Request, res: Response, raw: Record<string, unknown>) => {
     const params: Record<string, string> = {};
     for (const [name, value] of Object.entries(raw)) {
-      if (Array.isArray(value)) return page(res, 400, 'Invalid consent response', `The parameter "${name}" appears more than once.`); // prettier-ignore
-      if (typeof value !== 'string') return page(res, 400, 'Invalid consent response', `The parameter "${name}" is malformed.`); // prettier-ignore
-      if (value.length > (limits[name] ?? 2048)) return page(res, 400, 'Invalid consent response', `The parameter "${name}" is too long.`); // prettier-ignore
+      if (Array.isArray(value))
+        return page(
+          res,
+          400,
+          'Invalid consent response',
+          `The parameter "${name}" appears more than once.`,
+        );
+      if (typeof value !== 'string')
+        return page(res, 400, 'Invalid consent response', `The parameter "${name}" is malformed.`);
+      if (value.length > (limits[name] ?? 2048))
+        return page(res, 400, 'Invalid consent response', `The parameter "${name}" is too long.`);
       params[name] = value;
     }
-    if (!params.state) return page(res, 400, 'Invalid consent response', 'The response has no state. Start again from the Delegated Admin page.'); // prettier-ignore
+    if (!params.state)
+      return page(
+        res,
+        400,
+        'Invalid consent response',
+        'The response has no state. Start again from the Delegated Admin page.',
+      );
     if (params.error) {
       const attempt = await deps.attempts.byState(params.state);
-      if (!attempt) return page(res, 400, 'Unknown consent', 'This consent response matches no consent we started. Start again from the Delegated Admin page.'); // prettier-ignore
-      const message = consentErrorMessage(params.error, params.error_description, params.error_subcode); // prettier-ignore
+      if (!attempt)
+        return page(
+          res,
+          400,
+          'Unknown consent',
+          'This consent response matches no consent we started. Start again from the Delegated Admin page.',
+        );
+      const message = consentErrorMessage(
+        params.error,
+        params.error_description,
+        params.error_subcode,
+      );
       await deps.attempts.fail(attempt.id, message, ['started']);
-      return res.redirect(303, withParams(attempt.returnUrl, { consent: 'failed', attempt: attempt.id })); // prettier-ignore
+      return res.redirect(
+        303,
+        withParams(attempt.returnUrl, { consent: 'failed', attempt: attempt.id }),
+      );
     }
-    if (!params.code) return page(res, 400, 'Invalid consent response', 'The response has no authorization code. Start again from the Delegated Admin page.'); // prettier-ignore
+    if (!params.code)
+      return page(
+        res,
+        400,
+        'Invalid consent response',
+        'The response has no authorization code. Start again from the Delegated Admin page.',
+      );
     const received = await deps.attempts.receiveCode(params.state, params.code);
     switch (received.outcome) {
       case 'unknown':
-        return page(res, 400, 'Unknown consent', 'This consent response matches no consent we started. Start again from the Delegated Admin page.'); // prettier-ignore
+        return page(
+          res,
+          400,
+          'Unknown consent',
+          'This consent response matches no consent we started. Start again from the Delegated Admin page.',
+        );
       case 'expired':
-        return page(res, 400, 'Consent expired', 'This consent took longer than 15 minutes. Start again from the Delegated Admin page.'); // prettier-ignore
+        return page(
+          res,
+          400,
+          'Consent expired',
+          'This consent took longer than 15 minutes. Start again from the Delegated Admin page.',
+        );
       case 'used':
-        return page(res, 400, 'Consent already used', 'This consent was already completed with another response. Start again from the Delegated Admin page.'); // prettier-ignore
+        return page(
+          res,
+          400,
+          'Consent already used',
+          'This consent was already completed with another response. Start again from the Delegated Admin page.',
+        );
       case 'received':
       case 'replayed': {
         const { attempt } = received;
         if (received.outcome === 'received' || attempt.status === 'received') {
           try {
-            await deps.queues.enqueue('exchangeConsentCode', { attemptId: attempt.id }, { jobId: jobIds.exchangeConsentCode(attempt.id) }); // prettier-ignore
+            await deps.queues.enqueue(
+              'exchangeConsentCode',
+              { attemptId: attempt.id },
+              { jobId: jobIds.exchangeConsentCode(attempt.id) },
+            );
           } catch (error) {
             // The code is safely recorded; the reconciler enqueues it once Redis is back.
             deps.log.warn(
               { err: error, attemptId: attempt.id },
               'cannot enqueue the code exchange',
             );
-            return page(res, 503, 'Consent received — finishing shortly', 'We recorded your consent but cannot process it this moment. It will complete on its own within a few minutes; there is no need to grant it again.'); // prettier-ignore
+            return page(
+              res,
+              503,
+              'Consent received — finishing shortly',
+              'We recorded your consent but cannot process it this moment. It will complete on its own within a few minutes; there is no need to grant it again.',
+            );
           }
         }
-        return res.redirect(303, withParams(attempt.returnUrl, { consent: 'pending', attempt: attempt.id })); // prettier-ignore
+        return res.redirect(
+          303,
+          withParams(attempt.returnUrl, { consent: 'pending', attempt: attempt.id }),
+        );
       }
     }
   };
@@ -107,7 +165,6 @@ export function callbackRouter(deps: {
     '/auth/callback',
     express.urlencoded({ extended: false, limit: '32kb', parameterLimit: 20 }),
     (req, res, next) => {
-      // prettier-ignore
       handle(req, res, (req.body ?? {}) as Record<string, unknown>).catch(next);
     },
   );

@@ -7,7 +7,8 @@ import { consentAttempts, delegatedAdmins, type ConsentAttemptKind } from './sch
 export type ConsentAttempt = typeof consentAttempts.$inferSelect;
 
 export const sha256 = (value: string) => createHash('sha256').update(value).digest('hex');
-const sealContext = (id: string, field: 'verifier' | 'nonce' | 'code') => `consent_attempt:${id}:${field}`; // prettier-ignore
+const sealContext = (id: string, field: 'verifier' | 'nonce' | 'code') =>
+  `consent_attempt:${id}:${field}`;
 
 /** How long a started consent may take before its state stops being accepted. */
 export const consentAttemptLifetimeMs = 15 * 60 * 1000;
@@ -100,10 +101,16 @@ export class ConsentAttemptStore {
     message: string,
     fromStatus: ConsentAttempt['status'][] = ['started', 'received', 'exchanging'],
   ): Promise<void> {
-    // prettier-ignore
     await this.db
       .update(consentAttempts)
-      .set({ status: 'failed', error: message, completedAt: new Date(), codeEnc: null, pkceVerifierEnc: null, nonceEnc: null }) // prettier-ignore
+      .set({
+        status: 'failed',
+        error: message,
+        completedAt: new Date(),
+        codeEnc: null,
+        pkceVerifierEnc: null,
+        nonceEnc: null,
+      })
       .where(and(eq(consentAttempts.id, id), inArray(consentAttempts.status, fromStatus)));
   }
 
@@ -111,7 +118,12 @@ export class ConsentAttemptStore {
     await this.db
       .update(consentAttempts)
       .set({ status: 'exchanging' })
-      .where(and(eq(consentAttempts.id, id), inArray(consentAttempts.status, ['received', 'exchanging']))); // prettier-ignore
+      .where(
+        and(
+          eq(consentAttempts.id, id),
+          inArray(consentAttempts.status, ['received', 'exchanging']),
+        ),
+      );
   }
 
   /** The sealed secrets of an attempt, opened; undefined once wiped. */
@@ -119,7 +131,10 @@ export class ConsentAttemptStore {
     if (!attempt.codeEnc || !attempt.pkceVerifierEnc || !attempt.nonceEnc) return undefined;
     return {
       code: this.keyRing.decryptString(attempt.codeEnc, sealContext(attempt.id, 'code')),
-      verifier: this.keyRing.decryptString(attempt.pkceVerifierEnc, sealContext(attempt.id, 'verifier')), // prettier-ignore
+      verifier: this.keyRing.decryptString(
+        attempt.pkceVerifierEnc,
+        sealContext(attempt.id, 'verifier'),
+      ),
       nonce: this.keyRing.decryptString(attempt.nonceEnc, sealContext(attempt.id, 'nonce')),
     };
   }
@@ -144,7 +159,7 @@ export class ConsentAttemptStore {
           inArray(consentAttempts.status, ['received', 'exchanging']),
           lt(consentAttempts.receivedAt, olderThan),
         ),
-      ) // prettier-ignore
+      )
       .limit(500);
   }
 
@@ -159,7 +174,7 @@ export class ConsentAttemptStore {
           eq(delegatedAdmins.status, 'active'),
           isNull(delegatedAdmins.replacementCheckedAt),
         ),
-      ) // prettier-ignore
+      )
       .limit(500);
     return rows.map((r) => r.id);
   }
@@ -173,7 +188,7 @@ export class ConsentAttemptStore {
         error: 'The consent was not completed within 15 minutes. Grant consent again.',
         pkceVerifierEnc: null,
         nonceEnc: null,
-      }) // prettier-ignore
+      })
       .where(and(eq(consentAttempts.status, 'started'), lt(consentAttempts.expiresAt, sql`now()`)))
       .returning({ id: consentAttempts.id });
     return rows.length;

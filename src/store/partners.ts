@@ -19,7 +19,13 @@ export class PartnerStore {
   async create(name: string, actor: string): Promise<Partner> {
     return this.db.transaction(async (tx) => {
       const [partner] = await tx.insert(partners).values({ name }).returning();
-      await recordAudit(tx, { partnerId: partner!.id, actor, action: 'partner.created', subjectType: 'partner', subjectId: partner!.id }); // prettier-ignore
+      await recordAudit(tx, {
+        partnerId: partner!.id,
+        actor,
+        action: 'partner.created',
+        subjectType: 'partner',
+        subjectId: partner!.id,
+      });
       return partner!;
     });
   }
@@ -54,7 +60,14 @@ export class PartnerStore {
           createdBy: actor,
         })
         .returning();
-      await recordAudit(tx, { partnerId, actor, action: 'delegated_admin.legacy_added', subjectType: 'delegated_admin', subjectId: id, details: { username: admin!.username } }); // prettier-ignore
+      await recordAudit(tx, {
+        partnerId,
+        actor,
+        action: 'delegated_admin.legacy_added',
+        subjectType: 'delegated_admin',
+        subjectId: id,
+        details: { username: admin!.username },
+      });
       return admin!;
     });
   }
@@ -69,7 +82,12 @@ export class PartnerStore {
 
   async addCompany(
     partnerId: string,
-    company: { name: string; customerTenantId?: string | undefined; domain?: string | undefined; delegatedAdminId?: string | undefined }, // prettier-ignore
+    company: {
+      name: string;
+      customerTenantId?: string | undefined;
+      domain?: string | undefined;
+      delegatedAdminId?: string | undefined;
+    },
     actor: string,
   ): Promise<Company> {
     return this.db.transaction(async (tx) => {
@@ -83,7 +101,14 @@ export class PartnerStore {
           delegatedAdminId: company.delegatedAdminId ?? null,
         })
         .returning();
-      await recordAudit(tx, { partnerId, actor, action: 'company.added', subjectType: 'company', subjectId: row!.id, details: { name: row!.name } }); // prettier-ignore
+      await recordAudit(tx, {
+        partnerId,
+        actor,
+        action: 'company.added',
+        subjectType: 'company',
+        subjectId: row!.id,
+        details: { name: row!.name },
+      });
       return row!;
     });
   }

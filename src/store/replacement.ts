@@ -53,7 +53,7 @@ export async function replaceLegacyAdminsByDomain(
           replacedAt: now,
           passwordEnc: null,
           updatedAt: now,
-        }) // prettier-ignore
+        })
         .where(eq(delegatedAdmins.id, old.id));
       const moved = await tx
         .update(companies)
@@ -61,9 +61,16 @@ export async function replaceLegacyAdminsByDomain(
         .where(eq(companies.delegatedAdminId, old.id))
         .returning({ id: companies.id });
       if (old.kind === 'sam') {
-        await tx.delete(tokenCachePartitions).where(eq(tokenCachePartitions.delegatedAdminId, old.id)); // prettier-ignore
+        await tx
+          .delete(tokenCachePartitions)
+          .where(eq(tokenCachePartitions.delegatedAdminId, old.id));
       }
-      replaced.push({ id: old.id, username: old.username, kind: old.kind, companiesMoved: moved.length }); // prettier-ignore
+      replaced.push({
+        id: old.id,
+        username: old.username,
+        kind: old.kind,
+        companiesMoved: moved.length,
+      });
     }
     await recordAudit(
       tx,
@@ -73,7 +80,13 @@ export async function replaceLegacyAdminsByDomain(
         action: 'delegated_admin.replaced',
         subjectType: 'delegated_admin',
         subjectId: r.id,
-        details: { username: r.username, kind: r.kind, replacedBy: consent.id, replacedByUsername: consent.username, companiesMoved: r.companiesMoved }, // prettier-ignore
+        details: {
+          username: r.username,
+          kind: r.kind,
+          replacedBy: consent.id,
+          replacedByUsername: consent.username,
+          companiesMoved: r.companiesMoved,
+        },
       })),
     );
     await tx

@@ -13,7 +13,12 @@ describe('npm run emulator', () => {
   });
 
   it('prints one JSON line with its URL, CA file and partner, serves over HTTPS, and stops on SIGTERM', async () => {
-    emulator = startService('emulator/cli.ts', {}, ['--port', '0', '--scenario', 'emulator/scenarios/default.json']); // prettier-ignore
+    emulator = startService('emulator/cli.ts', {}, [
+      '--port',
+      '0',
+      '--scenario',
+      'emulator/scenarios/default.json',
+    ]);
     const line = await emulator.waitForLog((l) => typeof l.url === 'string');
     expect(line).to.include.keys(
       'url',

@@ -95,7 +95,11 @@ function json<T>(response: AxiosResponse): T {
 
 function claimsOf(accessToken: string): { oid: string; tid: string; scp: string } {
   const payload = accessToken.split('.')[1] ?? '';
-  return JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as { oid: string; tid: string; scp: string }; // prettier-ignore
+  return JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as {
+    oid: string;
+    tid: string;
+    scp: string;
+  };
 }
 
 function get(
@@ -173,15 +177,39 @@ describe('Graph emulator (HTTPS)', function () {
     emulator = await startTestEmulator(
       scenarioWith((p) =>
         p.tenantId === secondPartner && Array.isArray(p.customers)
-          ? { ...p, users: [...p.users, { upn: 'mailreader@second.example', mfa: true, adminAgent: true }], customers: [...p.customers, { tenantId: pagingCustomer, name: 'Paging Customer', domain: 'paging.example', subscriptions: [{ skuPartNumber: 'SPB', quantity: 10 }, { skuPartNumber: 'EXCHANGESTANDARD', quantity: 5 }], users: pagingUsers }] } // prettier-ignore
+          ? {
+              ...p,
+              users: [
+                ...p.users,
+                { upn: 'mailreader@second.example', mfa: true, adminAgent: true },
+              ],
+              customers: [
+                ...p.customers,
+                {
+                  tenantId: pagingCustomer,
+                  name: 'Paging Customer',
+                  domain: 'paging.example',
+                  subscriptions: [
+                    { skuPartNumber: 'SPB', quantity: 10 },
+                    { skuPartNumber: 'EXCHANGESTANDARD', quantity: 5 },
+                  ],
+                  users: pagingUsers,
+                },
+              ],
+            }
           : p,
       ),
     );
-    firstCustomers = emulator.state.directory.partner(firstPartner)!.customers.map((c) => c.tenantId); // prettier-ignore
+    firstCustomers = emulator.state.directory
+      .partner(firstPartner)!
+      .customers.map((c) => c.tenantId);
     const [second, first, reader] = await Promise.all([
       consentAndRedeem(emulator, 'admin@second.example', graphConsent),
       consentAndRedeem(emulator, 'admin@first.example', [partnerCenterScope, `${graph}/User.Read`]),
-      consentAndRedeem(emulator, 'mailreader@second.example', [partnerCenterScope, `${graph}/MailboxSettings.Read`]), // prettier-ignore
+      consentAndRedeem(emulator, 'mailreader@second.example', [
+        partnerCenterScope,
+        `${graph}/MailboxSettings.Read`,
+      ]),
     ]);
     firstRefresh = first.refresh_token;
     mailboxOnly = await graphToken(emulator, explicitCustomer, reader.refresh_token);
@@ -200,8 +228,22 @@ describe('Graph emulator (HTTPS)', function () {
     const response = await get(emulator, '/v1.0/me', home);
     expect(response.status, String(response.data)).to.equal(200);
     const me = json<Record<string, unknown>>(response);
-    expect(me['@odata.context']).to.equal('https://graph.microsoft.com/v1.0/$metadata#users/$entity'); // prettier-ignore
-    expect(me).to.include.all.keys('businessPhones', 'displayName', 'givenName', 'jobTitle', 'mail', 'mobilePhone', 'officeLocation', 'preferredLanguage', 'surname', 'userPrincipalName', 'id'); // prettier-ignore
+    expect(me['@odata.context']).to.equal(
+      'https://graph.microsoft.com/v1.0/$metadata#users/$entity',
+    );
+    expect(me).to.include.all.keys(
+      'businessPhones',
+      'displayName',
+      'givenName',
+      'jobTitle',
+      'mail',
+      'mobilePhone',
+      'officeLocation',
+      'preferredLanguage',
+      'surname',
+      'userPrincipalName',
+      'id',
+    );
     expect(me.userPrincipalName).to.equal('admin@second.example');
     expect(me.id).to.equal(claimsOf(home).oid);
     expect(me.businessPhones).to.deep.equal([]);
@@ -217,19 +259,41 @@ describe('Graph emulator (HTTPS)', function () {
     expect(body['@odata.context']).to.match(/\$metadata#subscribedSkus$/);
     const byPart = new Map(body.value.map((s) => [s.skuPartNumber, s]));
     expect([...byPart.keys()].sort()).to.deep.equal(['EXCHANGESTANDARD', 'SPB']);
-    expect(byPart.get('SPB')).to.deep.include({ skuId: spbSkuId, id: `${explicitCustomer}_${spbSkuId}`, accountId: explicitCustomer, capabilityStatus: 'Enabled', consumedUnits: 2 }); // prettier-ignore
-    expect(byPart.get('SPB')!.prepaidUnits).to.deep.equal({ enabled: 15, lockedOut: 0, suspended: 0, warning: 0 }); // prettier-ignore
-    expect(byPart.get('EXCHANGESTANDARD')).to.deep.include({ skuId: exchangeSkuId, consumedUnits: 1 }); // prettier-ignore
+    expect(byPart.get('SPB')).to.deep.include({
+      skuId: spbSkuId,
+      id: `${explicitCustomer}_${spbSkuId}`,
+      accountId: explicitCustomer,
+      capabilityStatus: 'Enabled',
+      consumedUnits: 2,
+    });
+    expect(byPart.get('SPB')!.prepaidUnits).to.deep.equal({
+      enabled: 15,
+      lockedOut: 0,
+      suspended: 0,
+      warning: 0,
+    });
+    expect(byPart.get('EXCHANGESTANDARD')).to.deep.include({
+      skuId: exchangeSkuId,
+      consumedUnits: 1,
+    });
     expect(byPart.get('EXCHANGESTANDARD')!.prepaidUnits.enabled).to.equal(3);
   });
 
   describe('licensed users (advanced query)', function () {
     it('counts them with $count=true and ConsistencyLevel: eventual', async function () {
-      const response = await get(emulator, `/v1.0/users?${advancedQuery}&$select=id,userPrincipalName`, explicit, eventual); // prettier-ignore
+      const response = await get(
+        emulator,
+        `/v1.0/users?${advancedQuery}&$select=id,userPrincipalName`,
+        explicit,
+        eventual,
+      );
       expect(response.status, String(response.data)).to.equal(200);
       const body = json<GraphCollection<GraphUser>>(response);
       expect(body['@odata.count']).to.equal(2);
-      expect(body.value.map((u) => u.userPrincipalName).sort()).to.deep.equal(['a@explicit.example', 'b@explicit.example']); // prettier-ignore
+      expect(body.value.map((u) => u.userPrincipalName).sort()).to.deep.equal([
+        'a@explicit.example',
+        'b@explicit.example',
+      ]);
       expect(body['@odata.nextLink']).to.be.undefined;
     });
 
@@ -237,14 +301,20 @@ describe('Graph emulator (HTTPS)', function () {
       const withoutHeader = await get(emulator, `/v1.0/users?${advancedQuery}`, explicit);
       const body = expectGraphError(withoutHeader, 400, 'Request_UnsupportedQuery');
       expect(body.error.message).to.include('ConsistencyLevel');
-      const withoutCount = await get(emulator, '/v1.0/users?$filter=assignedLicenses/$count ne 0', explicit, eventual); // prettier-ignore
+      const withoutCount = await get(
+        emulator,
+        '/v1.0/users?$filter=assignedLicenses/$count ne 0',
+        explicit,
+        eventual,
+      );
       expectGraphError(withoutCount, 400, 'Request_UnsupportedQuery');
     });
 
     it('pages with $top through @odata.nextLink, each licensed user once', async function () {
       const seen: string[] = [];
       const pageSizes: number[] = [];
-      let next: string | undefined = `/v1.0/users?${advancedQuery}&$top=4&$select=id,userPrincipalName,assignedLicenses`; // prettier-ignore
+      let next: string | undefined =
+        `/v1.0/users?${advancedQuery}&$top=4&$select=id,userPrincipalName,assignedLicenses`;
       let count: number | undefined;
       while (next) {
         // Headers are not carried over by the link: send ConsistencyLevel on every page.
@@ -275,7 +345,11 @@ describe('Graph emulator (HTTPS)', function () {
       expect(response.data).to.equal('4');
       const paged = await get(emulator, '/v1.0/users/$count', paging, eventual);
       expect(paged.data).to.equal(String(pagingUsers.length));
-      expectGraphError(await get(emulator, '/v1.0/users/$count', explicit), 400, 'Request_UnsupportedQuery'); // prettier-ignore
+      expectGraphError(
+        await get(emulator, '/v1.0/users/$count', explicit),
+        400,
+        'Request_UnsupportedQuery',
+      );
     });
   });
 
@@ -301,10 +375,18 @@ describe('Graph emulator (HTTPS)', function () {
   });
 
   it('mailboxSettings.userPurpose: user vs shared, 404 MailboxNotEnabledForRESTAPI without a mailbox', async function () {
-    const purpose = await get(emulator, '/v1.0/users/a@explicit.example/mailboxSettings/userPurpose', explicit); // prettier-ignore
+    const purpose = await get(
+      emulator,
+      '/v1.0/users/a@explicit.example/mailboxSettings/userPurpose',
+      explicit,
+    );
     expect(purpose.status, String(purpose.data)).to.equal(200);
     expect(json<{ value: string }>(purpose).value).to.equal('user');
-    const settings = await get(emulator, '/v1.0/users/info@explicit.example/mailboxSettings', explicit); // prettier-ignore
+    const settings = await get(
+      emulator,
+      '/v1.0/users/info@explicit.example/mailboxSettings',
+      explicit,
+    );
     expect(settings.status, String(settings.data)).to.equal(200);
     expect(json<{ userPurpose: string }>(settings).userPurpose).to.equal('shared');
     const none = await get(emulator, '/v1.0/users/c@explicit.example/mailboxSettings', explicit);
@@ -313,16 +395,26 @@ describe('Graph emulator (HTTPS)', function () {
 
   it('MailboxSettings.Read alone reads mailbox settings, not the user list', async function () {
     expect(claimsOf(mailboxOnly).scp).to.equal('MailboxSettings.Read');
-    const purpose = await get(emulator, '/v1.0/users/info@explicit.example/mailboxSettings/userPurpose', mailboxOnly); // prettier-ignore
+    const purpose = await get(
+      emulator,
+      '/v1.0/users/info@explicit.example/mailboxSettings/userPurpose',
+      mailboxOnly,
+    );
     expect(purpose.status, String(purpose.data)).to.equal(200);
     expect(json<{ value: string }>(purpose).value).to.equal('shared');
-    expectGraphError(await get(emulator, '/v1.0/users', mailboxOnly), 403, 'Authorization_RequestDenied'); // prettier-ignore
+    expectGraphError(
+      await get(emulator, '/v1.0/users', mailboxOnly),
+      403,
+      'Authorization_RequestDenied',
+    );
   });
 
   it('a token without the permission gets 403 Authorization_RequestDenied on subscribedSkus', async function () {
     const token = await graphToken(emulator, firstCustomers[0]!, firstRefresh);
     expect(claimsOf(token).scp).to.equal('User.Read');
-    expect((await get(emulator, '/v1.0/me', token)).status, 'User.Read suffices for /me').to.equal(200); // prettier-ignore
+    expect((await get(emulator, '/v1.0/me', token)).status, 'User.Read suffices for /me').to.equal(
+      200,
+    );
     const denied = await get(emulator, '/v1.0/subscribedSkus', token);
     const body = expectGraphError(denied, 403, 'Authorization_RequestDenied');
     expect(body.error.message).to.equal('Insufficient privileges to complete the operation.');
@@ -342,7 +434,9 @@ describe('Graph emulator (HTTPS)', function () {
     it('without delegated access: AADSTS90099', async function () {
       const tenant = firstCustomers[1]!;
       expect((await tokenAt(emulator, tenant, firstRefresh)).status, 'before').to.equal(200);
-      const patched = await emulator.http.patch(`${emulator.url}/_emulator/customers/${tenant}`, { delegatedAccess: false }); // prettier-ignore
+      const patched = await emulator.http.patch(`${emulator.url}/_emulator/customers/${tenant}`, {
+        delegatedAccess: false,
+      });
       expect(patched.status, String(patched.data)).to.equal(200);
       await expectRefused(tenant, 90099);
     });
@@ -350,7 +444,9 @@ describe('Graph emulator (HTTPS)', function () {
     it('without the app consented there: AADSTS65001', async function () {
       const tenant = firstCustomers[2]!;
       expect((await tokenAt(emulator, tenant, firstRefresh)).status, 'before').to.equal(200);
-      const patched = await emulator.http.patch(`${emulator.url}/_emulator/customers/${tenant}`, { appConsent: false }); // prettier-ignore
+      const patched = await emulator.http.patch(`${emulator.url}/_emulator/customers/${tenant}`, {
+        appConsent: false,
+      });
       expect(patched.status, String(patched.data)).to.equal(200);
       const body = await expectRefused(tenant, 65001);
       expect(body.suberror).to.equal('consent_required');

@@ -84,7 +84,9 @@ describe('emulator: identity platform through the real MSAL and openid-client', 
       loginHint: upn,
       state: 'st',
       ...(options.nonce ? { nonce: options.nonce } : {}),
-      ...(options.challenge ? { codeChallenge: options.challenge, codeChallengeMethod: 'S256' } : {}), // prettier-ignore
+      ...(options.challenge
+        ? { codeChallenge: options.challenge, codeChallengeMethod: 'S256' }
+        : {}),
     });
     const response = await emulator.http.get(url);
     expect(response.status).to.equal(302);
@@ -128,9 +130,17 @@ describe('emulator: identity platform through the real MSAL and openid-client', 
       audience: 'https://api.partnercenter.microsoft.com',
       issuer: `https://sts.windows.net/${partnerTenant}/`,
     });
-    expect(payload).to.include({ tid: partnerTenant, scp: 'user_impersonation', upn: 'admin@first.example' }); // prettier-ignore
+    expect(payload).to.include({
+      tid: partnerTenant,
+      scp: 'user_impersonation',
+      upn: 'admin@first.example',
+    });
     expect(payload.amr).to.deep.equal(['pwd', 'mfa']);
-    expect(result.idTokenClaims).to.include({ nonce, tid: partnerTenant, preferred_username: 'admin@first.example' }); // prettier-ignore
+    expect(result.idTokenClaims).to.include({
+      nonce,
+      tid: partnerTenant,
+      preferred_username: 'admin@first.example',
+    });
     expect(result.idTokenClaims).to.not.have.property('amr');
     expect(result.account?.homeAccountId).to.equal(`${payload.oid as string}.${partnerTenant}`);
     expect(result.scopes).to.include(partnerCenterScope);
@@ -170,7 +180,10 @@ describe('emulator: identity platform through the real MSAL and openid-client', 
     const claims = decodeJwt(customer.accessToken);
     expect(claims).to.include({ tid: customerTenant, aud: 'https://graph.microsoft.com' });
     expect(claims.idp).to.equal(`https://sts.windows.net/${partnerTenant}/`);
-    expect(String(claims.scp).split(' ').sort()).to.deep.equal(['Directory.Read.All', 'MailboxSettings.Read']); // prettier-ignore
+    expect(String(claims.scp).split(' ').sort()).to.deep.equal([
+      'Directory.Read.All',
+      'MailboxSettings.Read',
+    ]);
     expect(customer.tenantId).to.equal(customerTenant);
   });
 
@@ -190,7 +203,11 @@ describe('emulator: identity platform through the real MSAL and openid-client', 
       const code = await codeFor(app, 'admin@first.example');
       emulator.state.clockOffsetMs = 601_000;
       const error = await expectRejection(
-        app.acquireTokenByCode({ code, scopes: [partnerCenterScope], redirectUri: testClient.redirectUri }), // prettier-ignore
+        app.acquireTokenByCode({
+          code,
+          scopes: [partnerCenterScope],
+          redirectUri: testClient.redirectUri,
+        }),
       );
       expect(error).to.include({ errorCode: 'invalid_grant', errorNo: 70008 });
     });
@@ -198,18 +215,33 @@ describe('emulator: identity platform through the real MSAL and openid-client', 
     it('7000215: a wrong client secret; 500112: another redirect URI; 501481: a wrong verifier', async () => {
       const app = msalApp();
       const { challenge } = await crypto.generatePkceCodes();
-      const codes = await Promise.all([1, 2, 3].map(() => codeFor(app, 'admin@first.example', { challenge }))); // prettier-ignore
+      const codes = await Promise.all(
+        [1, 2, 3].map(() => codeFor(app, 'admin@first.example', { challenge })),
+      );
       const wrongSecret = await expectRejection(
-        msalApp('not-the-secret').acquireTokenByCode({ code: codes[0]!, scopes: [partnerCenterScope], redirectUri: testClient.redirectUri }), // prettier-ignore
+        msalApp('not-the-secret').acquireTokenByCode({
+          code: codes[0]!,
+          scopes: [partnerCenterScope],
+          redirectUri: testClient.redirectUri,
+        }),
       );
       expect(wrongSecret).to.be.instanceOf(ServerError);
       expect(wrongSecret).to.include({ errorCode: 'invalid_client', errorNo: 7000215 });
       const otherRedirect = await expectRejection(
-        app.acquireTokenByCode({ code: codes[1]!, scopes: [partnerCenterScope], redirectUri: 'http://localhost:3000/elsewhere' }), // prettier-ignore
+        app.acquireTokenByCode({
+          code: codes[1]!,
+          scopes: [partnerCenterScope],
+          redirectUri: 'http://localhost:3000/elsewhere',
+        }),
       );
       expect(otherRedirect).to.include({ errorNo: 500112 });
       const wrongVerifier = await expectRejection(
-        app.acquireTokenByCode({ code: codes[2]!, scopes: [partnerCenterScope], redirectUri: testClient.redirectUri, codeVerifier: 'x'.repeat(43) }), // prettier-ignore
+        app.acquireTokenByCode({
+          code: codes[2]!,
+          scopes: [partnerCenterScope],
+          redirectUri: testClient.redirectUri,
+          codeVerifier: 'x'.repeat(43),
+        }),
       );
       expect(wrongVerifier).to.include({ errorNo: 501481 });
     });
@@ -218,7 +250,11 @@ describe('emulator: identity platform through the real MSAL and openid-client', 
       const { app, result } = await signIn();
       emulator.state.clockOffsetMs = 91 * 24 * 3600 * 1000;
       const error = await expectRejection(
-        app.acquireTokenSilent({ account: result.account!, scopes: [partnerCenterScope], forceRefresh: true }), // prettier-ignore
+        app.acquireTokenSilent({
+          account: result.account!,
+          scopes: [partnerCenterScope],
+          forceRefresh: true,
+        }),
       );
       expect(error).to.be.instanceOf(InteractionRequiredAuthError);
       expect(error).to.include({ errorNo: 700082, subError: 'bad_token' });
@@ -229,14 +265,22 @@ describe('emulator: identity platform through the real MSAL and openid-client', 
       const other = await signIn('staff@first.example');
       await emulator.http.post(`${emulator.url}/_emulator/users/nomfa@first.example/revoke`);
       const error = await expectRejection(
-        revoked.app.acquireTokenSilent({ account: revoked.result.account!, scopes: [partnerCenterScope], forceRefresh: true }), // prettier-ignore
+        revoked.app.acquireTokenSilent({
+          account: revoked.result.account!,
+          scopes: [partnerCenterScope],
+          forceRefresh: true,
+        }),
       );
       expect(error).to.be.instanceOf(InteractionRequiredAuthError);
       expect(error).to.include({ errorNo: 50173 });
 
       await emulator.http.post(`${emulator.url}/_emulator/users/staff@first.example/require-mfa`);
       const mfa = await expectRejection(
-        other.app.acquireTokenSilent({ account: other.result.account!, scopes: [partnerCenterScope], forceRefresh: true }), // prettier-ignore
+        other.app.acquireTokenSilent({
+          account: other.result.account!,
+          scopes: [partnerCenterScope],
+          forceRefresh: true,
+        }),
       );
       expect(mfa).to.be.instanceOf(InteractionRequiredAuthError);
       expect(mfa).to.include({ errorCode: 'interaction_required', errorNo: 50076 });
@@ -244,24 +288,42 @@ describe('emulator: identity platform through the real MSAL and openid-client', 
 
     it('65001: a resource the user did not consent to; 90099: a customer without delegated access', async () => {
       // partial@ grants only Partner Center whatever the app asks.
-      const partial = await consentAndRedeem(emulator, 'partial@first.example', [partnerCenterScope, ...graphScopes]); // prettier-ignore
+      const partial = await consentAndRedeem(emulator, 'partial@first.example', [
+        partnerCenterScope,
+        ...graphScopes,
+      ]);
       const app = msalApp();
       const consent = await expectRejection(
-        app.acquireTokenByRefreshToken({ refreshToken: partial.refresh_token, scopes: ['https://graph.microsoft.com/.default'] }), // prettier-ignore
+        app.acquireTokenByRefreshToken({
+          refreshToken: partial.refresh_token,
+          scopes: ['https://graph.microsoft.com/.default'],
+        }),
       );
       expect(consent).to.be.instanceOf(InteractionRequiredAuthError);
-      expect(consent).to.include({ errorCode: 'invalid_grant', subError: 'consent_required', errorNo: 65001 }); // prettier-ignore
+      expect(consent).to.include({
+        errorCode: 'invalid_grant',
+        subError: 'consent_required',
+        errorNo: 65001,
+      });
 
       const { app: signedIn, result } = await signIn();
-      await emulator.http.patch(`${emulator.url}/_emulator/customers/${customerTenant}`, { delegatedAccess: false }); // prettier-ignore
+      await emulator.http.patch(`${emulator.url}/_emulator/customers/${customerTenant}`, {
+        delegatedAccess: false,
+      });
       try {
         const denied = await expectRejection(
-          signedIn.acquireTokenSilent({ account: result.account!, scopes: ['https://graph.microsoft.com/.default'], authority: `${emulator.url}/${customerTenant}` }), // prettier-ignore
+          signedIn.acquireTokenSilent({
+            account: result.account!,
+            scopes: ['https://graph.microsoft.com/.default'],
+            authority: `${emulator.url}/${customerTenant}`,
+          }),
         );
         expect(denied).to.be.instanceOf(ServerError);
         expect(denied).to.include({ errorCode: 'invalid_grant', errorNo: 90099 });
       } finally {
-        await emulator.http.patch(`${emulator.url}/_emulator/customers/${customerTenant}`, { delegatedAccess: true }); // prettier-ignore
+        await emulator.http.patch(`${emulator.url}/_emulator/customers/${customerTenant}`, {
+          delegatedAccess: true,
+        });
       }
     });
 
@@ -275,7 +337,11 @@ describe('emulator: identity platform through the real MSAL and openid-client', 
       const app = msalApp();
       const code = await codeFor(app, 'admin@first.example');
       const error = await expectRejection(
-        app.acquireTokenByCode({ code, scopes: [partnerCenterScope], redirectUri: testClient.redirectUri }), // prettier-ignore
+        app.acquireTokenByCode({
+          code,
+          scopes: [partnerCenterScope],
+          redirectUri: testClient.redirectUri,
+        }),
       );
       expect(error).to.be.instanceOf(ServerError);
       expect(error).to.include({ errorCode: 'temporarily_unavailable' });
@@ -303,15 +369,23 @@ describe('emulator: identity platform through the real MSAL and openid-client', 
       expect(page.status).to.equal(200);
       expect(page.data).to.contain('Pick an account').and.to.contain('admin@first.example');
       const flow = /name="flow" value="([^"]+)"/.exec(page.data as string)![1]!;
-      const consent = await post('/organizations/oauth2/v2.0/authorize/signin', { flow, upn: 'admin@first.example' }); // prettier-ignore
+      const consent = await post('/organizations/oauth2/v2.0/authorize/signin', {
+        flow,
+        upn: 'admin@first.example',
+      });
       expect(consent.data).to.contain('Permissions requested');
-      expect(consent.data).to.contain('Access Partner Center').and.to.contain('Sign you in and read your profile'); // prettier-ignore
+      expect(consent.data)
+        .to.contain('Access Partner Center')
+        .and.to.contain('Sign you in and read your profile');
       return flow;
     }
 
     it('Cancel returns access_denied to the redirect URI with the state', async () => {
       const flow = await toConsentPage({ prompt: 'consent' });
-      const back = await post('/organizations/oauth2/v2.0/authorize/consent', { flow, decision: 'cancel' }); // prettier-ignore
+      const back = await post('/organizations/oauth2/v2.0/authorize/consent', {
+        flow,
+        decision: 'cancel',
+      });
       expect(back.status).to.equal(302);
       const location = new URL(String(back.headers.location));
       expect(location.searchParams.get('error')).to.equal('access_denied');
@@ -322,7 +396,10 @@ describe('emulator: identity platform through the real MSAL and openid-client', 
 
     it('Accept with response_mode=form_post posts the code to the redirect URI', async () => {
       const flow = await toConsentPage({ prompt: 'consent', response_mode: 'form_post' });
-      const back = await post('/organizations/oauth2/v2.0/authorize/consent', { flow, decision: 'accept' }); // prettier-ignore
+      const back = await post('/organizations/oauth2/v2.0/authorize/consent', {
+        flow,
+        decision: 'accept',
+      });
       expect(back.status).to.equal(200);
       expect(back.data).to.contain(`<form method="post" action="${testClient.redirectUri}">`);
       expect(back.data).to.match(/name="code" value="1\.AQ[^"]+"/);
@@ -330,10 +407,14 @@ describe('emulator: identity platform through the real MSAL and openid-client', 
     });
 
     it('refuses an unknown client or an unregistered redirect URI with a page, not a redirect', async () => {
-      const unknown = await emulator.http.get(authorizeUrl({ client_id: '99999999-9999-4999-8999-999999999999' })); // prettier-ignore
+      const unknown = await emulator.http.get(
+        authorizeUrl({ client_id: '99999999-9999-4999-8999-999999999999' }),
+      );
       expect(unknown.status).to.equal(400);
       expect(unknown.data).to.contain('AADSTS700016');
-      const elsewhere = await emulator.http.get(authorizeUrl({ redirect_uri: 'https://evil.example/cb' })); // prettier-ignore
+      const elsewhere = await emulator.http.get(
+        authorizeUrl({ redirect_uri: 'https://evil.example/cb' }),
+      );
       expect(elsewhere.status).to.equal(400);
       expect(elsewhere.data).to.contain('AADSTS50011');
     });
@@ -372,7 +453,11 @@ describe('emulator: identity platform through the real MSAL and openid-client', 
         expectedState: state,
       },
     );
-    expect(tokens.claims()).to.include({ tid: partnerTenant, nonce, iss: `${emulator.url}/${partnerTenant}/v2.0` }); // prettier-ignore
+    expect(tokens.claims()).to.include({
+      tid: partnerTenant,
+      nonce,
+      iss: `${emulator.url}/${partnerTenant}/v2.0`,
+    });
     expect(decodeJwt(tokens.access_token).aud).to.equal('https://api.partnercenter.microsoft.com');
     expect(tokens.refresh_token).to.match(/^1\.AX/);
   });
@@ -389,7 +474,9 @@ describe('emulator: identity platform through the real MSAL and openid-client', 
         code_challenge: verifier,
         code_challenge_method: 'plain',
       }).toString()}`;
-      return new URL(String((await emulator.http.get(url)).headers.location)).searchParams.get('code')!; // prettier-ignore
+      return new URL(String((await emulator.http.get(url)).headers.location)).searchParams.get(
+        'code',
+      )!;
     };
     const form = (code: string, codeVerifier: string) => ({
       grant_type: 'authorization_code',
@@ -401,7 +488,9 @@ describe('emulator: identity platform through the real MSAL and openid-client', 
     const ok = await redeem(emulator, form(await authorize(), verifier), partnerTenant);
     expect(ok.access_token).to.be.a('string');
     const wrong = createHash('sha256').update(verifier).digest('base64url');
-    const error = await expectRejection(redeem(emulator, form(await authorize(), wrong), partnerTenant)); // prettier-ignore
+    const error = await expectRejection(
+      redeem(emulator, form(await authorize(), wrong), partnerTenant),
+    );
     expect(error.message).to.match(/^invalid_grant: AADSTS501481:/);
   });
 

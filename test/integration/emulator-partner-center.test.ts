@@ -192,7 +192,9 @@ describe('Partner Center emulator (HTTPS)', function () {
       }
       expect(pageSizes).to.deep.equal([500, 500, 500, 500, 500]);
       expect(new Set(seen).size).to.equal(seen.length);
-      const expected = emulator.state.directory.partner(firstPartner)!.customers.map((c) => c.tenantId); // prettier-ignore
+      const expected = emulator.state.directory
+        .partner(firstPartner)!
+        .customers.map((c) => c.tenantId);
       expect([...seen].sort()).to.deep.equal([...expected].sort());
       expect(seen).to.not.include(explicitCustomer);
     });
@@ -236,21 +238,53 @@ describe('Partner Center emulator (HTTPS)', function () {
     });
 
     it('lists its subscriptions: SPB on P1M and P1Y, offerId the SKU id upper-cased', async function () {
-      const response = await get(emulator, `/v1/customers/${explicitCustomer}/subscriptions`, tokens.second); // prettier-ignore
+      const response = await get(
+        emulator,
+        `/v1/customers/${explicitCustomer}/subscriptions`,
+        tokens.second,
+      );
       expect(response.status).to.equal(200);
       const page = json<Collection<SubscriptionResource>>(response);
       expect(page.totalCount).to.equal(3);
       expect(page.items).to.have.length(3);
       expect(new Set(page.items.map((s) => s.id)).size).to.equal(3);
       const summary = page.items
-        .map((s) => ({ offerId: s.offerId, termDuration: s.termDuration, quantity: s.quantity, status: s.status, billingCycle: s.billingCycle })) // prettier-ignore
-        .sort((a, b) => `${a.offerId}${a.termDuration}`.localeCompare(`${b.offerId}${b.termDuration}`)); // prettier-ignore
+        .map((s) => ({
+          offerId: s.offerId,
+          termDuration: s.termDuration,
+          quantity: s.quantity,
+          status: s.status,
+          billingCycle: s.billingCycle,
+        }))
+        .sort((a, b) =>
+          `${a.offerId}${a.termDuration}`.localeCompare(`${b.offerId}${b.termDuration}`),
+        );
       expect(summary).to.deep.equal(
         [
-          { offerId: exchangeSkuId.toUpperCase(), termDuration: 'P1M', quantity: 3, status: 'active', billingCycle: 'monthly' }, // prettier-ignore
-          { offerId: spbSkuId.toUpperCase(), termDuration: 'P1M', quantity: 10, status: 'active', billingCycle: 'monthly' }, // prettier-ignore
-          { offerId: spbSkuId.toUpperCase(), termDuration: 'P1Y', quantity: 5, status: 'active', billingCycle: 'annual' }, // prettier-ignore
-        ].sort((a, b) => `${a.offerId}${a.termDuration}`.localeCompare(`${b.offerId}${b.termDuration}`)), // prettier-ignore
+          {
+            offerId: exchangeSkuId.toUpperCase(),
+            termDuration: 'P1M',
+            quantity: 3,
+            status: 'active',
+            billingCycle: 'monthly',
+          },
+          {
+            offerId: spbSkuId.toUpperCase(),
+            termDuration: 'P1M',
+            quantity: 10,
+            status: 'active',
+            billingCycle: 'monthly',
+          },
+          {
+            offerId: spbSkuId.toUpperCase(),
+            termDuration: 'P1Y',
+            quantity: 5,
+            status: 'active',
+            billingCycle: 'annual',
+          },
+        ].sort((a, b) =>
+          `${a.offerId}${a.termDuration}`.localeCompare(`${b.offerId}${b.termDuration}`),
+        ),
       );
       for (const s of page.items) expect(s.attributes.objectType).to.equal('Subscription');
     });
@@ -266,8 +300,22 @@ describe('Partner Center emulator (HTTPS)', function () {
       expect(skus.totalCount).to.equal(2);
       const byPart = new Map(skus.items.map((s) => [s.productSku.skuPartNumber, s]));
       // SPB: 10 + 5 bought, a@ and b@ licensed; EXCHANGESTANDARD: 3 bought, b@ licensed.
-      expect(byPart.get('SPB')).to.deep.include({ activeUnits: 15, consumedUnits: 2, totalUnits: 15, availableUnits: 13, suspendedUnits: 0, warningUnits: 0 }); // prettier-ignore
-      expect(byPart.get('EXCHANGESTANDARD')).to.deep.include({ activeUnits: 3, consumedUnits: 1, totalUnits: 3, availableUnits: 2, suspendedUnits: 0, warningUnits: 0 }); // prettier-ignore
+      expect(byPart.get('SPB')).to.deep.include({
+        activeUnits: 15,
+        consumedUnits: 2,
+        totalUnits: 15,
+        availableUnits: 13,
+        suspendedUnits: 0,
+        warningUnits: 0,
+      });
+      expect(byPart.get('EXCHANGESTANDARD')).to.deep.include({
+        activeUnits: 3,
+        consumedUnits: 1,
+        totalUnits: 3,
+        availableUnits: 2,
+        suspendedUnits: 0,
+        warningUnits: 0,
+      });
       expect(byPart.get('SPB')!.productSku.id).to.equal(spbSkuId);
       expect(byPart.get('EXCHANGESTANDARD')!.productSku.id).to.equal(exchangeSkuId);
       for (const sku of skus.items) {
@@ -303,14 +351,26 @@ describe('Partner Center emulator (HTTPS)', function () {
         403,
         20002,
       );
-      expectFault(await get(emulator, `/v1/customers/${explicitCustomer}/subscriptions`, tokens.first), 403, 20002); // prettier-ignore
+      expectFault(
+        await get(emulator, `/v1/customers/${explicitCustomer}/subscriptions`, tokens.first),
+        403,
+        20002,
+      );
       const firstsCustomer = emulator.state.directory.partner(firstPartner)!.customers[0]!.tenantId;
-      expectFault(await get(emulator, `/v1/customers/${firstsCustomer}/subscribedskus`, tokens.second), 403, 20002); // prettier-ignore
+      expectFault(
+        await get(emulator, `/v1/customers/${firstsCustomer}/subscribedskus`, tokens.second),
+        403,
+        20002,
+      );
     });
 
     it('404 1000 for an unknown customer', async function () {
       expectFault(await get(emulator, `/v1/customers/${randomUUID()}`, tokens.first), 404, 1000);
-      expectFault(await get(emulator, `/v1/customers/${randomUUID()}/subscriptions`, tokens.first), 404, 1000); // prettier-ignore
+      expectFault(
+        await get(emulator, `/v1/customers/${randomUUID()}/subscriptions`, tokens.first),
+        404,
+        1000,
+      );
     });
 
     it('echoes MS-RequestId and MS-CorrelationId, on success and on error', async function () {
@@ -372,17 +432,27 @@ describe('Partner Center emulator (HTTPS)', function () {
     });
 
     it('DELETE /_emulator/faults clears a standing fault', async function () {
-      await emulator.http.post(`${emulator.url}/_emulator/faults`, { path: '/v1/customers/**', status: 500 }); // prettier-ignore
-      const listed = json<{ faults: unknown[] }>(await emulator.http.get(`${emulator.url}/_emulator/faults`)); // prettier-ignore
+      await emulator.http.post(`${emulator.url}/_emulator/faults`, {
+        path: '/v1/customers/**',
+        status: 500,
+      });
+      const listed = json<{ faults: unknown[] }>(
+        await emulator.http.get(`${emulator.url}/_emulator/faults`),
+      );
       expect(listed.faults).to.have.length(1);
       const path = `/v1/customers/${explicitCustomer}`;
       expectFault(await get(emulator, path, tokens.second), 500, 500);
       expectFault(await get(emulator, path, tokens.second), 500, 500);
       // (A globstar also matches zero segments: /v1/customers/** covers /v1/customers too.)
-      expect((await get(emulator, '/v1/profiles/organization', tokens.second)).status, 'other paths').to.equal(200); // prettier-ignore
+      expect(
+        (await get(emulator, '/v1/profiles/organization', tokens.second)).status,
+        'other paths',
+      ).to.equal(200);
       const cleared = await emulator.http.delete(`${emulator.url}/_emulator/faults`);
       expect(cleared.status).to.equal(204);
-      const after = json<{ faults: unknown[] }>(await emulator.http.get(`${emulator.url}/_emulator/faults`)); // prettier-ignore
+      const after = json<{ faults: unknown[] }>(
+        await emulator.http.get(`${emulator.url}/_emulator/faults`),
+      );
       expect(after.faults).to.deep.equal([]);
       expect((await get(emulator, path, tokens.second)).status).to.equal(200);
     });

@@ -44,7 +44,14 @@ describe('queue layer', function () {
     await events.waitUntilReady();
     const config = testConfig({ QUEUE_PREFIX: prefix });
     const keyRing = new KeyRing(config.encryptionKeys);
-    deps = { ...createServices(config, store, keyRing, connection), config, log, store, keyRing, queues }; // prettier-ignore
+    deps = {
+      ...createServices(config, store, keyRing, connection),
+      config,
+      log,
+      store,
+      keyRing,
+      queues,
+    };
   });
 
   afterEach(async function () {

@@ -156,9 +156,12 @@ describe('HTTP server', function () {
   });
 
   it('exports job gauges per queue and state, and request latency', async () => {
-    const queues = new JobQueues(createProducerConnection(testRedisUrl), prefix);
+    const connection = createProducerConnection(testRedisUrl);
+    await once(connection, 'ready');
+    const queues = new JobQueues(connection, prefix);
     await queues.enqueue('reconcile', {});
     await queues.close();
+    connection.disconnect();
     await request(t.app).get('/healthz');
     const res = await request(t.app).get('/metrics').expect(200);
     expect(res.text).to.contain('license_sync_queue_jobs{queue="maintenance",state="waiting"} 1');

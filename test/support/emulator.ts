@@ -15,7 +15,13 @@ export const testClient = {
 /** A small two-partner scenario; override any part. */
 export function testScenario(overrides: Partial<ScenarioInput> = {}): ScenarioInput {
   return {
-    clients: [{ clientId: testClient.clientId, clientSecret: testClient.clientSecret, redirectUris: [testClient.redirectUri] }], // prettier-ignore
+    clients: [
+      {
+        clientId: testClient.clientId,
+        clientSecret: testClient.clientSecret,
+        redirectUris: [testClient.redirectUri],
+      },
+    ],
     autoConsent: true,
     partners: [
       {
@@ -26,7 +32,12 @@ export function testScenario(overrides: Partial<ScenarioInput> = {}): ScenarioIn
           { upn: 'admin@first.example', mfa: true, adminAgent: true },
           { upn: 'nomfa@first.example', mfa: false, adminAgent: true },
           { upn: 'staff@first.example', mfa: true, adminAgent: false },
-          { upn: 'partial@first.example', mfa: true, adminAgent: true, grantedScopes: [partnerCenterScope] }, // prettier-ignore
+          {
+            upn: 'partial@first.example',
+            mfa: true,
+            adminAgent: true,
+            grantedScopes: [partnerCenterScope],
+          },
         ],
         rateLimits: { partnerCenterRps: 50, graphRps: 50 },
         customers: { generate: { seed: 7, count: 30 } },
@@ -127,10 +138,17 @@ export async function redeem(
 ): Promise<TokenSet> {
   const response = await emulator.http.post(
     `${emulator.url}/${tenant}/oauth2/v2.0/token`,
-    new URLSearchParams({ client_id: testClient.clientId, client_secret: testClient.clientSecret, ...form }).toString(), // prettier-ignore
+    new URLSearchParams({
+      client_id: testClient.clientId,
+      client_secret: testClient.clientSecret,
+      ...form,
+    }).toString(),
     { headers: { 'Content-Type': 'application/x-www-form-urlencoded' } },
   );
-  const body = JSON.parse(response.data as string) as TokenSet & { error?: string; error_description?: string }; // prettier-ignore
+  const body = JSON.parse(response.data as string) as TokenSet & {
+    error?: string;
+    error_description?: string;
+  };
   if (response.status !== 200) throw new Error(`${body.error}: ${body.error_description}`);
   return body;
 }

@@ -23,7 +23,11 @@ export function sameOriginReturnUrl(returnTo: string, publicUrl: string): string
   }
 }
 
-type AttemptView = { id: string; status: 'pending' | 'received' | 'exchanging' | 'completed' | 'failed'; message: string | null }; // prettier-ignore
+type AttemptView = {
+  id: string;
+  status: 'pending' | 'received' | 'exchanging' | 'completed' | 'failed';
+  message: string | null;
+};
 
 function attemptView(a: ConsentAttempt): AttemptView {
   const status = a.status === 'started' ? 'pending' : a.status === 'expired' ? 'failed' : a.status;
@@ -53,11 +57,11 @@ export function delegatedAdminStatus(
   let nextAction: string | null = null;
   if (attemptShown?.status === 'failed') nextAction = attemptShown.message;
   else if (consent?.status === 'needs_reconsent')
-    nextAction = consent.nextAction ?? 'Grant Partner Center consent again.'; // prettier-ignore
+    nextAction = consent.nextAction ?? 'Grant Partner Center consent again.';
   else if (!consent && attemptShown?.status !== 'pending')
-    nextAction = 'Grant Partner Center consent with an Admin Agent account that uses MFA.'; // prettier-ignore
+    nextAction = 'Grant Partner Center consent with an Admin Agent account that uses MFA.';
   else if (model === 'mixed') {
-    nextAction = `Still on the old model: ${activeLegacy.map((a) => a.username).join(', ')}. Grant consent with an account of the same domain to replace them.`; // prettier-ignore
+    nextAction = `Still on the old model: ${activeLegacy.map((a) => a.username).join(', ')}. Grant consent with an account of the same domain to replace them.`;
   }
   return {
     partnerId,
@@ -68,7 +72,10 @@ export function delegatedAdminStatus(
       tenantId: consent.tenantId,
       mfa: consent.mfaVerified === true,
       adminAgent: consent.adminAgent === true,
-      status: consent.status === 'active' || consent.status === 'needs_reconsent' ? consent.status : 'replaced', // prettier-ignore
+      status:
+        consent.status === 'active' || consent.status === 'needs_reconsent'
+          ? consent.status
+          : 'replaced',
       grantedAt: consent.consentedAt,
     },
     legacyAccounts: legacy.map((a) => ({
@@ -101,13 +108,29 @@ export function consentsRouter(services: Services, publicUrl: string): Router {
     );
     const returnUrl = sameOriginReturnUrl(body.returnTo, publicUrl);
     if (!returnUrl) {
-      throw new HttpError(400, 'invalid_request', `returnTo must be on ${new URL(publicUrl).origin}.`); // prettier-ignore
+      throw new HttpError(
+        400,
+        'invalid_request',
+        `returnTo must be on ${new URL(publicUrl).origin}.`,
+      );
     }
     const state = randomBytes(32).toString('base64url'); // 256 bits
     const nonce = randomUUID();
     const { verifier, challenge } = await crypto.generatePkceCodes();
-    const attempt = await services.attempts.start({ partnerId: partner.id, kind: 'partner_center', state, verifier, nonce, returnUrl }); // prettier-ignore
-    const authorizeUrl = await services.identity.authorizeUrl({ state, nonce, codeChallenge: challenge, loginHint: body.loginHint }); // prettier-ignore
+    const attempt = await services.attempts.start({
+      partnerId: partner.id,
+      kind: 'partner_center',
+      state,
+      verifier,
+      nonce,
+      returnUrl,
+    });
+    const authorizeUrl = await services.identity.authorizeUrl({
+      state,
+      nonce,
+      codeChallenge: challenge,
+      loginHint: body.loginHint,
+    });
     res.status(201).json({ attemptId: attempt.id, authorizeUrl, expiresAt: attempt.expiresAt });
   });
 

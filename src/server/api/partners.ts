@@ -52,7 +52,10 @@ export function partnersRouter(services: Services, actor: string): Router {
   });
 
   router.post('/partners', async (req, res) => {
-    const body = parseOr400(z.object({ name: z.string().trim().min(1).max(200) }).strict(), req.body); // prettier-ignore
+    const body = parseOr400(
+      z.object({ name: z.string().trim().min(1).max(200) }).strict(),
+      req.body,
+    );
     res.status(201).json(partnerView(await services.partners.create(body.name, actor)));
   });
 
@@ -66,7 +69,12 @@ export function partnersRouter(services: Services, actor: string): Router {
       z.object({ username: upnLike, password: z.string().min(1).max(1024) }).strict(),
       req.body,
     );
-    const admin = await services.partners.addLegacyAdmin(partner.id, body.username, body.password, actor); // prettier-ignore
+    const admin = await services.partners.addLegacyAdmin(
+      partner.id,
+      body.username,
+      body.password,
+      actor,
+    );
     res.status(201).json(adminView(admin));
   });
 
@@ -77,19 +85,29 @@ export function partnersRouter(services: Services, actor: string): Router {
         .object({
           name: z.string().trim().min(1).max(200),
           customerTenantId: guid.optional(),
-          domain: z.string().trim().toLowerCase().regex(/^[a-z0-9-]+(\.[a-z0-9-]+)+$/, 'expected a DNS domain').optional(), // prettier-ignore
+          domain: z
+            .string()
+            .trim()
+            .toLowerCase()
+            .regex(/^[a-z0-9-]+(\.[a-z0-9-]+)+$/, 'expected a DNS domain')
+            .optional(),
           delegatedAdminId: guid.optional(),
         })
         .strict()
-        .refine((c) => c.customerTenantId || c.domain, { message: 'give customerTenantId or domain' }), // prettier-ignore
+        .refine((c) => c.customerTenantId || c.domain, {
+          message: 'give customerTenantId or domain',
+        }),
       req.body,
     );
     if (
       body.delegatedAdminId &&
       !(await services.partners.adminBelongsTo(partner.id, body.delegatedAdminId))
     ) {
-      // prettier-ignore
-      throw new HttpError(400, 'invalid_request', 'delegatedAdminId is not an account of this partner.'); // prettier-ignore
+      throw new HttpError(
+        400,
+        'invalid_request',
+        'delegatedAdminId is not an account of this partner.',
+      );
     }
     try {
       res
@@ -97,7 +115,11 @@ export function partnersRouter(services: Services, actor: string): Router {
         .json(companyView(await services.partners.addCompany(partner.id, body, actor)));
     } catch (error) {
       if (/unique|duplicate/i.test(String((error as { cause?: unknown }).cause ?? error))) {
-        throw new HttpError(409, 'conflict', 'A company with this customer tenant already exists for this partner.'); // prettier-ignore
+        throw new HttpError(
+          409,
+          'conflict',
+          'A company with this customer tenant already exists for this partner.',
+        );
       }
       throw error;
     }

@@ -1,0 +1,478 @@
+import { randomBytes } from 'node:crypto';
+import { Writable } from 'node:stream';
+import { Job, QueueEvents } from 'bullmq';
+import { expect } from 'chai';
+import { eq } from 'drizzle-orm';
+import type { Express } from 'express';
+import { Redis } from 'ioredis';
+import request from 'supertest';
+import { createLogger } from '../../src/logger.js';
+import { jobIds } from '../../src/queue/catalog.js';
+import { createProducerConnection } from '../../src/queue/connections.js';
+import { JobQueues } from '../../src/queue/job-queues.js';
+import { openRuntime, type Runtime } from '../../src/runtime.js';
+import { createApp } from '../../src/server/app.js';
+import {
+  auditEvents,
+  consentAttempts,
+  delegatedAdmins,
+  tokenCachePartitions,
+} from '../../src/store/schema.js';
+import { runWorkers, type RunningWorkers } from '../../workers/run.js';
+import { testConfig, testSecrets } from '../support/config.js';
+import { createTestDatabase, type TestDatabase } from '../support/database.js';
+import { startTestEmulator, testClient, type TestEmulator } from '../support/emulator.js';
+import { suiteFailed } from '../support/keep-on-failure.js';
+import { closedPort, freshPrefix, removePrefix, testRedisUrl } from '../support/redis.js';
+
+const publicUrl = 'http://localhost:3000';
+const auth = { Authorization: `Bearer ${testSecrets.ADMIN_API_TOKEN}` };
+
+describe('consent: start, callback, exchange, domain-matched replacement', function () {
+  this.timeout(60_000);
+  let emulator: TestEmulator;
+  let database: TestDatabase;
+  let prefix: string;
+  let runtime: Runtime;
+  let workers: RunningWorkers;
+  let app: Express;
+  let events: QueueEvents;
+  const logLines: string[] = [];
+  const responses: string[] = [];
+  const passwords: string[] = [];
+
+  before(async () => {
+    emulator = await startTestEmulator();
+    database = await createTestDatabase();
+    prefix = freshPrefix();
+    const config = testConfig({
+      DATABASE_URL: database.url,
+      QUEUE_PREFIX: prefix,
+      PUBLIC_URL: publicUrl,
+      MICROSOFT_CLOUD: 'custom',
+      MICROSOFT_AUTHORITY_HOST: emulator.url,
+      PARTNER_CENTER_URL: emulator.url,
+      GRAPH_URL: emulator.url,
+      HTTP_EXTRA_CA_FILE: emulator.caFile,
+      MICROSOFT_CLIENT_ID: testClient.clientId,
+      MICROSOFT_CLIENT_SECRET: testClient.clientSecret,
+    });
+    const log = createLogger({
+      level: 'debug',
+      destination: new Writable({
+        write(chunk: Buffer, _enc, done) {
+          logLines.push(chunk.toString());
+          done();
+        },
+      }),
+    });
+    runtime = await openRuntime(config, log);
+    workers = runWorkers(runtime);
+    await workers.scheduled;
+    app = createApp(runtime);
+    events = new QueueEvents('consent', { connection: { url: testRedisUrl }, prefix });
+    await events.waitUntilReady();
+  });
+
+  after(async function () {
+    await events?.close();
+    await workers?.close(1_000);
+    await runtime?.close();
+    await emulator?.stop();
+    if (!suiteFailed(this)) {
+      await database.drop();
+      await removePrefix(prefix);
+    }
+  });
+
+  /** The API, recording every response body for the leak scan. */
+  async function api(method: 'get' | 'post', path: string, body?: object) {
+    const call = request(app)[method](`/api/v1${path}`).set(auth);
+    const res = await (body ? call.send(body) : call);
+    responses.push(res.text);
+    return res;
+  }
+
+  async function partnerWith(legacy: string[], companiesEach = 2) {
+    const partner = (
+      await api('post', '/partners', { name: `Partner ${randomBytes(3).toString('hex')}` })
+    ).body as { id: string };
+    const legacyIds: string[] = [];
+    for (const username of legacy) {
+      const password = `Pw-${randomBytes(9).toString('base64url')}`;
+      passwords.push(password);
+      const admin = await api('post', `/partners/${partner.id}/delegated-admins`, {
+        username,
+        password,
+      });
+      expect(admin.status).to.equal(201);
+      expect(admin.text).to.not.contain(password);
+      legacyIds.push((admin.body as { id: string }).id);
+      for (let i = 0; i < companiesEach; i++) {
+        await api('post', `/partners/${partner.id}/companies`, {
+          name: `Co ${username} ${i}`,
+          customerTenantId: crypto.randomUUID(),
+          delegatedAdminId: (admin.body as { id: string }).id,
+        });
+      }
+    }
+    return { partnerId: partner.id, legacyIds };
+  }
+
+  async function startConsent(partnerId: string, loginHint?: string) {
+    const res = await api('post', `/partners/${partnerId}/consents`, {
+      returnTo: '/company/delegated-admin',
+      ...(loginHint ? { loginHint } : {}),
+    });
+    expect(res.status).to.equal(201);
+    return res.body as { attemptId: string; authorizeUrl: string };
+  }
+
+  /** Follows Microsoft's straight-through sign-in; returns our callback's path and query. */
+  async function signInAtMicrosoft(authorizeUrl: string): Promise<string> {
+    const res = await emulator.http.get(authorizeUrl);
+    expect(res.status).to.equal(302);
+    const location = new URL(String(res.headers.location));
+    expect(location.origin + location.pathname).to.equal(`${publicUrl}/auth/callback`);
+    return location.pathname + location.search;
+  }
+
+  async function finished(jobId: string) {
+    const job = await Job.fromId(runtime.queues.get('consent'), jobId);
+    if (!job) throw new Error(`no job ${jobId}`);
+    return job.waitUntilFinished(events, 30_000) as Promise<Record<string, unknown>>;
+  }
+
+  /** The whole happy flow for `upn`; resolves once the exchange (and replacement) ran. */
+  async function grant(partnerId: string, upn: string) {
+    const { attemptId, authorizeUrl } = await startConsent(partnerId, upn);
+    const callback = await signInAtMicrosoft(authorizeUrl);
+    const back = await request(app).get(callback);
+    expect(back.status).to.equal(303);
+    expect(back.headers.location).to.equal(
+      `${publicUrl}/company/delegated-admin?consent=pending&attempt=${attemptId}`,
+    );
+    const outcome = await finished(jobIds.exchangeConsentCode(attemptId));
+    if (outcome.outcome === 'completed')
+      await finished(jobIds.replaceLegacyAdmins(outcome.delegatedAdminId as string));
+    return { attemptId, callback, outcome };
+  }
+
+  const status = async (partnerId: string) =>
+    (await api('get', `/partners/${partnerId}/delegated-admin`)).body as {
+      model: string;
+      consent: {
+        id: string;
+        upn: string;
+        mfa: boolean;
+        adminAgent: boolean;
+        status: string;
+      } | null;
+      legacyAccounts: { id: string; username: string; status: string; replacedBy: string | null }[];
+      attempt: { id: string; status: string; message: string | null } | null;
+      nextAction: string | null;
+    };
+
+  it('happy path: the legacy account of the same domain is replaced and its companies move', async () => {
+    const { partnerId, legacyIds } = await partnerWith(['sync@first.example'], 3);
+    await grant(partnerId, 'admin@first.example');
+    const s = await status(partnerId);
+    expect(s.model).to.equal('sam');
+    expect(s.consent).to.include({
+      upn: 'admin@first.example',
+      mfa: true,
+      adminAgent: true,
+      status: 'active',
+    });
+    expect(s.legacyAccounts).to.deep.equal([
+      {
+        id: legacyIds[0],
+        username: 'sync@first.example',
+        status: 'replaced',
+        replacedBy: s.consent!.id,
+      },
+    ]);
+    expect(s.attempt).to.include({ status: 'completed' });
+    expect(s.nextAction).to.equal(null);
+    const companies = (await api('get', `/partners/${partnerId}/companies`)).body as {
+      companies: { delegatedAdminId: string }[];
+    };
+    expect(companies.companies.map((c) => c.delegatedAdminId)).to.deep.equal(
+      Array(3).fill(s.consent!.id),
+    );
+    const audit = await runtime.store.db
+      .select()
+      .from(auditEvents)
+      .where(eq(auditEvents.partnerId, partnerId));
+    expect(audit.map((a) => a.action)).to.include.members([
+      'consent.granted',
+      'delegated_admin.replaced',
+    ]);
+    expect(audit.find((a) => a.action === 'delegated_admin.replaced')!.details).to.include({
+      companiesMoved: 3,
+      username: 'sync@first.example',
+    });
+    const [legacy] = await runtime.store.db
+      .select()
+      .from(delegatedAdmins)
+      .where(eq(delegatedAdmins.id, legacyIds[0]!));
+    expect(legacy!.passwordEnc).to.equal(null);
+    const [attempt] = await runtime.store.db
+      .select()
+      .from(consentAttempts)
+      .where(eq(consentAttempts.id, s.attempt!.id));
+    expect([attempt!.codeEnc, attempt!.pkceVerifierEnc, attempt!.nonceEnc]).to.deep.equal([
+      null,
+      null,
+      null,
+    ]);
+  });
+
+  it('a replayed callback gets the same redirect and creates no second consent or job', async () => {
+    const { partnerId } = await partnerWith(['sync@first.example'], 1);
+    const { callback, attemptId } = await grant(partnerId, 'admin@first.example');
+    const before = await runtime.queues.get('consent').getJobCounts();
+    const replay = await request(app).get(callback);
+    expect(replay.status).to.equal(303);
+    expect(replay.headers.location).to.contain(`consent=pending&attempt=${attemptId}`);
+    expect(await runtime.queues.get('consent').getJobCounts()).to.deep.equal(before);
+    const sams = (await runtime.services.partners.admins(partnerId)).filter(
+      (a) => a.kind === 'sam',
+    );
+    expect(sams).to.have.length(1);
+    // The same state with another code is refused.
+    const other = callback.replace(/code=[^&]+/, 'code=another-code');
+    const refused = await request(app).get(other);
+    expect(refused.status).to.equal(400);
+    expect(refused.text).to.contain('already completed');
+  });
+
+  it('refuses forged, expired, incomplete, repeated and oversized callbacks, enqueueing nothing', async () => {
+    const { partnerId } = await partnerWith([], 0);
+    const before = await runtime.queues.get('consent').getJobCounts();
+    const forged = await request(app).get(
+      `/auth/callback?code=abc&state=${randomBytes(32).toString('base64url')}`,
+    );
+    expect([forged.status, forged.type]).to.deep.equal([400, 'text/html']);
+    expect(forged.text).to.contain('matches no consent we started');
+
+    const { authorizeUrl, attemptId } = await startConsent(partnerId, 'admin@first.example');
+    const callback = await signInAtMicrosoft(authorizeUrl);
+    await runtime.store.db
+      .update(consentAttempts)
+      .set({ expiresAt: new Date(Date.now() - 1000) })
+      .where(eq(consentAttempts.id, attemptId));
+    const expired = await request(app).get(callback);
+    expect(expired.status).to.equal(400);
+    expect(expired.text).to.contain('longer than 15 minutes');
+
+    const state = new URL(callback, publicUrl).searchParams.get('state')!;
+    expect((await request(app).get(`/auth/callback?state=${state}`)).text).to.contain(
+      'no authorization code',
+    );
+    expect(
+      (await request(app).get(`/auth/callback?state=${state}&state=${state}&code=x`)).text,
+    ).to.contain('appears more than once');
+    expect(
+      (await request(app).get(`/auth/callback?state=${state}&code=${'x'.repeat(9000)}`)).text,
+    ).to.contain('too long');
+    expect(await runtime.queues.get('consent').getJobCounts()).to.deep.equal(before);
+  });
+
+  it('Cancel at Microsoft: the attempt says so in a sentence and nothing changes', async () => {
+    const { partnerId } = await partnerWith(['sync@first.example'], 1);
+    const { authorizeUrl, attemptId } = await startConsent(partnerId);
+    // Earlier tests consented already; Microsoft would then skip the consent page.
+    emulator.state.grants.clear();
+    // Through the emulator's real pages: pick the account, then Cancel.
+    const signIn = await emulator.http.get(authorizeUrl);
+    const flow = /name="flow" value="([^"]+)"/.exec(signIn.data as string)![1]!;
+    const form = (fields: Record<string, string>) => new URLSearchParams(fields).toString();
+    const headers = { 'Content-Type': 'application/x-www-form-urlencoded' };
+    await emulator.http.post(
+      `${emulator.url}/organizations/oauth2/v2.0/authorize/signin`,
+      form({ flow, upn: 'admin@first.example' }),
+      { headers },
+    );
+    const cancelled = await emulator.http.post(
+      `${emulator.url}/organizations/oauth2/v2.0/authorize/consent`,
+      form({ flow, decision: 'cancel' }),
+      { headers },
+    );
+    const location = new URL(String(cancelled.headers.location));
+    const back = await request(app).get(location.pathname + location.search);
+    expect(back.status).to.equal(303);
+    expect(back.headers.location).to.contain(`consent=failed&attempt=${attemptId}`);
+    const s = await status(partnerId);
+    expect(s.attempt).to.deep.equal({
+      id: attemptId,
+      status: 'failed',
+      message:
+        'Consent was cancelled at Microsoft, so nothing changed. Click Grant Partner Center Consent to try again.',
+    });
+    expect(s.model).to.equal('legacy');
+    expect(s.legacyAccounts[0]!.status).to.equal('active');
+  });
+
+  for (const [upn, sentence] of [
+    [
+      'nomfa@first.example',
+      'nomfa@first.example signed in without multi-factor authentication. Enable MFA on this account, then grant consent again.',
+    ],
+    [
+      'staff@first.example',
+      'staff@first.example is not an Admin Agent in Partner Center. Grant consent again with an account in the Admin Agents group.',
+    ],
+  ] as const) {
+    it(`${upn.split('@')[0]}: no token is stored, the legacy account stays, the status says what to fix`, async () => {
+      const { partnerId } = await partnerWith(['sync@first.example'], 1);
+      const { outcome } = await grant(partnerId, upn);
+      expect(outcome).to.deep.equal({ outcome: 'failed', message: sentence });
+      const s = await status(partnerId);
+      expect(s).to.deep.include({ model: 'legacy', consent: null, nextAction: sentence });
+      expect(s.attempt).to.include({ status: 'failed', message: sentence });
+      expect(s.legacyAccounts[0]!.status).to.equal('active');
+      const partitions = await runtime.store.db
+        .select()
+        .from(tokenCachePartitions)
+        .where(eq(tokenCachePartitions.partnerId, partnerId));
+      expect(partitions).to.have.length(0);
+    });
+  }
+
+  it('no domain match, or only a subdomain: nothing moves and the status names who is left', async () => {
+    const { partnerId } = await partnerWith(['sync@other.example', 'sync@mail.first.example'], 1);
+    await grant(partnerId, 'admin@first.example');
+    const s = await status(partnerId);
+    expect(s.model).to.equal('mixed');
+    expect(s.legacyAccounts.map((a) => a.status)).to.deep.equal(['active', 'active']);
+    expect(s.nextAction).to.contain('sync@other.example').and.to.contain('sync@mail.first.example');
+    const companies = (await api('get', `/partners/${partnerId}/companies`)).body as {
+      companies: { delegatedAdminId: string }[];
+    };
+    expect(companies.companies.every((c) => c.delegatedAdminId !== s.consent!.id)).to.be.true;
+  });
+
+  it('two legacy accounts of one domain are both replaced; a re-grant replaces the older consent', async () => {
+    const { partnerId } = await partnerWith(['sync@first.example', 'billing@FIRST.example'], 2);
+    await grant(partnerId, 'admin@first.example');
+    const first = await status(partnerId);
+    expect(first.legacyAccounts.map((a) => [a.status, a.replacedBy])).to.deep.equal([
+      ['replaced', first.consent!.id],
+      ['replaced', first.consent!.id],
+    ]);
+    await grant(partnerId, 'partial@first.example');
+    const second = await status(partnerId);
+    expect(second.consent).to.include({ upn: 'partial@first.example', status: 'active' });
+    const sams = (await runtime.services.partners.admins(partnerId)).filter(
+      (a) => a.kind === 'sam',
+    );
+    expect(sams.map((a) => [a.username, a.status]).sort()).to.deep.equal([
+      ['admin@first.example', 'replaced'],
+      ['partial@first.example', 'active'],
+    ]);
+    const companies = (await api('get', `/partners/${partnerId}/companies`)).body as {
+      companies: { delegatedAdminId: string }[];
+    };
+    expect(companies.companies.map((c) => c.delegatedAdminId)).to.deep.equal(
+      Array(4).fill(second.consent!.id),
+    );
+  });
+
+  it('refuses a return URL on another origin, with a 400 that names the rule', async () => {
+    const { partnerId } = await partnerWith([], 0);
+    for (const returnTo of [
+      'https://evil.example/x',
+      '//evil.example/x',
+      'http://localhost:3001/x',
+    ]) {
+      const res = await api('post', `/partners/${partnerId}/consents`, { returnTo });
+      expect(res.status).to.equal(400);
+      expect((res.body as { error: { message: string } }).error.message).to.equal(
+        `returnTo must be on ${publicUrl}.`,
+      );
+    }
+  });
+
+  it('Redis down at the callback: a 503 page, then the reconciler completes the consent', async () => {
+    const { partnerId } = await partnerWith(['sync@first.example'], 1);
+    const down = createProducerConnection(`redis://127.0.0.1:${await closedPort()}`, {
+      retryStrategy: () => 50,
+    });
+    down.on('error', () => {});
+    const downQueues = new JobQueues(down, prefix);
+    const downApp = createApp({ ...runtime, producer: down, queues: downQueues });
+    try {
+      const { authorizeUrl, attemptId } = await startConsent(partnerId, 'admin@first.example');
+      const res = await request(downApp).get(await signInAtMicrosoft(authorizeUrl));
+      expect(res.status).to.equal(503);
+      expect(res.text).to.contain('no need to grant it again');
+      // As if the callback came in a minute ago: past the reconciler's grace period.
+      await runtime.store.db
+        .update(consentAttempts)
+        .set({ receivedAt: new Date(Date.now() - 60_000) })
+        .where(eq(consentAttempts.id, attemptId));
+      const reconcile = await runtime.queues.enqueue(
+        'reconcile',
+        {},
+        { jobId: `reconcile-test-${attemptId}` },
+      );
+      const maintenance = new QueueEvents('maintenance', {
+        connection: { url: testRedisUrl },
+        prefix,
+      });
+      try {
+        const summary = (await reconcile.waitUntilFinished(maintenance, 30_000)) as {
+          exchanges: number;
+        };
+        expect(summary.exchanges).to.be.at.least(1);
+      } finally {
+        await maintenance.close();
+      }
+      const outcome = await finished(jobIds.exchangeConsentCode(attemptId));
+      expect(outcome.outcome).to.equal('completed');
+    } finally {
+      await downQueues.close().catch(() => {});
+      down.disconnect();
+    }
+  });
+
+  it('no code, token or password in logs, job data, Redis or API responses', async () => {
+    const issued = JSON.parse(
+      (await emulator.http.get(`${emulator.url}/_emulator/issued`)).data as string,
+    ) as Record<string, string[]>;
+    const secrets = [
+      ...issued.codes!,
+      ...issued.accessTokens!,
+      ...issued.refreshTokens!,
+      ...issued.idTokens!,
+      ...passwords,
+    ];
+    expect(issued.codes!.length).to.be.at.least(8);
+    const redis = new Redis(testRedisUrl);
+    const dump: string[] = [];
+    try {
+      for (const key of await redis.keys(`${prefix}:*`)) {
+        const type = await redis.type(key);
+        if (type === 'string') dump.push((await redis.get(key)) ?? '');
+        else if (type === 'hash') dump.push(JSON.stringify(await redis.hgetall(key)));
+        else if (type === 'list') dump.push(...(await redis.lrange(key, 0, -1)));
+        else if (type === 'zset') dump.push(...(await redis.zrange(key, 0, -1)));
+        else if (type === 'set') dump.push(...(await redis.smembers(key)));
+        else if (type === 'stream') dump.push(JSON.stringify(await redis.xrange(key, '-', '+')));
+      }
+    } finally {
+      redis.disconnect();
+    }
+    const haystacks = {
+      logs: logLines.join('\n'),
+      redis: dump.join('\n'),
+      api: responses.join('\n'),
+    };
+    expect(haystacks.logs.length).to.be.greaterThan(1000);
+    for (const [where, text] of Object.entries(haystacks)) {
+      const leaked = secrets.filter((secret) => text.includes(secret));
+      expect(leaked, `secrets found in ${where}`).to.deep.equal([]);
+    }
+  });
+});

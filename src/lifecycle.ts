@@ -12,11 +12,13 @@ type Stopper = (graceMs: number) => Promise<void>;
 export async function runProcess(
   name: string,
   start: (runtime: Runtime) => Promise<Stopper[]>,
+  /** The environment to configure from. Default: process.env */
+  env?: Record<string, string | undefined>,
 ): Promise<void> {
   let config: Config;
   let notices: string[];
   try {
-    ({ config, notices } = loadConfig());
+    ({ config, notices } = loadConfig(env));
   } catch (error) {
     process.stderr.write(
       `${error instanceof ConfigError ? error.message : `Cannot load configuration: ${(error as Error).message}`}\n`,

@@ -1,0 +1,123 @@
+// npm run demo: the Microsoft emulator, the API and the workers in one process, with a seeded
+// partner whose legacy delegated admin (sync@<scenario domain>) waits to be replaced.
+// Needs only a Redis (REDIS_URL); the database is embedded unless DATABASE_URL is set.
+import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { loadDefaultScenario } from '../emulator/scenario.js';
+import { startEmulator } from '../emulator/server.js';
+import { ConfigError, loadConfig } from '../config/index.js';
+import { runProcess } from '../src/lifecycle.js';
+import { runApi } from '../src/server/run.js';
+import { runWorkers } from '../workers/run.js';
+
+const env: Record<string, string | undefined> = { ...process.env };
+
+let preliminary;
+try {
+  preliminary = loadConfig(env).config;
+} catch (error) {
+  process.stderr.write(`${error instanceof ConfigError ? error.message : String(error)}\n`);
+  process.exit(78);
+}
+
+// Fail with a sentence, not a stack of reconnect errors, when there is no Redis.
+const probe = new Redis(preliminary.redisUrl, {
+  lazyConnect: true,
+  maxRetriesPerRequest: 0,
+  retryStrategy: () => null,
+});
+probe.on('error', () => {});
+try {
+  await probe.connect();
+  await probe.ping();
+} catch {
+  process.stderr.write(
+    `npm run demo needs a Redis server at ${preliminary.redisUrl}: start one (redis-server) or set REDIS_URL.\n`,
+  );
+  process.exit(1);
+} finally {
+  probe.disconnect();
+}
+
+const scenario = loadDefaultScenario();
+const client = scenario.clients[0]!;
+client.redirectUris = [`${preliminary.publicUrl}/auth/callback`];
+const emulator = await startEmulator({ scenario, hostname: '127.0.0.1' });
+const partnerSpec = scenario.partners[0]!;
+
+Object.assign(env, {
+  MICROSOFT_CLOUD: 'custom',
+  MICROSOFT_AUTHORITY_HOST: emulator.url,
+  PARTNER_CENTER_URL: emulator.url,
+  GRAPH_URL: emulator.url,
+  HTTP_EXTRA_CA_FILE: emulator.caFile,
+  MICROSOFT_CLIENT_ID: client.clientId,
+  // The scenario's client secret is a test-only value known to the emulator.
+  MICROSOFT_CLIENT_SECRET: client.clientSecret,
+  // Fresh emulator keys every run: an embedded database that outlives it would hold tokens
+  // nothing can redeem, so the demo's own database lives in memory unless told otherwise.
+  PGLITE_DATA_DIR: env.PGLITE_DATA_DIR ?? 'memory://',
+});
+
+await runProcess(
+  'license-sync-demo',
+  async (runtime) => {
+    const api = await runApi(runtime);
+    const workers = runWorkers(runtime);
+    const { partners } = runtime.services;
+    const partner = await partners.create(partnerSpec.name, 'demo');
+    const legacy = await partners.addLegacyAdmin(
+      partner.id,
+      `sync@${partnerSpec.domain}`,
+      randomBytes(12).toString('base64url'),
+      'demo',
+    );
+    const customers = emulator.state.directory.partner(partnerSpec.tenantId)!.customers;
+    for (const customer of customers) {
+      await partners.addCompany(
+        partner.id,
+        {
+          name: customer.name,
+          customerTenantId: customer.tenantId,
+          domain: customer.domain,
+          delegatedAdminId: legacy.id,
+        },
+        'demo',
+      );
+    }
+    const base = `http://localhost:${api.port}`;
+    const admin = partnerSpec.users.find((u) => u.mfa && u.adminAgent)!.upn;
+    runtime.log.info(
+      {
+        partnerId: partner.id,
+        apiUrl: base,
+        emulatorUrl: emulator.url,
+        caFile: emulator.caFile,
+        companies: customers.length,
+      },
+      'demo ready',
+    );
+    process.stdout.write(`
+license-sync demo
+  API                ${base}/api/v1   (Authorization: Bearer $ADMIN_API_TOKEN)
+  Queue dashboard    ${base}/admin/queues   (any user name, the token as password)
+  Health             ${base}/readyz    Metrics ${base}/metrics
+  Microsoft emulator ${emulator.url}   (control: ${emulator.url}/_emulator)
+  Partner            ${partner.id}: legacy account ${legacy.username}, ${customers.length} companies
+
+The admin token is ADMIN_API_TOKEN from your environment, or generated into .local/secrets.json:
+  export ADMIN_API_TOKEN=$(node -p "require('./.local/secrets.json').ADMIN_API_TOKEN")
+
+Start a consent as ${admin}, then open the authorizeUrl it returns in a browser:
+  curl -s -X POST -H "Authorization: Bearer $ADMIN_API_TOKEN" -H 'Content-Type: application/json' -d '{"returnTo":"/admin/queues","loginHint":"${admin}"}' ${base}/api/v1/partners/${partner.id}/consents
+See the legacy account replaced:
+  curl -s -H "Authorization: Bearer $ADMIN_API_TOKEN" ${base}/api/v1/partners/${partner.id}/delegated-admin
+`);
+    return [
+      (graceMs) => api.close(graceMs),
+      (graceMs) => workers.close(graceMs),
+      () => emulator.stop(),
+    ];
+  },
+  env,
+);

@@ -1,0 +1,91 @@
+import { QueueEvents } from 'bullmq';
+import { expect } from 'chai';
+import { createMicrosoftHttp } from '../../src/microsoft/http-client.js';
+import { testSecrets } from '../support/config.js';
+import { startService, type ServiceProcess } from '../support/process.js';
+import { closedPort, freshPrefix, removePrefix, testRedisUrl } from '../support/redis.js';
+
+describe('npm run demo', function () {
+  this.timeout(60_000);
+  let demo: ServiceProcess | undefined;
+  let prefix: string;
+  beforeEach(() => {
+    prefix = freshPrefix();
+  });
+  afterEach(async function () {
+    if (demo && demo.child.exitCode === null) {
+      demo.child.kill('SIGKILL');
+      await demo.exited;
+    }
+    if (this.currentTest?.state === 'passed') await removePrefix(prefix);
+  });
+
+  it('seeds a partner with a legacy account that a consent then replaces', async () => {
+    const port = await closedPort();
+    demo = startService('scripts/demo.ts', {
+      PORT: String(port),
+      QUEUE_PREFIX: prefix,
+      REDIS_URL: testRedisUrl,
+      ADMIN_API_TOKEN: testSecrets.ADMIN_API_TOKEN,
+      ENCRYPTION_KEYS: testSecrets.ENCRYPTION_KEYS,
+    });
+    const ready = await demo.waitForLog((l) => l.msg === 'demo ready');
+    expect(ready.companies).to.equal(36);
+    const output = demo.lines.join('\n');
+    expect(output).to.contain('legacy account sync@s365l.com');
+    expect(output).to.not.contain(testSecrets.ADMIN_API_TOKEN);
+
+    const base = `http://localhost:${port}/api/v1/partners/${ready.partnerId as string}`;
+    const headers = {
+      Authorization: `Bearer ${testSecrets.ADMIN_API_TOKEN}`,
+      'Content-Type': 'application/json',
+    };
+    const events = new QueueEvents('consent', { connection: { url: testRedisUrl }, prefix });
+    await events.waitUntilReady();
+    try {
+      const replaced = new Promise<void>((resolve) => {
+        events.on('completed', ({ jobId }) => {
+          if (jobId.startsWith('replace-admins-')) resolve();
+        });
+      });
+      const started = await fetch(`${base}/consents`, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify({ returnTo: '/admin/queues', loginHint: 'admin@s365l.com' }),
+      });
+      const { authorizeUrl } = (await started.json()) as { authorizeUrl: string };
+      // The browser's part: Microsoft (the emulator) sends it back to our callback.
+      const emulatorHttp = createMicrosoftHttp({ extraCaFile: await caFileOf(demo) });
+      const atMicrosoft = await emulatorHttp.get(authorizeUrl);
+      const back = await fetch(String(atMicrosoft.headers.location), { redirect: 'manual' });
+      expect(back.status).to.equal(303);
+      await replaced;
+      const status = (await (await fetch(`${base}/delegated-admin`, { headers })).json()) as {
+        model: string;
+        legacyAccounts: { status: string }[];
+      };
+      expect(status.model).to.equal('sam');
+      expect(status.legacyAccounts.map((a) => a.status)).to.deep.equal(['replaced']);
+    } finally {
+      await events.close();
+    }
+    demo.child.kill('SIGTERM');
+    expect(await demo.exited).to.equal(0);
+  });
+
+  it('says clearly that it needs Redis when none answers', async () => {
+    demo = startService('scripts/demo.ts', {
+      REDIS_URL: `redis://127.0.0.1:${await closedPort()}`,
+    });
+    expect(await demo.exited).to.equal(1);
+    expect(demo.lines.join('\n')).to.match(
+      /npm run demo needs a Redis server at redis:\/\/127\.0\.0\.1:\d+/,
+    );
+  });
+});
+
+/** The demo logs where its emulator's CA file is. */
+async function caFileOf(demo: ServiceProcess): Promise<string> {
+  const line = await demo.waitForLog((l) => typeof l.caFile === 'string');
+  return line.caFile as string;
+}

@@ -1,0 +1,116 @@
+import { InteractionRequiredAuthError, ServerError } from '@azure/msal-node';
+import { expect } from 'chai';
+import {
+  classifyHttpFailure,
+  classifyMicrosoftError,
+  parseRetryAfter,
+} from '../../src/microsoft/errors.js';
+import { sameOriginReturnUrl } from '../../src/server/api/consents.js';
+import { consentErrorMessage } from '../../src/server/callback.js';
+
+/** An MSAL error as MSAL builds it from a token-endpoint answer. */
+function msal(kind: 'server' | 'interaction', errorCode: string, errorNo: number) {
+  const error =
+    kind === 'server'
+      ? new ServerError(errorCode, 'message')
+      : new InteractionRequiredAuthError(errorCode, 'message');
+  return Object.assign(error, { errorNo });
+}
+
+describe('classifying Microsoft errors (one table)', () => {
+  it('asks for consent again on the partner-level AADSTS codes, whatever MSAL class carries them', () => {
+    for (const code of [50076, 50079, 50173, 700082, 70008]) {
+      expect(classifyMicrosoftError(msal('interaction', 'invalid_grant', code)).kind).to.equal(
+        'needs_reconsent',
+      );
+      expect(classifyMicrosoftError(msal('server', 'invalid_grant', code)).kind).to.equal(
+        'needs_reconsent',
+      );
+    }
+  });
+
+  it('fails one customer only for 65001 and 90099 from its tenant, but stops the partner at home', () => {
+    for (const code of [65001, 90099]) {
+      expect(
+        classifyMicrosoftError(msal('server', 'invalid_grant', code), 'customer').kind,
+      ).to.equal('permanent');
+      expect(
+        classifyMicrosoftError(msal('server', 'invalid_grant', code), 'partner').kind,
+      ).to.equal('needs_reconsent');
+    }
+  });
+
+  it('retries unavailability and network failures; no stored tokens means consent again', () => {
+    expect(classifyMicrosoftError(new ServerError('temporarily_unavailable', 'x')).kind).to.equal(
+      'transient',
+    );
+    expect(
+      classifyMicrosoftError(Object.assign(new Error('reset'), { code: 'ECONNRESET' })).kind,
+    ).to.equal('transient');
+    expect(
+      classifyMicrosoftError(new InteractionRequiredAuthError('no_tokens_found', 'nothing cached'))
+        .kind,
+    ).to.equal('needs_reconsent');
+  });
+
+  it('reads Partner Center and Graph answers by status and code, keeping Retry-After', () => {
+    const throttled = classifyHttpFailure(
+      { service: 'partnerCenter', status: 429, code: undefined, retryAfterMs: 7000 },
+      'customer',
+    );
+    expect(throttled).to.include({ kind: 'transient', retryAfterMs: 7000 });
+    expect(
+      classifyHttpFailure(
+        { service: 'partnerCenter', status: 401, code: '900421', retryAfterMs: undefined },
+        'partner',
+      ).kind,
+    ).to.equal('needs_reconsent');
+    expect(
+      classifyHttpFailure(
+        { service: 'partnerCenter', status: 403, code: '20002', retryAfterMs: undefined },
+        'customer',
+      ).kind,
+    ).to.equal('permanent');
+    expect(
+      classifyHttpFailure(
+        { service: 'graph', status: 503, code: 'serviceNotAvailable', retryAfterMs: undefined },
+        'customer',
+      ).kind,
+    ).to.equal('transient');
+    expect(parseRetryAfter('3')).to.equal(3000);
+    expect(
+      parseRetryAfter('Thu, 26 Nov 2026 00:00:10 GMT', Date.parse('Thu, 26 Nov 2026 00:00:00 GMT')),
+    ).to.equal(10_000);
+    expect(parseRetryAfter('soon')).to.equal(undefined);
+  });
+});
+
+describe('consent input rules', () => {
+  it('keeps return URLs on the PUBLIC_URL origin', () => {
+    const origin = 'https://app.example';
+    expect(sameOriginReturnUrl('/company/delegated-admin?tab=1', origin)).to.equal(
+      'https://app.example/company/delegated-admin?tab=1',
+    );
+    expect(sameOriginReturnUrl('https://app.example/x', origin)).to.equal('https://app.example/x');
+    for (const bad of [
+      'https://evil.example/',
+      '//evil.example/x',
+      '/\\evil.example',
+      'https://app.example.evil.example/',
+      'javascript:alert(1)',
+    ]) {
+      expect(sameOriginReturnUrl(bad, origin), bad).to.equal(undefined);
+    }
+  });
+
+  it('turns Entra errors into sentences a partner understands', () => {
+    expect(consentErrorMessage('access_denied', 'AADSTS65004: User declined.', 'cancel')).to.match(
+      /cancelled at Microsoft/,
+    );
+    expect(
+      consentErrorMessage('invalid_request', 'AADSTS90002: Tenant not found.\r\nTrace ID: x'),
+    ).to.equal(
+      'Microsoft could not complete the consent (AADSTS90002): Tenant not found. Try again, or contact support with this code.',
+    );
+  });
+});

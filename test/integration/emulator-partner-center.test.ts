@@ -1,11 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import type { AxiosResponse } from 'axios';
 import { expect } from 'chai';
-import type { ScenarioInput } from '../../emulator/scenario.js';
 import {
   consentAndRedeem,
   startTestEmulator,
-  testScenario,
+  json,
+  scenarioWith,
+  throttledBurst,
   type TestEmulator,
 } from '../support/emulator.js';
 
@@ -80,10 +81,6 @@ interface Counters {
   >;
 }
 
-function json<T>(response: AxiosResponse): T {
-  return JSON.parse(String(response.data)) as T;
-}
-
 function get(
   emulator: TestEmulator,
   path: string,
@@ -112,13 +109,6 @@ function expectFault(response: AxiosResponse, status: number, code: number): Par
   expect(body.data).to.deep.equal([]);
   expect(body.source).to.be.a('string').that.is.not.empty;
   return body;
-}
-
-/** testScenario() with some of its partners changed. */
-function scenarioWith(
-  change: (partner: ScenarioInput['partners'][number]) => ScenarioInput['partners'][number],
-): ScenarioInput {
-  return testScenario({ partners: testScenario().partners.map(change) });
 }
 
 describe('Partner Center emulator (HTTPS)', function () {
@@ -487,33 +477,13 @@ describe('Partner Center emulator throttling (HTTPS)', function () {
 
   it('throttles only the partner over its rate, with Retry-After, and lets it through after waiting', async function () {
     const burst = 20;
-    const started = Date.now();
-    const responses = await Promise.all(
-      Array.from({ length: burst * 2 }, (_, i) =>
-        i % 2 === 0
-          ? get(emulator, '/v1/customers?size=5', firstToken)
-          : get(emulator, `/v1/customers/${explicitCustomer}/subscriptions`, secondToken),
-      ),
+    const { throttled, waitSec } = await throttledBurst(
+      burst,
+      rate,
+      () => get(emulator, '/v1/customers?size=5', firstToken),
+      () => get(emulator, `/v1/customers/${explicitCustomer}/subscriptions`, secondToken),
     );
-    const elapsedSec = (Date.now() - started) / 1000;
-    const first = responses.filter((_, i) => i % 2 === 0);
-    const second = responses.filter((_, i) => i % 2 === 1);
-
-    expect(second.map((r) => r.status)).to.deep.equal(Array<number>(burst).fill(200));
-    const throttled = first.filter((r) => r.status === 429);
-    const passed = first.filter((r) => r.status === 200);
-    expect(throttled.length + passed.length, 'only 200 or 429').to.equal(burst);
-    expect(throttled.length).to.be.at.least(1);
-    expect(passed.length).to.be.at.least(1);
-    // A bucket of one second's worth, refilled at the rate while the burst lasts.
-    expect(passed.length).to.be.at.most(rate + Math.ceil(elapsedSec * rate) + 1);
-
-    let waitSec = 0;
     for (const response of throttled) {
-      const retryAfter = String(response.headers['retry-after']);
-      expect(retryAfter).to.match(/^\d+$/);
-      expect(Number(retryAfter)).to.be.at.least(1);
-      waitSec = Math.max(waitSec, Number(retryAfter));
       const body = json<ThrottledBody>(response);
       expect(body).to.have.all.keys('statusCode', 'message');
       expect(body.statusCode).to.equal(429);

@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
-import type { AxiosInstance } from 'axios';
+import type { AxiosInstance, AxiosResponse } from 'axios';
+import { expect } from 'chai';
 import { parseScenario, type ScenarioInput } from '../../emulator/scenario.js';
 import { startEmulator, type RunningEmulator } from '../../emulator/server.js';
 import { createMicrosoftHttp } from '../../src/microsoft/http-client.js';
@@ -151,4 +152,49 @@ export async function redeem(
   };
   if (response.status !== 200) throw new Error(`${body.error}: ${body.error_description}`);
   return body;
+}
+
+export function json<T>(response: AxiosResponse): T {
+  return JSON.parse(String(response.data)) as T;
+}
+
+/** testScenario() with some of its partners changed. */
+export function scenarioWith(
+  change: (partner: ScenarioInput['partners'][number]) => ScenarioInput['partners'][number],
+): ScenarioInput {
+  return testScenario({ partners: testScenario().partners.map(change) });
+}
+
+/**
+ * Fires `burst` requests for each of two partners at once. The second partner is never
+ * throttled; the first gets some 429s (and no more successes than its bucket allows), each
+ * with a whole-second Retry-After. Returns the 429s and the longest wait they asked for.
+ */
+export async function throttledBurst(
+  burst: number,
+  rate: number,
+  first: (i: number) => Promise<AxiosResponse>,
+  second: (i: number) => Promise<AxiosResponse>,
+): Promise<{ throttled: AxiosResponse[]; waitSec: number }> {
+  const started = Date.now();
+  const [firsts, seconds] = await Promise.all([
+    Promise.all(Array.from({ length: burst }, (_, i) => first(i))),
+    Promise.all(Array.from({ length: burst }, (_, i) => second(i))),
+  ]);
+  const elapsedSec = (Date.now() - started) / 1000;
+  expect(seconds.map((r) => r.status)).to.deep.equal(Array<number>(burst).fill(200));
+  const throttled = firsts.filter((r) => r.status === 429);
+  const passed = firsts.filter((r) => r.status === 200);
+  expect(throttled.length + passed.length, 'only 200 or 429').to.equal(burst);
+  expect(throttled.length).to.be.at.least(1);
+  // A bucket of one second's worth, refilled at the rate while the burst lasts.
+  expect(passed.length).to.be.at.most(rate + Math.ceil(elapsedSec * rate) + 1);
+  let waitSec = 0;
+  for (const response of throttled) {
+    const retryAfter = String(response.headers['retry-after']);
+    expect(retryAfter).to.match(/^\d+$/);
+    expect(Number(retryAfter)).to.be.at.least(1);
+    waitSec = Math.max(waitSec, Number(retryAfter));
+  }
+  return { throttled, waitSec };
 }

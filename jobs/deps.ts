@@ -7,6 +7,7 @@ import type { ConsentAttemptStore } from '../src/store/consent-attempts.js';
 import type { Store } from '../src/store/database.js';
 import type { KeyRing } from '../src/store/encryption.js';
 import type { PartnerStore } from '../src/store/partners.js';
+import type { RefreshRunStore } from '../src/store/refresh-runs.js';
 import type { TokenCacheStore } from '../src/store/token-cache.js';
 
 /** The explicit dependencies every processor receives. */
@@ -22,4 +23,5 @@ export interface JobDeps {
   tokenCache: TokenCacheStore;
   identity: MicrosoftIdentity;
   partnerCenter: PartnerCenterClient;
+  runs: RefreshRunStore;
 }

@@ -9,6 +9,8 @@ export interface ReconcileSummary {
   exchanges: number;
   /** Stored consents whose domain-matched replacement was (re-)enqueued. */
   replacements: number;
+  /** Open refresh runs whose remaining work was (re-)enqueued. */
+  openRuns: number;
   /** Started consents closed as expired. */
   expiredAttempts: number;
 }
@@ -43,11 +45,31 @@ export async function reconcile(
       { jobId: jobIds.replaceLegacyAdmins(id) },
     );
   }
+  const openRuns = await deps.runs.open();
+  for (const run of openRuns) {
+    const pending = await deps.runs.pendingTenants(run.id);
+    if (run.total === 0) {
+      await deps.queues.enqueue(
+        'refreshPartner',
+        { runId: run.id },
+        { jobId: jobIds.refreshPartner(run.id) },
+      );
+    } else {
+      await deps.queues.enqueueBulk(
+        'refreshCustomer',
+        pending.map((customerTenantId) => ({
+          payload: { runId: run.id, customerTenantId },
+          jobId: jobIds.refreshCustomer(run.id, customerTenantId),
+        })),
+      );
+    }
+  }
   const expiredAttempts = await deps.attempts.expireStale();
   const summary = {
     schedules,
     exchanges: received.length,
     replacements: consents.length,
+    openRuns: openRuns.length,
     expiredAttempts,
   };
   ctx.log.debug(summary, 'reconciled');

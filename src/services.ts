@@ -9,6 +9,7 @@ import { ConsentAttemptStore } from './store/consent-attempts.js';
 import type { Store } from './store/database.js';
 import type { KeyRing } from './store/encryption.js';
 import { PartnerStore } from './store/partners.js';
+import { RefreshRunStore } from './store/refresh-runs.js';
 import { TokenCacheStore } from './store/token-cache.js';
 
 /** The stores and Microsoft clients the API and the jobs share, built once per process. */
@@ -19,6 +20,7 @@ export interface Services {
   tokenCache: TokenCacheStore;
   identity: MicrosoftIdentity;
   partnerCenter: PartnerCenterClient;
+  runs: RefreshRunStore;
 }
 
 export function createServices(
@@ -39,5 +41,6 @@ export function createServices(
       withLock(redis, `${lockPrefix}${key}`, fn),
     ),
     partnerCenter: new PartnerCenterClient(http, config.microsoft.endpoints.partnerCenterUrl),
+    runs: new RefreshRunStore(store.db),
   };
 }

@@ -1,6 +1,8 @@
 import type { JobDeps } from '../jobs/deps.js';
 import { exchangeConsentCode } from '../jobs/exchange-consent-code.js';
 import { reconcile } from '../jobs/reconcile.js';
+import { refreshCustomer } from '../jobs/refresh-customer.js';
+import { refreshPartner } from '../jobs/refresh-partner.js';
 import { replaceLegacyAdmins } from '../jobs/replace-legacy-admins.js';
 import type { ProcessorTable } from '../src/queue/worker-pool.js';
 
@@ -9,4 +11,6 @@ export const processors: ProcessorTable<JobDeps> = {
   reconcile,
   exchangeConsentCode,
   replaceLegacyAdmins,
+  refreshPartner,
+  refreshCustomer,
 };

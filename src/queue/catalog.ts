@@ -7,6 +7,11 @@ export const queueSettings = {
     /** Jobs of this queue run at once in one process. Default: 1 */
     concurrency: 1,
   },
+  /** License refresh: one job per partner run, one per customer tenant. */
+  refresh: {
+    /** Default: 10 */
+    concurrency: 10,
+  },
   /** Consent completion: code exchange and delegated-admin replacement. */
   consent: {
     /** Default: 5 */
@@ -71,12 +76,28 @@ export const jobCatalog = {
     attempts: 8,
     backoffMs: 2_000,
   }),
+  /** Lists a partner's customers (all pages) and fans out one job per customer tenant. */
+  refreshPartner: defineJob({
+    queue: 'refresh',
+    payload: z.object({ runId: z.uuid() }).strict(),
+    attempts: 6,
+    backoffMs: 5_000,
+  }),
+  /** Reads one customer's subscribed SKUs and subscriptions into a license snapshot set. */
+  refreshCustomer: defineJob({
+    queue: 'refresh',
+    payload: z.object({ runId: z.uuid(), customerTenantId: z.uuid() }).strict(),
+    attempts: 6,
+    backoffMs: 2_000,
+  }),
 };
 
 /** Job ids derived from what they act on, so a repeat enqueue is a no-op. */
 export const jobIds = {
   exchangeConsentCode: (attemptId: string) => `consent-exchange-${attemptId}`,
   replaceLegacyAdmins: (delegatedAdminId: string) => `replace-admins-${delegatedAdminId}`,
+  refreshPartner: (runId: string) => `refresh-run-${runId}`,
+  refreshCustomer: (runId: string, tenant: string) => `refresh-${runId}-${tenant}`,
 };
 
 export type JobCatalog = typeof jobCatalog;

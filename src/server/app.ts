@@ -57,7 +57,7 @@ export function createApp(runtime: AppRuntime): express.Express {
   api.use(express.json({ limit: '100kb' }));
   // The admin token is the only API credential so far; audit events name it so.
   api.use(partnersRouter(services, 'admin-api'));
-  api.use(consentsRouter(services, config.publicUrl));
+  api.use(consentsRouter(services, queues, config.publicUrl));
   app.use('/api/v1', api);
 
   app.use((_req, _res, next) => next(new HttpError(404, 'not_found', 'No such resource.')));

@@ -121,6 +121,52 @@ export class PartnerStore {
       .orderBy(asc(companies.name));
   }
 
+  /** The partner's consent in use, if any. */
+  async activeConsent(partnerId: string): Promise<DelegatedAdmin | undefined> {
+    const [consent] = await this.db
+      .select()
+      .from(delegatedAdmins)
+      .where(
+        and(
+          eq(delegatedAdmins.partnerId, partnerId),
+          eq(delegatedAdmins.kind, 'sam'),
+          eq(delegatedAdmins.status, 'active'),
+        ),
+      )
+      .orderBy(desc(delegatedAdmins.consentedAt))
+      .limit(1);
+    return consent;
+  }
+
+  /** The consent stopped working: the partner must grant it again. */
+  async needsReconsent(consentId: string, reason: string): Promise<void> {
+    await this.db
+      .update(delegatedAdmins)
+      .set({
+        status: 'needs_reconsent',
+        lastError: reason,
+        nextAction: reason,
+        updatedAt: new Date(),
+      })
+      .where(and(eq(delegatedAdmins.id, consentId), eq(delegatedAdmins.status, 'active')));
+  }
+
+  async setCompanyTenant(
+    companyId: string,
+    customerTenantId: string,
+    visibility: Company['visibility'],
+  ): Promise<void> {
+    await this.db
+      .update(companies)
+      .set({ customerTenantId, visibility, updatedAt: new Date() })
+      .where(eq(companies.id, companyId));
+  }
+
+  async setVisibility(companyIds: string[], visibility: Company['visibility']): Promise<void> {
+    if (companyIds.length === 0) return;
+    await this.db.update(companies).set({ visibility }).where(inArray(companies.id, companyIds));
+  }
+
   async adminBelongsTo(partnerId: string, adminId: string): Promise<boolean> {
     const rows = await this.db
       .select({ id: delegatedAdmins.id })

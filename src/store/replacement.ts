@@ -4,6 +4,7 @@ import type { Database } from './database.js';
 import { companies, delegatedAdmins, tokenCachePartitions } from './schema.js';
 
 export interface ReplacementResult {
+  partnerId: string | undefined;
   replaced: { id: string; username: string; kind: 'legacy' | 'sam'; companiesMoved: number }[];
   companiesMoved: number;
 }
@@ -25,7 +26,9 @@ export async function replaceLegacyAdminsByDomain(
       .from(delegatedAdmins)
       .where(and(eq(delegatedAdmins.id, consentId), eq(delegatedAdmins.kind, 'sam')))
       .for('update');
-    if (!consent || consent.status !== 'active') return { replaced: [], companiesMoved: 0 };
+    if (!consent || consent.status !== 'active') {
+      return { partnerId: consent?.partnerId, replaced: [], companiesMoved: 0 };
+    }
     const matching = await tx
       .select()
       .from(delegatedAdmins)
@@ -93,6 +96,10 @@ export async function replaceLegacyAdminsByDomain(
       .update(delegatedAdmins)
       .set({ replacementCheckedAt: now, updatedAt: now })
       .where(eq(delegatedAdmins.id, consent.id));
-    return { replaced, companiesMoved: replaced.reduce((n, r) => n + r.companiesMoved, 0) };
+    return {
+      partnerId: consent.partnerId,
+      replaced,
+      companiesMoved: replaced.reduce((n, r) => n + r.companiesMoved, 0),
+    };
   });
 }

@@ -188,7 +188,13 @@ export const refreshRuns = pgTable(
     startedAt: timestamp('started_at', { withTimezone: true }).notNull().defaultNow(),
     finishedAt: timestamp('finished_at', { withTimezone: true }),
   },
-  (t) => [index('refresh_runs_partner_started_idx').on(t.partnerId, t.startedAt)],
+  (t) => [
+    index('refresh_runs_partner_started_idx').on(t.partnerId, t.startedAt),
+    // At most one open run per partner: "sync now" during a run joins it.
+    uniqueIndex('refresh_runs_one_open_uq')
+      .on(t.partnerId)
+      .where(sql`${t.status} = 'running'`),
+  ],
 );
 
 export type RefreshResultStatus = 'pending' | 'succeeded' | 'failed';

@@ -5,6 +5,9 @@ import { z } from 'zod';
 import type { Services } from '../../services.js';
 import type { ConsentAttempt } from '../../store/consent-attempts.js';
 import type { DelegatedAdmin } from '../../store/partners.js';
+import type { RefreshRun } from '../../store/refresh-runs.js';
+import { jobIds } from '../../queue/catalog.js';
+import type { JobQueues } from '../../queue/job-queues.js';
 import { HttpError } from '../http-error.js';
 import { parseOr400 } from '../validation.js';
 import { partnerOr404 } from './partners.js';
@@ -45,6 +48,7 @@ export function delegatedAdminStatus(
   partnerId: string,
   admins: DelegatedAdmin[],
   attempt: ConsentAttempt | undefined,
+  run: RefreshRun | undefined,
 ) {
   const sam = admins.filter((a) => a.kind === 'sam' && a.status !== 'pending');
   const consent =
@@ -85,12 +89,22 @@ export function delegatedAdminStatus(
       replacedBy: a.replacedBy,
     })),
     attempt: attemptShown,
-    run: null,
+    run: run && {
+      id: run.id,
+      status: run.status,
+      total: run.total,
+      succeeded: run.succeeded,
+      failed: run.failed,
+      pending: Math.max(0, run.total - run.succeeded - run.failed),
+      startedAt: run.startedAt,
+      finishedAt: run.finishedAt,
+      message: run.error,
+    },
     nextAction,
   };
 }
 
-export function consentsRouter(services: Services, publicUrl: string): Router {
+export function consentsRouter(services: Services, queues: JobQueues, publicUrl: string): Router {
   const router = Router();
   const crypto = new CryptoProvider();
 
@@ -136,11 +150,31 @@ export function consentsRouter(services: Services, publicUrl: string): Router {
 
   router.get('/partners/:id/delegated-admin', async (req, res) => {
     const partner = await partnerOr404(services, req.params.id);
-    const [admins, attempt] = await Promise.all([
+    const [admins, attempt, run] = await Promise.all([
       services.partners.admins(partner.id),
       services.attempts.latest(partner.id, 'partner_center'),
+      services.runs.latest(partner.id),
     ]);
-    res.json(delegatedAdminStatus(partner.id, admins, attempt));
+    res.json(delegatedAdminStatus(partner.id, admins, attempt, run));
+  });
+
+  // Sync now: joins the open run if there is one (enforced in PostgreSQL).
+  router.post('/partners/:id/refresh', async (req, res) => {
+    const partner = await partnerOr404(services, req.params.id);
+    if (!(await services.partners.activeConsent(partner.id))) {
+      throw new HttpError(
+        409,
+        'no_consent',
+        'This partner has no active consent: grant Partner Center consent first.',
+      );
+    }
+    const { run, deduplicated } = await services.runs.start(partner.id, 'manual');
+    await queues.enqueue(
+      'refreshPartner',
+      { runId: run.id },
+      { jobId: jobIds.refreshPartner(run.id) },
+    );
+    res.status(202).json({ runId: run.id, deduplicated });
   });
 
   return router;

@@ -1,0 +1,86 @@
+import {
+  licenseSnapshots,
+  type SubscribedSkuCounts,
+  type SubscriptionQuantity,
+} from '../src/domain/licenses.js';
+import { classifyMicrosoftError } from '../src/microsoft/errors.js';
+import { partnerCenterScope } from '../src/microsoft/identity.js';
+import type { PartnerCenterCollection } from '../src/microsoft/partner-center.js';
+import type { JobPayload } from '../src/queue/catalog.js';
+import type { JobContext } from '../src/queue/worker-pool.js';
+import type { JobDeps } from './deps.js';
+import { stopForFailure } from './refresh-partner.js';
+
+export type RefreshCustomerOutcome = 'succeeded' | 'failed' | 'skipped';
+
+/**
+ * One customer tenant: subscribed SKUs and subscriptions into one snapshot set. A failure of
+ * this tenant alone fails it alone; a failure of the consent stops the partner's run, and the
+ * partner's other jobs then end without calling Microsoft.
+ */
+export async function refreshCustomer(
+  { runId, customerTenantId }: JobPayload<'refreshCustomer'>,
+  deps: JobDeps,
+  ctx: JobContext,
+): Promise<RefreshCustomerOutcome> {
+  const [run, result] = await Promise.all([
+    deps.runs.get(runId),
+    deps.runs.result(runId, customerTenantId),
+  ]);
+  if (!run || !result || result.status !== 'pending') return 'skipped';
+  const attempts = ctx.attemptsMade + 1;
+  const consent =
+    run.status === 'running' ? await deps.partners.activeConsent(run.partnerId) : undefined;
+  if (!consent) {
+    const message =
+      run.error ??
+      'The refresh stopped: the consent is not active. Grant Partner Center consent again.';
+    await deps.runs.fail(
+      runId,
+      [customerTenantId],
+      { kind: 'needs_reconsent', service: 'partnerCenter', code: 'run_stopped', message },
+      attempts,
+    );
+    return 'failed';
+  }
+  const partition = {
+    partnerId: run.partnerId,
+    delegatedAdminId: consent.id,
+    purpose: 'partner_center' as const,
+  };
+  let skus: PartnerCenterCollection<SubscribedSkuCounts>;
+  let subscriptions: PartnerCenterCollection<SubscriptionQuantity>;
+  try {
+    const { accessToken } = await deps.identity.accessToken(partition, [partnerCenterScope]);
+    [skus, subscriptions] = await Promise.all([
+      deps.partnerCenter.get<PartnerCenterCollection<SubscribedSkuCounts>>(
+        `/customers/${customerTenantId}/subscribedskus`,
+        accessToken,
+        'customer',
+      ),
+      deps.partnerCenter.get<PartnerCenterCollection<SubscriptionQuantity>>(
+        `/customers/${customerTenantId}/subscriptions`,
+        accessToken,
+        'customer',
+      ),
+    ]);
+  } catch (error) {
+    const failure = classifyMicrosoftError(error, 'customer');
+    if (failure.kind === 'transient' && !ctx.finalAttempt) throw error;
+    if (failure.kind === 'needs_reconsent') await stopForFailure(deps, runId, consent.id, failure);
+    await deps.runs.fail(runId, [customerTenantId], failure, attempts);
+    ctx.log.info(
+      { runId, customerTenantId, code: failure.code, kind: failure.kind },
+      'customer refresh failed',
+    );
+    return 'failed';
+  }
+  await deps.runs.succeed(
+    runId,
+    customerTenantId,
+    result.companyId,
+    licenseSnapshots(skus.items, subscriptions.items),
+    attempts,
+  );
+  return 'succeeded';
+}

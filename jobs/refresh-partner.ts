@@ -1,0 +1,133 @@
+import { classifyMicrosoftError, type MicrosoftFailure } from '../src/microsoft/errors.js';
+import { partnerCenterScope } from '../src/microsoft/identity.js';
+import type { PartnerCenterCustomer } from '../src/microsoft/partner-center.js';
+import { jobIds, type JobPayload } from '../src/queue/catalog.js';
+import type { JobContext } from '../src/queue/worker-pool.js';
+import type { RefreshRunTrigger } from '../src/store/schema.js';
+import type { JobDeps } from './deps.js';
+
+/** Customers per page: the size Partner Center's SDK uses by default. */
+const pageSize = 100;
+
+/** Opens a run for the partner (or joins the open one) and queues its listing. */
+export async function startRefresh(
+  deps: Pick<JobDeps, 'runs' | 'queues'>,
+  partnerId: string,
+  trigger: RefreshRunTrigger,
+) {
+  const started = await deps.runs.start(partnerId, trigger);
+  await deps.queues.enqueue(
+    'refreshPartner',
+    { runId: started.run.id },
+    { jobId: jobIds.refreshPartner(started.run.id) },
+  );
+  return started;
+}
+
+/** Ends the run, and the consent when Microsoft says it no longer works. */
+export async function stopForFailure(
+  deps: JobDeps,
+  runId: string,
+  consentId: string,
+  failure: MicrosoftFailure,
+) {
+  if (failure.kind === 'needs_reconsent')
+    await deps.partners.needsReconsent(consentId, failure.message);
+  await deps.runs.stop(runId, failure.message);
+}
+
+export interface RefreshPartnerSummary {
+  customers: number;
+  refreshing: number;
+  /** Partner Center customers with no company here yet. */
+  notYetAdded: number;
+  /** Companies whose customer Partner Center no longer shows. */
+  notVisible: number;
+}
+
+/**
+ * Lists every customer (all pages), matches them to companies by tenant id then domain, and
+ * fans out one job per matched customer. The run's tenants are recorded in PostgreSQL first,
+ * so the reconciler can rebuild the fan-out if Redis loses it.
+ */
+export async function refreshPartner(
+  { runId }: JobPayload<'refreshPartner'>,
+  deps: JobDeps,
+  ctx: JobContext,
+): Promise<RefreshPartnerSummary | { skipped: string }> {
+  const run = await deps.runs.get(runId);
+  if (!run || run.status !== 'running') return { skipped: run?.status ?? 'missing' };
+  const consent = await deps.partners.activeConsent(run.partnerId);
+  if (!consent) {
+    await deps.runs.stop(runId, 'No active consent: grant Partner Center consent first.');
+    return { skipped: 'no consent' };
+  }
+  const customers: PartnerCenterCustomer[] = [];
+  try {
+    const { accessToken } = await deps.identity.accessToken(
+      { partnerId: run.partnerId, delegatedAdminId: consent.id, purpose: 'partner_center' },
+      [partnerCenterScope],
+    );
+    let continuationToken: string | undefined;
+    do {
+      const page = await deps.partnerCenter.customersPage(accessToken, {
+        size: pageSize,
+        ...(continuationToken ? { continuationToken } : {}),
+      });
+      customers.push(...page.items);
+      continuationToken = page.items.length > 0 ? page.continuationToken : undefined;
+      await ctx.updateProgress({ listed: customers.length });
+    } while (continuationToken);
+  } catch (error) {
+    const failure = classifyMicrosoftError(error);
+    if (failure.kind === 'transient' && !ctx.finalAttempt) throw error;
+    await stopForFailure(deps, runId, consent.id, failure);
+    return { skipped: failure.message };
+  }
+
+  const companies = await deps.partners.companies(run.partnerId);
+  const byTenant = new Map(
+    companies.filter((c) => c.customerTenantId).map((c) => [c.customerTenantId!, c]),
+  );
+  const byDomain = new Map(
+    companies.filter((c) => !c.customerTenantId && c.domain).map((c) => [c.domain!, c]),
+  );
+  const tenants: { customerTenantId: string; companyId: string }[] = [];
+  const seen = new Set<string>();
+  let notYetAdded = 0;
+  for (const customer of customers) {
+    const tenantId = customer.companyProfile.tenantId.toLowerCase();
+    let company = byTenant.get(tenantId);
+    const domainMatch = company
+      ? undefined
+      : byDomain.get(customer.companyProfile.domain.toLowerCase());
+    if (domainMatch) {
+      await deps.partners.setCompanyTenant(domainMatch.id, tenantId, 'visible');
+      company = domainMatch;
+    }
+    if (!company) {
+      notYetAdded += 1;
+      continue;
+    }
+    seen.add(company.id);
+    tenants.push({ customerTenantId: tenantId, companyId: company.id });
+  }
+  const invisible = companies.filter((c) => !seen.has(c.id)).map((c) => c.id);
+  await deps.partners.setVisibility([...seen], 'visible');
+  await deps.partners.setVisibility(invisible, 'not_visible');
+  await deps.runs.addTenants(runId, tenants);
+  const pending = await deps.runs.pendingTenants(runId);
+  await deps.queues.enqueueBulk(
+    'refreshCustomer',
+    pending.map((customerTenantId) => ({
+      payload: { runId, customerTenantId },
+      jobId: jobIds.refreshCustomer(runId, customerTenantId),
+    })),
+  );
+  return {
+    customers: customers.length,
+    refreshing: pending.length,
+    notYetAdded,
+    notVisible: invisible.length,
+  };
+}

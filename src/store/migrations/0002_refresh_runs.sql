@@ -1,0 +1,1 @@
+CREATE UNIQUE INDEX "refresh_runs_one_open_uq" ON "refresh_runs" USING btree ("partner_id") WHERE "refresh_runs"."status" = 'running';

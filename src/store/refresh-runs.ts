@@ -1,0 +1,197 @@
+import { and, desc, eq, inArray, sql } from 'drizzle-orm';
+import type { LicenseSnapshot } from '../domain/licenses.js';
+import type { MicrosoftFailure } from '../microsoft/errors.js';
+import type { Database } from './database.js';
+import { licenseSnapshots, refreshResults, refreshRuns, type RefreshRunTrigger } from './schema.js';
+
+export type RefreshRun = typeof refreshRuns.$inferSelect;
+
+/** Refresh runs and their per-tenant results: the source of truth the queues are built from. */
+export class RefreshRunStore {
+  constructor(private readonly db: Database) {}
+
+  /** Opens a run, or returns the open one (one per partner, enforced by a unique index). */
+  async start(
+    partnerId: string,
+    trigger: RefreshRunTrigger,
+  ): Promise<{ run: RefreshRun; deduplicated: boolean }> {
+    const [run] = await this.db
+      .insert(refreshRuns)
+      .values({ partnerId, trigger })
+      .onConflictDoNothing()
+      .returning();
+    if (run) return { run, deduplicated: false };
+    const [open] = await this.db
+      .select()
+      .from(refreshRuns)
+      .where(and(eq(refreshRuns.partnerId, partnerId), eq(refreshRuns.status, 'running')));
+    return { run: open!, deduplicated: true };
+  }
+
+  async get(id: string): Promise<RefreshRun | undefined> {
+    const [run] = await this.db.select().from(refreshRuns).where(eq(refreshRuns.id, id));
+    return run;
+  }
+
+  /** Runs still open, oldest first (the reconciler rebuilds their queue work). */
+  open(): Promise<RefreshRun[]> {
+    return this.db
+      .select()
+      .from(refreshRuns)
+      .where(eq(refreshRuns.status, 'running'))
+      .orderBy(refreshRuns.startedAt)
+      .limit(1000);
+  }
+
+  async latest(partnerId: string): Promise<RefreshRun | undefined> {
+    const [run] = await this.db
+      .select()
+      .from(refreshRuns)
+      .where(eq(refreshRuns.partnerId, partnerId))
+      .orderBy(desc(refreshRuns.startedAt))
+      .limit(1);
+    return run;
+  }
+
+  /** Records the tenants the run covers (idempotent) and sets its total. */
+  async addTenants(
+    runId: string,
+    tenants: { customerTenantId: string; companyId: string }[],
+  ): Promise<void> {
+    await this.db.transaction(async (tx) => {
+      for (let i = 0; i < tenants.length; i += 500) {
+        await tx
+          .insert(refreshResults)
+          .values(tenants.slice(i, i + 500).map((t) => ({ runId, ...t })))
+          .onConflictDoNothing();
+      }
+      await tx
+        .update(refreshRuns)
+        .set({
+          total: sql`(select count(*) from ${refreshResults} where ${refreshResults.runId} = ${runId})`,
+        })
+        .where(eq(refreshRuns.id, runId));
+      await finishIfDone(tx, runId);
+    });
+  }
+
+  async pendingTenants(runId: string): Promise<string[]> {
+    const rows = await this.db
+      .select({ tenant: refreshResults.customerTenantId })
+      .from(refreshResults)
+      .where(and(eq(refreshResults.runId, runId), eq(refreshResults.status, 'pending')));
+    return rows.map((r) => r.tenant);
+  }
+
+  async result(runId: string, customerTenantId: string) {
+    const [row] = await this.db
+      .select()
+      .from(refreshResults)
+      .where(
+        and(eq(refreshResults.runId, runId), eq(refreshResults.customerTenantId, customerTenantId)),
+      );
+    return row;
+  }
+
+  /**
+   * The tenant's snapshot set and its success, once per (run, tenant) whatever the retries:
+   * only a pending result moves, and the snapshots' unique key absorbs a repeat.
+   */
+  async succeed(
+    runId: string,
+    customerTenantId: string,
+    companyId: string | null,
+    snapshots: LicenseSnapshot[],
+    attempts: number,
+  ): Promise<boolean> {
+    return this.db.transaction(async (tx) => {
+      const moved = await tx
+        .update(refreshResults)
+        .set({
+          status: 'succeeded',
+          attempts,
+          finishedAt: new Date(),
+          classification: null,
+          errorCode: null,
+          errorMessage: null,
+        })
+        .where(
+          and(
+            eq(refreshResults.runId, runId),
+            eq(refreshResults.customerTenantId, customerTenantId),
+            eq(refreshResults.status, 'pending'),
+          ),
+        )
+        .returning({ id: refreshResults.id });
+      if (moved.length === 0) return false;
+      if (snapshots.length > 0) {
+        await tx
+          .insert(licenseSnapshots)
+          .values(snapshots.map((s) => ({ runId, customerTenantId, companyId, ...s })))
+          .onConflictDoNothing();
+      }
+      await tx
+        .update(refreshRuns)
+        .set({ succeeded: sql`${refreshRuns.succeeded} + 1` })
+        .where(eq(refreshRuns.id, runId));
+      await finishIfDone(tx, runId);
+      return true;
+    });
+  }
+
+  async fail(
+    runId: string,
+    customerTenantIds: string[],
+    failure: MicrosoftFailure,
+    attempts: number,
+  ): Promise<number> {
+    if (customerTenantIds.length === 0) return 0;
+    return this.db.transaction(async (tx) => {
+      const moved = await tx
+        .update(refreshResults)
+        .set({
+          status: 'failed',
+          attempts,
+          finishedAt: new Date(),
+          classification: failure.kind,
+          errorCode: failure.code,
+          errorMessage: failure.message,
+        })
+        .where(
+          and(
+            eq(refreshResults.runId, runId),
+            inArray(refreshResults.customerTenantId, customerTenantIds),
+            eq(refreshResults.status, 'pending'),
+          ),
+        )
+        .returning({ id: refreshResults.id });
+      await tx
+        .update(refreshRuns)
+        .set({ failed: sql`${refreshRuns.failed} + ${moved.length}` })
+        .where(eq(refreshRuns.id, runId));
+      await finishIfDone(tx, runId);
+      return moved.length;
+    });
+  }
+
+  /** Ends a run early (no consent, consent needs renewing) with a sentence for the partner. */
+  async stop(runId: string, message: string): Promise<void> {
+    await this.db
+      .update(refreshRuns)
+      .set({ status: 'stopped', error: message, finishedAt: new Date() })
+      .where(and(eq(refreshRuns.id, runId), eq(refreshRuns.status, 'running')));
+  }
+}
+
+async function finishIfDone(tx: Database, runId: string): Promise<void> {
+  await tx
+    .update(refreshRuns)
+    .set({ status: 'completed', finishedAt: new Date() })
+    .where(
+      and(
+        eq(refreshRuns.id, runId),
+        eq(refreshRuns.status, 'running'),
+        sql`${refreshRuns.succeeded} + ${refreshRuns.failed} >= ${refreshRuns.total}`,
+      ),
+    );
+}

@@ -95,6 +95,8 @@ export function createEmulatorApp(state: () => EmulatorState, control: express.R
     const s = state();
     const started = Date.now();
     const surface = surfaceOf(req.path);
+    // Captured now: routers mounted below strip their prefix from req.path meanwhile.
+    const path = req.path;
     res.on('finish', () => {
       const throttled = res.statusCode === 429;
       s.count(res.locals.partnerTenantId as string | undefined, surface, throttled);
@@ -102,7 +104,7 @@ export function createEmulatorApp(state: () => EmulatorState, control: express.R
         time: new Date(started).toISOString(),
         method: req.method,
         host: req.get('host') ?? '',
-        path: req.path,
+        path,
         query: req.originalUrl.includes('?')
           ? req.originalUrl.slice(req.originalUrl.indexOf('?') + 1)
           : '',

@@ -1,16 +1,13 @@
 import { randomBytes } from 'node:crypto';
-import { Writable } from 'node:stream';
-import { Job, QueueEvents } from 'bullmq';
+import { QueueEvents } from 'bullmq';
 import { expect } from 'chai';
 import { eq } from 'drizzle-orm';
 import type { Express } from 'express';
 import { Redis } from 'ioredis';
 import request from 'supertest';
-import { createLogger } from '../../src/logger.js';
-import { jobIds } from '../../src/queue/catalog.js';
 import { createProducerConnection } from '../../src/queue/connections.js';
 import { JobQueues } from '../../src/queue/job-queues.js';
-import { openRuntime, type Runtime } from '../../src/runtime.js';
+import type { Runtime } from '../../src/runtime.js';
 import { createApp } from '../../src/server/app.js';
 import {
   auditEvents,
@@ -18,80 +15,32 @@ import {
   delegatedAdmins,
   tokenCachePartitions,
 } from '../../src/store/schema.js';
-import { runWorkers, type RunningWorkers } from '../../workers/run.js';
-import { testConfig, testSecrets } from '../support/config.js';
-import { createTestDatabase, type TestDatabase } from '../support/database.js';
-import { startTestEmulator, testClient, type TestEmulator } from '../support/emulator.js';
+import { jobIds } from '../../src/queue/catalog.js';
+import type { TestEmulator } from '../support/emulator.js';
+import { publicUrl, startHarness, type Harness } from '../support/harness.js';
 import { suiteFailed } from '../support/keep-on-failure.js';
-import { closedPort, freshPrefix, removePrefix, testRedisUrl } from '../support/redis.js';
-
-const publicUrl = 'http://localhost:3000';
-const auth = { Authorization: `Bearer ${testSecrets.ADMIN_API_TOKEN}` };
+import { closedPort, testRedisUrl } from '../support/redis.js';
 
 describe('consent: start, callback, exchange, domain-matched replacement', function () {
   this.timeout(60_000);
+  let h: Harness;
   let emulator: TestEmulator;
-  let database: TestDatabase;
-  let prefix: string;
   let runtime: Runtime;
-  let workers: RunningWorkers;
   let app: Express;
-  let events: QueueEvents;
-  const logLines: string[] = [];
-  const responses: string[] = [];
+  let prefix: string;
   const passwords: string[] = [];
 
   before(async () => {
-    emulator = await startTestEmulator();
-    database = await createTestDatabase();
-    prefix = freshPrefix();
-    const config = testConfig({
-      DATABASE_URL: database.url,
-      QUEUE_PREFIX: prefix,
-      PUBLIC_URL: publicUrl,
-      MICROSOFT_CLOUD: 'custom',
-      MICROSOFT_AUTHORITY_HOST: emulator.url,
-      PARTNER_CENTER_URL: emulator.url,
-      GRAPH_URL: emulator.url,
-      HTTP_EXTRA_CA_FILE: emulator.caFile,
-      MICROSOFT_CLIENT_ID: testClient.clientId,
-      MICROSOFT_CLIENT_SECRET: testClient.clientSecret,
-    });
-    const log = createLogger({
-      level: 'debug',
-      destination: new Writable({
-        write(chunk: Buffer, _enc, done) {
-          logLines.push(chunk.toString());
-          done();
-        },
-      }),
-    });
-    runtime = await openRuntime(config, log);
-    workers = runWorkers(runtime);
-    await workers.scheduled;
-    app = createApp(runtime);
-    events = new QueueEvents('consent', { connection: { url: testRedisUrl }, prefix });
-    await events.waitUntilReady();
+    h = await startHarness();
+    ({ emulator, runtime, app, prefix } = h);
   });
-
   after(async function () {
-    await events?.close();
-    await workers?.close(1_000);
-    await runtime?.close();
-    await emulator?.stop();
-    if (!suiteFailed(this)) {
-      await database.drop();
-      await removePrefix(prefix);
-    }
+    await h?.close(suiteFailed(this));
   });
 
-  /** The API, recording every response body for the leak scan. */
-  async function api(method: 'get' | 'post', path: string, body?: object) {
-    const call = request(app)[method](`/api/v1${path}`).set(auth);
-    const res = await (body ? call.send(body) : call);
-    responses.push(res.text);
-    return res;
-  }
+  const api = (method: 'get' | 'post', path: string, body?: object) => h.api(method, path, body);
+  const finished = (jobId: string) => h.finished('consent', jobId);
+  const grant = (partnerId: string, upn: string) => h.grant(partnerId, upn);
 
   async function partnerWith(legacy: string[], companiesEach = 2) {
     const partner = (
@@ -135,27 +84,6 @@ describe('consent: start, callback, exchange, domain-matched replacement', funct
     const location = new URL(String(res.headers.location));
     expect(location.origin + location.pathname).to.equal(`${publicUrl}/auth/callback`);
     return location.pathname + location.search;
-  }
-
-  async function finished(jobId: string) {
-    const job = await Job.fromId(runtime.queues.get('consent'), jobId);
-    if (!job) throw new Error(`no job ${jobId}`);
-    return job.waitUntilFinished(events, 30_000) as Promise<Record<string, unknown>>;
-  }
-
-  /** The whole happy flow for `upn`; resolves once the exchange (and replacement) ran. */
-  async function grant(partnerId: string, upn: string) {
-    const { attemptId, authorizeUrl } = await startConsent(partnerId, upn);
-    const callback = await signInAtMicrosoft(authorizeUrl);
-    const back = await request(app).get(callback);
-    expect(back.status).to.equal(303);
-    expect(back.headers.location).to.equal(
-      `${publicUrl}/company/delegated-admin?consent=pending&attempt=${attemptId}`,
-    );
-    const outcome = await finished(jobIds.exchangeConsentCode(attemptId));
-    if (outcome.outcome === 'completed')
-      await finished(jobIds.replaceLegacyAdmins(outcome.delegatedAdminId as string));
-    return { attemptId, callback, outcome };
   }
 
   const status = async (partnerId: string) =>
@@ -465,9 +393,9 @@ describe('consent: start, callback, exchange, domain-matched replacement', funct
       redis.disconnect();
     }
     const haystacks = {
-      logs: logLines.join('\n'),
+      logs: h.logLines.join('\n'),
       redis: dump.join('\n'),
-      api: responses.join('\n'),
+      api: h.responses.join('\n'),
     };
     expect(haystacks.logs.length).to.be.greaterThan(1000);
     for (const [where, text] of Object.entries(haystacks)) {

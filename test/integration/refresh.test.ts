@@ -1,0 +1,187 @@
+import { expect } from 'chai';
+import { and, eq, sql } from 'drizzle-orm';
+import { subscribedSkus } from '../../emulator/directory.js';
+import { jobIds } from '../../src/queue/catalog.js';
+import { licenseSnapshots, refreshResults } from '../../src/store/schema.js';
+import { scenarioWith } from '../support/emulator.js';
+import { startHarness, type Harness } from '../support/harness.js';
+import { suiteFailed } from '../support/keep-on-failure.js';
+
+const partnerTenant = 'aaaaaaaa-0000-4000-8000-000000000001';
+
+interface RunView {
+  id: string;
+  status: string;
+  total: number;
+  succeeded: number;
+  failed: number;
+  pending: number;
+}
+
+describe('license refresh: every customer, one snapshot set each, failures alone', function () {
+  this.timeout(120_000);
+  let h: Harness;
+  let partnerId: string;
+  let tenants: string[];
+
+  before(async () => {
+    h = await startHarness({
+      ...scenarioWith((p) =>
+        p.tenantId === partnerTenant
+          ? {
+              ...p,
+              rateLimits: { partnerCenterRps: 500, graphRps: 50 },
+              customers: { generate: { seed: 11, count: 250 } },
+            }
+          : p,
+      ),
+      // Shorter than MSAL's five-minute renewal margin: every job redeems the refresh token,
+      // as jobs do an hour into a long run, so Entra's answers (50076, 50173) reach them.
+      tokenLifetimes: { accessTokenSec: 299 },
+    });
+    const partner = (await h.api('post', '/partners', { name: 'Refresh Partner' })).body as {
+      id: string;
+    };
+    partnerId = partner.id;
+    const legacy = (
+      await h.api('post', `/partners/${partnerId}/delegated-admins`, {
+        username: 'sync@first.example',
+        password: 'legacy-pw-test-only',
+      })
+    ).body as { id: string };
+    const customers = h.emulator.state.directory.partner(partnerTenant)!.customers;
+    tenants = customers.map((c) => c.tenantId);
+    for (const c of customers) {
+      await h.runtime.services.partners.addCompany(
+        partnerId,
+        { name: c.name, customerTenantId: c.tenantId, delegatedAdminId: legacy.id },
+        'test',
+      );
+    }
+  });
+  after(async function () {
+    await h?.close(suiteFailed(this));
+  });
+
+  const status = async () =>
+    (await h.api('get', `/partners/${partnerId}/delegated-admin`)).body as {
+      run: RunView | null;
+      consent: { status: string } | null;
+      nextAction: string | null;
+    };
+
+  /** Waits for the run's listing job and every customer job it fanned out. */
+  async function runToEnd(runId: string): Promise<RunView> {
+    await h.finished('refresh', jobIds.refreshPartner(runId));
+    const rows = await h.runtime.store.db
+      .select({ tenant: refreshResults.customerTenantId })
+      .from(refreshResults)
+      .where(eq(refreshResults.runId, runId));
+    await Promise.all(
+      rows.map((r) => h.finished('refresh', jobIds.refreshCustomer(runId, r.tenant))),
+    );
+    return (await status()).run!;
+  }
+
+  it('the consent starts the initial refresh: 250 customers over 3 pages, 250 snapshot sets', async () => {
+    await h.grant(partnerId, 'admin@first.example');
+    const run = await runToEnd((await status()).run!.id);
+    expect(run).to.include({
+      status: 'completed',
+      total: 250,
+      succeeded: 250,
+      failed: 0,
+      pending: 0,
+    });
+    const perTenant = await h.runtime.store.db
+      .select({
+        tenant: licenseSnapshots.customerTenantId,
+        n: sql<number>`count(*)`.mapWith(Number),
+      })
+      .from(licenseSnapshots)
+      .where(eq(licenseSnapshots.runId, run.id))
+      .groupBy(licenseSnapshots.customerTenantId);
+    expect(perTenant.map((r) => r.tenant).sort()).to.deep.equal([...tenants].sort());
+    // The numbers are Partner Center's: compare one customer with the emulator's directory.
+    const customer = h.emulator.state.directory.customer(tenants[17]!)!;
+    const detail = h.emulator.state.directory.detail(customer);
+    const expected = subscribedSkus(detail).map((s) => ({
+      skuId: s.sku.skuId,
+      activeUnits: s.activeUnits,
+      consumedUnits: s.consumedUnits,
+      billedQuantity: detail.subscriptions
+        .filter((x) => x.sku.skuId === s.sku.skuId && x.status === 'active')
+        .reduce((n, x) => n + x.quantity, 0),
+    }));
+    const stored = await h.runtime.store.db
+      .select({
+        skuId: licenseSnapshots.skuId,
+        activeUnits: licenseSnapshots.activeUnits,
+        consumedUnits: licenseSnapshots.consumedUnits,
+        billedQuantity: licenseSnapshots.billedQuantity,
+      })
+      .from(licenseSnapshots)
+      .where(
+        and(
+          eq(licenseSnapshots.runId, run.id),
+          eq(licenseSnapshots.customerTenantId, customer.tenantId),
+        ),
+      );
+    expect(stored).to.have.deep.members(expected);
+    const pages = h.emulator.state.log.filter(
+      (e) =>
+        e.path === '/v1/customers' &&
+        e.status === 200 &&
+        !e.query.includes('size=1&') &&
+        e.query !== 'size=1',
+    );
+    expect(pages).to.have.length(3);
+  });
+
+  it('sync now joins an open run, and a faulty customer fails alone and at once', async () => {
+    const faulty = tenants[3]!;
+    await h.emulator.http.post(`${h.emulator.url}/_emulator/faults`, [
+      { path: `/v1/customers/${faulty}/subscribedskus`, status: 403 },
+      { path: '/v1/customers/*/subscriptions', status: 503, count: 5 },
+    ]);
+    try {
+      const first = await h.api('post', `/partners/${partnerId}/refresh`);
+      const second = await h.api('post', `/partners/${partnerId}/refresh`);
+      expect(first.status).to.equal(202);
+      expect(second.body).to.deep.equal({
+        runId: (first.body as { runId: string }).runId,
+        deduplicated: true,
+      });
+      const run = await runToEnd((first.body as { runId: string }).runId);
+      expect(run).to.include({ status: 'completed', total: 250, succeeded: 249, failed: 1 });
+      const [failed] = await h.runtime.store.db
+        .select()
+        .from(refreshResults)
+        .where(and(eq(refreshResults.runId, run.id), eq(refreshResults.status, 'failed')));
+      expect(failed).to.include({
+        customerTenantId: faulty,
+        attempts: 1,
+        classification: 'permanent',
+        errorCode: '403',
+      });
+    } finally {
+      await h.emulator.http.delete(`${h.emulator.url}/_emulator/faults`);
+    }
+  });
+
+  it('MFA required again: the consent needs renewing and the run stops without a retry storm', async () => {
+    await h.emulator.http.post(`${h.emulator.url}/_emulator/users/admin@first.example/require-mfa`);
+    const since = h.emulator.state.log.at(-1)?.id ?? 0;
+    const started = await h.api('post', `/partners/${partnerId}/refresh`);
+    const runId = (started.body as { runId: string }).runId;
+    await h.finished('refresh', jobIds.refreshPartner(runId));
+    const s = await status();
+    expect(s.consent!.status).to.equal('needs_reconsent');
+    expect(s.run).to.include({ id: runId, status: 'stopped' });
+    expect(s.nextAction).to.match(
+      /multi-factor authentication.*Grant Partner Center consent again/,
+    );
+    const tokenCalls = h.emulator.state.log.filter((e) => e.id > since && e.surface === 'identity');
+    expect(tokenCalls.length).to.be.at.most(3);
+  });
+});

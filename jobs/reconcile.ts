@@ -1,4 +1,5 @@
 import { jobIds, type JobName } from '../src/queue/catalog.js';
+import { enqueuePendingTenants } from '../src/queue/refresh-work.js';
 import type { JobContext } from '../src/queue/worker-pool.js';
 import type { JobDeps } from './deps.js';
 
@@ -47,7 +48,6 @@ export async function reconcile(
   }
   const openRuns = await deps.runs.open();
   for (const run of openRuns) {
-    const pending = await deps.runs.pendingTenants(run.id);
     if (run.total === 0) {
       await deps.queues.enqueue(
         'refreshPartner',
@@ -55,13 +55,7 @@ export async function reconcile(
         { jobId: jobIds.refreshPartner(run.id) },
       );
     } else {
-      await deps.queues.enqueueBulk(
-        'refreshCustomer',
-        pending.map((customerTenantId) => ({
-          payload: { runId: run.id, customerTenantId },
-          jobId: jobIds.refreshCustomer(run.id, customerTenantId),
-        })),
-      );
+      await enqueuePendingTenants(deps.runs, deps.queues, run.id);
     }
   }
   const expiredAttempts = await deps.attempts.expireStale();

@@ -28,7 +28,8 @@ export async function refreshCustomer(
     deps.runs.result(runId, customerTenantId),
   ]);
   if (!run || !result || result.status !== 'pending') return 'skipped';
-  const attempts = ctx.attemptsMade + 1;
+  // Attempts of earlier retry rounds, plus this job's.
+  const attempts = result.attempts + ctx.attemptsMade + 1;
   const consent =
     run.status === 'running' ? await deps.partners.activeConsent(run.partnerId) : undefined;
   if (!consent) {

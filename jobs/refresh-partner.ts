@@ -2,6 +2,7 @@ import { classifyMicrosoftError, type MicrosoftFailure } from '../src/microsoft/
 import { partnerCenterScope } from '../src/microsoft/identity.js';
 import type { PartnerCenterCustomer } from '../src/microsoft/partner-center.js';
 import { jobIds, type JobPayload } from '../src/queue/catalog.js';
+import { enqueuePendingTenants } from '../src/queue/refresh-work.js';
 import type { JobContext } from '../src/queue/worker-pool.js';
 import type { RefreshRunTrigger } from '../src/store/schema.js';
 import type { JobDeps } from './deps.js';
@@ -116,14 +117,7 @@ export async function refreshPartner(
   await deps.partners.setVisibility([...seen], 'visible');
   await deps.partners.setVisibility(invisible, 'not_visible');
   await deps.runs.addTenants(runId, tenants);
-  const pending = await deps.runs.pendingTenants(runId);
-  await deps.queues.enqueueBulk(
-    'refreshCustomer',
-    pending.map((customerTenantId) => ({
-      payload: { runId, customerTenantId },
-      jobId: jobIds.refreshCustomer(runId, customerTenantId),
-    })),
-  );
+  const pending = await enqueuePendingTenants(deps.runs, deps.queues, runId);
   return {
     customers: customers.length,
     refreshing: pending.length,

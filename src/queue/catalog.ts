@@ -98,6 +98,9 @@ export const jobIds = {
   replaceLegacyAdmins: (delegatedAdminId: string) => `replace-admins-${delegatedAdminId}`,
   refreshPartner: (runId: string) => `refresh-run-${runId}`,
   refreshCustomer: (runId: string, tenant: string) => `refresh-${runId}-${tenant}`,
+  /** A retry of a failed tenant: the failed job keeps its id, so each retry round gets one. */
+  retryCustomer: (runId: string, tenant: string, attempts: number) =>
+    `refresh-${runId}-${tenant}-retry${attempts}`,
 };
 
 export type JobCatalog = typeof jobCatalog;

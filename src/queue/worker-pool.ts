@@ -106,6 +106,8 @@ export function startWorkerPool<Deps>(options: WorkerPoolOptions<Deps>): WorkerP
       connection,
       prefix,
       concurrency: queueSettings[queue].concurrency,
+      // A job caught by two worker crashes in a row still completes (default: 1).
+      maxStalledCount: 3,
     });
     worker.on('error', (error) => reportError(error, queue));
     worker.on('failed', (job, error) =>

@@ -5,6 +5,7 @@ import { redactUrl } from '../logger.js';
 import { requireAdmin } from './admin-auth.js';
 import { consentsRouter } from './api/consents.js';
 import { partnersRouter } from './api/partners.js';
+import { refreshRouter } from './api/refresh.js';
 import { callbackRouter } from './callback.js';
 import { HttpError } from './http-error.js';
 import { healthRouter, readinessChecks } from './health.js';
@@ -57,7 +58,8 @@ export function createApp(runtime: AppRuntime): express.Express {
   api.use(express.json({ limit: '100kb' }));
   // The admin token is the only API credential so far; audit events name it so.
   api.use(partnersRouter(services, 'admin-api'));
-  api.use(consentsRouter(services, queues, config.publicUrl));
+  api.use(consentsRouter(services, config.publicUrl));
+  api.use(refreshRouter(services, queues));
   app.use('/api/v1', api);
 
   app.use((_req, _res, next) => next(new HttpError(404, 'not_found', 'No such resource.')));

@@ -75,12 +75,12 @@ export class RefreshRunStore {
     });
   }
 
-  async pendingTenants(runId: string): Promise<string[]> {
-    const rows = await this.db
-      .select({ tenant: refreshResults.customerTenantId })
+  /** Tenants still to refresh, with the attempts earlier rounds (retries) made. */
+  pendingTenants(runId: string): Promise<{ tenant: string; attempts: number }[]> {
+    return this.db
+      .select({ tenant: refreshResults.customerTenantId, attempts: refreshResults.attempts })
       .from(refreshResults)
       .where(and(eq(refreshResults.runId, runId), eq(refreshResults.status, 'pending')));
-    return rows.map((r) => r.tenant);
   }
 
   async result(runId: string, customerTenantId: string) {
@@ -172,6 +172,62 @@ export class RefreshRunStore {
       await finishIfDone(tx, runId);
       return moved.length;
     });
+  }
+
+  /** The failed tenants of the partner's latest run, for the failures list and retries. */
+  async failures(partnerId: string) {
+    const run = await this.latest(partnerId);
+    if (!run) return { run: undefined, failures: [] };
+    const failures = await this.db
+      .select()
+      .from(refreshResults)
+      .where(and(eq(refreshResults.runId, run.id), eq(refreshResults.status, 'failed')))
+      .orderBy(refreshResults.customerTenantId);
+    return { run, failures };
+  }
+
+  /**
+   * Puts failed tenants of a finished run back to pending and reopens it; undefined when
+   * another run is open (it covers those tenants anyway). Returns the tenants reopened.
+   */
+  async reopenFailed(
+    runId: string,
+    customerTenantIds: string[] | undefined,
+  ): Promise<string[] | undefined> {
+    try {
+      return await this.db.transaction(async (tx) => {
+        const reopened = await tx
+          .update(refreshResults)
+          .set({ status: 'pending', finishedAt: null })
+          .where(
+            and(
+              eq(refreshResults.runId, runId),
+              eq(refreshResults.status, 'failed'),
+              customerTenantIds
+                ? inArray(refreshResults.customerTenantId, customerTenantIds)
+                : undefined,
+            ),
+          )
+          .returning({ tenant: refreshResults.customerTenantId });
+        if (reopened.length > 0) {
+          await tx
+            .update(refreshRuns)
+            .set({
+              status: 'running',
+              finishedAt: null,
+              error: null,
+              failed: sql`${refreshRuns.failed} - ${reopened.length}`,
+            })
+            .where(eq(refreshRuns.id, runId));
+        }
+        return reopened.map((r) => r.tenant);
+      });
+    } catch (error) {
+      // The one-open-run-per-partner index: a newer run is open.
+      if (/unique|duplicate/i.test(String((error as { cause?: unknown }).cause ?? error)))
+        return undefined;
+      throw error;
+    }
   }
 
   /** Ends a run early (no consent, consent needs renewing) with a sentence for the partner. */

@@ -169,6 +169,40 @@ describe('license refresh: every customer, one snapshot set each, failures alone
     }
   });
 
+  it('lists the failed customer and retries it from the API once the fault is gone', async () => {
+    const faulty = tenants[3]!;
+    const listed = (await h.api('get', `/partners/${partnerId}/refresh-failures`)).body as {
+      runId: string;
+      failures: {
+        customerTenantId: string;
+        code: string;
+        kind: string;
+        attempts: number;
+        error: string;
+      }[];
+    };
+    expect(listed.failures).to.have.length(1);
+    expect(listed.failures[0]).to.include({
+      customerTenantId: faulty,
+      code: '403',
+      kind: 'permanent',
+      attempts: 1,
+    });
+    expect(listed.failures[0]!.error).to.match(/commerce relationship/);
+    const retry = await h.api('post', `/partners/${partnerId}/refresh-failures/retry`, {
+      customerTenantIds: [faulty],
+    });
+    expect(retry.status).to.equal(202);
+    expect(retry.body).to.deep.equal({ runId: listed.runId, retried: [faulty] });
+    await h.finished('refresh', jobIds.retryCustomer(listed.runId, faulty, 1));
+    const run = (await status()).run!;
+    expect(run).to.include({ id: listed.runId, status: 'completed', succeeded: 250, failed: 0 });
+    const after = (await h.api('get', `/partners/${partnerId}/refresh-failures`)).body as {
+      failures: unknown[];
+    };
+    expect(after.failures).to.deep.equal([]);
+  });
+
   it('MFA required again: the consent needs renewing and the run stops without a retry storm', async () => {
     await h.emulator.http.post(`${h.emulator.url}/_emulator/users/admin@first.example/require-mfa`);
     const since = h.emulator.state.log.at(-1)?.id ?? 0;

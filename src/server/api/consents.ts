@@ -6,8 +6,6 @@ import type { Services } from '../../services.js';
 import type { ConsentAttempt } from '../../store/consent-attempts.js';
 import type { DelegatedAdmin } from '../../store/partners.js';
 import type { RefreshRun } from '../../store/refresh-runs.js';
-import { jobIds } from '../../queue/catalog.js';
-import type { JobQueues } from '../../queue/job-queues.js';
 import { HttpError } from '../http-error.js';
 import { parseOr400 } from '../validation.js';
 import { partnerOr404 } from './partners.js';
@@ -104,7 +102,7 @@ export function delegatedAdminStatus(
   };
 }
 
-export function consentsRouter(services: Services, queues: JobQueues, publicUrl: string): Router {
+export function consentsRouter(services: Services, publicUrl: string): Router {
   const router = Router();
   const crypto = new CryptoProvider();
 
@@ -156,25 +154,6 @@ export function consentsRouter(services: Services, queues: JobQueues, publicUrl:
       services.runs.latest(partner.id),
     ]);
     res.json(delegatedAdminStatus(partner.id, admins, attempt, run));
-  });
-
-  // Sync now: joins the open run if there is one (enforced in PostgreSQL).
-  router.post('/partners/:id/refresh', async (req, res) => {
-    const partner = await partnerOr404(services, req.params.id);
-    if (!(await services.partners.activeConsent(partner.id))) {
-      throw new HttpError(
-        409,
-        'no_consent',
-        'This partner has no active consent: grant Partner Center consent first.',
-      );
-    }
-    const { run, deduplicated } = await services.runs.start(partner.id, 'manual');
-    await queues.enqueue(
-      'refreshPartner',
-      { runId: run.id },
-      { jobId: jobIds.refreshPartner(run.id) },
-    );
-    res.status(202).json({ runId: run.id, deduplicated });
   });
 
   return router;

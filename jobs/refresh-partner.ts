@@ -37,6 +37,19 @@ export async function stopForFailure(
   await deps.runs.stop(runId, failure.message);
 }
 
+/** The daily schedule: one run per partner with an active consent (joining open ones). */
+export async function refreshAllPartners(
+  _payload: JobPayload<'refreshAllPartners'>,
+  deps: JobDeps,
+): Promise<{ partners: number; joined: number }> {
+  let joined = 0;
+  const partnerIds = await deps.partners.withActiveConsent();
+  for (const partnerId of partnerIds) {
+    if ((await startRefresh(deps, partnerId, 'schedule')).deduplicated) joined += 1;
+  }
+  return { partners: partnerIds.length, joined };
+}
+
 export interface RefreshPartnerSummary {
   customers: number;
   refreshing: number;

@@ -2,7 +2,7 @@ import type { JobDeps } from '../jobs/deps.js';
 import { exchangeConsentCode } from '../jobs/exchange-consent-code.js';
 import { reconcile } from '../jobs/reconcile.js';
 import { refreshCustomer } from '../jobs/refresh-customer.js';
-import { refreshPartner } from '../jobs/refresh-partner.js';
+import { refreshAllPartners, refreshPartner } from '../jobs/refresh-partner.js';
 import { replaceLegacyAdmins } from '../jobs/replace-legacy-admins.js';
 import type { ProcessorTable } from '../src/queue/worker-pool.js';
 
@@ -11,6 +11,7 @@ export const processors: ProcessorTable<JobDeps> = {
   reconcile,
   exchangeConsentCode,
   replaceLegacyAdmins,
+  refreshAllPartners,
   refreshPartner,
   refreshCustomer,
 };

@@ -76,6 +76,14 @@ export const jobCatalog = {
     attempts: 8,
     backoffMs: 2_000,
   }),
+  /** Starts the daily refresh of every partner with an active consent (03:00 UTC). */
+  refreshAllPartners: defineJob({
+    queue: 'maintenance',
+    payload: z.object({}).strict(),
+    attempts: 5,
+    backoffMs: 60_000,
+    schedule: { pattern: '0 0 3 * * *' },
+  }),
   /** Lists a partner's customers (all pages) and fans out one job per customer tenant. */
   refreshPartner: defineJob({
     queue: 'refresh',

@@ -138,6 +138,15 @@ export class PartnerStore {
     return consent;
   }
 
+  /** Partners a refresh can run for: those with an active consent. */
+  async withActiveConsent(): Promise<string[]> {
+    const rows = await this.db
+      .selectDistinct({ partnerId: delegatedAdmins.partnerId })
+      .from(delegatedAdmins)
+      .where(and(eq(delegatedAdmins.kind, 'sam'), eq(delegatedAdmins.status, 'active')));
+    return rows.map((r) => r.partnerId);
+  }
+
   /** The consent stopped working: the partner must grant it again. */
   async needsReconsent(consentId: string, reason: string): Promise<void> {
     await this.db

@@ -230,6 +230,24 @@ export class RefreshRunStore {
     }
   }
 
+  /** Each company's latest snapshot set (the last successful refresh of its tenant). */
+  async latestLicenses(companyIds: string[]) {
+    if (companyIds.length === 0) return [];
+    const s = licenseSnapshots;
+    const latest = this.db
+      .select({ tenant: s.customerTenantId, at: sql<Date>`max(${s.capturedAt})`.as('at') })
+      .from(s)
+      .where(inArray(s.companyId, companyIds))
+      .groupBy(s.customerTenantId)
+      .as('latest');
+    const rows = await this.db
+      .select({ snapshot: s })
+      .from(s)
+      .innerJoin(latest, and(eq(s.customerTenantId, latest.tenant), eq(s.capturedAt, latest.at)))
+      .orderBy(s.skuPartNumber);
+    return rows.map((r) => r.snapshot);
+  }
+
   /** Ends a run early (no consent, consent needs renewing) with a sentence for the partner. */
   async stop(runId: string, message: string): Promise<void> {
     await this.db

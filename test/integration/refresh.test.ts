@@ -128,6 +128,20 @@ describe('license refresh: every customer, one snapshot set each, failures alone
         ),
       );
     expect(stored).to.have.deep.members(expected);
+    const listed = (await h.api('get', `/partners/${partnerId}/companies`)).body as {
+      companies: {
+        customerTenantId: string;
+        licenses: { skuId: string; billedQuantity: number }[];
+        licensesRefreshedAt: string | null;
+      }[];
+    };
+    expect(listed.companies).to.have.length(250);
+    expect(listed.companies.every((c) => c.licenses.length > 0 && c.licensesRefreshedAt)).to.be
+      .true;
+    const shown = listed.companies.find((c) => c.customerTenantId === customer.tenantId)!;
+    expect(shown.licenses.map((l) => [l.skuId, l.billedQuantity]).sort()).to.deep.equal(
+      expected.map((e) => [e.skuId, e.billedQuantity]).sort(),
+    );
     const pages = h.emulator.state.log.filter(
       (e) =>
         e.path === '/v1/customers' &&
@@ -201,6 +215,18 @@ describe('license refresh: every customer, one snapshot set each, failures alone
       failures: unknown[];
     };
     expect(after.failures).to.deep.equal([]);
+  });
+
+  it('the daily schedule refreshes every partner with an active consent', async () => {
+    const schedulers = await h.runtime.queues.get('maintenance').getJobSchedulers();
+    expect(schedulers.map((s) => [s.key, s.pattern])).to.deep.include([
+      'refreshAllPartners',
+      '0 0 3 * * *',
+    ]);
+    const job = await h.runtime.queues.enqueue('refreshAllPartners', {}, { jobId: 'daily-test' });
+    expect(await h.finished('maintenance', job.id!)).to.deep.equal({ partners: 1, joined: 0 });
+    const run = (await status()).run!;
+    expect(await runToEnd(run.id)).to.include({ status: 'completed', succeeded: 250 });
   });
 
   it('MFA required again: the consent needs renewing and the run stops without a retry storm', async () => {

@@ -127,7 +127,26 @@ export function partnersRouter(services: Services, actor: string): Router {
 
   router.get('/partners/:id/companies', async (req, res) => {
     const partner = await partnerOr404(services, req.params.id);
-    res.json({ companies: (await services.partners.companies(partner.id)).map(companyView) });
+    const companies = await services.partners.companies(partner.id);
+    const snapshots = await services.runs.latestLicenses(companies.map((c) => c.id));
+    res.json({
+      companies: companies.map((c) => {
+        const own = snapshots.filter((s) => s.companyId === c.id);
+        return {
+          ...companyView(c),
+          licensesRefreshedAt: own[0]?.capturedAt ?? null,
+          licenses: own.map((s) => ({
+            skuId: s.skuId,
+            skuPartNumber: s.skuPartNumber,
+            activeUnits: s.activeUnits,
+            consumedUnits: s.consumedUnits,
+            availableUnits: s.activeUnits + s.warningUnits - s.consumedUnits,
+            suspendedUnits: s.suspendedUnits,
+            billedQuantity: s.billedQuantity,
+          })),
+        };
+      }),
+    });
   });
 
   return router;

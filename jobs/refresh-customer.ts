@@ -67,6 +67,9 @@ export async function refreshCustomer(
     ]);
   } catch (error) {
     const failure = classifyMicrosoftError(error, 'customer');
+    // Microsoft said when: wait exactly that (plus jitter), without spending an attempt.
+    if (failure.retryAfterMs !== undefined)
+      await ctx.retryAfter(failure.retryAfterMs + Math.random() * 1000);
     if (failure.kind === 'transient' && !ctx.finalAttempt) throw error;
     if (failure.kind === 'needs_reconsent') await stopForFailure(deps, runId, consent.id, failure);
     await deps.runs.fail(runId, [customerTenantId], failure, attempts);

@@ -94,6 +94,8 @@ export async function refreshPartner(
     } while (continuationToken);
   } catch (error) {
     const failure = classifyMicrosoftError(error);
+    if (failure.retryAfterMs !== undefined)
+      await ctx.retryAfter(failure.retryAfterMs + Math.random() * 1000);
     if (failure.kind === 'transient' && !ctx.finalAttempt) throw error;
     await stopForFailure(deps, runId, consent.id, failure);
     return { skipped: failure.message };

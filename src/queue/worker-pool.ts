@@ -1,4 +1,4 @@
-import { UnrecoverableError, Worker, type Job } from 'bullmq';
+import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { withDeadline } from '../deadline.js';
@@ -15,6 +15,11 @@ export interface JobContext {
   signal: AbortSignal;
   log: Logger;
   updateProgress(progress: number | object): Promise<void>;
+  /**
+   * Puts this job back for `ms` without using up an attempt or holding a worker slot (a
+   * Retry-After). Never returns: the job resumes from the start later.
+   */
+  retryAfter(ms: number): Promise<never>;
 }
 
 /** A processor is a plain function: (payload, deps, ctx) => result. */
@@ -46,6 +51,9 @@ export function assertProcessorsMatchCatalog(
   }
 }
 
+/** Starts a job may have, Retry-After postponements included. Default: 60 */
+const maxStartsPerJob = 60;
+
 /** How long a forced close may take after the grace period. Default: 2 s */
 const forcedCloseMs = 2_000;
 
@@ -71,7 +79,7 @@ export function startWorkerPool<Deps>(options: WorkerPoolOptions<Deps>): WorkerP
   const { connection, prefix, processors, deps, log } = options;
   assertProcessorsMatchCatalog(Object.keys(jobCatalog), processors);
 
-  const run = async (job: Job, _token?: string, signal?: AbortSignal): Promise<unknown> => {
+  const run = async (job: Job, token?: string, signal?: AbortSignal): Promise<unknown> => {
     const name = job.name as JobName;
     const definition = jobCatalog[name];
     if (!definition) throw new UnrecoverableError(`unknown job "${job.name}"`);
@@ -88,6 +96,10 @@ export function startWorkerPool<Deps>(options: WorkerPoolOptions<Deps>): WorkerP
       signal: signal ?? new AbortController().signal,
       log: log.child({ job: name, jobId: job.id }),
       updateProgress: (progress) => job.updateProgress(progress),
+      async retryAfter(ms) {
+        await job.moveToDelayed(Date.now() + ms, token);
+        throw new DelayedError();
+      },
     });
   };
 
@@ -108,6 +120,8 @@ export function startWorkerPool<Deps>(options: WorkerPoolOptions<Deps>): WorkerP
       concurrency: queueSettings[queue].concurrency,
       // A job caught by two worker crashes in a row still completes (default: 1).
       maxStalledCount: 3,
+      // Bounds retryAfter loops: a job put back this many times fails.
+      maxStartedAttempts: maxStartsPerJob,
     });
     worker.on('error', (error) => reportError(error, queue));
     worker.on('failed', (job, error) =>

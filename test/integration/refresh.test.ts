@@ -217,6 +217,32 @@ describe('license refresh: every customer, one snapshot set each, failures alone
     expect(after.failures).to.deep.equal([]);
   });
 
+  it('a 429 storm and 5xx faults: every customer is still refreshed, once', async () => {
+    await h.emulator.http.post(`${h.emulator.url}/_emulator/faults`, [
+      { path: '/v1/customers/*/subscribedskus', status: 429, probability: 0.3, retryAfterSec: 1 },
+      { path: '/v1/customers/*/subscriptions', status: 503, probability: 0.05 },
+    ]);
+    try {
+      const since = h.emulator.state.log.at(-1)?.id ?? 0;
+      const { runId } = (await h.api('post', `/partners/${partnerId}/refresh`)).body as {
+        runId: string;
+      };
+      const run = await runToEnd(runId);
+      expect(run).to.include({ status: 'completed', total: 250, succeeded: 250, failed: 0 });
+      const faults = h.emulator.state.log.filter((e) => e.id > since && e.fault);
+      expect(faults.filter((e) => e.status === 429).length).to.be.greaterThan(20);
+      const [{ n }] = (await h.runtime.store.db
+        .select({
+          n: sql<number>`count(distinct ${licenseSnapshots.customerTenantId})`.mapWith(Number),
+        })
+        .from(licenseSnapshots)
+        .where(eq(licenseSnapshots.runId, runId))) as [{ n: number }];
+      expect(n).to.equal(250);
+    } finally {
+      await h.emulator.http.delete(`${h.emulator.url}/_emulator/faults`);
+    }
+  });
+
   it('the daily schedule refreshes every partner with an active consent', async () => {
     const schedulers = await h.runtime.queues.get('maintenance').getJobSchedulers();
     expect(schedulers.map((s) => [s.key, s.pattern])).to.deep.include([

@@ -32,6 +32,8 @@ export interface Config {
     endpoints: CloudEndpoints;
     /** PEM file of extra CAs trusted for Microsoft calls (the emulator's). */
     extraCaFile: string | undefined;
+    /** Partner Center requests per second per partner, paced across workers. Default: 10 */
+    partnerCenterRps: number;
   };
   /** First key encrypts; every key decrypts. */
   encryptionKeys: EncryptionKey[];
@@ -185,6 +187,11 @@ const schema = z
     ADMIN_API_TOKEN: optionalString.pipe(
       z.string().min(32, 'expected at least 32 characters').optional(),
     ),
+    PARTNER_CENTER_REQUESTS_PER_SECOND: z.coerce
+      .number({ message: 'expected requests per second' })
+      .positive('expected a positive number of requests per second')
+      .max(1000, 'expected at most 1000 requests per second')
+      .default(10),
     SHUTDOWN_GRACE_SECONDS: z.coerce
       .number({ message: 'expected a number of seconds' })
       .positive('expected a positive number of seconds')
@@ -293,6 +300,7 @@ export function loadConfig(
         cloud: e.MICROSOFT_CLOUD,
         endpoints,
         extraCaFile: e.HTTP_EXTRA_CA_FILE,
+        partnerCenterRps: e.PARTNER_CENTER_REQUESTS_PER_SECOND,
       },
       encryptionKeys: keys,
       adminApiToken: e.ADMIN_API_TOKEN ?? local.ADMIN_API_TOKEN!,

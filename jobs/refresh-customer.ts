@@ -1,3 +1,4 @@
+import { setTimeout } from 'node:timers/promises';
 import {
   licenseSnapshots,
   type SubscribedSkuCounts,
@@ -44,6 +45,12 @@ export async function refreshCustomer(
     );
     return 'failed';
   }
+  // Two Partner Center calls follow: take their place in the partner's schedule. A slot far
+  // ahead is waited for in the delayed set, so a big partner does not hold workers others need.
+  const wait = await deps.pacer.slotFor(run.partnerId, ctx.jobId, 2);
+  // Short waits are slept in place: a delayed job comes back with up to a second's lag.
+  if (wait > 5_000) await ctx.retryAfter(wait);
+  if (wait > 0) await setTimeout(wait);
   const partition = {
     partnerId: run.partnerId,
     delegatedAdminId: consent.id,

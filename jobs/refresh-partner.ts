@@ -1,3 +1,4 @@
+import { setTimeout } from 'node:timers/promises';
 import { classifyMicrosoftError, type MicrosoftFailure } from '../src/microsoft/errors.js';
 import { partnerCenterScope } from '../src/microsoft/identity.js';
 import type { PartnerCenterCustomer } from '../src/microsoft/partner-center.js';
@@ -84,6 +85,8 @@ export async function refreshPartner(
     );
     let continuationToken: string | undefined;
     do {
+      const wait = await deps.pacer.reserve(run.partnerId);
+      if (wait > 0) await setTimeout(wait);
       const page = await deps.partnerCenter.customersPage(accessToken, {
         size: pageSize,
         ...(continuationToken ? { continuationToken } : {}),

@@ -4,6 +4,7 @@ import type { Config } from '../config/index.js';
 import { createMicrosoftHttp } from './microsoft/http-client.js';
 import { MicrosoftIdentity } from './microsoft/identity.js';
 import { PartnerCenterClient } from './microsoft/partner-center.js';
+import { Pacer } from './queue/pacer.js';
 import { withLock } from './queue/partition-lock.js';
 import { ConsentAttemptStore } from './store/consent-attempts.js';
 import type { Store } from './store/database.js';
@@ -21,6 +22,7 @@ export interface Services {
   identity: MicrosoftIdentity;
   partnerCenter: PartnerCenterClient;
   runs: RefreshRunStore;
+  pacer: Pacer;
 }
 
 export function createServices(
@@ -42,5 +44,6 @@ export function createServices(
     ),
     partnerCenter: new PartnerCenterClient(http, config.microsoft.endpoints.partnerCenterUrl),
     runs: new RefreshRunStore(store.db),
+    pacer: new Pacer(redis, config.queuePrefix, config.microsoft.partnerCenterRps),
   };
 }

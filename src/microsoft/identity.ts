@@ -55,8 +55,23 @@ export class MicrosoftIdentity {
     return authorityFor(this.config.microsoft.endpoints, tenant);
   }
 
+  /** Apps per partition, kept so MSAL's authority metadata is fetched once, not per call. */
+  private readonly apps = new Map<string, ConfidentialClientApplication>();
+
   /** An MSAL app for one consent's partition, or (no partition) with an in-memory cache. */
   app(partition?: CachePartition): ConfidentialClientApplication {
+    if (!partition) return this.createApp();
+    const key = `${partition.delegatedAdminId}:${partition.purpose}`;
+    let app = this.apps.get(key);
+    if (!app) {
+      if (this.apps.size >= 1_000) this.apps.delete(this.apps.keys().next().value!);
+      app = this.createApp(partition);
+      this.apps.set(key, app);
+    }
+    return app;
+  }
+
+  private createApp(partition?: CachePartition): ConfidentialClientApplication {
     const cachePlugin: ICachePlugin | undefined = partition && {
       beforeCacheAccess: async (context) => {
         const stored = await this.cache.load(partition);

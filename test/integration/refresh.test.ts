@@ -25,20 +25,23 @@ describe('license refresh: every customer, one snapshot set each, failures alone
   let tenants: string[];
 
   before(async () => {
-    h = await startHarness({
-      ...scenarioWith((p) =>
-        p.tenantId === partnerTenant
-          ? {
-              ...p,
-              rateLimits: { partnerCenterRps: 500, graphRps: 50 },
-              customers: { generate: { seed: 11, count: 250 } },
-            }
-          : p,
-      ),
-      // Shorter than MSAL's five-minute renewal margin: every job redeems the refresh token,
-      // as jobs do an hour into a long run, so Entra's answers (50076, 50173) reach them.
-      tokenLifetimes: { accessTokenSec: 299 },
-    });
+    h = await startHarness(
+      {
+        ...scenarioWith((p) =>
+          p.tenantId === partnerTenant
+            ? {
+                ...p,
+                rateLimits: { partnerCenterRps: 500, graphRps: 50 },
+                customers: { generate: { seed: 11, count: 250 } },
+              }
+            : p,
+        ),
+        // Shorter than MSAL's five-minute renewal margin: every job redeems the refresh token,
+        // as jobs do an hour into a long run, so Entra's answers (50076, 50173) reach them.
+        tokenLifetimes: { accessTokenSec: 299 },
+      },
+      { PARTNER_CENTER_REQUESTS_PER_SECOND: '400' },
+    );
     const partner = (await h.api('post', '/partners', { name: 'Refresh Partner' })).body as {
       id: string;
     };

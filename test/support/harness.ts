@@ -41,7 +41,10 @@ export interface Harness {
   close(keep: boolean): Promise<void>;
 }
 
-export async function startHarness(scenario: ScenarioInput = testScenario()): Promise<Harness> {
+export async function startHarness(
+  scenario: ScenarioInput = testScenario(),
+  env: Record<string, string> = {},
+): Promise<Harness> {
   const emulator = await startTestEmulator(scenario);
   const database: TestDatabase = await createTestDatabase();
   const prefix = freshPrefix();
@@ -56,6 +59,7 @@ export async function startHarness(scenario: ScenarioInput = testScenario()): Pr
     HTTP_EXTRA_CA_FILE: emulator.caFile,
     MICROSOFT_CLIENT_ID: testClient.clientId,
     MICROSOFT_CLIENT_SECRET: testClient.clientSecret,
+    ...env,
   });
   const logLines: string[] = [];
   const responses: string[] = [];

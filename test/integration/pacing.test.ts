@@ -1,0 +1,70 @@
+import { expect } from 'chai';
+import { jobIds } from '../../src/queue/catalog.js';
+import { scenarioWith } from '../support/emulator.js';
+import { startHarness, type Harness } from '../support/harness.js';
+import { suiteFailed } from '../support/keep-on-failure.js';
+
+const partnerTenant = 'aaaaaaaa-0000-4000-8000-000000000001';
+/** The emulator's limit for the partner, and the pace we set below it. */
+const limit = 20;
+const pace = 18;
+
+describe('per-partner pacing', function () {
+  this.timeout(120_000);
+  let h: Harness;
+
+  before(async () => {
+    h = await startHarness(
+      scenarioWith((p) =>
+        p.tenantId === partnerTenant
+          ? {
+              ...p,
+              rateLimits: { partnerCenterRps: limit, graphRps: 50 },
+              customers: { generate: { seed: 5, count: 60 } },
+            }
+          : p,
+      ),
+      { PARTNER_CENTER_REQUESTS_PER_SECOND: String(pace) },
+    );
+  });
+  after(async function () {
+    await h?.close(suiteFailed(this));
+  });
+
+  it('keeps a partner under its limit: a run of 60 customers gets no 429 and follows the pace', async () => {
+    const partner = (await h.api('post', '/partners', { name: 'Paced' })).body as { id: string };
+    for (const c of h.emulator.state.directory.partner(partnerTenant)!.customers) {
+      await h.runtime.services.partners.addCompany(
+        partner.id,
+        { name: c.name, customerTenantId: c.tenantId },
+        'test',
+      );
+    }
+    await h.grant(partner.id, 'admin@first.example');
+    const runId = (
+      (await h.api('get', `/partners/${partner.id}/delegated-admin`)).body as {
+        run: { id: string };
+      }
+    ).run.id;
+    await h.finished('refresh', jobIds.refreshPartner(runId));
+    const tenants = await h.runtime.services.runs.pendingTenants(runId);
+    await Promise.all(
+      tenants.map((t) => h.finished('refresh', jobIds.refreshCustomer(runId, t.tenant))),
+    );
+    const run = (await h.runtime.services.runs.get(runId))!;
+    expect(run).to.include({ status: 'completed', succeeded: 60, failed: 0 });
+
+    const calls = h.emulator.state.log.filter(
+      (e) => e.surface === 'partnerCenter' && e.partnerTenantId === partnerTenant,
+    );
+    expect(calls.filter((e) => e.status === 429)).to.have.length(0);
+    // 120 customer calls at 18/s, after a burst of one second's worth: at least ~5.6 s.
+    const customerCalls = calls.filter((e) =>
+      /^\/v1\/customers\/[^/]+\/(subscribedskus|subscriptions)$/.test(e.path),
+    );
+    expect(customerCalls).to.have.length(120);
+    const spanSec =
+      (Date.parse(customerCalls.at(-1)!.time) - Date.parse(customerCalls[0]!.time)) / 1000;
+    expect(spanSec).to.be.at.least((120 - 2 * pace) / pace);
+  });
+});

@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { QueueEvents } from 'bullmq';
 import { expect } from 'chai';
 import { eq } from 'drizzle-orm';
 import type { Express } from 'express';
@@ -345,18 +344,8 @@ describe('consent: start, callback, exchange, domain-matched replacement', funct
         {},
         { jobId: `reconcile-test-${attemptId}` },
       );
-      const maintenance = new QueueEvents('maintenance', {
-        connection: { url: testRedisUrl },
-        prefix,
-      });
-      try {
-        const summary = (await reconcile.waitUntilFinished(maintenance, 30_000)) as {
-          exchanges: number;
-        };
-        expect(summary.exchanges).to.be.at.least(1);
-      } finally {
-        await maintenance.close();
-      }
+      const summary = (await h.finished('maintenance', reconcile.id!)) as { exchanges: number };
+      expect(summary.exchanges).to.be.at.least(1);
       const outcome = await finished(jobIds.exchangeConsentCode(attemptId));
       expect(outcome.outcome).to.equal('completed');
     } finally {

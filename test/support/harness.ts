@@ -5,7 +5,7 @@ import type { Express } from 'express';
 import request from 'supertest';
 import type { ScenarioInput } from '../../emulator/scenario.js';
 import { createLogger } from '../../src/logger.js';
-import { jobIds, type QueueName } from '../../src/queue/catalog.js';
+import { jobIds, queueNames, type QueueName } from '../../src/queue/catalog.js';
 import { openRuntime, type Runtime } from '../../src/runtime.js';
 import { createApp } from '../../src/server/app.js';
 import { runWorkers, type RunningWorkers } from '../../workers/run.js';
@@ -76,16 +76,16 @@ export async function startHarness(
   const workers = runWorkers(runtime);
   await workers.scheduled;
   const app = createApp(runtime);
-  const events = new Map<QueueName, QueueEvents>();
-  const eventsOf = async (queue: QueueName) => {
-    let e = events.get(queue);
-    if (!e) {
-      e = new QueueEvents(queue, { connection: { url: testRedisUrl }, prefix });
-      events.set(queue, e);
-      await e.waitUntilReady();
-    }
-    return e;
-  };
+  // Listening from the start: a QueueEvents made after a job may miss its finish, because
+  // its first read of the stream starts at "now" after waitUntilReady has resolved.
+  const events = new Map<QueueName, QueueEvents>(
+    queueNames.map((queue) => [
+      queue,
+      new QueueEvents(queue, { connection: { url: testRedisUrl }, prefix }),
+    ]),
+  );
+  await Promise.all([...events.values()].map((e) => e.waitUntilReady()));
+  const eventsOf = (queue: QueueName) => events.get(queue)!;
 
   const harness: Harness = {
     emulator,
@@ -104,9 +104,7 @@ export async function startHarness(
     async finished(queue, jobId) {
       const job = await Job.fromId(runtime.queues.get(queue), jobId);
       if (!job) throw new Error(`no job ${jobId}`);
-      return job.waitUntilFinished(await eventsOf(queue), 60_000) as Promise<
-        Record<string, unknown>
-      >;
+      return job.waitUntilFinished(eventsOf(queue), 60_000) as Promise<Record<string, unknown>>;
     },
     async grant(partnerId, upn) {
       const started = await harness.api('post', `/partners/${partnerId}/consents`, {

@@ -76,6 +76,8 @@ export async function startHarness(
   const workers = runWorkers(runtime);
   await workers.scheduled;
   const app = createApp(runtime);
+  // Each job waited on adds a listener to its queue; a test waits on hundreds at once.
+  for (const queue of runtime.queues.all()) queue.setMaxListeners(1_000);
   // Listening from the start: a QueueEvents made after a job may miss its finish, because
   // its first read of the stream starts at "now" after waitUntilReady has resolved.
   const events = new Map<QueueName, QueueEvents>(

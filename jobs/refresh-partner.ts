@@ -113,7 +113,7 @@ export async function refreshPartner(
   );
   const tenants: { customerTenantId: string; companyId: string }[] = [];
   const seen = new Set<string>();
-  let notYetAdded = 0;
+  const notYetAdded: { customerTenantId: string; domain: string; name: string }[] = [];
   for (const customer of customers) {
     const tenantId = customer.companyProfile.tenantId.toLowerCase();
     let company = byTenant.get(tenantId);
@@ -125,7 +125,11 @@ export async function refreshPartner(
       company = domainMatch;
     }
     if (!company) {
-      notYetAdded += 1;
+      notYetAdded.push({
+        customerTenantId: tenantId,
+        domain: customer.companyProfile.domain,
+        name: customer.companyProfile.companyName,
+      });
       continue;
     }
     seen.add(company.id);
@@ -134,12 +138,12 @@ export async function refreshPartner(
   const invisible = companies.filter((c) => !seen.has(c.id)).map((c) => c.id);
   await deps.partners.setVisibility([...seen], 'visible');
   await deps.partners.setVisibility(invisible, 'not_visible');
-  await deps.runs.addTenants(runId, tenants);
+  await deps.runs.addTenants(runId, tenants, notYetAdded);
   const pending = await enqueuePendingTenants(deps.runs, deps.queues, runId);
   return {
     customers: customers.length,
     refreshing: pending.length,
-    notYetAdded,
+    notYetAdded: notYetAdded.length,
     notVisible: invisible.length,
   };
 }

@@ -57,6 +57,7 @@ export class RefreshRunStore {
   async addTenants(
     runId: string,
     tenants: { customerTenantId: string; companyId: string }[],
+    notYetAdded: RefreshRun['notYetAdded'] = [],
   ): Promise<void> {
     await this.db.transaction(async (tx) => {
       for (let i = 0; i < tenants.length; i += 500) {
@@ -68,6 +69,7 @@ export class RefreshRunStore {
       await tx
         .update(refreshRuns)
         .set({
+          notYetAdded,
           total: sql`(select count(*) from ${refreshResults} where ${refreshResults.runId} = ${runId})`,
         })
         .where(eq(refreshRuns.id, runId));

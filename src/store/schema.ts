@@ -185,6 +185,11 @@ export const refreshRuns = pgTable(
     failed: integer('failed').notNull().default(0),
     /** Why the run stopped early, in a sentence for the partner. */
     error: text('error'),
+    /** Partner Center customers the listing found with no company here yet. */
+    notYetAdded: jsonb('not_yet_added')
+      .$type<{ customerTenantId: string; domain: string; name: string }[]>()
+      .notNull()
+      .default([]),
     startedAt: timestamp('started_at', { withTimezone: true }).notNull().defaultNow(),
     finishedAt: timestamp('finished_at', { withTimezone: true }),
   },

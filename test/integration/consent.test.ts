@@ -97,6 +97,7 @@ describe('consent: start, callback, exchange, domain-matched replacement', funct
       } | null;
       legacyAccounts: { id: string; username: string; status: string; replacedBy: string | null }[];
       attempt: { id: string; status: string; message: string | null } | null;
+      run: { id: string } | null;
       nextAction: string | null;
     };
 
@@ -127,6 +128,24 @@ describe('consent: start, callback, exchange, domain-matched replacement', funct
     expect(companies.companies.map((c) => c.delegatedAdminId)).to.deep.equal(
       Array(3).fill(s.consent!.id),
     );
+    // The initial refresh started; its listing finds Partner Center's 30 customers, none of
+    // which is one of this partner's (made-up) companies.
+    await h.finished('refresh', jobIds.refreshPartner(s.run!.id));
+    const after = (await api('get', `/partners/${partnerId}/companies`)).body as {
+      customersNotYetAdded: { customerTenantId: string }[];
+      companies: { visibility: string }[];
+    };
+    const listed = h.emulator.state.directory.partner(
+      'aaaaaaaa-0000-4000-8000-000000000001',
+    )!.customers;
+    expect(after.customersNotYetAdded.map((c) => c.customerTenantId).sort()).to.deep.equal(
+      listed.map((c) => c.tenantId).sort(),
+    );
+    expect(after.companies.map((c) => c.visibility)).to.deep.equal([
+      'not_visible',
+      'not_visible',
+      'not_visible',
+    ]);
     const audit = await runtime.store.db
       .select()
       .from(auditEvents)

@@ -128,8 +128,13 @@ export function partnersRouter(services: Services, actor: string): Router {
   router.get('/partners/:id/companies', async (req, res) => {
     const partner = await partnerOr404(services, req.params.id);
     const companies = await services.partners.companies(partner.id);
-    const snapshots = await services.runs.latestLicenses(companies.map((c) => c.id));
+    const [snapshots, run] = await Promise.all([
+      services.runs.latestLicenses(companies.map((c) => c.id)),
+      services.runs.latest(partner.id),
+    ]);
     res.json({
+      /** Partner Center customers the latest refresh found with no company here. */
+      customersNotYetAdded: run?.notYetAdded ?? [],
       companies: companies.map((c) => {
         const own = snapshots.filter((s) => s.companyId === c.id);
         return {

@@ -1,0 +1,1 @@
+ALTER TABLE "refresh_runs" ADD COLUMN "not_yet_added" jsonb DEFAULT '[]'::jsonb NOT NULL;

@@ -48,6 +48,21 @@ function single(value: unknown): string | undefined {
   return typeof value === 'string' ? value : undefined;
 }
 
+/** A required form field; when absent, answers AADSTS900144 and returns undefined. */
+function requiredParam(req: Request, res: Response, name: string): string | undefined {
+  const value = param(req, name);
+  if (!value) {
+    sendEntraError(
+      res,
+      400,
+      'invalid_request',
+      900144,
+      `The request body must contain the following parameter: '${name}'.`,
+    );
+  }
+  return value;
+}
+
 /** A form field of the request body, when it is a single string. */
 function param(req: Request, name: string): string | undefined {
   return single((req.body as Record<string, unknown> | undefined)?.[name]);
@@ -468,17 +483,8 @@ async function redeemCode(
   tenant: TenantRef,
   clientId: string,
 ): Promise<void> {
-  const code = param(req, 'code');
-  if (!code) {
-    sendEntraError(
-      res,
-      400,
-      'invalid_request',
-      900144,
-      "The request body must contain the following parameter: 'code'.",
-    );
-    return;
-  }
+  const code = requiredParam(req, res, 'code');
+  if (!code) return;
   const record = state.codes.get(code);
   if (!record || record.clientId !== clientId) {
     sendEntraError(
@@ -585,17 +591,8 @@ async function redeemRefreshToken(
   tenant: TenantRef,
   clientId: string,
 ): Promise<void> {
-  const presented = param(req, 'refresh_token');
-  if (!presented) {
-    sendEntraError(
-      res,
-      400,
-      'invalid_request',
-      900144,
-      "The request body must contain the following parameter: 'refresh_token'.",
-    );
-    return;
-  }
+  const presented = requiredParam(req, res, 'refresh_token');
+  if (!presented) return;
   const record = state.refreshTokens.get(presented);
   if (!record || record.clientId !== clientId) {
     sendEntraError(res, 400, 'invalid_grant', 70000, 'Provided grant is invalid or malformed.', {

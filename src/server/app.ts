@@ -12,8 +12,6 @@ import { healthRouter, readinessChecks } from './health.js';
 import { createMetrics } from './metrics.js';
 import { queueBoardPath, queueBoardRouter } from './queue-board.js';
 
-export { HttpError } from './http-error.js';
-
 type AppRuntime = Pick<Runtime, 'config' | 'log' | 'store' | 'producer' | 'queues' | 'services'>;
 
 /** The Express app: thin routes that validate, record and enqueue. */

@@ -180,7 +180,7 @@ export class PartnerStore {
     const rows = await this.db
       .select({ id: delegatedAdmins.id })
       .from(delegatedAdmins)
-      .where(and(eq(delegatedAdmins.partnerId, partnerId), inArray(delegatedAdmins.id, [adminId])));
+      .where(and(eq(delegatedAdmins.partnerId, partnerId), eq(delegatedAdmins.id, adminId)));
     return rows.length === 1;
   }
 }

@@ -46,10 +46,4 @@ export class TokenCacheStore {
         },
       });
   }
-
-  async remove(delegatedAdminId: string, db: Database = this.db): Promise<void> {
-    await db
-      .delete(tokenCachePartitions)
-      .where(eq(tokenCachePartitions.delegatedAdminId, delegatedAdminId));
-  }
 }

@@ -11,6 +11,28 @@ export interface EncryptionKey {
   key: Buffer;
 }
 
+/** How the queues run: concurrency, the reconciler's interval, crash detection. */
+export interface QueueTuning {
+  /** Refresh jobs one worker process runs at once. Default: 10 */
+  refreshConcurrency: number;
+  /** Refresh jobs running at once across every worker process. Default: 40 */
+  refreshGlobalConcurrency: number;
+  /** Seconds between reconciler runs; a divisor of 60. Default: 60 */
+  reconcileIntervalSeconds: number;
+  /**
+   * Seconds a running job's lock lasts unrenewed: a crashed worker's jobs are picked up again
+   * after one to two of these. Default: 30
+   */
+  jobLockSeconds: number;
+}
+
+export const defaultQueueTuning: QueueTuning = {
+  refreshConcurrency: 10,
+  refreshGlobalConcurrency: 40,
+  reconcileIntervalSeconds: 60,
+  jobLockSeconds: 30,
+};
+
 /** The whole configuration, parsed once at start-up. */
 export interface Config {
   nodeEnv: 'development' | 'test' | 'production';
@@ -40,6 +62,7 @@ export interface Config {
   adminApiToken: string;
   /** Seconds given to running jobs and requests on SIGTERM before they are cancelled. Default: 25 */
   shutdownGraceSeconds: number;
+  queues: QueueTuning;
 }
 
 export interface LoadedConfig {
@@ -192,6 +215,29 @@ const schema = z
       .positive('expected a positive number of requests per second')
       .max(1000, 'expected at most 1000 requests per second')
       .default(10),
+    REFRESH_CONCURRENCY: z.coerce
+      .number({ message: 'expected a number of jobs' })
+      .int('expected a whole number of jobs')
+      .min(1, 'expected at least 1 job')
+      .max(500, 'expected at most 500 jobs')
+      .default(defaultQueueTuning.refreshConcurrency),
+    REFRESH_GLOBAL_CONCURRENCY: z.coerce
+      .number({ message: 'expected a number of jobs' })
+      .int('expected a whole number of jobs')
+      .min(1, 'expected at least 1 job')
+      .max(10_000, 'expected at most 10000 jobs')
+      .default(defaultQueueTuning.refreshGlobalConcurrency),
+    RECONCILE_INTERVAL_SECONDS: z.coerce
+      .number({ message: 'expected a number of seconds' })
+      .int('expected a whole number of seconds')
+      .refine((n) => n > 0 && 60 % n === 0, 'expected a divisor of 60 (1, 2, 3, 5, ..., 30, 60)')
+      .default(defaultQueueTuning.reconcileIntervalSeconds),
+    JOB_LOCK_SECONDS: z.coerce
+      .number({ message: 'expected a number of seconds' })
+      .int('expected a whole number of seconds')
+      .min(1, 'expected at least 1 second')
+      .max(600, 'expected at most 600 seconds')
+      .default(defaultQueueTuning.jobLockSeconds),
     SHUTDOWN_GRACE_SECONDS: z.coerce
       .number({ message: 'expected a number of seconds' })
       .positive('expected a positive number of seconds')
@@ -305,6 +351,12 @@ export function loadConfig(
       encryptionKeys: keys,
       adminApiToken: e.ADMIN_API_TOKEN ?? local.ADMIN_API_TOKEN!,
       shutdownGraceSeconds: e.SHUTDOWN_GRACE_SECONDS,
+      queues: {
+        refreshConcurrency: e.REFRESH_CONCURRENCY,
+        refreshGlobalConcurrency: e.REFRESH_GLOBAL_CONCURRENCY,
+        reconcileIntervalSeconds: e.RECONCILE_INTERVAL_SECONDS,
+        jobLockSeconds: e.JOB_LOCK_SECONDS,
+      },
     },
   };
 }

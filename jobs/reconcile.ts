@@ -4,7 +4,7 @@ import type { JobContext } from '../src/queue/worker-pool.js';
 import type { JobDeps } from './deps.js';
 
 export interface ReconcileSummary {
-  /** Scheduled jobs whose schedulers were re-created or confirmed. */
+  /** Scheduled jobs whose schedulers were re-created or confirmed (with queue settings). */
   schedules: JobName[];
   /** Received consents whose code exchange was (re-)enqueued. */
   exchanges: number;
@@ -29,7 +29,7 @@ export async function reconcile(
   deps: JobDeps,
   ctx: JobContext,
 ): Promise<ReconcileSummary> {
-  const schedules = await deps.queues.ensureSchedules();
+  const schedules = await deps.queues.ensureQueueSetup();
   const received = await deps.attempts.awaitingExchange(new Date(Date.now() - graceMs));
   for (const attempt of received) {
     await deps.queues.enqueue(
@@ -55,7 +55,7 @@ export async function reconcile(
         { jobId: jobIds.refreshPartner(run.id) },
       );
     } else {
-      await enqueuePendingTenants(deps.runs, deps.queues, run.id);
+      await enqueuePendingTenants(deps, run);
     }
   }
   const expiredAttempts = await deps.attempts.expireStale();

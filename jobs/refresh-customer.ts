@@ -8,6 +8,7 @@ import { classifyMicrosoftError } from '../src/microsoft/errors.js';
 import { partnerCenterScope } from '../src/microsoft/identity.js';
 import type { PartnerCenterCollection } from '../src/microsoft/partner-center.js';
 import type { JobPayload } from '../src/queue/catalog.js';
+import { callsPerCustomer } from '../src/queue/refresh-work.js';
 import type { JobContext } from '../src/queue/worker-pool.js';
 import type { JobDeps } from './deps.js';
 import { stopForFailure } from './refresh-partner.js';
@@ -45,12 +46,12 @@ export async function refreshCustomer(
     );
     return 'failed';
   }
-  // Two Partner Center calls follow: take their place in the partner's schedule. A slot far
-  // ahead is waited for in the delayed set, so a big partner does not hold workers others need.
-  const wait = await deps.pacer.slotFor(run.partnerId, ctx.jobId, 2);
-  // Short waits are slept in place: a delayed job comes back with up to a second's lag.
-  if (wait > 5_000) await ctx.retryAfter(wait);
-  if (wait > 0) await setTimeout(wait);
+  // The Partner Center calls below take their place in the partner's schedule: the slot held
+  // since the job was queued, or a new one for a retry. A slot ahead is waited for in the
+  // delayed set, so a big partner does not hold workers others need.
+  const slot = await deps.pacer.slotFor(run.partnerId, ctx.jobId, callsPerCustomer);
+  if (!slot.inPlace) await ctx.retryAfter(slot.waitMs);
+  if (slot.waitMs > 0) await setTimeout(slot.waitMs);
   const partition = {
     partnerId: run.partnerId,
     delegatedAdminId: consent.id,

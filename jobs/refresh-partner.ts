@@ -139,10 +139,10 @@ export async function refreshPartner(
   await deps.partners.setVisibility([...seen], 'visible');
   await deps.partners.setVisibility(invisible, 'not_visible');
   await deps.runs.addTenants(runId, tenants, notYetAdded);
-  const pending = await enqueuePendingTenants(deps.runs, deps.queues, runId);
+  const { added } = await enqueuePendingTenants(deps, run);
   return {
     customers: customers.length,
-    refreshing: pending.length,
+    refreshing: added.length,
     notYetAdded: notYetAdded.length,
     notVisible: invisible.length,
   };

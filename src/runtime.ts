@@ -49,7 +49,7 @@ export async function openRuntime(config: Config, log: Logger): Promise<Runtime>
     if (redisDown) log.info('Redis reachable again');
     redisDown = false;
   });
-  const queues = new JobQueues(producer, config.queuePrefix);
+  const queues = new JobQueues(producer, config.queuePrefix, config.queues);
   const keyRing = new KeyRing(config.encryptionKeys);
   return {
     config,

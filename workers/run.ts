@@ -18,7 +18,7 @@ export function runWorkers(runtime: Runtime): RunningWorkers {
   const { config, log } = runtime;
   const connection = createWorkerConnection(config.redisUrl);
   connection.on('error', () => {}); // reported by the producer connection and the workers
-  const queues = new JobQueues(connection, config.queuePrefix);
+  const queues = new JobQueues(connection, config.queuePrefix, config.queues);
   const deps: JobDeps = {
     ...runtime.services,
     config,
@@ -33,16 +33,32 @@ export function runWorkers(runtime: Runtime): RunningWorkers {
     processors,
     deps,
     log,
+    tuning: config.queues,
   });
   const scheduled = queues
-    .ensureSchedules()
+    .ensureQueueSetup()
     .then(() => queues.enqueue('reconcile', {}, { jobId: `reconcile-start-${Date.now()}` }))
     .then(() => log.info({ queues: pool.workers.map((w) => w.name) }, 'workers started'))
     .catch((error: unknown) => log.error({ err: error }, 'cannot schedule the reconciler'));
+  // The reconciler is itself a scheduled job: if Redis loses its data (a flush, a restart
+  // without persistence) nothing would run it again, so each process checks for it.
+  const watchdog = setInterval(() => {
+    queues
+      .reconcilerMissing()
+      .then(async (missing) => {
+        if (!missing) return;
+        log.warn('the queue schedules are gone from Redis: restoring them and reconciling');
+        await queues.ensureQueueSetup();
+        await queues.enqueue('reconcile', {}, { jobId: `reconcile-restore-${Date.now()}` });
+      })
+      .catch(() => {}); // Redis is down: the workers report it
+  }, config.queues.reconcileIntervalSeconds * 1000);
+  watchdog.unref();
   return {
     pool,
     scheduled,
     async close(graceMs) {
+      clearInterval(watchdog);
       await pool.close(graceMs);
       await withDeadline(2_000, queues.close()).catch(() => {});
       connection.disconnect();

@@ -1,23 +1,24 @@
 import { z } from 'zod';
+import type { QueueTuning } from '../../config/index.js';
 
 /** Queues by the kind of work they hold; each gets one BullMQ Worker per process. */
 export const queueSettings = {
   /** Housekeeping: the reconciler. */
   maintenance: {
     /** Jobs of this queue run at once in one process. Default: 1 */
-    concurrency: 1,
+    concurrency: () => 1,
   },
   /** License refresh: one job per partner run, one per customer tenant. */
   refresh: {
-    /** Default: 10 */
-    concurrency: 10,
+    /** Default: REFRESH_CONCURRENCY (10); REFRESH_GLOBAL_CONCURRENCY caps all processes. */
+    concurrency: (tuning) => tuning.refreshConcurrency,
   },
   /** Consent completion: code exchange and delegated-admin replacement. */
   consent: {
     /** Default: 5 */
-    concurrency: 5,
+    concurrency: () => 5,
   },
-} as const satisfies Record<string, { concurrency: number }>;
+} as const satisfies Record<string, { concurrency: (tuning: QueueTuning) => number }>;
 export type QueueName = keyof typeof queueSettings;
 export const queueNames = Object.keys(queueSettings) as QueueName[];
 
@@ -30,7 +31,7 @@ export interface JobDefinition<Payload extends z.ZodType = z.ZodType> {
   /** Delay before the first retry, doubled at each attempt, with jitter. */
   backoffMs: number;
   /** Repeat on a cron pattern (seconds field first, UTC) for jobs the service schedules. */
-  schedule?: { pattern: string };
+  schedule?: (tuning: QueueTuning) => string;
 }
 
 /** Completed jobs are kept briefly for the dashboard; failed ones long, for diagnosis. */
@@ -50,14 +51,15 @@ const defineJob = <P extends z.ZodType>(definition: JobDefinition<P>) => definit
 export const jobCatalog = {
   /**
    * Re-creates queue work that Redis lost, from PostgreSQL (the source of truth).
-   * Runs every minute; also safe to run at any time.
+   * Runs every RECONCILE_INTERVAL_SECONDS (default: every minute); safe to run at any time.
    */
   reconcile: defineJob({
     queue: 'maintenance',
     payload: z.object({}).strict(),
     attempts: 3,
     backoffMs: 5_000,
-    schedule: { pattern: '0 * * * * *' },
+    schedule: ({ reconcileIntervalSeconds: every }) =>
+      every === 60 ? '0 * * * * *' : `*/${every} * * * * *`,
   }),
   /**
    * Exchanges a consent's authorization code for tokens, checks MFA and the Admin Agent role,
@@ -82,7 +84,7 @@ export const jobCatalog = {
     payload: z.object({}).strict(),
     attempts: 5,
     backoffMs: 60_000,
-    schedule: { pattern: '0 0 3 * * *' },
+    schedule: () => '0 0 3 * * *',
   }),
   /** Lists a partner's customers (all pages) and fans out one job per customer tenant. */
   refreshPartner: defineJob({

@@ -1,5 +1,6 @@
 import { Queue, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { defaultQueueTuning, type QueueTuning } from '../../config/index.js';
 import {
   jobCatalog,
   jobNames,
@@ -26,6 +27,7 @@ export class JobQueues {
   constructor(
     private readonly connection: Redis,
     readonly prefix: string,
+    private readonly tuning: QueueTuning = defaultQueueTuning,
   ) {
     for (const name of queueNames) {
       const queue = new Queue(name, { connection, prefix });
@@ -77,7 +79,7 @@ export class JobQueues {
   /** Many jobs of one kind in one round trip per chunk (same validation and defaults). */
   async enqueueBulk<N extends JobName>(
     name: N,
-    jobs: { payload: JobPayload<N>; jobId: string }[],
+    jobs: { payload: JobPayload<N>; jobId: string; delay?: number }[],
   ): Promise<void> {
     const definition = jobCatalog[name];
     for (let i = 0; i < jobs.length; i += 500) {
@@ -87,6 +89,7 @@ export class JobQueues {
           data: definition.payload.parse(job.payload),
           opts: {
             jobId: job.jobId,
+            ...(job.delay ? { delay: job.delay } : {}),
             attempts: definition.attempts,
             backoff: { type: 'exponential', delay: definition.backoffMs, jitter: 0.5 },
             ...retention,
@@ -97,16 +100,45 @@ export class JobQueues {
   }
 
   /**
-   * Creates or updates the scheduler of every scheduled catalog job. Idempotent, so it runs
-   * at every worker start and from the reconciler; returns the schedules it upserted.
+   * Whether each job id is still in its queue: `live` (waiting, delayed or running),
+   * `ended` (completed or failed), or `missing` (never added, removed, or lost with Redis).
+   * One round trip for all of them.
    */
-  async ensureSchedules(): Promise<JobName[]> {
+  async presence<N extends JobName>(
+    name: N,
+    ids: string[],
+  ): Promise<('live' | 'ended' | 'missing')[]> {
+    if (ids.length === 0) return [];
+    const queue = this.get(jobCatalog[name].queue);
+    const pipeline = this.connection.pipeline();
+    for (const id of ids) {
+      pipeline.exists(queue.toKey(id));
+      pipeline.zscore(queue.toKey('completed'), id);
+      pipeline.zscore(queue.toKey('failed'), id);
+    }
+    const replies = (await pipeline.exec()) ?? [];
+    return ids.map((_, i) => {
+      const [exists, completed, failed] = replies.slice(i * 3, i * 3 + 3).map(([error, value]) => {
+        if (error) throw error;
+        return value;
+      });
+      if (!exists) return 'missing';
+      return completed !== null || failed !== null ? 'ended' : 'live';
+    });
+  }
+
+  /**
+   * Creates or updates the scheduler of every scheduled catalog job and sets the refresh
+   * queue's global concurrency: what Redis keeps about the queues beyond their jobs. Idempotent,
+   * so it runs at every worker start and from the reconciler; returns the scheduled jobs.
+   */
+  async ensureQueueSetup(): Promise<JobName[]> {
     const scheduled = jobNames.filter((name) => jobCatalog[name].schedule);
     for (const name of scheduled) {
       const definition = jobCatalog[name];
       await this.get(definition.queue).upsertJobScheduler(
         name,
-        { pattern: definition.schedule!.pattern, tz: 'UTC' },
+        { pattern: definition.schedule!(this.tuning), tz: 'UTC' },
         {
           name,
           data: {},
@@ -118,7 +150,13 @@ export class JobQueues {
         },
       );
     }
+    await this.get('refresh').setGlobalConcurrency(this.tuning.refreshGlobalConcurrency);
     return scheduled;
+  }
+
+  /** True when the reconciler's scheduler is gone (Redis lost its data). */
+  async reconcilerMissing(): Promise<boolean> {
+    return !(await this.get(jobCatalog.reconcile.queue).getJobScheduler('reconcile'));
   }
 
   async close(): Promise<void> {

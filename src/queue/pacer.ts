@@ -1,9 +1,10 @@
 import type { Redis } from 'ioredis';
 
-// GCRA-style reservation: each caller gets the next free slot of the partner's schedule, so
+// GCRA-style reservation: each caller gets the next free slots of the partner's schedule, so
 // concurrent workers spread out instead of all seeing "wait 50 ms" and colliding again. The
 // schedule may lag behind now by half a second's worth of requests: that is the burst, kept
-// below Microsoft's own (a second's worth) so calls we do not pace still fit.
+// below Microsoft's own (a second's worth) so calls we do not pace still fit. Returns the
+// first slot relative to now (negative inside the burst).
 const reserve = `
 local now = tonumber(ARGV[1])
 local interval = tonumber(ARGV[2])
@@ -11,14 +12,24 @@ local cost = tonumber(ARGV[3])
 local burst = tonumber(ARGV[4])
 local nextFree = tonumber(redis.call('get', KEYS[1]) or '0')
 local slot = math.max(nextFree, now - burst * interval)
-redis.call('set', KEYS[1], tostring(slot + cost * interval), 'PX', math.ceil((burst + cost) * interval) + 60000)
-return tostring(math.max(0, slot - now))
+redis.call('set', KEYS[1], tostring(slot + cost * interval), 'PX', math.ceil(slot + cost * interval - now) + 60000)
+return tostring(slot - now)
 `;
 
 /**
+ * Waits up to this long are slept in the worker; longer ones wait in BullMQ's delayed set,
+ * not in a worker slot. Default: 1 s
+ */
+const inPlaceMs = 1_000;
+
+/** How long a held slot is remembered past its time. Default: 10 minutes */
+const heldGraceMs = 600_000;
+
+/**
  * Per-partner request pacing shared by every worker, in Redis: a partner's requests are
- * scheduled at its rate instead of bouncing off Microsoft's 429s. A job whose slot is later
- * than now waits in BullMQ's delayed set (not in a worker slot), holding its slot.
+ * scheduled at its rate instead of bouncing off Microsoft's 429s. Work is queued at its slot
+ * (a delayed job), so the queue holds only what may run now and a big partner's backlog never
+ * stands in front of a small partner's work.
  */
 export class Pacer {
   constructor(
@@ -28,30 +39,74 @@ export class Pacer {
     private readonly rate: number,
   ) {}
 
-  /** Milliseconds until `cost` requests for `partnerKey` may go; the slot is reserved. */
-  async reserve(partnerKey: string, cost = 1): Promise<number> {
-    const wait = await this.redis.eval(
+  private get interval(): number {
+    return 1000 / this.rate;
+  }
+
+  private async reserveRaw(partnerKey: string, cost: number): Promise<number> {
+    const first = await this.redis.eval(
       reserve,
       1,
       `${this.prefix}:pace:${partnerKey}`,
       Date.now(),
-      1000 / this.rate,
+      this.interval,
       cost,
       Math.max(1, this.rate / 2),
     );
-    return Math.ceil(Number(wait));
+    return Number(first);
+  }
+
+  /** Milliseconds until `cost` requests for `partnerKey` may go; the slot is reserved. */
+  async reserve(partnerKey: string, cost = 1): Promise<number> {
+    return Math.max(0, Math.ceil(await this.reserveRaw(partnerKey, cost)));
   }
 
   /**
-   * The slot for one job: reserved on its first run and remembered, so the job coming back
-   * from the delayed set at its slot goes ahead instead of reserving another.
+   * Reserves consecutive slots of `cost` requests for each job and remembers each job's slot,
+   * so the job finds it held when it runs. Returns each job's wait in milliseconds.
    */
-  async slotFor(partnerKey: string, jobId: string, cost = 1): Promise<number> {
-    const heldKey = `${this.prefix}:pace:held:${jobId}`;
-    const held = await this.redis.getdel(heldKey);
-    if (held !== null) return Math.max(0, Number(held) - Date.now());
-    const wait = await this.reserve(partnerKey, cost);
-    if (wait > 0) await this.redis.set(heldKey, String(Date.now() + wait), 'PX', wait + 600_000);
-    return wait;
+  async holdSlots(partnerKey: string, jobIds: string[], cost = 1): Promise<number[]> {
+    if (jobIds.length === 0) return [];
+    const first = await this.reserveRaw(partnerKey, cost * jobIds.length);
+    const now = Date.now();
+    const waits = jobIds.map((_, i) => Math.max(0, Math.ceil(first + i * cost * this.interval)));
+    const pipeline = this.redis.pipeline();
+    jobIds.forEach((jobId, i) =>
+      pipeline.set(this.heldKey(jobId), String(now + waits[i]!), 'PX', waits[i]! + heldGraceMs),
+    );
+    await pipeline.exec();
+    return waits;
+  }
+
+  /**
+   * The slot for one job: the one held for it (at enqueue, or on an earlier start that was
+   * postponed to it), else a new reservation that is then held. A wait short enough is slept
+   * in place (`inPlace`) and uses the slot up; a longer one keeps it held, so the job coming
+   * back from the delayed set at its slot goes ahead instead of reserving another. A retry
+   * after a failure therefore takes a new slot.
+   */
+  async slotFor(
+    partnerKey: string,
+    jobId: string,
+    cost = 1,
+  ): Promise<{ waitMs: number; inPlace: boolean }> {
+    const key = this.heldKey(jobId);
+    const held = await this.redis.get(key);
+    let waitMs: number;
+    if (held !== null) {
+      waitMs = Math.max(0, Number(held) - Date.now());
+    } else {
+      waitMs = await this.reserve(partnerKey, cost);
+      if (waitMs > inPlaceMs) {
+        await this.redis.set(key, String(Date.now() + waitMs), 'PX', waitMs + heldGraceMs);
+      }
+    }
+    const inPlace = waitMs <= inPlaceMs;
+    if (inPlace && held !== null) await this.redis.del(key);
+    return { waitMs, inPlace };
+  }
+
+  private heldKey(jobId: string): string {
+    return `${this.prefix}:pace:held:${jobId}`;
   }
 }

@@ -1,27 +1,73 @@
+import type { Pacer } from './pacer.js';
 import type { RefreshRunStore } from '../store/refresh-runs.js';
 import { jobIds } from './catalog.js';
 import type { JobQueues } from './job-queues.js';
 
+/** Partner Center calls one customer refresh makes (subscribed SKUs and subscriptions). */
+export const callsPerCustomer = 2;
+
+export interface RefreshWorkDeps {
+  runs: RefreshRunStore;
+  queues: JobQueues;
+  pacer: Pacer;
+}
+
+export interface EnqueuedTenants {
+  /** Tenants whose job was added now, each at its pacing slot. */
+  added: string[];
+  /** Tenants whose job ended without recording an outcome (it stalled out): now failed. */
+  lost: string[];
+}
+
 /**
- * Queues a job for every pending tenant of a run, from PostgreSQL. Ids are derived from the
- * run, the tenant and its retry round, so calling it again (the reconciler does) adds nothing
- * that is still queued.
+ * Queues a job for every pending tenant of a run that has none, from PostgreSQL. Each job is
+ * delayed to its slot in the partner's pacing schedule: the queue then holds only work that
+ * may run now, so a partner with thousands of customers feeds the queue at its own pace and
+ * a small partner's jobs are not behind its backlog. Ids are derived from the run, the tenant
+ * and its retry round; calling this again (the reconciler does) adds only what Redis lost.
  */
 export async function enqueuePendingTenants(
-  runs: RefreshRunStore,
-  queues: JobQueues,
-  runId: string,
-): Promise<string[]> {
-  const pending = await runs.pendingTenants(runId);
-  await queues.enqueueBulk(
+  deps: RefreshWorkDeps,
+  run: { id: string; partnerId: string },
+): Promise<EnqueuedTenants> {
+  const pending = (await deps.runs.pendingTenants(run.id)).map(({ tenant, attempts }) => ({
+    tenant,
+    jobId:
+      attempts === 0
+        ? jobIds.refreshCustomer(run.id, tenant)
+        : jobIds.retryCustomer(run.id, tenant, attempts),
+  }));
+  const states = await deps.queues.presence(
     'refreshCustomer',
-    pending.map(({ tenant, attempts }) => ({
-      payload: { runId, customerTenantId: tenant },
-      jobId:
-        attempts === 0
-          ? jobIds.refreshCustomer(runId, tenant)
-          : jobIds.retryCustomer(runId, tenant, attempts),
+    pending.map((p) => p.jobId),
+  );
+  const missing = pending.filter((_, i) => states[i] === 'missing');
+  const lost = pending.filter((_, i) => states[i] === 'ended').map((p) => p.tenant);
+  if (lost.length > 0) {
+    await deps.runs.fail(
+      run.id,
+      lost,
+      {
+        kind: 'transient',
+        service: 'partnerCenter',
+        code: 'job_lost',
+        message: 'The refresh of this customer was interrupted. Retry it.',
+      },
+      0,
+    );
+  }
+  const waits = await deps.pacer.holdSlots(
+    run.partnerId,
+    missing.map((m) => m.jobId),
+    callsPerCustomer,
+  );
+  await deps.queues.enqueueBulk(
+    'refreshCustomer',
+    missing.map(({ tenant, jobId }, i) => ({
+      payload: { runId: run.id, customerTenantId: tenant },
+      jobId,
+      delay: waits[i]!,
     })),
   );
-  return pending.map((p) => p.tenant);
+  return { added: missing.map((m) => m.tenant), lost };
 }

@@ -1,6 +1,7 @@
 import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import { defaultQueueTuning, type QueueTuning } from '../../config/index.js';
 import { withDeadline } from '../deadline.js';
 import { jobCatalog, queueNames, queueSettings, type JobName, type JobPayload } from './catalog.js';
 
@@ -72,11 +73,13 @@ export interface WorkerPoolOptions<Deps> {
   processors: ProcessorTable<Deps>;
   deps: Deps;
   log: Logger;
+  /** Concurrency and crash detection. Default: defaultQueueTuning */
+  tuning?: QueueTuning;
 }
 
 /** Binds the catalog to BullMQ: one Worker per queue, dispatching on the job name. */
 export function startWorkerPool<Deps>(options: WorkerPoolOptions<Deps>): WorkerPool {
-  const { connection, prefix, processors, deps, log } = options;
+  const { connection, prefix, processors, deps, log, tuning = defaultQueueTuning } = options;
   assertProcessorsMatchCatalog(Object.keys(jobCatalog), processors);
 
   const run = async (job: Job, token?: string, signal?: AbortSignal): Promise<unknown> => {
@@ -117,7 +120,10 @@ export function startWorkerPool<Deps>(options: WorkerPoolOptions<Deps>): WorkerP
     const worker = new Worker(queue, run, {
       connection,
       prefix,
-      concurrency: queueSettings[queue].concurrency,
+      concurrency: queueSettings[queue].concurrency(tuning),
+      // A crashed worker's jobs are taken up again once their lock lapses.
+      lockDuration: tuning.jobLockSeconds * 1000,
+      stalledInterval: tuning.jobLockSeconds * 1000,
       // A job caught by two worker crashes in a row still completes (default: 1).
       maxStalledCount: 3,
       // Bounds retryAfter loops: a job put back this many times fails.

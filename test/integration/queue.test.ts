@@ -75,7 +75,7 @@ describe('queue layer', function () {
       ['refreshAllPartners', '0 0 3 * * *', 'UTC'],
     ]);
     // Idempotent: a second run leaves one scheduler and one delayed job for each.
-    await queues.ensureSchedules();
+    await queues.ensureQueueSetup();
     expect(await queues.get('maintenance').getJobSchedulersCount()).to.equal(2);
     expect(await queues.get('maintenance').getDelayedCount()).to.equal(2);
   });

@@ -72,7 +72,7 @@ export function refreshRouter(services: Services, queues: JobQueues): Router {
         'A newer refresh is running; it refreshes these customers too.',
       );
     }
-    await enqueuePendingTenants(services.runs, queues, run.id);
+    await enqueuePendingTenants({ ...services, queues }, run);
     res.status(202).json({ runId: run.id, retried: reopened });
   });
 

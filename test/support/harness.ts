@@ -9,10 +9,12 @@ import { jobIds, queueNames, type QueueName } from '../../src/queue/catalog.js';
 import { openRuntime, type Runtime } from '../../src/runtime.js';
 import { createApp } from '../../src/server/app.js';
 import { runWorkers, type RunningWorkers } from '../../workers/run.js';
-import { testConfig, testSecrets } from './config.js';
+import { loadConfig } from '../../config/index.js';
+import type { RefreshRun } from '../../src/store/refresh-runs.js';
+import { testEnv, testSecrets } from './config.js';
 import { createTestDatabase, type TestDatabase } from './database.js';
 import { startTestEmulator, testClient, testScenario, type TestEmulator } from './emulator.js';
-import { freshPrefix, removePrefix, testRedisUrl } from './redis.js';
+import { freshPrefix, removePrefix } from './redis.js';
 
 export const publicUrl = 'http://localhost:3000';
 export const adminAuth = { Authorization: `Bearer ${testSecrets.ADMIN_API_TOKEN}` };
@@ -25,14 +27,21 @@ export const adminAuth = { Authorization: `Bearer ${testSecrets.ADMIN_API_TOKEN}
 export interface Harness {
   emulator: TestEmulator;
   runtime: Runtime;
-  workers: RunningWorkers;
+  /** The in-process workers; undefined with `workers: false` (a test runs its own). */
+  workers: RunningWorkers | undefined;
+  /** The environment the service runs with, for a worker process of the test's own. */
+  env: Record<string, string | undefined>;
   app: Express;
   logLines: string[];
   responses: string[];
   prefix: string;
   api(method: 'get' | 'post', path: string, body?: object): Promise<request.Response>;
+  /** Events of one queue, listened to since the harness started. */
+  events(queue: QueueName): QueueEvents;
   /** Resolves with the job's result once it finished (race-free: it may be done already). */
   finished(queue: QueueName, jobId: string): Promise<Record<string, unknown>>;
+  /** Resolves once the run is no longer running (checked on every refresh job's end). */
+  runEnded(runId: string): Promise<RefreshRun>;
   /** Straight-through consent by `upn`; resolves after the exchange and replacement ran. */
   grant(
     partnerId: string,
@@ -41,14 +50,20 @@ export interface Harness {
   close(keep: boolean): Promise<void>;
 }
 
+export interface HarnessOptions {
+  /** Run workers in the test process. Default: true */
+  workers?: boolean;
+}
+
 export async function startHarness(
   scenario: ScenarioInput = testScenario(),
-  env: Record<string, string> = {},
+  overrides: Record<string, string> = {},
+  options: HarnessOptions = {},
 ): Promise<Harness> {
   const emulator = await startTestEmulator(scenario);
   const database: TestDatabase = await createTestDatabase();
   const prefix = freshPrefix();
-  const config = testConfig({
+  const env = testEnv({
     DATABASE_URL: database.url,
     QUEUE_PREFIX: prefix,
     PUBLIC_URL: publicUrl,
@@ -59,8 +74,9 @@ export async function startHarness(
     HTTP_EXTRA_CA_FILE: emulator.caFile,
     MICROSOFT_CLIENT_ID: testClient.clientId,
     MICROSOFT_CLIENT_SECRET: testClient.clientSecret,
-    ...env,
+    ...overrides,
   });
+  const config = loadConfig(env).config;
   const logLines: string[] = [];
   const responses: string[] = [];
   const log = createLogger({
@@ -73,8 +89,8 @@ export async function startHarness(
     }),
   });
   const runtime = await openRuntime(config, log);
-  const workers = runWorkers(runtime);
-  await workers.scheduled;
+  const workers = options.workers === false ? undefined : runWorkers(runtime);
+  await workers?.scheduled;
   const app = createApp(runtime);
   // Each job waited on adds a listener to its queue; a test waits on hundreds at once.
   for (const queue of runtime.queues.all()) queue.setMaxListeners(1_000);
@@ -83,7 +99,7 @@ export async function startHarness(
   const events = new Map<QueueName, QueueEvents>(
     queueNames.map((queue) => [
       queue,
-      new QueueEvents(queue, { connection: { url: testRedisUrl }, prefix }),
+      new QueueEvents(queue, { connection: { url: config.redisUrl }, prefix }),
     ]),
   );
   await Promise.all([...events.values()].map((e) => e.waitUntilReady()));
@@ -93,6 +109,7 @@ export async function startHarness(
     emulator,
     runtime,
     workers,
+    env,
     app,
     logLines,
     responses,
@@ -107,6 +124,38 @@ export async function startHarness(
       const job = await Job.fromId(runtime.queues.get(queue), jobId);
       if (!job) throw new Error(`no job ${jobId}`);
       return job.waitUntilFinished(eventsOf(queue), 60_000) as Promise<Record<string, unknown>>;
+    },
+    events: eventsOf,
+    async runEnded(runId) {
+      const refresh = eventsOf('refresh');
+      return new Promise<RefreshRun>((resolve, reject) => {
+        let checking = false;
+        let again = false;
+        const check = () => {
+          if (checking) {
+            again = true;
+            return;
+          }
+          checking = true;
+          runtime.services.runs
+            .get(runId)
+            .then((run) => {
+              checking = false;
+              if (run && run.status !== 'running') {
+                refresh.off('completed', check);
+                refresh.off('failed', check);
+                resolve(run);
+              } else if (again) {
+                again = false;
+                check();
+              }
+            })
+            .catch(reject);
+        };
+        refresh.on('completed', check);
+        refresh.on('failed', check);
+        check();
+      });
     },
     async grant(partnerId, upn) {
       const started = await harness.api('post', `/partners/${partnerId}/consents`, {
@@ -139,7 +188,7 @@ export async function startHarness(
     },
     async close(keep) {
       for (const e of events.values()) await e.close();
-      await workers.close(1_000);
+      await workers?.close(1_000);
       await runtime.close();
       await emulator.stop();
       if (!keep) {

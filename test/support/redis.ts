@@ -1,3 +1,5 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
 import { Redis } from 'ioredis';
@@ -31,4 +33,44 @@ export async function closedPort(): Promise<number> {
   const { port } = server.address() as { port: number };
   await new Promise<void>((resolve) => server.close(() => resolve()));
   return port;
+}
+
+export interface PrivateRedis {
+  url: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * A redis-server of the test's own on a free port, keeping nothing on disk: for tests that
+ * flush or stop Redis (never the shared one).
+ */
+export async function startPrivateRedis(): Promise<PrivateRedis> {
+  const port = await closedPort();
+  const child = spawn(
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  const exited = once(child, 'exit');
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  await Promise.race([
+    new Promise<void>((resolve) => {
+      child.stdout.on('data', () => {
+        if (output.includes('Ready to accept connections')) resolve();
+      });
+    }),
+    exited.then(() => {
+      throw new Error(`redis-server did not start:\n${output}`);
+    }),
+  ]);
+  return {
+    url: `redis://127.0.0.1:${String(port)}`,
+    async stop() {
+      if (child.exitCode === null) {
+        child.kill('SIGKILL');
+        await exited;
+      }
+    },
+  };
 }

@@ -132,11 +132,7 @@ export class RefreshRunStore {
           .values(snapshots.map((s) => ({ runId, customerTenantId, companyId, ...s })))
           .onConflictDoNothing();
       }
-      await tx
-        .update(refreshRuns)
-        .set({ succeeded: sql`${refreshRuns.succeeded} + 1` })
-        .where(eq(refreshRuns.id, runId));
-      await finishIfDone(tx, runId);
+      await countOutcomes(tx, runId, { succeeded: 1 });
       return true;
     });
   }
@@ -167,11 +163,7 @@ export class RefreshRunStore {
           ),
         )
         .returning({ id: refreshResults.id });
-      await tx
-        .update(refreshRuns)
-        .set({ failed: sql`${refreshRuns.failed} + ${moved.length}` })
-        .where(eq(refreshRuns.id, runId));
-      await finishIfDone(tx, runId);
+      await countOutcomes(tx, runId, { failed: moved.length });
       return moved.length;
     });
   }
@@ -257,6 +249,29 @@ export class RefreshRunStore {
       .set({ status: 'stopped', error: message, finishedAt: new Date() })
       .where(and(eq(refreshRuns.id, runId), eq(refreshRuns.status, 'running')));
   }
+}
+
+/**
+ * Adds outcomes to the run's counters and completes it when none is left, in one statement:
+ * the run's row is locked from here to commit, and every customer job of the run passes here.
+ */
+async function countOutcomes(
+  tx: Database,
+  runId: string,
+  outcomes: { succeeded?: number; failed?: number },
+): Promise<void> {
+  const succeeded = outcomes.succeeded ?? 0;
+  const failed = outcomes.failed ?? 0;
+  const done = sql`${refreshRuns.status} = 'running' and ${refreshRuns.succeeded} + ${refreshRuns.failed} + ${succeeded + failed} >= ${refreshRuns.total}`;
+  await tx
+    .update(refreshRuns)
+    .set({
+      succeeded: sql`${refreshRuns.succeeded} + ${succeeded}`,
+      failed: sql`${refreshRuns.failed} + ${failed}`,
+      status: sql`case when ${done} then 'completed' else ${refreshRuns.status} end`,
+      finishedAt: sql`case when ${done} then now() else ${refreshRuns.finishedAt} end`,
+    })
+    .where(eq(refreshRuns.id, runId));
 }
 
 async function finishIfDone(tx: Database, runId: string): Promise<void> {

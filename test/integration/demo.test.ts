@@ -20,7 +20,7 @@ describe('npm run demo', function () {
     if (this.currentTest?.state === 'passed') await removePrefix(prefix);
   });
 
-  it('seeds a partner with a legacy account that a consent then replaces', async () => {
+  it('seeds a partner with a legacy account that a consent replaces, then refreshes every company', async () => {
     const port = await closedPort();
     demo = startService('scripts/demo.ts', {
       PORT: String(port),
@@ -41,7 +41,8 @@ describe('npm run demo', function () {
       'Content-Type': 'application/json',
     };
     const events = new QueueEvents('consent', { connection: { url: testRedisUrl }, prefix });
-    await events.waitUntilReady();
+    const refreshEvents = new QueueEvents('refresh', { connection: { url: testRedisUrl }, prefix });
+    await Promise.all([events.waitUntilReady(), refreshEvents.waitUntilReady()]);
     try {
       const replaced = new Promise<void>((resolve) => {
         events.on('completed', ({ jobId }) => {
@@ -66,8 +67,31 @@ describe('npm run demo', function () {
       };
       expect(status.model).to.equal('sam');
       expect(status.legacyAccounts.map((a) => a.status)).to.deep.equal(['replaced']);
+
+      // The initial refresh, as the status endpoint shows it: checked at each job's end.
+      const run = await new Promise<RunView>((resolve, reject) => {
+        const check = () => {
+          fetch(`${base}/delegated-admin`, { headers })
+            .then(async (res) => {
+              const { run } = (await res.json()) as { run: RunView | null };
+              if (run && run.status !== 'running') resolve(run);
+            })
+            .catch(reject);
+        };
+        refreshEvents.on('completed', check);
+        check();
+      });
+      expect(run).to.include({ status: 'completed', total: 36, succeeded: 36, failed: 0 });
+      const { companies } = (await (await fetch(`${base}/companies`, { headers })).json()) as {
+        companies: { licenses: unknown[]; licensesRefreshedAt: string | null }[];
+      };
+      expect(companies).to.have.length(36);
+      for (const company of companies) {
+        expect(company.licenses).to.not.be.empty;
+        expect(company.licensesRefreshedAt).to.be.a('string');
+      }
     } finally {
-      await events.close();
+      await Promise.all([events.close(), refreshEvents.close()]);
     }
     demo.child.kill('SIGTERM');
     expect(await demo.exited).to.equal(0);
@@ -83,6 +107,13 @@ describe('npm run demo', function () {
     );
   });
 });
+
+interface RunView {
+  status: string;
+  total: number;
+  succeeded: number;
+  failed: number;
+}
 
 /** The demo logs where its emulator's CA file is. */
 async function caFileOf(demo: ServiceProcess): Promise<string> {

@@ -31,6 +31,8 @@ describe('per-partner pacing', function () {
     await h?.close(suiteFailed(this));
   });
 
+  let pacedPartnerId: string;
+
   it('keeps a partner under its limit: a run of 60 customers gets no 429 and follows the pace', async () => {
     const partner = (await h.api('post', '/partners', { name: 'Paced' })).body as { id: string };
     for (const c of h.emulator.state.directory.partner(partnerTenant)!.customers) {
@@ -40,6 +42,7 @@ describe('per-partner pacing', function () {
         'test',
       );
     }
+    pacedPartnerId = partner.id;
     await h.grant(partner.id, 'admin@first.example');
     const runId = (
       (await h.api('get', `/partners/${partner.id}/delegated-admin`)).body as {
@@ -66,5 +69,30 @@ describe('per-partner pacing', function () {
     const spanSec =
       (Date.parse(customerCalls.at(-1)!.time) - Date.parse(customerCalls[0]!.time)) / 1000;
     expect(spanSec).to.be.at.least((120 - 2 * pace) / pace);
+  });
+
+  it("feeds a big partner's customers at its pace, so a small partner's refresh goes ahead of its backlog", async () => {
+    const big = (await h.api('post', `/partners/${pacedPartnerId}/refresh`)).body as {
+      runId: string;
+    };
+    await h.finished('refresh', jobIds.refreshPartner(big.runId));
+    // The backlog waits in the delayed set, each job at its slot; little is waiting now.
+    const refresh = h.runtime.queues.get('refresh');
+    const counts = await refresh.getJobCounts('delayed', 'waiting', 'active');
+    expect(counts.delayed).to.be.greaterThan(30);
+    expect(counts.waiting).to.be.below(10);
+
+    const small = (await h.api('post', '/partners', { name: 'Small' })).body as { id: string };
+    await h.runtime.services.partners.addCompany(
+      small.id,
+      { name: 'Explicit Customer', customerTenantId: 'cccccccc-0000-4000-8000-000000000003' },
+      'test',
+    );
+    await h.grant(small.id, 'admin@second.example');
+    const smallRun = (await h.runtime.services.runs.latest(small.id))!;
+    expect(await h.runEnded(smallRun.id)).to.include({ status: 'completed', succeeded: 1 });
+    // The big partner is still at it: the small one did not queue behind it.
+    expect((await h.runtime.services.runs.get(big.runId))!.status).to.equal('running');
+    expect(await h.runEnded(big.runId)).to.include({ status: 'completed', succeeded: 60 });
   });
 });

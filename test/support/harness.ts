@@ -53,6 +53,8 @@ export interface Harness {
 export interface HarnessOptions {
   /** Run workers in the test process. Default: true */
   workers?: boolean;
+  /** Level of the recorded service logs. Default: debug */
+  logLevel?: 'debug' | 'info' | 'warn';
 }
 
 export async function startHarness(
@@ -80,7 +82,7 @@ export async function startHarness(
   const logLines: string[] = [];
   const responses: string[] = [];
   const log = createLogger({
-    level: 'debug',
+    level: options.logLevel ?? 'debug',
     destination: new Writable({
       write(chunk: Buffer, _enc, done) {
         logLines.push(chunk.toString());

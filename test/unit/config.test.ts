@@ -56,6 +56,29 @@ describe('config', () => {
     }
   });
 
+  it('tunes the queues, and names a bad queue setting with what it expects', () => {
+    const { config } = loadConfig(
+      testEnv({ REFRESH_GLOBAL_CONCURRENCY: '12', RECONCILE_INTERVAL_SECONDS: '15' }),
+    );
+    expect(config.queues).to.deep.equal({
+      refreshConcurrency: 10,
+      refreshGlobalConcurrency: 12,
+      reconcileIntervalSeconds: 15,
+      jobLockSeconds: 30,
+    });
+    const error = problemsOf(
+      testEnv({ RECONCILE_INTERVAL_SECONDS: '7', REFRESH_CONCURRENCY: '0', JOB_LOCK_SECONDS: 'x' }),
+    );
+    expect(error.problems).to.have.deep.members([
+      {
+        variable: 'RECONCILE_INTERVAL_SECONDS',
+        message: 'expected a divisor of 60 (1, 2, 3, 5, ..., 30, 60)',
+      },
+      { variable: 'REFRESH_CONCURRENCY', message: 'expected at least 1 job' },
+      { variable: 'JOB_LOCK_SECONDS', message: 'expected a number of seconds' },
+    ]);
+  });
+
   it('reports every bad variable at once', () => {
     const error = problemsOf(
       testEnv({

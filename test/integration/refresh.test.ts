@@ -273,4 +273,28 @@ describe('license refresh: every customer, one snapshot set each, failures alone
     const tokenCalls = h.emulator.state.log.filter((e) => e.id > since && e.surface === 'identity');
     expect(tokenCalls.length).to.be.at.most(3);
   });
+
+  it('tokens revoked mid-run: the consent needs renewing within one job and the rest of the run stops', async () => {
+    // A fresh consent (the one above needs renewing), signed in after MFA became required
+    // (a second later: sign-in times are whole seconds), starts its own run.
+    await h.emulator.http.post(`${h.emulator.url}/_emulator/clock`, { advanceSeconds: 1 });
+    const granted = await h.grant(partnerId, 'admin@first.example');
+    expect(granted.outcome.outcome).to.equal('completed');
+    const runId = (await status()).run!.id;
+    const fanOut = await h.finished('refresh', jobIds.refreshPartner(runId));
+    expect(fanOut.refreshing).to.equal(250);
+    await h.emulator.http.post(`${h.emulator.url}/_emulator/users/admin@first.example/revoke`);
+    const since = h.emulator.state.log.at(-1)?.id ?? 0;
+
+    const run = await h.runEnded(runId);
+    expect(run.status).to.equal('stopped');
+    expect(run.succeeded).to.be.below(250);
+    const s = await status();
+    expect(s.consent!.status).to.equal('needs_reconsent');
+    expect(s.nextAction).to.match(/Grant Partner Center consent again/);
+    // The remaining customers end without calling Microsoft: no retry storm.
+    const after = h.emulator.state.log.filter((e) => e.id > since);
+    expect(after.filter((e) => e.surface === 'identity').length).to.be.at.most(5);
+    expect(after.filter((e) => e.surface === 'partnerCenter').length).to.be.at.most(20);
+  });
 });

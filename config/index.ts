@@ -56,6 +56,8 @@ export interface Config {
     extraCaFile: string | undefined;
     /** Partner Center requests per second per partner, paced across workers. Default: 10 */
     partnerCenterRps: number;
+    /** Microsoft Graph requests per second per partner (custom licenses). Default: 20 */
+    graphRps: number;
   };
   /** First key encrypts; every key decrypts. */
   encryptionKeys: EncryptionKey[];
@@ -238,6 +240,11 @@ const schema = z
       .min(1, 'expected at least 1 second')
       .max(600, 'expected at most 600 seconds')
       .default(defaultQueueTuning.jobLockSeconds),
+    GRAPH_REQUESTS_PER_SECOND: z.coerce
+      .number({ message: 'expected requests per second' })
+      .positive('expected a positive number of requests per second')
+      .max(1000, 'expected at most 1000 requests per second')
+      .default(20),
     SHUTDOWN_GRACE_SECONDS: z.coerce
       .number({ message: 'expected a number of seconds' })
       .positive('expected a positive number of seconds')
@@ -347,6 +354,7 @@ export function loadConfig(
         endpoints,
         extraCaFile: e.HTTP_EXTRA_CA_FILE,
         partnerCenterRps: e.PARTNER_CENTER_REQUESTS_PER_SECOND,
+        graphRps: e.GRAPH_REQUESTS_PER_SECOND,
       },
       encryptionKeys: keys,
       adminApiToken: e.ADMIN_API_TOKEN ?? local.ADMIN_API_TOKEN!,

@@ -1,4 +1,4 @@
-import { eq } from 'drizzle-orm';
+import { and, eq, inArray, ne } from 'drizzle-orm';
 import { decodeJwt } from 'jose';
 import { domainOf } from '../src/domain/domain-match.js';
 import {
@@ -6,17 +6,23 @@ import {
   MicrosoftError,
   type MicrosoftFailure,
 } from '../src/microsoft/errors.js';
-import { partnerCenterScope } from '../src/microsoft/identity.js';
+import { graphDefaultScope, partnerCenterScope } from '../src/microsoft/identity.js';
 import { jobIds, type JobPayload } from '../src/queue/catalog.js';
 import type { JobContext } from '../src/queue/worker-pool.js';
 import { recordAudit } from '../src/store/audit.js';
 import type { ConsentAttempt } from '../src/store/consent-attempts.js';
-import { consentAttempts, delegatedAdmins, partners } from '../src/store/schema.js';
+import {
+  consentAttempts,
+  delegatedAdmins,
+  partners,
+  tokenCachePartitions,
+} from '../src/store/schema.js';
 import type { CachePartition } from '../src/store/token-cache.js';
 import type { JobDeps } from './deps.js';
+import { checkCustomLicenseToken } from './validate-custom-license-token.js';
 
 export type ExchangeOutcome =
-  | { outcome: 'completed'; delegatedAdminId: string }
+  | { outcome: 'completed'; delegatedAdminId: string; upn?: string }
   | { outcome: 'failed'; message: string }
   | { outcome: 'skipped'; status: string };
 
@@ -79,7 +85,8 @@ export async function exchangeConsentCode(
       // through silent calls on the same refresh token.
       result = await app.acquireTokenByCode({
         code: secrets.code,
-        scopes: [partnerCenterScope],
+        // The custom-license token: every Graph permission the admin accepted.
+        scopes: attempt.kind === 'custom_license' ? [graphDefaultScope] : [partnerCenterScope],
         redirectUri: deps.identity.redirectUri,
         codeVerifier: secrets.verifier,
         nonce: secrets.nonce,
@@ -100,6 +107,9 @@ export async function exchangeConsentCode(
     });
   }
   const consentId = attempt.delegatedAdminId!;
+  if (attempt.kind === 'custom_license') {
+    return completeCustomLicenseToken(deps, attempt, consentId, ctx);
+  }
   const partition: CachePartition = {
     partnerId: attempt.partnerId,
     delegatedAdminId: consentId,
@@ -203,11 +213,12 @@ async function holdPendingConsent(
 ): Promise<ConsentAttempt> {
   const consentId = crypto.randomUUID();
   const username = redeemed.username.toLowerCase();
+  const custom = attempt.kind === 'custom_license';
   return deps.store.db.transaction(async (tx) => {
     await tx.insert(delegatedAdmins).values({
       id: consentId,
       partnerId: attempt.partnerId,
-      kind: 'sam',
+      kind: custom ? 'custom_license' : 'sam',
       status: 'pending',
       username,
       domain: domainOf(username) ?? '',
@@ -216,7 +227,11 @@ async function holdPendingConsent(
       createdBy: username,
     });
     await deps.tokenCache.save(
-      { partnerId: attempt.partnerId, delegatedAdminId: consentId, purpose: 'partner_center' },
+      {
+        partnerId: attempt.partnerId,
+        delegatedAdminId: consentId,
+        purpose: custom ? 'custom_license' : 'partner_center',
+      },
       redeemed.cache,
       tx,
     );
@@ -227,4 +242,70 @@ async function holdPendingConsent(
       .returning();
     return updated!;
   });
+}
+
+/**
+ * The custom-license token is saved as the partner's current one (the one before it goes,
+ * with its tokens), then validated at once so its status is known before any refresh; a
+ * validation Microsoft could not answer now is queued with retries.
+ */
+async function completeCustomLicenseToken(
+  deps: JobDeps,
+  attempt: ConsentAttempt,
+  tokenId: string,
+  ctx: JobContext,
+): Promise<ExchangeOutcome> {
+  const upn = await deps.store.db.transaction(async (tx) => {
+    const now = new Date();
+    const [token] = await tx
+      .update(delegatedAdmins)
+      .set({ status: 'active', consentedAt: now, updatedAt: now })
+      .where(eq(delegatedAdmins.id, tokenId))
+      .returning();
+    const older = await tx
+      .update(delegatedAdmins)
+      .set({ status: 'replaced', replacedBy: tokenId, replacedAt: now, updatedAt: now })
+      .where(
+        and(
+          eq(delegatedAdmins.partnerId, attempt.partnerId),
+          eq(delegatedAdmins.kind, 'custom_license'),
+          ne(delegatedAdmins.id, tokenId),
+          inArray(delegatedAdmins.status, ['active', 'needs_reconsent']),
+        ),
+      )
+      .returning({ id: delegatedAdmins.id });
+    if (older.length > 0) {
+      await tx.delete(tokenCachePartitions).where(
+        inArray(
+          tokenCachePartitions.delegatedAdminId,
+          older.map((o) => o.id),
+        ),
+      );
+    }
+    await tx
+      .update(consentAttempts)
+      .set({ status: 'completed', completedAt: now, error: null })
+      .where(eq(consentAttempts.id, attempt.id));
+    await recordAudit(tx, {
+      partnerId: attempt.partnerId,
+      actor: token!.username,
+      action: 'custom_license_token.generated',
+      subjectType: 'delegated_admin',
+      subjectId: tokenId,
+      details: { upn: token!.username, replaced: older.map((o) => o.id) },
+    });
+    return token!.username;
+  });
+  try {
+    const state = await checkCustomLicenseToken(deps, attempt.partnerId);
+    ctx.log.info({ attemptId: attempt.id, status: state.status }, 'custom-license token saved');
+  } catch (error) {
+    ctx.log.warn({ err: error, attemptId: attempt.id }, 'custom-license token validation queued');
+    await deps.queues.enqueue(
+      'validateCustomLicenseToken',
+      { partnerId: attempt.partnerId },
+      { jobId: jobIds.validateCustomLicenseToken(attempt.partnerId, tokenId) },
+    );
+  }
+  return { outcome: 'completed', delegatedAdminId: tokenId, upn };
 }

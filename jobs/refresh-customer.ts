@@ -10,13 +10,15 @@ import type { PartnerCenterCollection } from '../src/microsoft/partner-center.js
 import type { JobPayload } from '../src/queue/catalog.js';
 import { callsPerCustomer } from '../src/queue/refresh-work.js';
 import type { JobContext } from '../src/queue/worker-pool.js';
+import { countCustomLicenses } from './count-custom-licenses.js';
 import type { JobDeps } from './deps.js';
 import { stopForFailure } from './refresh-partner.js';
 
 export type RefreshCustomerOutcome = 'succeeded' | 'failed' | 'skipped';
 
 /**
- * One customer tenant: subscribed SKUs and subscriptions into one snapshot set. A failure of
+ * One customer tenant: subscribed SKUs and subscriptions into one snapshot set, then its
+ * custom-license counts. A failure of
  * this tenant alone fails it alone; a failure of the consent stops the partner's run, and the
  * partner's other jobs then end without calling Microsoft.
  */
@@ -87,12 +89,17 @@ export async function refreshCustomer(
     );
     return 'failed';
   }
+  // Custom licenses after the licenses, recorded with them: a retry redoes both or neither.
+  const customCounts = result.companyId
+    ? await countCustomLicenses(deps, ctx, run.partnerId, result.companyId, customerTenantId)
+    : [];
   await deps.runs.succeed(
     runId,
     customerTenantId,
     result.companyId,
     licenseSnapshots(skus.items, subscriptions.items),
     attempts,
+    customCounts,
   );
   return 'succeeded';
 }

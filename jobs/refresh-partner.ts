@@ -7,6 +7,7 @@ import { enqueuePendingTenants } from '../src/queue/refresh-work.js';
 import type { JobContext } from '../src/queue/worker-pool.js';
 import type { RefreshRunTrigger } from '../src/store/schema.js';
 import type { JobDeps } from './deps.js';
+import { checkCustomLicenseToken } from './validate-custom-license-token.js';
 
 /** Customers per page: the size Partner Center's SDK uses by default. */
 const pageSize = 100;
@@ -104,6 +105,13 @@ export async function refreshPartner(
     return { skipped: failure.message };
   }
 
+  // Custom licenses count with their own token: validate it first, so its state is known
+  // (and said) before the customers are refreshed, not after their counts fail.
+  if ((await deps.customLicenses.definitions(run.partnerId)).length > 0) {
+    await checkCustomLicenseToken(deps, run.partnerId).catch((error: unknown) =>
+      ctx.log.warn({ err: error, runId }, 'custom-license token validation failed; kept the last'),
+    );
+  }
   const companies = await deps.partners.companies(run.partnerId);
   const byTenant = new Map(
     companies.filter((c) => c.customerTenantId).map((c) => [c.customerTenantId!, c]),

@@ -2,11 +2,13 @@ import type { AxiosInstance } from 'axios';
 import type { Redis } from 'ioredis';
 import type { Config } from '../config/index.js';
 import { createMicrosoftHttp } from './microsoft/http-client.js';
+import { GraphClient } from './microsoft/graph.js';
 import { MicrosoftIdentity } from './microsoft/identity.js';
 import { PartnerCenterClient } from './microsoft/partner-center.js';
 import { Pacer } from './queue/pacer.js';
 import { withLock } from './queue/partition-lock.js';
 import { ConsentAttemptStore } from './store/consent-attempts.js';
+import { CustomLicenseStore } from './store/custom-licenses.js';
 import type { Store } from './store/database.js';
 import type { KeyRing } from './store/encryption.js';
 import { PartnerStore } from './store/partners.js';
@@ -23,6 +25,10 @@ export interface Services {
   partnerCenter: PartnerCenterClient;
   runs: RefreshRunStore;
   pacer: Pacer;
+  graph: GraphClient;
+  /** Paces Graph calls per partner (custom-license counts). */
+  graphPacer: Pacer;
+  customLicenses: CustomLicenseStore;
 }
 
 export function createServices(
@@ -45,5 +51,8 @@ export function createServices(
     partnerCenter: new PartnerCenterClient(http, config.microsoft.endpoints.partnerCenterUrl),
     runs: new RefreshRunStore(store.db),
     pacer: new Pacer(redis, config.queuePrefix, config.microsoft.partnerCenterRps),
+    graph: new GraphClient(http, config.microsoft.endpoints.graphUrl),
+    graphPacer: new Pacer(redis, `${config.queuePrefix}:graph`, config.microsoft.graphRps),
+    customLicenses: new CustomLicenseStore(store.db),
   };
 }

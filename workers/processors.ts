@@ -4,6 +4,10 @@ import { reconcile } from '../jobs/reconcile.js';
 import { refreshCustomer } from '../jobs/refresh-customer.js';
 import { refreshAllPartners, refreshPartner } from '../jobs/refresh-partner.js';
 import { replaceLegacyAdmins } from '../jobs/replace-legacy-admins.js';
+import {
+  validateCustomLicenseToken,
+  validateCustomLicenseTokens,
+} from '../jobs/validate-custom-license-token.js';
 import type { ProcessorTable } from '../src/queue/worker-pool.js';
 
 /** The processor of every catalog job; start-up checks that none is missing. */
@@ -14,4 +18,6 @@ export const processors: ProcessorTable<JobDeps> = {
   refreshAllPartners,
   refreshPartner,
   refreshCustomer,
+  validateCustomLicenseToken,
+  validateCustomLicenseTokens,
 };

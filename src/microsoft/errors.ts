@@ -308,3 +308,18 @@ export function parseRetryAfter(value: string | undefined, now = Date.now()): nu
   const date = Date.parse(value);
   return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 }
+
+const regenerate = 'Generate the custom-license token again.';
+
+/**
+ * The same classification for a call made with the custom-license token: what the partner
+ * must do again is generate that token, not grant Partner Center consent.
+ */
+export function forCustomLicenseToken(failure: MicrosoftFailure): MicrosoftFailure {
+  return {
+    ...failure,
+    message: failure.message
+      .replace(reconsent, regenerate)
+      .replace('grant consent again with an Admin Agent account', 'generate the token again'),
+  };
+}

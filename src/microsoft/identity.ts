@@ -23,6 +23,18 @@ export const graphResource = 'https://graph.microsoft.com';
 export const partnerCenterScope = `${partnerCenterResource}/user_impersonation`;
 /** "Read your profile", shown on the consent page beside "Access Partner Center". */
 export const profileScope = `${graphResource}/User.Read`;
+/** Every Graph permission the custom-license token's consent already holds, in one request. */
+export const graphDefaultScope = `${graphResource}/.default`;
+
+/** Graph delegated permissions custom-license counting can use, by short name. */
+export const customLicensePermissions = [
+  'User.Read.All',
+  'GroupMember.Read.All',
+  'Organization.Read.All',
+  'MailboxSettings.Read',
+] as const;
+export type CustomLicensePermission = (typeof customLicensePermissions)[number];
+export const customLicenseScopes = customLicensePermissions.map((p) => `${graphResource}/${p}`);
 
 /** An access token this close to expiry is renewed, as MSAL does. Default: 5 minutes */
 const renewalMarginMs = 5 * 60_000;
@@ -30,6 +42,8 @@ const renewalMarginMs = 5 * 60_000;
 export type PartitionLock = <T>(key: string, fn: () => Promise<T>) => Promise<T>;
 
 export interface AuthorizeRequest {
+  /** What the consent is for. Default: partner_center */
+  kind?: 'partner_center' | 'custom_license';
   state: string;
   nonce: string;
   codeChallenge: string;
@@ -102,16 +116,21 @@ export class MicrosoftIdentity {
    * An access token from a consent's partition, for its home tenant or a customer tenant. The
    * partition is locked meanwhile: a refresh rotates the refresh token, and the next worker
    * must read the rotated one. Failures are MSAL errors, for classifyMicrosoftError.
+   * `forceRefresh` redeems the refresh token even when an access token is cached: a use that
+   * restarts the token's 90-day inactivity clock.
    */
   async accessToken(
     partition: CachePartition,
     scopes: string[],
     tenantId?: string,
+    options: { forceRefresh?: boolean } = {},
   ): Promise<{ accessToken: string; result: AuthenticationResult }> {
     const partitionKey = `${partition.delegatedAdminId}:${partition.purpose}`;
     const memoKey = `${partitionKey}|${tenantId ?? ''}|${scopes.join(' ')}`;
     const memo = this.recentTokens.get(memoKey);
-    if (memo && memo.expiresAt - Date.now() > renewalMarginMs) return memo.token;
+    if (memo && !options.forceRefresh && memo.expiresAt - Date.now() > renewalMarginMs) {
+      return memo.token;
+    }
     const token = await this.lock(`tokens:${partitionKey}`, async () => {
       const app = this.app(partition);
       const [account] = await app.getTokenCache().getAllAccounts();
@@ -120,6 +139,7 @@ export class MicrosoftIdentity {
         account,
         scopes,
         ...(tenantId ? { authority: this.authority(tenantId) } : {}),
+        ...(options.forceRefresh ? { forceRefresh: true } : {}),
       });
       return { accessToken: result.accessToken, result };
     });
@@ -151,9 +171,10 @@ export class MicrosoftIdentity {
    * MSAL then sends the hint (it drops login_hint under select_account).
    */
   authorizeUrl(request: AuthorizeRequest): Promise<string> {
+    const custom = request.kind === 'custom_license';
     return this.app().getAuthCodeUrl({
-      scopes: [partnerCenterScope],
-      extraScopesToConsent: [profileScope],
+      scopes: custom ? customLicenseScopes : [partnerCenterScope],
+      ...(custom ? {} : { extraScopesToConsent: [profileScope] }),
       redirectUri: this.redirectUri,
       state: request.state,
       nonce: request.nonce,

@@ -100,6 +100,24 @@ export const jobCatalog = {
     attempts: 6,
     backoffMs: 2_000,
   }),
+  /**
+   * The custom-license refresh-token validation of one partner: on saving the token, daily,
+   * on request, and before each refresh that counts custom licenses.
+   */
+  validateCustomLicenseToken: defineJob({
+    queue: 'consent',
+    payload: z.object({ partnerId: z.uuid() }).strict(),
+    attempts: 5,
+    backoffMs: 10_000,
+  }),
+  /** Validates every partner's custom-license token (04:00 UTC), keeping each alive. */
+  validateCustomLicenseTokens: defineJob({
+    queue: 'maintenance',
+    payload: z.object({}).strict(),
+    attempts: 5,
+    backoffMs: 60_000,
+    schedule: () => '0 0 4 * * *',
+  }),
 };
 
 /** Job ids derived from what they act on, so a repeat enqueue is a no-op. */
@@ -108,6 +126,9 @@ export const jobIds = {
   replaceLegacyAdmins: (delegatedAdminId: string) => `replace-admins-${delegatedAdminId}`,
   refreshPartner: (runId: string) => `refresh-run-${runId}`,
   refreshCustomer: (runId: string, tenant: string) => `refresh-${runId}-${tenant}`,
+  /** One validation per partner and `key` (a day, a token, a request). */
+  validateCustomLicenseToken: (partnerId: string, key: string) =>
+    `validate-custom-license-${partnerId}-${key}`,
   /** A retry of a failed tenant: the failed job keeps its id, so each retry round gets one. */
   retryCustomer: (runId: string, tenant: string, attempts: number) =>
     `refresh-${runId}-${tenant}-retry${attempts}`,

@@ -4,6 +4,7 @@ import type { Runtime } from '../runtime.js';
 import { redactUrl } from '../logger.js';
 import { requireAdmin } from './admin-auth.js';
 import { consentsRouter } from './api/consents.js';
+import { customLicensesRouter } from './api/custom-licenses.js';
 import { partnersRouter } from './api/partners.js';
 import { refreshRouter } from './api/refresh.js';
 import { callbackRouter } from './callback.js';
@@ -58,6 +59,7 @@ export function createApp(runtime: AppRuntime): express.Express {
   api.use(partnersRouter(services, 'admin-api'));
   api.use(consentsRouter(services, config.publicUrl));
   api.use(refreshRouter(services, queues));
+  api.use(customLicensesRouter(services, queues, config.publicUrl, 'admin-api'));
   app.use('/api/v1', api);
 
   app.use((_req, _res, next) => next(new HttpError(404, 'not_found', 'No such resource.')));

@@ -1,6 +1,7 @@
 import { and, desc, eq, inArray, sql } from 'drizzle-orm';
 import type { LicenseSnapshot } from '../domain/licenses.js';
 import type { MicrosoftFailure } from '../microsoft/errors.js';
+import { insertCustomLicenseCounts, type CustomLicenseCountInput } from './custom-licenses.js';
 import type { Database } from './database.js';
 import { licenseSnapshots, refreshResults, refreshRuns, type RefreshRunTrigger } from './schema.js';
 
@@ -96,8 +97,8 @@ export class RefreshRunStore {
   }
 
   /**
-   * The tenant's snapshot set and its success, once per (run, tenant) whatever the retries:
-   * only a pending result moves, and the snapshots' unique key absorbs a repeat.
+   * The tenant's snapshot set, its custom-license counts and its success, once per (run,
+   * tenant) whatever the retries: only a pending result moves, and unique keys absorb a repeat.
    */
   async succeed(
     runId: string,
@@ -105,6 +106,7 @@ export class RefreshRunStore {
     companyId: string | null,
     snapshots: LicenseSnapshot[],
     attempts: number,
+    customCounts: CustomLicenseCountInput[] = [],
   ): Promise<boolean> {
     return this.db.transaction(async (tx) => {
       const moved = await tx
@@ -132,6 +134,7 @@ export class RefreshRunStore {
           .values(snapshots.map((s) => ({ runId, customerTenantId, companyId, ...s })))
           .onConflictDoNothing();
       }
+      if (companyId) await insertCustomLicenseCounts(tx, runId, companyId, customCounts);
       await countOutcomes(tx, runId, { succeeded: 1 });
       return true;
     });

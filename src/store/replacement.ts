@@ -1,11 +1,11 @@
 import { and, eq, inArray, lt, ne, or } from 'drizzle-orm';
 import { recordAudit } from './audit.js';
 import type { Database } from './database.js';
-import { companies, delegatedAdmins, tokenCachePartitions } from './schema.js';
+import { companies, delegatedAdmins, tokenCachePartitions, type DelegatedAdminKind } from './schema.js';
 
 export interface ReplacementResult {
   partnerId: string | undefined;
-  replaced: { id: string; username: string; kind: 'legacy' | 'sam'; companiesMoved: number }[];
+  replaced: { id: string; username: string; kind: DelegatedAdminKind; companiesMoved: number }[];
   companiesMoved: number;
 }
 
@@ -38,6 +38,8 @@ export async function replaceLegacyAdminsByDomain(
           eq(delegatedAdmins.domain, consent.domain),
           ne(delegatedAdmins.id, consent.id),
           inArray(delegatedAdmins.status, ['active', 'needs_reconsent']),
+          // Accounts Partner Center refreshes run as; a custom-license token is not one.
+          inArray(delegatedAdmins.kind, ['legacy', 'sam']),
           or(
             eq(delegatedAdmins.kind, 'legacy'),
             lt(delegatedAdmins.consentedAt, consent.consentedAt ?? new Date()),

@@ -1,3 +1,4 @@
+import type { CustomLicenseKind } from '../domain/custom-licenses.js';
 import { sql } from 'drizzle-orm';
 import {
   bigserial,
@@ -33,7 +34,14 @@ export const partners = pgTable('partners', {
   updatedAt: updatedAt(),
 });
 
-export type DelegatedAdminKind = 'legacy' | 'sam';
+/**
+ * legacy: a username/password account; sam: a Partner Center consent (Secure Application
+ * Model); custom_license: the second consent, for Microsoft Graph, that custom-license counts
+ * run as (its own refresh token, its own cache partition).
+ */
+export type DelegatedAdminKind = 'legacy' | 'sam' | 'custom_license';
+/** The last validation of a custom-license token ("expiring" is derived from lastUsedAt). */
+export type CustomLicenseTokenValidation = 'valid' | 'invalid';
 /** pending: a consent being verified (MFA, Admin Agent); it never serves companies. */
 export type DelegatedAdminStatus =
   'pending' | 'active' | 'replaced' | 'needs_reconsent' | 'revoked';
@@ -67,6 +75,14 @@ export const delegatedAdmins = pgTable(
     consentedAt: timestamp('consented_at', { withTimezone: true }),
     lastError: text('last_error'),
     nextAction: text('next_action'),
+    /** Custom-license tokens: the Graph permissions the token carries. */
+    grantedScopes: jsonb('granted_scopes').$type<string[]>(),
+    validation: text('validation').$type<CustomLicenseTokenValidation>(),
+    /** Why the last validation failed, as a sentence for the partner. */
+    validationReason: text('validation_reason'),
+    lastValidatedAt: timestamp('last_validated_at', { withTimezone: true }),
+    /** The last time the refresh token was redeemed: its 90-day inactivity clock restarts. */
+    lastUsedAt: timestamp('last_used_at', { withTimezone: true }),
     /** SAM only: when the domain-matched replacement ran for this consent. */
     replacementCheckedAt: timestamp('replacement_checked_at', { withTimezone: true }),
     createdBy: text('created_by').notNull(),
@@ -254,13 +270,6 @@ export const licenseSnapshots = pgTable(
   ],
 );
 
-export type CustomLicenseKind =
-  | 'licensed_users'
-  | 'group_members'
-  | 'user_mailboxes'
-  | 'shared_mailboxes'
-  | 'sku_quantity'
-  | 'fixed';
 
 /** A billing item counted in each customer tenant through Microsoft Graph. */
 export const customLicenseDefinitions = pgTable(

@@ -2,8 +2,10 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { CryptoProvider } from '@azure/msal-node';
 import { Router } from 'express';
 import { z } from 'zod';
+import { customLicenseTokenState } from '../../domain/custom-licenses.js';
 import type { Services } from '../../services.js';
 import type { ConsentAttempt } from '../../store/consent-attempts.js';
+import type { ConsentAttemptKind } from '../../store/schema.js';
 import type { DelegatedAdmin } from '../../store/partners.js';
 import type { RefreshRun } from '../../store/refresh-runs.js';
 import { HttpError } from '../http-error.js';
@@ -30,7 +32,7 @@ type AttemptView = {
   message: string | null;
 };
 
-function attemptView(a: ConsentAttempt): AttemptView {
+export function attemptView(a: ConsentAttempt): AttemptView {
   const status = a.status === 'started' ? 'pending' : a.status === 'expired' ? 'failed' : a.status;
   const messages: Record<string, string> = {
     pending: 'Waiting for the administrator to sign in to Microsoft and accept.',
@@ -102,58 +104,82 @@ export function delegatedAdminStatus(
   };
 }
 
+const pkce = new CryptoProvider();
+
+/**
+ * One click on a "Grant consent" button: a server-side attempt (state hashed, verifier and
+ * nonce sealed) and the Microsoft URL to send the admin to. Both consents (Partner Center and
+ * the custom-license token) start here and come back through /auth/callback.
+ */
+export async function startConsent(
+  services: Services,
+  publicUrl: string,
+  partnerId: string,
+  kind: ConsentAttemptKind,
+  input: unknown,
+) {
+  const body = parseOr400(
+    z
+      .object({
+        returnTo: z.string().min(1).max(2048),
+        /** Pre-fills the account at Microsoft's sign-in (the demo and tests use it). */
+        loginHint: z.string().trim().max(256).optional(),
+      })
+      .strict(),
+    input,
+  );
+  const returnUrl = sameOriginReturnUrl(body.returnTo, publicUrl);
+  if (!returnUrl) {
+    throw new HttpError(
+      400,
+      'invalid_request',
+      `returnTo must be on ${new URL(publicUrl).origin}.`,
+    );
+  }
+  const state = randomBytes(32).toString('base64url'); // 256 bits
+  const nonce = randomUUID();
+  const { verifier, challenge } = await pkce.generatePkceCodes();
+  const attempt = await services.attempts.start({
+    partnerId,
+    kind,
+    state,
+    verifier,
+    nonce,
+    returnUrl,
+  });
+  const authorizeUrl = await services.identity.authorizeUrl({
+    kind,
+    state,
+    nonce,
+    codeChallenge: challenge,
+    loginHint: body.loginHint,
+  });
+  return { attemptId: attempt.id, authorizeUrl, expiresAt: attempt.expiresAt };
+}
+
 export function consentsRouter(services: Services, publicUrl: string): Router {
   const router = Router();
-  const crypto = new CryptoProvider();
 
   router.post('/partners/:id/consents', async (req, res) => {
     const partner = await partnerOr404(services, req.params.id);
-    const body = parseOr400(
-      z
-        .object({
-          returnTo: z.string().min(1).max(2048),
-          /** Pre-fills the account at Microsoft's sign-in (the demo and tests use it). */
-          loginHint: z.string().trim().max(256).optional(),
-        })
-        .strict(),
-      req.body,
-    );
-    const returnUrl = sameOriginReturnUrl(body.returnTo, publicUrl);
-    if (!returnUrl) {
-      throw new HttpError(
-        400,
-        'invalid_request',
-        `returnTo must be on ${new URL(publicUrl).origin}.`,
-      );
-    }
-    const state = randomBytes(32).toString('base64url'); // 256 bits
-    const nonce = randomUUID();
-    const { verifier, challenge } = await crypto.generatePkceCodes();
-    const attempt = await services.attempts.start({
-      partnerId: partner.id,
-      kind: 'partner_center',
-      state,
-      verifier,
-      nonce,
-      returnUrl,
-    });
-    const authorizeUrl = await services.identity.authorizeUrl({
-      state,
-      nonce,
-      codeChallenge: challenge,
-      loginHint: body.loginHint,
-    });
-    res.status(201).json({ attemptId: attempt.id, authorizeUrl, expiresAt: attempt.expiresAt });
+    res
+      .status(201)
+      .json(await startConsent(services, publicUrl, partner.id, 'partner_center', req.body));
   });
 
   router.get('/partners/:id/delegated-admin', async (req, res) => {
     const partner = await partnerOr404(services, req.params.id);
-    const [admins, attempt, run] = await Promise.all([
+    const [admins, attempt, run, token] = await Promise.all([
       services.partners.admins(partner.id),
       services.attempts.latest(partner.id, 'partner_center'),
       services.runs.latest(partner.id),
+      services.customLicenses.currentToken(partner.id),
     ]);
-    res.json(delegatedAdminStatus(partner.id, admins, attempt, run));
+    const { status, reason } = customLicenseTokenState(token, new Date());
+    res.json({
+      ...delegatedAdminStatus(partner.id, admins, attempt, run),
+      customLicenseToken: { status, reason },
+    });
   });
 
   return router;

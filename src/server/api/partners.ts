@@ -128,9 +128,10 @@ export function partnersRouter(services: Services, actor: string): Router {
   router.get('/partners/:id/companies', async (req, res) => {
     const partner = await partnerOr404(services, req.params.id);
     const companies = await services.partners.companies(partner.id);
-    const [snapshots, run] = await Promise.all([
+    const [snapshots, run, counts] = await Promise.all([
       services.runs.latestLicenses(companies.map((c) => c.id)),
       services.runs.latest(partner.id),
+      services.customLicenses.latestCounts(companies.map((c) => c.id)),
     ]);
     res.json({
       /** Partner Center customers the latest refresh found with no company here. */
@@ -149,6 +150,18 @@ export function partnersRouter(services: Services, actor: string): Router {
             suspendedUnits: s.suspendedUnits,
             billedQuantity: s.billedQuantity,
           })),
+          /** Each custom license's latest count, or why it did not update. */
+          customLicenses: counts
+            .filter((n) => n.companyId === c.id)
+            .map((n) => ({
+              definitionId: n.definitionId,
+              name: n.name,
+              kind: n.kind,
+              state: n.state,
+              quantity: n.quantity,
+              message: n.message,
+              countedAt: n.countedAt,
+            })),
         };
       }),
     });

@@ -1,0 +1,242 @@
+import { setTimeout } from 'node:timers/promises';
+import {
+  canCount,
+  customLicenseKindSchema,
+  customLicenseTokenState,
+  inDomains,
+  type CustomLicenseSpec,
+} from '../src/domain/custom-licenses.js';
+import {
+  classifyMicrosoftError,
+  forCustomLicenseToken,
+  MicrosoftError,
+  type MicrosoftFailure,
+} from '../src/microsoft/errors.js';
+import type { GraphClient, GraphRequestOptions } from '../src/microsoft/graph.js';
+import { graphDefaultScope } from '../src/microsoft/identity.js';
+import type { JobContext } from '../src/queue/worker-pool.js';
+import type {
+  CustomLicenseCountInput,
+  CustomLicenseDefinition,
+} from '../src/store/custom-licenses.js';
+import type { JobDeps } from './deps.js';
+
+/** Graph's answer for a user whose mailbox is not in Exchange Online. */
+const noMailbox = 'MailboxNotEnabledForRESTAPI';
+
+/** Graph's largest page of users. */
+const usersPageSize = 999;
+
+/** A count needs Graph again (a transient failure): the customer's job retries. */
+export class CustomLicenseRetry extends Error {
+  constructor(readonly failure: MicrosoftFailure) {
+    super(failure.message);
+    this.name = 'CustomLicenseRetry';
+  }
+}
+
+/**
+ * The customer's custom-license counts, after its licenses: one per definition that applies
+ * to the company, through the custom-license token at the customer's tenant, paced per
+ * partner. A token that cannot count records "will fail to update" with the reason (a fixed
+ * quantity needs no token); a definition Graph refuses for this tenant fails alone. A
+ * transient failure throws CustomLicenseRetry, unless this is the last attempt.
+ */
+export async function countCustomLicenses(
+  deps: JobDeps,
+  ctx: JobContext,
+  partnerId: string,
+  companyId: string,
+  customerTenantId: string,
+): Promise<CustomLicenseCountInput[]> {
+  const definitions = await deps.customLicenses.definitionsFor(partnerId, companyId);
+  if (definitions.length === 0) return [];
+  const specs = definitions.map((d) => ({
+    definition: d,
+    spec: customLicenseKindSchema.parse({ ...d.params, kind: d.kind }),
+  }));
+  const fixed = (spec: CustomLicenseSpec) => (spec.kind === 'fixed' ? spec.quantity : undefined);
+  const token = await deps.customLicenses.currentToken(partnerId);
+  const state = customLicenseTokenState(token, new Date());
+  const all = (state: CustomLicenseCountInput['state'], message: string) =>
+    specs.map(({ definition, spec }) =>
+      fixed(spec) !== undefined
+        ? counted(definition, fixed(spec)!)
+        : { definitionId: definition.id, state, quantity: null, message },
+    );
+  if (!token || !canCount(state)) return all('will_fail', `Will fail to update: ${state.reason}`);
+
+  const partition = {
+    partnerId,
+    delegatedAdminId: token.id,
+    purpose: 'custom_license' as const,
+  };
+  const onFailure = async (error: unknown): Promise<CustomLicenseCountInput[] | undefined> => {
+    const failure = forCustomLicenseToken(classifyMicrosoftError(error, 'customer'));
+    if (failure.retryAfterMs !== undefined)
+      await ctx.retryAfter(failure.retryAfterMs + Math.random() * 1000);
+    if (failure.kind === 'transient' && !ctx.finalAttempt) throw new CustomLicenseRetry(failure);
+    if (failure.kind === 'needs_reconsent') {
+      await deps.customLicenses.markInvalid(token.id, failure.message);
+      return all('will_fail', `Will fail to update: ${failure.message}`);
+    }
+    return undefined;
+  };
+
+  let accessToken: string;
+  try {
+    const got = await deps.identity.accessToken(partition, [graphDefaultScope], customerTenantId);
+    accessToken = got.accessToken;
+    if (!got.result.fromCache) await deps.customLicenses.markUsed(token.id);
+  } catch (error) {
+    const failure = forCustomLicenseToken(classifyMicrosoftError(error, 'customer'));
+    return (await onFailure(error)) ?? all('failed', failure.message);
+  }
+
+  const graph = new TenantGraph(deps.graph, accessToken, {
+    beforeRequest: async () => {
+      const wait = await deps.graphPacer.reserve(partnerId);
+      if (wait > 0) await setTimeout(wait);
+    },
+  });
+  const counts: CustomLicenseCountInput[] = [];
+  for (const { definition, spec } of specs) {
+    try {
+      counts.push(counted(definition, await graph.count(spec)));
+    } catch (error) {
+      const whole = await onFailure(error);
+      if (whole) return whole;
+      const failure = forCustomLicenseToken(classifyMicrosoftError(error, 'customer'));
+      counts.push({
+        definitionId: definition.id,
+        state: 'failed',
+        quantity: null,
+        message: failure.message,
+      });
+    }
+  }
+  return counts;
+}
+
+const counted = (definition: CustomLicenseDefinition, quantity: number) => ({
+  definitionId: definition.id,
+  state: 'counted' as const,
+  quantity,
+  message: null,
+});
+
+interface GraphUser {
+  id: string;
+  userPrincipalName: string;
+  mail: string | null;
+}
+
+/** One customer tenant's Graph, remembering what several definitions read alike. */
+class TenantGraph {
+  private users?: Promise<GraphUser[]>;
+  private licensed?: Promise<{ items: GraphUser[]; count: number | undefined }>;
+  private purposes?: Promise<Map<string, string>>;
+
+  constructor(
+    private readonly graph: GraphClient,
+    private readonly token: string,
+    private readonly options: GraphRequestOptions,
+  ) {}
+
+  async count(spec: CustomLicenseSpec): Promise<number> {
+    switch (spec.kind) {
+      case 'fixed':
+        return spec.quantity;
+      case 'licensed_users': {
+        // $count with ConsistencyLevel answers without paging; a domain filter needs the UPNs.
+        const licensed = await this.licensedUsers();
+        if (!spec.domains) return licensed.count ?? licensed.items.length;
+        return licensed.items.filter((u) => inDomains(u.userPrincipalName, spec.domains!)).length;
+      }
+      case 'group_members': {
+        const id = await this.groupId(spec.group);
+        if (!id) return 0;
+        return this.graph.count(
+          `/groups/${id}/transitiveMembers/microsoft.graph.user/$count`,
+          this.token,
+          'customer',
+          this.options,
+        );
+      }
+      case 'user_mailboxes':
+      case 'shared_mailboxes': {
+        const purposes = await this.mailboxPurposes();
+        const wanted = spec.kind === 'user_mailboxes' ? 'user' : 'shared';
+        return [...purposes.values()].filter((p) => p === wanted).length;
+      }
+      case 'sku_quantity': {
+        const skus = await this.graph.get<{
+          value: {
+            skuPartNumber: string;
+            consumedUnits: number;
+            prepaidUnits: { enabled: number };
+          }[];
+        }>('/subscribedSkus', this.token, 'customer', this.options);
+        const sku = skus.value.find(
+          (s) => s.skuPartNumber.toLowerCase() === spec.skuPartNumber.toLowerCase(),
+        );
+        if (!sku) return 0;
+        return spec.measure === 'assigned' ? sku.consumedUnits : sku.prepaidUnits.enabled;
+      }
+    }
+  }
+
+  private licensedUsers() {
+    this.licensed ??= this.graph.all<GraphUser>(
+      `/users?$filter=${encodeURIComponent('assignedLicenses/$count ne 0')}&$count=true&$select=id,userPrincipalName&$top=${usersPageSize}`,
+      this.token,
+      'customer',
+      { ...this.options, eventual: true },
+    );
+    return this.licensed;
+  }
+
+  private async groupId(group: string): Promise<string | undefined> {
+    if (/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(group)) {
+      return group.toLowerCase();
+    }
+    const found = await this.graph.get<{ value: { id: string }[] }>(
+      `/groups?$filter=${encodeURIComponent(`displayName eq '${group.replace(/'/g, "''")}'`)}&$select=id`,
+      this.token,
+      'customer',
+      this.options,
+    );
+    return found.value[0]?.id;
+  }
+
+  /** userPurpose of every user with a mailbox (one call each: Graph has no bulk form). */
+  private mailboxPurposes(): Promise<Map<string, string>> {
+    this.purposes ??= (async () => {
+      this.users ??= this.graph
+        .all<GraphUser>(
+          `/users?$select=id,userPrincipalName,mail&$top=${usersPageSize}`,
+          this.token,
+          'customer',
+          this.options,
+        )
+        .then((r) => r.items);
+      const purposes = new Map<string, string>();
+      for (const user of (await this.users).filter((u) => u.mail)) {
+        try {
+          const { value } = await this.graph.get<{ value: string }>(
+            `/users/${user.id}/mailboxSettings/userPurpose`,
+            this.token,
+            'customer',
+            this.options,
+          );
+          purposes.set(user.id, value);
+        } catch (error) {
+          // A mail address without an Exchange Online mailbox (inactive, on-premises).
+          if (!(error instanceof MicrosoftError && error.failure.code === noMailbox)) throw error;
+        }
+      }
+      return purposes;
+    })();
+    return this.purposes;
+  }
+}

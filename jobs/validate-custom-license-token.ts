@@ -1,0 +1,136 @@
+import { decodeJwt } from 'jose';
+import {
+  customLicenseTokenState,
+  missingPermissions,
+  type CustomLicenseTokenState,
+} from '../src/domain/custom-licenses.js';
+import { classifyMicrosoftError, forCustomLicenseToken } from '../src/microsoft/errors.js';
+import { graphDefaultScope } from '../src/microsoft/identity.js';
+import type { JobPayload } from '../src/queue/catalog.js';
+import { jobIds } from '../src/queue/catalog.js';
+import type { JobContext } from '../src/queue/worker-pool.js';
+import type { CachePartition } from '../src/store/token-cache.js';
+import type { JobDeps } from './deps.js';
+
+/** Customer tenants tried before the token is declared unable to reach any. Default: 5 */
+const customerTenantsTried = 5;
+
+/**
+ * Validates a partner's custom-license token and records the outcome: it redeems at the
+ * partner's tenant for Graph (a use, which keeps it alive), carries MFA, holds every permission
+ * the partner's custom licenses need, and gets a token for at least one customer tenant.
+ * A transient failure throws (the caller retries) and leaves the last outcome in place.
+ */
+export async function checkCustomLicenseToken(
+  deps: Pick<JobDeps, 'customLicenses' | 'identity' | 'partners'>,
+  partnerId: string,
+): Promise<CustomLicenseTokenState> {
+  const token = await deps.customLicenses.currentToken(partnerId);
+  if (!token) return customLicenseTokenState(undefined, new Date());
+  const partition: CachePartition = {
+    partnerId,
+    delegatedAdminId: token.id,
+    purpose: 'custom_license',
+  };
+  const invalid = async (reason: string, used: boolean, extra = {}) => {
+    await deps.customLicenses.recordValidation(token.id, {
+      validation: 'invalid',
+      reason,
+      used,
+      ...extra,
+    });
+    return customLicenseTokenState({ ...token, validation: 'invalid', validationReason: reason }, new Date());
+  };
+
+  let accessToken: string;
+  try {
+    ({ accessToken } = await deps.identity.accessToken(partition, [graphDefaultScope], undefined, {
+      forceRefresh: true,
+    }));
+  } catch (error) {
+    const failure = forCustomLicenseToken(classifyMicrosoftError(error));
+    if (failure.kind === 'transient') throw error;
+    return invalid(failure.message, false);
+  }
+  const claims = decodeJwt(accessToken) as { amr?: string[]; scp?: string; upn?: string };
+  const upn = claims.upn ?? token.username;
+  const granted = (claims.scp ?? '').split(' ').filter(Boolean);
+  const mfa = claims.amr?.includes('mfa') === true;
+  if (!mfa) {
+    return invalid(
+      `${upn} signed in without multi-factor authentication. Generate the custom-license token again with an account that uses MFA.`,
+      true,
+      { grantedScopes: granted, mfa },
+    );
+  }
+  const kinds = (await deps.customLicenses.definitions(partnerId)).map((d) => d.kind);
+  const missing = missingPermissions(kinds, granted);
+  if (missing.length > 0) {
+    return invalid(
+      `The token lacks the ${missing.join(', ')} permission${missing.length > 1 ? 's' : ''} the custom licenses need. Generate the custom-license token again and accept every permission.`,
+      true,
+      { grantedScopes: granted, mfa },
+    );
+  }
+  const tenants = (await deps.partners.companies(partnerId))
+    .filter((c) => c.customerTenantId && c.visibility !== 'not_visible')
+    .slice(0, customerTenantsTried)
+    .map((c) => c.customerTenantId!);
+  let lastFailure: string | undefined;
+  for (const tenant of tenants) {
+    try {
+      await deps.identity.accessToken(partition, [graphDefaultScope], tenant);
+      lastFailure = undefined;
+      break;
+    } catch (error) {
+      const failure = forCustomLicenseToken(classifyMicrosoftError(error, 'customer'));
+      if (failure.kind === 'transient') throw error;
+      lastFailure = failure.message;
+    }
+  }
+  if (lastFailure) {
+    return invalid(`No customer tenant gave the token access: ${lastFailure}`, true, {
+      grantedScopes: granted,
+      mfa,
+    });
+  }
+  await deps.customLicenses.recordValidation(token.id, {
+    validation: 'valid',
+    reason: null,
+    used: true,
+    grantedScopes: granted,
+    mfa,
+  });
+  return customLicenseTokenState(
+    { ...token, validation: 'valid', validationReason: null, lastUsedAt: new Date() },
+    new Date(),
+  );
+}
+
+/** The card's custom-license refresh-token validation, for one partner. */
+export async function validateCustomLicenseToken(
+  { partnerId }: JobPayload<'validateCustomLicenseToken'>,
+  deps: JobDeps,
+  ctx: JobContext,
+): Promise<CustomLicenseTokenState> {
+  const state = await checkCustomLicenseToken(deps, partnerId);
+  ctx.log.info({ partnerId, status: state.status }, 'custom-license token validated');
+  return state;
+}
+
+/** Daily: validates (and so keeps alive) every partner's custom-license token. */
+export async function validateCustomLicenseTokens(
+  _payload: JobPayload<'validateCustomLicenseTokens'>,
+  deps: JobDeps,
+): Promise<{ partners: number }> {
+  const partners = await deps.customLicenses.partnersWithToken();
+  const day = new Date().toISOString().slice(0, 10);
+  for (const partnerId of partners) {
+    await deps.queues.enqueue(
+      'validateCustomLicenseToken',
+      { partnerId },
+      { jobId: jobIds.validateCustomLicenseToken(partnerId, day) },
+    );
+  }
+  return { partners: partners.length };
+}

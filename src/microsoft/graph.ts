@@ -1,0 +1,113 @@
+import { randomUUID } from 'node:crypto';
+import type { AxiosInstance } from 'axios';
+import { classifyHttpFailure, MicrosoftError, parseRetryAfter, type CallScope } from './errors.js';
+
+export interface GraphPage<T> {
+  value: T[];
+  '@odata.count'?: number;
+  '@odata.nextLink'?: string;
+}
+
+export interface GraphRequestOptions {
+  /** Advanced queries ($count, $filter on assignedLicenses, endswith) need it. */
+  eventual?: boolean;
+  /** Called before each request, e.g. to wait for the partner's pacing slot. */
+  beforeRequest?: () => Promise<void>;
+}
+
+/** Microsoft Graph v1.0 over our HTTP client; failures are thrown classified. */
+export class GraphClient {
+  constructor(
+    private readonly http: AxiosInstance,
+    private readonly baseUrl: string,
+  ) {}
+
+  private async request(
+    url: string,
+    accessToken: string,
+    scope: CallScope,
+    options: GraphRequestOptions,
+  ): Promise<string> {
+    await options.beforeRequest?.();
+    const response = await this.http.get<string>(url, {
+      headers: {
+        Authorization: `Bearer ${accessToken}`,
+        Accept: 'application/json, text/plain',
+        'client-request-id': randomUUID(),
+        ...(options.eventual ? { ConsistencyLevel: 'eventual' } : {}),
+      },
+    });
+    if (response.status >= 200 && response.status < 300) return response.data;
+    let code: string | undefined;
+    try {
+      const body = JSON.parse(response.data) as { error?: { code?: unknown } };
+      if (typeof body.error?.code === 'string') code = body.error.code;
+    } catch {
+      // No JSON body: the status alone classifies it.
+    }
+    throw new MicrosoftError(
+      classifyHttpFailure(
+        {
+          service: 'graph',
+          status: response.status,
+          code,
+          retryAfterMs: parseRetryAfter(response.headers['retry-after'] as string | undefined),
+        },
+        scope,
+      ),
+    );
+  }
+
+  async get<T>(
+    path: string,
+    accessToken: string,
+    scope: CallScope,
+    options: GraphRequestOptions = {},
+  ): Promise<T> {
+    return JSON.parse(
+      await this.request(`${this.baseUrl}/v1.0${path}`, accessToken, scope, options),
+    ) as T;
+  }
+
+  /** A `$count` segment: Graph answers it as text/plain. */
+  async count(
+    path: string,
+    accessToken: string,
+    scope: CallScope,
+    options: GraphRequestOptions = {},
+  ): Promise<number> {
+    const text = await this.request(`${this.baseUrl}/v1.0${path}`, accessToken, scope, {
+      ...options,
+      eventual: true,
+    });
+    const count = Number(text.trim());
+    if (!Number.isInteger(count)) throw new Error(`Graph answered ${path} with "${text}"`);
+    return count;
+  }
+
+  /**
+   * Every page of a collection: follows @odata.nextLink whole, sending the same headers again
+   * (Graph does not carry ConsistencyLevel over). Returns the items and the first page's count.
+   */
+  async all<T>(
+    path: string,
+    accessToken: string,
+    scope: CallScope,
+    options: GraphRequestOptions = {},
+  ): Promise<{ items: T[]; count: number | undefined }> {
+    const items: T[] = [];
+    let url: string | undefined = `${this.baseUrl}/v1.0${path}`;
+    let count: number | undefined;
+    while (url) {
+      const page = JSON.parse(await this.request(url, accessToken, scope, options)) as GraphPage<T>;
+      count ??= page['@odata.count'];
+      items.push(...page.value);
+      url = page['@odata.nextLink'];
+      // The token goes with the link: only ever to Graph itself.
+      if (url && new URL(url).origin !== new URL(this.baseUrl).origin) {
+        throw new Error(`Graph's next link leaves ${this.baseUrl}: ${new URL(url).origin}`);
+      }
+    }
+    return { items, count };
+  }
+}

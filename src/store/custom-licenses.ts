@@ -1,0 +1,282 @@
+import { and, desc, eq, inArray, isNull } from 'drizzle-orm';
+import type { CustomLicenseSpec } from '../domain/custom-licenses.js';
+import { recordAudit } from './audit.js';
+import type { Database } from './database.js';
+import {
+  customLicenseCounts,
+  customLicenseDefinitions,
+  delegatedAdmins,
+  type CustomLicenseCountState,
+} from './schema.js';
+
+export type CustomLicenseDefinition = typeof customLicenseDefinitions.$inferSelect;
+export type CustomLicenseToken = typeof delegatedAdmins.$inferSelect;
+
+export interface CustomLicenseCountInput {
+  definitionId: string;
+  state: CustomLicenseCountState;
+  quantity: number | null;
+  message: string | null;
+}
+
+export interface DefinitionInput {
+  name: string;
+  /** null: every company. */
+  companyIds: string[] | null;
+  spec: CustomLicenseSpec;
+}
+
+const paramsOf = ({ kind: _kind, ...params }: CustomLicenseSpec) => params;
+
+/** The custom-license token of each partner, the definitions, and their counts. */
+export class CustomLicenseStore {
+  constructor(private readonly db: Database) {}
+
+  /** The partner's custom-license token in use (the newest one), if any. */
+  async currentToken(partnerId: string): Promise<CustomLicenseToken | undefined> {
+    const [token] = await this.db
+      .select()
+      .from(delegatedAdmins)
+      .where(
+        and(
+          eq(delegatedAdmins.partnerId, partnerId),
+          eq(delegatedAdmins.kind, 'custom_license'),
+          inArray(delegatedAdmins.status, ['active', 'needs_reconsent']),
+        ),
+      )
+      .orderBy(desc(delegatedAdmins.consentedAt))
+      .limit(1);
+    return token;
+  }
+
+  /** Partners with a custom-license token, for the daily validation. */
+  async partnersWithToken(): Promise<string[]> {
+    const rows = await this.db
+      .selectDistinct({ partnerId: delegatedAdmins.partnerId })
+      .from(delegatedAdmins)
+      .where(
+        and(
+          eq(delegatedAdmins.kind, 'custom_license'),
+          inArray(delegatedAdmins.status, ['active', 'needs_reconsent']),
+        ),
+      );
+    return rows.map((r) => r.partnerId);
+  }
+
+  /** A validation's outcome; `used` when the refresh token was redeemed on the way. */
+  async recordValidation(
+    tokenId: string,
+    outcome: {
+      validation: 'valid' | 'invalid';
+      reason: string | null;
+      used: boolean;
+      grantedScopes?: string[];
+      mfa?: boolean;
+    },
+  ): Promise<void> {
+    const now = new Date();
+    await this.db
+      .update(delegatedAdmins)
+      .set({
+        validation: outcome.validation,
+        validationReason: outcome.reason,
+        lastValidatedAt: now,
+        lastError: outcome.reason,
+        ...(outcome.used ? { lastUsedAt: now } : {}),
+        ...(outcome.grantedScopes ? { grantedScopes: outcome.grantedScopes } : {}),
+        ...(outcome.mfa !== undefined ? { mfaVerified: outcome.mfa } : {}),
+        updatedAt: now,
+      })
+      .where(eq(delegatedAdmins.id, tokenId));
+  }
+
+  /** The refresh token was redeemed: its 90-day inactivity clock restarts. */
+  async markUsed(tokenId: string): Promise<void> {
+    await this.db
+      .update(delegatedAdmins)
+      .set({ lastUsedAt: new Date() })
+      .where(eq(delegatedAdmins.id, tokenId));
+  }
+
+  /** Microsoft refused the token while counting: invalid until it is generated again. */
+  async markInvalid(tokenId: string, reason: string): Promise<void> {
+    await this.db
+      .update(delegatedAdmins)
+      .set({ validation: 'invalid', validationReason: reason, lastError: reason })
+      .where(eq(delegatedAdmins.id, tokenId));
+  }
+
+  definitions(partnerId: string): Promise<CustomLicenseDefinition[]> {
+    return this.db
+      .select()
+      .from(customLicenseDefinitions)
+      .where(
+        and(
+          eq(customLicenseDefinitions.partnerId, partnerId),
+          isNull(customLicenseDefinitions.deletedAt),
+        ),
+      )
+      .orderBy(customLicenseDefinitions.createdAt);
+  }
+
+  /** The definitions that count for one company. */
+  async definitionsFor(partnerId: string, companyId: string): Promise<CustomLicenseDefinition[]> {
+    return (await this.definitions(partnerId)).filter(
+      (d) => d.companyIds === null || d.companyIds.includes(companyId),
+    );
+  }
+
+  async definition(partnerId: string, id: string): Promise<CustomLicenseDefinition | undefined> {
+    const [row] = await this.db
+      .select()
+      .from(customLicenseDefinitions)
+      .where(
+        and(
+          eq(customLicenseDefinitions.id, id),
+          eq(customLicenseDefinitions.partnerId, partnerId),
+          isNull(customLicenseDefinitions.deletedAt),
+        ),
+      );
+    return row;
+  }
+
+  async createDefinition(
+    partnerId: string,
+    input: DefinitionInput,
+    actor: string,
+  ): Promise<CustomLicenseDefinition> {
+    return this.db.transaction(async (tx) => {
+      const [row] = await tx
+        .insert(customLicenseDefinitions)
+        .values({
+          partnerId,
+          name: input.name,
+          kind: input.spec.kind,
+          params: paramsOf(input.spec),
+          companyIds: input.companyIds,
+        })
+        .returning();
+      await recordAudit(tx, {
+        partnerId,
+        actor,
+        action: 'custom_license.created',
+        subjectType: 'custom_license',
+        subjectId: row!.id,
+        details: { name: input.name, kind: input.spec.kind },
+      });
+      return row!;
+    });
+  }
+
+  async updateDefinition(
+    partnerId: string,
+    id: string,
+    input: DefinitionInput,
+    actor: string,
+  ): Promise<CustomLicenseDefinition | undefined> {
+    return this.db.transaction(async (tx) => {
+      const [row] = await tx
+        .update(customLicenseDefinitions)
+        .set({
+          name: input.name,
+          params: paramsOf(input.spec),
+          companyIds: input.companyIds,
+          updatedAt: new Date(),
+        })
+        .where(
+          and(
+            eq(customLicenseDefinitions.id, id),
+            eq(customLicenseDefinitions.partnerId, partnerId),
+            isNull(customLicenseDefinitions.deletedAt),
+          ),
+        )
+        .returning();
+      if (row) {
+        await recordAudit(tx, {
+          partnerId,
+          actor,
+          action: 'custom_license.updated',
+          subjectType: 'custom_license',
+          subjectId: id,
+          details: { name: input.name },
+        });
+      }
+      return row;
+    });
+  }
+
+  /** Soft delete: the counts already taken stay in the history. */
+  async deleteDefinition(partnerId: string, id: string, actor: string): Promise<boolean> {
+    return this.db.transaction(async (tx) => {
+      const rows = await tx
+        .update(customLicenseDefinitions)
+        .set({ deletedAt: new Date() })
+        .where(
+          and(
+            eq(customLicenseDefinitions.id, id),
+            eq(customLicenseDefinitions.partnerId, partnerId),
+            isNull(customLicenseDefinitions.deletedAt),
+          ),
+        )
+        .returning({ id: customLicenseDefinitions.id });
+      if (rows.length > 0) {
+        await recordAudit(tx, {
+          partnerId,
+          actor,
+          action: 'custom_license.deleted',
+          subjectType: 'custom_license',
+          subjectId: id,
+        });
+      }
+      return rows.length > 0;
+    });
+  }
+
+  /** Each company's latest count of each (live) definition. */
+  async latestCounts(companyIds: string[]) {
+    if (companyIds.length === 0) return [];
+    const c = customLicenseCounts;
+    const rows = await this.db
+      .selectDistinctOn([c.companyId, c.definitionId], {
+        companyId: c.companyId,
+        definitionId: c.definitionId,
+        name: customLicenseDefinitions.name,
+        kind: customLicenseDefinitions.kind,
+        state: c.state,
+        quantity: c.quantity,
+        message: c.message,
+        countedAt: c.countedAt,
+        runId: c.runId,
+      })
+      .from(c)
+      .innerJoin(customLicenseDefinitions, eq(customLicenseDefinitions.id, c.definitionId))
+      .where(and(inArray(c.companyId, companyIds), isNull(customLicenseDefinitions.deletedAt)))
+      .orderBy(c.companyId, c.definitionId, desc(c.countedAt), desc(c.id));
+    return rows;
+  }
+
+  /** The counts of one definition, newest first (its history). */
+  history(definitionId: string, limit = 100) {
+    return this.db
+      .select()
+      .from(customLicenseCounts)
+      .where(eq(customLicenseCounts.definitionId, definitionId))
+      .orderBy(desc(customLicenseCounts.countedAt))
+      .limit(limit);
+  }
+}
+
+/** Inside the transaction that records a customer's refresh: once per (run, company, definition). */
+export async function insertCustomLicenseCounts(
+  tx: Database,
+  runId: string,
+  companyId: string,
+  counts: CustomLicenseCountInput[],
+): Promise<void> {
+  if (counts.length === 0) return;
+  await tx
+    .insert(customLicenseCounts)
+    .values(counts.map((c) => ({ runId, companyId, ...c })))
+    .onConflictDoNothing();
+}
+

@@ -39,7 +39,10 @@ export async function checkCustomLicenseToken(
       used,
       ...extra,
     });
-    return customLicenseTokenState({ ...token, validation: 'invalid', validationReason: reason }, new Date());
+    return customLicenseTokenState(
+      { ...token, validation: 'invalid', validationReason: reason },
+      new Date(),
+    );
   };
 
   let accessToken: string;

@@ -101,8 +101,7 @@ export function customLicenseTokenState(
   if (!token) {
     return {
       status: 'missing',
-      reason:
-        'No custom-license token has been generated: custom licenses will fail to update.',
+      reason: 'No custom-license token has been generated: custom licenses will fail to update.',
       nextAction: generate,
     };
   }

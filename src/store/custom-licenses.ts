@@ -279,4 +279,3 @@ export async function insertCustomLicenseCounts(
     .values(counts.map((c) => ({ runId, companyId, ...c })))
     .onConflictDoNothing();
 }
-

@@ -1,7 +1,12 @@
 import { and, eq, inArray, lt, ne, or } from 'drizzle-orm';
 import { recordAudit } from './audit.js';
 import type { Database } from './database.js';
-import { companies, delegatedAdmins, tokenCachePartitions, type DelegatedAdminKind } from './schema.js';
+import {
+  companies,
+  delegatedAdmins,
+  tokenCachePartitions,
+  type DelegatedAdminKind,
+} from './schema.js';
 
 export interface ReplacementResult {
   partnerId: string | undefined;

@@ -270,7 +270,6 @@ export const licenseSnapshots = pgTable(
   ],
 );
 
-
 /** A billing item counted in each customer tenant through Microsoft Graph. */
 export const customLicenseDefinitions = pgTable(
   'custom_license_definitions',

@@ -48,7 +48,7 @@ describe('the service process (npm start)', function () {
     });
     expect(board.status).to.equal(200);
     const metrics = await (await fetch(`${base}/metrics`)).text();
-    expect(metrics).to.match(/license_sync_queue_jobs\{queue="maintenance",state="delayed"\} 2/);
+    expect(metrics).to.match(/license_sync_queue_jobs\{queue="maintenance",state="delayed"\} 3/);
 
     service.child.kill('SIGTERM');
     expect(await service.exited).to.equal(0);

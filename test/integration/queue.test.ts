@@ -68,16 +68,21 @@ describe('queue layer', function () {
     pool = startWorkerPool({ connection, prefix, processors, deps, log });
     const job = await queues.enqueue('reconcile', {}, { jobId: 'reconcile-test' });
     const result = (await job.waitUntilFinished(events, 10_000)) as { schedules: string[] };
-    expect(result.schedules).to.deep.equal(['reconcile', 'refreshAllPartners']);
+    expect(result.schedules).to.deep.equal([
+      'reconcile',
+      'refreshAllPartners',
+      'validateCustomLicenseTokens',
+    ]);
     const schedulers = await queues.get('maintenance').getJobSchedulers();
     expect(schedulers.map((s) => [s.key, s.pattern, s.tz])).to.have.deep.members([
       ['reconcile', '0 * * * * *', 'UTC'],
       ['refreshAllPartners', '0 0 3 * * *', 'UTC'],
+      ['validateCustomLicenseTokens', '0 0 4 * * *', 'UTC'],
     ]);
     // Idempotent: a second run leaves one scheduler and one delayed job for each.
     await queues.ensureQueueSetup();
-    expect(await queues.get('maintenance').getJobSchedulersCount()).to.equal(2);
-    expect(await queues.get('maintenance').getDelayedCount()).to.equal(2);
+    expect(await queues.get('maintenance').getJobSchedulersCount()).to.equal(3);
+    expect(await queues.get('maintenance').getDelayedCount()).to.equal(3);
   });
 
   it('ignores a second enqueue with the same job id', async () => {

@@ -35,7 +35,11 @@ export interface Harness {
   logLines: string[];
   responses: string[];
   prefix: string;
-  api(method: 'get' | 'post', path: string, body?: object): Promise<request.Response>;
+  api(
+    method: 'get' | 'post' | 'patch' | 'delete',
+    path: string,
+    body?: object,
+  ): Promise<request.Response>;
   /** Events of one queue, listened to since the harness started. */
   events(queue: QueueName): QueueEvents;
   /** Resolves with the job's result once it finished (race-free: it may be done already). */

@@ -58,8 +58,7 @@ export function customLicensesRouter(
     res.json({
       ...state,
       // A generation that just failed says why before the older token's state.
-      nextAction:
-        attemptShown?.status === 'failed' ? attemptShown.message : state.nextAction,
+      nextAction: attemptShown?.status === 'failed' ? attemptShown.message : state.nextAction,
       upn: token?.username ?? null,
       grantedScopes: token?.grantedScopes ?? [],
       lastValidatedAt: token?.lastValidatedAt ?? null,

@@ -1,0 +1,288 @@
+import { expect } from 'chai';
+import { eq, sql } from 'drizzle-orm';
+import request from 'supertest';
+import { customLicenseScopes } from '../../src/microsoft/identity.js';
+import { jobIds } from '../../src/queue/catalog.js';
+import { delegatedAdmins } from '../../src/store/schema.js';
+import { partnerCenterScope, testScenario } from '../support/emulator.js';
+import { publicUrl, startHarness, type Harness } from '../support/harness.js';
+import { suiteFailed } from '../support/keep-on-failure.js';
+
+const partnerTenant = 'bbbbbbbb-0000-4000-8000-000000000002';
+const customerTenant = 'cccccccc-0000-4000-8000-000000000003';
+/** Licensed users of a second domain, enough for a second page of users. */
+const bulkUsers = 1_050;
+
+// The second partner's customer, with known numbers: users a and b are licensed (SPB) in
+// explicit.example, c has no license and no mailbox, info is a shared mailbox; group Managed
+// holds b and the group Support, which holds a; SPB is bought 10 monthly + 5 yearly.
+const scenario = testScenario();
+const second = scenario.partners[1]!;
+second.users = [
+  { upn: 'admin@second.example', mfa: true, adminAgent: true },
+  { upn: 'billing@second.example', mfa: true, adminAgent: true },
+  { upn: 'nomfa@second.example', mfa: false, adminAgent: true },
+  {
+    upn: 'partial@second.example',
+    mfa: true,
+    adminAgent: true,
+    grantedScopes: [
+      partnerCenterScope,
+      ...customLicenseScopes.filter((s) => !/GroupMember/.test(s)),
+    ],
+  },
+];
+const customer = (second.customers as { users: unknown[] }[])[0]!;
+customer.users = [
+  ...customer.users,
+  ...Array.from({ length: bulkUsers }, (_, i) => ({
+    upn: `user${i}@bulk.example`,
+    licenses: ['EXCHANGESTANDARD'],
+    mailbox: 'none',
+  })),
+];
+
+interface TokenStatus {
+  status: string;
+  reason: string | null;
+  nextAction: string | null;
+  upn: string | null;
+  lastValidatedAt: string | null;
+  lastUsedAt: string | null;
+}
+interface CountView {
+  name: string;
+  state: string;
+  quantity: number | null;
+  message: string | null;
+}
+
+describe('custom licenses: the second token, its validation and the counts it feeds', function () {
+  this.timeout(120_000);
+  let h: Harness;
+  let partnerId: string;
+
+  before(async () => {
+    h = await startHarness(scenario, { GRAPH_REQUESTS_PER_SECOND: '200' });
+    partnerId = (
+      (await h.api('post', '/partners', { name: 'Counting Partner' })).body as {
+        id: string;
+      }
+    ).id;
+    await h.api('post', `/partners/${partnerId}/companies`, {
+      name: 'Explicit Customer',
+      customerTenantId: customerTenant,
+    });
+    await h.grant(partnerId, 'admin@second.example');
+    await h.runEnded(
+      (
+        (await h.api('get', `/partners/${partnerId}/delegated-admin`)).body as {
+          run: { id: string };
+        }
+      ).run.id,
+    );
+  });
+  after(async function () {
+    await h?.close(suiteFailed(this));
+  });
+
+  const tokenStatus = async () =>
+    (await h.api('get', `/partners/${partnerId}/custom-license-token`)).body as TokenStatus;
+
+  /** The custom-license consent, straight through as `upn`; resolves once it is saved. */
+  async function generateToken(upn: string): Promise<Record<string, unknown>> {
+    const started = await h.api('post', `/partners/${partnerId}/custom-license-token/consents`, {
+      returnTo: '/company/delegated-admin',
+      loginHint: upn,
+    });
+    expect(started.status).to.equal(201);
+    const { attemptId, authorizeUrl } = started.body as {
+      attemptId: string;
+      authorizeUrl: string;
+    };
+    const scopes = new URL(authorizeUrl).searchParams.get('scope')!;
+    expect(scopes).to.contain('https://graph.microsoft.com/User.Read.All');
+    expect(scopes).to.not.contain('partnercenter');
+    const atMicrosoft = await h.emulator.http.get(authorizeUrl);
+    const location = new URL(String(atMicrosoft.headers.location));
+    expect(location.origin).to.equal(new URL(publicUrl).origin);
+    const back = await request(h.app).get(location.pathname + location.search);
+    expect(back.status).to.equal(303);
+    return h.finished('consent', jobIds.exchangeConsentCode(attemptId));
+  }
+
+  /** Sync now, to the run's end; the company's custom-license counts by name. */
+  async function refreshCounts(): Promise<Map<string, CountView>> {
+    const { runId } = (await h.api('post', `/partners/${partnerId}/refresh`)).body as {
+      runId: string;
+    };
+    expect(await h.runEnded(runId)).to.include({ status: 'completed', succeeded: 1 });
+    const { companies } = (await h.api('get', `/partners/${partnerId}/companies`)).body as {
+      companies: { licenses: unknown[]; customLicenses: (CountView & { countedAt: string })[] }[];
+    };
+    // Partner Center licenses refresh whatever the custom-license token's state.
+    expect(companies[0]!.licenses).to.not.be.empty;
+    return new Map(companies[0]!.customLicenses.map((c) => [c.name, c]));
+  }
+
+  const define = async (body: object) => {
+    const res = await h.api('post', `/partners/${partnerId}/custom-licenses`, body);
+    expect(res.status, res.text).to.equal(201);
+    return res.body as { id: string };
+  };
+
+  it('validates definitions: a clear 400 for a bad kind, parameter or company, and nothing saved', async () => {
+    for (const [body, message] of [
+      [{ name: 'X', kind: 'seats' }, /kind/],
+      [{ name: 'X', kind: 'fixed', quantity: -1 }, /quantity/],
+      [{ name: 'X', kind: 'licensed_users', domains: ['not a domain'] }, /DNS domain/],
+      [{ name: '', kind: 'fixed', quantity: 1 }, /name/],
+      [
+        {
+          name: 'X',
+          kind: 'fixed',
+          quantity: 1,
+          companyIds: ['00000000-0000-4000-8000-000000000000'],
+        },
+        /not companies of this partner/,
+      ],
+    ] as const) {
+      const res = await h.api('post', `/partners/${partnerId}/custom-licenses`, body);
+      expect(res.status, JSON.stringify(body)).to.equal(400);
+      expect((res.body as { error: { message: string } }).error.message).to.match(message);
+    }
+    const list = (await h.api('get', `/partners/${partnerId}/custom-licenses`)).body as {
+      customLicenses: unknown[];
+    };
+    expect(list.customLicenses).to.deep.equal([]);
+  });
+
+  it('without a token: the status says why, custom licenses "will fail to update", licenses still refresh', async () => {
+    await define({ name: 'Licensed users', kind: 'licensed_users' });
+    await define({ name: 'Explicit users', kind: 'licensed_users', domains: ['explicit.example'] });
+    await define({ name: 'Managed group', kind: 'group_members', group: 'Managed' });
+    await define({ name: 'User mailboxes', kind: 'user_mailboxes' });
+    await define({ name: 'Shared mailboxes', kind: 'shared_mailboxes' });
+    await define({ name: 'Business Premium', kind: 'sku_quantity', skuPartNumber: 'SPB' });
+    await define({ name: 'Antispam', kind: 'fixed', quantity: 7 });
+
+    const status = await tokenStatus();
+    expect(status).to.include({ status: 'missing', upn: null });
+    expect(status.reason).to.match(/No custom-license token/);
+    const delegated = (await h.api('get', `/partners/${partnerId}/delegated-admin`)).body as {
+      customLicenseToken: { status: string };
+    };
+    expect(delegated.customLicenseToken.status).to.equal('missing');
+
+    const counts = await refreshCounts();
+    expect(counts.get('Managed group')).to.include({ state: 'will_fail', quantity: null });
+    expect(counts.get('Managed group')!.message).to.match(
+      /^Will fail to update: No custom-license token/,
+    );
+    // A fixed quantity needs no token.
+    expect(counts.get('Antispam')).to.include({ state: 'counted', quantity: 7 });
+  });
+
+  it('a valid token counts every kind correctly, through Graph paging and $count', async () => {
+    const since = h.emulator.state.log.at(-1)?.id ?? 0;
+    expect(await generateToken('billing@second.example')).to.include({ outcome: 'completed' });
+    const status = await tokenStatus();
+    expect(status).to.include({ status: 'valid', upn: 'billing@second.example', reason: null });
+    expect(status.lastValidatedAt).to.be.a('string');
+    expect(status.lastUsedAt).to.be.a('string');
+
+    const counts = await refreshCounts();
+    const quantities = Object.fromEntries([...counts].map(([name, c]) => [name, c.quantity]));
+    expect(quantities).to.deep.equal({
+      'Licensed users': 2 + bulkUsers,
+      'Explicit users': 2,
+      'Managed group': 2,
+      'User mailboxes': 2,
+      'Shared mailboxes': 1,
+      'Business Premium': 15,
+      Antispam: 7,
+    });
+    for (const c of counts.values()) expect(c.state).to.equal('counted');
+    const graph = h.emulator.state.log.filter((e) => e.id > since && e.surface === 'graph');
+    expect(graph.filter((e) => e.path === '/v1.0/users' && e.query.includes('skiptoken'))).to.not.be
+      .empty;
+    expect(graph.filter((e) => e.path.endsWith('/$count') && e.status === 200)).to.not.be.empty;
+  });
+
+  it('a token without MFA is invalid, says why, and custom licenses say they will fail', async () => {
+    await generateToken('nomfa@second.example');
+    const status = await tokenStatus();
+    expect(status).to.include({ status: 'invalid', upn: 'nomfa@second.example' });
+    expect(status.reason).to.match(/without multi-factor authentication/);
+    expect(status.nextAction).to.match(/Generate the custom-license token/);
+    const counts = await refreshCounts();
+    expect(counts.get('Licensed users')).to.include({ state: 'will_fail' });
+    expect(counts.get('Licensed users')!.message).to.match(/multi-factor/);
+  });
+
+  it('a token lacking a permission a definition needs is invalid, naming the permission', async () => {
+    await generateToken('partial@second.example');
+    const status = await tokenStatus();
+    expect(status.status).to.equal('invalid');
+    expect(status.reason).to.match(/lacks the GroupMember\.Read\.All permission/);
+  });
+
+  it('a revoked token is invalid once validated, with the fix', async () => {
+    await generateToken('billing@second.example');
+    expect((await tokenStatus()).status).to.equal('valid');
+    await h.emulator.http.post(`${h.emulator.url}/_emulator/users/billing@second.example/revoke`);
+    const { jobId } = (await h.api('post', `/partners/${partnerId}/custom-license-token/validate`))
+      .body as { jobId: string };
+    await h.finished('consent', jobId);
+    const status = await tokenStatus();
+    expect(status.status).to.equal('invalid');
+    expect(status.reason).to.match(/revoked.*Generate the custom-license token again/);
+    const counts = await refreshCounts();
+    expect(counts.get('Shared mailboxes')!.message).to.match(/^Will fail to update: .*revoked/);
+  });
+
+  it('a token unused for 80 days is expiring; validating it uses it and makes it valid again', async () => {
+    await h.emulator.http.post(`${h.emulator.url}/_emulator/clock`, { advanceSeconds: 1 });
+    await generateToken('admin@second.example');
+    expect((await tokenStatus()).status).to.equal('valid');
+    await h.runtime.store.db
+      .update(delegatedAdmins)
+      .set({ lastUsedAt: sql`now() - interval '80 days'` })
+      .where(eq(delegatedAdmins.kind, 'custom_license'));
+    const expiring = await tokenStatus();
+    expect(expiring.status).to.equal('expiring');
+    expect(expiring.reason).to.match(/expires on \d{4}-\d\d-\d\d/);
+    const { jobId } = (await h.api('post', `/partners/${partnerId}/custom-license-token/validate`))
+      .body as { jobId: string };
+    await h.finished('consent', jobId);
+    const renewed = await tokenStatus();
+    expect(renewed.status).to.equal('valid');
+    expect(Date.parse(renewed.lastUsedAt!)).to.be.greaterThan(Date.now() - 60_000);
+  });
+
+  it('edits and deletes a definition; its history of counts stays', async () => {
+    const list = (await h.api('get', `/partners/${partnerId}/custom-licenses`)).body as {
+      customLicenses: { id: string; name: string; kind: string }[];
+    };
+    const fixed = list.customLicenses.find((d) => d.name === 'Antispam')!;
+    const patched = await h.api('patch', `/partners/${partnerId}/custom-licenses/${fixed.id}`, {
+      quantity: 9,
+    });
+    expect(patched.status).to.equal(200);
+    expect(patched.body).to.include({ name: 'Antispam', kind: 'fixed', quantity: 9 });
+    const changeKind = await h.api('patch', `/partners/${partnerId}/custom-licenses/${fixed.id}`, {
+      kind: 'licensed_users',
+    });
+    expect(changeKind.status).to.equal(400);
+    const deleted = await h.api('delete', `/partners/${partnerId}/custom-licenses/${fixed.id}`);
+    expect(deleted.status).to.equal(204);
+    const after = (await h.api('get', `/partners/${partnerId}/custom-licenses`)).body as {
+      customLicenses: { id: string }[];
+    };
+    expect(after.customLicenses.map((d) => d.id)).to.not.include(fixed.id);
+    expect(
+      (await h.api('delete', `/partners/${partnerId}/custom-licenses/${fixed.id}`)).status,
+    ).to.equal(404);
+    expect(await h.runtime.services.customLicenses.history(fixed.id)).to.have.length.above(2);
+  });
+});

@@ -8,7 +8,6 @@ import { partnerCenterScope, testScenario } from '../support/emulator.js';
 import { publicUrl, startHarness, type Harness } from '../support/harness.js';
 import { suiteFailed } from '../support/keep-on-failure.js';
 
-const partnerTenant = 'bbbbbbbb-0000-4000-8000-000000000002';
 const customerTenant = 'cccccccc-0000-4000-8000-000000000003';
 /** Licensed users of a second domain, enough for a second page of users. */
 const bulkUsers = 1_050;

@@ -208,6 +208,41 @@ describe('custom licenses: the second token, its validation and the counts it fe
     expect(graph.filter((e) => e.path.endsWith('/$count') && e.status === 200)).to.not.be.empty;
   });
 
+  it('Graph throttling and outages are retried: every count still lands, once', async () => {
+    await h.emulator.http.post(`${h.emulator.url}/_emulator/faults`, [
+      { path: '/v1.0/groups/**', status: 429, retryAfterSec: 1, count: 2 },
+      { path: '/v1.0/subscribedSkus', status: 503, count: 1 },
+    ]);
+    try {
+      const since = h.emulator.state.log.at(-1)?.id ?? 0;
+      const counts = await refreshCounts();
+      expect(counts.get('Managed group')).to.include({ state: 'counted', quantity: 2 });
+      expect(counts.get('Business Premium')).to.include({ state: 'counted', quantity: 15 });
+      const faults = h.emulator.state.log.filter((e) => e.id > since && e.fault);
+      expect(faults.map((e) => e.status).sort()).to.deep.equal([429, 429, 503]);
+    } finally {
+      await h.emulator.http.delete(`${h.emulator.url}/_emulator/faults`);
+    }
+  });
+
+  it('a definition for chosen companies counts for those only', async () => {
+    const other = (
+      await h.api('post', `/partners/${partnerId}/companies`, {
+        name: 'Other Customer',
+        domain: 'other.example',
+      })
+    ).body as { id: string };
+    const { companies } = (await h.api('get', `/partners/${partnerId}/companies`)).body as {
+      companies: { id: string; customerTenantId: string | null }[];
+    };
+    const here = companies.find((c) => c.customerTenantId === customerTenant)!;
+    await define({ name: 'Chosen here', kind: 'fixed', quantity: 4, companyIds: [here.id] });
+    await define({ name: 'Chosen elsewhere', kind: 'fixed', quantity: 3, companyIds: [other.id] });
+    const counts = await refreshCounts();
+    expect(counts.get('Chosen here')).to.include({ state: 'counted', quantity: 4 });
+    expect(counts.has('Chosen elsewhere')).to.equal(false);
+  });
+
   it('a token without MFA is invalid, says why, and custom licenses say they will fail', async () => {
     await generateToken('nomfa@second.example');
     const status = await tokenStatus();

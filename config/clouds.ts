@@ -6,6 +6,8 @@ export interface CloudEndpoints {
   partnerCenterUrl: string;
   /** Microsoft Graph origin. */
   graphUrl: string;
+  /** Microsoft Graph's resource URI in this cloud: the prefix of its scopes. */
+  graphResource: string;
 }
 
 export const cloudNames = ['global', 'usgov', 'china', 'custom'] as const;
@@ -21,15 +23,18 @@ export const cloudPresets: Record<Exclude<CloudName, 'custom'>, CloudEndpoints> 
     authorityHost: 'https://login.microsoftonline.com',
     partnerCenterUrl: 'https://api.partnercenter.microsoft.com',
     graphUrl: 'https://graph.microsoft.com',
+    graphResource: 'https://graph.microsoft.com',
   },
   usgov: {
     authorityHost: 'https://login.microsoftonline.us',
     partnerCenterUrl: 'https://api.partnercenter.microsoft.com',
     graphUrl: 'https://graph.microsoft.us',
+    graphResource: 'https://graph.microsoft.us',
   },
   china: {
     authorityHost: 'https://login.partner.microsoftonline.cn',
     partnerCenterUrl: 'https://partner.partnercenterapi.microsoftonline.cn',
     graphUrl: 'https://microsoftgraph.chinacloudapi.cn',
+    graphResource: 'https://microsoftgraph.chinacloudapi.cn',
   },
 };

@@ -62,6 +62,8 @@ export interface Config {
   /** First key encrypts; every key decrypts. */
   encryptionKeys: EncryptionKey[];
   adminApiToken: string;
+  /** Signs the session cookie of the pages. */
+  sessionSecret: string;
   /** Seconds given to running jobs and requests on SIGTERM before they are cancelled. Default: 25 */
   shutdownGraceSeconds: number;
   queues: QueueTuning;
@@ -209,6 +211,9 @@ const schema = z
         .optional(),
     ),
     ENCRYPTION_KEYS: optionalString.pipe(encryptionKeys.optional()),
+    SESSION_SECRET: optionalString.pipe(
+      z.string().min(32, 'expected at least 32 characters').optional(),
+    ),
     ADMIN_API_TOKEN: optionalString.pipe(
       z.string().min(32, 'expected at least 32 characters').optional(),
     ),
@@ -333,6 +338,8 @@ export function loadConfig(
           authorityHost: e.MICROSOFT_AUTHORITY_HOST!,
           partnerCenterUrl: e.PARTNER_CENTER_URL!,
           graphUrl: e.GRAPH_URL!,
+          // A custom cloud (the emulator) speaks of the global resource URIs.
+          graphResource: cloudPresets.global.graphResource,
         }
       : cloudPresets[e.MICROSOFT_CLOUD];
 
@@ -358,6 +365,7 @@ export function loadConfig(
       },
       encryptionKeys: keys,
       adminApiToken: e.ADMIN_API_TOKEN ?? local.ADMIN_API_TOKEN!,
+      sessionSecret: e.SESSION_SECRET ?? local.SESSION_SECRET!,
       shutdownGraceSeconds: e.SHUTDOWN_GRACE_SECONDS,
       queues: {
         refreshConcurrency: e.REFRESH_CONCURRENCY,

@@ -7,6 +7,7 @@ export const generatableSecrets = {
   ENCRYPTION_KEYS: () => `local1:${randomBytes(32).toString('base64')}`,
   ADMIN_API_TOKEN: () => randomBytes(32).toString('base64url'),
   MICROSOFT_CLIENT_SECRET: () => randomBytes(30).toString('base64url'),
+  SESSION_SECRET: () => randomBytes(32).toString('base64url'),
 } as const;
 export type GeneratableSecret = keyof typeof generatableSecrets;
 

@@ -12,8 +12,7 @@ import {
   MicrosoftError,
   type MicrosoftFailure,
 } from '../src/microsoft/errors.js';
-import type { GraphClient, GraphRequestOptions } from '../src/microsoft/graph.js';
-import { graphDefaultScope } from '../src/microsoft/identity.js';
+import type { GraphClient, GraphPage, GraphRequestOptions } from '../src/microsoft/graph.js';
 import type { JobContext } from '../src/queue/worker-pool.js';
 import type {
   CustomLicenseCountInput,
@@ -85,7 +84,11 @@ export async function countCustomLicenses(
 
   let accessToken: string;
   try {
-    const got = await deps.identity.accessToken(partition, [graphDefaultScope], customerTenantId);
+    const got = await deps.identity.accessToken(
+      partition,
+      [deps.identity.graphDefaultScope],
+      customerTenantId,
+    );
     accessToken = got.accessToken;
     if (!got.result.fromCache) await deps.customLicenses.markUsed(token.id);
   } catch (error) {
@@ -104,6 +107,15 @@ export async function countCustomLicenses(
     try {
       counts.push(counted(definition, await graph.count(spec)));
     } catch (error) {
+      if (error instanceof CountRefused) {
+        counts.push({
+          definitionId: definition.id,
+          state: 'failed',
+          quantity: null,
+          message: error.message,
+        });
+        continue;
+      }
       const whole = await onFailure(error);
       if (whole) return whole;
       const failure = forCustomLicenseToken(classifyMicrosoftError(error, 'customer'));
@@ -129,12 +141,18 @@ interface GraphUser {
   id: string;
   userPrincipalName: string;
   mail: string | null;
+  userType?: string;
 }
+
+const licensedUsersQuery = `/users?$filter=${encodeURIComponent('assignedLicenses/$count ne 0')}&$count=true&$select=id,userPrincipalName`;
+
+/** Graph answered, but this definition cannot be counted in this tenant; the reason says why. */
+class CountRefused extends Error {}
 
 /** One customer tenant's Graph, remembering what several definitions read alike. */
 class TenantGraph {
   private users?: Promise<GraphUser[]>;
-  private licensed?: Promise<{ items: GraphUser[]; count: number | undefined }>;
+  private licensed?: Promise<GraphUser[]>;
   private purposes?: Promise<Map<string, string>>;
 
   constructor(
@@ -148,14 +166,23 @@ class TenantGraph {
       case 'fixed':
         return spec.quantity;
       case 'licensed_users': {
-        // $count with ConsistencyLevel answers without paging; a domain filter needs the UPNs.
+        // $count with ConsistencyLevel answers on the first page; a domain filter needs the UPNs.
+        if (!spec.domains) {
+          const first = await this.graph.get<GraphPage<GraphUser>>(
+            `${licensedUsersQuery}&$top=1`,
+            this.token,
+            'customer',
+            { ...this.options, eventual: true },
+          );
+          if (first['@odata.count'] !== undefined) return first['@odata.count'];
+        }
         const licensed = await this.licensedUsers();
-        if (!spec.domains) return licensed.count ?? licensed.items.length;
-        return licensed.items.filter((u) => inDomains(u.userPrincipalName, spec.domains!)).length;
+        return spec.domains
+          ? licensed.filter((u) => inDomains(u.userPrincipalName, spec.domains!)).length
+          : licensed.length;
       }
       case 'group_members': {
         const id = await this.groupId(spec.group);
-        if (!id) return 0;
         return this.graph.count(
           `/groups/${id}/transitiveMembers/microsoft.graph.user/$count`,
           this.token,
@@ -186,17 +213,18 @@ class TenantGraph {
     }
   }
 
-  private licensedUsers() {
-    this.licensed ??= this.graph.all<GraphUser>(
-      `/users?$filter=${encodeURIComponent('assignedLicenses/$count ne 0')}&$count=true&$select=id,userPrincipalName&$top=${usersPageSize}`,
-      this.token,
-      'customer',
-      { ...this.options, eventual: true },
-    );
+  private licensedUsers(): Promise<GraphUser[]> {
+    this.licensed ??= this.graph
+      .all<GraphUser>(`${licensedUsersQuery}&$top=${usersPageSize}`, this.token, 'customer', {
+        ...this.options,
+        eventual: true,
+      })
+      .then((r) => r.items);
     return this.licensed;
   }
 
-  private async groupId(group: string): Promise<string | undefined> {
+  /** The group's id; a name that matches no group, or several, cannot be counted. */
+  private async groupId(group: string): Promise<string> {
     if (/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(group)) {
       return group.toLowerCase();
     }
@@ -206,7 +234,14 @@ class TenantGraph {
       'customer',
       this.options,
     );
-    return found.value[0]?.id;
+    if (found.value.length !== 1) {
+      throw new CountRefused(
+        found.value.length === 0
+          ? `No group named "${group}" in this tenant: check the name, or give the group's id.`
+          : `${found.value.length} groups are named "${group}" in this tenant: give the group's id.`,
+      );
+    }
+    return found.value[0]!.id;
   }
 
   /** userPurpose of every user with a mailbox (one call each: Graph has no bulk form). */
@@ -214,14 +249,14 @@ class TenantGraph {
     this.purposes ??= (async () => {
       this.users ??= this.graph
         .all<GraphUser>(
-          `/users?$select=id,userPrincipalName,mail&$top=${usersPageSize}`,
+          `/users?$select=id,userPrincipalName,mail,userType&$top=${usersPageSize}`,
           this.token,
           'customer',
           this.options,
         )
         .then((r) => r.items);
       const purposes = new Map<string, string>();
-      for (const user of (await this.users).filter((u) => u.mail)) {
+      for (const user of (await this.users).filter((u) => u.mail && u.userType !== 'Guest')) {
         try {
           const { value } = await this.graph.get<{ value: string }>(
             `/users/${user.id}/mailboxSettings/userPurpose`,
@@ -232,7 +267,11 @@ class TenantGraph {
           purposes.set(user.id, value);
         } catch (error) {
           // A mail address without an Exchange Online mailbox (inactive, on-premises).
-          if (!(error instanceof MicrosoftError && error.failure.code === noMailbox)) throw error;
+          // Or a user deleted since the listing.
+          const gone =
+            error instanceof MicrosoftError &&
+            (error.failure.code === noMailbox || error.failure.code === 'Request_ResourceNotFound');
+          if (!gone) throw error;
         }
       }
       return purposes;

@@ -1,12 +1,14 @@
 import { and, eq, inArray, ne } from 'drizzle-orm';
 import { decodeJwt } from 'jose';
 import { domainOf } from '../src/domain/domain-match.js';
+import { canCount, customLicenseTokenState } from '../src/domain/custom-licenses.js';
 import {
   classifyMicrosoftError,
+  forCustomLicenseToken,
   MicrosoftError,
   type MicrosoftFailure,
 } from '../src/microsoft/errors.js';
-import { graphDefaultScope, partnerCenterScope } from '../src/microsoft/identity.js';
+import { partnerCenterScope } from '../src/microsoft/identity.js';
 import { jobIds, type JobPayload } from '../src/queue/catalog.js';
 import type { JobContext } from '../src/queue/worker-pool.js';
 import { recordAudit } from '../src/store/audit.js';
@@ -66,7 +68,9 @@ export async function exchangeConsentCode(
     return { outcome: 'failed', message };
   };
   /** Transient failures retry; the last one, and every other kind, ends the attempt. */
-  const onFailure = (failure: MicrosoftFailure, error: unknown, consentId?: string) => {
+  const onFailure = (classified: MicrosoftFailure, error: unknown, consentId?: string) => {
+    const failure =
+      attempt!.kind === 'custom_license' ? forCustomLicenseToken(classified) : classified;
     if (failure.kind === 'transient' && !ctx.finalAttempt) throw error;
     const message =
       failure.kind === 'transient'
@@ -86,7 +90,10 @@ export async function exchangeConsentCode(
       result = await app.acquireTokenByCode({
         code: secrets.code,
         // The custom-license token: every Graph permission the admin accepted.
-        scopes: attempt.kind === 'custom_license' ? [graphDefaultScope] : [partnerCenterScope],
+        scopes:
+          attempt.kind === 'custom_license'
+            ? [deps.identity.graphDefaultScope]
+            : [partnerCenterScope],
         redirectUri: deps.identity.redirectUri,
         codeVerifier: secrets.verifier,
         nonce: secrets.nonce,
@@ -108,7 +115,7 @@ export async function exchangeConsentCode(
   }
   const consentId = attempt.delegatedAdminId!;
   if (attempt.kind === 'custom_license') {
-    return completeCustomLicenseToken(deps, attempt, consentId, ctx);
+    return completeCustomLicenseToken(deps, attempt, consentId, ctx, fail);
   }
   const partition: CachePartition = {
     partnerId: attempt.partnerId,
@@ -245,16 +252,37 @@ async function holdPendingConsent(
 }
 
 /**
- * The custom-license token is saved as the partner's current one (the one before it goes,
- * with its tokens), then validated at once so its status is known before any refresh; a
- * validation Microsoft could not answer now is queued with retries.
+ * A new custom-license token is validated while still pending, then becomes the partner's
+ * current one (the one before it goes, with its tokens). A token that fails validation does not
+ * displace a usable one: the attempt fails with the reason and the token in use stays. With no
+ * usable token to keep, the new one is kept, invalid, so its state says what is wrong.
  */
 async function completeCustomLicenseToken(
   deps: JobDeps,
   attempt: ConsentAttempt,
   tokenId: string,
   ctx: JobContext,
+  fail: (message: string, consentId?: string) => Promise<ExchangeOutcome>,
 ): Promise<ExchangeOutcome> {
+  const [pending] = await deps.store.db
+    .select()
+    .from(delegatedAdmins)
+    .where(eq(delegatedAdmins.id, tokenId));
+  if (!pending) return fail(expired);
+  let state;
+  try {
+    state = await checkCustomLicenseToken(deps, attempt.partnerId, pending);
+  } catch (error) {
+    if (!ctx.finalAttempt) throw error;
+    return fail(
+      'Microsoft was unavailable while checking the custom-license token. Generate it again.',
+      tokenId,
+    );
+  }
+  const current = await deps.customLicenses.currentToken(attempt.partnerId);
+  if (!canCount(state) && current && canCount(customLicenseTokenState(current, new Date()))) {
+    return fail(`${state.reason} The token in use (${current.username}) is kept.`, tokenId);
+  }
   const upn = await deps.store.db.transaction(async (tx) => {
     const now = new Date();
     const [token] = await tx
@@ -292,20 +320,10 @@ async function completeCustomLicenseToken(
       action: 'custom_license_token.generated',
       subjectType: 'delegated_admin',
       subjectId: tokenId,
-      details: { upn: token!.username, replaced: older.map((o) => o.id) },
+      details: { upn: token!.username, status: state.status, replaced: older.map((o) => o.id) },
     });
     return token!.username;
   });
-  try {
-    const state = await checkCustomLicenseToken(deps, attempt.partnerId);
-    ctx.log.info({ attemptId: attempt.id, status: state.status }, 'custom-license token saved');
-  } catch (error) {
-    ctx.log.warn({ err: error, attemptId: attempt.id }, 'custom-license token validation queued');
-    await deps.queues.enqueue(
-      'validateCustomLicenseToken',
-      { partnerId: attempt.partnerId },
-      { jobId: jobIds.validateCustomLicenseToken(attempt.partnerId, tokenId) },
-    );
-  }
+  ctx.log.info({ attemptId: attempt.id, status: state.status }, 'custom-license token saved');
   return { outcome: 'completed', delegatedAdminId: tokenId, upn };
 }

@@ -5,15 +5,15 @@ import {
   type CustomLicenseTokenState,
 } from '../src/domain/custom-licenses.js';
 import { classifyMicrosoftError, forCustomLicenseToken } from '../src/microsoft/errors.js';
-import { graphDefaultScope } from '../src/microsoft/identity.js';
 import type { JobPayload } from '../src/queue/catalog.js';
 import { jobIds } from '../src/queue/catalog.js';
 import type { JobContext } from '../src/queue/worker-pool.js';
+import type { CustomLicenseToken } from '../src/store/custom-licenses.js';
 import type { CachePartition } from '../src/store/token-cache.js';
 import type { JobDeps } from './deps.js';
 
-/** Customer tenants tried before the token is declared unable to reach any. Default: 5 */
-const customerTenantsTried = 5;
+/** Customer tenants tried before the token is declared unable to reach any. Default: 10 */
+const customerTenantsTried = 10;
 
 /**
  * Validates a partner's custom-license token and records the outcome: it redeems at the
@@ -24,9 +24,13 @@ const customerTenantsTried = 5;
 export async function checkCustomLicenseToken(
   deps: Pick<JobDeps, 'customLicenses' | 'identity' | 'partners'>,
   partnerId: string,
+  /** A token not yet in use (a new one being saved); default: the partner's current one. */
+  candidate?: CustomLicenseToken,
 ): Promise<CustomLicenseTokenState> {
-  const token = await deps.customLicenses.currentToken(partnerId);
+  const token = candidate ?? (await deps.customLicenses.currentToken(partnerId));
   if (!token) return customLicenseTokenState(undefined, new Date());
+  // A candidate is judged as if it were in use.
+  const asActive = { ...token, status: 'active' };
   const partition: CachePartition = {
     partnerId,
     delegatedAdminId: token.id,
@@ -47,18 +51,36 @@ export async function checkCustomLicenseToken(
 
   let accessToken: string;
   try {
-    ({ accessToken } = await deps.identity.accessToken(partition, [graphDefaultScope], undefined, {
-      forceRefresh: true,
-    }));
+    ({ accessToken } = await deps.identity.accessToken(
+      partition,
+      [deps.identity.graphDefaultScope],
+      undefined,
+      {
+        forceRefresh: true,
+      },
+    ));
   } catch (error) {
     const failure = forCustomLicenseToken(classifyMicrosoftError(error));
     if (failure.kind === 'transient') throw error;
     return invalid(failure.message, false);
   }
-  const claims = decodeJwt(accessToken) as { amr?: string[]; scp?: string; upn?: string };
+  const claims = decodeJwt(accessToken) as {
+    amr?: string[];
+    scp?: string;
+    upn?: string;
+    tid?: string;
+  };
   const upn = claims.upn ?? token.username;
   const granted = (claims.scp ?? '').split(' ').filter(Boolean);
   const mfa = claims.amr?.includes('mfa') === true;
+  const partner = await deps.partners.get(partnerId);
+  if (partner?.homeTenantId && claims.tid !== partner.homeTenantId) {
+    return invalid(
+      `${upn} belongs to another tenant than this partner's. Generate the custom-license token again with an account of this partner.`,
+      true,
+      { grantedScopes: granted, mfa },
+    );
+  }
   if (!mfa) {
     return invalid(
       `${upn} signed in without multi-factor authentication. Generate the custom-license token again with an account that uses MFA.`,
@@ -75,14 +97,18 @@ export async function checkCustomLicenseToken(
       { grantedScopes: granted, mfa },
     );
   }
-  const tenants = (await deps.partners.companies(partnerId))
-    .filter((c) => c.customerTenantId && c.visibility !== 'not_visible')
-    .slice(0, customerTenantsTried)
-    .map((c) => c.customerTenantId!);
+  // Customers Partner Center still lists first, in random order: a few tenants without a
+  // relationship or app consent (they fail alone when counted) must not decide every time.
+  const companies = (await deps.partners.companies(partnerId)).filter((c) => c.customerTenantId);
+  const shuffled = companies
+    .map((c) => ({ c, key: (c.visibility === 'visible' ? 0 : 1) + Math.random() }))
+    .sort((a, b) => a.key - b.key)
+    .map(({ c }) => c.customerTenantId!);
+  const tenants = shuffled.slice(0, customerTenantsTried);
   let lastFailure: string | undefined;
   for (const tenant of tenants) {
     try {
-      await deps.identity.accessToken(partition, [graphDefaultScope], tenant);
+      await deps.identity.accessToken(partition, [deps.identity.graphDefaultScope], tenant);
       lastFailure = undefined;
       break;
     } catch (error) {
@@ -105,7 +131,7 @@ export async function checkCustomLicenseToken(
     mfa,
   });
   return customLicenseTokenState(
-    { ...token, validation: 'valid', validationReason: null, lastUsedAt: new Date() },
+    { ...asActive, validation: 'valid', validationReason: null, lastUsedAt: new Date() },
     new Date(),
   );
 }

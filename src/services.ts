@@ -14,6 +14,7 @@ import type { KeyRing } from './store/encryption.js';
 import { PartnerStore } from './store/partners.js';
 import { RefreshRunStore } from './store/refresh-runs.js';
 import { TokenCacheStore } from './store/token-cache.js';
+import { UserStore } from './store/users.js';
 
 /** The stores and Microsoft clients the API and the jobs share, built once per process. */
 export interface Services {
@@ -29,6 +30,7 @@ export interface Services {
   /** Paces Graph calls per partner (custom-license counts). */
   graphPacer: Pacer;
   customLicenses: CustomLicenseStore;
+  users: UserStore;
 }
 
 export function createServices(
@@ -54,5 +56,6 @@ export function createServices(
     graph: new GraphClient(http, config.microsoft.endpoints.graphUrl),
     graphPacer: new Pacer(redis, `${config.queuePrefix}:graph`, config.microsoft.graphRps),
     customLicenses: new CustomLicenseStore(store.db),
+    users: new UserStore(store.db),
   };
 }

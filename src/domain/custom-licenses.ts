@@ -118,6 +118,13 @@ export function customLicenseTokenState(
   }
   if (token.lastUsedAt) {
     const expiresAt = new Date(token.lastUsedAt.getTime() + inactivityLimitDays * dayMs);
+    if (expiresAt <= now) {
+      return {
+        status: 'invalid',
+        reason: `The custom-license token expired on ${expiresAt.toISOString().slice(0, 10)} after 90 days without use.`,
+        nextAction: generate,
+      };
+    }
     if (expiresAt.getTime() - now.getTime() <= expiryWarningDays * dayMs) {
       return {
         status: 'expiring',

@@ -54,11 +54,21 @@ const aadsts: Record<number, { partner: Rule; customer?: Rule }> = {
       kind: 'needs_reconsent',
       message: `Microsoft now requires multi-factor authentication for this account. ${reconsent}`,
     },
+    customer: {
+      kind: 'permanent',
+      message:
+        "This customer tenant's policies (Conditional Access) require a fresh multi-factor sign-in for the partner's access.",
+    },
   },
   50079: {
     partner: {
       kind: 'needs_reconsent',
       message: `The consenting account must register for multi-factor authentication. ${reconsent}`,
+    },
+    customer: {
+      kind: 'permanent',
+      message:
+        "This customer tenant's policies require the consenting account to register for multi-factor authentication.",
     },
   },
   50173: {
@@ -248,6 +258,17 @@ export function classifyMicrosoftError(
         service: 'identity',
         code: error.errorCode,
         message: 'Microsoft sign-in is unavailable; retrying.',
+      };
+    }
+    if (
+      scope === 'customer' &&
+      ['interaction_required', 'consent_required', 'login_required'].includes(error.errorCode)
+    ) {
+      return {
+        kind: 'permanent',
+        service: 'identity',
+        code: error.errorCode,
+        message: `This customer tenant asks for an interactive sign-in (${error.errorCode}).`,
       };
     }
     if (

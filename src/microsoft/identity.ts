@@ -23,8 +23,6 @@ export const graphResource = 'https://graph.microsoft.com';
 export const partnerCenterScope = `${partnerCenterResource}/user_impersonation`;
 /** "Read your profile", shown on the consent page beside "Access Partner Center". */
 export const profileScope = `${graphResource}/User.Read`;
-/** Every Graph permission the custom-license token's consent already holds, in one request. */
-export const graphDefaultScope = `${graphResource}/.default`;
 
 /** Graph delegated permissions custom-license counting can use, by short name. */
 export const customLicensePermissions = [
@@ -34,7 +32,6 @@ export const customLicensePermissions = [
   'MailboxSettings.Read',
 ] as const;
 export type CustomLicensePermission = (typeof customLicensePermissions)[number];
-export const customLicenseScopes = customLicensePermissions.map((p) => `${graphResource}/${p}`);
 
 /** An access token this close to expiry is renewed, as MSAL does. Default: 5 minutes */
 const renewalMarginMs = 5 * 60_000;
@@ -58,6 +55,11 @@ export interface AuthorizeRequest {
 export class MicrosoftIdentity {
   readonly redirectUri: string;
 
+  /** Every Graph permission the custom-license token holds, in one request (this cloud's Graph). */
+  readonly graphDefaultScope: string;
+  /** What the custom-license consent asks for. */
+  readonly customLicenseScopes: string[];
+
   constructor(
     private readonly config: Config,
     private readonly http: AxiosInstance,
@@ -66,6 +68,9 @@ export class MicrosoftIdentity {
     private readonly lock: PartitionLock,
   ) {
     this.redirectUri = `${config.publicUrl}/auth/callback`;
+    const graph = config.microsoft.endpoints.graphResource;
+    this.graphDefaultScope = `${graph}/.default`;
+    this.customLicenseScopes = customLicensePermissions.map((p) => `${graph}/${p}`);
   }
 
   authority(tenant: string): string {
@@ -129,7 +134,7 @@ export class MicrosoftIdentity {
     const memoKey = `${partitionKey}|${tenantId ?? ''}|${scopes.join(' ')}`;
     const memo = this.recentTokens.get(memoKey);
     if (memo && !options.forceRefresh && memo.expiresAt - Date.now() > renewalMarginMs) {
-      return memo.token;
+      return { ...memo.token, result: { ...memo.token.result, fromCache: true } };
     }
     const token = await this.lock(`tokens:${partitionKey}`, async () => {
       const app = this.app(partition);
@@ -173,7 +178,7 @@ export class MicrosoftIdentity {
   authorizeUrl(request: AuthorizeRequest): Promise<string> {
     const custom = request.kind === 'custom_license';
     return this.app().getAuthCodeUrl({
-      scopes: custom ? customLicenseScopes : [partnerCenterScope],
+      scopes: custom ? this.customLicenseScopes : [partnerCenterScope],
       ...(custom ? {} : { extraScopesToConsent: [profileScope] }),
       redirectUri: this.redirectUri,
       state: request.state,

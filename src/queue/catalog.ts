@@ -105,7 +105,9 @@ export const jobCatalog = {
    * on request, and before each refresh that counts custom licenses.
    */
   validateCustomLicenseToken: defineJob({
-    queue: 'consent',
+    // Not the consent queue: a daily batch of validations must not hold up code exchanges,
+    // whose codes live ten minutes.
+    queue: 'refresh',
     payload: z.object({ partnerId: z.uuid() }).strict(),
     attempts: 5,
     backoffMs: 10_000,

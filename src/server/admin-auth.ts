@@ -39,3 +39,22 @@ export function requireAdmin(adminApiToken: string) {
       .json({ error: { code: 'unauthorized', message: 'A valid admin token is required.' } });
   };
 }
+
+/**
+ * The dashboard: an operator's session, or ADMIN_API_TOKEN as for the API. A partner user is
+ * refused; nobody at all gets the Basic-auth challenge.
+ */
+export function requireOperator(adminApiToken: string) {
+  const byToken = requireAdmin(adminApiToken);
+  return (req: Request, res: Response, next: NextFunction): void => {
+    if (req.user?.role === 'operator') {
+      next();
+      return;
+    }
+    if (req.user && presentedSecret(req.headers.authorization) === undefined) {
+      res.status(403).type('text/plain').send('The queue dashboard is for operators only.');
+      return;
+    }
+    byToken(req, res, next);
+  };
+}

@@ -2,7 +2,7 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import { pinoHttp } from 'pino-http';
 import type { Runtime } from '../runtime.js';
 import { redactUrl } from '../logger.js';
-import { requireAdmin } from './admin-auth.js';
+import { requireAdmin, requireOperator } from './admin-auth.js';
 import { consentsRouter } from './api/consents.js';
 import { customLicensesRouter } from './api/custom-licenses.js';
 import { partnersRouter } from './api/partners.js';
@@ -12,6 +12,7 @@ import { HttpError } from './http-error.js';
 import { healthRouter, readinessChecks } from './health.js';
 import { createMetrics } from './metrics.js';
 import { queueBoardPath, queueBoardRouter } from './queue-board.js';
+import { siteRouter, sitePageError, siteSession } from './site.js';
 
 type AppRuntime = Pick<Runtime, 'config' | 'log' | 'store' | 'producer' | 'queues' | 'services'>;
 
@@ -48,7 +49,9 @@ export function createApp(runtime: AppRuntime): express.Express {
   });
 
   const admin = requireAdmin(config.adminApiToken);
-  app.use(queueBoardPath, admin, queueBoardRouter(queues.all()));
+  // The pages' session: loaded for the dashboard, the callback and the pages alike.
+  app.use(siteSession(config, store, services));
+  app.use(queueBoardPath, requireOperator(config.adminApiToken), queueBoardRouter(queues.all()));
 
   app.use(callbackRouter({ attempts: services.attempts, queues, log }));
 
@@ -60,7 +63,11 @@ export function createApp(runtime: AppRuntime): express.Express {
   api.use(consentsRouter(services, config.publicUrl));
   api.use(refreshRouter(services, queues));
   api.use(customLicensesRouter(services, queues, config.publicUrl, 'admin-api'));
+  api.use((_req, _res, next) => next(new HttpError(404, 'not_found', 'No such resource.')));
   app.use('/api/v1', api);
+
+  app.use(siteRouter({ config, services, queues, redis: producer }));
+  app.use(sitePageError);
 
   app.use((_req, _res, next) => next(new HttpError(404, 'not_found', 'No such resource.')));
   app.use((error: unknown, req: Request, res: Response, next: NextFunction) => {

@@ -176,11 +176,19 @@ export class PartnerStore {
     await this.db.update(companies).set({ visibility }).where(inArray(companies.id, companyIds));
   }
 
+  /** Whether a company may be attached to this account: one of the partner's, in use. */
   async adminBelongsTo(partnerId: string, adminId: string): Promise<boolean> {
     const rows = await this.db
       .select({ id: delegatedAdmins.id })
       .from(delegatedAdmins)
-      .where(and(eq(delegatedAdmins.partnerId, partnerId), eq(delegatedAdmins.id, adminId)));
+      .where(
+        and(
+          eq(delegatedAdmins.partnerId, partnerId),
+          eq(delegatedAdmins.id, adminId),
+          inArray(delegatedAdmins.kind, ['legacy', 'sam']),
+          eq(delegatedAdmins.status, 'active'),
+        ),
+      );
     return rows.length === 1;
   }
 }

@@ -336,3 +336,34 @@ export const auditEvents = pgTable(
   },
   (t) => [index('audit_events_partner_created_idx').on(t.partnerId, t.createdAt)],
 );
+
+export type UserRole = 'operator' | 'partner';
+
+/** People who log in to the pages: operators, and partner users (each of one partner). */
+export const users = pgTable(
+  'users',
+  {
+    id: id(),
+    /** Lower-cased. */
+    email: text('email').notNull(),
+    /** scrypt, with its parameters and salt (src/server/auth/passwords.ts). */
+    passwordHash: text('password_hash').notNull(),
+    role: text('role').$type<UserRole>().notNull(),
+    /** Partner users only. */
+    partnerId: uuid('partner_id').references(() => partners.id, { onDelete: 'cascade' }),
+    lastLoginAt: timestamp('last_login_at', { withTimezone: true }),
+    createdAt: createdAt(),
+  },
+  (t) => [uniqueIndex('users_email_uq').on(t.email)],
+);
+
+/** Login sessions of the pages; the id is stored hashed, so a read of this table logs no one in. */
+export const sessions = pgTable(
+  'sessions',
+  {
+    idHash: text('id_hash').primaryKey(),
+    data: jsonb('data').$type<Record<string, unknown>>().notNull(),
+    expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
+  },
+  (t) => [index('sessions_expires_idx').on(t.expiresAt)],
+);

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { eq, sql } from 'drizzle-orm';
 import request from 'supertest';
-import { customLicenseScopes } from '../../src/microsoft/identity.js';
+import { customLicensePermissions } from '../../src/microsoft/identity.js';
 import { jobIds } from '../../src/queue/catalog.js';
 import { delegatedAdmins } from '../../src/store/schema.js';
 import { partnerCenterScope, testScenario } from '../support/emulator.js';
@@ -27,7 +27,9 @@ second.users = [
     adminAgent: true,
     grantedScopes: [
       partnerCenterScope,
-      ...customLicenseScopes.filter((s) => !/GroupMember/.test(s)),
+      ...customLicensePermissions
+        .filter((p) => p !== 'GroupMember.Read.All')
+        .map((p) => `https://graph.microsoft.com/${p}`),
     ],
   },
 ];
@@ -182,6 +184,24 @@ describe('custom licenses: the second token, its validation and the counts it fe
     expect(counts.get('Antispam')).to.include({ state: 'counted', quantity: 7 });
   });
 
+  it('a token without MFA is invalid, says why, and custom licenses say they will fail', async () => {
+    await generateToken('nomfa@second.example');
+    const status = await tokenStatus();
+    expect(status).to.include({ status: 'invalid', upn: 'nomfa@second.example' });
+    expect(status.reason).to.match(/without multi-factor authentication/);
+    expect(status.nextAction).to.match(/Generate the custom-license token/);
+    const counts = await refreshCounts();
+    expect(counts.get('Licensed users')).to.include({ state: 'will_fail' });
+    expect(counts.get('Licensed users')!.message).to.match(/multi-factor/);
+  });
+
+  it('a token lacking a permission a definition needs is invalid, naming the permission', async () => {
+    await generateToken('partial@second.example');
+    const status = await tokenStatus();
+    expect(status.status).to.equal('invalid');
+    expect(status.reason).to.match(/lacks the GroupMember\.Read\.All permission/);
+  });
+
   it('a valid token counts every kind correctly, through Graph paging and $count', async () => {
     const since = h.emulator.state.log.at(-1)?.id ?? 0;
     expect(await generateToken('billing@second.example')).to.include({ outcome: 'completed' });
@@ -206,6 +226,15 @@ describe('custom licenses: the second token, its validation and the counts it fe
     expect(graph.filter((e) => e.path === '/v1.0/users' && e.query.includes('skiptoken'))).to.not.be
       .empty;
     expect(graph.filter((e) => e.path.endsWith('/$count') && e.status === 200)).to.not.be.empty;
+  });
+
+  it('a new token that fails validation does not displace the valid one in use', async () => {
+    expect(await generateToken('nomfa@second.example')).to.include({ outcome: 'failed' });
+    const status = await tokenStatus();
+    expect(status).to.include({ status: 'valid', upn: 'billing@second.example' });
+    expect(status.nextAction).to.match(
+      /without multi-factor.*The token in use \(billing@second\.example\) is kept/,
+    );
   });
 
   it('Graph throttling and outages are retried: every count still lands, once', async () => {
@@ -243,31 +272,13 @@ describe('custom licenses: the second token, its validation and the counts it fe
     expect(counts.has('Chosen elsewhere')).to.equal(false);
   });
 
-  it('a token without MFA is invalid, says why, and custom licenses say they will fail', async () => {
-    await generateToken('nomfa@second.example');
-    const status = await tokenStatus();
-    expect(status).to.include({ status: 'invalid', upn: 'nomfa@second.example' });
-    expect(status.reason).to.match(/without multi-factor authentication/);
-    expect(status.nextAction).to.match(/Generate the custom-license token/);
-    const counts = await refreshCounts();
-    expect(counts.get('Licensed users')).to.include({ state: 'will_fail' });
-    expect(counts.get('Licensed users')!.message).to.match(/multi-factor/);
-  });
-
-  it('a token lacking a permission a definition needs is invalid, naming the permission', async () => {
-    await generateToken('partial@second.example');
-    const status = await tokenStatus();
-    expect(status.status).to.equal('invalid');
-    expect(status.reason).to.match(/lacks the GroupMember\.Read\.All permission/);
-  });
-
   it('a revoked token is invalid once validated, with the fix', async () => {
     await generateToken('billing@second.example');
     expect((await tokenStatus()).status).to.equal('valid');
     await h.emulator.http.post(`${h.emulator.url}/_emulator/users/billing@second.example/revoke`);
     const { jobId } = (await h.api('post', `/partners/${partnerId}/custom-license-token/validate`))
       .body as { jobId: string };
-    await h.finished('consent', jobId);
+    await h.finished('refresh', jobId);
     const status = await tokenStatus();
     expect(status.status).to.equal('invalid');
     expect(status.reason).to.match(/revoked.*Generate the custom-license token again/);
@@ -288,7 +299,7 @@ describe('custom licenses: the second token, its validation and the counts it fe
     expect(expiring.reason).to.match(/expires on \d{4}-\d\d-\d\d/);
     const { jobId } = (await h.api('post', `/partners/${partnerId}/custom-license-token/validate`))
       .body as { jobId: string };
-    await h.finished('consent', jobId);
+    await h.finished('refresh', jobId);
     const renewed = await tokenStatus();
     expect(renewed.status).to.equal('valid');
     expect(Date.parse(renewed.lastUsedAt!)).to.be.greaterThan(Date.now() - 60_000);

@@ -6,6 +6,7 @@ import { testRedisUrl } from './redis.js';
 export const testSecrets = {
   ENCRYPTION_KEYS: `test1:${randomBytes(32).toString('base64')}`,
   ADMIN_API_TOKEN: randomBytes(24).toString('base64url'),
+  SESSION_SECRET: randomBytes(32).toString('base64url'),
   MICROSOFT_CLIENT_SECRET: randomBytes(24).toString('base64url'),
 };
 

@@ -139,6 +139,7 @@ describe('config', () => {
       'MICROSOFT_CLIENT_ID',
       'MICROSOFT_CLIENT_SECRET',
       'PUBLIC_URL',
+      'SESSION_SECRET',
     ]);
   });
 
@@ -159,6 +160,7 @@ describe('config', () => {
       'ENCRYPTION_KEYS',
       'ADMIN_API_TOKEN',
       'MICROSOFT_CLIENT_SECRET',
+      'SESSION_SECRET',
     ]);
   });
 

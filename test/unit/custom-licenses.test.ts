@@ -61,6 +61,12 @@ describe('custom licenses (domain rules)', () => {
     );
     expect(expiring.status).to.equal('expiring');
     expect(expiring.reason).to.contain('expires on 2026-12-09');
+    const expired = customLicenseTokenState(
+      token({ lastUsedAt: new Date(now.getTime() - 91 * day) }),
+      now,
+    );
+    expect(expired.status).to.equal('invalid');
+    expect(expired.reason).to.match(/expired on .* after 90 days without use/);
     expect(customLicenseTokenState(token(), now)).to.deep.equal({
       status: 'valid',
       reason: null,

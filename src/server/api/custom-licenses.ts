@@ -18,7 +18,13 @@ const guid = z.uuid({ message: 'expected a GUID' });
 const common = {
   name: z.string().trim().min(1).max(200),
   /** null or absent: every company; otherwise the chosen companies. */
-  companyIds: z.array(guid).min(1).max(10_000).nullable().optional(),
+  companyIds: z
+    .array(guid.transform((id) => id.toLowerCase()))
+    .min(1)
+    .max(10_000)
+    .transform((ids) => [...new Set(ids)])
+    .nullable()
+    .optional(),
 };
 
 export const definitionView = (d: CustomLicenseDefinition) => ({

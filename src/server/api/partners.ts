@@ -43,6 +43,48 @@ export async function partnerOr404(services: Services, id: string): Promise<Part
   return partner;
 }
 
+/** Each company with its latest licenses and custom-license counts, and what the listing found. */
+export async function companiesOverview(services: Services, partnerId: string) {
+  const companies = await services.partners.companies(partnerId);
+  const [snapshots, run, counts] = await Promise.all([
+    services.runs.latestLicenses(companies.map((c) => c.id)),
+    services.runs.latest(partnerId),
+    services.customLicenses.latestCounts(companies.map((c) => c.id)),
+  ]);
+  return {
+    /** Partner Center customers the latest refresh found with no company here. */
+    customersNotYetAdded: run?.notYetAdded ?? [],
+    companies: companies.map((c) => {
+      const own = snapshots.filter((s) => s.companyId === c.id);
+      return {
+        ...companyView(c),
+        licensesRefreshedAt: own[0]?.capturedAt ?? null,
+        licenses: own.map((s) => ({
+          skuId: s.skuId,
+          skuPartNumber: s.skuPartNumber,
+          activeUnits: s.activeUnits,
+          consumedUnits: s.consumedUnits,
+          availableUnits: s.activeUnits + s.warningUnits - s.consumedUnits,
+          suspendedUnits: s.suspendedUnits,
+          billedQuantity: s.billedQuantity,
+        })),
+        /** Each custom license's latest count, or why it did not update. */
+        customLicenses: counts
+          .filter((n) => n.companyId === c.id)
+          .map((n) => ({
+            definitionId: n.definitionId,
+            name: n.name,
+            kind: n.kind,
+            state: n.state,
+            quantity: n.quantity,
+            message: n.message,
+            countedAt: n.countedAt,
+          })),
+      };
+    }),
+  };
+}
+
 /** Partners, their legacy delegated-admin accounts and their companies. */
 export function partnersRouter(services: Services, actor: string): Router {
   const router = Router();
@@ -127,44 +169,7 @@ export function partnersRouter(services: Services, actor: string): Router {
 
   router.get('/partners/:id/companies', async (req, res) => {
     const partner = await partnerOr404(services, req.params.id);
-    const companies = await services.partners.companies(partner.id);
-    const [snapshots, run, counts] = await Promise.all([
-      services.runs.latestLicenses(companies.map((c) => c.id)),
-      services.runs.latest(partner.id),
-      services.customLicenses.latestCounts(companies.map((c) => c.id)),
-    ]);
-    res.json({
-      /** Partner Center customers the latest refresh found with no company here. */
-      customersNotYetAdded: run?.notYetAdded ?? [],
-      companies: companies.map((c) => {
-        const own = snapshots.filter((s) => s.companyId === c.id);
-        return {
-          ...companyView(c),
-          licensesRefreshedAt: own[0]?.capturedAt ?? null,
-          licenses: own.map((s) => ({
-            skuId: s.skuId,
-            skuPartNumber: s.skuPartNumber,
-            activeUnits: s.activeUnits,
-            consumedUnits: s.consumedUnits,
-            availableUnits: s.activeUnits + s.warningUnits - s.consumedUnits,
-            suspendedUnits: s.suspendedUnits,
-            billedQuantity: s.billedQuantity,
-          })),
-          /** Each custom license's latest count, or why it did not update. */
-          customLicenses: counts
-            .filter((n) => n.companyId === c.id)
-            .map((n) => ({
-              definitionId: n.definitionId,
-              name: n.name,
-              kind: n.kind,
-              state: n.state,
-              quantity: n.quantity,
-              message: n.message,
-              countedAt: n.countedAt,
-            })),
-        };
-      }),
-    });
+    res.json(await companiesOverview(services, partner.id));
   });
 
   return router;

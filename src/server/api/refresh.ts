@@ -8,6 +8,46 @@ import { HttpError } from '../http-error.js';
 import { parseOr400 } from '../validation.js';
 import { partnerOr404 } from './partners.js';
 
+/** Starts a run for the partner, or joins the open one. */
+export async function syncNow(services: Services, queues: JobQueues, partnerId: string) {
+  if (!(await services.partners.activeConsent(partnerId))) {
+    throw new HttpError(
+      409,
+      'no_consent',
+      'This partner has no active consent: grant Partner Center consent first.',
+    );
+  }
+  const { run, deduplicated } = await services.runs.start(partnerId, 'manual');
+  await queues.enqueue(
+    'refreshPartner',
+    { runId: run.id },
+    { jobId: jobIds.refreshPartner(run.id) },
+  );
+  return { runId: run.id, deduplicated };
+}
+
+/** Retries the latest run's failed tenants: all, or those named. */
+export async function retryFailures(
+  services: Services,
+  queues: JobQueues,
+  partnerId: string,
+  customerTenantIds: string[] | undefined,
+): Promise<{ runId: string | null; retried: string[] }> {
+  const { run, failures } = await services.runs.failures(partnerId);
+  if (!run || failures.length === 0) return { runId: run?.id ?? null, retried: [] };
+  const wanted = customerTenantIds?.map((t) => t.toLowerCase());
+  const reopened = await services.runs.reopenFailed(run.id, wanted);
+  if (!reopened) {
+    throw new HttpError(
+      409,
+      'run_open',
+      'A newer refresh is running; it refreshes these customers too.',
+    );
+  }
+  await enqueuePendingTenants({ ...services, queues }, run);
+  return { runId: run.id, retried: reopened };
+}
+
 /** Sync now, the failed tenants of the latest run, and their retry. */
 export function refreshRouter(services: Services, queues: JobQueues): Router {
   const router = Router();
@@ -15,20 +55,7 @@ export function refreshRouter(services: Services, queues: JobQueues): Router {
   // Sync now: joins the open run if there is one (enforced in PostgreSQL).
   router.post('/partners/:id/refresh', async (req, res) => {
     const partner = await partnerOr404(services, req.params.id);
-    if (!(await services.partners.activeConsent(partner.id))) {
-      throw new HttpError(
-        409,
-        'no_consent',
-        'This partner has no active consent: grant Partner Center consent first.',
-      );
-    }
-    const { run, deduplicated } = await services.runs.start(partner.id, 'manual');
-    await queues.enqueue(
-      'refreshPartner',
-      { runId: run.id },
-      { jobId: jobIds.refreshPartner(run.id) },
-    );
-    res.status(202).json({ runId: run.id, deduplicated });
+    res.status(202).json(await syncNow(services, queues, partner.id));
   });
 
   router.get('/partners/:id/refresh-failures', async (req, res) => {
@@ -58,22 +85,8 @@ export function refreshRouter(services: Services, queues: JobQueues): Router {
       z.object({ customerTenantIds: z.array(z.uuid()).min(1).max(10_000).optional() }).strict(),
       req.body ?? {},
     );
-    const { run, failures } = await services.runs.failures(partner.id);
-    if (!run || failures.length === 0) {
-      res.status(200).json({ runId: run?.id ?? null, retried: [] });
-      return;
-    }
-    const wanted = body.customerTenantIds?.map((t) => t.toLowerCase());
-    const reopened = await services.runs.reopenFailed(run.id, wanted);
-    if (!reopened) {
-      throw new HttpError(
-        409,
-        'run_open',
-        'A newer refresh is running; it refreshes these customers too.',
-      );
-    }
-    await enqueuePendingTenants({ ...services, queues }, run);
-    res.status(202).json({ runId: run.id, retried: reopened });
+    const result = await retryFailures(services, queues, partner.id, body.customerTenantIds);
+    res.status(result.retried.length > 0 ? 202 : 200).json(result);
   });
 
   return router;

@@ -1,0 +1,431 @@
+import express, { Router, type NextFunction, type Request, type Response } from 'express';
+import { rateLimit } from 'express-rate-limit';
+import session from 'express-session';
+import { csrfSync } from 'csrf-sync';
+import type { Redis } from 'ioredis';
+import { RedisStore, type RedisReply } from 'rate-limit-redis';
+import { z } from 'zod';
+import type { Config } from '../../config/index.js';
+import { customLicenseTokenState } from '../domain/custom-licenses.js';
+import { jobIds } from '../queue/catalog.js';
+import type { JobQueues } from '../queue/job-queues.js';
+import type { Services } from '../services.js';
+import type { Store } from '../store/database.js';
+import type { UserRole } from '../store/schema.js';
+import { attemptView, delegatedAdminStatus, startConsent } from './api/consents.js';
+import { companiesOverview } from './api/partners.js';
+import { retryFailures, syncNow } from './api/refresh.js';
+import { decoyHash, hashPassword, verifyPassword } from './auth/passwords.js';
+import { PostgresSessionStore } from './auth/session-store.js';
+import { HttpError } from './http-error.js';
+import { CompaniesPage } from './views/companies.js';
+import { DelegatedAdminPage } from './views/delegated-admin.js';
+import { html, type Viewer } from './views/layout.js';
+import { LoginPage } from './views/login.js';
+import { OperatorPage } from './views/operator.js';
+import { stylesheet } from './views/style.js';
+import { messagePage } from './pages.js';
+
+declare module 'express-session' {
+  interface SessionData {
+    userId?: string;
+    /** One sentence shown once on the next page (what the last form did). */
+    flash?: string;
+  }
+}
+
+/** Login attempts per address per window. Default: 10 per 15 minutes */
+const loginAttempts = { limit: 10, windowMs: 15 * 60 * 1000 };
+/** A session ends after this long without a request. Default: 8 hours */
+const sessionIdleMs = 8 * 3600 * 1000;
+
+export interface SiteUser {
+  id: string;
+  email: string;
+  role: UserRole;
+  partnerId: string | null;
+}
+
+declare module 'express-serve-static-core' {
+  interface Request {
+    user?: SiteUser;
+  }
+}
+
+/**
+ * The session every page and the dashboard share: in PostgreSQL, cookie HttpOnly, SameSite=Lax
+ * (so the session survives the top-level redirect back from Microsoft), Secure on https.
+ */
+export function siteSession(config: Config, store: Store, services: Services) {
+  const sessions = session({
+    name: 'ls.sid',
+    secret: config.sessionSecret,
+    store: new PostgresSessionStore(store.db),
+    resave: false,
+    saveUninitialized: false,
+    rolling: true,
+    cookie: {
+      httpOnly: true,
+      sameSite: 'lax',
+      secure: config.publicUrl.startsWith('https:'),
+      maxAge: sessionIdleMs,
+    },
+  });
+  const loadUser = async (req: Request, _res: Response, next: NextFunction) => {
+    const id = req.session?.userId;
+    if (id) {
+      const user = await services.users.get(id);
+      if (user)
+        req.user = { id: user.id, email: user.email, role: user.role, partnerId: user.partnerId };
+    }
+    next();
+  };
+  return [sessions, loadUser];
+}
+
+/** The pages: login, a partner's Delegated Admin and Companies tabs, the operators' page. */
+export function siteRouter(options: {
+  config: Config;
+  services: Services;
+  queues: JobQueues;
+  redis: Redis;
+}): Router {
+  const { config, services, queues, redis } = options;
+  const router = Router();
+  const { csrfSynchronisedProtection, generateToken } = csrfSync({
+    getTokenFromRequest: (req) => (req.body as { _csrf?: string } | undefined)?._csrf,
+    errorConfig: {
+      statusCode: 403,
+      message: 'The form expired or did not come from this site. Reload the page and try again.',
+      code: 'csrf',
+    },
+  });
+
+  router.get('/static/style.css', (_req, res) => {
+    res.type('text/css').set('Cache-Control', 'public, max-age=3600').send(stylesheet);
+  });
+  router.use(express.urlencoded({ extended: false, limit: '20kb' }));
+  router.use(csrfSynchronisedProtection);
+
+  const viewerOf = (req: Request): Viewer => ({
+    email: req.user!.email,
+    role: req.user!.role,
+    csrfToken: generateToken(req),
+  });
+  const takeFlash = (req: Request) => {
+    const flash = req.session.flash;
+    delete req.session.flash;
+    return flash;
+  };
+  const back = (req: Request, res: Response, path: string, flash?: string) => {
+    if (flash) req.session.flash = flash;
+    res.redirect(303, path);
+  };
+  const signedIn = (req: Request, res: Response, next: NextFunction) => {
+    if (!req.user) return res.redirect(303, `/login?next=${encodeURIComponent(req.originalUrl)}`);
+    next();
+  };
+  const operatorsOnly = (req: Request, _res: Response, next: NextFunction) => {
+    if (req.user?.role !== 'operator') throw new HttpError(403, 'forbidden', 'Operators only.');
+    next();
+  };
+  /** The partner in the path, if this user may see it; 404 otherwise (no hint it exists). */
+  const partnerFor = async (req: Request) => {
+    const id = String(req.params.id);
+    const allowed = req.user!.role === 'operator' || req.user!.partnerId === id;
+    const partner =
+      allowed && z.uuid().safeParse(id).success ? await services.partners.get(id) : undefined;
+    if (!partner) throw new HttpError(404, 'not_found', 'No such page.');
+    return partner;
+  };
+
+  router.get('/', signedIn, (req, res) => {
+    res.redirect(
+      303,
+      req.user!.role === 'operator'
+        ? '/operator'
+        : `/partners/${req.user!.partnerId}/delegated-admin`,
+    );
+  });
+
+  router.get('/login', (req, res) => {
+    if (req.user) return res.redirect(303, '/');
+    res.type('html').send(html(<LoginPage csrfToken={generateToken(req)} />));
+  });
+
+  const limiter = rateLimit({
+    ...loginAttempts,
+    standardHeaders: 'draft-8',
+    legacyHeaders: false,
+    store: new RedisStore({
+      prefix: `${config.queuePrefix}:login:`,
+      sendCommand: (command: string, ...args: string[]) =>
+        redis.call(command, ...args) as Promise<RedisReply>,
+    }),
+    // A Redis outage must not lock everyone out of logging in.
+    passOnStoreError: true,
+    handler: (req, res) => {
+      res
+        .status(429)
+        .type('html')
+        .send(
+          html(
+            <LoginPage
+              csrfToken={generateToken(req)}
+              error="Too many login attempts. Wait 15 minutes and try again."
+            />,
+          ),
+        );
+    },
+  });
+
+  router.post('/login', limiter, async (req, res) => {
+    const body = z
+      .object({ email: z.string().trim().max(320), password: z.string().max(1024) })
+      .safeParse(req.body);
+    const email = body.success ? body.data.email : '';
+    const user = body.success ? await services.users.byEmail(email) : undefined;
+    // Same work whether or not the email exists.
+    const ok = await verifyPassword(
+      body.success ? body.data.password : '',
+      user?.passwordHash ?? decoyHash,
+    );
+    if (!user || !ok) {
+      res
+        .status(401)
+        .type('html')
+        .send(
+          html(
+            <LoginPage
+              csrfToken={generateToken(req)}
+              email={email}
+              error="Wrong email or password."
+            />,
+          ),
+        );
+      return;
+    }
+    // A new session id at login: a session fixed before it is worth nothing.
+    await new Promise<void>((resolve, reject) =>
+      req.session.regenerate((e?: Error) => (e ? reject(e) : resolve())),
+    );
+    req.session.userId = user.id;
+    await services.users.loggedIn(user.id);
+    const next =
+      typeof req.query.next === 'string' && /^\/[^/\\]/.test(req.query.next) ? req.query.next : '/';
+    res.redirect(303, next);
+  });
+
+  router.post('/logout', (req, res, next) => {
+    req.session.destroy((error) => {
+      if (error) return next(error);
+      res.clearCookie('ls.sid').redirect(303, '/login');
+    });
+  });
+
+  // The return address of consents started from the API's examples: the user's own partner.
+  router.get('/company/delegated-admin', signedIn, (req, res) => {
+    const query = new URLSearchParams(req.query as Record<string, string>).toString();
+    if (req.user!.role === 'operator') return res.redirect(303, '/operator');
+    res.redirect(
+      303,
+      `/partners/${req.user!.partnerId}/delegated-admin${query ? `?${query}` : ''}`,
+    );
+  });
+
+  router.get('/partners/:id/delegated-admin', signedIn, async (req, res) => {
+    const partner = await partnerFor(req);
+    const [admins, attempt, run, token, tokenAttempt, companies, failures] = await Promise.all([
+      services.partners.admins(partner.id),
+      services.attempts.latest(partner.id, 'partner_center'),
+      services.runs.latest(partner.id),
+      services.customLicenses.currentToken(partner.id),
+      services.attempts.latest(partner.id, 'custom_license'),
+      services.partners.companies(partner.id),
+      services.runs.failures(partner.id),
+    ]);
+    const status = delegatedAdminStatus(partner.id, admins, attempt, run);
+    const names = new Map(companies.map((c) => [c.id, c.name]));
+    const tokenAttemptView = tokenAttempt ? attemptView(tokenAttempt) : null;
+    res.type('html').send(
+      html(
+        <DelegatedAdminPage
+          viewer={viewerOf(req)}
+          partner={partner}
+          status={status}
+          companiesOnNewModel={
+            companies.filter((c) => c.delegatedAdminId && c.delegatedAdminId === status.consent?.id)
+              .length
+          }
+          failures={failures.failures.map((f) => ({
+            customerTenantId: f.customerTenantId,
+            companyName: f.companyId ? (names.get(f.companyId) ?? null) : null,
+            error: f.errorMessage,
+            attempts: f.attempts,
+            lastTriedAt: f.finishedAt,
+          }))}
+          token={{
+            ...customLicenseTokenState(token, new Date()),
+            upn: token?.username ?? null,
+            lastValidatedAt: token?.lastValidatedAt ?? null,
+            attemptMessage: tokenAttemptView?.status === 'failed' ? tokenAttemptView.message : null,
+          }}
+          flash={takeFlash(req)}
+        />,
+      ),
+    );
+  });
+
+  router.get('/partners/:id/companies', signedIn, async (req, res) => {
+    const partner = await partnerFor(req);
+    res
+      .type('html')
+      .send(
+        html(
+          <CompaniesPage
+            viewer={viewerOf(req)}
+            partner={partner}
+            overview={await companiesOverview(services, partner.id)}
+          />,
+        ),
+      );
+  });
+
+  const startAndGo =
+    (kind: 'partner_center' | 'custom_license') => async (req: Request, res: Response) => {
+      const partner = await partnerFor(req);
+      const { authorizeUrl } = await startConsent(services, config.publicUrl, partner.id, kind, {
+        returnTo: `/partners/${partner.id}/delegated-admin`,
+      });
+      res.redirect(303, authorizeUrl);
+    };
+  router.post('/partners/:id/consent', signedIn, startAndGo('partner_center'));
+  router.post('/partners/:id/custom-license-token/consent', signedIn, startAndGo('custom_license'));
+
+  router.post('/partners/:id/custom-license-token/validate', signedIn, async (req, res) => {
+    const partner = await partnerFor(req);
+    await queues.enqueue(
+      'validateCustomLicenseToken',
+      { partnerId: partner.id },
+      { jobId: jobIds.validateCustomLicenseToken(partner.id, `page-${Date.now()}`) },
+    );
+    back(
+      req,
+      res,
+      `/partners/${partner.id}/delegated-admin`,
+      'Validating the custom-license token; this page shows the result once it is done.',
+    );
+  });
+
+  router.post('/partners/:id/retry', signedIn, async (req, res) => {
+    const partner = await partnerFor(req);
+    const tenant = z
+      .uuid()
+      .safeParse((req.body as { customerTenantId?: unknown }).customerTenantId);
+    const { retried } = await retryFailures(
+      services,
+      queues,
+      partner.id,
+      tenant.success ? [tenant.data] : undefined,
+    );
+    back(
+      req,
+      res,
+      `/partners/${partner.id}/delegated-admin`,
+      retried.length > 0
+        ? `Retrying ${retried.length} ${retried.length === 1 ? 'company' : 'companies'}.`
+        : 'Nothing to retry.',
+    );
+  });
+
+  router.post('/partners/:id/refresh', signedIn, operatorsOnly, async (req, res) => {
+    const partner = await partnerFor(req);
+    const { deduplicated } = await syncNow(services, queues, partner.id);
+    back(
+      req,
+      res,
+      `/partners/${partner.id}/delegated-admin`,
+      deduplicated ? 'A refresh is already running.' : 'Refresh started.',
+    );
+  });
+
+  router.get('/operator', signedIn, operatorsOnly, async (req, res) => {
+    const partners = await services.partners.list();
+    const withUsers = await Promise.all(
+      partners.map(async (p) => ({
+        id: p.id,
+        name: p.name,
+        users: (await services.users.ofPartner(p.id)).map((u) => u.email),
+      })),
+    );
+    res
+      .type('html')
+      .send(
+        html(<OperatorPage viewer={viewerOf(req)} partners={withUsers} flash={takeFlash(req)} />),
+      );
+  });
+
+  router.post('/operator/partners', signedIn, operatorsOnly, async (req, res) => {
+    const name = z
+      .string()
+      .trim()
+      .min(1)
+      .max(200)
+      .safeParse((req.body as { name?: unknown }).name);
+    if (!name.success) return back(req, res, '/operator', 'A partner needs a name.');
+    const partner = await services.partners.create(name.data, req.user!.email);
+    back(req, res, '/operator', `Added ${partner.name}.`);
+  });
+
+  router.post('/operator/users', signedIn, operatorsOnly, async (req, res) => {
+    const body = z
+      .object({
+        partnerId: z.uuid(),
+        email: z.email().max(320),
+        password: z.string().min(12).max(1024),
+      })
+      .safeParse(req.body);
+    if (!body.success || !(await services.partners.get(body.data.partnerId))) {
+      return back(
+        req,
+        res,
+        '/operator',
+        'A user needs a partner, a valid email and a password of at least 12 characters.',
+      );
+    }
+    const user = await services.users.create(
+      {
+        email: body.data.email,
+        passwordHash: await hashPassword(body.data.password),
+        role: 'partner',
+        partnerId: body.data.partnerId,
+      },
+      req.user!.email,
+    );
+    back(
+      req,
+      res,
+      '/operator',
+      user ? `Added ${user.email}.` : `${body.data.email} already has an account.`,
+    );
+  });
+
+  return router;
+}
+
+/** Errors of the pages as pages (the API answers JSON). */
+export function sitePageError(error: unknown, req: Request, res: Response, next: NextFunction) {
+  if (req.path.startsWith('/api/') || res.headersSent) return next(error);
+  const status =
+    error instanceof HttpError
+      ? error.status
+      : typeof (error as { status?: unknown }).status === 'number'
+        ? (error as { status: number }).status
+        : 500;
+  if (status >= 500) return next(error);
+  const message = error instanceof Error ? error.message : 'The request was refused.';
+  res
+    .status(status)
+    .type('html')
+    .send(messagePage(status === 404 ? 'Not found' : 'Refused', message));
+}

@@ -1,0 +1,248 @@
+import type { CustomLicenseTokenState } from '../../domain/custom-licenses.js';
+import type { delegatedAdminStatus } from '../api/consents.js';
+import { Csrf, Page, type Viewer } from './layout.js';
+
+export interface DelegatedAdminPageProps {
+  viewer: Viewer;
+  partner: { id: string; name: string };
+  status: ReturnType<typeof delegatedAdminStatus>;
+  companiesOnNewModel: number;
+  failures: {
+    customerTenantId: string;
+    companyName: string | null;
+    error: string | null;
+    attempts: number;
+    lastTriedAt: Date | null;
+  }[];
+  token: CustomLicenseTokenState & {
+    upn: string | null;
+    lastValidatedAt: Date | null;
+    attemptMessage: string | null;
+  };
+  /** A sentence from the last action (retry queued, validation queued...). */
+  flash?: string | undefined;
+}
+
+const when = (date: Date | string | null | undefined) =>
+  date ? new Date(date).toISOString().replace('T', ' ').slice(0, 16) + ' UTC' : '—';
+const yesNo = (value: boolean) =>
+  value ? <span class="ok">Yes</span> : <span class="bad">No</span>;
+
+export function DelegatedAdminPage(props: DelegatedAdminPageProps) {
+  const { viewer, partner, status, failures, token } = props;
+  const run = status.run;
+  const working =
+    run?.status === 'running' ||
+    status.attempt?.status === 'received' ||
+    status.attempt?.status === 'exchanging';
+  const replaced = status.legacyAccounts.filter((a) => a.status === 'replaced');
+  const base = `/partners/${partner.id}`;
+  return (
+    <Page
+      title="Delegated Admin"
+      viewer={viewer}
+      partner={partner}
+      current="delegated-admin"
+      refreshSeconds={working ? 2 : undefined}
+    >
+      <h1>{partner.name} · Delegated Admin</h1>
+      {props.flash ? (
+        <p class="notice" role="status">
+          {props.flash}
+        </p>
+      ) : null}
+      {status.nextAction ? (
+        <p
+          class={
+            status.attempt?.status === 'failed' || status.consent?.status === 'needs_reconsent'
+              ? 'notice bad'
+              : 'notice'
+          }
+          role="alert"
+          data-testid="next-action"
+        >
+          {status.nextAction}
+        </p>
+      ) : null}
+
+      <section aria-labelledby="accounts">
+        <h2 id="accounts">Accounts</h2>
+        <table>
+          <thead>
+            <tr>
+              <th scope="col">Account</th>
+              <th scope="col">Model</th>
+              <th scope="col">MFA</th>
+              <th scope="col">Admin Agent</th>
+              <th scope="col">Status</th>
+            </tr>
+          </thead>
+          <tbody>
+            {status.consent ? (
+              <tr data-testid="consent-row">
+                <td>{status.consent.upn}</td>
+                <td>New (Secure Application Model)</td>
+                <td>{yesNo(status.consent.mfa)}</td>
+                <td>{yesNo(status.consent.adminAgent)}</td>
+                <td>
+                  {status.consent.status === 'active'
+                    ? `Consent granted ${when(status.consent.grantedAt)}`
+                    : status.consent.status === 'needs_reconsent'
+                      ? 'Consent must be granted again'
+                      : 'Replaced'}
+                </td>
+              </tr>
+            ) : null}
+            {status.legacyAccounts.map((a) => (
+              <tr data-testid="legacy-row">
+                <td>{a.username}</td>
+                <td>Old (delegated admin)</td>
+                <td class="muted">—</td>
+                <td class="muted">—</td>
+                <td>
+                  {a.status === 'replaced'
+                    ? `Replaced by ${status.consent?.upn ?? 'the consent'}`
+                    : 'In use'}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+        {status.attempt &&
+        status.attempt.status !== 'failed' &&
+        status.attempt.status !== 'completed' ? (
+          <p class="muted" role="status">
+            {status.attempt.message}
+          </p>
+        ) : null}
+        <form method="post" action={`${base}/consent`} class="actions">
+          <Csrf token={viewer.csrfToken} />
+          <button type="submit" class="primary">
+            Grant Partner Center Consent
+          </button>
+          <span class="muted">
+            Sign in with an Admin Agent account that uses MFA. This may take a few minutes while
+            consent is granted and we do the initial refresh.
+          </span>
+        </form>
+      </section>
+
+      <section aria-labelledby="refresh">
+        <h2 id="refresh">License refresh</h2>
+        {run ? (
+          <div data-testid="run">
+            <p role="status">
+              {run.status === 'running'
+                ? `Refreshing: ${run.succeeded + run.failed} of ${run.total || '…'} companies done`
+                : run.status === 'completed'
+                  ? `Refresh completed ${when(run.finishedAt)}: ${run.succeeded} of ${run.total} companies refreshed`
+                  : `Refresh stopped: ${run.message ?? ''}`}
+              {run.failed > 0 ? `, ${run.failed} failed` : ''}.
+            </p>
+            <progress
+              max={Math.max(run.total, 1)}
+              value={run.succeeded + run.failed}
+              aria-label="Refresh progress"
+            />
+          </div>
+        ) : (
+          <p class="muted">No refresh has run yet.</p>
+        )}
+        {replaced.length > 0 && status.consent ? (
+          <p data-testid="replaced">
+            {`Replaced ${replaced.map((a) => a.username).join(', ')} with ${status.consent.upn}; ${props.companiesOnNewModel} companies are on the new model.`}
+          </p>
+        ) : null}
+        {viewer.role === 'operator' ? (
+          <form method="post" action={`${base}/refresh`} class="actions">
+            <Csrf token={viewer.csrfToken} />
+            <button type="submit">Sync now</button>
+          </form>
+        ) : null}
+      </section>
+
+      {failures.length > 0 ? (
+        <section aria-labelledby="failures">
+          <h2 id="failures">Failed companies</h2>
+          <table>
+            <thead>
+              <tr>
+                <th scope="col">Company</th>
+                <th scope="col">Error</th>
+                <th scope="col">Attempts</th>
+                <th scope="col">Last tried</th>
+                <th scope="col">
+                  <span class="muted">Action</span>
+                </th>
+              </tr>
+            </thead>
+            <tbody>
+              {failures.map((f) => (
+                <tr data-testid="failure-row">
+                  <td>{f.companyName ?? f.customerTenantId}</td>
+                  <td>{f.error}</td>
+                  <td>{f.attempts}</td>
+                  <td>{when(f.lastTriedAt)}</td>
+                  <td>
+                    <form method="post" action={`${base}/retry`} class="inline">
+                      <Csrf token={viewer.csrfToken} />
+                      <input type="hidden" name="customerTenantId" value={f.customerTenantId} />
+                      <button
+                        type="submit"
+                        aria-label={`Retry ${f.companyName ?? f.customerTenantId}`}
+                      >
+                        Retry
+                      </button>
+                    </form>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+          <form method="post" action={`${base}/retry`} class="actions">
+            <Csrf token={viewer.csrfToken} />
+            <button type="submit">Retry all</button>
+          </form>
+        </section>
+      ) : null}
+
+      <section aria-labelledby="custom-license-token">
+        <h2 id="custom-license-token">Custom-license token</h2>
+        <p class="muted">
+          Custom licenses (Managed Users, Exclaimer, antispam...) are counted through Microsoft
+          Graph with a token of their own.
+        </p>
+        <p role="status" data-testid="token-status">
+          <strong>
+            {token.status === 'valid'
+              ? 'Valid'
+              : token.status === 'missing'
+                ? 'Missing'
+                : token.status === 'expiring'
+                  ? 'Expiring'
+                  : 'Invalid'}
+          </strong>
+          {token.upn ? ` · ${token.upn}` : ''}
+          {token.lastValidatedAt ? ` · validated ${when(token.lastValidatedAt)}` : ''}
+        </p>
+        {token.attemptMessage ? <p class="notice bad">{token.attemptMessage}</p> : null}
+        {token.reason ? (
+          <p class={token.status === 'expiring' ? 'warn' : 'bad'}>{token.reason}</p>
+        ) : null}
+        {token.nextAction ? <p>{token.nextAction}</p> : null}
+        <div class="actions">
+          <form method="post" action={`${base}/custom-license-token/consent`} class="inline">
+            <Csrf token={viewer.csrfToken} />
+            <button type="submit">Generate custom-license token</button>
+          </form>
+          {token.status !== 'missing' ? (
+            <form method="post" action={`${base}/custom-license-token/validate`} class="inline">
+              <Csrf token={viewer.csrfToken} />
+              <button type="submit">Validate now</button>
+            </form>
+          ) : null}
+        </div>
+      </section>
+    </Page>
+  );
+}

@@ -1,0 +1,82 @@
+import type { ComponentChildren, VNode } from 'preact';
+import { render } from 'preact-render-to-string';
+
+export interface Viewer {
+  email: string;
+  role: 'operator' | 'partner';
+  csrfToken: string;
+}
+
+/** The hidden field every form carries; the server refuses a form without it. */
+export const Csrf = ({ token }: { token: string }) => (
+  <input type="hidden" name="_csrf" value={token} />
+);
+
+export interface PageProps {
+  title: string;
+  viewer?: Viewer | undefined;
+  /** The partner whose tabs are shown. */
+  partner?: { id: string; name: string } | undefined;
+  current?: 'delegated-admin' | 'companies' | 'operator';
+  /** Seconds before the browser reloads the page (live progress without JavaScript). */
+  refreshSeconds?: number | undefined;
+  children: ComponentChildren;
+}
+
+export function Page({ title, viewer, partner, current, refreshSeconds, children }: PageProps) {
+  return (
+    <html lang="en">
+      <head>
+        <meta charset="utf-8" />
+        <meta name="viewport" content="width=device-width, initial-scale=1" />
+        {refreshSeconds ? <meta http-equiv="refresh" content={String(refreshSeconds)} /> : null}
+        <title>{`${title} · license-sync`}</title>
+        <link rel="stylesheet" href="/static/style.css" />
+      </head>
+      <body>
+        <header>
+          <span class="brand">license-sync</span>
+          {viewer ? (
+            <nav aria-label="Main">
+              {partner ? (
+                <>
+                  <a
+                    href={`/partners/${partner.id}/delegated-admin`}
+                    aria-current={current === 'delegated-admin' ? 'page' : undefined}
+                  >
+                    Delegated Admin
+                  </a>
+                  <a
+                    href={`/partners/${partner.id}/companies`}
+                    aria-current={current === 'companies' ? 'page' : undefined}
+                  >
+                    Companies
+                  </a>
+                </>
+              ) : null}
+              {viewer.role === 'operator' ? (
+                <>
+                  <a href="/operator" aria-current={current === 'operator' ? 'page' : undefined}>
+                    Partners
+                  </a>
+                  <a href="/admin/queues">Queues</a>
+                </>
+              ) : null}
+            </nav>
+          ) : null}
+          {viewer ? (
+            <form method="post" action="/logout">
+              <Csrf token={viewer.csrfToken} />
+              <span class="muted">{viewer.email} </span>
+              <button type="submit">Log out</button>
+            </form>
+          ) : null}
+        </header>
+        <main>{children}</main>
+      </body>
+    </html>
+  );
+}
+
+/** A whole HTML document. */
+export const html = (page: VNode) => `<!doctype html>${render(page)}`;

@@ -1,0 +1,102 @@
+import { Csrf, Page, type Viewer } from './layout.js';
+
+export interface OperatorPageProps {
+  viewer: Viewer;
+  partners: { id: string; name: string; users: string[] }[];
+  flash?: string | undefined;
+  error?: string | undefined;
+}
+
+export function OperatorPage({ viewer, partners, flash, error }: OperatorPageProps) {
+  return (
+    <Page title="Partners" viewer={viewer} current="operator">
+      <h1>Partners</h1>
+      {flash ? (
+        <p class="notice" role="status">
+          {flash}
+        </p>
+      ) : null}
+      {error ? (
+        <p class="notice bad" role="alert">
+          {error}
+        </p>
+      ) : null}
+      <section aria-labelledby="partners">
+        <h2 id="partners">Partners</h2>
+        <table>
+          <thead>
+            <tr>
+              <th scope="col">Partner</th>
+              <th scope="col">Users</th>
+              <th scope="col">
+                <span class="muted">Actions</span>
+              </th>
+            </tr>
+          </thead>
+          <tbody>
+            {partners.map((p) => (
+              <tr>
+                <td>
+                  <a href={`/partners/${p.id}/delegated-admin`}>{p.name}</a>
+                </td>
+                <td>{p.users.join(', ') || <span class="muted">none</span>}</td>
+                <td>
+                  <form method="post" action={`/partners/${p.id}/refresh`} class="inline">
+                    <Csrf token={viewer.csrfToken} />
+                    <button type="submit" aria-label={`Sync now ${p.name}`}>
+                      Sync now
+                    </button>
+                  </form>
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+        <p>
+          <a href="/admin/queues">Open the queue dashboard (Bull Board)</a>
+        </p>
+      </section>
+      <section aria-labelledby="new-partner">
+        <h2 id="new-partner">Add a partner</h2>
+        <form method="post" action="/operator/partners">
+          <Csrf token={viewer.csrfToken} />
+          <label for="partner-name">Name</label>
+          <input id="partner-name" name="name" type="text" required maxLength={200} />
+          <div class="actions">
+            <button type="submit" class="primary">
+              Add partner
+            </button>
+          </div>
+        </form>
+      </section>
+      <section aria-labelledby="new-user">
+        <h2 id="new-user">Add a partner user</h2>
+        <form method="post" action="/operator/users">
+          <Csrf token={viewer.csrfToken} />
+          <label for="user-partner">Partner</label>
+          <select id="user-partner" name="partnerId" required>
+            {partners.map((p) => (
+              <option value={p.id}>{p.name}</option>
+            ))}
+          </select>
+          <label for="user-email">Email</label>
+          <input id="user-email" name="email" type="email" required />
+          <label for="user-password">Password (at least 12 characters)</label>
+          <input
+            id="user-password"
+            name="password"
+            type="password"
+            required
+            minLength={12}
+            autocomplete="new-password"
+          />
+          <div class="actions">
+            <button type="submit" class="primary">
+              Add user
+            </button>
+          </div>
+        </form>
+      </section>
+    </Page>
+  );
+}

@@ -1,0 +1,26 @@
+/** The pages' one small stylesheet, served at /static/style.css. */
+export const stylesheet = `
+:root { --ink:#1b1f24; --muted:#5b6470; --line:#d8dde3; --accent:#0b5cad; --ok:#1a7f37; --bad:#b42318; --warn:#9a6700; }
+* { box-sizing: border-box; }
+body { margin:0; font:16px/1.5 system-ui, -apple-system, "Segoe UI", sans-serif; color:var(--ink); background:#f6f8fa; }
+header { background:#fff; border-bottom:1px solid var(--line); padding:.75rem 1.5rem; display:flex; gap:1.5rem; align-items:center; flex-wrap:wrap; }
+header .brand { font-weight:700; }
+header nav a { margin-right:1rem; color:var(--accent); text-decoration:none; }
+header nav a[aria-current="page"] { font-weight:700; text-decoration:underline; }
+header form { margin-left:auto; }
+main { max-width:64rem; margin:1.5rem auto; padding:0 1.5rem; }
+section { background:#fff; border:1px solid var(--line); border-radius:8px; padding:1rem 1.25rem; margin-bottom:1.25rem; }
+h1 { font-size:1.5rem; margin:.25rem 0 1rem; } h2 { font-size:1.15rem; margin:0 0 .75rem; }
+table { border-collapse:collapse; width:100%; } th, td { text-align:left; padding:.4rem .5rem; border-bottom:1px solid var(--line); vertical-align:top; }
+th { font-size:.85rem; color:var(--muted); font-weight:600; }
+button, .button { font:inherit; padding:.45rem .9rem; border-radius:6px; border:1px solid var(--line); background:#fff; color:var(--ink); cursor:pointer; text-decoration:none; display:inline-block; }
+button.primary, .button.primary { background:var(--accent); border-color:var(--accent); color:#fff; }
+form.inline { display:inline; }
+label { display:block; margin:.5rem 0 .2rem; font-weight:600; }
+input[type=text], input[type=email], input[type=password], select { font:inherit; padding:.4rem .5rem; width:100%; max-width:24rem; border:1px solid var(--line); border-radius:6px; }
+.muted { color:var(--muted); } .ok { color:var(--ok); } .bad { color:var(--bad); } .warn { color:var(--warn); }
+.notice { padding:.6rem .8rem; border-radius:6px; background:#eef4fb; border:1px solid #c9dcf0; margin:.5rem 0; }
+.notice.bad { background:#fdf0ef; border-color:#f3c7c2; color:var(--bad); }
+progress { width:100%; max-width:28rem; height:1rem; }
+.actions { display:flex; gap:.5rem; flex-wrap:wrap; margin-top:.75rem; }
+`;

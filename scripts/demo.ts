@@ -9,6 +9,7 @@ import { ConfigError, loadConfig } from '../config/index.js';
 import { runProcess } from '../src/lifecycle.js';
 import { runApi } from '../src/server/run.js';
 import { runWorkers } from '../workers/run.js';
+import { hashPassword } from '../src/server/auth/passwords.js';
 
 const env: Record<string, string | undefined> = { ...process.env };
 
@@ -85,20 +86,30 @@ await runProcess(
         'demo',
       );
     }
+    // People to log in as: an operator, and a user of the partner. DEMO_PASSWORD, or one made
+    // up for this run (the database lives in memory unless DATABASE_URL is set).
+    const password = env.DEMO_PASSWORD || randomBytes(9).toString('base64url');
+    const passwordHash = await hashPassword(password);
+    const operatorEmail = 'operator@license-sync.example';
+    const partnerEmail = `it@${partnerSpec.domain}`;
+    await runtime.services.users.create(
+      { email: operatorEmail, passwordHash, role: 'operator', partnerId: null },
+      'demo',
+    );
+    await runtime.services.users.create(
+      { email: partnerEmail, passwordHash, role: 'partner', partnerId: partner.id },
+      'demo',
+    );
     const base = `http://localhost:${api.port}`;
     const admin = partnerSpec.users.find((u) => u.mfa && u.adminAgent)!.upn;
-    runtime.log.info(
-      {
-        partnerId: partner.id,
-        apiUrl: base,
-        emulatorUrl: emulator.url,
-        caFile: emulator.caFile,
-        companies: customers.length,
-      },
-      'demo ready',
-    );
     process.stdout.write(`
 license-sync demo
+  Open               ${base}/login
+  Partner user       ${partnerEmail}   password ${password}
+  Operator           ${operatorEmail}   password ${password}
+  (The Microsoft sign-in pages come from the emulator, whose certificate your browser does not
+  know: accept it once at ${emulator.url}/_emulator/scenario.)
+
   API                ${base}/api/v1   (Authorization: Bearer $ADMIN_API_TOKEN)
   Queue dashboard    ${base}/admin/queues   (any user name, the token as password)
   Health             ${base}/readyz    Metrics ${base}/metrics
@@ -113,6 +124,19 @@ Start a consent as ${admin}, then open the authorizeUrl it returns in a browser:
 See the legacy account replaced:
   curl -s -H "Authorization: Bearer $ADMIN_API_TOKEN" ${base}/api/v1/partners/${partner.id}/delegated-admin
 `);
+    // Last: tests wait for this line, and the banner above must be out by then.
+    runtime.log.info(
+      {
+        partnerId: partner.id,
+        apiUrl: base,
+        emulatorUrl: emulator.url,
+        caFile: emulator.caFile,
+        companies: customers.length,
+        loginUrl: `${base}/login`,
+        users: [partnerEmail, operatorEmail],
+      },
+      'demo ready',
+    );
     return [
       (graceMs) => api.close(graceMs),
       (graceMs) => workers.close(graceMs),

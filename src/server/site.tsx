@@ -34,7 +34,7 @@ declare module 'express-session' {
   }
 }
 
-/** Login attempts per address per window. Default: 10 per 15 minutes */
+/** Failed login attempts per address per window. Default: 10 per 15 minutes */
 const loginAttempts = { limit: 10, windowMs: 15 * 60 * 1000 };
 /** A session ends after this long without a request. Default: 8 hours */
 const sessionIdleMs = 8 * 3600 * 1000;
@@ -155,6 +155,8 @@ export function siteRouter(options: {
 
   const limiter = rateLimit({
     ...loginAttempts,
+    // Failed attempts count; a user who logs in fine is never slowed down.
+    skipSuccessfulRequests: true,
     standardHeaders: 'draft-8',
     legacyHeaders: false,
     store: new RedisStore({

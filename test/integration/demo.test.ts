@@ -2,8 +2,12 @@ import { QueueEvents } from 'bullmq';
 import { expect } from 'chai';
 import { createMicrosoftHttp } from '../../src/microsoft/http-client.js';
 import { testSecrets } from '../support/config.js';
+import { csrfOf } from '../support/pages.js';
 import { startService, type ServiceProcess } from '../support/process.js';
 import { closedPort, freshPrefix, removePrefix, testRedisUrl } from '../support/redis.js';
+
+/** Test-only. */
+const demoPassword = 'demo-password-test-only';
 
 describe('npm run demo', function () {
   this.timeout(60_000);
@@ -28,12 +32,32 @@ describe('npm run demo', function () {
       REDIS_URL: testRedisUrl,
       ADMIN_API_TOKEN: testSecrets.ADMIN_API_TOKEN,
       ENCRYPTION_KEYS: testSecrets.ENCRYPTION_KEYS,
+      DEMO_PASSWORD: demoPassword,
     });
     const ready = await demo.waitForLog((l) => l.msg === 'demo ready');
     expect(ready.companies).to.equal(36);
     const output = demo.lines.join('\n');
     expect(output).to.contain('legacy account sync@s365l.com');
     expect(output).to.not.contain(testSecrets.ADMIN_API_TOKEN);
+    // The page opens with the seeded people and DEMO_PASSWORD.
+    expect(output).to.contain(`http://localhost:${port}/login`);
+    expect(output).to.match(new RegExp(`it@s365l\\.com +password ${demoPassword}`));
+    expect(output).to.match(
+      new RegExp(`operator@license-sync\\.example +password ${demoPassword}`),
+    );
+    const form = await fetch(`http://localhost:${port}/login`);
+    const cookie = String(form.headers.get('set-cookie')).split(';')[0]!;
+    const login = await fetch(`http://localhost:${port}/login`, {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { cookie, 'Content-Type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({
+        _csrf: csrfOf(await form.text()),
+        email: 'it@s365l.com',
+        password: demoPassword,
+      }),
+    });
+    expect(login.status).to.equal(303);
 
     const base = `http://localhost:${port}/api/v1/partners/${ready.partnerId as string}`;
     const headers = {

@@ -1,0 +1,137 @@
+import { expect } from 'chai';
+import { startHarness, type Harness } from '../support/harness.js';
+import { suiteFailed } from '../support/keep-on-failure.js';
+import { createPeople, csrfOf, loggedIn, testPassword } from '../support/pages.js';
+
+describe('pages: login, sessions, CSRF and who sees what', function () {
+  this.timeout(60_000);
+  let h: Harness;
+  let partnerId: string;
+  let otherPartnerId: string;
+  let people: Awaited<ReturnType<typeof createPeople>>;
+
+  before(async () => {
+    h = await startHarness();
+    partnerId = (await h.runtime.services.partners.create('Own Partner', 'test')).id;
+    otherPartnerId = (await h.runtime.services.partners.create('Other Partner', 'test')).id;
+    people = await createPeople(h, partnerId);
+  });
+  after(async function () {
+    await h?.close(suiteFailed(this));
+  });
+
+  it('logs a partner user in to their Delegated Admin page, with a safe session cookie', async () => {
+    const agent = await loggedIn(h.app, people.partnerUser!.email);
+    const home = await agent.get('/');
+    expect(home.status).to.equal(303);
+    expect(home.headers.location).to.equal(`/partners/${partnerId}/delegated-admin`);
+    const page = await agent.get(home.headers.location as string);
+    expect(page.status).to.equal(200);
+    expect(page.text).to.contain('Grant Partner Center Consent');
+    expect(page.text).to.contain('Own Partner');
+
+    // The login answer set the cookie: HttpOnly, and SameSite=Lax so the redirect back from
+    // Microsoft (a top-level navigation) still carries it.
+    const form = await (await import('supertest')).default.agent(h.app).get('/login');
+    const cookie = String(form.headers['set-cookie']);
+    expect(cookie).to.match(/ls\.sid=/);
+    expect(cookie).to.match(/HttpOnly/i);
+    expect(cookie).to.match(/SameSite=Lax/i);
+  });
+
+  it("answers 404 for another partner's pages, and refuses Bull Board to a partner user", async () => {
+    const agent = await loggedIn(h.app, people.partnerUser!.email);
+    expect((await agent.get(`/partners/${otherPartnerId}/delegated-admin`)).status).to.equal(404);
+    expect((await agent.get(`/partners/${otherPartnerId}/companies`)).status).to.equal(404);
+    expect((await agent.get('/admin/queues')).status).to.equal(403);
+    expect((await agent.get('/operator')).status).to.equal(403);
+    const operator = await loggedIn(h.app, people.operator.email);
+    expect((await operator.get('/admin/queues')).status).to.equal(200);
+    expect((await operator.get(`/partners/${otherPartnerId}/delegated-admin`)).status).to.equal(
+      200,
+    );
+  });
+
+  it('refuses a form without its CSRF token, and changes nothing', async () => {
+    const operator = await loggedIn(h.app, people.operator.email);
+    const before = (await h.runtime.services.partners.list()).length;
+    const refused = await operator.post('/operator/partners').type('form').send({ name: 'Sneaky' });
+    expect(refused.status).to.equal(403);
+    expect(refused.text).to.contain('The form expired or did not come from this site');
+    const wrong = await operator
+      .post('/operator/partners')
+      .type('form')
+      .send({ name: 'Sneaky', _csrf: 'not-the-token' });
+    expect(wrong.status).to.equal(403);
+    expect((await h.runtime.services.partners.list()).length).to.equal(before);
+
+    const page = await operator.get('/operator');
+    const added = await operator
+      .post('/operator/partners')
+      .type('form')
+      .send({ name: 'Added Partner', _csrf: csrfOf(page.text) });
+    expect(added.status).to.equal(303);
+    expect((await h.runtime.services.partners.list()).map((p) => p.name)).to.include(
+      'Added Partner',
+    );
+  });
+
+  it('lets an operator add a partner user, who can then log in', async () => {
+    const operator = await loggedIn(h.app, people.operator.email);
+    const page = await operator.get('/operator');
+    const res = await operator
+      .post('/operator/users')
+      .type('form')
+      .send({
+        _csrf: csrfOf(page.text),
+        partnerId: otherPartnerId,
+        email: 'new.user@other.example',
+        password: testPassword,
+      });
+    expect(res.status).to.equal(303);
+    const agent = await loggedIn(h.app, 'new.user@other.example');
+    expect((await agent.get('/')).headers.location).to.equal(
+      `/partners/${otherPartnerId}/delegated-admin`,
+    );
+  });
+
+  it('logs out, after which the pages ask for a login again', async () => {
+    const agent = await loggedIn(h.app, people.partnerUser!.email);
+    const page = await agent.get(`/partners/${partnerId}/delegated-admin`);
+    expect(
+      (
+        await agent
+          .post('/logout')
+          .type('form')
+          .send({ _csrf: csrfOf(page.text) })
+      ).status,
+    ).to.equal(303);
+    const after = await agent.get(`/partners/${partnerId}/delegated-admin`);
+    expect(after.status).to.equal(303);
+    expect(after.headers.location).to.match(/^\/login/);
+  });
+
+  it('rate-limits login attempts: wrong passwords, then 429 even with the right one', async () => {
+    const agent = (await import('supertest')).default.agent(h.app);
+    const form = await agent.get('/login');
+    const token = csrfOf(form.text);
+    const statuses: number[] = [];
+    for (let i = 0; i < 10; i++) {
+      statuses.push(
+        (
+          await agent
+            .post('/login')
+            .type('form')
+            .send({ _csrf: token, email: people.operator.email, password: 'wrong password' })
+        ).status,
+      );
+    }
+    expect(statuses).to.deep.equal(new Array(10).fill(401));
+    const limited = await agent
+      .post('/login')
+      .type('form')
+      .send({ _csrf: token, email: people.operator.email, password: testPassword });
+    expect(limited.status).to.equal(429);
+    expect(limited.text).to.contain('Too many login attempts');
+  });
+});

@@ -1,0 +1,191 @@
+import { createServer, type Server } from 'node:http';
+import { expect } from 'chai';
+import type { Browser, Page } from 'playwright-core';
+import { launchBrowser } from '../support/browser.js';
+import { testScenario } from '../support/emulator.js';
+import { startHarness, type Harness } from '../support/harness.js';
+import { suiteFailed } from '../support/keep-on-failure.js';
+import { createPeople, testPassword } from '../support/pages.js';
+import { closedPort } from '../support/redis.js';
+
+const partnerTenant = 'aaaaaaaa-0000-4000-8000-000000000001';
+/** Set UPDATE_SCREENSHOTS=1 to rewrite docs/screenshots/ from this walk-through. */
+const screenshots = process.env.UPDATE_SCREENSHOTS ? 'docs/screenshots' : undefined;
+
+describe('the Delegated Admin page in a browser (help page steps, against the emulator)', function () {
+  this.timeout(180_000);
+  let h: Harness;
+  let server: Server;
+  let browser: Browser;
+  let base: string;
+
+  before(async () => {
+    const port = await closedPort();
+    base = `http://localhost:${port}`;
+    const scenario = testScenario();
+    scenario.clients[0]!.redirectUris = [`${base}/auth/callback`];
+    h = await startHarness(scenario, { PUBLIC_URL: base });
+    server = createServer(h.app);
+    await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+    browser = await launchBrowser();
+  });
+  after(async function () {
+    await browser?.close();
+    await new Promise((resolve) => server?.close(resolve));
+    await h?.close(suiteFailed(this));
+  });
+
+  /** A partner like the help page's: a legacy sync@ account serving every company. */
+  async function seededPartner(name: string) {
+    const partner = await h.runtime.services.partners.create(name, 'test');
+    const legacy = await h.runtime.services.partners.addLegacyAdmin(
+      partner.id,
+      'sync@first.example',
+      'legacy-pw-test-only',
+      'test',
+    );
+    for (const c of h.emulator.state.directory.partner(partnerTenant)!.customers) {
+      await h.runtime.services.partners.addCompany(
+        partner.id,
+        { name: c.name, customerTenantId: c.tenantId, delegatedAdminId: legacy.id },
+        'test',
+      );
+    }
+    const { partnerUser } = await createPeople(h, partner.id);
+    return { partner, user: partnerUser! };
+  }
+
+  async function newPage(): Promise<Page> {
+    // The emulator's certificate is its own: accepted here as a person would once.
+    const context = await browser.newContext({ ignoreHTTPSErrors: true });
+    return context.newPage();
+  }
+
+  /** Step 1: log in; the Delegated Admin tab opens. */
+  async function logIn(page: Page, email: string) {
+    await page.goto(`${base}/login`);
+    await page.getByLabel('Email').fill(email);
+    await page.getByLabel('Password').fill(testPassword);
+    await page.getByRole('button', { name: 'Log in' }).click();
+    await page.getByRole('heading', { name: /Delegated Admin/ }).waitFor();
+  }
+
+  /** Steps 2-3: the button, then Microsoft's account picker and consent page. */
+  async function grantAs(page: Page, upn: string, decision: 'Accept' | 'Cancel') {
+    await page.getByRole('button', { name: 'Grant Partner Center Consent' }).click();
+    await page.getByRole('heading', { name: 'Pick an account' }).waitFor();
+    await page.getByRole('button', { name: new RegExp(upn.replace('.', '\\.')) }).click();
+    // Microsoft asks for consent once per account; an account that gave it goes straight back.
+    const consentPage = page.getByRole('button', { name: decision });
+    const back = page.waitForURL(`${base}/partners/**`);
+    await Promise.race([back, consentPage.waitFor()]);
+    if (await consentPage.isVisible()) await consentPage.click();
+    await back;
+  }
+
+  it('walks the six steps: log in, grant with the MFA admin, accept, watch the refresh, see the account replaced and every company licensed', async () => {
+    const { partner, user } = await seededPartner('Browser Partner');
+    const page = await newPage();
+    await logIn(page, user.email);
+    if (screenshots)
+      await page.screenshot({ path: `${screenshots}/delegated-admin-before.png`, fullPage: true });
+    expect(await page.getByTestId('legacy-row').textContent()).to.contain('In use');
+
+    await grantAs(page, 'admin@first.example', 'Accept');
+    // Back on the page: it follows the consent and the initial refresh until both are done.
+    await page.getByText(/Refresh completed/).waitFor({ timeout: 90_000 });
+    if (screenshots)
+      await page.screenshot({ path: `${screenshots}/delegated-admin-after.png`, fullPage: true });
+    const consent = await page.getByTestId('consent-row').textContent();
+    expect(consent).to.contain('admin@first.example');
+    expect(consent).to.match(/MFAYes|Yes/);
+    expect(await page.getByTestId('legacy-row').textContent()).to.contain(
+      'Replaced by admin@first.example',
+    );
+    expect(await page.getByTestId('replaced').textContent()).to.contain(
+      'Replaced sync@first.example with admin@first.example; 30 companies are on the new model.',
+    );
+    expect(await page.getByTestId('run').textContent()).to.contain('30 of 30 companies refreshed');
+
+    await page.getByRole('link', { name: 'Companies' }).click();
+    const rows = page.getByTestId('company-row');
+    expect(await rows.count()).to.equal(30);
+    for (const row of await rows.all()) {
+      expect(await row.getByTestId('license').count()).to.be.greaterThan(0);
+    }
+    if (screenshots)
+      await page.screenshot({ path: `${screenshots}/companies.png`, fullPage: true });
+    expect(page.url()).to.equal(`${base}/partners/${partner.id}/companies`);
+  });
+
+  it('Cancel at Microsoft: a clear message, and nothing changed', async () => {
+    const { user } = await seededPartner('Cancelling Partner');
+    const page = await newPage();
+    await logIn(page, user.email);
+    // An account that never consented, so Microsoft shows the consent page.
+    await grantAs(page, 'staff@first.example', 'Cancel');
+    expect(await page.getByTestId('next-action').textContent()).to.contain(
+      'Consent was cancelled at Microsoft, so nothing changed',
+    );
+    expect(await page.getByTestId('legacy-row').textContent()).to.contain('In use');
+  });
+
+  it('an account without MFA: the page says to enable MFA and grant again', async () => {
+    const { user } = await seededPartner('No MFA Partner');
+    const page = await newPage();
+    await logIn(page, user.email);
+    await grantAs(page, 'nomfa@first.example', 'Accept');
+    await page.getByText(/without multi-factor authentication/).waitFor({ timeout: 60_000 });
+    expect(await page.getByTestId('next-action').textContent()).to.match(
+      /nomfa@first\.example signed in without multi-factor authentication\. Enable MFA on this account, then grant consent again\./,
+    );
+    expect(await page.getByTestId('legacy-row').textContent()).to.contain('In use');
+  });
+
+  it('a failed company is retried from the page once its fault is gone', async () => {
+    const { user } = await seededPartner('Retrying Partner');
+    const failing = h.emulator.state.directory.partner(partnerTenant)!.customers[3]!;
+    await h.emulator.http.post(`${h.emulator.url}/_emulator/faults`, {
+      path: `/v1/customers/${failing.tenantId}/subscribedskus`,
+      status: 403,
+    });
+    const page = await newPage();
+    await logIn(page, user.email);
+    try {
+      await grantAs(page, 'admin@first.example', 'Accept');
+      await page.getByText(/Refresh completed/).waitFor({ timeout: 90_000 });
+      const row = page.getByTestId('failure-row');
+      expect(await row.count()).to.equal(1);
+      expect(await row.textContent()).to.contain(failing.name);
+    } finally {
+      await h.emulator.http.delete(`${h.emulator.url}/_emulator/faults`);
+    }
+    if (screenshots)
+      await page.screenshot({ path: `${screenshots}/failed-company.png`, fullPage: true });
+    await page.getByRole('button', { name: `Retry ${failing.name}` }).click();
+    await page.getByText('Retrying 1 company.').waitFor();
+    // The page follows the reopened run until it completes, with no failure left.
+    await page
+      .getByText(/Refresh completed.*30 of 30 companies refreshed/)
+      .waitFor({ timeout: 60_000 });
+    expect(await page.getByTestId('failure-row').count()).to.equal(0);
+  });
+
+  it('an operator sees every partner, starts a sync and opens Bull Board from the page', async () => {
+    const { operator } = await createPeople(h);
+    const page = await newPage();
+    await page.goto(`${base}/login`);
+    await page.getByLabel('Email').fill(operator.email);
+    await page.getByLabel('Password').fill(testPassword);
+    await page.getByRole('button', { name: 'Log in' }).click();
+    await page.getByRole('heading', { name: 'Partners', level: 1 }).waitFor();
+    expect(await page.getByRole('link', { name: 'Browser Partner' }).count()).to.equal(1);
+    if (screenshots) await page.screenshot({ path: `${screenshots}/operator.png`, fullPage: true });
+    await page.getByRole('button', { name: 'Sync now Browser Partner' }).click();
+    await page.getByText(/Refresh started|A refresh is already running/).waitFor();
+    await page.getByRole('link', { name: 'Queues' }).click();
+    await page.waitForURL(`${base}/admin/queues**`);
+    await page.getByText('license-sync').first().waitFor();
+    expect(await page.title()).to.match(/license-sync|Bull/i);
+  });
+});

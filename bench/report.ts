@@ -1,6 +1,9 @@
 // docs/BENCHMARKS.md, written from the latest stored figures of each benchmark.
 import type { FairnessResult } from './fairness.js';
 import type { PacingResult } from './pacing.js';
+import type { CallbackResult } from './callback.js';
+import type { MemoryResult } from './memory.js';
+import type { WorkerOverheadResult } from './worker-overhead.js';
 
 export interface Machine {
   cpus: string;
@@ -18,6 +21,9 @@ interface Stored<F> {
 export interface StoredResults {
   pacing?: Stored<Omit<PacingResult, 'chart'>>;
   fairness?: Stored<Omit<FairnessResult, 'chart'>>;
+  callback?: Stored<CallbackResult>;
+  workers?: Stored<WorkerOverheadResult>;
+  memory?: Stored<MemoryResult>;
 }
 
 const fixed = (n: number, digits = 2) => n.toFixed(digits);
@@ -80,6 +86,71 @@ export function benchmarksMarkdown(results: StoredResults): string {
     );
   } else {
     out.push('Not run yet: `npm run bench -- fairness`.', '');
+  }
+  const callback = results.callback;
+  out.push('## 3. Callback path', '');
+  if (callback) {
+    const f = callback.figures;
+    out.push(
+      `autocannon, 20 connections, a fixed ${f.rate} requests/s, ${f.requests} requests each, every one a`,
+      'first callback with a valid fresh state (it records the code and enqueues the exchange).',
+      'Floor: a bare Express route doing one PostgreSQL UPDATE and one Queue.add, at the same rate.',
+      '',
+      '| | p50 | p99 | requests/s | non-2xx/3xx |',
+      '|---|---|---|---|---|',
+      `| \`/auth/callback\` | ${f.service.p50Ms} ms | ${f.service.p99Ms} ms | ${fixed(f.service.requestsPerSec, 0)} | ${f.service.non2xx3xx} |`,
+      `| Floor | ${f.floor.p50Ms} ms | ${f.floor.p99Ms} ms | ${fixed(f.floor.requestsPerSec, 0)} | ${f.floor.non2xx3xx} |`,
+      '',
+      `p99 / floor p99: **${fixed(f.p99Ratio)}**; goal ≤ 1.5: ${verdict(f.p99Ratio <= 1.5)}.`,
+      '',
+      ran(callback),
+      '',
+    );
+  } else {
+    out.push('Not run yet: `npm run bench -- callback`.', '');
+  }
+  const workers = results.workers;
+  out.push('## 4. Worker overhead', '');
+  if (workers) {
+    const f = workers.figures;
+    out.push(
+      `${f.customers} customers with no emulator latency and no limit, ${f.concurrency} jobs at once,`,
+      'against raw BullMQ no-op jobs on the same Redis and concurrency.',
+      '',
+      '| Customers refreshed / s | No-op jobs / s | Ratio |',
+      '|---|---|---|',
+      `| ${fixed(f.customersPerSec, 0)} | ${fixed(f.noopJobsPerSec, 0)} | ${fixed(f.ratio, 3)} |`,
+      '',
+      'A customer job is two Partner Center calls over HTTPS, a handful of PostgreSQL statements',
+      'and a transaction, against the emulator in the same process: the ratio is the price of',
+      'that work, not of the queue.',
+      '',
+      ran(workers),
+      '',
+    );
+  } else {
+    out.push('Not run yet: `npm run bench -- workers`.', '');
+  }
+  const memory = results.memory;
+  out.push('## 5. Memory', '');
+  if (memory) {
+    const f = memory.figures;
+    out.push(
+      `A worker process refreshes one partner of ${f.customersPerRun} customers ${f.runs} times (${f.jobs} customer`,
+      'jobs) after a warm-up run. Figures after each run:',
+      '',
+      '| Run | Worker RSS (MiB) | Redis used_memory (MiB) |',
+      '|---|---|---|',
+      ...f.workerRssMiB.map((rss, i) => `| ${i + 1} | ${rss} | ${f.redisUsedMiB[i]} |`),
+      '',
+      `Growth from the first to the last run: worker RSS ${fixed(f.rssGrowthPercent, 1)} %, Redis ${fixed(f.redisGrowthPercent, 1)} %.`,
+      'Completed jobs are kept one day, at most 1,000 per queue, so Redis stays bounded.',
+      '',
+      ran(memory),
+      '',
+    );
+  } else {
+    out.push('Not run yet: `npm run bench -- memory`.', '');
   }
   return out.join('\n');
 }

@@ -5,12 +5,20 @@ import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { fairnessBench } from './fairness.js';
 import { pacingBench } from './pacing.js';
+import { callbackBench } from './callback.js';
+import { memoryBench } from './memory.js';
+import { workerOverheadBench } from './worker-overhead.js';
 import { benchmarksMarkdown, type Machine, type StoredResults } from './report.js';
 
 const benches = {
   pacing: async (sizes: number[] | undefined) =>
     pacingBench(sizes?.[0] ? { customers: sizes[0] } : {}),
   fairness: async (sizes: number[] | undefined) => fairnessBench(sizes ? { sizes } : {}),
+  callback: async () => callbackBench(),
+  workers: async (sizes: number[] | undefined) =>
+    workerOverheadBench(sizes?.[0] ? { customers: sizes[0] } : {}),
+  memory: async (sizes: number[] | undefined) =>
+    memoryBench(sizes?.[0] ? { customers: sizes[0] } : {}),
 };
 type BenchName = keyof typeof benches;
 
@@ -51,7 +59,7 @@ const machine: Machine = {
 for (const name of selected) {
   process.stdout.write(`${name}: running…\n`);
   const { chart, ...figures } = await benches[name](sizes);
-  writeFileSync(new URL(`${name}.svg`, dir), chart);
+  if (chart) writeFileSync(new URL(`${name}.svg`, dir), chart);
   const command = `npm run bench -- ${name}${values.sizes ? ` --sizes ${values.sizes}` : ''}`;
   Object.assign(stored, { [name]: { command, machine, figures } });
   process.stdout.write(`${name}: ${JSON.stringify(figures, null, 2)}\n`);

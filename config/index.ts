@@ -58,6 +58,8 @@ export interface Config {
     partnerCenterRps: number;
     /** Microsoft Graph requests per second per partner (custom licenses). Default: 20 */
     graphRps: number;
+    /** A Microsoft call not answered within this many seconds fails (and is retried). Default: 30 */
+    httpTimeoutSeconds: number;
   };
   /** First key encrypts; every key decrypts. */
   encryptionKeys: EncryptionKey[];
@@ -245,6 +247,11 @@ const schema = z
       .min(1, 'expected at least 1 second')
       .max(600, 'expected at most 600 seconds')
       .default(defaultQueueTuning.jobLockSeconds),
+    MICROSOFT_HTTP_TIMEOUT_SECONDS: z.coerce
+      .number({ message: 'expected a number of seconds' })
+      .positive('expected a positive number of seconds')
+      .max(300, 'expected at most 300 seconds')
+      .default(30),
     GRAPH_REQUESTS_PER_SECOND: z.coerce
       .number({ message: 'expected requests per second' })
       .positive('expected a positive number of requests per second')
@@ -362,6 +369,7 @@ export function loadConfig(
         extraCaFile: e.HTTP_EXTRA_CA_FILE,
         partnerCenterRps: e.PARTNER_CENTER_REQUESTS_PER_SECOND,
         graphRps: e.GRAPH_REQUESTS_PER_SECOND,
+        httpTimeoutSeconds: e.MICROSOFT_HTTP_TIMEOUT_SECONDS,
       },
       encryptionKeys: keys,
       adminApiToken: e.ADMIN_API_TOKEN ?? local.ADMIN_API_TOKEN!,

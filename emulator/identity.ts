@@ -538,6 +538,7 @@ async function redeemCode(
   }
   if (record.codeChallenge !== undefined) {
     const verifier = param(req, 'code_verifier') ?? '';
+    if (verifier) state.remember('codeVerifiers', verifier);
     const expected =
       record.codeChallengeMethod === 'S256'
         ? createHash('sha256').update(verifier).digest('base64url')

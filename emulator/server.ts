@@ -97,9 +97,8 @@ export function createEmulatorApp(state: () => EmulatorState, control: express.R
     const surface = surfaceOf(req.path);
     // Captured now: routers mounted below strip their prefix from req.path meanwhile.
     const path = req.path;
-    res.on('finish', () => {
-      const throttled = res.statusCode === 429;
-      s.count(res.locals.partnerTenantId as string | undefined, surface, throttled);
+    const log = (status: number) => {
+      s.count(res.locals.partnerTenantId as string | undefined, surface, status === 429);
       s.record({
         time: new Date(started).toISOString(),
         method: req.method,
@@ -111,17 +110,22 @@ export function createEmulatorApp(state: () => EmulatorState, control: express.R
         surface,
         tenantId: res.locals.tenantId as string | undefined,
         partnerTenantId: res.locals.partnerTenantId as string | undefined,
-        status: res.statusCode,
+        status,
         fault: res.locals.fault === true,
         durationMs: Date.now() - started,
       });
+    };
+    res.on('finish', () => log(res.statusCode));
+    // The client gave up first (a timeout): logged as nginx does, 499.
+    res.on('close', () => {
+      if (!res.writableFinished) log(499);
     });
     if (s.scenario.latencyMs > 0) await sleep(s.scenario.latencyMs);
     const fault = s.takeFault(req.method, req.path);
     if (!fault) return next();
+    res.locals.fault = true;
     if (fault.delayMs) await sleep(fault.delayMs);
     if (fault.status === undefined) return next();
-    res.locals.fault = true;
     const retryAfter = fault.retryAfterSec;
     if (retryAfter !== undefined) res.set('Retry-After', String(retryAfter));
     if (surface === 'partnerCenter') {

@@ -95,6 +95,8 @@ export class EmulatorState {
     accessTokens: [] as string[],
     refreshTokens: [] as string[],
     idTokens: [] as string[],
+    /** PKCE verifiers clients sent: secrets of theirs, for leak scans. */
+    codeVerifiers: [] as string[],
   };
   faults: ActiveFault[] = [];
   readonly log: RequestLogEntry[] = [];

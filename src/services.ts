@@ -39,7 +39,10 @@ export function createServices(
   keyRing: KeyRing,
   redis: Redis,
 ): Services {
-  const http = createMicrosoftHttp({ extraCaFile: config.microsoft.extraCaFile });
+  const http = createMicrosoftHttp({
+    extraCaFile: config.microsoft.extraCaFile,
+    timeoutMs: config.microsoft.httpTimeoutSeconds * 1000,
+  });
   const tokenCache = new TokenCacheStore(store.db, keyRing);
   const lockPrefix = `${config.queuePrefix}:lock:`;
   return {

@@ -25,7 +25,7 @@ export function createMicrosoftHttp(options: MicrosoftHttpOptions = {}): AxiosIn
         ca: [...rootCertificates, readFileSync(options.extraCaFile, 'utf8')],
       })
     : undefined;
-  return axios.create({
+  const http = axios.create({
     httpsAgent: new Agent({
       keepAlive: true,
       maxSockets: options.maxSockets ?? 64,
@@ -38,4 +38,38 @@ export function createMicrosoftHttp(options: MicrosoftHttpOptions = {}): AxiosIn
     responseType: 'text',
     transformResponse: (data: unknown) => data,
   });
+  http.interceptors.response.use(undefined, (error: unknown) =>
+    Promise.reject(transportError(error)),
+  );
+  return http;
+}
+
+/**
+ * A call that got no answer (timeout, refused, reset). It keeps the transport's code, for
+ * the classification, and nothing of the request: axios' own error carries its headers and
+ * body (a bearer token, a refresh token, the client secret), and errors end up in logs.
+ */
+export class MicrosoftTransportError extends Error {
+  constructor(
+    message: string,
+    readonly code: string | undefined,
+  ) {
+    super(message);
+    this.name = 'MicrosoftTransportError';
+  }
+}
+
+function transportError(error: unknown): unknown {
+  if (!axios.isAxiosError(error)) return error;
+  let where = 'Microsoft';
+  try {
+    const url = new URL(error.config?.url ?? '', error.config?.baseURL);
+    where = `${url.origin}${url.pathname}`;
+  } catch {
+    // No usable URL: the host stays unnamed.
+  }
+  return new MicrosoftTransportError(
+    `${error.code ?? 'network error'} calling ${where}`,
+    error.code,
+  );
 }

@@ -2,6 +2,7 @@ import { Queue, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { defaultQueueTuning, type QueueTuning } from '../../config/index.js';
 import {
+  backoffType,
   jobCatalog,
   jobNames,
   queueNames,
@@ -70,7 +71,7 @@ export class JobQueues {
     }
     return this.get(definition.queue).add(name, data, {
       attempts: definition.attempts,
-      backoff: { type: 'exponential', delay: definition.backoffMs, jitter: 0.5 },
+      backoff: { type: backoffType },
       ...retention,
       ...options,
     });
@@ -91,7 +92,7 @@ export class JobQueues {
             jobId: job.jobId,
             ...(job.delay ? { delay: job.delay } : {}),
             attempts: definition.attempts,
-            backoff: { type: 'exponential', delay: definition.backoffMs, jitter: 0.5 },
+            backoff: { type: backoffType },
             ...retention,
           },
         })),
@@ -144,7 +145,7 @@ export class JobQueues {
           data: {},
           opts: {
             attempts: definition.attempts,
-            backoff: { type: 'exponential', delay: definition.backoffMs, jitter: 0.5 },
+            backoff: { type: backoffType },
             ...retention,
           },
         },

@@ -3,7 +3,15 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { defaultQueueTuning, type QueueTuning } from '../../config/index.js';
 import { withDeadline } from '../deadline.js';
-import { jobCatalog, queueNames, queueSettings, type JobName, type JobPayload } from './catalog.js';
+import {
+  backoffType,
+  jobCatalog,
+  queueNames,
+  queueSettings,
+  retryDelay,
+  type JobName,
+  type JobPayload,
+} from './catalog.js';
 
 /** What a processor may know about the job it runs, without depending on BullMQ. */
 export interface JobContext {
@@ -128,6 +136,10 @@ export function startWorkerPool<Deps>(options: WorkerPoolOptions<Deps>): WorkerP
       maxStalledCount: 3,
       // Bounds retryAfter loops: a job put back this many times fails.
       maxStartedAttempts: maxStartsPerJob,
+      settings: {
+        backoffStrategy: (attemptsMade, type, _error, job) =>
+          type === backoffType && job ? retryDelay(job.name, attemptsMade) : 0,
+      },
     });
     worker.on('error', (error) => reportError(error, queue));
     worker.on('failed', (job, error) =>

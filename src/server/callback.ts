@@ -19,10 +19,13 @@ const limits: Record<string, number> = {
 
 /** The sentence a partner sees for an error Entra sent back instead of a code. */
 export function consentErrorMessage(
-  error: string,
-  description: string | undefined,
+  rawError: string,
+  rawDescription: string | undefined,
   subcode?: string,
 ): string {
+  // Whatever arrives here is stored and shown: no control characters (PostgreSQL refuses NUL).
+  const error = printable(rawError).slice(0, 128);
+  const description = rawDescription === undefined ? undefined : printable(rawDescription);
   if (error === 'access_denied' || subcode === 'cancel') {
     return 'Consent was cancelled at Microsoft, so nothing changed. Click Grant Partner Center Consent to try again.';
   }
@@ -33,6 +36,9 @@ export function consentErrorMessage(
     .slice(0, 300);
   return `Microsoft could not complete the consent (${aadsts ?? error})${first ? `: ${first}` : '.'} Try again, or contact support with this code.`;
 }
+
+const printable = (text: string) =>
+  text.replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g, ' ');
 
 function withParams(url: string, params: Record<string, string>): string {
   const target = new URL(url);

@@ -225,6 +225,19 @@ describe('consent: start, callback, exchange, domain-matched replacement', funct
     expect(await runtime.queues.get('consent').getJobCounts()).to.deep.equal(before);
   });
 
+  it('an error answer carrying control characters is recorded cleaned, not a 500', async () => {
+    const { partnerId } = await partnerWith(['sync@first.example'], 1);
+    const { authorizeUrl, attemptId } = await startConsent(partnerId);
+    const state = new URL(authorizeUrl).searchParams.get('state')!;
+    const back = await request(app).get(
+      `/auth/callback?error=server_error%00&error_description=${encodeURIComponent('AADSTS500011: bad\u0000thing\u0007')}&state=${encodeURIComponent(state)}`,
+    );
+    expect(back.status).to.equal(303);
+    const s = await status(partnerId);
+    expect(s.attempt).to.include({ id: attemptId, status: 'failed' });
+    expect(s.attempt!.message).to.contain('(AADSTS500011): bad thing');
+  });
+
   it('Cancel at Microsoft: the attempt says so in a sentence and nothing changes', async () => {
     const { partnerId } = await partnerWith(['sync@first.example'], 1);
     const { authorizeUrl, attemptId } = await startConsent(partnerId);

@@ -37,15 +37,29 @@ export async function closedPort(): Promise<number> {
 
 export interface PrivateRedis {
   url: string;
+  /** Kills it and starts an empty one on the same port (it keeps nothing on disk). */
+  restart(): Promise<void>;
   stop(): Promise<void>;
 }
 
 /**
  * A redis-server of the test's own on a free port, keeping nothing on disk: for tests that
- * flush or stop Redis (never the shared one).
+ * flush, restart or stop Redis (never the shared one).
  */
 export async function startPrivateRedis(): Promise<PrivateRedis> {
   const port = await closedPort();
+  let current = await spawnRedis(port);
+  return {
+    url: `redis://127.0.0.1:${String(port)}`,
+    async restart() {
+      await current.kill();
+      current = await spawnRedis(port);
+    },
+    stop: () => current.kill(),
+  };
+}
+
+async function spawnRedis(port: number): Promise<{ kill(): Promise<void> }> {
   const child = spawn(
     'redis-server',
     ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
@@ -65,9 +79,8 @@ export async function startPrivateRedis(): Promise<PrivateRedis> {
     }),
   ]);
   return {
-    url: `redis://127.0.0.1:${String(port)}`,
-    async stop() {
-      if (child.exitCode === null) {
+    async kill() {
+      if (child.exitCode === null && child.signalCode === null) {
         child.kill('SIGKILL');
         await exited;
       }

@@ -1,9 +1,16 @@
 import { expect } from 'chai';
-import { jobNames } from '../../src/queue/catalog.js';
+import { jobNames, retryDelay } from '../../src/queue/catalog.js';
 import { assertProcessorsMatchCatalog } from '../../src/queue/worker-pool.js';
 import { processors } from '../../workers/processors.js';
 
 describe('job catalog', () => {
+  it('waits exponentially longer between retries, capped, with up to half of it random', () => {
+    const waits = [1, 2, 3, 4, 5, 6, 9].map((n) => retryDelay('refreshCustomer', n, 1));
+    expect(waits).to.deep.equal([2_000, 4_000, 8_000, 16_000, 30_000, 30_000, 30_000]);
+    expect(retryDelay('refreshCustomer', 3, 0)).to.equal(4_000);
+    expect(retryDelay('no such job', 3)).to.equal(0);
+  });
+
   it('has a processor for every job the service ships', () => {
     expect(() => assertProcessorsMatchCatalog(jobNames, processors)).to.not.throw();
   });

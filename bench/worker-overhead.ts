@@ -28,7 +28,7 @@ async function noopJobsPerSecond(jobs: number, concurrency: number): Promise<num
     });
   });
   const started = Date.now();
-  const worker = new Worker('noop', async () => undefined, { connection, prefix, concurrency });
+  const worker = new Worker('noop', () => Promise.resolve(), { connection, prefix, concurrency });
   await finished;
   const seconds = (Date.now() - started) / 1000;
   await worker.close();

@@ -59,8 +59,8 @@ export class MicrosoftTransportError extends Error {
   }
 }
 
-function transportError(error: unknown): unknown {
-  if (!axios.isAxiosError(error)) return error;
+function transportError(error: unknown): Error {
+  if (!axios.isAxiosError(error)) return error instanceof Error ? error : new Error(String(error));
   let where = 'Microsoft';
   try {
     const url = new URL(error.config?.url ?? '', error.config?.baseURL);

@@ -37,8 +37,13 @@ export function consentErrorMessage(
   return `Microsoft could not complete the consent (${aadsts ?? error})${first ? `: ${first}` : '.'} Try again, or contact support with this code.`;
 }
 
+// Control characters (NUL among them, which PostgreSQL refuses in text) become spaces.
 const printable = (text: string) =>
-  text.replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g, ' ');
+  [...text]
+    .map((c) =>
+      (c.charCodeAt(0) < 32 && c !== '\n' && c !== '\r' && c !== '\t') || c === '\u007f' ? ' ' : c,
+    )
+    .join('');
 
 function withParams(url: string, params: Record<string, string>): string {
   const target = new URL(url);

@@ -1,3 +1,4 @@
+import { once } from 'node:events';
 import express, { Router, type NextFunction, type Request, type Response } from 'express';
 import { rateLimit } from 'express-rate-limit';
 import session from 'express-session';
@@ -6,6 +7,7 @@ import type { Redis } from 'ioredis';
 import { RedisStore, type RedisReply } from 'rate-limit-redis';
 import { z } from 'zod';
 import type { Config } from '../../config/index.js';
+import { withDeadline } from '../deadline.js';
 import { customLicenseTokenState } from '../domain/custom-licenses.js';
 import { jobIds } from '../queue/catalog.js';
 import type { JobQueues } from '../queue/job-queues.js';
@@ -161,8 +163,12 @@ export function siteRouter(options: {
     legacyHeaders: false,
     store: new RedisStore({
       prefix: `${config.queuePrefix}:login:`,
-      sendCommand: (command: string, ...args: string[]) =>
-        redis.call(command, ...args) as Promise<RedisReply>,
+      // The producer connection fails fast while Redis is not ready; the store's first
+      // command (at start-up) waits for it a little instead.
+      sendCommand: async (command: string, ...args: string[]) => {
+        if (redis.status !== 'ready') await withDeadline(2_000, once(redis, 'ready'));
+        return redis.call(command, ...args) as Promise<RedisReply>;
+      },
     }),
     // A Redis outage must not lock everyone out of logging in.
     passOnStoreError: true,

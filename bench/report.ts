@@ -96,7 +96,7 @@ export function benchmarksMarkdown(results: StoredResults): string {
       'first callback with a valid fresh state (it records the code and enqueues the exchange).',
       'Floor: a bare Express route doing one PostgreSQL UPDATE and one Queue.add, at the same rate.',
       '',
-      '| | p50 | p99 | requests/s | non-2xx/3xx |',
+      '| | p50 | p99 | requests/s | answers other than 3xx, errors |',
       '|---|---|---|---|---|',
       `| \`/auth/callback\` | ${f.service.p50Ms} ms | ${f.service.p99Ms} ms | ${fixed(f.service.requestsPerSec, 0)} | ${f.service.non2xx3xx} |`,
       `| Floor | ${f.floor.p50Ms} ms | ${f.floor.p99Ms} ms | ${fixed(f.floor.requestsPerSec, 0)} | ${f.floor.non2xx3xx} |`,

@@ -49,8 +49,14 @@ export function createApp(runtime: AppRuntime): express.Express {
   });
 
   const admin = requireAdmin(config.adminApiToken);
-  // The pages' session: loaded for the dashboard, the callback and the pages alike.
-  app.use(siteSession(config, store, services));
+  // The pages' session, for the pages and the dashboard; the callback and the API (a bearer
+  // token) do without it, which keeps the callback path short.
+  const session = siteSession(config, store, services);
+  app.use((req, res, next) =>
+    req.path === '/auth/callback' || req.path.startsWith('/api/')
+      ? next()
+      : session(req, res, next),
+  );
   app.use(queueBoardPath, requireOperator(config.adminApiToken), queueBoardRouter(queues.all()));
 
   app.use(callbackRouter({ attempts: services.attempts, queues, log }));

@@ -73,16 +73,20 @@ export function siteSession(config: Config, store: Store, services: Services) {
       maxAge: sessionIdleMs,
     },
   });
-  const loadUser = async (req: Request, _res: Response, next: NextFunction) => {
+  const loadUser = async (req: Request) => {
     const id = req.session?.userId;
-    if (id) {
-      const user = await services.users.get(id);
-      if (user)
-        req.user = { id: user.id, email: user.email, role: user.role, partnerId: user.partnerId };
+    if (!id) return;
+    const user = await services.users.get(id);
+    if (user) {
+      req.user = { id: user.id, email: user.email, role: user.role, partnerId: user.partnerId };
     }
-    next();
   };
-  return [sessions, loadUser];
+  return (req: Request, res: Response, next: NextFunction): void => {
+    sessions(req, res, (error?: unknown) => {
+      if (error) return next(error);
+      loadUser(req).then(() => next(), next);
+    });
+  };
 }
 
 /** The pages: login, a partner's Delegated Admin and Companies tabs, the operators' page. */

@@ -10,6 +10,9 @@ export const sha256 = (value: string) => createHash('sha256').update(value).dige
 const sealContext = (id: string, field: 'verifier' | 'nonce' | 'code') =>
   `consent_attempt:${id}:${field}`;
 
+/** The code's seal: bound to its attempt through the state hash, known before any read. */
+const codeContext = (stateHash: string) => `consent_attempt:state:${stateHash}:code`;
+
 /** How long a started consent may take before its state stops being accepted. */
 export const consentAttemptLifetimeMs = 15 * 60 * 1000;
 
@@ -70,26 +73,27 @@ export class ConsentAttemptStore {
    * callback yields one consent. A replay of the same code is recognised by its hash.
    */
   async receiveCode(state: string, code: string): Promise<ReceiveOutcome> {
-    const attempt = await this.byState(state);
-    if (!attempt) return { outcome: 'unknown' };
+    const stateHash = sha256(state);
+    // The common case in one round trip: the code is sealed to the attempt by its state hash.
     const [updated] = await this.db
       .update(consentAttempts)
       .set({
-        codeEnc: this.keyRing.encrypt(code, sealContext(attempt.id, 'code')),
+        codeEnc: this.keyRing.encrypt(code, codeContext(stateHash)),
         codeHash: sha256(code),
         status: 'received',
         receivedAt: new Date(),
       })
       .where(
         and(
-          eq(consentAttempts.id, attempt.id),
+          eq(consentAttempts.stateHash, stateHash),
           eq(consentAttempts.status, 'started'),
           gt(consentAttempts.expiresAt, new Date()),
         ),
       )
       .returning();
     if (updated) return { outcome: 'received', attempt: updated };
-    const current = (await this.get(attempt.id))!;
+    const current = await this.byState(state);
+    if (!current) return { outcome: 'unknown' };
     if (current.codeHash === sha256(code)) return { outcome: 'replayed', attempt: current };
     if (current.status === 'started') return { outcome: 'expired', attempt: current };
     return { outcome: 'used', attempt: current };
@@ -130,13 +134,22 @@ export class ConsentAttemptStore {
   secrets(attempt: ConsentAttempt): { code: string; verifier: string; nonce: string } | undefined {
     if (!attempt.codeEnc || !attempt.pkceVerifierEnc || !attempt.nonceEnc) return undefined;
     return {
-      code: this.keyRing.decryptString(attempt.codeEnc, sealContext(attempt.id, 'code')),
+      code: this.openCode(attempt, attempt.codeEnc),
       verifier: this.keyRing.decryptString(
         attempt.pkceVerifierEnc,
         sealContext(attempt.id, 'verifier'),
       ),
       nonce: this.keyRing.decryptString(attempt.nonceEnc, sealContext(attempt.id, 'nonce')),
     };
+  }
+
+  /** Codes are sealed by state hash; those sealed before that change, by attempt id. */
+  private openCode(attempt: ConsentAttempt, sealed: string): string {
+    try {
+      return this.keyRing.decryptString(sealed, codeContext(attempt.stateHash));
+    } catch {
+      return this.keyRing.decryptString(sealed, sealContext(attempt.id, 'code'));
+    }
   }
 
   latest(partnerId: string, kind: ConsentAttemptKind): Promise<ConsentAttempt | undefined> {

@@ -103,6 +103,12 @@ export function benchmarksMarkdown(results: StoredResults): string {
       '',
       `p99 / floor p99: **${fixed(f.p99Ratio)}**; goal ≤ 1.5: ${verdict(f.p99Ratio <= 1.5)}.`,
       '',
+      'Both servers run as processes of their own and autocannon in a third; on this 2-core',
+      "machine the floor's own p99 moved between 24 and 44 ms from one run to the next, so",
+      'compare several runs before reading much into one. The callback answers with one',
+      'UPDATE (the code sealed to its attempt by the state hash) and one Queue.add, like the',
+      'floor; it skips the pages session.',
+      '',
       ran(callback),
       '',
     );

@@ -27,6 +27,8 @@ const { positionals, values } = parseArgs({
   options: {
     /** Customers per partner, e.g. --sizes 1000,10 (fairness) or --sizes 1000 (pacing). */
     sizes: { type: 'string' },
+    /** Rewrite docs/BENCHMARKS.md from the stored figures, running nothing. */
+    'report-only': { type: 'boolean', default: false },
   },
 });
 const unknown = positionals.filter((p) => !(p in benches));
@@ -41,7 +43,9 @@ if (sizes?.some((n) => !Number.isInteger(n) || n < 1)) {
   process.stderr.write('--sizes expects whole numbers of customers, e.g. --sizes 1000,10\n');
   process.exit(64);
 }
-const selected = (positionals.length > 0 ? positionals : Object.keys(benches)) as BenchName[];
+const selected = (
+  values['report-only'] ? [] : positionals.length > 0 ? positionals : Object.keys(benches)
+) as BenchName[];
 
 const dir = new URL('../docs/benchmarks/', import.meta.url);
 mkdirSync(dir, { recursive: true });

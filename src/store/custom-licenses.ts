@@ -252,7 +252,25 @@ export class CustomLicenseStore {
       .innerJoin(customLicenseDefinitions, eq(customLicenseDefinitions.id, c.definitionId))
       .where(and(inArray(c.companyId, companyIds), isNull(customLicenseDefinitions.deletedAt)))
       .orderBy(c.companyId, c.definitionId, desc(c.countedAt), desc(c.id));
-    return rows;
+    // When the latest did not count, billing still wants the last quantity that did.
+    const counted = await this.db
+      .selectDistinctOn([c.companyId, c.definitionId], {
+        companyId: c.companyId,
+        definitionId: c.definitionId,
+        quantity: c.quantity,
+        countedAt: c.countedAt,
+      })
+      .from(c)
+      .where(and(inArray(c.companyId, companyIds), eq(c.state, 'counted')))
+      .orderBy(c.companyId, c.definitionId, desc(c.countedAt), desc(c.id));
+    const lastCounted = new Map(counted.map((r) => [`${r.companyId}|${r.definitionId}`, r]));
+    return rows.map((row) => {
+      const last = lastCounted.get(`${row.companyId}|${row.definitionId}`);
+      return {
+        ...row,
+        lastCounted: last ? { quantity: last.quantity, countedAt: last.countedAt } : null,
+      };
+    });
   }
 
   /** The counts of one definition, newest first (its history). */

@@ -56,6 +56,7 @@ interface CountView {
   state: string;
   quantity: number | null;
   message: string | null;
+  lastCounted: { quantity: number; countedAt: string } | null;
 }
 
 describe('custom licenses: the second token, its validation and the counts it feeds', function () {
@@ -284,6 +285,8 @@ describe('custom licenses: the second token, its validation and the counts it fe
     expect(status.reason).to.match(/revoked.*Generate the custom-license token again/);
     const counts = await refreshCounts();
     expect(counts.get('Shared mailboxes')!.message).to.match(/^Will fail to update: .*revoked/);
+    // Billing keeps the last quantity that did count.
+    expect(counts.get('Shared mailboxes')!.lastCounted).to.include({ quantity: 1 });
   });
 
   it('a token unused for 80 days is expiring; validating it uses it and makes it valid again', async () => {

@@ -79,6 +79,8 @@ export async function companiesOverview(services: Services, partnerId: string) {
             quantity: n.quantity,
             message: n.message,
             countedAt: n.countedAt,
+            /** The last quantity that did count, when the latest did not. */
+            lastCounted: n.state === 'counted' ? null : n.lastCounted,
           })),
       };
     }),

@@ -60,7 +60,12 @@ export function CompaniesPage({ viewer, partner, overview }: CompaniesPageProps)
                           {n.state === 'counted' ? (
                             <strong>{n.quantity}</strong>
                           ) : (
-                            <span class="bad">{n.message}</span>
+                            <>
+                              <span class="bad">{n.message}</span>
+                              {n.lastCounted ? (
+                                <span class="muted"> (last counted: {n.lastCounted.quantity})</span>
+                              ) : null}
+                            </>
                           )}
                         </li>
                       ))}

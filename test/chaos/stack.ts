@@ -3,8 +3,8 @@ import pg from 'pg';
 import type { ScenarioInput } from '../../emulator/scenario.js';
 import { testEnv, testSecrets } from '../support/config.js';
 import {
+  emulatorEnv,
   startTestEmulator,
-  testClient,
   testScenario,
   type TestEmulator,
 } from '../support/emulator.js';
@@ -67,13 +67,7 @@ export class ChaosStack {
       PORT: String(port),
       PUBLIC_URL: base,
       LOG_LEVEL: 'info',
-      MICROSOFT_CLOUD: 'custom',
-      MICROSOFT_AUTHORITY_HOST: emulator.url,
-      PARTNER_CENTER_URL: emulator.url,
-      GRAPH_URL: emulator.url,
-      HTTP_EXTRA_CA_FILE: emulator.caFile,
-      MICROSOFT_CLIENT_ID: testClient.clientId,
-      MICROSOFT_CLIENT_SECRET: testClient.clientSecret,
+      ...emulatorEnv(emulator),
       PARTNER_CENTER_REQUESTS_PER_SECOND: '100',
       // Faults come back within seconds, not production's half-minutes.
       JOB_LOCK_SECONDS: '2',

@@ -90,6 +90,19 @@ export async function startTestEmulator(
   return Object.assign(emulator, { http });
 }
 
+/** The service's configuration for talking to this emulator as its Microsoft cloud. */
+export function emulatorEnv(emulator: TestEmulator): Record<string, string> {
+  return {
+    MICROSOFT_CLOUD: 'custom',
+    MICROSOFT_AUTHORITY_HOST: emulator.url,
+    PARTNER_CENTER_URL: emulator.url,
+    GRAPH_URL: emulator.url,
+    HTTP_EXTRA_CA_FILE: emulator.caFile,
+    MICROSOFT_CLIENT_ID: testClient.clientId,
+    MICROSOFT_CLIENT_SECRET: testClient.clientSecret,
+  };
+}
+
 export interface TokenSet {
   access_token: string;
   refresh_token: string;

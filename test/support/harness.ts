@@ -13,7 +13,7 @@ import { loadConfig } from '../../config/index.js';
 import type { RefreshRun } from '../../src/store/refresh-runs.js';
 import { testEnv, testSecrets } from './config.js';
 import { createTestDatabase, type TestDatabase } from './database.js';
-import { startTestEmulator, testClient, testScenario, type TestEmulator } from './emulator.js';
+import { emulatorEnv, startTestEmulator, testScenario, type TestEmulator } from './emulator.js';
 import { freshPrefix, removePrefix } from './redis.js';
 
 export const publicUrl = 'http://localhost:3000';
@@ -73,13 +73,7 @@ export async function startHarness(
     DATABASE_URL: database.url,
     QUEUE_PREFIX: prefix,
     PUBLIC_URL: publicUrl,
-    MICROSOFT_CLOUD: 'custom',
-    MICROSOFT_AUTHORITY_HOST: emulator.url,
-    PARTNER_CENTER_URL: emulator.url,
-    GRAPH_URL: emulator.url,
-    HTTP_EXTRA_CA_FILE: emulator.caFile,
-    MICROSOFT_CLIENT_ID: testClient.clientId,
-    MICROSOFT_CLIENT_SECRET: testClient.clientSecret,
+    ...emulatorEnv(emulator),
     ...overrides,
   });
   const config = loadConfig(env).config;

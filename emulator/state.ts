@@ -171,10 +171,11 @@ export class EmulatorState {
         surface === 'partnerCenter'
           ? (partner?.rateLimits.partnerCenterRps ?? 10)
           : (partner?.rateLimits.graphRps ?? 20);
-      bucket = new TokenBucket(rate);
+      bucket = new TokenBucket(rate, this.now());
       this.buckets.set(key, bucket);
     }
-    return bucket.take();
+    // On the emulator's clock, like every other age here: a clock shift refills buckets too.
+    return bucket.take(this.now());
   }
 
   count(partnerTenantId: string | undefined, surface: Surface, throttled: boolean): void {

@@ -490,8 +490,8 @@ describe('Partner Center emulator throttling (HTTPS)', function () {
       expect(body.message).to.be.a('string').that.is.not.empty;
     }
 
-    // Honour the Retry-After the server gave, then the partner is served again.
-    await new Promise((resolve) => setTimeout(resolve, waitSec * 1000));
+    // Honour the Retry-After the server gave (on the emulator's clock): then it serves again.
+    await emulator.http.post(`${emulator.url}/_emulator/clock`, { advanceSeconds: waitSec });
     expect((await get(emulator, '/v1/customers?size=5', firstToken)).status).to.equal(200);
 
     const counters = json<Counters>(await emulator.http.get(`${emulator.url}/_emulator/counters`));

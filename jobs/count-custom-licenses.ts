@@ -70,16 +70,19 @@ export async function countCustomLicenses(
     delegatedAdminId: token.id,
     purpose: 'custom_license' as const,
   };
-  const onFailure = async (error: unknown): Promise<CustomLicenseCountInput[] | undefined> => {
+  /** Retries the job, or stops counting with the token, or returns this tenant's sentence. */
+  const onFailure = async (
+    error: unknown,
+  ): Promise<{ whole: CustomLicenseCountInput[] } | { message: string }> => {
     const failure = forCustomLicenseToken(classifyMicrosoftError(error, 'customer'));
     if (failure.retryAfterMs !== undefined)
       await ctx.retryAfter(failure.retryAfterMs + Math.random() * 1000);
     if (failure.kind === 'transient' && !ctx.finalAttempt) throw new CustomLicenseRetry(failure);
     if (failure.kind === 'needs_reconsent') {
       await deps.customLicenses.markInvalid(token.id, failure.message);
-      return all('will_fail', `Will fail to update: ${failure.message}`);
+      return { whole: all('will_fail', `Will fail to update: ${failure.message}`) };
     }
-    return undefined;
+    return { message: failure.message };
   };
 
   let accessToken: string;
@@ -92,8 +95,8 @@ export async function countCustomLicenses(
     accessToken = got.accessToken;
     if (!got.result.fromCache) await deps.customLicenses.markUsed(token.id);
   } catch (error) {
-    const failure = forCustomLicenseToken(classifyMicrosoftError(error, 'customer'));
-    return (await onFailure(error)) ?? all('failed', failure.message);
+    const outcome = await onFailure(error);
+    return 'whole' in outcome ? outcome.whole : all('failed', outcome.message);
   }
 
   const graph = new TenantGraph(deps.graph, accessToken, {
@@ -107,23 +110,14 @@ export async function countCustomLicenses(
     try {
       counts.push(counted(definition, await graph.count(spec)));
     } catch (error) {
-      if (error instanceof CountRefused) {
-        counts.push({
-          definitionId: definition.id,
-          state: 'failed',
-          quantity: null,
-          message: error.message,
-        });
-        continue;
-      }
-      const whole = await onFailure(error);
-      if (whole) return whole;
-      const failure = forCustomLicenseToken(classifyMicrosoftError(error, 'customer'));
+      const outcome =
+        error instanceof CountRefused ? { message: error.message } : await onFailure(error);
+      if ('whole' in outcome) return outcome.whole;
       counts.push({
         definitionId: definition.id,
         state: 'failed',
         quantity: null,
-        message: failure.message,
+        message: outcome.message,
       });
     }
   }

@@ -26,6 +26,20 @@ export interface DefinitionInput {
   spec: CustomLicenseSpec;
 }
 
+/** A custom-license token that counts or says why it cannot (not pending, not replaced). */
+const tokenInUse = and(
+  eq(delegatedAdmins.kind, 'custom_license'),
+  inArray(delegatedAdmins.status, ['active', 'needs_reconsent']),
+);
+
+/** One of the partner's definitions, not deleted. */
+const liveDefinition = (partnerId: string, id: string) =>
+  and(
+    eq(customLicenseDefinitions.id, id),
+    eq(customLicenseDefinitions.partnerId, partnerId),
+    isNull(customLicenseDefinitions.deletedAt),
+  );
+
 const paramsOf = ({ kind: _kind, ...params }: CustomLicenseSpec) => params;
 
 /** The custom-license token of each partner, the definitions, and their counts. */
@@ -37,13 +51,7 @@ export class CustomLicenseStore {
     const [token] = await this.db
       .select()
       .from(delegatedAdmins)
-      .where(
-        and(
-          eq(delegatedAdmins.partnerId, partnerId),
-          eq(delegatedAdmins.kind, 'custom_license'),
-          inArray(delegatedAdmins.status, ['active', 'needs_reconsent']),
-        ),
-      )
+      .where(and(eq(delegatedAdmins.partnerId, partnerId), tokenInUse))
       .orderBy(desc(delegatedAdmins.consentedAt))
       .limit(1);
     return token;
@@ -54,12 +62,7 @@ export class CustomLicenseStore {
     const rows = await this.db
       .selectDistinct({ partnerId: delegatedAdmins.partnerId })
       .from(delegatedAdmins)
-      .where(
-        and(
-          eq(delegatedAdmins.kind, 'custom_license'),
-          inArray(delegatedAdmins.status, ['active', 'needs_reconsent']),
-        ),
-      );
+      .where(tokenInUse);
     return rows.map((r) => r.partnerId);
   }
 
@@ -130,13 +133,7 @@ export class CustomLicenseStore {
     const [row] = await this.db
       .select()
       .from(customLicenseDefinitions)
-      .where(
-        and(
-          eq(customLicenseDefinitions.id, id),
-          eq(customLicenseDefinitions.partnerId, partnerId),
-          isNull(customLicenseDefinitions.deletedAt),
-        ),
-      );
+      .where(liveDefinition(partnerId, id));
     return row;
   }
 
@@ -183,13 +180,7 @@ export class CustomLicenseStore {
           companyIds: input.companyIds,
           updatedAt: new Date(),
         })
-        .where(
-          and(
-            eq(customLicenseDefinitions.id, id),
-            eq(customLicenseDefinitions.partnerId, partnerId),
-            isNull(customLicenseDefinitions.deletedAt),
-          ),
-        )
+        .where(liveDefinition(partnerId, id))
         .returning();
       if (row) {
         await recordAudit(tx, {
@@ -211,13 +202,7 @@ export class CustomLicenseStore {
       const rows = await tx
         .update(customLicenseDefinitions)
         .set({ deletedAt: new Date() })
-        .where(
-          and(
-            eq(customLicenseDefinitions.id, id),
-            eq(customLicenseDefinitions.partnerId, partnerId),
-            isNull(customLicenseDefinitions.deletedAt),
-          ),
-        )
+        .where(liveDefinition(partnerId, id))
         .returning({ id: customLicenseDefinitions.id });
       if (rows.length > 0) {
         await recordAudit(tx, {

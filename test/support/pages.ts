@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import request from 'supertest';
 import type { Express } from 'express';
 import { hashPassword } from '../../src/server/auth/passwords.js';
@@ -30,7 +31,7 @@ export async function createPeople(h: Harness, partnerId?: string) {
   const passwordHash = await hashPassword(testPassword);
   const operator = await h.runtime.services.users.create(
     {
-      email: `operator-${Date.now()}@ops.example`,
+      email: `operator-${randomBytes(4).toString('hex')}@ops.example`,
       passwordHash,
       role: 'operator',
       partnerId: null,
@@ -39,7 +40,12 @@ export async function createPeople(h: Harness, partnerId?: string) {
   );
   const partnerUser = partnerId
     ? await h.runtime.services.users.create(
-        { email: `user-${Date.now()}@partner.example`, passwordHash, role: 'partner', partnerId },
+        {
+          email: `user-${randomBytes(4).toString('hex')}@partner.example`,
+          passwordHash,
+          role: 'partner',
+          partnerId,
+        },
         'test',
       )
     : undefined;

@@ -1,14 +1,11 @@
 import type { companiesOverview } from '../api/partners.js';
-import { Page, type Viewer } from './layout.js';
+import { Page, when, type Viewer } from './layout.js';
 
 export interface CompaniesPageProps {
   viewer: Viewer;
   partner: { id: string; name: string };
   overview: Awaited<ReturnType<typeof companiesOverview>>;
 }
-
-const when = (date: Date | string | null | undefined) =>
-  date ? new Date(date).toISOString().replace('T', ' ').slice(0, 16) + ' UTC' : 'never';
 
 export function CompaniesPage({ viewer, partner, overview }: CompaniesPageProps) {
   const visible = overview.companies.filter((c) => c.visibility !== 'not_visible');
@@ -72,7 +69,7 @@ export function CompaniesPage({ viewer, partner, overview }: CompaniesPageProps)
                     </ul>
                   )}
                 </td>
-                <td>{when(c.licensesRefreshedAt)}</td>
+                <td>{when(c.licensesRefreshedAt, 'never')}</td>
               </tr>
             ))}
           </tbody>

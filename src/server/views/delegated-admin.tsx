@@ -1,6 +1,6 @@
 import type { CustomLicenseTokenState } from '../../domain/custom-licenses.js';
 import type { delegatedAdminStatus } from '../api/consents.js';
-import { Csrf, Page, type Viewer } from './layout.js';
+import { Csrf, Page, when, type Viewer } from './layout.js';
 
 export interface DelegatedAdminPageProps {
   viewer: Viewer;
@@ -23,8 +23,6 @@ export interface DelegatedAdminPageProps {
   flash?: string | undefined;
 }
 
-const when = (date: Date | string | null | undefined) =>
-  date ? new Date(date).toISOString().replace('T', ' ').slice(0, 16) + ' UTC' : '—';
 const yesNo = (value: boolean) =>
   value ? <span class="ok">Yes</span> : <span class="bad">No</span>;
 

@@ -7,6 +7,10 @@ export interface Viewer {
   csrfToken: string;
 }
 
+/** A time as the pages show it (minutes, UTC), or `empty` when there is none. */
+export const when = (date: Date | string | null | undefined, empty = '—') =>
+  date ? `${new Date(date).toISOString().replace('T', ' ').slice(0, 16)} UTC` : empty;
+
 /** The hidden field every form carries; the server refuses a form without it. */
 export const Csrf = ({ token }: { token: string }) => (
   <input type="hidden" name="_csrf" value={token} />

@@ -21,7 +21,8 @@ export function createApp(runtime: AppRuntime): express.Express {
   const { config, log, store, producer, queues, services } = runtime;
   const app = express();
   app.disable('x-powered-by');
-  app.set('trust proxy', 'loopback');
+  // Only the configured proxies may speak for the client (address, https); by default none.
+  app.set('trust proxy', config.trustProxy);
 
   const metrics = createMetrics(() => queues.all());
   app.use((req, res, next) => metrics.observe(req, res, next));

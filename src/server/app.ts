@@ -58,7 +58,11 @@ export function createApp(runtime: AppRuntime): express.Express {
       ? next()
       : session(req, res, next),
   );
-  app.use(queueBoardPath, requireOperator(config.adminApiToken), queueBoardRouter(queues.all()));
+  app.use(
+    queueBoardPath,
+    requireOperator(config.adminApiToken, config.publicUrl),
+    queueBoardRouter(queues.all()),
+  );
 
   app.use(callbackRouter({ attempts: services.attempts, queues, log }));
 

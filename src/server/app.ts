@@ -12,6 +12,7 @@ import { HttpError } from './http-error.js';
 import { healthRouter, readinessChecks } from './health.js';
 import { createMetrics } from './metrics.js';
 import { queueBoardPath, queueBoardRouter } from './queue-board.js';
+import { securityHeaders } from './security-headers.js';
 import { siteRouter, sitePageError, siteSession } from './site.js';
 
 type AppRuntime = Pick<Runtime, 'config' | 'log' | 'store' | 'producer' | 'queues' | 'services'>;
@@ -42,6 +43,8 @@ export function createApp(runtime: AppRuntime): express.Express {
       },
     }),
   );
+
+  app.use(securityHeaders(config, queueBoardPath));
 
   app.use(healthRouter(readinessChecks(store, producer)));
   app.get('/metrics', async (_req, res) => {

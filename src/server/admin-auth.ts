@@ -40,7 +40,7 @@ const safeMethods = new Set(['GET', 'HEAD', 'OPTIONS']);
  * Whether a request came from a page of `publicOrigin`: its Origin header, or else the
  * browser's Sec-Fetch-Site. A request with neither cannot be told apart from a cross-site form.
  */
-export function fromOwnOrigin(req: Request, publicOrigin: string): boolean {
+function fromOwnOrigin(req: Request, publicOrigin: string): boolean {
   const origin = req.headers.origin;
   if (origin !== undefined) return origin === publicOrigin;
   return req.headers['sec-fetch-site'] === 'same-origin';
@@ -61,7 +61,7 @@ export function requireOperator(adminApiToken: string, publicUrl: string) {
         res
           .status(403)
           .type('text/plain')
-          .send('Cross-origin requests to the dashboard are refused.');
+          .send('Changes to the queue dashboard must come from its own pages.');
         return;
       }
       next();

@@ -1,4 +1,5 @@
 import { accessSync, constants } from 'node:fs';
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { cloudNames, cloudPresets, type CloudEndpoints, type CloudName } from './clouds.js';
 import { ensureLocalSecrets, generatableSecrets, type GeneratableSecret } from './local-secrets.js';
@@ -33,6 +34,43 @@ export const defaultQueueTuning: QueueTuning = {
   jobLockSeconds: 30,
 };
 
+/** Express's `trust proxy`: none, the number of proxy hops, or the proxies' addresses. */
+export type TrustProxy = false | number | string[];
+
+/** The proxy address ranges Express knows by name. */
+const namedProxyRanges = ['loopback', 'linklocal', 'uniquelocal'];
+
+/** One TRUST_PROXY entry: an IP address, a CIDR block, or one of the named ranges. */
+function isProxyAddress(entry: string): boolean {
+  if (namedProxyRanges.includes(entry)) return true;
+  const [address, bits, extra] = entry.split('/');
+  const family = isIP(address ?? '');
+  if (family === 0 || extra !== undefined) return false;
+  if (bits === undefined) return true;
+  return /^\d{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128);
+}
+
+const trustProxy = z.string().transform((value, ctx): TrustProxy => {
+  if (/^\d+$/.test(value)) {
+    const hops = Number(value);
+    if (hops > 10) {
+      ctx.addIssue({ code: 'custom', message: 'expected at most 10 proxy hops' });
+      return z.NEVER;
+    }
+    return hops === 0 ? false : hops;
+  }
+  const entries = value.split(',').map((entry) => entry.trim());
+  const bad = entries.find((entry) => !isProxyAddress(entry));
+  if (bad !== undefined) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `"${bad}" is neither a number of proxy hops nor an IP address or CIDR block (examples: 1; 10.0.0.0/8,192.168.1.5; loopback)`,
+    });
+    return z.NEVER;
+  }
+  return entries;
+});
+
 /** The whole configuration, parsed once at start-up. */
 export interface Config {
   nodeEnv: 'development' | 'test' | 'production';
@@ -66,6 +104,11 @@ export interface Config {
   adminApiToken: string;
   /** Signs the session cookie of the pages. */
   sessionSecret: string;
+  /**
+   * Which proxies in front of the service are believed about the client's address and
+   * protocol (X-Forwarded-For/-Proto): false, a hop count, or addresses/CIDRs. Default: false
+   */
+  trustProxy: TrustProxy;
   /** Seconds given to running jobs and requests on SIGTERM before they are cancelled. Default: 25 */
   shutdownGraceSeconds: number;
   queues: QueueTuning;
@@ -257,6 +300,7 @@ const schema = z
       .positive('expected a positive number of requests per second')
       .max(1000, 'expected at most 1000 requests per second')
       .default(20),
+    TRUST_PROXY: optionalString.pipe(trustProxy.optional()),
     SHUTDOWN_GRACE_SECONDS: z.coerce
       .number({ message: 'expected a number of seconds' })
       .positive('expected a positive number of seconds')
@@ -374,6 +418,7 @@ export function loadConfig(
       encryptionKeys: keys,
       adminApiToken: e.ADMIN_API_TOKEN ?? local.ADMIN_API_TOKEN!,
       sessionSecret: e.SESSION_SECRET ?? local.SESSION_SECRET!,
+      trustProxy: e.TRUST_PROXY ?? false,
       shutdownGraceSeconds: e.SHUTDOWN_GRACE_SECONDS,
       queues: {
         refreshConcurrency: e.REFRESH_CONCURRENCY,

@@ -111,7 +111,7 @@ license-sync demo
   know: accept it once at ${emulator.url}/_emulator/scenario.)
 
   API                ${base}/api/v1   (Authorization: Bearer $ADMIN_API_TOKEN)
-  Queue dashboard    ${base}/admin/queues   (any user name, the token as password)
+  Queue dashboard    ${base}/admin/queues   (as the operator, or Authorization: Bearer $ADMIN_API_TOKEN)
   Health             ${base}/readyz    Metrics ${base}/metrics
   Microsoft emulator ${emulator.url}   (control: ${emulator.url}/_emulator)
   Partner            ${partner.id}: legacy account ${legacy.username}, ${customers.length} companies

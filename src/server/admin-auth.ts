@@ -8,24 +8,18 @@ function sameSecret(given: string, expected: string): boolean {
   return timingSafeEqual(a, b);
 }
 
-/** The credential an Authorization header carries: a Bearer token or a Basic password. */
+/**
+ * The Bearer token an Authorization header carries. Only Bearer: a browser remembers Basic
+ * credentials and sends them again cross-site, which a Bearer token it never stores cannot be.
+ */
 export function presentedSecret(header: string | undefined): string | undefined {
   if (!header) return undefined;
   const [scheme, value] = header.split(' ', 2);
-  if (!value) return undefined;
-  if (scheme?.toLowerCase() === 'bearer') return value.trim();
-  if (scheme?.toLowerCase() === 'basic') {
-    const decoded = Buffer.from(value, 'base64').toString('utf8');
-    const colon = decoded.indexOf(':');
-    return colon === -1 ? undefined : decoded.slice(colon + 1);
-  }
-  return undefined;
+  if (!value || scheme?.toLowerCase() !== 'bearer') return undefined;
+  return value.trim();
 }
 
-/**
- * Accepts ADMIN_API_TOKEN as a Bearer token or as the password of Basic auth (any user
- * name), so both API clients and a browser opening the dashboard can authenticate.
- */
+/** Accepts ADMIN_API_TOKEN as a Bearer token; anything else is a 401 in JSON. */
 export function requireAdmin(adminApiToken: string) {
   return (req: Request, res: Response, next: NextFunction): void => {
     const secret = presentedSecret(req.headers.authorization);
@@ -35,19 +29,41 @@ export function requireAdmin(adminApiToken: string) {
     }
     res
       .status(401)
-      .set('WWW-Authenticate', 'Basic realm="license-sync", charset="UTF-8"')
+      .set('WWW-Authenticate', 'Bearer realm="license-sync"')
       .json({ error: { code: 'unauthorized', message: 'A valid admin token is required.' } });
   };
 }
 
+const safeMethods = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/**
+ * Whether a request came from a page of `publicOrigin`: its Origin header, or else the
+ * browser's Sec-Fetch-Site. A request with neither cannot be told apart from a cross-site form.
+ */
+function fromOwnOrigin(req: Request, publicOrigin: string): boolean {
+  const origin = req.headers.origin;
+  if (origin !== undefined) return origin === publicOrigin;
+  return req.headers['sec-fetch-site'] === 'same-origin';
+}
+
 /**
  * The dashboard: an operator's session, or ADMIN_API_TOKEN as for the API. A partner user is
- * refused; nobody at all gets the Basic-auth challenge.
+ * refused. The session is a cookie the browser attaches to any site's request, so a
+ * state-changing request on it must come from the service's own origin (the dashboard's
+ * fetch calls send Origin); the Bearer token is never sent by a browser on its own.
  */
-export function requireOperator(adminApiToken: string) {
+export function requireOperator(adminApiToken: string, publicUrl: string) {
   const byToken = requireAdmin(adminApiToken);
+  const publicOrigin = new URL(publicUrl).origin;
   return (req: Request, res: Response, next: NextFunction): void => {
-    if (req.user?.role === 'operator') {
+    if (req.user?.role === 'operator' && presentedSecret(req.headers.authorization) === undefined) {
+      if (!safeMethods.has(req.method) && !fromOwnOrigin(req, publicOrigin)) {
+        res
+          .status(403)
+          .type('text/plain')
+          .send('Changes to the queue dashboard must come from its own pages.');
+        return;
+      }
       next();
       return;
     }

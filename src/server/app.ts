@@ -12,6 +12,7 @@ import { HttpError } from './http-error.js';
 import { healthRouter, readinessChecks } from './health.js';
 import { createMetrics } from './metrics.js';
 import { queueBoardPath, queueBoardRouter } from './queue-board.js';
+import { securityHeaders } from './security-headers.js';
 import { siteRouter, sitePageError, siteSession } from './site.js';
 
 type AppRuntime = Pick<Runtime, 'config' | 'log' | 'store' | 'producer' | 'queues' | 'services'>;
@@ -21,7 +22,8 @@ export function createApp(runtime: AppRuntime): express.Express {
   const { config, log, store, producer, queues, services } = runtime;
   const app = express();
   app.disable('x-powered-by');
-  app.set('trust proxy', 'loopback');
+  // Only the configured proxies may speak for the client (address, https); by default none.
+  app.set('trust proxy', config.trustProxy);
 
   const metrics = createMetrics(() => queues.all());
   app.use((req, res, next) => metrics.observe(req, res, next));
@@ -42,6 +44,8 @@ export function createApp(runtime: AppRuntime): express.Express {
     }),
   );
 
+  app.use(securityHeaders(config, queueBoardPath));
+
   app.use(healthRouter(readinessChecks(store, producer)));
   app.get('/metrics', async (_req, res) => {
     res.set('Content-Type', metrics.registry.contentType);
@@ -57,7 +61,11 @@ export function createApp(runtime: AppRuntime): express.Express {
       ? next()
       : session(req, res, next),
   );
-  app.use(queueBoardPath, requireOperator(config.adminApiToken), queueBoardRouter(queues.all()));
+  app.use(
+    queueBoardPath,
+    requireOperator(config.adminApiToken, config.publicUrl),
+    queueBoardRouter(queues.all()),
+  );
 
   app.use(callbackRouter({ attempts: services.attempts, queues, log }));
 

@@ -6,6 +6,6 @@ function escape(text: string): string {
 export function messagePage(title: string, message: string): string {
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${escape(title)}</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<style>body{font-family:system-ui,sans-serif;max-width:40rem;margin:4rem auto;padding:0 1rem;line-height:1.5}</style></head>
+<link rel="stylesheet" href="/static/style.css"></head>
 <body><main><h1>${escape(title)}</h1><p role="alert">${escape(message)}</p></main></body></html>`;
 }

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import express, { Router, type NextFunction, type Request, type Response } from 'express';
 import { rateLimit } from 'express-rate-limit';
@@ -38,6 +39,11 @@ declare module 'express-session' {
 
 /** Failed login attempts per address per window. Default: 10 per 15 minutes */
 const loginAttempts = { limit: 10, windowMs: 15 * 60 * 1000 };
+/**
+ * Failed login attempts per account (the normalised email) per window, from any number of
+ * addresses. Default: 10 per 15 minutes
+ */
+const accountLoginAttempts = { limit: 10, windowMs: 15 * 60 * 1000 };
 /** A session ends after this long without a request. Default: 8 hours */
 const sessionIdleMs = 8 * 3600 * 1000;
 
@@ -159,39 +165,58 @@ export function siteRouter(options: {
     res.type('html').send(html(<LoginPage csrfToken={generateToken(req)} />));
   });
 
-  const limiter = rateLimit({
-    ...loginAttempts,
-    // Failed attempts count; a user who logs in fine is never slowed down.
-    skipSuccessfulRequests: true,
-    standardHeaders: 'draft-8',
-    legacyHeaders: false,
-    store: new RedisStore({
-      prefix: `${config.queuePrefix}:login:`,
+  const redisStore = (name: string) =>
+    new RedisStore({
+      prefix: `${config.queuePrefix}:${name}:`,
       // The producer connection fails fast while Redis is not ready; the store's first
       // command (at start-up) waits for it a little instead.
       sendCommand: async (command: string, ...args: string[]) => {
         if (redis.status !== 'ready') await withDeadline(2_000, once(redis, 'ready'));
         return redis.call(command, ...args) as Promise<RedisReply>;
       },
-    }),
+    });
+  const tooMany = (req: Request, res: Response, error: string) => {
+    res
+      .status(429)
+      .type('html')
+      .send(html(<LoginPage csrfToken={generateToken(req)} error={error} />));
+  };
+  const limiter = rateLimit({
+    ...loginAttempts,
+    // Failed attempts count; a user who logs in fine is never slowed down.
+    skipSuccessfulRequests: true,
+    standardHeaders: 'draft-8',
+    legacyHeaders: false,
+    store: redisStore('login'),
     // A Redis outage must not lock everyone out of logging in.
     passOnStoreError: true,
-    handler: (req, res) => {
-      res
-        .status(429)
-        .type('html')
-        .send(
-          html(
-            <LoginPage
-              csrfToken={generateToken(req)}
-              error="Too many login attempts. Wait 15 minutes and try again."
-            />,
-          ),
-        );
-    },
+    // Any client may send X-Forwarded-For; TRUST_PROXY decides whether it is believed.
+    validate: { xForwardedForHeader: false },
+    handler: (req, res) =>
+      tooMany(req, res, 'Too many login attempts. Wait 15 minutes and try again.'),
+  });
+  // Guessing one account's password from many addresses is limited here; the email is hashed
+  // so the keys in Redis do not list who tried to log in.
+  const accountLimiter = rateLimit({
+    ...accountLoginAttempts,
+    skipSuccessfulRequests: true,
+    standardHeaders: false,
+    legacyHeaders: false,
+    keyGenerator: (req) =>
+      createHash('sha256')
+        .update(
+          String((req.body as { email?: unknown } | undefined)?.email)
+            .trim()
+            .toLowerCase(),
+        )
+        .digest('base64url'),
+    store: redisStore('login-account'),
+    passOnStoreError: true,
+    handler: (req, res) =>
+      tooMany(req, res, 'Too many failed logins for this account. Wait 15 minutes and try again.'),
   });
 
-  router.post('/login', limiter, async (req, res) => {
+  router.post('/login', limiter, accountLimiter, async (req, res) => {
     const body = z
       .object({ email: z.string().trim().max(320), password: z.string().max(1024) })
       .safeParse(req.body);

@@ -131,6 +131,38 @@ describe('config', () => {
     });
   });
 
+  it('trusts no proxy by default, and takes a hop count or a list of proxy addresses', () => {
+    expect(loadConfig(testEnv()).config.trustProxy).to.equal(false);
+    expect(loadConfig(testEnv({ TRUST_PROXY: ' ' })).config.trustProxy).to.equal(false);
+    expect(loadConfig(testEnv({ TRUST_PROXY: '0' })).config.trustProxy).to.equal(false);
+    expect(loadConfig(testEnv({ TRUST_PROXY: '2' })).config.trustProxy).to.equal(2);
+    expect(
+      loadConfig(testEnv({ TRUST_PROXY: '10.0.0.0/8, 192.168.1.5,fd00::/8,loopback' })).config
+        .trustProxy,
+    ).to.deep.equal(['10.0.0.0/8', '192.168.1.5', 'fd00::/8', 'loopback']);
+  });
+
+  it('names TRUST_PROXY and shows what it takes when an entry is neither hops nor an address', () => {
+    for (const [value, bad] of [
+      ['true', 'true'],
+      ['10.0.0.0/33', '10.0.0.0/33'],
+      ['10.0.0.1,proxy.example', 'proxy.example'],
+      ['1.5', '1.5'],
+      ['fd00::/129', 'fd00::/129'],
+    ] as const) {
+      const error = problemsOf(testEnv({ TRUST_PROXY: value }));
+      expect(error.problems).to.deep.equal([
+        {
+          variable: 'TRUST_PROXY',
+          message: `"${bad}" is neither a number of proxy hops nor an IP address or CIDR block (examples: 1; 10.0.0.0/8,192.168.1.5; loopback)`,
+        },
+      ]);
+    }
+    expect(problemsOf(testEnv({ TRUST_PROXY: '50' })).problems).to.deep.equal([
+      { variable: 'TRUST_PROXY', message: 'expected at most 10 proxy hops' },
+    ]);
+  });
+
   it('requires every secret, the client id and an https PUBLIC_URL in production', () => {
     const error = problemsOf({ NODE_ENV: 'production', PUBLIC_URL: 'http://x.test' });
     expect(error.problems.map((p) => p.variable).sort()).to.deep.equal([

@@ -8,7 +8,7 @@ import { customLicensesRouter } from './api/custom-licenses.js';
 import { partnersRouter } from './api/partners.js';
 import { refreshRouter } from './api/refresh.js';
 import { callbackRouter } from './callback.js';
-import { HttpError } from './http-error.js';
+import { HttpError, errorAnswer } from './http-error.js';
 import { healthRouter, readinessChecks } from './health.js';
 import { createMetrics } from './metrics.js';
 import { queueBoardPath, queueBoardRouter } from './queue-board.js';
@@ -81,18 +81,8 @@ export function createApp(runtime: AppRuntime): express.Express {
       next(error);
       return;
     }
-    const status =
-      error instanceof HttpError
-        ? error.status
-        : // body-parser's errors (malformed JSON, too large) carry a 4xx status.
-          typeof (error as { status?: unknown }).status === 'number' &&
-            (error as { status: number }).status < 500
-          ? (error as { status: number }).status
-          : 500;
+    const { status, code, message } = errorAnswer(error);
     if (status >= 500) req.log.error({ err: error }, 'request failed');
-    const code =
-      error instanceof HttpError ? error.code : status >= 500 ? 'internal' : 'bad_request';
-    const message = status >= 500 ? 'Something went wrong on our side.' : (error as Error).message;
     res.status(status).json({ error: { code, message } });
   });
   return app;

@@ -9,6 +9,7 @@ import { z } from 'zod';
 import type { Config } from '../../config/index.js';
 import { withDeadline } from '../deadline.js';
 import { customLicenseTokenState } from '../domain/custom-licenses.js';
+import { singleLineText } from '../domain/text.js';
 import { jobIds } from '../queue/catalog.js';
 import type { JobQueues } from '../queue/job-queues.js';
 import type { Services } from '../services.js';
@@ -19,7 +20,7 @@ import { companiesOverview } from './api/partners.js';
 import { retryFailures, syncNow } from './api/refresh.js';
 import { decoyHash, hashPassword, verifyPassword } from './auth/passwords.js';
 import { PostgresSessionStore } from './auth/session-store.js';
-import { HttpError } from './http-error.js';
+import { HttpError, errorAnswer } from './http-error.js';
 import { CompaniesPage } from './views/companies.js';
 import { DelegatedAdminPage } from './views/delegated-admin.js';
 import { html, type Viewer } from './views/layout.js';
@@ -27,6 +28,7 @@ import { LoginPage } from './views/login.js';
 import { OperatorPage } from './views/operator.js';
 import { stylesheet } from './views/style.js';
 import { messagePage } from './pages.js';
+import { invalidRequestSentence } from './validation.js';
 
 declare module 'express-session' {
   interface SessionData {
@@ -193,15 +195,23 @@ export function siteRouter(options: {
 
   router.post('/login', limiter, async (req, res) => {
     const body = z
-      .object({ email: z.string().trim().max(320), password: z.string().max(1024) })
+      .object({ email: singleLineText({ max: 320 }), password: z.string().max(1024) })
       .safeParse(req.body);
-    const email = body.success ? body.data.email : '';
-    const user = body.success ? await services.users.byEmail(email) : undefined;
+    if (!body.success) {
+      res
+        .status(400)
+        .type('html')
+        .send(
+          html(
+            <LoginPage csrfToken={generateToken(req)} error={invalidRequestSentence(body.error)} />,
+          ),
+        );
+      return;
+    }
+    const email = body.data.email;
+    const user = await services.users.byEmail(email);
     // Same work whether or not the email exists.
-    const ok = await verifyPassword(
-      body.success ? body.data.password : '',
-      user?.passwordHash ?? decoyHash,
-    );
+    const ok = await verifyPassword(body.data.password, user?.passwordHash ?? decoyHash);
     if (!user || !ok) {
       res
         .status(401)
@@ -378,14 +388,14 @@ export function siteRouter(options: {
   });
 
   router.post('/operator/partners', signedIn, operatorsOnly, async (req, res) => {
-    const name = z
-      .string()
-      .trim()
-      .min(1)
-      .max(200)
-      .safeParse((req.body as { name?: unknown }).name);
-    if (!name.success) return back(req, res, '/operator', 'A partner needs a name.');
-    const partner = await services.partners.create(name.data, req.user!.email);
+    const body = z.object({ name: singleLineText({ min: 1, max: 200 }) }).safeParse(req.body);
+    if (!body.success) {
+      if (body.error.issues.some((i) => i.code === 'too_small')) {
+        return back(req, res, '/operator', 'A partner needs a name.');
+      }
+      throw new HttpError(400, 'invalid_request', invalidRequestSentence(body.error));
+    }
+    const partner = await services.partners.create(body.data.name, req.user!.email);
     back(req, res, '/operator', `Added ${partner.name}.`);
   });
 
@@ -428,14 +438,8 @@ export function siteRouter(options: {
 /** Errors of the pages as pages (the API answers JSON). */
 export function sitePageError(error: unknown, req: Request, res: Response, next: NextFunction) {
   if (req.path.startsWith('/api/') || res.headersSent) return next(error);
-  const status =
-    error instanceof HttpError
-      ? error.status
-      : typeof (error as { status?: unknown }).status === 'number'
-        ? (error as { status: number }).status
-        : 500;
+  const { status, message } = errorAnswer(error);
   if (status >= 500) return next(error);
-  const message = error instanceof Error ? error.message : 'The request was refused.';
   res
     .status(status)
     .type('html')

@@ -5,6 +5,7 @@ import {
   customLicenseTokenState,
   type CustomLicenseSpec,
 } from '../../domain/custom-licenses.js';
+import { singleLineText } from '../../domain/text.js';
 import { jobIds } from '../../queue/catalog.js';
 import type { JobQueues } from '../../queue/job-queues.js';
 import type { Services } from '../../services.js';
@@ -16,7 +17,7 @@ import { partnerOr404 } from './partners.js';
 
 const guid = z.uuid({ message: 'expected a GUID' });
 const common = {
-  name: z.string().trim().min(1).max(200),
+  name: singleLineText({ min: 1, max: 200 }),
   /** null or absent: every company; otherwise the chosen companies. */
   companyIds: z
     .array(guid.transform((id) => id.toLowerCase()))

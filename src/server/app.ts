@@ -1,29 +1,33 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { pinoHttp } from 'pino-http';
 import type { Runtime } from '../runtime.js';
-import { redactUrl } from '../logger.js';
-import { requireAdmin, requireOperator } from './admin-auth.js';
+import { redactUrl, serializeError } from '../logger.js';
+import { carriesAdminBearer, requireAdmin, requireOperator } from './admin-auth.js';
 import { consentsRouter } from './api/consents.js';
 import { customLicensesRouter } from './api/custom-licenses.js';
 import { partnersRouter } from './api/partners.js';
 import { refreshRouter } from './api/refresh.js';
 import { callbackRouter } from './callback.js';
+import { consentStartLimiter, tooManyConsentStarts } from './consent-throttle.js';
 import { HttpError, errorAnswer } from './http-error.js';
 import { healthRouter, readinessChecks } from './health.js';
-import { createMetrics } from './metrics.js';
+import { createMetrics, serveMetrics, type HttpMetrics } from './metrics.js';
 import { queueBoardPath, queueBoardRouter } from './queue-board.js';
 import { siteRouter, sitePageError, siteSession } from './site.js';
 
 type AppRuntime = Pick<Runtime, 'config' | 'log' | 'store' | 'producer' | 'queues' | 'services'>;
 
 /** The Express app: thin routes that validate, record and enqueue. */
-export function createApp(runtime: AppRuntime): express.Express {
+export function createApp(
+  runtime: AppRuntime,
+  /** Request and queue metrics, shared with a METRICS_PORT listener. Default: the app's own */
+  metrics: HttpMetrics = createMetrics(() => runtime.queues.all()),
+): express.Express {
   const { config, log, store, producer, queues, services } = runtime;
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', 'loopback');
 
-  const metrics = createMetrics(() => queues.all());
   app.use((req, res, next) => metrics.observe(req, res, next));
   app.use(
     pinoHttp({
@@ -38,17 +42,28 @@ export function createApp(runtime: AppRuntime): express.Express {
           url: redactUrl(req.url),
           remoteAddress: req.remoteAddress,
         }),
+        // A redirect to Microsoft carries the state and nonce in its Location.
+        res: (res: { statusCode: number; headers?: Record<string, unknown> }) => ({
+          statusCode: res.statusCode,
+          headers:
+            typeof res.headers?.location === 'string'
+              ? { ...res.headers, location: redactUrl(res.headers.location) }
+              : res.headers,
+        }),
+        err: serializeError,
       },
     }),
   );
 
-  app.use(healthRouter(readinessChecks(store, producer)));
-  app.get('/metrics', async (_req, res) => {
-    res.set('Content-Type', metrics.registry.contentType);
-    res.send(await metrics.registry.metrics());
-  });
-
   const admin = requireAdmin(config.adminApiToken);
+  app.use(
+    healthRouter(readinessChecks(store, producer), {
+      showsDetails: (req) => carriesAdminBearer(req, config.adminApiToken),
+    }),
+  );
+  // With METRICS_PORT set, /metrics is served there (see run.ts) and not here.
+  if (config.metricsPort === undefined) app.get('/metrics', admin, serveMetrics(metrics));
+
   // The pages' session, for the pages and the dashboard; the callback and the API (a bearer
   // token) do without it, which keeps the callback path short.
   const session = siteSession(config, store, services);
@@ -64,6 +79,17 @@ export function createApp(runtime: AppRuntime): express.Express {
   const api = express.Router();
   api.use(admin);
   api.use(express.json({ limit: '100kb' }));
+  api.post(
+    ['/partners/:id/consents', '/partners/:id/custom-license-token/consents'],
+    consentStartLimiter({
+      redis: producer,
+      prefix: `${config.queuePrefix}:consent-starts:api:`,
+      keyOf: (req) => `partner:${String(req.params.id)}`,
+      refuse: (_req, res) => {
+        res.status(429).json({ error: { code: 'rate_limited', message: tooManyConsentStarts } });
+      },
+    }),
+  );
   // The admin token is the only API credential so far; audit events name it so.
   api.use(partnersRouter(services, 'admin-api'));
   api.use(consentsRouter(services, config.publicUrl));

@@ -10,7 +10,7 @@ import type { Config } from '../../config/index.js';
 import { withDeadline } from '../deadline.js';
 import { customLicenseTokenState } from '../domain/custom-licenses.js';
 import { singleLineText } from '../domain/text.js';
-import { jobIds } from '../queue/catalog.js';
+import { deduplicationKeys, jobIds } from '../queue/catalog.js';
 import type { JobQueues } from '../queue/job-queues.js';
 import type { Services } from '../services.js';
 import type { Store } from '../store/database.js';
@@ -19,7 +19,9 @@ import { attemptView, delegatedAdminStatus, startConsent } from './api/consents.
 import { companiesOverview } from './api/partners.js';
 import { retryFailures, syncNow } from './api/refresh.js';
 import { decoyHash, hashPassword, verifyPassword } from './auth/passwords.js';
+import { loginFormToken } from './auth/login-form-token.js';
 import { PostgresSessionStore } from './auth/session-store.js';
+import { consentStartLimiter, tooManyConsentStarts } from './consent-throttle.js';
 import { HttpError, errorAnswer } from './http-error.js';
 import { CompaniesPage } from './views/companies.js';
 import { DelegatedAdminPage } from './views/delegated-admin.js';
@@ -113,7 +115,13 @@ export function siteRouter(options: {
     res.type('text/css').set('Cache-Control', 'public, max-age=3600').send(stylesheet);
   });
   router.use(express.urlencoded({ extended: false, limit: '20kb' }));
-  router.use(csrfSynchronisedProtection);
+  // The login form has no session to keep a token in (none is made before a login).
+  const loginForm = loginFormToken(config.sessionSecret, config.publicUrl.startsWith('https:'));
+  router.use((req, res, next) =>
+    req.path === '/login'
+      ? loginForm.protect(req, res, next)
+      : csrfSynchronisedProtection(req, res, next),
+  );
 
   const viewerOf = (req: Request): Viewer => ({
     email: req.user!.email,
@@ -158,7 +166,7 @@ export function siteRouter(options: {
 
   router.get('/login', (req, res) => {
     if (req.user) return res.redirect(303, '/');
-    res.type('html').send(html(<LoginPage csrfToken={generateToken(req)} />));
+    res.type('html').send(html(<LoginPage csrfToken={loginForm.issue(req, res)} />));
   });
 
   const limiter = rateLimit({
@@ -185,7 +193,7 @@ export function siteRouter(options: {
         .send(
           html(
             <LoginPage
-              csrfToken={generateToken(req)}
+              csrfToken={loginForm.issue(req, res)}
               error="Too many login attempts. Wait 15 minutes and try again."
             />,
           ),
@@ -203,7 +211,10 @@ export function siteRouter(options: {
         .type('html')
         .send(
           html(
-            <LoginPage csrfToken={generateToken(req)} error={invalidRequestSentence(body.error)} />,
+            <LoginPage
+              csrfToken={loginForm.issue(req, res)}
+              error={invalidRequestSentence(body.error)}
+            />,
           ),
         );
       return;
@@ -219,7 +230,7 @@ export function siteRouter(options: {
         .send(
           html(
             <LoginPage
-              csrfToken={generateToken(req)}
+              csrfToken={loginForm.issue(req, res)}
               email={email}
               error="Wrong email or password."
             />,
@@ -321,15 +332,31 @@ export function siteRouter(options: {
       });
       res.redirect(303, authorizeUrl);
     };
-  router.post('/partners/:id/consent', signedIn, startAndGo('partner_center'));
-  router.post('/partners/:id/custom-license-token/consent', signedIn, startAndGo('custom_license'));
+  const consentLimit = consentStartLimiter({
+    redis,
+    prefix: `${config.queuePrefix}:consent-starts:pages:`,
+    keyOf: (req) => `user:${req.user!.id}`,
+    refuse: (_req, res) => {
+      res.status(429).type('html').send(messagePage('Too many requests', tooManyConsentStarts));
+    },
+  });
+  router.post('/partners/:id/consent', signedIn, consentLimit, startAndGo('partner_center'));
+  router.post(
+    '/partners/:id/custom-license-token/consent',
+    signedIn,
+    consentLimit,
+    startAndGo('custom_license'),
+  );
 
   router.post('/partners/:id/custom-license-token/validate', signedIn, async (req, res) => {
     const partner = await partnerFor(req);
     await queues.enqueue(
       'validateCustomLicenseToken',
       { partnerId: partner.id },
-      { jobId: jobIds.validateCustomLicenseToken(partner.id, `page-${Date.now()}`) },
+      {
+        jobId: jobIds.validateCustomLicenseToken(partner.id, `page-${Date.now()}`),
+        deduplicationKey: deduplicationKeys.validateCustomLicenseToken(partner.id),
+      },
     );
     back(
       req,

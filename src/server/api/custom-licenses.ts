@@ -6,7 +6,7 @@ import {
   type CustomLicenseSpec,
 } from '../../domain/custom-licenses.js';
 import { singleLineText } from '../../domain/text.js';
-import { jobIds } from '../../queue/catalog.js';
+import { deduplicationKeys, jobIds } from '../../queue/catalog.js';
 import type { JobQueues } from '../../queue/job-queues.js';
 import type { Services } from '../../services.js';
 import type { CustomLicenseDefinition } from '../../store/custom-licenses.js';
@@ -88,7 +88,10 @@ export function customLicensesRouter(
     const job = await queues.enqueue(
       'validateCustomLicenseToken',
       { partnerId: partner.id },
-      { jobId: jobIds.validateCustomLicenseToken(partner.id, `request-${Date.now()}`) },
+      {
+        jobId: jobIds.validateCustomLicenseToken(partner.id, `request-${Date.now()}`),
+        deduplicationKey: deduplicationKeys.validateCustomLicenseToken(partner.id),
+      },
     );
     res.status(202).json({ jobId: job.id });
   });

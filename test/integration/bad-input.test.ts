@@ -10,6 +10,7 @@ import {
   delegatedAdmins,
   partners,
   sessions,
+  users,
 } from '../../src/store/schema.js';
 import { errorStatus } from '../../src/server/http-error.js';
 import { startHarness, type Harness } from '../support/harness.js';
@@ -176,6 +177,37 @@ describe('bad text input: control characters get a 400 naming the field, and not
     expect(written).to.contain('invalid input syntax for type integer');
     expect(written).to.not.contain(secretEmail);
     expect(written).to.not.contain('leaky-parameter');
+  });
+
+  it("a unique violation's log line carries neither the parameters nor pg's detail", async () => {
+    const taken = people.operator.email;
+    const error = await h.runtime.store.db
+      .insert(users)
+      .values({ email: taken, passwordHash: 'scrypt$not-a-real-hash', role: 'operator' })
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+    expect(error, 'the insert should have failed').to.be.instanceOf(Error);
+    // pg's detail quotes the value: Key (email)=(...) already exists.
+    expect(String((error as { cause?: { detail?: string } }).cause?.detail)).to.contain(taken);
+    expect(errorStatus(error)).to.equal(500);
+
+    const lines: string[] = [];
+    const log = createLogger({
+      level: 'debug',
+      destination: new Writable({
+        write(chunk: Buffer, _enc, done) {
+          lines.push(chunk.toString());
+          done();
+        },
+      }),
+    });
+    log.error({ err: error }, 'request failed');
+    const written = lines.join('');
+    expect(written).to.contain('duplicate key value violates unique constraint');
+    expect(written).to.not.contain(taken);
+    expect(written).to.not.contain('scrypt$not-a-real-hash');
   });
 
   it('the service logs of these requests carry none of the values sent', () => {

@@ -84,7 +84,7 @@ export function createApp(
     consentStartLimiter({
       redis: producer,
       prefix: `${config.queuePrefix}:consent-starts:api:`,
-      keyOf: (req) => `partner:${String(req.params.id)}`,
+      keyOf: (req) => `partner:${String(req.params.id).toLowerCase()}`,
       refuse: (_req, res) => {
         res.status(429).json({ error: { code: 'rate_limited', message: tooManyConsentStarts } });
       },

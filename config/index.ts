@@ -82,6 +82,11 @@ export interface Config {
   /** BullMQ key prefix, a Redis Cluster hash tag. Default: {ls} */
   queuePrefix: string;
   port: number;
+  /**
+   * Port of a listener serving /metrics alone, unauthenticated (the main port then has none).
+   * Default: unset (/metrics on PORT, behind ADMIN_API_TOKEN as a Bearer token)
+   */
+  metricsPort: number | undefined;
   /** Origin users reach the service at; redirect URIs and return URLs are built on it. */
   publicUrl: string;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -227,6 +232,14 @@ const schema = z
       .min(0, 'expected a TCP port number')
       .max(65535, 'expected a TCP port number')
       .default(3000),
+    METRICS_PORT: optionalString.pipe(
+      z.coerce
+        .number<string | undefined>({ message: 'expected a TCP port number' })
+        .int('expected a TCP port number')
+        .min(0, 'expected a TCP port number')
+        .max(65535, 'expected a TCP port number')
+        .optional(),
+    ),
     PUBLIC_URL: optionalString.pipe(origin('the public URL').optional()),
     LOG_LEVEL: z
       .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
@@ -319,6 +332,13 @@ const schema = z
         }
       }
     }
+    if (env.METRICS_PORT !== undefined && env.METRICS_PORT !== 0 && env.METRICS_PORT === env.PORT) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['METRICS_PORT'],
+        message: 'must differ from PORT (unset it to serve /metrics on PORT)',
+      });
+    }
     if (env.NODE_ENV === 'production') {
       for (const name of [...secretNames, 'MICROSOFT_CLIENT_ID', 'PUBLIC_URL'] as const) {
         if (!env[name]) {
@@ -403,6 +423,7 @@ export function loadConfig(
       redisUrl: e.REDIS_URL,
       queuePrefix: e.QUEUE_PREFIX,
       port,
+      metricsPort: e.METRICS_PORT,
       publicUrl: e.PUBLIC_URL ?? `http://localhost:${port}`,
       logLevel: e.LOG_LEVEL,
       microsoft: {

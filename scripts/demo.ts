@@ -112,7 +112,7 @@ license-sync demo
 
   API                ${base}/api/v1   (Authorization: Bearer $ADMIN_API_TOKEN)
   Queue dashboard    ${base}/admin/queues   (as the operator, or Authorization: Bearer $ADMIN_API_TOKEN)
-  Health             ${base}/readyz    Metrics ${base}/metrics
+  Health             ${base}/readyz    Metrics ${api.metricsPort === undefined ? `${base}/metrics   (the token as Bearer)` : `http://localhost:${api.metricsPort}/metrics`}
   Microsoft emulator ${emulator.url}   (control: ${emulator.url}/_emulator)
   Partner            ${partner.id}: legacy account ${legacy.username}, ${customers.length} companies
 

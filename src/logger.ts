@@ -14,6 +14,7 @@ const secretParams = new Set([
   'code_verifier',
   'password',
   'token',
+  'nonce',
 ]);
 
 /**
@@ -65,6 +66,40 @@ export const redactPaths = [
   'clientSecret',
 ];
 
+/** Fields of database errors that quote the values of a query: drizzle's and pg's. */
+const valueCarryingFields = ['params', 'detail', 'where', 'internalQuery', 'parameters'];
+
+/**
+ * A copy of an error (and of its causes) without the values a query carried: drizzle's
+ * DrizzleQueryError puts every parameter in its message ("params: ...") and in `params`, and
+ * pg's errors quote values in `detail` and `where` (and, for bad input, in their message).
+ */
+function withoutQueryValues(error: unknown, depth = 0): unknown {
+  if (!(error instanceof Error) || depth > 5) return error;
+  const copy = Object.create(Object.getPrototypeOf(error) as object) as Record<string, unknown>;
+  for (const key of Object.getOwnPropertyNames(error)) {
+    if (valueCarryingFields.includes(key)) continue;
+    Object.defineProperty(copy, key, Object.getOwnPropertyDescriptor(error, key)!);
+  }
+  let message = error.message;
+  const paramsAt = message.indexOf('\nparams: ');
+  if (paramsAt !== -1) message = message.slice(0, paramsAt);
+  const code = (error as { code?: unknown }).code;
+  // Data exceptions (class 22) quote the refused value: invalid input syntax for type x: "...".
+  if (typeof code === 'string' && code.startsWith('22')) message = message.replace(/"[^]*"/, '"…"');
+  if (message !== error.message) {
+    copy.message = message;
+    if (typeof error.stack === 'string') copy.stack = error.stack.replace(error.message, message);
+  }
+  if ('cause' in error) copy.cause = withoutQueryValues(error.cause, depth + 1);
+  return copy;
+}
+
+/** pino's error serializer, minus query values (see withoutQueryValues). */
+export function serializeError(error: unknown): unknown {
+  return pino.stdSerializers.err(withoutQueryValues(error) as Error);
+}
+
 export function createLogger(options: {
   level: string;
   name?: string;
@@ -75,7 +110,7 @@ export function createLogger(options: {
       name: options.name ?? 'license-sync',
       level: options.level,
       redact: { paths: redactPaths, censor: '[REDACTED]' },
-      serializers: { err: pino.stdSerializers.err },
+      serializers: { err: serializeError },
     },
     options.destination,
   );

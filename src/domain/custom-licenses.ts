@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { CustomLicensePermission } from '../microsoft/identity.js';
+import { singleLineText } from './text.js';
 
 // Custom licenses: billing items counted in each customer tenant through Microsoft Graph with
 // the partner's custom-license token. Pure rules: what a definition is, which permissions its
@@ -19,7 +20,7 @@ export const customLicenseKindSchema = z.discriminatedUnion('kind', [
     domains: z.array(domainName).min(1).max(50).optional(),
   }),
   /** Users in a group, nested groups included; the group by display name or object id. */
-  z.object({ kind: z.literal('group_members'), group: z.string().trim().min(1).max(256) }),
+  z.object({ kind: z.literal('group_members'), group: singleLineText({ min: 1, max: 256 }) }),
   /** Users whose mailbox is a user mailbox (mailboxSettings.userPurpose = user). */
   z.object({ kind: z.literal('user_mailboxes') }),
   /** Shared mailboxes (mailboxSettings.userPurpose = shared). */

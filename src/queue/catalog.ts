@@ -155,6 +155,12 @@ export const jobIds = {
     `refresh-${runId}-${tenant}-retry${attempts}`,
 };
 
+/** Keys under which a job is added once while one is waiting, delayed or running. */
+export const deduplicationKeys = {
+  /** A validation on request: fifty clicks while one is pending make no second job. */
+  validateCustomLicenseToken: (partnerId: string) => `validate-custom-license-${partnerId}`,
+};
+
 export type JobCatalog = typeof jobCatalog;
 export type JobName = keyof JobCatalog;
 export type JobPayload<N extends JobName> = z.infer<JobCatalog[N]['payload']>;

@@ -19,6 +19,11 @@ export interface EnqueueOptions {
   delay?: number;
   /** Lower runs first (1 is highest). Default: none */
   priority?: number;
+  /**
+   * While a job added with this key waits, is delayed or runs, another add with it is ignored
+   * (and answers that job). Default: none
+   */
+  deduplicationKey?: string;
 }
 
 /** The catalog's queues on one Redis connection, with type-checked enqueueing. */
@@ -69,11 +74,13 @@ export class JobQueues {
     ) {
       throw new Error(`job id "${options.jobId}" must not contain ':' nor be all digits`);
     }
+    const { deduplicationKey, ...jobOptions } = options;
     return this.get(definition.queue).add(name, data, {
       attempts: definition.attempts,
       backoff: { type: backoffType },
       ...retention,
-      ...options,
+      ...jobOptions,
+      ...(deduplicationKey ? { deduplication: { id: deduplicationKey } } : {}),
     });
   }
 

@@ -74,3 +74,9 @@ export function requireOperator(adminApiToken: string, publicUrl: string) {
     byToken(req, res, next);
   };
 }
+
+/** Whether the request carries ADMIN_API_TOKEN as a Bearer token (for optional details). */
+export function carriesAdminBearer(req: Request, adminApiToken: string): boolean {
+  const [scheme, value] = (req.headers.authorization ?? '').split(' ', 2);
+  return scheme?.toLowerCase() === 'bearer' && !!value && sameSecret(value.trim(), adminApiToken);
+}

@@ -1,16 +1,17 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { pinoHttp } from 'pino-http';
 import type { Runtime } from '../runtime.js';
-import { redactUrl } from '../logger.js';
-import { requireAdmin, requireOperator } from './admin-auth.js';
+import { redactUrl, serializeError } from '../logger.js';
+import { carriesAdminBearer, requireAdmin, requireOperator } from './admin-auth.js';
 import { consentsRouter } from './api/consents.js';
 import { customLicensesRouter } from './api/custom-licenses.js';
 import { partnersRouter } from './api/partners.js';
 import { refreshRouter } from './api/refresh.js';
 import { callbackRouter } from './callback.js';
-import { HttpError } from './http-error.js';
+import { consentStartLimiter, tooManyConsentStarts } from './consent-throttle.js';
+import { HttpError, errorAnswer } from './http-error.js';
 import { healthRouter, readinessChecks } from './health.js';
-import { createMetrics } from './metrics.js';
+import { createMetrics, serveMetrics, type HttpMetrics } from './metrics.js';
 import { queueBoardPath, queueBoardRouter } from './queue-board.js';
 import { securityHeaders } from './security-headers.js';
 import { siteRouter, sitePageError, siteSession } from './site.js';
@@ -18,14 +19,17 @@ import { siteRouter, sitePageError, siteSession } from './site.js';
 type AppRuntime = Pick<Runtime, 'config' | 'log' | 'store' | 'producer' | 'queues' | 'services'>;
 
 /** The Express app: thin routes that validate, record and enqueue. */
-export function createApp(runtime: AppRuntime): express.Express {
+export function createApp(
+  runtime: AppRuntime,
+  /** Request and queue metrics, shared with a METRICS_PORT listener. Default: the app's own */
+  metrics: HttpMetrics = createMetrics(() => runtime.queues.all()),
+): express.Express {
   const { config, log, store, producer, queues, services } = runtime;
   const app = express();
   app.disable('x-powered-by');
   // Only the configured proxies may speak for the client (address, https); by default none.
   app.set('trust proxy', config.trustProxy);
 
-  const metrics = createMetrics(() => queues.all());
   app.use((req, res, next) => metrics.observe(req, res, next));
   app.use(
     pinoHttp({
@@ -40,19 +44,30 @@ export function createApp(runtime: AppRuntime): express.Express {
           url: redactUrl(req.url),
           remoteAddress: req.remoteAddress,
         }),
+        // A redirect to Microsoft carries the state and nonce in its Location.
+        res: (res: { statusCode: number; headers?: Record<string, unknown> }) => ({
+          statusCode: res.statusCode,
+          headers:
+            typeof res.headers?.location === 'string'
+              ? { ...res.headers, location: redactUrl(res.headers.location) }
+              : res.headers,
+        }),
+        err: serializeError,
       },
     }),
   );
 
   app.use(securityHeaders(config, queueBoardPath));
 
-  app.use(healthRouter(readinessChecks(store, producer)));
-  app.get('/metrics', async (_req, res) => {
-    res.set('Content-Type', metrics.registry.contentType);
-    res.send(await metrics.registry.metrics());
-  });
-
   const admin = requireAdmin(config.adminApiToken);
+  app.use(
+    healthRouter(readinessChecks(store, producer), {
+      showsDetails: (req) => carriesAdminBearer(req, config.adminApiToken),
+    }),
+  );
+  // With METRICS_PORT set, /metrics is served there (see run.ts) and not here.
+  if (config.metricsPort === undefined) app.get('/metrics', admin, serveMetrics(metrics));
+
   // The pages' session, for the pages and the dashboard; the callback and the API (a bearer
   // token) do without it, which keeps the callback path short.
   const session = siteSession(config, store, services);
@@ -72,6 +87,17 @@ export function createApp(runtime: AppRuntime): express.Express {
   const api = express.Router();
   api.use(admin);
   api.use(express.json({ limit: '100kb' }));
+  api.post(
+    ['/partners/:id/consents', '/partners/:id/custom-license-token/consents'],
+    consentStartLimiter({
+      redis: producer,
+      prefix: `${config.queuePrefix}:consent-starts:api:`,
+      keyOf: (req) => `partner:${String(req.params.id).toLowerCase()}`,
+      refuse: (_req, res) => {
+        res.status(429).json({ error: { code: 'rate_limited', message: tooManyConsentStarts } });
+      },
+    }),
+  );
   // The admin token is the only API credential so far; audit events name it so.
   api.use(partnersRouter(services, 'admin-api'));
   api.use(consentsRouter(services, config.publicUrl));
@@ -89,18 +115,8 @@ export function createApp(runtime: AppRuntime): express.Express {
       next(error);
       return;
     }
-    const status =
-      error instanceof HttpError
-        ? error.status
-        : // body-parser's errors (malformed JSON, too large) carry a 4xx status.
-          typeof (error as { status?: unknown }).status === 'number' &&
-            (error as { status: number }).status < 500
-          ? (error as { status: number }).status
-          : 500;
+    const { status, code, message } = errorAnswer(error);
     if (status >= 500) req.log.error({ err: error }, 'request failed');
-    const code =
-      error instanceof HttpError ? error.code : status >= 500 ? 'internal' : 'bad_request';
-    const message = status >= 500 ? 'Something went wrong on our side.' : (error as Error).message;
     res.status(status).json({ error: { code, message } });
   });
   return app;

@@ -1,4 +1,4 @@
-import { Router } from 'express';
+import { Router, type Request } from 'express';
 import type { Redis } from 'ioredis';
 import { withDeadline } from '../deadline.js';
 import type { Store } from '../store/database.js';
@@ -24,13 +24,26 @@ export function readinessChecks(store: Store, redis: Redis): Record<string, Read
   };
 }
 
-/** GET /healthz (the process answers) and GET /readyz (its dependencies answer). */
-export function healthRouter(checks: Record<string, ReadinessCheck>, timeoutMs = 2_000): Router {
+/**
+ * GET /healthz (the process answers) and GET /readyz (its dependencies answer). /readyz names
+ * a failing dependency to anyone, but says why (hosts, ports, error text) only to `showsDetails`.
+ */
+export function healthRouter(
+  checks: Record<string, ReadinessCheck>,
+  options: {
+    /** Whether this request may read why a check failed (an operator's credential). */
+    showsDetails: (req: Request) => boolean;
+    /** How long each check may take. Default: 2 s */
+    timeoutMs?: number;
+  },
+): Router {
+  const { showsDetails, timeoutMs = 2_000 } = options;
   const router = Router();
   router.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
-  router.get('/readyz', async (_req, res) => {
+  router.get('/readyz', async (req, res) => {
+    const details = showsDetails(req);
     const names = Object.keys(checks);
     const outcomes = await Promise.allSettled(
       names.map((name) => withDeadline(timeoutMs, checks[name]!())),
@@ -43,7 +56,9 @@ export function healthRouter(checks: Record<string, ReadinessCheck>, timeoutMs =
         results[name] = 'ok';
       } else {
         failing.push(name);
-        results[name] = `unavailable: ${(outcome.reason as Error).message}`;
+        results[name] = details
+          ? `unavailable: ${(outcome.reason as Error).message}`
+          : 'unavailable';
       }
     });
     res

@@ -1,5 +1,5 @@
 import type { Queue } from 'bullmq';
-import type { NextFunction, Request, Response } from 'express';
+import express, { type NextFunction, type Request, type Response } from 'express';
 import { Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { withDeadline } from '../deadline.js';
 
@@ -84,4 +84,20 @@ export function createMetrics(queues: () => Queue[]): HttpMetrics {
       next();
     },
   };
+}
+
+/** GET /metrics in Prometheus' text format. */
+export function serveMetrics(metrics: HttpMetrics) {
+  return async (_req: Request, res: Response): Promise<void> => {
+    res.set('Content-Type', metrics.registry.contentType);
+    res.send(await metrics.registry.metrics());
+  };
+}
+
+/** The app of METRICS_PORT: /metrics alone, for a port only Prometheus can reach. */
+export function createMetricsApp(metrics: HttpMetrics): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.get('/metrics', serveMetrics(metrics));
+  return app;
 }

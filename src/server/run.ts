@@ -3,28 +3,51 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Runtime } from '../runtime.js';
 import { createApp } from './app.js';
+import { createMetrics, createMetricsApp } from './metrics.js';
 
 export interface RunningApi {
   server: Server;
   port: number;
+  /** The METRICS_PORT listener's port, when there is one. */
+  metricsPort: number | undefined;
   /** Stops accepting connections and waits for open requests up to `graceMs`. */
   close(graceMs: number): Promise<void>;
 }
 
-export async function runApi(runtime: Runtime): Promise<RunningApi> {
-  const server = createApp(runtime).listen(runtime.config.port);
+async function listen(server: Server): Promise<number> {
   await once(server, 'listening');
-  const { port } = server.address() as AddressInfo;
-  runtime.log.info({ port, publicUrl: runtime.config.publicUrl }, 'API listening');
+  return (server.address() as AddressInfo).port;
+}
+
+async function closeServer(server: Server, graceMs: number): Promise<void> {
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  server.closeIdleConnections();
+  const timer = setTimeout(() => server.closeAllConnections(), graceMs);
+  await closed;
+  clearTimeout(timer);
+}
+
+export async function runApi(runtime: Runtime): Promise<RunningApi> {
+  const { config, log } = runtime;
+  const metrics = createMetrics(() => runtime.queues.all());
+  const server = createApp(runtime, metrics).listen(config.port);
+  const port = await listen(server);
+  log.info({ port, publicUrl: config.publicUrl }, 'API listening');
+  const metricsServer =
+    config.metricsPort === undefined
+      ? undefined
+      : createMetricsApp(metrics).listen(config.metricsPort);
+  const metricsPort = metricsServer && (await listen(metricsServer));
+  if (metricsServer) log.info({ port: metricsPort }, 'metrics listening');
   return {
     server,
     port,
+    metricsPort,
     async close(graceMs) {
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeIdleConnections();
-      const timer = setTimeout(() => server.closeAllConnections(), graceMs);
-      await closed;
-      clearTimeout(timer);
+      await Promise.all([
+        closeServer(server, graceMs),
+        metricsServer && closeServer(metricsServer, graceMs),
+      ]);
     },
   };
 }

@@ -10,7 +10,8 @@ import { z } from 'zod';
 import type { Config } from '../../config/index.js';
 import { withDeadline } from '../deadline.js';
 import { customLicenseTokenState } from '../domain/custom-licenses.js';
-import { jobIds } from '../queue/catalog.js';
+import { singleLineText } from '../domain/text.js';
+import { deduplicationKeys, jobIds } from '../queue/catalog.js';
 import type { JobQueues } from '../queue/job-queues.js';
 import type { Services } from '../services.js';
 import type { Store } from '../store/database.js';
@@ -19,8 +20,10 @@ import { attemptView, delegatedAdminStatus, startConsent } from './api/consents.
 import { companiesOverview } from './api/partners.js';
 import { retryFailures, syncNow } from './api/refresh.js';
 import { decoyHash, hashPassword, verifyPassword } from './auth/passwords.js';
+import { loginFormToken } from './auth/login-form-token.js';
 import { PostgresSessionStore } from './auth/session-store.js';
-import { HttpError } from './http-error.js';
+import { consentStartLimiter, tooManyConsentStarts } from './consent-throttle.js';
+import { HttpError, errorAnswer } from './http-error.js';
 import { CompaniesPage } from './views/companies.js';
 import { DelegatedAdminPage } from './views/delegated-admin.js';
 import { html, type Viewer } from './views/layout.js';
@@ -28,6 +31,7 @@ import { LoginPage } from './views/login.js';
 import { OperatorPage } from './views/operator.js';
 import { stylesheet } from './views/style.js';
 import { messagePage } from './pages.js';
+import { invalidRequestSentence } from './validation.js';
 
 declare module 'express-session' {
   interface SessionData {
@@ -117,7 +121,13 @@ export function siteRouter(options: {
     res.type('text/css').set('Cache-Control', 'public, max-age=3600').send(stylesheet);
   });
   router.use(express.urlencoded({ extended: false, limit: '20kb' }));
-  router.use(csrfSynchronisedProtection);
+  // The login form has no session to keep a token in (none is made before a login).
+  const loginForm = loginFormToken(config.sessionSecret, config.publicUrl.startsWith('https:'));
+  router.use((req, res, next) =>
+    req.path === '/login'
+      ? loginForm.protect(req, res, next)
+      : csrfSynchronisedProtection(req, res, next),
+  );
 
   const viewerOf = (req: Request): Viewer => ({
     email: req.user!.email,
@@ -162,7 +172,7 @@ export function siteRouter(options: {
 
   router.get('/login', (req, res) => {
     if (req.user) return res.redirect(303, '/');
-    res.type('html').send(html(<LoginPage csrfToken={generateToken(req)} />));
+    res.type('html').send(html(<LoginPage csrfToken={loginForm.issue(req, res)} />));
   });
 
   const redisStore = (name: string) =>
@@ -179,7 +189,7 @@ export function siteRouter(options: {
     res
       .status(429)
       .type('html')
-      .send(html(<LoginPage csrfToken={generateToken(req)} error={error} />));
+      .send(html(<LoginPage csrfToken={loginForm.issue(req, res)} error={error} />));
   };
   const limiter = rateLimit({
     ...loginAttempts,
@@ -218,15 +228,26 @@ export function siteRouter(options: {
 
   router.post('/login', limiter, accountLimiter, async (req, res) => {
     const body = z
-      .object({ email: z.string().trim().max(320), password: z.string().max(1024) })
+      .object({ email: singleLineText({ max: 320 }), password: z.string().max(1024) })
       .safeParse(req.body);
-    const email = body.success ? body.data.email : '';
-    const user = body.success ? await services.users.byEmail(email) : undefined;
+    if (!body.success) {
+      res
+        .status(400)
+        .type('html')
+        .send(
+          html(
+            <LoginPage
+              csrfToken={loginForm.issue(req, res)}
+              error={invalidRequestSentence(body.error)}
+            />,
+          ),
+        );
+      return;
+    }
+    const email = body.data.email;
+    const user = await services.users.byEmail(email);
     // Same work whether or not the email exists.
-    const ok = await verifyPassword(
-      body.success ? body.data.password : '',
-      user?.passwordHash ?? decoyHash,
-    );
+    const ok = await verifyPassword(body.data.password, user?.passwordHash ?? decoyHash);
     if (!user || !ok) {
       res
         .status(401)
@@ -234,7 +255,7 @@ export function siteRouter(options: {
         .send(
           html(
             <LoginPage
-              csrfToken={generateToken(req)}
+              csrfToken={loginForm.issue(req, res)}
               email={email}
               error="Wrong email or password."
             />,
@@ -336,15 +357,31 @@ export function siteRouter(options: {
       });
       res.redirect(303, authorizeUrl);
     };
-  router.post('/partners/:id/consent', signedIn, startAndGo('partner_center'));
-  router.post('/partners/:id/custom-license-token/consent', signedIn, startAndGo('custom_license'));
+  const consentLimit = consentStartLimiter({
+    redis,
+    prefix: `${config.queuePrefix}:consent-starts:pages:`,
+    keyOf: (req) => `user:${req.user!.id}`,
+    refuse: (_req, res) => {
+      res.status(429).type('html').send(messagePage('Too many requests', tooManyConsentStarts));
+    },
+  });
+  router.post('/partners/:id/consent', signedIn, consentLimit, startAndGo('partner_center'));
+  router.post(
+    '/partners/:id/custom-license-token/consent',
+    signedIn,
+    consentLimit,
+    startAndGo('custom_license'),
+  );
 
   router.post('/partners/:id/custom-license-token/validate', signedIn, async (req, res) => {
     const partner = await partnerFor(req);
     await queues.enqueue(
       'validateCustomLicenseToken',
       { partnerId: partner.id },
-      { jobId: jobIds.validateCustomLicenseToken(partner.id, `page-${Date.now()}`) },
+      {
+        jobId: jobIds.validateCustomLicenseToken(partner.id, `page-${Date.now()}`),
+        deduplicationKey: deduplicationKeys.validateCustomLicenseToken(partner.id),
+      },
     );
     back(
       req,
@@ -403,14 +440,14 @@ export function siteRouter(options: {
   });
 
   router.post('/operator/partners', signedIn, operatorsOnly, async (req, res) => {
-    const name = z
-      .string()
-      .trim()
-      .min(1)
-      .max(200)
-      .safeParse((req.body as { name?: unknown }).name);
-    if (!name.success) return back(req, res, '/operator', 'A partner needs a name.');
-    const partner = await services.partners.create(name.data, req.user!.email);
+    const body = z.object({ name: singleLineText({ min: 1, max: 200 }) }).safeParse(req.body);
+    if (!body.success) {
+      if (body.error.issues.some((i) => i.code === 'too_small')) {
+        return back(req, res, '/operator', 'A partner needs a name.');
+      }
+      throw new HttpError(400, 'invalid_request', invalidRequestSentence(body.error));
+    }
+    const partner = await services.partners.create(body.data.name, req.user!.email);
     back(req, res, '/operator', `Added ${partner.name}.`);
   });
 
@@ -453,14 +490,8 @@ export function siteRouter(options: {
 /** Errors of the pages as pages (the API answers JSON). */
 export function sitePageError(error: unknown, req: Request, res: Response, next: NextFunction) {
   if (req.path.startsWith('/api/') || res.headersSent) return next(error);
-  const status =
-    error instanceof HttpError
-      ? error.status
-      : typeof (error as { status?: unknown }).status === 'number'
-        ? (error as { status: number }).status
-        : 500;
+  const { status, message } = errorAnswer(error);
   if (status >= 500) return next(error);
-  const message = error instanceof Error ? error.message : 'The request was refused.';
   res
     .status(status)
     .type('html')

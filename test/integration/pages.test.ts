@@ -32,8 +32,13 @@ describe('pages: login, sessions, CSRF and who sees what', function () {
 
     // The login answer set the cookie: HttpOnly, and SameSite=Lax so the redirect back from
     // Microsoft (a top-level navigation) still carries it.
-    const form = await (await import('supertest')).default.agent(h.app).get('/login');
-    const cookie = String(form.headers['set-cookie']);
+    const browser = (await import('supertest')).default.agent(h.app);
+    const form = await browser.get('/login');
+    const login = await browser
+      .post('/login')
+      .type('form')
+      .send({ _csrf: csrfOf(form.text), email: people.partnerUser!.email, password: testPassword });
+    const cookie = String(login.headers['set-cookie']);
     expect(cookie).to.match(/ls\.sid=/);
     expect(cookie).to.match(/HttpOnly/i);
     expect(cookie).to.match(/SameSite=Lax/i);

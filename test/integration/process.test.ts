@@ -47,8 +47,45 @@ describe('the service process (npm start)', function () {
       headers: { Authorization: `Bearer ${testSecrets.ADMIN_API_TOKEN}` },
     });
     expect(board.status).to.equal(200);
-    const metrics = await (await fetch(`${base}/metrics`)).text();
+    expect((await fetch(`${base}/metrics`)).status).to.equal(401);
+    const metrics = await (
+      await fetch(`${base}/metrics`, {
+        headers: { Authorization: `Bearer ${testSecrets.ADMIN_API_TOKEN}` },
+      })
+    ).text();
     expect(metrics).to.match(/license_sync_queue_jobs\{queue="maintenance",state="delayed"\} 3/);
+
+    service.child.kill('SIGTERM');
+    expect(await service.exited).to.equal(0);
+    expect(service.lines.some((l) => l.includes('"msg":"stopped"'))).to.be.true;
+  });
+
+  it('with METRICS_PORT serves /metrics there without a token, not on PORT, then stops cleanly on SIGTERM', async () => {
+    service = startService(
+      'src/main.ts',
+      testEnv({
+        DATABASE_URL: database.url,
+        QUEUE_PREFIX: prefix,
+        LOG_LEVEL: 'info',
+        METRICS_PORT: String(await closedPort()),
+      }),
+    );
+    const { port } = await service.waitForLog(listening);
+    const { port: metricsPort } = await service.waitForLog((l) => l.msg === 'metrics listening');
+    await service.waitForLog((l) => l.msg === 'workers started');
+    const main = await fetch(`http://127.0.0.1:${String(port)}/metrics`, {
+      headers: { Authorization: `Bearer ${testSecrets.ADMIN_API_TOKEN}` },
+    });
+    expect(main.status).to.equal(404);
+    const metrics = await fetch(`http://127.0.0.1:${String(metricsPort)}/metrics`);
+    expect(metrics.status).to.equal(200);
+    expect(await metrics.text()).to.match(
+      /license_sync_queue_jobs\{queue="maintenance",state="delayed"\} 3/,
+    );
+    // Only /metrics there: not the API, the pages or the dashboard.
+    expect((await fetch(`http://127.0.0.1:${String(metricsPort)}/admin/queues`)).status).to.equal(
+      404,
+    );
 
     service.child.kill('SIGTERM');
     expect(await service.exited).to.equal(0);

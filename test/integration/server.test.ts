@@ -97,17 +97,30 @@ describe('HTTP server', function () {
     });
   });
 
-  it('answers /readyz 503 naming Redis when Redis is unreachable', async () => {
-    const down = await buildApp({
-      store,
-      prefix,
-      redisUrl: `redis://127.0.0.1:${await closedPort()}`,
-    });
+  it('answers /readyz 503 naming Redis when Redis is unreachable, saying why only to the admin token', async () => {
+    const port = await closedPort();
+    const down = await buildApp({ store, prefix, redisUrl: `redis://127.0.0.1:${port}` });
     try {
       const res = await request(down.app).get('/readyz').expect(503);
-      expect(res.body.status).to.equal('unavailable');
-      expect(res.body.failing).to.deep.equal(['redis']);
-      expect(res.body.checks.postgres).to.equal('ok');
+      expect(res.body).to.deep.equal({
+        status: 'unavailable',
+        failing: ['redis'],
+        checks: { redis: 'unavailable', postgres: 'ok', migrations: 'ok' },
+      });
+      expect(res.text).to.not.contain(String(port));
+      const detailed = await request(down.app)
+        .get('/readyz')
+        .set('Authorization', `Bearer ${token}`)
+        .expect(503);
+      expect(detailed.body.failing).to.deep.equal(['redis']);
+      expect(detailed.body.checks.redis).to.match(/^unavailable: .+/);
+      expect(detailed.body.checks.postgres).to.equal('ok');
+      // A wrong token is no token.
+      const wrong = await request(down.app)
+        .get('/readyz')
+        .set('Authorization', 'Bearer not-the-token')
+        .expect(503);
+      expect(wrong.body.checks.redis).to.equal('unavailable');
       // Liveness does not depend on Redis.
       await request(down.app).get('/healthz').expect(200);
     } finally {
@@ -123,7 +136,10 @@ describe('HTTP server', function () {
     });
     const other = await buildApp({ store: emptyStore, prefix });
     try {
-      const res = await request(other.app).get('/readyz').expect(503);
+      const res = await request(other.app)
+        .get('/readyz')
+        .set('Authorization', `Bearer ${token}`)
+        .expect(503);
       expect(res.body.failing).to.deep.equal(['migrations']);
       expect(res.body.checks.migrations).to.equal(
         `unavailable: ${migrationCount} migration(s) not applied`,
@@ -166,7 +182,11 @@ describe('HTTP server', function () {
     await queues.close();
     connection.disconnect();
     await request(t.app).get('/healthz');
-    const res = await request(t.app).get('/metrics').expect(200);
+    await request(t.app).get('/metrics').expect(401);
+    const res = await request(t.app)
+      .get('/metrics')
+      .set('Authorization', `Bearer ${token}`)
+      .expect(200);
     expect(res.text).to.contain('license_sync_queue_jobs{queue="maintenance",state="waiting"} 1');
     expect(res.text).to.contain('license_sync_queue_jobs{queue="maintenance",state="failed"} 0');
     expect(res.text).to.contain('license_sync_queue_up 1');
@@ -182,7 +202,10 @@ describe('HTTP server', function () {
       redisUrl: `redis://127.0.0.1:${await closedPort()}`,
     });
     try {
-      const res = await request(down.app).get('/metrics').expect(200);
+      const res = await request(down.app)
+        .get('/metrics')
+        .set('Authorization', `Bearer ${token}`)
+        .expect(200);
       expect(res.text).to.contain('license_sync_queue_up 0');
       expect(res.text).to.not.contain('license_sync_queue_jobs{');
     } finally {

@@ -212,4 +212,18 @@ describe('config', () => {
     );
     expect(config.adminApiToken).to.equal('e'.repeat(40));
   });
+
+  it('serves /metrics on PORT unless METRICS_PORT names another port, which it checks', () => {
+    expect(loadConfig(testEnv({})).config.metricsPort).to.equal(undefined);
+    expect(loadConfig(testEnv({ METRICS_PORT: '9464' })).config.metricsPort).to.equal(9464);
+    expect(problemsOf(testEnv({ METRICS_PORT: 'nine' })).problems).to.deep.equal([
+      { variable: 'METRICS_PORT', message: 'expected a TCP port number' },
+    ]);
+    expect(problemsOf(testEnv({ PORT: '3000', METRICS_PORT: '3000' })).problems).to.deep.equal([
+      {
+        variable: 'METRICS_PORT',
+        message: 'must differ from PORT (unset it to serve /metrics on PORT)',
+      },
+    ]);
+  });
 });

@@ -13,6 +13,9 @@ describe('log redaction', () => {
     );
     expect(redactUrl('/x?st%61te=1&%zz=2')).to.equal('/x?st%61te=[REDACTED]&%zz=2');
     expect(redactUrl('/healthz')).to.equal('/healthz');
+    expect(redactUrl('https://login.example/authorize?client_id=c&nonce=n1&state=s1')).to.equal(
+      'https://login.example/authorize?client_id=c&nonce=[REDACTED]&state=[REDACTED]',
+    );
   });
 
   it('never writes tokens, passwords or authorization headers', () => {

@@ -3,6 +3,7 @@ import { CryptoProvider } from '@azure/msal-node';
 import { Router } from 'express';
 import { z } from 'zod';
 import { customLicenseTokenState } from '../../domain/custom-licenses.js';
+import { singleLineText } from '../../domain/text.js';
 import type { Services } from '../../services.js';
 import type { ConsentAttempt } from '../../store/consent-attempts.js';
 import type { ConsentAttemptKind } from '../../store/schema.js';
@@ -121,9 +122,9 @@ export async function startConsent(
   const body = parseOr400(
     z
       .object({
-        returnTo: z.string().min(1).max(2048),
+        returnTo: singleLineText({ min: 1, max: 2048 }),
         /** Pre-fills the account at Microsoft's sign-in (the demo and tests use it). */
-        loginHint: z.string().trim().max(256).optional(),
+        loginHint: singleLineText({ max: 256 }).optional(),
       })
       .strict(),
     input,

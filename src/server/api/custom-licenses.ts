@@ -5,7 +5,8 @@ import {
   customLicenseTokenState,
   type CustomLicenseSpec,
 } from '../../domain/custom-licenses.js';
-import { jobIds } from '../../queue/catalog.js';
+import { singleLineText } from '../../domain/text.js';
+import { deduplicationKeys, jobIds } from '../../queue/catalog.js';
 import type { JobQueues } from '../../queue/job-queues.js';
 import type { Services } from '../../services.js';
 import type { CustomLicenseDefinition } from '../../store/custom-licenses.js';
@@ -16,7 +17,7 @@ import { partnerOr404 } from './partners.js';
 
 const guid = z.uuid({ message: 'expected a GUID' });
 const common = {
-  name: z.string().trim().min(1).max(200),
+  name: singleLineText({ min: 1, max: 200 }),
   /** null or absent: every company; otherwise the chosen companies. */
   companyIds: z
     .array(guid.transform((id) => id.toLowerCase()))
@@ -87,7 +88,10 @@ export function customLicensesRouter(
     const job = await queues.enqueue(
       'validateCustomLicenseToken',
       { partnerId: partner.id },
-      { jobId: jobIds.validateCustomLicenseToken(partner.id, `request-${Date.now()}`) },
+      {
+        jobId: jobIds.validateCustomLicenseToken(partner.id, `request-${Date.now()}`),
+        deduplicationKey: deduplicationKeys.validateCustomLicenseToken(partner.id),
+      },
     );
     res.status(202).json({ jobId: job.id });
   });

@@ -1,15 +1,16 @@
 import { Router } from 'express';
 import { z } from 'zod';
+import { singleLineText } from '../../domain/text.js';
 import type { Services } from '../../services.js';
 import type { Company, DelegatedAdmin, Partner } from '../../store/partners.js';
 import { HttpError } from '../http-error.js';
 import { parseOr400 } from '../validation.js';
 
 const guid = z.uuid({ message: 'expected a GUID' });
-const upnLike = z
-  .string()
-  .trim()
-  .regex(/^[^@\s]+@[^@\s]+\.[^@\s]+$/, 'expected a user principal name such as sync@contoso.com');
+const upnLike = singleLineText({ max: 320 }).regex(
+  /^[^@\s]+@[^@\s]+\.[^@\s]+$/,
+  'expected a user principal name such as sync@contoso.com',
+);
 
 export const partnerView = (p: Partner) => ({
   id: p.id,
@@ -97,7 +98,7 @@ export function partnersRouter(services: Services, actor: string): Router {
 
   router.post('/partners', async (req, res) => {
     const body = parseOr400(
-      z.object({ name: z.string().trim().min(1).max(200) }).strict(),
+      z.object({ name: singleLineText({ min: 1, max: 200 }) }).strict(),
       req.body,
     );
     res.status(201).json(partnerView(await services.partners.create(body.name, actor)));
@@ -127,7 +128,7 @@ export function partnersRouter(services: Services, actor: string): Router {
     const body = parseOr400(
       z
         .object({
-          name: z.string().trim().min(1).max(200),
+          name: singleLineText({ min: 1, max: 200 }),
           customerTenantId: guid.optional(),
           domain: z
             .string()

@@ -125,6 +125,16 @@ export const jobCatalog = {
     backoffMs: 60_000,
     schedule: () => '0 0 4 * * *',
   }),
+  /**
+   * Seals again with the first key of ENCRYPTION_KEYS every value an older key sealed. Runs
+   * after start-up when such values exist, and on request (`npm run keys -- reseal`).
+   */
+  resealKeys: defineJob({
+    queue: 'maintenance',
+    payload: z.object({}).strict(),
+    attempts: 3,
+    backoffMs: 60_000,
+  }),
 };
 
 /** The retry policy every catalog job uses: exponential, capped, with half the delay random. */
@@ -153,6 +163,8 @@ export const jobIds = {
   /** A retry of a failed tenant: the failed job keeps its id, so each retry round gets one. */
   retryCustomer: (runId: string, tenant: string, attempts: number) =>
     `refresh-${runId}-${tenant}-retry${attempts}`,
+  /** Deduplication id of a reseal: one waiting or running per first key. */
+  resealKeys: (currentKeyId: string) => `reseal-keys-${currentKeyId}`,
 };
 
 export type JobCatalog = typeof jobCatalog;

@@ -19,6 +19,11 @@ export interface EnqueueOptions {
   delay?: number;
   /** Lower runs first (1 is highest). Default: none */
   priority?: number;
+  /**
+   * Ignored while a job added with the same id is waiting, delayed or running; unlike a
+   * job id, it stops counting once that job ended. Default: none
+   */
+  deduplicationId?: string;
 }
 
 /** The catalog's queues on one Redis connection, with type-checked enqueueing. */
@@ -69,11 +74,13 @@ export class JobQueues {
     ) {
       throw new Error(`job id "${options.jobId}" must not contain ':' nor be all digits`);
     }
+    const { deduplicationId, ...jobOptions } = options;
     return this.get(definition.queue).add(name, data, {
       attempts: definition.attempts,
       backoff: { type: backoffType },
       ...retention,
-      ...options,
+      ...jobOptions,
+      ...(deduplicationId === undefined ? {} : { deduplication: { id: deduplicationId } }),
     });
   }
 

@@ -7,25 +7,10 @@ import { lockFileName } from '../../src/store/data-dir-lock.js';
 import { openStore } from '../../src/store/database.js';
 import { UserStore } from '../../src/store/users.js';
 import { testEnv } from '../support/config.js';
-import { startService, type ServiceProcess } from '../support/process.js';
+import { runToEnd, startService, type ServiceProcess } from '../support/process.js';
 import { freshPrefix, removePrefix } from '../support/redis.js';
 
 const listening = (line: Record<string, unknown>) => line.msg === 'API listening';
-
-/** Exit code and output of a process run to its end, bounded by `limitMs`. */
-async function runToEnd(process: ServiceProcess, what: string, limitMs = 60_000) {
-  let timer: NodeJS.Timeout | undefined;
-  const code = await Promise.race([
-    process.exited,
-    new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        process.child.kill('SIGKILL');
-        reject(new Error(`${what} did not exit within ${String(limitMs)} ms`));
-      }, limitMs);
-    }),
-  ]).finally(() => clearTimeout(timer));
-  return { code, output: process.lines.join('\n') };
-}
 
 describe('the embedded database (PGlite) shared by two processes', function () {
   let dataDir: string;

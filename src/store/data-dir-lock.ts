@@ -8,7 +8,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { hostname } from 'node:os';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 
 /** Thrown when another live process holds the PGlite data directory. */
 export class DataDirInUseError extends Error {
@@ -16,9 +16,11 @@ export class DataDirInUseError extends Error {
     readonly dataDir: string,
     readonly holder: LockHolder,
   ) {
-    const where = holder.host === hostname() ? '' : ` on host ${holder.host}`;
+    const here = holder.host === hostname();
+    const who = here && holder.pid === process.pid ? 'this process' : 'another process';
+    const where = here ? '' : ` on host ${holder.host}`;
     super(
-      `The embedded database in ${dataDir} is in use by another process (pid ${String(holder.pid)}${where}, ` +
+      `The embedded database in ${dataDir} is in use by ${who} (pid ${String(holder.pid)}${where}, ` +
         `since ${holder.since}). PGlite serves one process at a time: stop that process ` +
         '(e.g. `npm start`) and try again, or set DATABASE_URL to share a PostgreSQL server.',
     );
@@ -41,6 +43,8 @@ export interface DataDirLock {
 }
 
 export const lockFileName = 'license-sync.lock';
+/** Locks this process holds: a second open here is refused, not taken for a past life's. */
+const heldHere = new Map<string, LockHolder>();
 /** How often a holder touches its lock file. */
 const heartbeatMs = 10_000;
 /** A lock file untouched this long is stale whatever its pid says (pid reuse, another host). */
@@ -53,8 +57,10 @@ const staleAfterMs = 60_000;
  * (same host) or has not touched it for a minute (a dead holder's pid reused, another host).
  */
 export function lockDataDir(dataDir: string): DataDirLock {
-  const path = join(dataDir, lockFileName);
+  const path = resolve(dataDir, lockFileName);
   const me: LockHolder = { pid: process.pid, host: hostname(), since: new Date().toISOString() };
+  const mine = heldHere.get(path);
+  if (mine) throw new DataDirInUseError(resolve(dataDir), mine);
   for (let tries = 0; tries < 5; tries++) {
     if (tryCreate(path, me)) return holdLock(path, me);
     const holder = readHolder(path);
@@ -100,7 +106,8 @@ function isStale(path: string, holder: LockHolder): boolean {
   }
   if (Date.now() - touchedMs > staleAfterMs) return true;
   if (holder.host !== hostname()) return false;
-  if (holder.pid === process.pid) return true; // a previous life of this pid (container restart)
+  // Not held here (checked first), so this pid's previous life wrote it (container restart).
+  if (holder.pid === process.pid) return true;
   try {
     process.kill(holder.pid, 0);
     return false;
@@ -137,6 +144,7 @@ function removeStale(path: string, judged: LockHolder | undefined): void {
 
 function holdLock(path: string, me: LockHolder): DataDirLock {
   let held = true;
+  heldHere.set(path, me);
   const heartbeat = setInterval(() => {
     const now = new Date();
     try {
@@ -149,6 +157,7 @@ function holdLock(path: string, me: LockHolder): DataDirLock {
   const release = () => {
     if (!held) return;
     held = false;
+    heldHere.delete(path);
     clearInterval(heartbeat);
     process.off('exit', release);
     const holder = readHolder(path);

@@ -79,6 +79,10 @@ describe('the embedded database (PGlite) shared by two processes', function () {
     expect(refused.output).to.contain('No operator was created');
     expect(refused.output).to.not.contain('Operator first@example.com created');
 
+    const keys = await runToEnd(startService('src/keys.ts', env(), ['status']), 'npm run keys');
+    expect(keys.code).to.not.equal(0);
+    expect(keys.output).to.contain(`pid ${String(pid)}`);
+
     const second = start();
     const secondEnd = await runToEnd(second, 'a second npm start');
     expect(secondEnd.code).to.not.equal(0);

@@ -126,8 +126,8 @@ export const jobCatalog = {
     schedule: () => '0 0 4 * * *',
   }),
   /**
-   * Seals again with the first key of ENCRYPTION_KEYS every value an older key sealed. Runs
-   * after start-up when such values exist, and on request (`npm run keys -- reseal`).
+   * Seals again with the first key of ENCRYPTION_KEYS every value an older key sealed. Queued
+   * at worker start-up when such values exist; `npm run keys -- reseal` does the same at once.
    */
   resealKeys: defineJob({
     queue: 'maintenance',

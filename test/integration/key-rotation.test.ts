@@ -214,6 +214,31 @@ describe('key rotation: counting and resealing sealed values', function () {
       await removePrefix(prefix);
     }
   });
+
+  it('queues one reseal per first key while it waits, and none when nothing is stale', async () => {
+    const prefix = freshPrefix();
+    const runtime = await openRuntime(
+      testConfig({
+        DATABASE_URL: database.url,
+        QUEUE_PREFIX: prefix,
+        ENCRYPTION_KEYS: envKeys(k3),
+      }),
+      log,
+    );
+    try {
+      expect(await enqueueResealIfStale(runtime), 'nothing sealed yet').to.equal(undefined);
+      await sealEverything(store.db, new KeyRing([k1]));
+      const first = await enqueueResealIfStale(runtime);
+      const again = await enqueueResealIfStale(runtime);
+      expect(first).to.be.a('string');
+      expect(again).to.equal(first);
+      const waiting = await runtime.queues.get('maintenance').getJobs(['waiting']);
+      expect(waiting.filter((job) => job.name === 'resealKeys')).to.have.length(1);
+    } finally {
+      await runtime.close();
+      await removePrefix(prefix);
+    }
+  });
 });
 
 /** Resolves once a statement of this database waits on a row lock; rejects after `limitMs`. */

@@ -5,7 +5,8 @@ import { z } from 'zod';
 import { ConfigError, loadConfig } from '../config/index.js';
 import { createLogger } from './logger.js';
 import { hashPassword } from './server/auth/passwords.js';
-import { openStore } from './store/database.js';
+import { DataDirInUseError } from './store/data-dir-lock.js';
+import { openStore, type Store } from './store/database.js';
 import { UserStore } from './store/users.js';
 
 const email = z.email().safeParse(process.argv[2]);
@@ -34,11 +35,14 @@ if (password.length < 12) {
   process.exit(64);
 }
 const log = createLogger({ level: 'warn', name: 'create-operator' });
-const store = openStore({
-  databaseUrl: config.databaseUrl,
-  pgliteDataDir: config.pgliteDataDir,
-  log,
-});
+let store: Store;
+try {
+  store = openStore({ databaseUrl: config.databaseUrl, pgliteDataDir: config.pgliteDataDir, log });
+} catch (error) {
+  if (!(error instanceof DataDirInUseError)) throw error;
+  process.stderr.write(`${error.message}\nNo operator was created.\n`);
+  process.exit(75); // EX_TEMPFAIL
+}
 try {
   await store.migrate();
   const user = await new UserStore(store.db).create(

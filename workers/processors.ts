@@ -4,6 +4,7 @@ import { reconcile } from '../jobs/reconcile.js';
 import { refreshCustomer } from '../jobs/refresh-customer.js';
 import { refreshAllPartners, refreshPartner } from '../jobs/refresh-partner.js';
 import { replaceLegacyAdmins } from '../jobs/replace-legacy-admins.js';
+import { resealKeys } from '../jobs/reseal-keys.js';
 import {
   validateCustomLicenseToken,
   validateCustomLicenseTokens,
@@ -20,4 +21,5 @@ export const processors: ProcessorTable<JobDeps> = {
   refreshCustomer,
   validateCustomLicenseToken,
   validateCustomLicenseTokens,
+  resealKeys,
 };

@@ -1,4 +1,5 @@
 import type { JobDeps } from '../jobs/deps.js';
+import { enqueueResealIfStale } from '../jobs/reseal-keys.js';
 import { withDeadline } from '../src/deadline.js';
 import { createWorkerConnection } from '../src/queue/connections.js';
 import { JobQueues } from '../src/queue/job-queues.js';
@@ -10,6 +11,8 @@ export interface RunningWorkers {
   pool: WorkerPool;
   /** Resolves once the schedules are in Redis (after Redis comes back, if it is down). */
   scheduled: Promise<void>;
+  /** Resolves with the reseal job queued at start-up, if values of an older key were found. */
+  resealQueued: Promise<string | undefined>;
   close(graceMs: number): Promise<void>;
 }
 
@@ -40,6 +43,10 @@ export function runWorkers(runtime: Runtime): RunningWorkers {
     .then(() => queues.enqueue('reconcile', {}, { jobId: `reconcile-start-${Date.now()}` }))
     .then(() => log.info({ queues: pool.workers.map((w) => w.name) }, 'workers started'))
     .catch((error: unknown) => log.error({ err: error }, 'cannot schedule the reconciler'));
+  const resealQueued = enqueueResealIfStale(deps).catch((error: unknown) => {
+    log.warn({ err: error }, 'cannot check for values sealed by an older key');
+    return undefined;
+  });
   // The reconciler is itself a scheduled job: if Redis loses its data (a flush, a restart
   // without persistence) nothing would run it again, so each process checks for it.
   const watchdog = setInterval(() => {
@@ -57,6 +64,7 @@ export function runWorkers(runtime: Runtime): RunningWorkers {
   return {
     pool,
     scheduled,
+    resealQueued,
     async close(graceMs) {
       clearInterval(watchdog);
       await pool.close(graceMs);

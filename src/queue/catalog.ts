@@ -125,6 +125,16 @@ export const jobCatalog = {
     backoffMs: 60_000,
     schedule: () => '0 0 4 * * *',
   }),
+  /**
+   * Seals again with the first key of ENCRYPTION_KEYS every value an older key sealed. Queued
+   * at worker start-up when such values exist; `npm run keys -- reseal` does the same at once.
+   */
+  resealKeys: defineJob({
+    queue: 'maintenance',
+    payload: z.object({}).strict(),
+    attempts: 3,
+    backoffMs: 60_000,
+  }),
 };
 
 /** The retry policy every catalog job uses: exponential, capped, with half the delay random. */
@@ -159,6 +169,8 @@ export const jobIds = {
 export const deduplicationKeys = {
   /** A validation on request: fifty clicks while one is pending make no second job. */
   validateCustomLicenseToken: (partnerId: string) => `validate-custom-license-${partnerId}`,
+  /** A reseal: one waiting or running per first key. */
+  resealKeys: (currentKeyId: string) => `reseal-keys-${currentKeyId}`,
 };
 
 export type JobCatalog = typeof jobCatalog;

@@ -7,11 +7,11 @@ import { consentAttempts, delegatedAdmins, type ConsentAttemptKind } from './sch
 export type ConsentAttempt = typeof consentAttempts.$inferSelect;
 
 export const sha256 = (value: string) => createHash('sha256').update(value).digest('hex');
-const sealContext = (id: string, field: 'verifier' | 'nonce' | 'code') =>
+export const sealContext = (id: string, field: 'verifier' | 'nonce' | 'code') =>
   `consent_attempt:${id}:${field}`;
 
 /** The code's seal: bound to its attempt through the state hash, known before any read. */
-const codeContext = (stateHash: string) => `consent_attempt:state:${stateHash}:code`;
+export const codeContext = (stateHash: string) => `consent_attempt:state:${stateHash}:code`;
 
 /** How long a started consent may take before its state stops being accepted. */
 export const consentAttemptLifetimeMs = 15 * 60 * 1000;

@@ -9,6 +9,10 @@ export type Partner = typeof partners.$inferSelect;
 export type Company = typeof companies.$inferSelect;
 export type DelegatedAdmin = typeof delegatedAdmins.$inferSelect;
 
+/** The seal context of a legacy account's password. */
+export const legacyPasswordContext = (delegatedAdminId: string) =>
+  `delegated_admin:${delegatedAdminId}:password`;
+
 /** Partners, their legacy delegated admins and their companies. */
 export class PartnerStore {
   constructor(
@@ -56,7 +60,7 @@ export class PartnerStore {
           kind: 'legacy',
           username: username.toLowerCase(),
           domain: domainOf(username)!,
-          passwordEnc: this.keyRing.encrypt(password, `delegated_admin:${id}:password`),
+          passwordEnc: this.keyRing.encrypt(password, legacyPasswordContext(id)),
           createdBy: actor,
         })
         .returning();

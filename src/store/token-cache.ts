@@ -10,6 +10,8 @@ export interface CachePartition {
 }
 
 const context = (p: CachePartition) => `token_cache:${p.delegatedAdminId}:${p.purpose}`;
+/** The seal context of a partition's cache, for resealing under a new key. */
+export const tokenCacheContext = context;
 
 /** MSAL's serialized cache per consent, sealed at rest; every save bumps the version. */
 export class TokenCacheStore {

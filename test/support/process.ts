@@ -69,3 +69,18 @@ export function startService(
     },
   };
 }
+
+/** Exit code and output of a process run to its end; killed and rejected after `limitMs`. */
+export async function runToEnd(service: ServiceProcess, what: string, limitMs = 60_000) {
+  let timer: NodeJS.Timeout | undefined;
+  const code = await Promise.race([
+    service.exited,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        service.child.kill('SIGKILL');
+        reject(new Error(`${what} did not exit within ${String(limitMs)} ms`));
+      }, limitMs);
+    }),
+  ]).finally(() => clearTimeout(timer));
+  return { code, output: service.lines.join('\n') };
+}

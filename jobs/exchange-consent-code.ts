@@ -10,7 +10,7 @@ import {
 } from '../src/microsoft/errors.js';
 import { partnerCenterScope } from '../src/microsoft/identity.js';
 import { jobIds, type JobPayload } from '../src/queue/catalog.js';
-import type { JobContext } from '../src/queue/worker-pool.js';
+import { isOutage, type JobContext } from '../src/queue/worker-pool.js';
 import { recordAudit } from '../src/store/audit.js';
 import type { ConsentAttempt } from '../src/store/consent-attempts.js';
 import {
@@ -69,6 +69,8 @@ export async function exchangeConsentCode(
   };
   /** Transient failures retry; the last one, and every other kind, ends the attempt. */
   const onFailure = (classified: MicrosoftFailure, error: unknown, consentId?: string) => {
+    // Our own database or Redis being down is waited out by the worker pool, never spent.
+    if (isOutage(error)) throw error;
     const failure =
       attempt!.kind === 'custom_license' ? forCustomLicenseToken(classified) : classified;
     if (failure.kind === 'transient' && !ctx.finalAttempt) throw error;
@@ -273,7 +275,7 @@ async function completeCustomLicenseToken(
   try {
     state = await checkCustomLicenseToken(deps, attempt.partnerId, pending);
   } catch (error) {
-    if (!ctx.finalAttempt) throw error;
+    if (!ctx.finalAttempt || isOutage(error)) throw error;
     return fail(
       'Microsoft was unavailable while checking the custom-license token. Generate it again.',
       tokenId,

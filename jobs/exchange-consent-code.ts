@@ -242,6 +242,7 @@ async function holdPendingConsent(
         purpose: custom ? 'custom_license' : 'partner_center',
       },
       redeemed.cache,
+      'new',
       tx,
     );
     const [updated] = await tx

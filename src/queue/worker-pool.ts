@@ -64,7 +64,7 @@ export function assertProcessorsMatchCatalog(
 
 /**
  * Starts a job may have, Retry-After and outage postponements included. Default: 60.
- * With outage waits of 1, 2, 4, 8, 16 and then 30 s, a job waits out about 25 minutes of
+ * With outage waits of 1, 2, 4, 8, 16 and then 30 s, a job waits out more than 25 minutes of
  * PostgreSQL or Redis being unreachable (far past a 30 s restart or a 60 s failover); a job
  * that also used Retry-After postponements has that much less.
  */
@@ -173,7 +173,8 @@ export function startWorkerPool<Deps>(options: WorkerPoolOptions<Deps>): WorkerP
       // A crashed worker's jobs are taken up again once their lock lapses.
       lockDuration: tuning.jobLockSeconds * 1000,
       stalledInterval: tuning.jobLockSeconds * 1000,
-      // A job caught by two worker crashes in a row still completes (default: 1).
+      // A job caught by two worker crashes in a row still completes (default: 1). A Redis
+      // outage longer than the job lock also counts one stall for each job it caught running.
       maxStalledCount: 3,
       // Bounds retryAfter loops: a job put back this many times fails.
       maxStartedAttempts: maxStartsPerJob,

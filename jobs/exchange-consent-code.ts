@@ -12,6 +12,7 @@ import { partnerCenterScope } from '../src/microsoft/identity.js';
 import { jobIds, type JobPayload } from '../src/queue/catalog.js';
 import { isOutage, type JobContext } from '../src/queue/worker-pool.js';
 import { recordAudit } from '../src/store/audit.js';
+import { untilDatabaseAvailable } from '../src/store/availability.js';
 import type { ConsentAttempt } from '../src/store/consent-attempts.js';
 import {
   consentAttempts,
@@ -108,11 +109,17 @@ export async function exchangeConsentCode(
         error,
       );
     }
-    attempt = await holdPendingConsent(deps, attempt, {
+    // The code is spent and its tokens exist only here: wait out a database outage.
+    const redeemed = {
       username: result.account?.username ?? '',
       tenantId: result.tenantId,
       oid: result.account?.localAccountId,
       cache: app.getTokenCache().serialize(),
+    };
+    attempt = await untilDatabaseAvailable(() => holdPendingConsent(deps, attempt!, redeemed), {
+      signal: ctx.signal,
+      onWait: (waitMs) =>
+        ctx.log.warn({ attemptId, waitMs }, 'database unreachable: holding the redeemed tokens'),
     });
   }
   const consentId = attempt.delegatedAdminId!;

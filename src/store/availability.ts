@@ -58,3 +58,44 @@ export function isDatabaseUnavailable(error: unknown): boolean {
   }
   return false;
 }
+
+export interface UntilAvailableOptions {
+  /** Stops waiting (the process is shutting down). Default: none */
+  signal?: AbortSignal;
+  /** Longest time spent waiting for the database before the error is thrown. Default: 5 minutes */
+  maxWaitMs?: number;
+  /** Told of each wait, for the log. Default: none */
+  onWait?: (waitMs: number) => void;
+}
+
+/**
+ * Runs `write` again, with waits doubling from 250 ms to 5 s, while the database is
+ * unavailable: for a write that cannot be redone later, such as storing tokens from a code
+ * that is already redeemed and exist only in memory. Other errors are thrown at once.
+ */
+export async function untilDatabaseAvailable<T>(
+  write: () => Promise<T>,
+  options: UntilAvailableOptions = {},
+): Promise<T> {
+  const { signal, maxWaitMs = 5 * 60_000, onWait } = options;
+  const deadline = Date.now() + maxWaitMs;
+  for (let wait = 250; ; wait = Math.min(wait * 2, 5_000)) {
+    try {
+      return await write();
+    } catch (error) {
+      if (!isDatabaseUnavailable(error) || Date.now() + wait > deadline || signal?.aborted) {
+        throw error;
+      }
+      onWait?.(wait);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(done, wait);
+        function done() {
+          clearTimeout(timer);
+          signal?.removeEventListener('abort', done);
+          resolve();
+        }
+        signal?.addEventListener('abort', done, { once: true });
+      });
+    }
+  }
+}

@@ -139,6 +139,52 @@ describe('a PostgreSQL outage during a consent', function () {
     expect(status.model).to.equal('sam');
     expect(status.attempt).to.include({ id: second.attemptId, status: 'completed' });
   });
+
+  it('going down while the code is redeemed, loses neither the tokens nor the consent', async () => {
+    workers ??= runWorkers(h.runtime);
+    const partner = (await h.api('post', '/partners', { name: 'Redeeming Partner' })).body as {
+      id: string;
+    };
+    // The token request is held at Microsoft long enough to stop the database meanwhile.
+    const state = h.emulator.state;
+    state.addFault({ method: 'POST', path: '/*/oauth2/v2.0/token', delayMs: 3_000, count: 1 });
+    const takeFault = state.takeFault.bind(state);
+    let tokenRequested!: () => void;
+    const redeeming = new Promise<void>((resolve) => (tokenRequested = resolve));
+    state.takeFault = (method, path) => {
+      const fault = takeFault(method, path);
+      if (fault && path.endsWith('/oauth2/v2.0/token')) tokenRequested();
+      return fault;
+    };
+    const record = state.record.bind(state);
+    let tokenAnswered!: () => void;
+    const redeemed = new Promise<void>((resolve) => (tokenAnswered = resolve));
+    state.record = (entry) => {
+      record(entry);
+      if (entry.path.endsWith('/oauth2/v2.0/token') && entry.status === 200) tokenAnswered();
+    };
+    try {
+      const { attemptId, callback } = await startConsent(h, partner.id);
+      expect((await request(h.app).get(callback)).status).to.equal(303);
+      await within(20_000, 'the exchange to redeem the code', redeeming);
+      await pg.pause();
+      try {
+        await within(20_000, 'Microsoft to answer with the tokens', redeemed);
+        await delay(2_000); // the outage itself, not a wait for a result
+      } finally {
+        await pg.resume();
+      }
+      const outcome = await within(
+        60_000,
+        'the exchange to finish after the outage',
+        h.finished('consent', jobIds.exchangeConsentCode(attemptId)),
+      );
+      expect(outcome).to.include({ outcome: 'completed' });
+    } finally {
+      state.takeFault = takeFault;
+      state.record = record;
+    }
+  });
 });
 
 describe('reconciler: a consent whose exchange job failed', function () {

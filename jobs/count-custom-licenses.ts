@@ -13,7 +13,7 @@ import {
   type MicrosoftFailure,
 } from '../src/microsoft/errors.js';
 import type { GraphClient, GraphPage, GraphRequestOptions } from '../src/microsoft/graph.js';
-import type { JobContext } from '../src/queue/worker-pool.js';
+import { isOutage, type JobContext } from '../src/queue/worker-pool.js';
 import type {
   CustomLicenseCountInput,
   CustomLicenseDefinition,
@@ -74,6 +74,7 @@ export async function countCustomLicenses(
   const onFailure = async (
     error: unknown,
   ): Promise<{ whole: CustomLicenseCountInput[] } | { message: string }> => {
+    if (isOutage(error)) throw error; // waited out by the worker pool, not a count's failure
     const failure = forCustomLicenseToken(classifyMicrosoftError(error, 'customer'));
     if (failure.retryAfterMs !== undefined)
       await ctx.retryAfter(failure.retryAfterMs + Math.random() * 1000);

@@ -10,8 +10,9 @@ import {
 } from '../src/microsoft/errors.js';
 import { partnerCenterScope } from '../src/microsoft/identity.js';
 import { jobIds, type JobPayload } from '../src/queue/catalog.js';
-import type { JobContext } from '../src/queue/worker-pool.js';
+import { isOutage, type JobContext } from '../src/queue/worker-pool.js';
 import { recordAudit } from '../src/store/audit.js';
+import { untilDatabaseAvailable } from '../src/store/availability.js';
 import type { ConsentAttempt } from '../src/store/consent-attempts.js';
 import {
   consentAttempts,
@@ -69,6 +70,8 @@ export async function exchangeConsentCode(
   };
   /** Transient failures retry; the last one, and every other kind, ends the attempt. */
   const onFailure = (classified: MicrosoftFailure, error: unknown, consentId?: string) => {
+    // Our own database or Redis being down is waited out by the worker pool, never spent.
+    if (isOutage(error)) throw error;
     const failure =
       attempt!.kind === 'custom_license' ? forCustomLicenseToken(classified) : classified;
     if (failure.kind === 'transient' && !ctx.finalAttempt) throw error;
@@ -106,11 +109,17 @@ export async function exchangeConsentCode(
         error,
       );
     }
-    attempt = await holdPendingConsent(deps, attempt, {
+    // The code is spent and its tokens exist only here: wait out a database outage.
+    const redeemed = {
       username: result.account?.username ?? '',
       tenantId: result.tenantId,
       oid: result.account?.localAccountId,
       cache: app.getTokenCache().serialize(),
+    };
+    attempt = await untilDatabaseAvailable(() => holdPendingConsent(deps, attempt!, redeemed), {
+      signal: ctx.signal,
+      onWait: (waitMs) =>
+        ctx.log.warn({ attemptId, waitMs }, 'database unreachable: holding the redeemed tokens'),
     });
   }
   const consentId = attempt.delegatedAdminId!;
@@ -240,6 +249,7 @@ async function holdPendingConsent(
         purpose: custom ? 'custom_license' : 'partner_center',
       },
       redeemed.cache,
+      'new',
       tx,
     );
     const [updated] = await tx
@@ -273,7 +283,7 @@ async function completeCustomLicenseToken(
   try {
     state = await checkCustomLicenseToken(deps, attempt.partnerId, pending);
   } catch (error) {
-    if (!ctx.finalAttempt) throw error;
+    if (!ctx.finalAttempt || isOutage(error)) throw error;
     return fail(
       'Microsoft was unavailable while checking the custom-license token. Generate it again.',
       tokenId,

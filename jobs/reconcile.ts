@@ -8,6 +8,8 @@ export interface ReconcileSummary {
   schedules: JobName[];
   /** Received consents whose code exchange was (re-)enqueued. */
   exchanges: number;
+  /** Received consents failed because their exchange job had ended failed. */
+  abandonedExchanges: number;
   /** Stored consents whose domain-matched replacement was (re-)enqueued. */
   replacements: number;
   /** Open refresh runs whose remaining work was (re-)enqueued. */
@@ -18,6 +20,10 @@ export interface ReconcileSummary {
 
 /** A received consent younger than this may still be on its way into the queue. */
 const graceMs = 30_000;
+
+/** What the partner reads when the exchange job gave up without finishing the consent. */
+export const abandonedExchangeMessage =
+  'The consent could not be completed: processing it failed repeatedly. Grant consent again.';
 
 /**
  * Re-creates the queue work PostgreSQL says should exist (work Redis lost, or never got
@@ -31,12 +37,22 @@ export async function reconcile(
 ): Promise<ReconcileSummary> {
   const schedules = await deps.queues.ensureQueueSetup();
   const received = await deps.attempts.awaitingExchange(new Date(Date.now() - graceMs));
+  let exchanges = 0;
+  let abandonedExchanges = 0;
   for (const attempt of received) {
-    await deps.queues.enqueue(
-      'exchangeConsentCode',
-      { attemptId: attempt.id },
-      { jobId: jobIds.exchangeConsentCode(attempt.id) },
-    );
+    const jobId = jobIds.exchangeConsentCode(attempt.id);
+    // A failed job keeps its id for days, so adding it again would be a no-op and the page
+    // would wait forever: the attempt fails with a sentence instead (a job missing from Redis
+    // is simply added again below). Failures are rare now that outages use no attempts.
+    if ((await deps.queues.get('consent').getJobState(jobId)) === 'failed') {
+      if (await deps.attempts.abandonExchange(attempt.id, abandonedExchangeMessage)) {
+        abandonedExchanges += 1;
+        ctx.log.warn({ attemptId: attempt.id }, 'consent exchange job failed: attempt failed');
+      }
+      continue;
+    }
+    await deps.queues.enqueue('exchangeConsentCode', { attemptId: attempt.id }, { jobId });
+    exchanges += 1;
   }
   const consents = await deps.attempts.consentsAwaitingReplacement();
   for (const id of consents) {
@@ -61,7 +77,8 @@ export async function reconcile(
   const expiredAttempts = await deps.attempts.expireStale();
   const summary = {
     schedules,
-    exchanges: received.length,
+    exchanges,
+    abandonedExchanges,
     replacements: consents.length,
     openRuns: openRuns.length,
     expiredAttempts,

@@ -9,7 +9,7 @@ import { partnerCenterScope } from '../src/microsoft/identity.js';
 import type { PartnerCenterCollection } from '../src/microsoft/partner-center.js';
 import type { JobPayload } from '../src/queue/catalog.js';
 import { callsPerCustomer } from '../src/queue/refresh-work.js';
-import type { JobContext } from '../src/queue/worker-pool.js';
+import { isOutage, type JobContext } from '../src/queue/worker-pool.js';
 import { countCustomLicenses } from './count-custom-licenses.js';
 import type { JobDeps } from './deps.js';
 import { stopForFailure } from './refresh-partner.js';
@@ -76,6 +76,7 @@ export async function refreshCustomer(
       ),
     ]);
   } catch (error) {
+    if (isOutage(error)) throw error; // waited out by the worker pool, not this tenant's failure
     const failure = classifyMicrosoftError(error, 'customer');
     // Microsoft said when: wait exactly that (plus jitter), without spending an attempt.
     if (failure.retryAfterMs !== undefined)

@@ -4,7 +4,7 @@ import { partnerCenterScope } from '../src/microsoft/identity.js';
 import type { PartnerCenterCustomer } from '../src/microsoft/partner-center.js';
 import { jobIds, type JobPayload } from '../src/queue/catalog.js';
 import { enqueuePendingTenants } from '../src/queue/refresh-work.js';
-import type { JobContext } from '../src/queue/worker-pool.js';
+import { isOutage, type JobContext } from '../src/queue/worker-pool.js';
 import type { RefreshRunTrigger } from '../src/store/schema.js';
 import type { JobDeps } from './deps.js';
 import { checkCustomLicenseToken } from './validate-custom-license-token.js';
@@ -97,6 +97,7 @@ export async function refreshPartner(
       await ctx.updateProgress({ listed: customers.length });
     } while (continuationToken);
   } catch (error) {
+    if (isOutage(error)) throw error; // waited out by the worker pool, not the run's failure
     const failure = classifyMicrosoftError(error);
     if (failure.retryAfterMs !== undefined)
       await ctx.retryAfter(failure.retryAfterMs + Math.random() * 1000);

@@ -36,6 +36,7 @@ export type CustomLicensePermission = (typeof customLicensePermissions)[number];
 /** An access token this close to expiry is renewed, as MSAL does. Default: 5 minutes */
 const renewalMarginMs = 5 * 60_000;
 
+/** Runs `fn` holding a lock shared by every process; rejects if the lock was lost meanwhile. */
 export type PartitionLock = <T>(key: string, fn: () => Promise<T>) => Promise<T>;
 
 export interface AuthorizeRequest {
@@ -94,14 +95,18 @@ export class MicrosoftIdentity {
   }
 
   private createApp(partition?: CachePartition): ConfidentialClientApplication {
+    // The version read before MSAL's work, which a save must still find (calls on one
+    // partition run one at a time, under its lock).
+    let loaded: number | 'new' = 'new';
     const cachePlugin: ICachePlugin | undefined = partition && {
       beforeCacheAccess: async (context) => {
         const stored = await this.cache.load(partition);
-        if (stored) context.tokenCache.deserialize(stored);
+        loaded = stored?.version ?? 'new';
+        if (stored) context.tokenCache.deserialize(stored.serialized);
       },
       afterCacheAccess: async (context) => {
         if (context.cacheHasChanged) {
-          await this.cache.save(partition, context.tokenCache.serialize());
+          loaded = await this.cache.save(partition, context.tokenCache.serialize(), loaded);
         }
       },
     };

@@ -1,4 +1,5 @@
 import { Redis, type RedisOptions } from 'ioredis';
+import { errorChain } from '../store/availability.js';
 
 export type { Redis } from 'ioredis';
 
@@ -16,4 +17,36 @@ export function createWorkerConnection(url: string, options: RedisOptions = {}):
  */
 export function createProducerConnection(url: string, options: RedisOptions = {}): Redis {
   return new Redis(url, { enableOfflineQueue: false, maxRetriesPerRequest: 1, ...options });
+}
+
+/** Socket failures of a Redis that is down, restarting or unreachable. */
+const redisConnectionCodes = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EAI_AGAIN',
+  'ENOTFOUND',
+]);
+
+/**
+ * ioredis's messages for a command it could not send (fail-fast connection, retries used up,
+ * connection closed) and Redis's own replies while it cannot serve (loading, cluster down).
+ */
+const redisUnreachable =
+  /^(Stream isn't writeable|Reached the max retries per request limit|Connection is closed|LOADING |CLUSTERDOWN |TRYAGAIN |MASTERDOWN )/;
+
+/**
+ * True when a command failed because Redis could not be reached: an outage to wait out, not
+ * a failure of the work (the worker pool puts the job back without using an attempt).
+ */
+export function isRedisUnavailable(error: unknown): boolean {
+  for (const e of errorChain(error)) {
+    if (e.name === 'MaxRetriesPerRequestError' || e.name === 'ConnectionClosedError') return true;
+    if (typeof e.code === 'string' && redisConnectionCodes.has(e.code)) return true;
+    if (redisUnreachable.test(e.message)) return true;
+  }
+  return false;
 }

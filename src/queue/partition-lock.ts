@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 
 const release = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`;
+const extend = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end`;
 
 export interface LockOptions {
   /** The lock expires on its own after this long, should its holder die. Default: 30 s */
@@ -11,14 +12,29 @@ export interface LockOptions {
 }
 
 /**
+ * The lock expired or was taken while its holder worked (a pause longer than its TTL, Redis
+ * unreachable while renewing): another holder may have worked meanwhile. Transient: a retry
+ * takes the lock again and reads what that holder saved.
+ */
+export class LockLostError extends Error {
+  override readonly name = 'LockLostError';
+  constructor(key: string) {
+    super(`lost the lock ${key} while holding it; its work is not trusted`);
+  }
+}
+
+/**
  * Runs `fn` while holding a Redis lock shared by every worker process: used so one consent's
  * refresh token is redeemed by one worker at a time and each rotation is saved before the
- * next use. A single Redis key with a random token (released only by its holder).
+ * next use. A single Redis key with a random token (released only by its holder), renewed
+ * every third of its TTL while `fn` runs, so a Microsoft call as long as the TTL keeps it.
+ * Should a renewal find the lock gone, `fn`'s signal aborts and withLock rejects with
+ * LockLostError once `fn` settles (what `fn` saved is guarded by its own compare-and-set).
  */
 export async function withLock<T>(
   redis: Redis,
   key: string,
-  fn: () => Promise<T>,
+  fn: (signal: AbortSignal) => Promise<T>,
   options: LockOptions = {},
 ): Promise<T> {
   const ttlMs = options.ttlMs ?? 30_000;
@@ -30,9 +46,29 @@ export async function withLock<T>(
     await new Promise((resolve) => setTimeout(resolve, pause + Math.random() * pause));
     pause = Math.min(pause * 2, 250);
   }
+  const lost = new AbortController();
+  let heldUntil = Date.now() + ttlMs;
+  const renew = async () => {
+    const startedAt = Date.now();
+    try {
+      if (Number(await redis.eval(extend, 1, key, token, ttlMs)) === 1) {
+        heldUntil = startedAt + ttlMs;
+        return;
+      }
+    } catch {
+      // Redis unreachable: the lock holds until its TTL runs out; the next renewal may succeed.
+      if (Date.now() < heldUntil) return;
+    }
+    if (!lost.signal.aborted) lost.abort(new LockLostError(key));
+  };
+  const renewal = setInterval(() => void renew(), Math.max(1, Math.floor(ttlMs / 3)));
+  renewal.unref();
   try {
-    return await fn();
+    const result = await fn(lost.signal);
+    if (lost.signal.aborted) throw lost.signal.reason as LockLostError;
+    return result;
   } finally {
-    await redis.eval(release, 1, key, token).catch(() => {});
+    clearInterval(renewal);
+    if (!lost.signal.aborted) await redis.eval(release, 1, key, token).catch(() => {});
   }
 }

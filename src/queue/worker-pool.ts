@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { defaultQueueTuning, type QueueTuning } from '../../config/index.js';
 import { withDeadline } from '../deadline.js';
+import { errorChain, isDatabaseUnavailable } from '../store/availability.js';
 import {
   backoffType,
   jobCatalog,
@@ -12,6 +13,7 @@ import {
   type JobName,
   type JobPayload,
 } from './catalog.js';
+import { isRedisUnavailable } from './connections.js';
 
 /** What a processor may know about the job it runs, without depending on BullMQ. */
 export interface JobContext {
@@ -60,8 +62,30 @@ export function assertProcessorsMatchCatalog(
   }
 }
 
-/** Starts a job may have, Retry-After postponements included. Default: 60 */
+/**
+ * Starts a job may have, Retry-After and outage postponements included. Default: 60.
+ * With outage waits of 1, 2, 4, 8, 16 and then 30 s, a job waits out more than 25 minutes of
+ * PostgreSQL or Redis being unreachable (far past a 30 s restart or a 60 s failover); a job
+ * that also used Retry-After postponements has that much less.
+ */
 const maxStartsPerJob = 60;
+
+/** The first wait of a job put back for an outage. Default: 1 s */
+const firstOutageWaitMs = 1_000;
+/** The longest wait of a job put back for an outage, doubled from the first. Default: 30 s */
+const maxOutageWaitMs = 30_000;
+
+/**
+ * How long a job waits after its `postponements`-th start that met an outage (1 for the
+ * first): doubling from one second up to half a minute.
+ */
+export function outageWaitMs(postponements: number): number {
+  return Math.min(maxOutageWaitMs, firstOutageWaitMs * 2 ** Math.max(0, postponements - 1));
+}
+
+/** PostgreSQL or Redis could not be reached: the work did not fail, its dependencies did. */
+export const isOutage = (error: unknown) =>
+  isDatabaseUnavailable(error) || isRedisUnavailable(error);
 
 /** How long a forced close may take after the grace period. Default: 2 s */
 const forcedCloseMs = 2_000;
@@ -100,18 +124,35 @@ export function startWorkerPool<Deps>(options: WorkerPoolOptions<Deps>): WorkerP
     }
     // The schema above checked the payload against this very job's definition.
     const processor = processors[name] as (p: unknown, d: Deps, c: JobContext) => Promise<unknown>;
-    return processor(parsed.data, deps, {
-      jobId: job.id ?? '',
-      attemptsMade: job.attemptsMade,
-      finalAttempt: job.attemptsMade + 1 >= (job.opts.attempts ?? 1),
-      signal: signal ?? new AbortController().signal,
-      log: log.child({ job: name, jobId: job.id }),
-      updateProgress: (progress) => job.updateProgress(progress),
-      async retryAfter(ms) {
-        await job.moveToDelayed(Date.now() + ms, token);
-        throw new DelayedError();
-      },
-    });
+    const postpone = async (ms: number): Promise<never> => {
+      await job.moveToDelayed(Date.now() + ms, token);
+      throw new DelayedError();
+    };
+    try {
+      return await processor(parsed.data, deps, {
+        jobId: job.id ?? '',
+        attemptsMade: job.attemptsMade,
+        finalAttempt: job.attemptsMade + 1 >= (job.opts.attempts ?? 1),
+        signal: signal ?? new AbortController().signal,
+        log: log.child({ job: name, jobId: job.id }),
+        updateProgress: (progress) => job.updateProgress(progress),
+        retryAfter: postpone,
+      });
+    } catch (error) {
+      if (!isOutage(error)) throw error;
+      // An outage is not the job's failure: put it back without using an attempt. Starts
+      // beyond failed attempts count the postponements so far (stalls and Retry-After too).
+      // If Redis itself is down the move waits for it; should the job's lock lapse first, the
+      // move fails and the stalled check puts the job back (one of its maxStalledCount).
+      const waitMs = outageWaitMs(job.attemptsStarted - job.attemptsMade);
+      // The innermost error only: a failed query's wrapper carries its parameters.
+      const reason = [...errorChain(error)].at(-1)?.message;
+      log.warn(
+        { job: name, jobId: job.id, waitMs, reason },
+        'database or Redis unreachable: job put back without using an attempt',
+      );
+      return postpone(waitMs);
+    }
   };
 
   // A Redis outage makes every worker emit the same error at each reconnect attempt: log
@@ -132,7 +173,8 @@ export function startWorkerPool<Deps>(options: WorkerPoolOptions<Deps>): WorkerP
       // A crashed worker's jobs are taken up again once their lock lapses.
       lockDuration: tuning.jobLockSeconds * 1000,
       stalledInterval: tuning.jobLockSeconds * 1000,
-      // A job caught by two worker crashes in a row still completes (default: 1).
+      // A job caught by two worker crashes in a row still completes (default: 1). A Redis
+      // outage longer than the job lock also counts one stall for each job it caught running.
       maxStalledCount: 3,
       // Bounds retryAfter loops: a job put back this many times fails.
       maxStartedAttempts: maxStartsPerJob,

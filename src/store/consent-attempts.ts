@@ -192,6 +192,46 @@ export class ConsentAttemptStore {
     return rows.map((r) => r.id);
   }
 
+  /**
+   * An attempt whose exchange job ended without finishing it fails with `message`, so its page
+   * stops waiting; the pending consent it held (and, by cascade, its tokens) goes with it.
+   */
+  async abandonExchange(id: string, message: string): Promise<boolean> {
+    return this.db.transaction(async (tx) => {
+      const [attempt] = await tx
+        .select({ consentId: consentAttempts.delegatedAdminId })
+        .from(consentAttempts)
+        .where(
+          and(
+            eq(consentAttempts.id, id),
+            inArray(consentAttempts.status, ['received', 'exchanging']),
+          ),
+        )
+        .for('update');
+      if (!attempt) return false;
+      await tx
+        .update(consentAttempts)
+        .set({
+          status: 'failed',
+          error: message,
+          completedAt: new Date(),
+          delegatedAdminId: null,
+          codeEnc: null,
+          pkceVerifierEnc: null,
+          nonceEnc: null,
+        })
+        .where(eq(consentAttempts.id, id));
+      if (attempt.consentId) {
+        await tx
+          .delete(delegatedAdmins)
+          .where(
+            and(eq(delegatedAdmins.id, attempt.consentId), eq(delegatedAdmins.status, 'pending')),
+          );
+      }
+      return true;
+    });
+  }
+
   /** Expired started attempts are closed so they stop showing as pending. */
   async expireStale(): Promise<number> {
     const rows = await this.db

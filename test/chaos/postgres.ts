@@ -9,6 +9,9 @@ const run = promisify(execFile);
 export interface PrivatePostgres {
   url: string;
   restart(): Promise<void>;
+  /** Stops the server, keeping its data: an outage until `resume`. */
+  pause(): Promise<void>;
+  resume(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -41,6 +44,12 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
     url: `postgres://postgres@127.0.0.1:${port}/license_sync`,
     restart: async () => {
       await ctl('restart', '-m', 'fast');
+    },
+    pause: async () => {
+      await ctl('stop', '-m', 'fast');
+    },
+    resume: async () => {
+      await ctl('start');
     },
     stop: async () => {
       await run('pg_dropcluster', [version, name, '--stop']);

@@ -50,7 +50,7 @@ async function sealEverything(db: Store['db'], ring: KeyRing): Promise<Sealed> {
   const cache = JSON.stringify({
     RefreshToken: { one: { secret: randomBytes(8).toString('hex') } },
   });
-  await new TokenCacheStore(db, ring).save(partition, cache);
+  await new TokenCacheStore(db, ring).save(partition, cache, 'new');
   const attemptStore = new ConsentAttemptStore(db, ring);
   const attempts: Sealed['attempts'] = [];
   for (const rule of ['state hash', 'attempt id'] as const) {
@@ -90,7 +90,9 @@ async function expectAllOpen(db: Store['db'], ring: KeyRing, sealed: Sealed) {
   expect(ring.decryptString(admin!.passwordEnc!, legacyPasswordContext(sealed.adminId))).to.equal(
     sealed.password,
   );
-  expect(await new TokenCacheStore(db, ring).load(sealed.partition)).to.equal(sealed.cache);
+  expect((await new TokenCacheStore(db, ring).load(sealed.partition))?.serialized).to.equal(
+    sealed.cache,
+  );
   const attempts = new ConsentAttemptStore(db, ring);
   for (const expected of sealed.attempts) {
     const attempt = await attempts.get(expected.id);
@@ -167,8 +169,10 @@ describe('key rotation: counting and resealing sealed values', function () {
 
     // MSAL saves a rotated cache in a transaction still open while the reseal reads the old
     // value; the reseal's write then waits on the row and must find the value changed.
+    const caches = new TokenCacheStore(store.db, ring);
+    const loaded = (await caches.load(sealed.partition))!;
     const { reseal } = await store.db.transaction(async (tx) => {
-      await new TokenCacheStore(store.db, ring).save(sealed.partition, rotatedCache, tx);
+      await caches.save(sealed.partition, rotatedCache, loaded.version, tx);
       const running = resealStaleValues(store.db, ring);
       await waitForBlockedWrite(store, 20_000);
       return { reseal: running }; // not awaited here: it waits for this transaction to end
@@ -181,7 +185,7 @@ describe('key rotation: counting and resealing sealed values', function () {
       changedMeanwhile: 1,
       unreadable: 0,
     });
-    expect(await new TokenCacheStore(store.db, ring).load(sealed.partition)).to.equal(rotatedCache);
+    expect((await caches.load(sealed.partition))?.serialized).to.equal(rotatedCache);
   });
 
   it('a worker starting with a new first key queues one reseal, which reseals everything', async () => {

@@ -195,7 +195,7 @@ export async function exchangeConsentCode(
       details: { upn, tenantId: tenant.tenantId, mfa: true, adminAgent: true },
     });
   });
-  if (binding) return fail(binding, consentId);
+  if ('refusal' in binding) return fail(binding.refusal, consentId);
   await deps.queues.enqueue(
     'replaceLegacyAdmins',
     { delegatedAdminId: consentId },
@@ -261,25 +261,27 @@ async function tenantOfConsent(
  * consent (`complete`). A partner bound meanwhile to another tenant, or a tenant taken meanwhile
  * by another partner (the unique index), completes nothing: the sentence to fail with.
  */
-async function bindOrRefuse(
+async function bindOrRefuse<T>(
   deps: JobDeps,
   attempt: ConsentAttempt,
   tenant: { tenantId: string; upn: string },
-  complete: (tx: JobDeps['store']['db']) => Promise<void>,
-): Promise<string | undefined> {
+  complete: (tx: JobDeps['store']['db']) => Promise<T>,
+): Promise<{ completed: T } | { refusal: string }> {
+  let bound;
   try {
-    const bound = await deps.store.db.transaction(async (tx) => {
-      if (!(await bindHomeTenant(tx, attempt.partnerId, tenant.tenantId))) return false;
-      await complete(tx);
-      return true;
-    });
-    if (bound) return undefined;
+    bound = await deps.store.db.transaction(async (tx) =>
+      (await bindHomeTenant(tx, attempt.partnerId, tenant.tenantId))
+        ? { completed: await complete(tx) }
+        : undefined,
+    );
   } catch (error) {
     if (!tenantTaken(error)) throw error;
-    return heldByAnother(attempt, tenant.upn, tenant.tenantId);
+    return { refusal: heldByAnother(attempt, tenant.upn, tenant.tenantId) };
   }
+  if (bound) return bound;
   const partner = await deps.partners.get(attempt.partnerId);
-  return wrongTenant(attempt, tenant.upn, tenant.tenantId, partner?.homeTenantId ?? '(unknown)');
+  const expected = partner?.homeTenantId ?? '(unknown)';
+  return { refusal: wrongTenant(attempt, tenant.upn, tenant.tenantId, expected) };
 }
 
 /**
@@ -357,7 +359,6 @@ async function completeCustomLicenseToken(
   if (!canCount(state) && current && canCount(customLicenseTokenState(current, new Date()))) {
     return fail(`${state.reason} The token in use (${current.username}) is kept.`, tokenId);
   }
-  let upn = '';
   const binding = await bindOrRefuse(deps, attempt, tenant, async (tx) => {
     const now = new Date();
     const [token] = await tx
@@ -397,9 +398,10 @@ async function completeCustomLicenseToken(
       subjectId: tokenId,
       details: { upn: token!.username, status: state.status, replaced: older.map((o) => o.id) },
     });
-    upn = token!.username;
+    return token!.username;
   });
-  if (binding) return fail(binding, tokenId);
+  if ('refusal' in binding) return fail(binding.refusal, tokenId);
+  const upn = binding.completed;
   ctx.log.info({ attemptId: attempt.id, status: state.status }, 'custom-license token saved');
   return { outcome: 'completed', delegatedAdminId: tokenId, upn };
 }

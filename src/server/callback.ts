@@ -72,7 +72,7 @@ export function callbackRouter(deps: {
       .send(
         messagePage(
           'Consent started in another browser',
-          'This consent was started in another browser or session, so it was not completed and nothing changed. Sign in here and start it again from the Delegated Admin page; the same person must start and finish it, in the same browser.',
+          'This consent was started in another browser or session, so nothing was completed. To grant it from this browser, sign in and start again from the Delegated Admin page.',
           { href: '/company/delegated-admin', text: 'Start again from the Delegated Admin page' },
         ),
       );

@@ -309,6 +309,7 @@ function authorize(state: EmulatorState, req: Request, res: Response): void {
   // Straight through: the hinted user exists and the scenario consents on their behalf.
   const hinted = base.loginHint ? state.directory.user(base.loginHint) : undefined;
   if (hinted && state.scenario.autoConsent && base.prompt !== 'login') {
+    if (refusedByTenant(state, pending, hinted, res)) return;
     pending.upn = hinted.upn;
     state.pending.delete(pending.id);
     grantScopes(state, pending, hinted);
@@ -330,6 +331,7 @@ function afterSignIn(
   req: Request,
   res: Response,
 ): void {
+  if (refusedByTenant(state, pending, user, res)) return;
   // The consent page is skipped only when every scope was granted before and no consent
   // was asked for explicitly.
   const granted = state.granted(pending.clientId, user.oid);
@@ -342,6 +344,30 @@ function afterSignIn(
   }
   state.pending.delete(pending.id);
   issueCode(state, pending, user, res);
+}
+
+/**
+ * A partner tenant's own authority lets in only that tenant's accounts: Entra shows
+ * AADSTS50020 on its sign-in page and sends nothing back to the application.
+ */
+function refusedByTenant(
+  state: EmulatorState,
+  pending: PendingAuthorization,
+  user: PartnerUser,
+  res: Response,
+): boolean {
+  const tenant = state.directory.partner(pending.tenant);
+  if (!tenant || tenant.tenantId === user.partnerTenantId) return false;
+  state.pending.delete(pending.id);
+  res
+    .status(400)
+    .type('html')
+    .send(
+      errorPage(
+        `AADSTS50020: User account '${user.upn}' from identity provider 'https://sts.windows.net/${user.partnerTenantId}/' does not exist in tenant '${tenant.name}' and cannot access the application '${pending.clientId}' in that tenant. The account needs to be added as an external user in the tenant first. Sign out and sign in again with a different Microsoft Entra user account.`,
+      ),
+    );
+  return true;
 }
 
 /** The user consents: every requested scope, or only those the scenario lets them grant. */

@@ -14,12 +14,8 @@ import { isOutage, type JobContext } from '../src/queue/worker-pool.js';
 import { recordAudit } from '../src/store/audit.js';
 import { untilDatabaseAvailable } from '../src/store/availability.js';
 import type { ConsentAttempt } from '../src/store/consent-attempts.js';
-import {
-  consentAttempts,
-  delegatedAdmins,
-  partners,
-  tokenCachePartitions,
-} from '../src/store/schema.js';
+import { bindHomeTenant, tenantTaken } from '../src/store/partners.js';
+import { consentAttempts, delegatedAdmins, tokenCachePartitions } from '../src/store/schema.js';
 import type { CachePartition } from '../src/store/token-cache.js';
 import type { JobDeps } from './deps.js';
 import { checkCustomLicenseToken } from './validate-custom-license-token.js';
@@ -100,6 +96,10 @@ export async function exchangeConsentCode(
         redirectUri: deps.identity.redirectUri,
         codeVerifier: secrets.verifier,
         nonce: secrets.nonce,
+        // Redeemed where it was issued: the partner's tenant, once it has one.
+        ...(attempt.authorityTenantId
+          ? { authority: deps.identity.authority(attempt.authorityTenantId) }
+          : {}),
       });
     } catch (error) {
       const failure = classifyMicrosoftError(error);
@@ -123,8 +123,10 @@ export async function exchangeConsentCode(
     });
   }
   const consentId = attempt.delegatedAdminId!;
+  const tenant = await tenantOfConsent(deps, attempt, consentId);
+  if ('refusal' in tenant) return fail(tenant.refusal, consentId);
   if (attempt.kind === 'custom_license') {
-    return completeCustomLicenseToken(deps, attempt, consentId, ctx, fail);
+    return completeCustomLicenseToken(deps, attempt, consentId, tenant, ctx, fail);
   }
   const partition: CachePartition = {
     partnerId: attempt.partnerId,
@@ -151,12 +153,8 @@ export async function exchangeConsentCode(
       consentId,
     );
   }
-  const partner = (await deps.partners.get(attempt.partnerId))!;
-  if (partner.homeTenantId && partner.homeTenantId !== claims.tid) {
-    return fail(
-      `${upn} belongs to another Partner Center tenant than this partner's. Grant consent with an account of this partner.`,
-      consentId,
-    );
+  if (claims.tid !== tenant.tenantId) {
+    return fail(wrongTenant(attempt, upn, claims.tid, tenant.tenantId), consentId);
   }
   try {
     await deps.partnerCenter.customersPage(accessToken, { size: 1 });
@@ -178,7 +176,7 @@ export async function exchangeConsentCode(
     return onFailure(failure, error, consentId);
   }
 
-  await deps.store.db.transaction(async (tx) => {
+  const binding = await bindOrRefuse(deps, attempt, tenant, async (tx) => {
     const now = new Date();
     await tx
       .update(delegatedAdmins)
@@ -187,16 +185,12 @@ export async function exchangeConsentCode(
         mfaVerified: true,
         adminAgent: true,
         consentedAt: now,
-        tenantId: claims.tid ?? null,
+        tenantId: tenant.tenantId,
         lastError: null,
         nextAction: null,
         updatedAt: now,
       })
       .where(eq(delegatedAdmins.id, consentId));
-    await tx
-      .update(partners)
-      .set({ homeTenantId: claims.tid ?? null, updatedAt: now })
-      .where(eq(partners.id, attempt.partnerId));
     await tx
       .update(consentAttempts)
       .set({ status: 'completed', completedAt: now, error: null })
@@ -207,15 +201,96 @@ export async function exchangeConsentCode(
       action: 'consent.granted',
       subjectType: 'delegated_admin',
       subjectId: consentId,
-      details: { upn, tenantId: claims.tid, mfa: true, adminAgent: true },
+      details: { upn, tenantId: tenant.tenantId, mfa: true, adminAgent: true },
     });
   });
+  if ('refusal' in binding) return fail(binding.refusal, consentId);
   await deps.queues.enqueue(
     'replaceLegacyAdmins',
     { delegatedAdminId: consentId },
     { jobId: jobIds.replaceLegacyAdmins(consentId) },
   );
   return { outcome: 'completed', delegatedAdminId: consentId };
+}
+
+type ConsentTenant = { tenantId: string; upn: string } | { refusal: string };
+
+const grantAgain = (attempt: ConsentAttempt) =>
+  attempt.kind === 'custom_license'
+    ? 'Generate the custom-license token again'
+    : 'Grant consent again';
+
+function wrongTenant(
+  attempt: ConsentAttempt,
+  upn: string,
+  tenantId: string | null | undefined,
+  expected: string,
+): string {
+  return `${upn} belongs to Microsoft tenant ${tenantId ?? '(none named)'}, not to this partner's tenant ${expected}. ${grantAgain(attempt)} with an account of tenant ${expected}.`;
+}
+
+function heldByAnother(attempt: ConsentAttempt, upn: string, tenantId: string): string {
+  return `${upn} belongs to Microsoft tenant ${tenantId}, which another partner already uses: a tenant serves one partner only. ${grantAgain(attempt)} with an account of this partner's own tenant.`;
+}
+
+/**
+ * One Microsoft tenant per partner. The consent's tenant must be the partner's (or the one it
+ * was sent to sign in at); a partner without a tenant yet may take one no other partner holds.
+ */
+async function tenantOfConsent(
+  deps: JobDeps,
+  attempt: ConsentAttempt,
+  consentId: string,
+): Promise<ConsentTenant> {
+  const [[consent], partner] = await Promise.all([
+    deps.store.db
+      .select({ username: delegatedAdmins.username, tenantId: delegatedAdmins.tenantId })
+      .from(delegatedAdmins)
+      .where(eq(delegatedAdmins.id, consentId)),
+    deps.partners.get(attempt.partnerId),
+  ]);
+  const upn = consent?.username || 'The account';
+  const expected = partner?.homeTenantId ?? attempt.authorityTenantId;
+  if (expected && consent?.tenantId !== expected) {
+    return { refusal: wrongTenant(attempt, upn, consent?.tenantId, expected) };
+  }
+  if (!consent?.tenantId) {
+    return {
+      refusal: `Microsoft did not say which tenant ${upn} belongs to. ${grantAgain(attempt)}.`,
+    };
+  }
+  if (await deps.partners.tenantHeldByAnother(consent.tenantId, attempt.partnerId)) {
+    return { refusal: heldByAnother(attempt, upn, consent.tenantId) };
+  }
+  return { tenantId: consent.tenantId, upn };
+}
+
+/**
+ * Binds the partner to the consent's tenant and, in the same transaction, completes the
+ * consent (`complete`). A partner bound meanwhile to another tenant, or a tenant taken meanwhile
+ * by another partner (the unique index), completes nothing: the sentence to fail with.
+ */
+async function bindOrRefuse<T>(
+  deps: JobDeps,
+  attempt: ConsentAttempt,
+  tenant: { tenantId: string; upn: string },
+  complete: (tx: JobDeps['store']['db']) => Promise<T>,
+): Promise<{ completed: T } | { refusal: string }> {
+  let bound;
+  try {
+    bound = await deps.store.db.transaction(async (tx) =>
+      (await bindHomeTenant(tx, attempt.partnerId, tenant.tenantId))
+        ? { completed: await complete(tx) }
+        : undefined,
+    );
+  } catch (error) {
+    if (!tenantTaken(error)) throw error;
+    return { refusal: heldByAnother(attempt, tenant.upn, tenant.tenantId) };
+  }
+  if (bound) return bound;
+  const partner = await deps.partners.get(attempt.partnerId);
+  const expected = partner?.homeTenantId ?? '(unknown)';
+  return { refusal: wrongTenant(attempt, tenant.upn, tenant.tenantId, expected) };
 }
 
 /**
@@ -271,6 +346,7 @@ async function completeCustomLicenseToken(
   deps: JobDeps,
   attempt: ConsentAttempt,
   tokenId: string,
+  tenant: { tenantId: string; upn: string },
   ctx: JobContext,
   fail: (message: string, consentId?: string) => Promise<ExchangeOutcome>,
 ): Promise<ExchangeOutcome> {
@@ -293,7 +369,7 @@ async function completeCustomLicenseToken(
   if (!canCount(state) && current && canCount(customLicenseTokenState(current, new Date()))) {
     return fail(`${state.reason} The token in use (${current.username}) is kept.`, tokenId);
   }
-  const upn = await deps.store.db.transaction(async (tx) => {
+  const binding = await bindOrRefuse(deps, attempt, tenant, async (tx) => {
     const now = new Date();
     const [token] = await tx
       .update(delegatedAdmins)
@@ -334,6 +410,8 @@ async function completeCustomLicenseToken(
     });
     return token!.username;
   });
+  if ('refusal' in binding) return fail(binding.refusal, tokenId);
+  const upn = binding.completed;
   ctx.log.info({ attemptId: attempt.id, status: state.status }, 'custom-license token saved');
   return { outcome: 'completed', delegatedAdminId: tokenId, upn };
 }

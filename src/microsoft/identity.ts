@@ -42,6 +42,8 @@ export type PartitionLock = <T>(key: string, fn: () => Promise<T>) => Promise<T>
 export interface AuthorizeRequest {
   /** What the consent is for. Default: partner_center */
   kind?: 'partner_center' | 'custom_license';
+  /** The partner's tenant, the only one whose accounts may sign in. Default: organizations */
+  tenantId?: string | null | undefined;
   state: string;
   nonce: string;
   codeChallenge: string;
@@ -183,6 +185,7 @@ export class MicrosoftIdentity {
   authorizeUrl(request: AuthorizeRequest): Promise<string> {
     const custom = request.kind === 'custom_license';
     return this.app().getAuthCodeUrl({
+      ...(request.tenantId ? { authority: this.authority(request.tenantId) } : {}),
       scopes: custom ? this.customLicenseScopes : [partnerCenterScope],
       ...(custom ? {} : { extraScopesToConsent: [profileScope] }),
       redirectUri: this.redirectUri,

@@ -68,14 +68,10 @@ export function createApp(
   // With METRICS_PORT set, /metrics is served there (see run.ts) and not here.
   if (config.metricsPort === undefined) app.get('/metrics', admin, serveMetrics(metrics));
 
-  // The pages' session, for the pages and the dashboard; the callback and the API (a bearer
-  // token) do without it, which keeps the callback path short.
+  // The pages' session, for the pages, the dashboard and the callback (which must come back in
+  // the session that started a consent from the pages); the API (a bearer token) does without.
   const session = siteSession(config, store, services);
-  app.use((req, res, next) =>
-    req.path === '/auth/callback' || req.path.startsWith('/api/')
-      ? next()
-      : session(req, res, next),
-  );
+  app.use((req, res, next) => (req.path.startsWith('/api/') ? next() : session(req, res, next)));
   app.use(
     queueBoardPath,
     requireOperator(config.adminApiToken, config.publicUrl),

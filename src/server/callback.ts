@@ -64,6 +64,19 @@ export function callbackRouter(deps: {
   const router = Router();
   const page = (res: Response, status: number, title: string, message: string) =>
     res.status(status).type('html').send(messagePage(title, message));
+  // A consent started in one browser and completed in another may be someone else's: the
+  // partner user who started it must finish it, so nothing is recorded from here.
+  const otherSession = (res: Response) =>
+    res
+      .status(403)
+      .type('html')
+      .send(
+        messagePage(
+          'Consent started in another browser',
+          'This consent was started in another browser or session, so nothing was completed. To grant it from this browser, sign in and start again from the Delegated Admin page.',
+          { href: '/company/delegated-admin', text: 'Start again from the Delegated Admin page' },
+        ),
+      );
 
   const handle = async (req: Request, res: Response, raw: Record<string, unknown>) => {
     const params: Record<string, string> = {};
@@ -97,6 +110,7 @@ export function callbackRouter(deps: {
           'Unknown consent',
           'This consent response matches no consent we started. Start again from the Delegated Admin page.',
         );
+      if (!deps.attempts.inStartingSession(attempt, req.sessionID)) return otherSession(res);
       const message = consentErrorMessage(
         params.error,
         params.error_description,
@@ -115,8 +129,10 @@ export function callbackRouter(deps: {
         'Invalid consent response',
         'The response has no authorization code. Start again from the Delegated Admin page.',
       );
-    const received = await deps.attempts.receiveCode(params.state, params.code);
+    const received = await deps.attempts.receiveCode(params.state, params.code, req.sessionID);
     switch (received.outcome) {
+      case 'other_session':
+        return otherSession(res);
       case 'unknown':
         return page(
           res,

@@ -352,9 +352,15 @@ export function siteRouter(options: {
   const startAndGo =
     (kind: 'partner_center' | 'custom_license') => async (req: Request, res: Response) => {
       const partner = await partnerFor(req);
-      const { authorizeUrl } = await startConsent(services, config.publicUrl, partner.id, kind, {
-        returnTo: `/partners/${partner.id}/delegated-admin`,
-      });
+      // Bound to this session: a callback completed in another browser binds nothing.
+      const { authorizeUrl } = await startConsent(
+        services,
+        config.publicUrl,
+        partner.id,
+        kind,
+        { returnTo: `/partners/${partner.id}/delegated-admin` },
+        req.sessionID,
+      );
       res.redirect(303, authorizeUrl);
     };
   const consentLimit = consentStartLimiter({

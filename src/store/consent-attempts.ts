@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { and, desc, eq, gt, inArray, isNull, lt, sql } from 'drizzle-orm';
+import { and, desc, eq, gt, inArray, isNull, lt, or, sql } from 'drizzle-orm';
 import type { Database } from './database.js';
 import type { KeyRing } from './encryption.js';
 import { consentAttempts, delegatedAdmins, type ConsentAttemptKind } from './schema.js';
@@ -20,6 +20,7 @@ export type ReceiveOutcome =
   | { outcome: 'received'; attempt: ConsentAttempt }
   | { outcome: 'replayed'; attempt: ConsentAttempt }
   | { outcome: 'unknown' }
+  | { outcome: 'other_session'; attempt: ConsentAttempt }
   | { outcome: 'expired'; attempt: ConsentAttempt }
   | { outcome: 'used'; attempt: ConsentAttempt };
 
@@ -37,6 +38,10 @@ export class ConsentAttemptStore {
     verifier: string;
     nonce: string;
     returnUrl: string;
+    /** The pages' session that starts it; its callback must come back in that session. */
+    sessionId?: string | undefined;
+    /** The partner's tenant, where the admin signs in; default: organizations. */
+    authorityTenantId?: string | null | undefined;
   }): Promise<ConsentAttempt> {
     const id = crypto.randomUUID();
     const [attempt] = await this.db
@@ -49,6 +54,8 @@ export class ConsentAttemptStore {
         pkceVerifierEnc: this.keyRing.encrypt(input.verifier, sealContext(id, 'verifier')),
         nonceEnc: this.keyRing.encrypt(input.nonce, sealContext(id, 'nonce')),
         returnUrl: input.returnUrl,
+        sessionHash: input.sessionId === undefined ? null : sha256(input.sessionId),
+        authorityTenantId: input.authorityTenantId ?? null,
         expiresAt: new Date(Date.now() + consentAttemptLifetimeMs),
       })
       .returning();
@@ -70,10 +77,16 @@ export class ConsentAttemptStore {
 
   /**
    * Records the code and marks the attempt received in one statement, so a double-clicked
-   * callback yields one consent. A replay of the same code is recognised by its hash.
+   * callback yields one consent. A replay of the same code is recognised by its hash. An
+   * attempt started from the pages is received only in the session that started it.
    */
-  async receiveCode(state: string, code: string): Promise<ReceiveOutcome> {
+  async receiveCode(
+    state: string,
+    code: string,
+    sessionId: string | undefined,
+  ): Promise<ReceiveOutcome> {
     const stateHash = sha256(state);
+    const sessionHash = sessionId === undefined ? undefined : sha256(sessionId);
     // The common case in one round trip: the code is sealed to the attempt by its state hash.
     const [updated] = await this.db
       .update(consentAttempts)
@@ -88,15 +101,27 @@ export class ConsentAttemptStore {
           eq(consentAttempts.stateHash, stateHash),
           eq(consentAttempts.status, 'started'),
           gt(consentAttempts.expiresAt, new Date()),
+          sessionHash === undefined
+            ? isNull(consentAttempts.sessionHash)
+            : or(isNull(consentAttempts.sessionHash), eq(consentAttempts.sessionHash, sessionHash)),
         ),
       )
       .returning();
     if (updated) return { outcome: 'received', attempt: updated };
     const current = await this.byState(state);
     if (!current) return { outcome: 'unknown' };
+    if (!this.inStartingSession(current, sessionId)) {
+      return { outcome: 'other_session', attempt: current };
+    }
     if (current.codeHash === sha256(code)) return { outcome: 'replayed', attempt: current };
     if (current.status === 'started') return { outcome: 'expired', attempt: current };
     return { outcome: 'used', attempt: current };
+  }
+
+  /** False when the attempt was started from the pages in another session than this one. */
+  inStartingSession(attempt: ConsentAttempt, sessionId: string | undefined): boolean {
+    if (attempt.sessionHash === null) return true;
+    return sessionId !== undefined && attempt.sessionHash === sha256(sessionId);
   }
 
   /** Entra sent an error instead of a code: the attempt fails with a sentence. */

@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, inArray } from 'drizzle-orm';
+import { and, asc, desc, eq, inArray, isNull, ne, or } from 'drizzle-orm';
 import { domainOf } from '../domain/domain-match.js';
 import { recordAudit } from './audit.js';
 import type { Database } from './database.js';
@@ -12,6 +12,41 @@ export type DelegatedAdmin = typeof delegatedAdmins.$inferSelect;
 /** The seal context of a legacy account's password. */
 export const legacyPasswordContext = (delegatedAdminId: string) =>
   `delegated_admin:${delegatedAdminId}:password`;
+
+/** The unique index that keeps one Microsoft tenant to one partner (schema.ts). */
+const homeTenantIndex = 'partners_home_tenant_uq';
+
+/**
+ * Binds a partner to its Microsoft tenant, or confirms it: false when the partner has another
+ * tenant already. A tenant another partner holds fails with a unique violation (tenantTaken).
+ */
+export async function bindHomeTenant(
+  db: Database,
+  partnerId: string,
+  tenantId: string,
+): Promise<boolean> {
+  const bound = await db
+    .update(partners)
+    .set({ homeTenantId: tenantId, updatedAt: new Date() })
+    .where(
+      and(
+        eq(partners.id, partnerId),
+        or(isNull(partners.homeTenantId), eq(partners.homeTenantId, tenantId)),
+      ),
+    )
+    .returning({ id: partners.id });
+  return bound.length > 0;
+}
+
+/** Whether the error is the unique index refusing a tenant that another partner holds. */
+export function tenantTaken(error: unknown): boolean {
+  // Drivers and drizzle wrap the database error; its fields are on the innermost cause.
+  for (let e = error, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    const { code, constraint } = e as { code?: unknown; constraint?: unknown };
+    if (code === '23505' && constraint === homeTenantIndex) return true;
+  }
+  return false;
+}
 
 /** Partners, their legacy delegated admins and their companies. */
 export class PartnerStore {
@@ -41,6 +76,15 @@ export class PartnerStore {
   async get(id: string): Promise<Partner | undefined> {
     const [partner] = await this.db.select().from(partners).where(eq(partners.id, id));
     return partner;
+  }
+
+  /** Whether a partner other than `partnerId` holds this Microsoft tenant. */
+  async tenantHeldByAnother(tenantId: string, partnerId: string): Promise<boolean> {
+    const rows = await this.db
+      .select({ id: partners.id })
+      .from(partners)
+      .where(and(eq(partners.homeTenantId, tenantId), ne(partners.id, partnerId)));
+    return rows.length > 0;
   }
 
   /** A legacy username/password account; the password is sealed, never returned. */

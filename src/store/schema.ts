@@ -25,14 +25,23 @@ const id = () =>
     .default(sql`gen_random_uuid()`);
 
 /** A CSP partner: one Partner Center account (one partner tenant). */
-export const partners = pgTable('partners', {
-  id: id(),
-  name: text('name').notNull(),
-  /** The partner's own Entra tenant, known once a consent names it. */
-  homeTenantId: uuid('home_tenant_id'),
-  createdAt: createdAt(),
-  updatedAt: updatedAt(),
-});
+export const partners = pgTable(
+  'partners',
+  {
+    id: id(),
+    name: text('name').notNull(),
+    /** The partner's own Entra tenant, known once a consent names it. */
+    homeTenantId: uuid('home_tenant_id'),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  // One Microsoft tenant belongs to one partner: a consent from it can bind no other partner.
+  (t) => [
+    uniqueIndex('partners_home_tenant_uq')
+      .on(t.homeTenantId)
+      .where(sql`${t.homeTenantId} is not null`),
+  ],
+);
 
 /**
  * legacy: a username/password account; sam: a Partner Center consent (Secure Application
@@ -147,6 +156,13 @@ export const consentAttempts = pgTable(
     receivedAt: timestamp('received_at', { withTimezone: true }),
     completedAt: timestamp('completed_at', { withTimezone: true }),
     delegatedAdminId: uuid('delegated_admin_id').references(() => delegatedAdmins.id),
+    /**
+     * SHA-256 of the session that started the attempt from the pages; its callback must come
+     * back in that session. Null: started through the API, not bound to a browser.
+     */
+    sessionHash: text('session_hash'),
+    /** The tenant the admin was sent to sign in at (the partner's); null: organizations. */
+    authorityTenantId: uuid('authority_tenant_id'),
     createdAt: createdAt(),
   },
   (t) => [

@@ -3,7 +3,7 @@ import { expect } from 'chai';
 import type { Browser, Page } from 'playwright-core';
 import { launchBrowser } from '../support/browser.js';
 import { testScenario } from '../support/emulator.js';
-import { startHarness, type Harness } from '../support/harness.js';
+import { releaseTenants, startHarness, type Harness } from '../support/harness.js';
 import { suiteFailed } from '../support/keep-on-failure.js';
 import { createPeople, testPassword } from '../support/pages.js';
 import { closedPort } from '../support/redis.js';
@@ -36,6 +36,8 @@ describe('the Delegated Admin page in a browser (help page steps, against the em
     await new Promise((resolve) => server?.close(resolve));
     await h?.close(suiteFailed(this));
   });
+  // Each test's partner consents with the first partner's accounts.
+  beforeEach(() => releaseTenants(h));
 
   /** A partner like the help page's: a legacy sync@ account serving every company. */
   async function seededPartner(name: string) {

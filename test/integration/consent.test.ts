@@ -16,7 +16,7 @@ import {
 } from '../../src/store/schema.js';
 import { jobIds } from '../../src/queue/catalog.js';
 import type { TestEmulator } from '../support/emulator.js';
-import { publicUrl, startHarness, type Harness } from '../support/harness.js';
+import { publicUrl, releaseTenants, startHarness, type Harness } from '../support/harness.js';
 import { suiteFailed } from '../support/keep-on-failure.js';
 import { closedPort, testRedisUrl } from '../support/redis.js';
 
@@ -36,6 +36,8 @@ describe('consent: start, callback, exchange, domain-matched replacement', funct
   after(async function () {
     await h?.close(suiteFailed(this));
   });
+  // Each test's partner consents with the first partner's accounts.
+  beforeEach(() => releaseTenants(h));
 
   const api = (method: 'get' | 'post', path: string, body?: object) => h.api(method, path, body);
   const finished = (jobId: string) => h.finished('consent', jobId);

@@ -66,7 +66,7 @@ async function sealEverything(db: Store['db'], ring: KeyRing): Promise<Sealed> {
       returnUrl: 'http://localhost:3000/',
       ...secrets,
     });
-    await attemptStore.receiveCode(secrets.state, secrets.code);
+    await attemptStore.receiveCode(secrets.state, secrets.code, undefined);
     if (rule === 'attempt id') {
       await db
         .update(consentAttempts)

@@ -11,6 +11,7 @@ import { createApp } from '../../src/server/app.js';
 import { runWorkers, type RunningWorkers } from '../../workers/run.js';
 import { loadConfig } from '../../config/index.js';
 import type { RefreshRun } from '../../src/store/refresh-runs.js';
+import { partners } from '../../src/store/schema.js';
 import { testEnv, testSecrets } from './config.js';
 import { createTestDatabase, type TestDatabase } from './database.js';
 import { emulatorEnv, startTestEmulator, testScenario, type TestEmulator } from './emulator.js';
@@ -198,4 +199,13 @@ export async function startHarness(
     },
   };
   return harness;
+}
+
+/**
+ * Frees every Microsoft tenant from the partners holding it, as if they had left: suites whose
+ * tests each make a partner and consent with the same emulated tenant's accounts call it before
+ * each test, since one tenant serves one partner.
+ */
+export async function releaseTenants(h: Harness): Promise<void> {
+  await h.runtime.store.db.update(partners).set({ homeTenantId: null });
 }

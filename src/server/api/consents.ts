@@ -110,7 +110,8 @@ const pkce = new CryptoProvider();
 /**
  * One click on a "Grant consent" button: a server-side attempt (state hashed, verifier and
  * nonce sealed) and the Microsoft URL to send the admin to. Both consents (Partner Center and
- * the custom-license token) start here and come back through /auth/callback.
+ * the custom-license token) start here and come back through /auth/callback. A partner that
+ * has a tenant signs in at that tenant, so no account of another tenant can consent for it.
  */
 export async function startConsent(
   services: Services,
@@ -118,6 +119,8 @@ export async function startConsent(
   partnerId: string,
   kind: ConsentAttemptKind,
   input: unknown,
+  /** The pages' session starting it, which its callback must come back in. Default: none (API) */
+  sessionId?: string,
 ) {
   const body = parseOr400(
     z
@@ -140,6 +143,7 @@ export async function startConsent(
   const state = randomBytes(32).toString('base64url'); // 256 bits
   const nonce = randomUUID();
   const { verifier, challenge } = await pkce.generatePkceCodes();
+  const tenantId = (await services.partners.get(partnerId))?.homeTenantId ?? null;
   const attempt = await services.attempts.start({
     partnerId,
     kind,
@@ -147,9 +151,12 @@ export async function startConsent(
     verifier,
     nonce,
     returnUrl,
+    sessionId,
+    authorityTenantId: tenantId,
   });
   const authorizeUrl = await services.identity.authorizeUrl({
     kind,
+    tenantId,
     state,
     nonce,
     codeChallenge: challenge,

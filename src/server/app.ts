@@ -7,7 +7,7 @@ import { consentsRouter } from './api/consents.js';
 import { customLicensesRouter } from './api/custom-licenses.js';
 import { partnersRouter } from './api/partners.js';
 import { refreshRouter } from './api/refresh.js';
-import { callbackRouter } from './callback.js';
+import { callbackOutagePage, callbackRouter } from './callback.js';
 import { consentStartLimiter, tooManyConsentStarts } from './consent-throttle.js';
 import { HttpError, errorAnswer } from './http-error.js';
 import { healthRouter, readinessChecks } from './health.js';
@@ -79,6 +79,8 @@ export function createApp(
   );
 
   app.use(callbackRouter({ attempts: services.attempts, queues, log }));
+  // After the session too: reading it is the callback's first database query.
+  app.use(callbackOutagePage(log));
 
   const api = express.Router();
   api.use(admin);

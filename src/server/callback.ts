@@ -1,4 +1,4 @@
-import express, { Router, type Request, type Response } from 'express';
+import express, { Router, type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from '../logger.js';
 import { jobIds } from '../queue/catalog.js';
 import type { JobQueues } from '../queue/job-queues.js';
@@ -186,28 +186,40 @@ export function callbackRouter(deps: {
     }
   };
 
-  // The database down: nothing was recorded, and the same link works again shortly (its
-  // state stays valid), so the browser gets a page saying so rather than a JSON 500.
-  const onError = (res: Response, next: (error: unknown) => void) => (error: unknown) => {
-    if (!isDatabaseUnavailable(error) || res.headersSent) return next(error);
-    deps.log.warn('cannot record a consent callback: the database is unreachable');
-    res.set('Retry-After', '10');
-    page(
-      res,
-      503,
-      'Consent not recorded yet — try again in a moment',
-      'We cannot record your consent this moment. Wait a few seconds, then reload this page: your consent is kept for as long as this link is valid, so there is no need to start again.',
-    );
-  };
   router.get('/auth/callback', (req, res, next) => {
-    handle(req, res, req.query as Record<string, unknown>).catch(onError(res, next));
+    handle(req, res, req.query as Record<string, unknown>).catch(next);
   });
   router.post(
     '/auth/callback',
     express.urlencoded({ extended: false, limit: '32kb', parameterLimit: 20 }),
     (req, res, next) => {
-      handle(req, res, (req.body ?? {}) as Record<string, unknown>).catch(onError(res, next));
+      handle(req, res, (req.body ?? {}) as Record<string, unknown>).catch(next);
     },
   );
   return router;
+}
+
+/**
+ * Errors of /auth/callback while the database is down, whether reading the session or
+ * recording the code: nothing was recorded, and the same link works again shortly (its state
+ * stays valid), so the browser gets a page saying so rather than a JSON 500.
+ */
+export function callbackOutagePage(log: Logger) {
+  return (error: unknown, req: Request, res: Response, next: NextFunction): void => {
+    if (req.path !== '/auth/callback' || !isDatabaseUnavailable(error) || res.headersSent) {
+      next(error);
+      return;
+    }
+    log.warn('cannot record a consent callback: the database is unreachable');
+    res
+      .status(503)
+      .set('Retry-After', '10')
+      .type('html')
+      .send(
+        messagePage(
+          'Consent not recorded yet — try again in a moment',
+          'We cannot record your consent this moment. Wait a few seconds, then reload this page: your consent is kept for as long as this link is valid, so there is no need to start again.',
+        ),
+      );
+  };
 }

@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
 import { UnrecoverableError, Worker } from 'bullmq';
 import { expect } from 'chai';
@@ -10,7 +11,8 @@ import { consentAttempts } from '../../src/store/schema.js';
 import { abandonedExchangeMessage } from '../../jobs/reconcile.js';
 import { runWorkers, type RunningWorkers } from '../../workers/run.js';
 import { startPrivatePostgres, type PrivatePostgres } from '../chaos/postgres.js';
-import { publicUrl, startHarness, type Harness } from '../support/harness.js';
+import { testSecrets } from '../support/config.js';
+import { publicUrl, releaseTenants, startHarness, type Harness } from '../support/harness.js';
 import { suiteFailed } from '../support/keep-on-failure.js';
 
 /** Rejects with what was awaited when `promise` takes longer than `ms`. */
@@ -31,6 +33,15 @@ const exchangeRetryBudgetMs = [1, 2, 3].reduce(
   (sum, made) => sum + retryDelay('exchangeConsentCode', made, 1),
   0,
 );
+
+/** The pages' session cookie for `sessionId`, signed as express-session signs it. */
+function signedSessionCookie(sessionId: string): string {
+  const signature = createHmac('sha256', testSecrets.SESSION_SECRET)
+    .update(sessionId)
+    .digest('base64')
+    .replace(/=+$/, '');
+  return encodeURIComponent(`s:${sessionId}.${signature}`);
+}
 
 async function startConsent(
   h: Harness,
@@ -107,6 +118,14 @@ describe('a PostgreSQL outage during a consent', function () {
       expect(during.headers['content-type']).to.match(/^text\/html/);
       expect(during.text).to.contain('try again in a moment');
       expect(during.text).to.contain('reload this page');
+      // A browser that started the consent on the pages comes back with its session cookie,
+      // whose lookup is the first query to fail.
+      const withSession = await request(h.app)
+        .get(second.callback)
+        .set('Cookie', `ls.sid=${signedSessionCookie('a-session-of-the-pages')}`);
+      expect(withSession.status).to.equal(503);
+      expect(withSession.headers['content-type']).to.match(/^text\/html/);
+      expect(withSession.text).to.contain('try again in a moment');
 
       workers = runWorkers(h.runtime);
       // More starts than the job has attempts, and longer than all its retries would last.
@@ -142,6 +161,7 @@ describe('a PostgreSQL outage during a consent', function () {
 
   it('going down while the code is redeemed, loses neither the tokens nor the consent', async () => {
     workers ??= runWorkers(h.runtime);
+    await releaseTenants(h); // the first test's partner holds the tenant this one consents from
     const partner = (await h.api('post', '/partners', { name: 'Redeeming Partner' })).body as {
       id: string;
     };

@@ -1,9 +1,7 @@
-import { once } from 'node:events';
 import type { Request, RequestHandler, Response } from 'express';
 import { rateLimit } from 'express-rate-limit';
 import type { Redis } from 'ioredis';
-import { RedisStore, type RedisReply } from 'rate-limit-redis';
-import { withDeadline } from '../deadline.js';
+import { redisLimitStore } from './rate-limit-store.js';
 
 /** Consent starts per user (pages) or per partner (API) per window. Default: 10 per 15 minutes */
 export const consentStarts = { limit: 10, windowMs: 15 * 60 * 1000 };
@@ -28,14 +26,7 @@ export function consentStartLimiter(options: {
     standardHeaders: 'draft-8',
     legacyHeaders: false,
     keyGenerator: options.keyOf,
-    store: new RedisStore({
-      prefix: options.prefix,
-      // As the login limiter: the first command (at start-up) waits a little for Redis.
-      sendCommand: async (command: string, ...args: string[]) => {
-        if (redis.status !== 'ready') await withDeadline(2_000, once(redis, 'ready'));
-        return redis.call(command, ...args) as Promise<RedisReply>;
-      },
-    }),
+    store: redisLimitStore(redis, options.prefix),
     // A Redis outage must not stop consents; the attempt itself then fails on its own.
     passOnStoreError: true,
     handler: (req, res) => options.refuse(req, res),

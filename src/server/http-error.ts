@@ -1,3 +1,5 @@
+import { errorChain } from '../store/availability.js';
+
 /** An error a handler throws to answer with a given status and a sentence for the caller. */
 export class HttpError extends Error {
   constructor(
@@ -15,9 +17,8 @@ export class HttpError extends Error {
  * a U+0000, a malformed number, a value too long), anywhere in the error's cause chain.
  */
 export function isDatabaseInputError(error: unknown): boolean {
-  for (let e = error, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
-    const code = (e as { code?: unknown }).code;
-    if (typeof code === 'string' && /^22[0-9A-Z]{3}$/.test(code)) return true;
+  for (const e of errorChain(error)) {
+    if (typeof e.code === 'string' && /^22[0-9A-Z]{3}$/.test(e.code)) return true;
   }
   return false;
 }

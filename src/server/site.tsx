@@ -1,14 +1,11 @@
 import { createHash } from 'node:crypto';
-import { once } from 'node:events';
 import express, { Router, type NextFunction, type Request, type Response } from 'express';
 import { rateLimit } from 'express-rate-limit';
 import session from 'express-session';
 import { csrfSync } from 'csrf-sync';
 import type { Redis } from 'ioredis';
-import { RedisStore, type RedisReply } from 'rate-limit-redis';
 import { z } from 'zod';
 import type { Config } from '../../config/index.js';
-import { withDeadline } from '../deadline.js';
 import { customLicenseTokenState } from '../domain/custom-licenses.js';
 import { singleLineText } from '../domain/text.js';
 import { deduplicationKeys, jobIds } from '../queue/catalog.js';
@@ -23,6 +20,7 @@ import { decoyHash, hashPassword, verifyPassword } from './auth/passwords.js';
 import { loginFormToken } from './auth/login-form-token.js';
 import { PostgresSessionStore } from './auth/session-store.js';
 import { consentStartLimiter, tooManyConsentStarts } from './consent-throttle.js';
+import { redisLimitStore } from './rate-limit-store.js';
 import { HttpError, errorAnswer } from './http-error.js';
 import { CompaniesPage } from './views/companies.js';
 import { DelegatedAdminPage } from './views/delegated-admin.js';
@@ -175,16 +173,7 @@ export function siteRouter(options: {
     res.type('html').send(html(<LoginPage csrfToken={loginForm.issue(req, res)} />));
   });
 
-  const redisStore = (name: string) =>
-    new RedisStore({
-      prefix: `${config.queuePrefix}:${name}:`,
-      // The producer connection fails fast while Redis is not ready; the store's first
-      // command (at start-up) waits for it a little instead.
-      sendCommand: async (command: string, ...args: string[]) => {
-        if (redis.status !== 'ready') await withDeadline(2_000, once(redis, 'ready'));
-        return redis.call(command, ...args) as Promise<RedisReply>;
-      },
-    });
+  const redisStore = (name: string) => redisLimitStore(redis, `${config.queuePrefix}:${name}:`);
   const tooMany = (req: Request, res: Response, error: string) => {
     res
       .status(429)

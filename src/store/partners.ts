@@ -1,6 +1,7 @@
 import { and, asc, desc, eq, inArray, isNull, ne, or } from 'drizzle-orm';
 import { domainOf } from '../domain/domain-match.js';
 import { recordAudit } from './audit.js';
+import { errorChain } from './availability.js';
 import type { Database } from './database.js';
 import type { KeyRing } from './encryption.js';
 import { companies, delegatedAdmins, partners } from './schema.js';
@@ -40,10 +41,10 @@ export async function bindHomeTenant(
 
 /** Whether the error is the unique index refusing a tenant that another partner holds. */
 export function tenantTaken(error: unknown): boolean {
-  // Drivers and drizzle wrap the database error; its fields are on the innermost cause.
-  for (let e = error, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
-    const { code, constraint } = e as { code?: unknown; constraint?: unknown };
-    if (code === '23505' && constraint === homeTenantIndex) return true;
+  for (const e of errorChain(error)) {
+    if (e.code === '23505' && (e as { constraint?: unknown }).constraint === homeTenantIndex) {
+      return true;
+    }
   }
   return false;
 }

@@ -91,19 +91,26 @@ describe('behind proxies: TRUST_PROXY, client addresses and login limits', funct
       appWith({ TRUST_PROXY: '1', PUBLIC_URL: 'https://sync.example' }),
     );
     servers.push(server);
-    /** A login through an https-terminating proxy that names the client's address. */
-    const proxiedLogin = async (client: string, email: string, password: string) => {
-      const proxy = { 'X-Forwarded-For': client, 'X-Forwarded-Proto': 'https' };
+    /** A login through a proxy (https-terminating by default) that names the client's address. */
+    const proxiedLogin = async (
+      client: string,
+      email: string,
+      password: string,
+      proto: 'https' | 'http' = 'https',
+    ) => {
+      const proxy = { 'X-Forwarded-For': client, 'X-Forwarded-Proto': proto };
       const form = await request(url).get('/login').set(proxy);
-      const cookie = sessionCookie(form);
-      expect(cookie, 'a session cookie on the login form').to.be.a('string');
+      const formCookie = ([] as string[])
+        .concat(form.headers['set-cookie'] ?? [])
+        .find((c) => /^(__Host-)?ls\.login=/.test(c));
+      expect(formCookie, "the login form's cookie").to.be.a('string');
       const res = await request(url)
         .post('/login')
         .set(proxy)
-        .set('Cookie', cookie!.split(';')[0]!)
+        .set('Cookie', formCookie!.split(';')[0]!)
         .type('form')
         .send({ _csrf: csrfOf(form.text), email, password });
-      return { cookie: cookie!, res };
+      return { cookie: sessionCookie(res), res };
     };
 
     // The proxy terminated https: the session cookie is Secure, and a login works.
@@ -113,10 +120,16 @@ describe('behind proxies: TRUST_PROXY, client addresses and login limits', funct
     const home = await request(url)
       .get('/')
       .set('X-Forwarded-Proto', 'https')
-      .set('Cookie', sessionCookie(login.res)!.split(';')[0]!);
+      .set('Cookie', login.cookie!.split(';')[0]!);
     expect(home.headers.location).to.equal(`/partners/${partnerId}/delegated-admin`);
-    // Plain http reaching the service is not given the https-only cookie.
-    expect(sessionCookie(await request(url).get('/login'))).to.equal(undefined);
+    // Plain http reaching the service is not given the https-only session cookie.
+    const plain = await proxiedLogin(
+      '203.0.113.7',
+      people.partnerUser!.email,
+      testPassword,
+      'http',
+    );
+    expect(plain.cookie).to.equal(undefined);
 
     // Ten failures from one client address limit that address, not the proxy's others.
     for (let i = 1; i <= 10; i++) {

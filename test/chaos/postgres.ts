@@ -9,6 +9,9 @@ const run = promisify(execFile);
 export interface PrivatePostgres {
   url: string;
   restart(): Promise<void>;
+  /** Stops the cluster (fast shutdown) until `up`: an outage of any length. */
+  down(): Promise<void>;
+  up(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -41,6 +44,12 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
     url: `postgres://postgres@127.0.0.1:${port}/license_sync`,
     restart: async () => {
       await ctl('restart', '-m', 'fast');
+    },
+    down: async () => {
+      await ctl('stop', '-m', 'fast');
+    },
+    up: async () => {
+      await ctl('start');
     },
     stop: async () => {
       await run('pg_dropcluster', [version, name, '--stop']);

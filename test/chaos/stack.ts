@@ -126,7 +126,13 @@ export class ChaosStack {
       PARTNER_CENTER_REQUESTS_PER_SECOND: '100',
       ...timings,
     });
-    stack.db = new pg.Pool({ connectionString: postgres.url, max: 2 });
+    // Its own limits: a connection or query that hangs ends as an error, not a stuck suite.
+    stack.db = new pg.Pool({
+      connectionString: postgres.url,
+      max: 2,
+      connectionTimeoutMillis: 10_000,
+      query_timeout: 60_000,
+    });
     stack.db.on('error', () => {}); // PostgreSQL restarts on purpose
     await stack.startApi();
     await stack.startWorker();

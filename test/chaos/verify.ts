@@ -15,7 +15,10 @@ export interface RunVerdict {
   wrong: string[];
   /** Customers of the run without a snapshot set. */
   missing: string[];
-  /** Customers whose licenses were read more than once outside a fault's window. */
+  /**
+   * Customers read again after their refresh was recorded, or read more than once before it
+   * outside a fault's window.
+   */
   refreshedTwice: string[];
   /** Customers read again because a fault interrupted them (allowed). */
   repeatedAtFault: number;
@@ -73,14 +76,26 @@ export async function verifyRun(
     else if (JSON.stringify(seen.sort()) !== JSON.stringify(expected.sort())) wrong.push(tenant);
   }
 
+  // When each customer's refresh was recorded: a read that starts after it is a second refresh.
+  const { rows: results } = await stack.db.query<{ tenant: string; finished: Date | null }>(
+    `select customer_tenant_id as tenant, finished_at as finished from refresh_results
+      where run_id = $1 and status = 'succeeded'`,
+    [runId],
+  );
+  const recordedAt = new Map(results.map((r) => [r.tenant, r.finished?.getTime() ?? Infinity]));
+
   // Successful reads of each customer's licenses and subscriptions since the run started.
-  const reads = new Map<string, { skus: { end: number }[]; subscriptions: number }>();
+  const reads = new Map<
+    string,
+    { skus: { end: number }[]; subscriptions: number; afterRecorded: number }
+  >();
   const pattern = /^\/v1\/customers\/([0-9a-f-]{36})\/(subscribedskus|subscriptions)$/;
   for (const entry of stack.emulator.state.log) {
     if (entry.id <= sinceLogId || entry.status !== 200) continue;
     const match = pattern.exec(entry.path);
     if (!match) continue;
-    const r = reads.get(match[1]!) ?? { skus: [], subscriptions: 0 };
+    const r = reads.get(match[1]!) ?? { skus: [], subscriptions: 0, afterRecorded: 0 };
+    if (Date.parse(entry.time) > (recordedAt.get(match[1]!) ?? Infinity)) r.afterRecorded += 1;
     if (match[2] === 'subscribedskus') {
       r.skus.push({ end: Date.parse(entry.time) + entry.durationMs });
     } else r.subscriptions += 1;
@@ -95,6 +110,10 @@ export async function verifyRun(
     const r = reads.get(tenant);
     if (!r || r.skus.length === 0) {
       neverCalled.push(tenant);
+      continue;
+    }
+    if (r.afterRecorded > 0) {
+      refreshedTwice.push(tenant);
       continue;
     }
     if (r.skus.length === 1 && r.subscriptions === 1) continue;

@@ -96,7 +96,7 @@ describe('a customer job run again changes nothing', function () {
   }
 
   /** One execution of the customer's job, as a worker would make it (first attempt). */
-  function runJob(runId: string, customerTenantId: string) {
+  function runJob(runId: string, customerTenantId: string, jobDeps: JobDeps = deps) {
     const ctx: JobContext = {
       jobId: jobIds.refreshCustomer(runId, customerTenantId),
       attemptsMade: 0,
@@ -106,7 +106,7 @@ describe('a customer job run again changes nothing', function () {
       updateProgress: async () => {},
       retryAfter: (ms) => Promise.reject(new Error(`the job asked to be put back for ${ms} ms`)),
     };
-    return refreshCustomer({ runId, customerTenantId }, deps, ctx);
+    return refreshCustomer({ runId, customerTenantId }, jobDeps, ctx);
   }
 
   /** Everything a repeat could change: the run, its results, rows, and calls to Microsoft. */
@@ -216,5 +216,31 @@ describe('a customer job run again changes nothing', function () {
       errorCode: null,
     });
     expect(seen.counts).to.have.length(2);
+  });
+
+  it('a copy that waited for its slot while the other finished the customer does not call Microsoft', async () => {
+    const runId = await openRun();
+    const tenant = tenants[0]!.customerTenantId;
+    // The late copy read the pending result, then its slot in the partner's schedule came
+    // only after the first copy had recorded the customer.
+    let firstDone!: () => void;
+    const firstFinished = new Promise<void>((resolve) => (firstDone = resolve));
+    const pacer = deps.pacer;
+    const waiting: JobDeps = {
+      ...deps,
+      pacer: Object.assign(Object.create(pacer) as typeof pacer, {
+        slotFor: async (...args: Parameters<typeof pacer.slotFor>) => {
+          await firstFinished;
+          return pacer.slotFor(...args);
+        },
+      }),
+    };
+    const late = runJob(runId, tenant, waiting);
+    expect(await runJob(runId, tenant)).to.equal('succeeded');
+    const recorded = await observe(runId);
+    firstDone();
+    const lateOutcome = await late;
+    expect(await observe(runId), 'after the late copy').to.deep.equal(recorded);
+    expect(lateOutcome).to.equal('skipped');
   });
 });

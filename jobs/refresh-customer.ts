@@ -54,6 +54,10 @@ export async function refreshCustomer(
   const slot = await deps.pacer.slotFor(run.partnerId, ctx.jobId, callsPerCustomer);
   if (!slot.inPlace) await ctx.retryAfter(slot.waitMs);
   if (slot.waitMs > 0) await setTimeout(slot.waitMs);
+  // Another copy of this job (a stalled one, or one the reconciler re-added) may have recorded
+  // the customer while this one waited: then Microsoft is not asked again.
+  const current = await deps.runs.result(runId, customerTenantId);
+  if (current?.status !== 'pending') return 'skipped';
   const partition = {
     partnerId: run.partnerId,
     delegatedAdminId: consent.id,

@@ -32,6 +32,7 @@ function rng(seed: number) {
  */
 export async function hostileCallbacks(
   stack: ChaosStack,
+  partnerId: string,
   completedCallback: string,
   total: number,
 ) {
@@ -41,9 +42,8 @@ export async function hostileCallbacks(
     randomBytes(Math.max(1, Math.floor(random() * max))).toString('base64url');
 
   // A consent started, then expired (its state is real but too old).
-  const started = (
-    await stack.api_('POST', `/partners/${await firstPartner(stack)}/consents`, { returnTo: '/' })
-  ).body as { attemptId: string; authorizeUrl: string };
+  const started = (await stack.api_('POST', `/partners/${partnerId}/consents`, { returnTo: '/' }))
+    .body as { attemptId: string; authorizeUrl: string };
   const expiredState = new URL(started.authorizeUrl).searchParams.get('state')!;
   await stack.db.query(
     `update consent_attempts set expires_at = now() - interval '1 hour' where id = $1`,
@@ -87,6 +87,8 @@ export async function hostileCallbacks(
       const res = await fetch(`${stack.base}/auth/callback${query ? `?${query}` : ''}`, {
         method: body ? 'POST' : 'GET',
         redirect: 'manual',
+        // An answer that never comes counts as unanswered, not as a hang of the suite.
+        signal: AbortSignal.timeout(30_000),
         ...(body ? { body, headers: { 'Content-Type': 'application/x-www-form-urlencoded' } } : {}),
       });
       await res.arrayBuffer();
@@ -101,9 +103,4 @@ export async function hostileCallbacks(
   });
   await Promise.all(workers);
   return { sent, statuses, fiveXx, failedRequests, kinds: names };
-}
-
-async function firstPartner(stack: ChaosStack): Promise<string> {
-  const { body } = await stack.api_('GET', '/partners');
-  return (body as { partners: { id: string }[] }).partners[0]!.id;
 }

@@ -9,9 +9,9 @@ const run = promisify(execFile);
 export interface PrivatePostgres {
   url: string;
   restart(): Promise<void>;
-  /** Stops the server, keeping its data: an outage until `resume`. */
-  pause(): Promise<void>;
-  resume(): Promise<void>;
+  /** Stops the cluster (fast shutdown), keeping its data, until `up`: an outage of any length. */
+  down(): Promise<void>;
+  up(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -45,10 +45,10 @@ export async function startPrivatePostgres(): Promise<PrivatePostgres> {
     restart: async () => {
       await ctl('restart', '-m', 'fast');
     },
-    pause: async () => {
+    down: async () => {
       await ctl('stop', '-m', 'fast');
     },
-    resume: async () => {
+    up: async () => {
       await ctl('start');
     },
     stop: async () => {

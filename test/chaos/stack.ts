@@ -1,3 +1,4 @@
+import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import type { ScenarioInput } from '../../emulator/scenario.js';
@@ -14,6 +15,56 @@ import { startPrivatePostgres, type PrivatePostgres } from './postgres.js';
 
 export const partnerTenant = 'aaaaaaaa-0000-4000-8000-000000000001';
 
+/**
+ * Rejects after `ms` with a sentence naming what was awaited: every wait of the suite has its
+ * own limit, so a hang reads as the check that hung, not as a suite that never ends.
+ */
+export async function within<T>(ms: number, what: string, promise: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const limit = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`gave up after ${Math.round(ms / 1000)} s waiting for ${what}`)),
+      ms,
+    );
+  });
+  try {
+    return await Promise.race([promise, limit]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Polls `check` every 250 ms until it returns a value (not undefined), within `ms`. */
+export async function poll<T>(
+  ms: number,
+  what: string,
+  check: () => Promise<T | undefined>,
+): Promise<T> {
+  const deadline = Date.now() + ms;
+  let last: Error | undefined;
+  for (;;) {
+    try {
+      const value = await check();
+      if (value !== undefined) return value;
+    } catch (error) {
+      last = error as Error;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(
+        `gave up after ${Math.round(ms / 1000)} s waiting for ${what}${last ? ` (last error: ${last.message})` : ''}`,
+      );
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+
+/** The service's production timings: a crashed job waits out its lock, calls their timeout. */
+export const realTimings: Record<string, string | undefined> = {
+  JOB_LOCK_SECONDS: undefined,
+  RECONCILE_INTERVAL_SECONDS: undefined,
+  MICROSOFT_HTTP_TIMEOUT_SECONDS: undefined,
+};
+
 export interface RunView {
   id: string;
   status: string;
@@ -28,6 +79,8 @@ export interface RunView {
  */
 export class ChaosStack {
   readonly workers: ServiceProcess[] = [];
+  /** API and worker processes replaced by `restartServices`, kept for their logs. */
+  readonly retired: ServiceProcess[] = [];
   api!: ServiceProcess;
   base!: string;
   env!: Record<string, string | undefined>;
@@ -39,7 +92,10 @@ export class ChaosStack {
     readonly postgres: PrivatePostgres,
   ) {}
 
-  static async start(customers: number): Promise<ChaosStack> {
+  static async start(
+    customers: number,
+    timings: Record<string, string | undefined>,
+  ): Promise<ChaosStack> {
     const [redis, postgres, port] = await Promise.all([
       startPrivateRedis(),
       startPrivatePostgres(),
@@ -66,27 +122,56 @@ export class ChaosStack {
       QUEUE_PREFIX: '{chaos}',
       PORT: String(port),
       PUBLIC_URL: base,
-      LOG_LEVEL: 'info',
       ...emulatorEnv(emulator),
       PARTNER_CENTER_REQUESTS_PER_SECOND: '100',
-      // Faults come back within seconds, not production's half-minutes.
-      JOB_LOCK_SECONDS: '2',
-      RECONCILE_INTERVAL_SECONDS: '2',
-      MICROSOFT_HTTP_TIMEOUT_SECONDS: '2',
+      ...timings,
     });
-    stack.db = new pg.Pool({ connectionString: postgres.url, max: 2 });
+    // Its own limits: a connection or query that hangs ends as an error, not a stuck suite.
+    stack.db = new pg.Pool({
+      connectionString: postgres.url,
+      max: 2,
+      connectionTimeoutMillis: 10_000,
+      query_timeout: 60_000,
+    });
     stack.db.on('error', () => {}); // PostgreSQL restarts on purpose
-    stack.api = startService('src/server/main.ts', stack.env);
-    await stack.api.waitForLog((l) => l.msg === 'API listening');
+    await stack.startApi();
     await stack.startWorker();
     return stack;
+  }
+
+  private async startApi(): Promise<void> {
+    this.api = startService('src/server/main.ts', this.env);
+    await within(
+      60_000,
+      'the API process to log "API listening"',
+      this.api.waitForLog((l) => l.msg === 'API listening'),
+    );
   }
 
   async startWorker(): Promise<ServiceProcess> {
     const worker = startService('workers/main.ts', this.env);
     this.workers.push(worker);
-    await worker.waitForLog((l) => l.msg === 'workers started');
+    await within(
+      60_000,
+      'the worker process to log "workers started"',
+      worker.waitForLog((l) => l.msg === 'workers started'),
+    );
     return worker;
+  }
+
+  /** Stops the API and the workers (SIGTERM) and starts them again with `env` changed. */
+  async restartServices(env: Record<string, string | undefined>): Promise<void> {
+    for (const p of [this.api, ...this.workers]) {
+      if (p.child.exitCode === null && p.child.signalCode === null) {
+        p.child.kill('SIGTERM');
+        await within(60_000, 'a service process to exit after SIGTERM', p.exited);
+      }
+    }
+    this.retired.push(this.api, ...this.workers.splice(0));
+    this.env = { ...this.env, ...env };
+    for (const [name, value] of Object.entries(env)) if (value === undefined) delete this.env[name];
+    await this.startApi();
+    await this.startWorker();
   }
 
   async api_(
@@ -101,6 +186,7 @@ export class ChaosStack {
         'Content-Type': 'application/json',
       },
       ...(body ? { body: JSON.stringify(body) } : {}),
+      signal: AbortSignal.timeout(30_000),
     });
     const text = await res.text();
     return { status: res.status, body: text ? (JSON.parse(text) as unknown) : null };
@@ -111,24 +197,50 @@ export class ChaosStack {
     return (body as { run: RunView | null }).run;
   }
 
-  /** Polls the status endpoint until `done` holds (the suite is a script, not a test). */
+  /** Polls the status endpoint until `done` holds, within `timeoutMs`. */
   async until(
     partnerId: string,
     done: (run: RunView) => boolean,
+    what: string,
     timeoutMs = 180_000,
   ): Promise<RunView> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const run = await this.run(partnerId).catch(() => null);
-      if (run && done(run)) return run;
-      if (Date.now() > deadline) throw new Error(`timed out; last: ${JSON.stringify(run)}`);
-      await new Promise((resolve) => setTimeout(resolve, 250));
+    let last: RunView | null = null;
+    try {
+      return await poll(timeoutMs, what, async () => {
+        last = await this.run(partnerId);
+        return last && done(last) ? last : undefined;
+      });
+    } catch (error) {
+      throw new Error(`${(error as Error).message}; last run seen: ${JSON.stringify(last)}`, {
+        cause: error,
+      });
+    }
+  }
+
+  /** The consent queue's jobs by state. */
+  async consentJobs(): Promise<{
+    active: number;
+    waiting: number;
+    delayed: number;
+    total: number;
+  }> {
+    const queue = new Queue('consent', { connection: { url: this.redis.url }, prefix: '{chaos}' });
+    try {
+      const counts = await queue.getJobCounts();
+      return {
+        active: counts.active ?? 0,
+        waiting: (counts.waiting ?? 0) + (counts.prioritized ?? 0),
+        delayed: counts.delayed ?? 0,
+        total: Object.values(counts).reduce((a, b) => a + b, 0),
+      };
+    } finally {
+      await queue.close();
     }
   }
 
   /** Every log line of every process so far. */
   logLines(): string[] {
-    return [...this.api.lines, ...this.workers.flatMap((w) => w.lines)];
+    return [this.api, ...this.workers, ...this.retired].flatMap((p) => p.lines);
   }
 
   redisClient(): Redis {

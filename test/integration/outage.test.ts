@@ -74,7 +74,7 @@ describe('a PostgreSQL outage during a consent', function () {
   after(async function () {
     await workers?.close(1_000);
     await h?.close(suiteFailed(this));
-    await pg?.resume().catch(() => {});
+    await pg?.up().catch(() => {});
     if (!suiteFailed(this)) await pg?.stop();
   });
 
@@ -110,7 +110,7 @@ describe('a PostgreSQL outage during a consent', function () {
       onFailed();
     });
 
-    await pg.pause();
+    await pg.down();
     const outageStarted = Date.now();
     try {
       const during = await request(h.app).get(second.callback);
@@ -133,7 +133,7 @@ describe('a PostgreSQL outage during a consent', function () {
       const remaining = exchangeRetryBudgetMs + 1_000 - (Date.now() - outageStarted);
       if (remaining > 0) await delay(remaining); // the outage itself, not a wait for a result
     } finally {
-      await pg.resume();
+      await pg.up();
     }
 
     const outcome = await within(
@@ -187,12 +187,12 @@ describe('a PostgreSQL outage during a consent', function () {
       const { attemptId, callback } = await startConsent(h, partner.id);
       expect((await request(h.app).get(callback)).status).to.equal(303);
       await within(20_000, 'the exchange to redeem the code', redeeming);
-      await pg.pause();
+      await pg.down();
       try {
         await within(20_000, 'Microsoft to answer with the tokens', redeemed);
         await delay(2_000); // the outage itself, not a wait for a result
       } finally {
-        await pg.resume();
+        await pg.up();
       }
       const outcome = await within(
         60_000,

@@ -39,6 +39,9 @@ export interface PrivateRedis {
   url: string;
   /** Kills it and starts an empty one on the same port (it keeps nothing on disk). */
   restart(): Promise<void>;
+  /** Kills it until `up` starts an empty one on the same port: an outage of any length. */
+  down(): Promise<void>;
+  up(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -53,6 +56,10 @@ export async function startPrivateRedis(): Promise<PrivateRedis> {
     url: `redis://127.0.0.1:${String(port)}`,
     async restart() {
       await current.kill();
+      current = await spawnRedis(port);
+    },
+    down: () => current.kill(),
+    async up() {
       current = await spawnRedis(port);
     },
     stop: () => current.kill(),

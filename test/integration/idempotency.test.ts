@@ -1,0 +1,246 @@
+import { expect } from 'chai';
+import { asc, eq } from 'drizzle-orm';
+import type { Redis } from 'ioredis';
+import type { JobDeps } from '../../jobs/deps.js';
+import { refreshCustomer } from '../../jobs/refresh-customer.js';
+import { jobIds } from '../../src/queue/catalog.js';
+import { createWorkerConnection } from '../../src/queue/connections.js';
+import { JobQueues } from '../../src/queue/job-queues.js';
+import type { JobContext } from '../../src/queue/worker-pool.js';
+import {
+  customLicenseCounts,
+  licenseSnapshots,
+  refreshResults,
+  refreshRuns,
+} from '../../src/store/schema.js';
+import { runWorkers } from '../../workers/run.js';
+import { startHarness, type Harness } from '../support/harness.js';
+import { suiteFailed } from '../support/keep-on-failure.js';
+
+const partnerTenant = 'aaaaaaaa-0000-4000-8000-000000000001';
+
+// A customer job runs again when its worker died after the commit but before BullMQ heard of
+// it, or when its lock expired while it was still running. Either way the run must count the
+// customer once, keep one snapshot set and one set of custom-license counts, and a copy that
+// finds the customer done must not call Microsoft.
+describe('a customer job run again changes nothing', function () {
+  this.timeout(120_000);
+  let h: Harness;
+  let partnerId: string;
+  let tenants: { customerTenantId: string; companyId: string }[];
+  let connection: Redis;
+  let deps: JobDeps;
+
+  before(async () => {
+    h = await startHarness(undefined, {}, { workers: false });
+    // Workers only for the consent; the customer jobs below are run by the test, one by one.
+    const workers = runWorkers(h.runtime);
+    await workers.scheduled;
+    partnerId = (
+      (await h.api('post', '/partners', { name: 'Rerun Partner' })).body as { id: string }
+    ).id;
+    const customers = h.emulator.state.directory.partner(partnerTenant)!.customers.slice(0, 3);
+    tenants = [];
+    for (const c of customers) {
+      const company = await h.api('post', `/partners/${partnerId}/companies`, {
+        name: c.name,
+        customerTenantId: c.tenantId,
+      });
+      expect(company.status, company.text).to.equal(201);
+      tenants.push({
+        customerTenantId: c.tenantId,
+        companyId: (company.body as { id: string }).id,
+      });
+    }
+    for (const body of [
+      { name: 'Antispam', kind: 'fixed', quantity: 7 },
+      // No custom-license token: recorded as "will fail to update", a row all the same.
+      { name: 'Licensed users', kind: 'licensed_users' },
+    ]) {
+      const res = await h.api('post', `/partners/${partnerId}/custom-licenses`, body);
+      expect(res.status, res.text).to.equal(201);
+    }
+    await h.grant(partnerId, 'admin@first.example');
+    const initial = await h.runtime.services.runs.latest(partnerId);
+    expect(await h.runEnded(initial!.id)).to.include({ status: 'completed', succeeded: 3 });
+    await workers.close(1_000);
+
+    connection = createWorkerConnection(h.runtime.config.redisUrl);
+    deps = {
+      ...h.runtime.services,
+      config: h.runtime.config,
+      log: h.runtime.log,
+      store: h.runtime.store,
+      keyRing: h.runtime.keyRing,
+      queues: new JobQueues(connection, h.runtime.config.queuePrefix),
+    };
+  });
+  after(async function () {
+    await deps?.queues.close();
+    connection?.disconnect();
+    await h?.close(suiteFailed(this));
+  });
+
+  afterEach(async () => {
+    // A test leaves its run open; the next one opens its own.
+    const open = await h.runtime.services.runs.latest(partnerId);
+    if (open?.status === 'running') await h.runtime.services.runs.stop(open.id, 'test ended');
+  });
+
+  /** A run of the three customers whose jobs nobody queued: the test runs them itself. */
+  async function openRun(): Promise<string> {
+    const { run, deduplicated } = await h.runtime.services.runs.start(partnerId, 'manual');
+    expect(deduplicated, 'a run was still open').to.equal(false);
+    await h.runtime.services.runs.addTenants(run.id, tenants);
+    return run.id;
+  }
+
+  /** One execution of the customer's job, as a worker would make it (first attempt). */
+  function runJob(runId: string, customerTenantId: string, jobDeps: JobDeps = deps) {
+    const ctx: JobContext = {
+      jobId: jobIds.refreshCustomer(runId, customerTenantId),
+      attemptsMade: 0,
+      finalAttempt: false,
+      signal: new AbortController().signal,
+      log: h.runtime.log,
+      updateProgress: async () => {},
+      retryAfter: (ms) => Promise.reject(new Error(`the job asked to be put back for ${ms} ms`)),
+    };
+    return refreshCustomer({ runId, customerTenantId }, jobDeps, ctx);
+  }
+
+  /** Everything a repeat could change: the run, its results, rows, and calls to Microsoft. */
+  async function observe(runId: string) {
+    const db = h.runtime.store.db;
+    const [run] = await db
+      .select({
+        status: refreshRuns.status,
+        total: refreshRuns.total,
+        succeeded: refreshRuns.succeeded,
+        failed: refreshRuns.failed,
+        finishedAt: refreshRuns.finishedAt,
+      })
+      .from(refreshRuns)
+      .where(eq(refreshRuns.id, runId));
+    const results = await db
+      .select({
+        tenant: refreshResults.customerTenantId,
+        status: refreshResults.status,
+        attempts: refreshResults.attempts,
+        errorCode: refreshResults.errorCode,
+        finishedAt: refreshResults.finishedAt,
+      })
+      .from(refreshResults)
+      .where(eq(refreshResults.runId, runId))
+      .orderBy(asc(refreshResults.customerTenantId));
+    const snapshots = await db
+      .select()
+      .from(licenseSnapshots)
+      .where(eq(licenseSnapshots.runId, runId))
+      .orderBy(asc(licenseSnapshots.id));
+    const counts = await db
+      .select()
+      .from(customLicenseCounts)
+      .where(eq(customLicenseCounts.runId, runId))
+      .orderBy(asc(customLicenseCounts.id));
+    return {
+      run,
+      results,
+      snapshots,
+      counts,
+      microsoftCalls: h.emulator.state.log.at(-1)?.id ?? 0,
+    };
+  }
+
+  it('after its commit and after the run finished: no counter, row or Microsoft call changes', async () => {
+    const runId = await openRun();
+    const [first, second, third] = tenants.map((t) => t.customerTenantId);
+    const before = h.emulator.state.log.at(-1)?.id ?? 0;
+    expect(await runJob(runId, first!)).to.equal('succeeded');
+    const committed = await observe(runId);
+    expect(committed.run).to.include({ status: 'running', total: 3, succeeded: 1, failed: 0 });
+    expect(committed.snapshots).to.not.be.empty;
+    expect(committed.counts).to.have.length(2);
+    expect(committed.microsoftCalls, 'the first execution calls Microsoft').to.be.above(before);
+
+    // The worker died after the commit: the job comes back while the run is still open.
+    const repeat = await runJob(runId, first!);
+    expect(await observe(runId), 'after a repeat while the run is open').to.deep.equal(committed);
+    expect(repeat).to.equal('skipped');
+
+    expect(await runJob(runId, second!)).to.equal('succeeded');
+    expect(await runJob(runId, third!)).to.equal('succeeded');
+    const finished = await observe(runId);
+    expect(finished.run).to.include({ status: 'completed', total: 3, succeeded: 3, failed: 0 });
+    expect(finished.counts).to.have.length(6);
+
+    // And once the run has finished, a late copy of any of them.
+    const late = [await runJob(runId, first!), await runJob(runId, third!)];
+    expect(await observe(runId), 'after repeats once the run finished').to.deep.equal(finished);
+    expect(late).to.deep.equal(['skipped', 'skipped']);
+  });
+
+  it('two copies at once, both succeeding: the customer counts once, with one snapshot set', async () => {
+    const runId = await openRun();
+    const tenant = tenants[1]!.customerTenantId;
+    // Both copies read the pending result before either commits: their calls take a second.
+    h.emulator.state.addFault({
+      path: `/v1/customers/${tenant}/subscribedskus`,
+      delayMs: 1_000,
+      count: 2,
+    });
+    const outcomes = await Promise.all([runJob(runId, tenant), runJob(runId, tenant)]);
+    expect(outcomes).to.deep.equal(['succeeded', 'succeeded']);
+    const seen = await observe(runId);
+    expect(seen.run).to.include({ status: 'running', succeeded: 1, failed: 0 });
+    expect(seen.results.find((r) => r.tenant === tenant)).to.include({ status: 'succeeded' });
+    const skus = new Set(seen.snapshots.map((s) => s.skuId));
+    expect(seen.snapshots).to.have.length(skus.size);
+    expect(seen.counts).to.have.length(2);
+  });
+
+  it('a late copy failing after the other succeeded: the success stands, counted once', async () => {
+    const runId = await openRun();
+    const tenant = tenants[2]!.customerTenantId;
+    const path = `/v1/customers/${tenant}/subscribedskus`;
+    // The first copy to ask succeeds after half a second; the other is refused (403, a
+    // permanent failure) a second later, after the success committed.
+    h.emulator.state.addFault({ path, delayMs: 500, count: 1 });
+    h.emulator.state.addFault({ path, delayMs: 1_500, status: 403, count: 1 });
+    const outcomes = await Promise.all([runJob(runId, tenant), runJob(runId, tenant)]);
+    expect([...outcomes].sort()).to.deep.equal(['failed', 'succeeded']);
+    const seen = await observe(runId);
+    expect(seen.run).to.include({ status: 'running', succeeded: 1, failed: 0 });
+    expect(seen.results.find((r) => r.tenant === tenant)).to.include({
+      status: 'succeeded',
+      errorCode: null,
+    });
+    expect(seen.counts).to.have.length(2);
+  });
+
+  it('a copy that waited for its slot while the other finished the customer does not call Microsoft', async () => {
+    const runId = await openRun();
+    const tenant = tenants[0]!.customerTenantId;
+    // The late copy read the pending result, then its slot in the partner's schedule came
+    // only after the first copy had recorded the customer.
+    let firstDone!: () => void;
+    const firstFinished = new Promise<void>((resolve) => (firstDone = resolve));
+    const pacer = deps.pacer;
+    const waiting: JobDeps = {
+      ...deps,
+      pacer: Object.assign(Object.create(pacer) as typeof pacer, {
+        slotFor: async (...args: Parameters<typeof pacer.slotFor>) => {
+          await firstFinished;
+          return pacer.slotFor(...args);
+        },
+      }),
+    };
+    const late = runJob(runId, tenant, waiting);
+    expect(await runJob(runId, tenant)).to.equal('succeeded');
+    const recorded = await observe(runId);
+    firstDone();
+    const lateOutcome = await late;
+    expect(await observe(runId), 'after the late copy').to.deep.equal(recorded);
+    expect(lateOutcome).to.equal('skipped');
+  });
+});

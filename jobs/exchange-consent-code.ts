@@ -43,29 +43,14 @@ export async function exchangeConsentCode(
   }
   await deps.attempts.markExchanging(attemptId);
 
-  const fail = async (message: string, consentId?: string): Promise<ExchangeOutcome> => {
-    // Store no token: the pending consent and its partition go; the attempt keeps the reason.
-    await deps.store.db.transaction(async (tx) => {
-      await tx
-        .update(consentAttempts)
-        .set({
-          status: 'failed',
-          error: message,
-          completedAt: new Date(),
-          delegatedAdminId: null,
-          codeEnc: null,
-          pkceVerifierEnc: null,
-          nonceEnc: null,
-        })
-        .where(eq(consentAttempts.id, attemptId));
-      // The partition goes with the pending consent (cascade).
-      if (consentId) await tx.delete(delegatedAdmins).where(eq(delegatedAdmins.id, consentId));
-    });
+  // Store no token: the pending consent and its partition go; the attempt keeps the reason.
+  const fail = async (message: string): Promise<ExchangeOutcome> => {
+    await deps.attempts.failExchange(attemptId, message);
     ctx.log.info({ attemptId, message }, 'consent failed');
     return { outcome: 'failed', message };
   };
   /** Transient failures retry; the last one, and every other kind, ends the attempt. */
-  const onFailure = (classified: MicrosoftFailure, error: unknown, consentId?: string) => {
+  const onFailure = (classified: MicrosoftFailure, error: unknown) => {
     // Our own database or Redis being down is waited out by the worker pool, never spent.
     if (isOutage(error)) throw error;
     const failure =
@@ -75,7 +60,7 @@ export async function exchangeConsentCode(
       failure.kind === 'transient'
         ? 'Microsoft was unavailable while completing the consent. Grant consent again.'
         : failure.message;
-    return fail(message, consentId);
+    return fail(message);
   };
 
   if (!attempt.delegatedAdminId) {
@@ -124,7 +109,7 @@ export async function exchangeConsentCode(
   }
   const consentId = attempt.delegatedAdminId!;
   const tenant = await tenantOfConsent(deps, attempt, consentId);
-  if ('refusal' in tenant) return fail(tenant.refusal, consentId);
+  if ('refusal' in tenant) return fail(tenant.refusal);
   if (attempt.kind === 'custom_license') {
     return completeCustomLicenseToken(deps, attempt, consentId, tenant, ctx, fail);
   }
@@ -138,7 +123,7 @@ export async function exchangeConsentCode(
   try {
     ({ accessToken } = await deps.identity.accessToken(partition, [partnerCenterScope]));
   } catch (error) {
-    return onFailure(classifyMicrosoftError(error), error, consentId);
+    return onFailure(classifyMicrosoftError(error), error);
   }
   const claims = decodeJwt(accessToken) as {
     amr?: string[];
@@ -150,11 +135,10 @@ export async function exchangeConsentCode(
   if (!claims.amr?.includes('mfa')) {
     return fail(
       `${upn} signed in without multi-factor authentication. Enable MFA on this account, then grant consent again.`,
-      consentId,
     );
   }
   if (claims.tid !== tenant.tenantId) {
-    return fail(wrongTenant(attempt, upn, claims.tid, tenant.tenantId), consentId);
+    return fail(wrongTenant(attempt, upn, claims.tid, tenant.tenantId));
   }
   try {
     await deps.partnerCenter.customersPage(accessToken, { size: 1 });
@@ -164,16 +148,14 @@ export async function exchangeConsentCode(
     if (failure.code === '403') {
       return fail(
         `${upn} is not an Admin Agent in Partner Center. Grant consent again with an account in the Admin Agents group.`,
-        consentId,
       );
     }
     if (failure.code === '900421') {
       return fail(
         `Partner Center requires multi-factor authentication for ${upn}. Enable MFA on this account, then grant consent again.`,
-        consentId,
       );
     }
-    return onFailure(failure, error, consentId);
+    return onFailure(failure, error);
   }
 
   const binding = await bindOrRefuse(deps, attempt, tenant, async (tx) => {
@@ -204,7 +186,7 @@ export async function exchangeConsentCode(
       details: { upn, tenantId: tenant.tenantId, mfa: true, adminAgent: true },
     });
   });
-  if ('refusal' in binding) return fail(binding.refusal, consentId);
+  if ('refusal' in binding) return fail(binding.refusal);
   await deps.queues.enqueue(
     'replaceLegacyAdmins',
     { delegatedAdminId: consentId },
@@ -348,7 +330,7 @@ async function completeCustomLicenseToken(
   tokenId: string,
   tenant: { tenantId: string; upn: string },
   ctx: JobContext,
-  fail: (message: string, consentId?: string) => Promise<ExchangeOutcome>,
+  fail: (message: string) => Promise<ExchangeOutcome>,
 ): Promise<ExchangeOutcome> {
   const [pending] = await deps.store.db
     .select()
@@ -362,12 +344,11 @@ async function completeCustomLicenseToken(
     if (!ctx.finalAttempt || isOutage(error)) throw error;
     return fail(
       'Microsoft was unavailable while checking the custom-license token. Generate it again.',
-      tokenId,
     );
   }
   const current = await deps.customLicenses.currentToken(attempt.partnerId);
   if (!canCount(state) && current && canCount(customLicenseTokenState(current, new Date()))) {
-    return fail(`${state.reason} The token in use (${current.username}) is kept.`, tokenId);
+    return fail(`${state.reason} The token in use (${current.username}) is kept.`);
   }
   const binding = await bindOrRefuse(deps, attempt, tenant, async (tx) => {
     const now = new Date();
@@ -410,7 +391,7 @@ async function completeCustomLicenseToken(
     });
     return token!.username;
   });
-  if ('refusal' in binding) return fail(binding.refusal, tokenId);
+  if ('refusal' in binding) return fail(binding.refusal);
   const upn = binding.completed;
   ctx.log.info({ attemptId: attempt.id, status: state.status }, 'custom-license token saved');
   return { outcome: 'completed', delegatedAdminId: tokenId, upn };

@@ -45,7 +45,7 @@ export async function reconcile(
     // would wait forever: the attempt fails with a sentence instead (a job missing from Redis
     // is simply added again below). Failures are rare now that outages use no attempts.
     if ((await deps.queues.get('consent').getJobState(jobId)) === 'failed') {
-      if (await deps.attempts.abandonExchange(attempt.id, abandonedExchangeMessage)) {
+      if (await deps.attempts.failExchange(attempt.id, abandonedExchangeMessage)) {
         abandonedExchanges += 1;
         ctx.log.warn({ attemptId: attempt.id }, 'consent exchange job failed: attempt failed');
       }

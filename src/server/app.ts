@@ -8,7 +8,7 @@ import { customLicensesRouter } from './api/custom-licenses.js';
 import { partnersRouter } from './api/partners.js';
 import { refreshRouter } from './api/refresh.js';
 import { callbackOutagePage, callbackRouter } from './callback.js';
-import { consentStartLimiter, tooManyConsentStarts } from './consent-throttle.js';
+import { consentStarts, requestLimiter, tooManyConsentStarts } from './request-limits.js';
 import { HttpError, errorAnswer } from './http-error.js';
 import { healthRouter, readinessChecks } from './health.js';
 import { createMetrics, serveMetrics, type HttpMetrics } from './metrics.js';
@@ -87,8 +87,9 @@ export function createApp(
   api.use(express.json({ limit: '100kb' }));
   api.post(
     ['/partners/:id/consents', '/partners/:id/custom-license-token/consents'],
-    consentStartLimiter({
+    requestLimiter({
       redis: producer,
+      budget: consentStarts,
       prefix: `${config.queuePrefix}:consent-starts:api:`,
       keyOf: (req) => `partner:${String(req.params.id).toLowerCase()}`,
       refuse: (_req, res) => {

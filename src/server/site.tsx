@@ -19,7 +19,13 @@ import { retryFailures, syncNow } from './api/refresh.js';
 import { decoyHash, hashPassword, verifyPassword } from './auth/passwords.js';
 import { loginFormToken } from './auth/login-form-token.js';
 import { PostgresSessionStore } from './auth/session-store.js';
-import { consentStartLimiter, tooManyConsentStarts } from './consent-throttle.js';
+import {
+  consentStarts,
+  requestLimiter,
+  tooManyConsentStarts,
+  tooManyValidations,
+  validationRequests,
+} from './request-limits.js';
 import { redisLimitStore } from './rate-limit-store.js';
 import { HttpError, errorAnswer } from './http-error.js';
 import { CompaniesPage } from './views/companies.js';
@@ -352,8 +358,9 @@ export function siteRouter(options: {
       );
       res.redirect(303, authorizeUrl);
     };
-  const consentLimit = consentStartLimiter({
+  const consentLimit = requestLimiter({
     redis,
+    budget: consentStarts,
     prefix: `${config.queuePrefix}:consent-starts:pages:`,
     keyOf: (req) => `user:${req.user!.id}`,
     refuse: (_req, res) => {
@@ -368,23 +375,37 @@ export function siteRouter(options: {
     startAndGo('custom_license'),
   );
 
-  router.post('/partners/:id/custom-license-token/validate', signedIn, async (req, res) => {
-    const partner = await partnerFor(req);
-    await queues.enqueue(
-      'validateCustomLicenseToken',
-      { partnerId: partner.id },
-      {
-        jobId: jobIds.validateCustomLicenseToken(partner.id, `page-${Date.now()}`),
-        deduplicationKey: deduplicationKeys.validateCustomLicenseToken(partner.id),
-      },
-    );
-    back(
-      req,
-      res,
-      `/partners/${partner.id}/delegated-admin`,
-      'Validating the custom-license token; this page shows the result once it is done.',
-    );
+  const validationLimit = requestLimiter({
+    redis,
+    budget: validationRequests,
+    prefix: `${config.queuePrefix}:validations:pages:`,
+    keyOf: (req) => `user:${req.user!.id}`,
+    refuse: (_req, res) => {
+      res.status(429).type('html').send(messagePage('Too many requests', tooManyValidations));
+    },
   });
+  router.post(
+    '/partners/:id/custom-license-token/validate',
+    signedIn,
+    validationLimit,
+    async (req, res) => {
+      const partner = await partnerFor(req);
+      await queues.enqueue(
+        'validateCustomLicenseToken',
+        { partnerId: partner.id },
+        {
+          jobId: jobIds.validateCustomLicenseToken(partner.id, `page-${Date.now()}`),
+          deduplicationKey: deduplicationKeys.validateCustomLicenseToken(partner.id),
+        },
+      );
+      back(
+        req,
+        res,
+        `/partners/${partner.id}/delegated-admin`,
+        'Validating the custom-license token; this page shows the result once it is done.',
+      );
+    },
+  );
 
   router.post('/partners/:id/retry', signedIn, async (req, res) => {
     const partner = await partnerFor(req);

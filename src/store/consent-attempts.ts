@@ -218,10 +218,12 @@ export class ConsentAttemptStore {
   }
 
   /**
-   * An attempt whose exchange job ended without finishing it fails with `message`, so its page
-   * stops waiting; the pending consent it held (and, by cascade, its tokens) goes with it.
+   * An exchange that cannot finish (a failed check, or a job that ended without finishing it)
+   * fails the attempt with `message`, so its page stops waiting; the pending consent it held
+   * (and, by cascade, its tokens) goes with it. False when the attempt was no longer being
+   * exchanged.
    */
-  async abandonExchange(id: string, message: string): Promise<boolean> {
+  async failExchange(id: string, message: string): Promise<boolean> {
     return this.db.transaction(async (tx) => {
       const [attempt] = await tx
         .select({ consentId: consentAttempts.delegatedAdminId })

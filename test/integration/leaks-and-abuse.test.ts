@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { eq } from 'drizzle-orm';
 import request from 'supertest';
-import { consentStarts } from '../../src/server/consent-throttle.js';
+import { consentStarts, validationRequests } from '../../src/server/request-limits.js';
 import { consentAttempts, delegatedAdmins, sessions } from '../../src/store/schema.js';
 import { startHarness, type Harness } from '../support/harness.js';
 import { suiteFailed } from '../support/keep-on-failure.js';
@@ -110,7 +110,7 @@ describe('leaks and abuse: logged redirects, sessions before login, repeated cli
       await h.runtime.queues.get('refresh').getJobs(['waiting', 'delayed', 'active', 'prioritized'])
     ).filter((j) => j.name === 'validateCustomLicenseToken' && j.data.partnerId === partnerId);
 
-  it('50 rapid clicks on "validate custom-license token" make one validation job', async () => {
+  it('50 rapid clicks on "validate custom-license token" make one validation job; clicks past the budget get a 429', async () => {
     const { partnerId, agent, csrf } = await partnerAndUser('Clicking Partner');
     const clicks = await Promise.all(
       Array.from({ length: 50 }, () =>
@@ -120,7 +120,12 @@ describe('leaks and abuse: logged redirects, sessions before login, repeated cli
           .send({ _csrf: csrf }),
       ),
     );
-    expect(clicks.map((c) => c.status)).to.deep.equal(new Array(50).fill(303));
+    const statuses = clicks.map((c) => c.status).sort();
+    expect(statuses).to.deep.equal([
+      ...new Array(validationRequests.limit).fill(303),
+      ...new Array(50 - validationRequests.limit).fill(429),
+    ]);
+    expect(clicks.find((c) => c.status === 429)?.text).to.contain('Too many validations');
     expect(await pendingValidations(partnerId)).to.have.length(1);
   });
 

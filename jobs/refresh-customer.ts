@@ -54,10 +54,6 @@ export async function refreshCustomer(
   const slot = await deps.pacer.slotFor(run.partnerId, ctx.jobId, callsPerCustomer);
   if (!slot.inPlace) await ctx.retryAfter(slot.waitMs);
   if (slot.waitMs > 0) await setTimeout(slot.waitMs);
-  // Another copy of this job (a stalled one, or one the reconciler re-added) may have recorded
-  // the customer while this one waited: then Microsoft is not asked again.
-  const current = await deps.runs.result(runId, customerTenantId);
-  if (current?.status !== 'pending') return 'skipped';
   const partition = {
     partnerId: run.partnerId,
     delegatedAdminId: consent.id,
@@ -67,6 +63,11 @@ export async function refreshCustomer(
   let subscriptions: PartnerCenterCollection<SubscriptionQuantity>;
   try {
     const { accessToken } = await deps.identity.accessToken(partition, [partnerCenterScope]);
+    // Another copy of this job (a stalled one, or one the reconciler re-added after Redis lost
+    // it) may have recorded the customer while this one waited for its slot or the token lock:
+    // then Microsoft is not asked again.
+    const current = await deps.runs.result(runId, customerTenantId);
+    if (current?.status !== 'pending') return 'skipped';
     [skus, subscriptions] = await Promise.all([
       deps.partnerCenter.get<PartnerCenterCollection<SubscribedSkuCounts>>(
         `/customers/${customerTenantId}/subscribedskus`,

@@ -1,5 +1,5 @@
 import { Redis, type RedisOptions } from 'ioredis';
-import { errorChain } from '../store/availability.js';
+import { connectionErrorCodes, errorChain } from '../store/availability.js';
 
 export type { Redis } from 'ioredis';
 
@@ -19,18 +19,6 @@ export function createProducerConnection(url: string, options: RedisOptions = {}
   return new Redis(url, { enableOfflineQueue: false, maxRetriesPerRequest: 1, ...options });
 }
 
-/** Socket failures of a Redis that is down, restarting or unreachable. */
-const redisConnectionCodes = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'EPIPE',
-  'ETIMEDOUT',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'EAI_AGAIN',
-  'ENOTFOUND',
-]);
-
 /**
  * ioredis's messages for a command it could not send (fail-fast connection, retries used up,
  * connection closed) and Redis's own replies while it cannot serve (loading, cluster down).
@@ -45,7 +33,7 @@ const redisUnreachable =
 export function isRedisUnavailable(error: unknown): boolean {
   for (const e of errorChain(error)) {
     if (e.name === 'MaxRetriesPerRequestError' || e.name === 'ConnectionClosedError') return true;
-    if (typeof e.code === 'string' && redisConnectionCodes.has(e.code)) return true;
+    if (typeof e.code === 'string' && connectionErrorCodes.has(e.code)) return true;
     if (redisUnreachable.test(e.message)) return true;
   }
   return false;

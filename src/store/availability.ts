@@ -1,5 +1,8 @@
-/** Socket failures: the server is down, restarting or unreachable, not refusing the query. */
-const connectionErrorCodes = new Set([
+/**
+ * Socket failures: the server (PostgreSQL or Redis) is down, restarting or unreachable, not
+ * refusing the query.
+ */
+export const connectionErrorCodes = new Set([
   'ECONNREFUSED',
   'ECONNRESET',
   'EPIPE',

@@ -12,27 +12,11 @@ import {
 import { startService, type ServiceProcess } from '../support/process.js';
 import { closedPort, startPrivateRedis, type PrivateRedis } from '../support/redis.js';
 import { startPrivatePostgres, type PrivatePostgres } from './postgres.js';
+import { within } from '../support/within.js';
 
 export const partnerTenant = 'aaaaaaaa-0000-4000-8000-000000000001';
 
-/**
- * Rejects after `ms` with a sentence naming what was awaited: every wait of the suite has its
- * own limit, so a hang reads as the check that hung, not as a suite that never ends.
- */
-export async function within<T>(ms: number, what: string, promise: Promise<T>): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const limit = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new Error(`gave up after ${Math.round(ms / 1000)} s waiting for ${what}`)),
-      ms,
-    );
-  });
-  try {
-    return await Promise.race([promise, limit]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
+export { within };
 
 /** Polls `check` every 250 ms until it returns a value (not undefined), within `ms`. */
 export async function poll<T>(

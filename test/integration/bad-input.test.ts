@@ -19,6 +19,22 @@ import { createPeople, csrfOf, loggedIn } from '../support/pages.js';
 
 const nul = '\u0000';
 
+/** What the service's logger writes for a failed request carrying `error`. */
+function loggedAsRequestFailure(error: unknown): string {
+  const lines: string[] = [];
+  const log = createLogger({
+    level: 'debug',
+    destination: new Writable({
+      write(chunk: Buffer, _enc, done) {
+        lines.push(chunk.toString());
+        done();
+      },
+    }),
+  });
+  log.error({ err: error }, 'request failed');
+  return lines.join('');
+}
+
 describe('bad text input: control characters get a 400 naming the field, and nothing is stored', function () {
   this.timeout(60_000);
   let h: Harness;
@@ -160,18 +176,7 @@ describe('bad text input: control characters get a 400 naming the field, and not
     expect(String((error as Error).message)).to.contain(secretEmail);
     expect(errorStatus(error)).to.equal(400);
 
-    const lines: string[] = [];
-    const log = createLogger({
-      level: 'debug',
-      destination: new Writable({
-        write(chunk: Buffer, _enc, done) {
-          lines.push(chunk.toString());
-          done();
-        },
-      }),
-    });
-    log.error({ err: error }, 'request failed');
-    const written = lines.join('');
+    const written = loggedAsRequestFailure(error);
     expect(written).to.contain('Failed query');
     // The cause still says what was wrong, without the value.
     expect(written).to.contain('invalid input syntax for type integer');
@@ -193,18 +198,7 @@ describe('bad text input: control characters get a 400 naming the field, and not
     expect(String((error as { cause?: { detail?: string } }).cause?.detail)).to.contain(taken);
     expect(errorStatus(error)).to.equal(500);
 
-    const lines: string[] = [];
-    const log = createLogger({
-      level: 'debug',
-      destination: new Writable({
-        write(chunk: Buffer, _enc, done) {
-          lines.push(chunk.toString());
-          done();
-        },
-      }),
-    });
-    log.error({ err: error }, 'request failed');
-    const written = lines.join('');
+    const written = loggedAsRequestFailure(error);
     expect(written).to.contain('duplicate key value violates unique constraint');
     expect(written).to.not.contain(taken);
     expect(written).to.not.contain('scrypt$not-a-real-hash');

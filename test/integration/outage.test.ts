@@ -5,7 +5,6 @@ import { expect } from 'chai';
 import { eq } from 'drizzle-orm';
 import request from 'supertest';
 import { jobIds, retryDelay } from '../../src/queue/catalog.js';
-import { withDeadline } from '../../src/deadline.js';
 import { createWorkerConnection } from '../../src/queue/connections.js';
 import { consentAttempts } from '../../src/store/schema.js';
 import { abandonedExchangeMessage } from '../../jobs/reconcile.js';
@@ -14,18 +13,7 @@ import { startPrivatePostgres, type PrivatePostgres } from '../chaos/postgres.js
 import { testSecrets } from '../support/config.js';
 import { publicUrl, releaseTenants, startHarness, type Harness } from '../support/harness.js';
 import { suiteFailed } from '../support/keep-on-failure.js';
-
-/** Rejects with what was awaited when `promise` takes longer than `ms`. */
-async function within<T>(ms: number, what: string, promise: Promise<T>): Promise<T> {
-  try {
-    return await withDeadline(ms, promise);
-  } catch (error) {
-    if ((error as Error).message.startsWith('no answer within')) {
-      throw new Error(`gave up after ${ms} ms waiting for ${what}`, { cause: error });
-    }
-    throw error;
-  }
-}
+import { within } from '../support/within.js';
 
 // The longest an exchange job retries before failing, were every attempt spent on the outage:
 // its backoff at the full (jitter-free) delay after each of its 3 failed attempts.

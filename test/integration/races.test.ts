@@ -1,25 +1,13 @@
 import { once } from 'node:events';
 import { expect } from 'chai';
 import { Redis } from 'ioredis';
-import { withDeadline } from '../../src/deadline.js';
 import { MicrosoftIdentity, partnerCenterScope } from '../../src/microsoft/identity.js';
 import { withLock } from '../../src/queue/partition-lock.js';
 import { TokenCacheStore, type CachePartition } from '../../src/store/token-cache.js';
 import { startHarness, type Harness } from '../support/harness.js';
 import { suiteFailed } from '../support/keep-on-failure.js';
+import { within } from '../support/within.js';
 import { freshPrefix, testRedisUrl } from '../support/redis.js';
-
-/** Rejects with what was awaited when `promise` takes longer than `ms`. */
-async function within<T>(ms: number, what: string, promise: Promise<T>): Promise<T> {
-  try {
-    return await withDeadline(ms, promise);
-  } catch (error) {
-    if ((error as Error).message.startsWith('no answer within')) {
-      throw new Error(`gave up after ${ms} ms waiting for ${what}`, { cause: error });
-    }
-    throw error;
-  }
-}
 
 describe('partition lock', function () {
   this.timeout(20_000);

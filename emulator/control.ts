@@ -10,7 +10,11 @@ export interface StateHolder {
 
 const clockBody = z.object({ advanceSeconds: z.number() }).strict();
 const customerPatch = z
-  .object({ delegatedAccess: z.boolean().optional(), appConsent: z.boolean().optional() })
+  .object({
+    delegatedAccess: z.boolean().optional(),
+    appConsent: z.boolean().optional(),
+    concealedNamesInReports: z.boolean().optional(),
+  })
   .strict();
 
 /** /_emulator: the test, benchmark and demo controls. Never under a Microsoft path. */
@@ -98,6 +102,7 @@ export function controlRouter(holder: StateHolder, url: () => string): Router {
       tenantId: customer.tenantId,
       delegatedAccess: customer.delegatedAccess,
       appConsent: customer.appConsent,
+      concealedNamesInReports: customer.concealedNamesInReports,
     });
   });
 

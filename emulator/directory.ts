@@ -50,6 +50,8 @@ export interface Customer {
   delegatedAccess: boolean;
   appConsent: boolean;
   relationshipToPartner: 'reseller' | 'advisor';
+  /** Usage reports show hashes instead of user names. */
+  concealedNamesInReports: boolean;
   partnerTenantId: string;
   /** Builds the tenant's contents (subscriptions, users, groups) on demand. */
   detail: () => CustomerDetail;
@@ -70,8 +72,14 @@ export interface DirectoryUser {
   displayName: string;
   /** skuIds */
   licenses: string[];
-  mailbox: 'user' | 'shared' | 'none';
+  mailbox: MailboxKind;
+  /** Days before the emulator's clock the mailbox was created. */
+  mailboxCreatedDaysAgo: number;
+  /** Days before the emulator's clock the user was deleted; undefined while it exists. */
+  deletedDaysAgo?: number | undefined;
 }
+
+export type MailboxKind = 'user' | 'shared' | 'room' | 'equipment' | 'none';
 
 export interface Group {
   id: string;
@@ -83,6 +91,8 @@ export interface Group {
 export interface CustomerDetail {
   subscriptions: Subscription[];
   users: DirectoryUser[];
+  /** Deleted users: absent from /users, still in the usage reports of their last days. */
+  deletedUsers: DirectoryUser[];
   groups: Group[];
 }
 
@@ -119,6 +129,9 @@ export function subscribedSkus(detail: CustomerDetail): SubscribedSku[] {
   }
   return [...bySku.values()];
 }
+
+/** A generated mailbox's age: 30 to 929 days, from its id (no draw from the tenant's PRNG). */
+const createdDaysAgo = (id: string) => 30 + (parseInt(id.slice(0, 6), 16) % 900);
 
 /** Users in a group, following nested groups (Graph's transitiveMembers). */
 export function transitiveUserIds(detail: CustomerDetail, groupId: string): Set<string> {
@@ -217,6 +230,7 @@ function generatedCustomer(
     delegatedAccess,
     appConsent: true,
     relationshipToPartner: 'reseller',
+    concealedNamesInReports: true,
     partnerTenantId: partner.tenantId,
     detail: () =>
       generateDetail(tenantId, `${slug}${index + 1}.onmicrosoft.com`, seed * 7919 + index),
@@ -235,12 +249,14 @@ function generateDetail(tenantId: string, domain: string, seed: number): Custome
   for (let i = 0; i < userCount; i++) {
     const name = `${pick(givenNames)} ${String.fromCharCode(65 + Math.floor(rng() * 26))}.`;
     const upn = `user${i + 1}@${domain}`;
+    const id = stableGuid(tenantId, upn);
     users.push({
-      id: stableGuid(tenantId, upn),
+      id,
       upn,
       displayName: name,
       licenses: [],
       mailbox: 'none',
+      mailboxCreatedDaysAgo: createdDaysAgo(id),
     });
   }
   const skuCount = 1 + Math.floor(rng() * 4);
@@ -279,12 +295,14 @@ function generateDetail(tenantId: string, domain: string, seed: number): Custome
   const sharedCount = Math.floor(rng() * 4);
   for (let i = 0; i < sharedCount; i++) {
     const upn = `shared${i + 1}@${domain}`;
+    const id = stableGuid(tenantId, upn);
     users.push({
-      id: stableGuid(tenantId, upn),
+      id,
       upn,
       displayName: `Shared ${i + 1}`,
       licenses: [],
       mailbox: 'shared',
+      mailboxCreatedDaysAgo: createdDaysAgo(id),
     });
   }
   const people = users.filter((u) => u.mailbox !== 'shared');
@@ -306,7 +324,7 @@ function generateDetail(tenantId: string, domain: string, seed: number): Custome
     memberUserIds: people.map((u) => u.id),
     memberGroupIds: [],
   };
-  return { subscriptions, users, groups: [all, managed, support] };
+  return { subscriptions, users, deletedUsers: [], groups: [all, managed, support] };
 }
 
 function explicitCustomer(partner: PartnerSpec, spec: ExplicitCustomerSpec): Customer {
@@ -318,19 +336,24 @@ function explicitCustomer(partner: PartnerSpec, spec: ExplicitCustomerSpec): Cus
     delegatedAccess: spec.delegatedAccess,
     appConsent: spec.appConsent,
     relationshipToPartner: spec.relationshipToPartner,
+    concealedNamesInReports: spec.concealedNamesInReports,
     partnerTenantId: partner.tenantId,
     detail: () => (cached ??= explicitDetail(spec)),
   };
 }
 
 function explicitDetail(spec: ExplicitCustomerSpec): CustomerDetail {
-  const users: DirectoryUser[] = spec.users.map((u) => ({
+  const everyone: DirectoryUser[] = spec.users.map((u) => ({
     id: stableGuid(spec.tenantId, u.upn),
     upn: u.upn,
     displayName: u.displayName ?? u.upn.split('@')[0]!,
     licenses: u.licenses.map((part) => skuByPartNumber(part).skuId),
     mailbox: u.mailbox,
+    mailboxCreatedDaysAgo: u.mailboxCreatedDaysAgo,
+    deletedDaysAgo: u.deletedDaysAgo,
   }));
+  const users = everyone.filter((u) => u.deletedDaysAgo === undefined);
+  const deletedUsers = everyone.filter((u) => u.deletedDaysAgo !== undefined);
   const groups: Group[] = spec.groups.map((g) => ({
     id: g.id ?? stableGuid(spec.tenantId, 'group', g.displayName),
     displayName: g.displayName,
@@ -354,7 +377,7 @@ function explicitDetail(spec: ExplicitCustomerSpec): CustomerDetail {
     status: s.status,
     creationDate: '2024-01-01T00:00:00Z',
   }));
-  return { subscriptions, users, groups };
+  return { subscriptions, users, deletedUsers, groups };
 }
 
 /** The scenario resolved into tenants, with lookups by tenant id, domain and UPN. */

@@ -9,6 +9,7 @@ import {
 } from './directory.js';
 import { sendGraphError, sendGraphThrottled } from './errors.js';
 import { originOf } from './identity.js';
+import { answerMailboxUsageDetail } from './reports.js';
 import type { EmulatorState } from './state.js';
 import { graphAppId, resources, verifyAccessToken, type AccessTokenClaims } from './tokens.js';
 
@@ -77,7 +78,13 @@ function userFilter(
   return 'unsupported';
 }
 
-/** Microsoft Graph v1.0: me, subscribedSkus, users (advanced queries), groups, mailbox settings. */
+/** Graph's answer to a delegated token reading another user's mailbox. */
+const mailboxAccessDenied = 'Access is denied. Check credentials and try again.';
+
+/**
+ * Microsoft Graph v1.0: me, subscribedSkus, users (advanced queries), groups, the signed-in
+ * user's mailbox settings, and the mailbox usage report.
+ */
 export function graphRouter(state: EmulatorState): Router {
   const router = Router();
 
@@ -130,7 +137,7 @@ export function graphRouter(state: EmulatorState): Router {
     const customer = callerOf(res).customer;
     return customer
       ? state.directory.detail(customer)
-      : { subscriptions: [], users: [], groups: [] };
+      : { subscriptions: [], users: [], deletedUsers: [], groups: [] };
   };
   const eventual = (req: Request) => req.get('ConsistencyLevel')?.toLowerCase() === 'eventual';
   const unsupportedQuery = (res: Response) =>
@@ -140,6 +147,47 @@ export function graphRouter(state: EmulatorState): Router {
       'Request_UnsupportedQuery',
       'Unsupported Query. This query is an advanced query: try adding $count=true query parameter and ConsistencyLevel:eventual header.',
     );
+
+  /**
+   * Mailbox settings through a delegated token: the signed-in user's only; any other user's
+   * is refused with ErrorAccessDenied whatever the caller's roles. The partner's user has a
+   * mailbox in its own tenant, none in a customer's.
+   */
+  const mailboxSettings = (res: Response, key: string, property: string | undefined) => {
+    if (!allowed(res, permissions.mailbox)) return;
+    const { claims, customer } = callerOf(res);
+    const self = key === 'me' || key === claims.oid || key === claims.upn.toLowerCase();
+    if (!self) return sendGraphError(res, 403, 'ErrorAccessDenied', mailboxAccessDenied);
+    if (customer)
+      return sendGraphError(
+        res,
+        404,
+        'MailboxNotEnabledForRESTAPI',
+        'The mailbox is either inactive, soft-deleted, or is hosted on-premise.',
+      );
+    const settings: Record<string, unknown> = {
+      archiveFolder: null,
+      timeZone: 'UTC',
+      language: { locale: 'en-US', displayName: 'English (United States)' },
+      userPurpose: 'user',
+      delegateMeetingMessageDeliveryOptions: 'sendToDelegateOnly',
+    };
+    const context = `${metadata}#users('${claims.oid}')/mailboxSettings`;
+    if (!property) return void res.json({ '@odata.context': context, ...settings });
+    if (!(property in settings))
+      return sendGraphError(
+        res,
+        400,
+        'BadRequest',
+        `Could not find a property named '${property}' on type 'microsoft.graph.mailboxSettings'.`,
+      );
+    res.json({ '@odata.context': `${context}/${property}`, value: settings[property] });
+  };
+
+  router.get(/^\/me\/mailboxSettings(\/.*)?$/i, (req, res) => {
+    const property = /^\/me\/mailboxSettings(?:\/([^/]+))?/i.exec(req.path)?.[1];
+    mailboxSettings(res, 'me', property);
+  });
 
   router.get('/me', (_req, res) => {
     if (!allowed(res, permissions.me)) return;
@@ -161,6 +209,7 @@ export function graphRouter(state: EmulatorState): Router {
           displayName: user.displayName,
           licenses: [],
           mailbox: 'user',
+          mailboxCreatedDaysAgo: 365,
         },
         undefined,
       ),
@@ -193,11 +242,42 @@ export function graphRouter(state: EmulatorState): Router {
     });
   });
 
+  // Functions with parameters in the path: matched on the decoded path, names in any case.
+  router.get(/^\/reports\//i, (req, res) => {
+    const path = decodeURIComponent(req.path);
+    const report = /^\/reports\/getMailboxUsageDetail\(period='([^']*)'\)$/i.exec(path);
+    if (!report)
+      return sendGraphError(
+        res,
+        400,
+        'BadRequest',
+        `Resource not found for the segment '${path.split('/')[2] ?? ''}'.`,
+      );
+    const { claims, customer } = callerOf(res);
+    const partnerUser = state.directory.userByOid(claims.oid);
+    answerMailboxUsageDetail(
+      state,
+      req,
+      res,
+      {
+        tenantId: claims.tid,
+        scopes: claims.scp.split(' '),
+        detail: directoryOf(res),
+        concealNames: customer?.concealedNamesInReports ?? true,
+        // Through GDAP the partner's role in the customer tenant; at home, Admin Agents.
+        mayReadReports: customer ? customer.delegatedAccess : partnerUser?.adminAgent === true,
+      },
+      report[1]!,
+    );
+  });
+
   // Graph's $count segments and OData casts do not fit route patterns: match by hand.
   router.get(/^\/users(\/.*)?$/, (req, res) => {
-    // Mailbox settings need only MailboxSettings.Read(Write), checked below, as in Graph.
-    const mailboxSettings = /\/mailboxSettings(\/userPurpose)?$/.test(req.path);
-    if (!mailboxSettings && !allowed(res, permissions.users)) return;
+    // Mailbox settings need only MailboxSettings.Read(Write), as in Graph.
+    const settings = /^\/users\/([^/]+)\/mailboxSettings(?:\/([^/]+)(?:\/.*)?)?$/i.exec(req.path);
+    if (settings)
+      return mailboxSettings(res, decodeURIComponent(settings[1]!).toLowerCase(), settings[2]);
+    if (!allowed(res, permissions.users)) return;
     const rest = req.path.slice('/users'.length);
     const detail = directoryOf(res);
     const filter = userFilter(
@@ -244,7 +324,7 @@ export function graphRouter(state: EmulatorState): Router {
       res.json(body);
       return;
     }
-    const match = /^\/([^/]+)(\/mailboxSettings(\/userPurpose)?)?$/.exec(rest);
+    const match = /^\/([^/]+)$/.exec(rest);
     const key = match ? decodeURIComponent(match[1]!).toLowerCase() : '';
     const user = detail.users.find((u) => u.id === key || u.upn === key);
     if (!match || !user)
@@ -254,33 +334,7 @@ export function graphRouter(state: EmulatorState): Router {
         'Request_ResourceNotFound',
         `Resource '${key}' does not exist or one of its queried reference-property objects are not present.`,
       );
-    if (!match[2]) {
-      res.json({ '@odata.context': `${metadata}#users/$entity`, ...userResource(user, undefined) });
-      return;
-    }
-    if (!allowed(res, permissions.mailbox)) return;
-    if (user.mailbox === 'none')
-      return sendGraphError(
-        res,
-        404,
-        'MailboxNotEnabledForRESTAPI',
-        'The mailbox is either inactive, soft-deleted, or is hosted on-premise.',
-      );
-    if (match[3]) {
-      res.json({
-        '@odata.context': `${metadata}#users('${user.id}')/mailboxSettings/userPurpose`,
-        value: user.mailbox,
-      });
-      return;
-    }
-    res.json({
-      '@odata.context': `${metadata}#users('${user.id}')/mailboxSettings`,
-      archiveFolder: null,
-      timeZone: 'UTC',
-      language: { locale: 'en-US', displayName: 'English (United States)' },
-      userPurpose: user.mailbox,
-      delegateMeetingMessageDeliveryOptions: 'sendToDelegateOnly',
-    });
+    res.json({ '@odata.context': `${metadata}#users/$entity`, ...userResource(user, undefined) });
   });
 
   router.get(/^\/groups(\/.*)?$/, (req, res) => {

@@ -47,8 +47,15 @@ export const directoryUserSchema = z.object({
   displayName: z.string().optional(),
   /** SKU part numbers assigned to the user. */
   licenses: z.array(z.string()).default([]),
-  /** Exchange mailbox: a user mailbox, a shared mailbox, or none. */
-  mailbox: z.enum(['user', 'shared', 'none']).default('user'),
+  /** Exchange mailbox: a user, shared, room or equipment mailbox, or none. */
+  mailbox: z.enum(['user', 'shared', 'room', 'equipment', 'none']).default('user'),
+  /** Days before the emulator's clock the mailbox was created (usage reports lag). Default: 365 */
+  mailboxCreatedDaysAgo: z.number().int().min(0).default(365),
+  /**
+   * Days before the emulator's clock the user was deleted: gone from /users, still in the
+   * usage reports whose period it was active in. Default: not deleted
+   */
+  deletedDaysAgo: z.number().int().min(0).optional(),
 });
 
 export const groupSchema = z.object({
@@ -67,6 +74,11 @@ export const explicitCustomerSchema = z.object({
   /** The app is consented in this customer tenant (else AADSTS65001 there). */
   appConsent: z.boolean().default(true),
   relationshipToPartner: z.enum(['reseller', 'advisor']).default('reseller'),
+  /**
+   * The tenant setting "Display concealed user, group, and site names in all reports": usage
+   * reports show hashes instead of names. Microsoft's default since 2021. Default: true
+   */
+  concealedNamesInReports: z.boolean().default(true),
   subscriptions: z.array(subscriptionSchema).default([]),
   users: z.array(directoryUserSchema).default([]),
   groups: z.array(groupSchema).default([]),

@@ -38,6 +38,7 @@ export function describeScope(scope: string): string {
     [`${resources.graph}/Organization.Read.All`]: 'Read organization information',
     [`${resources.graph}/GroupMember.Read.All`]: 'Read group memberships',
     [`${resources.graph}/MailboxSettings.Read`]: "Read users' mailbox settings",
+    [`${resources.graph}/Reports.Read.All`]: 'Read all usage reports',
   };
   return known[scope] ?? scope;
 }

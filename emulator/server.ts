@@ -18,6 +18,7 @@ import {
 import { graphRouter } from './graph.js';
 import { identityRouter } from './identity.js';
 import { partnerCenterRouter } from './partner-center.js';
+import { serveReportDownload } from './reports.js';
 import type { Scenario } from './scenario.js';
 import { EmulatorState, type Surface } from './state.js';
 import { createSigningKeys } from './tokens.js';
@@ -76,7 +77,8 @@ export async function generateTls(): Promise<TlsMaterial> {
 }
 
 function surfaceOf(path: string): Surface {
-  if (path.startsWith('/v1.0/')) return 'graph';
+  // Usage report downloads (reports.office.com in Microsoft's cloud) count with Graph.
+  if (path.startsWith('/v1.0/') || path.startsWith('/data/download/')) return 'graph';
   if (path.startsWith('/v1/')) return 'partnerCenter';
   return 'identity';
 }
@@ -171,6 +173,7 @@ export function createEmulatorApp(state: () => EmulatorState, control: express.R
     }
     return r;
   };
+  app.get('/data/download/:id', (req, res) => serveReportDownload(state(), req, res));
   app.use('/v1.0', (req, res, next) => routersOf(state()).graph(req, res, next));
   app.use('/v1', (req, res, next) => routersOf(state()).partnerCenter(req, res, next));
   app.use((req, res, next) => routersOf(state()).identity(req, res, next));

@@ -13,6 +13,11 @@ import {
   type MicrosoftFailure,
 } from '../src/microsoft/errors.js';
 import type { GraphClient, GraphPage, GraphRequestOptions } from '../src/microsoft/graph.js';
+import {
+  countMailboxes,
+  UsageReportFormatError,
+  type MailboxCounts,
+} from '../src/microsoft/usage-reports.js';
 import { isOutage, type JobContext } from '../src/queue/worker-pool.js';
 import type {
   CustomLicenseCountInput,
@@ -20,8 +25,8 @@ import type {
 } from '../src/store/custom-licenses.js';
 import type { JobDeps } from './deps.js';
 
-/** Graph's answer for a user whose mailbox is not in Exchange Online. */
-const noMailbox = 'MailboxNotEnabledForRESTAPI';
+/** The mailbox usage report: the shortest period, and CSV (v1.0's only format). */
+const mailboxReport = "/reports/getMailboxUsageDetail(period='D7')";
 
 /** Graph's largest page of users. */
 const usersPageSize = 999;
@@ -109,7 +114,8 @@ export async function countCustomLicenses(
   const counts: CustomLicenseCountInput[] = [];
   for (const { definition, spec } of specs) {
     try {
-      counts.push(counted(definition, await graph.count(spec)));
+      const { quantity, asOf } = await graph.count(spec);
+      counts.push(counted(definition, quantity, asOf));
     } catch (error) {
       const outcome =
         error instanceof CountRefused ? { message: error.message } : await onFailure(error);
@@ -125,18 +131,17 @@ export async function countCustomLicenses(
   return counts;
 }
 
-const counted = (definition: CustomLicenseDefinition, quantity: number) => ({
+const counted = (definition: CustomLicenseDefinition, quantity: number, asOf?: string) => ({
   definitionId: definition.id,
   state: 'counted' as const,
   quantity,
-  message: null,
+  // A count from a usage report says which day it is true of: reports trail by about 2 days.
+  message: asOf ? `As of Microsoft's mailbox usage report of ${asOf}.` : null,
 });
 
 interface GraphUser {
   id: string;
   userPrincipalName: string;
-  mail: string | null;
-  userType?: string;
 }
 
 const licensedUsersQuery = `/users?$filter=${encodeURIComponent('assignedLicenses/$count ne 0')}&$count=true&$select=id,userPrincipalName`;
@@ -146,9 +151,8 @@ class CountRefused extends Error {}
 
 /** One customer tenant's Graph, remembering what several definitions read alike. */
 class TenantGraph {
-  private users?: Promise<GraphUser[]>;
   private licensed?: Promise<GraphUser[]>;
-  private purposes?: Promise<Map<string, string>>;
+  private mailboxes?: Promise<MailboxCounts>;
 
   constructor(
     private readonly graph: GraphClient,
@@ -156,7 +160,23 @@ class TenantGraph {
     private readonly options: GraphRequestOptions,
   ) {}
 
-  async count(spec: CustomLicenseSpec): Promise<number> {
+  /** The definition's quantity; `asOf` when it is true of an earlier day than today. */
+  async count(spec: CustomLicenseSpec): Promise<{ quantity: number; asOf?: string }> {
+    switch (spec.kind) {
+      case 'user_mailboxes':
+      case 'shared_mailboxes': {
+        const counts = await this.mailboxCounts();
+        const quantity = spec.kind === 'user_mailboxes' ? counts.user : counts.shared;
+        return counts.refreshDate ? { quantity, asOf: counts.refreshDate } : { quantity };
+      }
+      default:
+        return { quantity: await this.directoryCount(spec) };
+    }
+  }
+
+  private async directoryCount(
+    spec: Exclude<CustomLicenseSpec, { kind: 'user_mailboxes' | 'shared_mailboxes' }>,
+  ): Promise<number> {
     switch (spec.kind) {
       case 'fixed':
         return spec.quantity;
@@ -184,12 +204,6 @@ class TenantGraph {
           'customer',
           this.options,
         );
-      }
-      case 'user_mailboxes':
-      case 'shared_mailboxes': {
-        const purposes = await this.mailboxPurposes();
-        const wanted = spec.kind === 'user_mailboxes' ? 'user' : 'shared';
-        return [...purposes.values()].filter((p) => p === wanted).length;
       }
       case 'sku_quantity': {
         const skus = await this.graph.get<{
@@ -239,38 +253,25 @@ class TenantGraph {
     return found.value[0]!.id;
   }
 
-  /** userPurpose of every user with a mailbox (one call each: Graph has no bulk form). */
-  private mailboxPurposes(): Promise<Map<string, string>> {
-    this.purposes ??= (async () => {
-      this.users ??= this.graph
-        .all<GraphUser>(
-          `/users?$select=id,userPrincipalName,mail,userType&$top=${usersPageSize}`,
-          this.token,
-          'customer',
-          this.options,
-        )
-        .then((r) => r.items);
-      const purposes = new Map<string, string>();
-      for (const user of (await this.users).filter((u) => u.mail && u.userType !== 'Guest')) {
-        try {
-          const { value } = await this.graph.get<{ value: string }>(
-            `/users/${user.id}/mailboxSettings/userPurpose`,
-            this.token,
-            'customer',
-            this.options,
+  /**
+   * User and shared mailboxes from the mailbox usage report, read once per tenant. A delegated
+   * token cannot read other users' mailbox settings; the report needs Reports.Read.All and,
+   * for the partner's access, a role that may read usage reports.
+   */
+  private mailboxCounts(): Promise<MailboxCounts> {
+    this.mailboxes ??= this.graph
+      .report(mailboxReport, this.token, 'customer', this.options)
+      .then(countMailboxes)
+      .catch((error: unknown) => {
+        if (error instanceof UsageReportFormatError) throw new CountRefused(error.message);
+        if (error instanceof MicrosoftError && error.failure.kind === 'permanent') {
+          const status = error.failure.code;
+          throw new CountRefused(
+            `Microsoft Graph refused the mailbox usage report in this customer tenant (${status}): the custom-license token needs the Reports.Read.All permission, and the partner's access a role that may read usage reports (Global Reader, Reports Reader or Exchange Administrator).`,
           );
-          purposes.set(user.id, value);
-        } catch (error) {
-          // A mail address without an Exchange Online mailbox (inactive, on-premises).
-          // Or a user deleted since the listing.
-          const gone =
-            error instanceof MicrosoftError &&
-            (error.failure.code === noMailbox || error.failure.code === 'Request_ResourceNotFound');
-          if (!gone) throw error;
         }
-      }
-      return purposes;
-    })();
-    return this.purposes;
+        throw error;
+      });
+    return this.mailboxes;
   }
 }

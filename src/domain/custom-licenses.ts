@@ -21,9 +21,9 @@ export const customLicenseKindSchema = z.discriminatedUnion('kind', [
   }),
   /** Users in a group, nested groups included; the group by display name or object id. */
   z.object({ kind: z.literal('group_members'), group: singleLineText({ min: 1, max: 256 }) }),
-  /** Users whose mailbox is a user mailbox (mailboxSettings.userPurpose = user). */
+  /** User mailboxes, from the mailbox usage report (recipient type User), as of its date. */
   z.object({ kind: z.literal('user_mailboxes') }),
-  /** Shared mailboxes (mailboxSettings.userPurpose = shared). */
+  /** Shared mailboxes, from the same report (recipient type Shared). */
   z.object({ kind: z.literal('shared_mailboxes') }),
   /** The quantity of a Microsoft license: purchased (enabled) or assigned (consumed) units. */
   z.object({
@@ -44,11 +44,18 @@ export type CustomLicenseKind = CustomLicenseSpec['kind'];
 export const permissionsFor: Record<CustomLicenseKind, CustomLicensePermission[]> = {
   licensed_users: ['User.Read.All'],
   group_members: ['GroupMember.Read.All'],
-  user_mailboxes: ['User.Read.All', 'MailboxSettings.Read'],
-  shared_mailboxes: ['User.Read.All', 'MailboxSettings.Read'],
+  user_mailboxes: ['Reports.Read.All'],
+  shared_mailboxes: ['Reports.Read.All'],
   sku_quantity: ['Organization.Read.All'],
   fixed: [],
 };
+
+/** Directory.Read.All reads users, groups and the organization alike; not usage reports. */
+const directoryReadCovers = new Set<CustomLicensePermission>([
+  'User.Read.All',
+  'GroupMember.Read.All',
+  'Organization.Read.All',
+]);
 
 /** Permissions the definitions need that `granted` lacks (granted: short names, as in `scp`). */
 export function missingPermissions(
@@ -57,10 +64,9 @@ export function missingPermissions(
 ): CustomLicensePermission[] {
   const have = new Set(granted.map((g) => g.toLowerCase()));
   const needed = new Set(kinds.flatMap((k) => permissionsFor[k]));
-  // Directory.Read.All reads users, groups and the organization alike.
   const directory = have.has('directory.read.all');
   return [...needed].filter(
-    (p) => !have.has(p.toLowerCase()) && !(directory && p !== 'MailboxSettings.Read'),
+    (p) => !have.has(p.toLowerCase()) && !(directory && directoryReadCovers.has(p)),
   );
 }
 

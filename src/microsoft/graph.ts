@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { AxiosInstance } from 'axios';
+import type { AxiosInstance, AxiosResponse } from 'axios';
 import { classifyHttpFailure, MicrosoftError, parseRetryAfter, type CallScope } from './errors.js';
 
 export interface GraphPage<T> {
@@ -28,6 +28,18 @@ export class GraphClient {
     scope: CallScope,
     options: GraphRequestOptions,
   ): Promise<string> {
+    const response = await this.send(url, accessToken, scope, options);
+    return response.data;
+  }
+
+  /** One Graph call; a success (or a redirect, when `redirect`) is returned, anything else thrown. */
+  private async send(
+    url: string,
+    accessToken: string,
+    scope: CallScope,
+    options: GraphRequestOptions,
+    redirect = false,
+  ): Promise<AxiosResponse<string>> {
     await options.beforeRequest?.();
     const response = await this.http.get<string>(url, {
       headers: {
@@ -37,7 +49,8 @@ export class GraphClient {
         ...(options.eventual ? { ConsistencyLevel: 'eventual' } : {}),
       },
     });
-    if (response.status >= 200 && response.status < 300) return response.data;
+    if (response.status >= 200 && response.status < 300) return response;
+    if (redirect && response.status === 302) return response;
     let code: string | undefined;
     try {
       const body = JSON.parse(response.data) as { error?: { code?: unknown } };
@@ -83,6 +96,38 @@ export class GraphClient {
     const count = Number(text.trim());
     if (!Number.isInteger(count)) throw new Error(`Graph answered ${path} with "${text}"`);
     return count;
+  }
+
+  /**
+   * A usage report (v1.0 answers CSV only): Graph answers 302 to a pre-authenticated, short-
+   * lived download, which is fetched over HTTPS only and without the Authorization header:
+   * the bearer token never leaves Graph. Returns the file's text.
+   */
+  async report(
+    path: string,
+    accessToken: string,
+    scope: CallScope,
+    options: GraphRequestOptions = {},
+  ): Promise<string> {
+    const url = `${this.baseUrl}/v1.0${path}`;
+    const answer = await this.send(url, accessToken, scope, options, true);
+    if (answer.status !== 302) return answer.data;
+    const location = answer.headers.location as string | undefined;
+    const download = location ? new URL(location, url) : undefined;
+    if (download?.protocol !== 'https:') {
+      throw new Error(`Graph's report download is not an https URL: ${download?.origin ?? 'none'}`);
+    }
+    const file = await this.http.get<string>(download.toString(), {
+      headers: { Accept: 'text/csv, application/octet-stream' },
+    });
+    if (file.status >= 200 && file.status < 300) return file.data;
+    // The link lasts minutes: a new report request gets a new one.
+    throw new MicrosoftError({
+      kind: 'transient',
+      service: 'graph',
+      code: `report_download_${file.status}`,
+      message: `Microsoft's report download answered HTTP ${file.status}; retrying.`,
+    });
   }
 
   /**

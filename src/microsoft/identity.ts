@@ -29,7 +29,7 @@ export const customLicensePermissions = [
   'User.Read.All',
   'GroupMember.Read.All',
   'Organization.Read.All',
-  'MailboxSettings.Read',
+  'Reports.Read.All',
 ] as const;
 export type CustomLicensePermission = (typeof customLicensePermissions)[number];
 

@@ -14,13 +14,27 @@ const bulkUsers = 1_050;
 
 // The second partner's customer, with known numbers: users a and b are licensed (SPB) in
 // explicit.example, c has no license and no mailbox, info is a shared mailbox; group Managed
-// holds b and the group Support, which holds a; SPB is bought 10 monthly + 5 yearly.
+// holds b and the group Support, which holds a; SPB is bought 10 monthly + 5 yearly. Mailboxes
+// as the usage report (names concealed, two days behind) sees them: a room, a user mailbox
+// too new for the report, one deleted four days ago, and a shared one deleted yesterday
+// (still there as of the report's date).
 const scenario = testScenario();
 const second = scenario.partners[1]!;
 second.users = [
   { upn: 'admin@second.example', mfa: true, adminAgent: true },
   { upn: 'billing@second.example', mfa: true, adminAgent: true },
   { upn: 'nomfa@second.example', mfa: false, adminAgent: true },
+  {
+    upn: 'noreports@second.example',
+    mfa: true,
+    adminAgent: true,
+    grantedScopes: [
+      partnerCenterScope,
+      ...customLicensePermissions
+        .filter((p) => p !== 'Reports.Read.All')
+        .map((p) => `https://graph.microsoft.com/${p}`),
+    ],
+  },
   {
     upn: 'partial@second.example',
     mfa: true,
@@ -36,6 +50,10 @@ second.users = [
 const customer = (second.customers as { users: unknown[] }[])[0]!;
 customer.users = [
   ...customer.users,
+  { upn: 'boardroom@explicit.example', licenses: [], mailbox: 'room' },
+  { upn: 'newhire@explicit.example', licenses: [], mailbox: 'user', mailboxCreatedDaysAgo: 1 },
+  { upn: 'left@explicit.example', licenses: [], mailbox: 'user', deletedDaysAgo: 4 },
+  { upn: 'closed@explicit.example', licenses: [], mailbox: 'shared', deletedDaysAgo: 1 },
   ...Array.from({ length: bulkUsers }, (_, i) => ({
     upn: `user${i}@bulk.example`,
     licenses: ['EXCHANGESTANDARD'],
@@ -203,6 +221,18 @@ describe('custom licenses: the second token, its validation and the counts it fe
     expect(status.reason).to.match(/lacks the GroupMember\.Read\.All permission/);
   });
 
+  it('a token lacking Reports.Read.All is invalid, and mailbox counts will fail naming it', async () => {
+    await generateToken('noreports@second.example');
+    const status = await tokenStatus();
+    expect(status.status).to.equal('invalid');
+    expect(status.reason).to.match(/lacks the Reports\.Read\.All permission/);
+    const counts = await refreshCounts();
+    for (const name of ['User mailboxes', 'Shared mailboxes']) {
+      expect(counts.get(name)).to.include({ state: 'will_fail', quantity: null });
+      expect(counts.get(name)!.message).to.match(/^Will fail to update: .*Reports\.Read\.All/);
+    }
+  });
+
   it('a valid token counts every kind correctly, through Graph paging and $count', async () => {
     const since = h.emulator.state.log.at(-1)?.id ?? 0;
     expect(await generateToken('billing@second.example')).to.include({ outcome: 'completed' });
@@ -218,15 +248,44 @@ describe('custom licenses: the second token, its validation and the counts it fe
       'Explicit users': 2,
       'Managed group': 2,
       'User mailboxes': 2,
-      'Shared mailboxes': 1,
+      'Shared mailboxes': 2,
       'Business Premium': 15,
       Antispam: 7,
     });
     for (const c of counts.values()) expect(c.state).to.equal('counted');
+    const reportDate = new Date(Date.now() - 2 * 24 * 3600 * 1000).toISOString().slice(0, 10);
+    expect(counts.get('User mailboxes')!.message).to.equal(
+      `As of Microsoft's mailbox usage report of ${reportDate}.`,
+    );
     const graph = h.emulator.state.log.filter((e) => e.id > since && e.surface === 'graph');
+    // One report for both mailbox kinds; its download (which refuses a bearer token) fetched.
+    const reports = graph.filter((e) => e.path.startsWith('/v1.0/reports/'));
+    expect(reports.map((e) => e.status)).to.deep.equal([302]);
+    expect(
+      graph.filter((e) => e.path.startsWith('/data/download/')).map((e) => e.status),
+    ).to.deep.equal([200]);
+    // No one's mailbox settings are read.
+    expect(graph.filter((e) => e.path.includes('mailboxSettings'))).to.be.empty;
     expect(graph.filter((e) => e.path === '/v1.0/users' && e.query.includes('skiptoken'))).to.not.be
       .empty;
     expect(graph.filter((e) => e.path.endsWith('/$count') && e.status === 200)).to.not.be.empty;
+  });
+
+  it('without a role that may read reports, the mailbox counts fail saying what is needed; others count', async () => {
+    const patch = (body: object) =>
+      h.emulator.http.patch(`${h.emulator.url}/_emulator/customers/${customerTenant}`, body);
+    // The access token in hand stays valid; the partner's access loses its roles meanwhile.
+    await patch({ delegatedAccess: false });
+    try {
+      const counts = await refreshCounts();
+      for (const name of ['User mailboxes', 'Shared mailboxes']) {
+        expect(counts.get(name)).to.include({ state: 'failed', quantity: null });
+        expect(counts.get(name)!.message).to.match(/Reports\.Read\.All.*Reports Reader/);
+      }
+      expect(counts.get('Managed group')).to.include({ state: 'counted', quantity: 2 });
+    } finally {
+      await patch({ delegatedAccess: true });
+    }
   });
 
   it('a new token that fails validation does not displace the valid one in use', async () => {
@@ -286,7 +345,7 @@ describe('custom licenses: the second token, its validation and the counts it fe
     const counts = await refreshCounts();
     expect(counts.get('Shared mailboxes')!.message).to.match(/^Will fail to update: .*revoked/);
     // Billing keeps the last quantity that did count.
-    expect(counts.get('Shared mailboxes')!.lastCounted).to.include({ quantity: 1 });
+    expect(counts.get('Shared mailboxes')!.lastCounted).to.include({ quantity: 2 });
   });
 
   it('a token unused for 80 days is expiring; validating it uses it and makes it valid again', async () => {

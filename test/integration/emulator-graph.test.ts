@@ -20,6 +20,23 @@ const secondPartner = 'bbbbbbbb-0000-4000-8000-000000000002';
 const explicitCustomer = 'cccccccc-0000-4000-8000-000000000003';
 /** A second spelled-out customer of the second partner, big enough to page through. */
 const pagingCustomer = 'dddddddd-0000-4000-8000-000000000004';
+/** A customer whose usage reports show names, with every kind and age of mailbox. */
+const reportsCustomer = 'eeeeeeee-0000-4000-8000-000000000005';
+const reportsUsers = [
+  { upn: 'jo@reports.example', displayName: 'Smith, "Jo"', licenses: ['SPB'] },
+  { upn: 'help@reports.example', displayName: 'Help desk', mailbox: 'shared' as const },
+  { upn: 'boardroom@reports.example', mailbox: 'room' as const },
+  { upn: 'projector@reports.example', mailbox: 'equipment' as const },
+  { upn: 'nobox@reports.example', mailbox: 'none' as const },
+  /** Newer than the report's data: absent. */
+  { upn: 'new@reports.example', mailboxCreatedDaysAgo: 1 },
+  /** Deleted within the D7 period: listed as deleted. */
+  { upn: 'left@reports.example', deletedDaysAgo: 4 },
+  /** Deleted after the report's date: still listed as it was. */
+  { upn: 'yesterday@reports.example', mailbox: 'shared' as const, deletedDaysAgo: 1 },
+  /** Deleted before the D7 period, within D30. */
+  { upn: 'longgone@reports.example', deletedDaysAgo: 20 },
+];
 const spbSkuId = 'cbdc14ab-d96c-4c30-b9f4-6ada7cdc1d46';
 const exchangeSkuId = '4b9405b0-7788-4568-add1-99614e613b69';
 
@@ -30,6 +47,7 @@ const graphConsent = [
   `${graph}/User.Read`,
   `${graph}/Directory.Read.All`,
   `${graph}/MailboxSettings.Read`,
+  `${graph}/Reports.Read.All`,
 ];
 const advancedQuery = '$filter=assignedLicenses/$count ne 0&$count=true';
 
@@ -158,6 +176,7 @@ describe('Graph emulator (HTTPS)', function () {
   let home: string;
   let explicit: string;
   let paging: string;
+  let reports: string;
   /** admin@first.example, consented only to Partner Center and User.Read. */
   let firstRefresh: string;
   let firstCustomers: string[];
@@ -186,6 +205,14 @@ describe('Graph emulator (HTTPS)', function () {
                   ],
                   users: pagingUsers,
                 },
+                {
+                  tenantId: reportsCustomer,
+                  name: 'Reports Customer',
+                  domain: 'reports.example',
+                  concealedNamesInReports: false,
+                  subscriptions: [{ skuPartNumber: 'SPB', quantity: 5 }],
+                  users: reportsUsers,
+                },
               ],
             }
           : p,
@@ -204,10 +231,11 @@ describe('Graph emulator (HTTPS)', function () {
     ]);
     firstRefresh = first.refresh_token;
     mailboxOnly = await graphToken(emulator, explicitCustomer, reader.refresh_token);
-    [home, explicit, paging] = await Promise.all([
+    [home, explicit, paging, reports] = await Promise.all([
       graphToken(emulator, secondPartner, second.refresh_token),
       graphToken(emulator, explicitCustomer, second.refresh_token),
       graphToken(emulator, pagingCustomer, second.refresh_token),
+      graphToken(emulator, reportsCustomer, second.refresh_token),
     ]);
   });
 
@@ -365,39 +393,191 @@ describe('Graph emulator (HTTPS)', function () {
     expectGraphError(withoutHeader, 400, 'Request_UnsupportedQuery');
   });
 
-  it('mailboxSettings.userPurpose: user vs shared, 404 MailboxNotEnabledForRESTAPI without a mailbox', async function () {
-    const purpose = await get(
-      emulator,
+  it("a delegated token reads no other user's mailbox settings: 403 ErrorAccessDenied, whatever the role", async function () {
+    for (const path of [
       '/v1.0/users/a@explicit.example/mailboxSettings/userPurpose',
-      explicit,
-    );
-    expect(purpose.status, String(purpose.data)).to.equal(200);
-    expect(json<{ value: string }>(purpose).value).to.equal('user');
-    const settings = await get(
-      emulator,
       '/v1.0/users/info@explicit.example/mailboxSettings',
-      explicit,
+      '/v1.0/users/c@explicit.example/mailboxSettings',
+      `/v1.0/users/${emulator.state.directory.customer(explicitCustomer)!.detail().users[0]!.id}/mailboxSettings/automaticRepliesSetting`,
+    ]) {
+      const denied = expectGraphError(
+        await get(emulator, path, explicit),
+        403,
+        'ErrorAccessDenied',
+      );
+      expect(denied.error.message).to.equal('Access is denied. Check credentials and try again.');
+    }
+    // At the partner's own tenant too, for another partner user.
+    const other = emulator.state.directory.user('mailreader@second.example')!;
+    expectGraphError(
+      await get(emulator, `/v1.0/users/${other.oid}/mailboxSettings`, home),
+      403,
+      'ErrorAccessDenied',
     );
-    expect(settings.status, String(settings.data)).to.equal(200);
-    expect(json<{ userPurpose: string }>(settings).userPurpose).to.equal('shared');
-    const none = await get(emulator, '/v1.0/users/c@explicit.example/mailboxSettings', explicit);
-    expectGraphError(none, 404, 'MailboxNotEnabledForRESTAPI');
+  });
+
+  it('/me/mailboxSettings answers the signed-in user, who has no mailbox in a customer tenant', async function () {
+    const mine = await get(emulator, '/v1.0/me/mailboxSettings', home);
+    expect(mine.status, String(mine.data)).to.equal(200);
+    expect(json<{ userPurpose: string }>(mine).userPurpose).to.equal('user');
+    const purpose = await get(emulator, '/v1.0/me/mailboxSettings/userPurpose', home);
+    expect(json<{ value: string }>(purpose).value).to.equal('user');
+    const byId = await get(emulator, `/v1.0/users/${claimsOf(home).oid}/mailboxSettings`, home);
+    expect(byId.status, String(byId.data)).to.equal(200);
+    expectGraphError(
+      await get(emulator, '/v1.0/me/mailboxSettings', explicit),
+      404,
+      'MailboxNotEnabledForRESTAPI',
+    );
   });
 
   it('MailboxSettings.Read alone reads mailbox settings, not the user list', async function () {
     expect(claimsOf(mailboxOnly).scp).to.equal('MailboxSettings.Read');
-    const purpose = await get(
-      emulator,
-      '/v1.0/users/info@explicit.example/mailboxSettings/userPurpose',
-      mailboxOnly,
+    expectGraphError(
+      await get(emulator, '/v1.0/me/mailboxSettings', mailboxOnly),
+      404,
+      'MailboxNotEnabledForRESTAPI',
     );
-    expect(purpose.status, String(purpose.data)).to.equal(200);
-    expect(json<{ value: string }>(purpose).value).to.equal('shared');
     expectGraphError(
       await get(emulator, '/v1.0/users', mailboxOnly),
       403,
       'Authorization_RequestDenied',
     );
+  });
+
+  describe('the mailbox usage report', function () {
+    const report = (period = 'D7') => `/v1.0/reports/getMailboxUsageDetail(period='${period}')`;
+
+    /** The report's 302, then its download without the token: the CSV's text. */
+    async function download(token: string, period = 'D7'): Promise<string> {
+      const answer = await get(emulator, report(period), token);
+      expect(answer.status, String(answer.data)).to.equal(302);
+      const location = String(answer.headers.location);
+      expect(location).to.match(/^https:\/\//);
+      const file = await emulator.http.get(location, { responseType: 'arraybuffer' });
+      expect(file.status).to.equal(200);
+      expect(String(file.headers['content-type'])).to.match(/^application\/octet-stream/);
+      return Buffer.from(file.data as ArrayBuffer).toString('utf8');
+    }
+
+    /** Rows by UPN (the CSV has one quoted field, handled here). */
+    function rowsOf(csv: string): Map<string, Record<string, string>> {
+      const lines = csv
+        .replace(/^\uFEFF/, '')
+        .trim()
+        .split('\r\n');
+      const split = (line: string) =>
+        [...line.matchAll(/("(?:[^"]|"")*"|[^,]*)(,|$)/g)]
+          .slice(0, -1)
+          .map((m) => m[1]!.replace(/^"(.*)"$/, '$1').replace(/""/g, '"'));
+      const header = split(lines[0]!);
+      return new Map(
+        lines.slice(1).map((line) => {
+          const row = Object.fromEntries(split(line).map((v, i) => [header[i]!, v]));
+          return [row['User Principal Name']!, row];
+        }),
+      );
+    }
+
+    it('answers 302 to a pre-authenticated CSV: a BOM, the documented columns, Recipient Type', async function () {
+      const csv = await download(reports);
+      expect(csv.charCodeAt(0)).to.equal(0xfeff);
+      expect(csv.slice(1, csv.indexOf('\r\n'))).to.equal(
+        'Report Refresh Date,User Principal Name,Display Name,Is Deleted,Deleted Date,Created Date,Last Activity Date,Item Count,Storage Used (Byte),Issue Warning Quota (Byte),Prohibit Send Quota (Byte),Prohibit Send/Receive Quota (Byte),Deleted Item Count,Deleted Item Size (Byte),Deleted Item Quota (Byte),Has Archive,Recipient Type,Report Period',
+      );
+      const rows = rowsOf(csv);
+      const refresh = new Date(emulator.state.now() - 2 * 24 * 3600 * 1000)
+        .toISOString()
+        .slice(0, 10);
+      expect(rows.get('jo@reports.example')).to.include({
+        'Report Refresh Date': refresh,
+        'Display Name': 'Smith, "Jo"',
+        'Is Deleted': 'False',
+        'Recipient Type': 'User',
+        'Report Period': '7',
+      });
+      expect(rows.get('help@reports.example')).to.include({ 'Recipient Type': 'Shared' });
+      // Only user and shared mailboxes are listed; users without one neither.
+      for (const absent of ['boardroom', 'projector', 'nobox'])
+        expect(rows.has(`${absent}@reports.example`), absent).to.equal(false);
+    });
+
+    it('is as of its refresh date: newer mailboxes absent, deletions within the period marked', async function () {
+      const week = rowsOf(await download(reports, 'D7'));
+      expect(week.has('new@reports.example')).to.equal(false);
+      expect(week.get('left@reports.example')).to.include({ 'Is Deleted': 'True' });
+      expect(week.get('left@reports.example')!['Deleted Date']).to.match(/^\d{4}-\d\d-\d\d$/);
+      expect(week.get('yesterday@reports.example')).to.include({
+        'Is Deleted': 'False',
+        'Recipient Type': 'Shared',
+      });
+      expect(week.has('longgone@reports.example')).to.equal(false);
+      const month = rowsOf(await download(reports, 'D30'));
+      expect(month.get('longgone@reports.example')).to.include({
+        'Is Deleted': 'True',
+        'Report Period': '30',
+      });
+      // Deleted users are gone from the directory itself.
+      expectGraphError(
+        await get(emulator, '/v1.0/users/left@reports.example', reports),
+        404,
+        'Request_ResourceNotFound',
+      );
+    });
+
+    it('conceals names by default (the tenant setting), keeping the recipient type', async function () {
+      const rows = [...rowsOf(await download(explicit)).values()];
+      expect(rows).to.have.length(3);
+      for (const row of rows) {
+        expect(row['User Principal Name']).to.match(/^[0-9A-F]{32}$/);
+        expect(row['Display Name']).to.match(/^[0-9A-F]{32}$/);
+      }
+      expect(rows.map((r) => r['Recipient Type']).sort()).to.deep.equal(['Shared', 'User', 'User']);
+    });
+
+    it('refuses a download that carries the bearer token, and an expired or unknown link', async function () {
+      const answer = await get(emulator, report(), reports);
+      const location = String(answer.headers.location);
+      const withToken = await emulator.http.get(location, {
+        headers: { Authorization: `Bearer ${reports}` },
+      });
+      expect(withToken.status).to.equal(401);
+      expect((await emulator.http.get(`${location}x`)).status).to.equal(404);
+      await emulator.http.post(`${emulator.url}/_emulator/clock`, { advanceSeconds: 6 * 60 });
+      expect((await emulator.http.get(location)).status, 'after 6 minutes').to.equal(404);
+    });
+
+    it('accepts D7, D30, D90, D180 and text/csv; refuses another period or format with 400', async function () {
+      for (const period of ['D7', 'D30', 'D90', 'D180'])
+        expect((await get(emulator, report(period), reports)).status, period).to.equal(302);
+      expect(
+        (await get(emulator, `${report()}?$format=text/csv`, reports)).status,
+        'text/csv',
+      ).to.equal(302);
+      expectGraphError(await get(emulator, report('D1'), reports), 400, 'BadRequest');
+      expectGraphError(await get(emulator, report('7'), reports), 400, 'BadRequest');
+      expectGraphError(
+        await get(emulator, `${report()}?$format=application/json`, reports),
+        400,
+        'BadRequest',
+      );
+    });
+
+    it('needs Reports.Read.All, and a role that may read reports', async function () {
+      const noPermission = expectGraphError(
+        await get(emulator, report(), mailboxOnly),
+        403,
+        'UnknownError',
+      );
+      expect(noPermission.error.message).to.contain('S2SUnauthorized');
+      const customer = emulator.state.directory.customer(reportsCustomer)!;
+      customer.delegatedAccess = false;
+      try {
+        expectGraphError(await get(emulator, report(), reports), 403, 'UnknownError');
+      } finally {
+        customer.delegatedAccess = true;
+      }
+    });
   });
 
   it('a token without the permission gets 403 Authorization_RequestDenied on subscribedSkus', async function () {

@@ -21,14 +21,16 @@ describe('custom licenses (domain rules)', () => {
     expect(missingPermissions(['licensed_users', 'fixed'], ['User.Read.All'])).to.deep.equal([]);
     expect(
       missingPermissions(['group_members', 'shared_mailboxes'], ['User.Read.All']),
-    ).to.have.members(['GroupMember.Read.All', 'MailboxSettings.Read']);
-    // Directory.Read.All covers users, groups and the organization, not mailbox settings.
+    ).to.have.members(['GroupMember.Read.All', 'Reports.Read.All']);
+    // Mailboxes are counted from the usage report: users need not be readable.
+    expect(missingPermissions(['user_mailboxes'], ['Reports.Read.All'])).to.deep.equal([]);
+    // Directory.Read.All covers users, groups and the organization, not usage reports.
     expect(
       missingPermissions(
         ['group_members', 'user_mailboxes', 'sku_quantity'],
         ['Directory.Read.All'],
       ),
-    ).to.deep.equal(['MailboxSettings.Read']);
+    ).to.deep.equal(['Reports.Read.All']);
     expect(missingPermissions([], [])).to.deep.equal([]);
   });
 

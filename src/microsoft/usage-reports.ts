@@ -1,0 +1,86 @@
+// Microsoft 365 usage reports as Graph v1.0 delivers them: a CSV file (RFC 4180 quoting,
+// a UTF-8 byte order mark, CRLF or LF line ends). A small parser for this one fixed format
+// is enough: the reports hold no multi-megabyte fields and no other dialect.
+
+/** Rows of fields: quoted fields may hold commas, doubled quotes and line breaks. */
+export function parseCsv(text: string): string[][] {
+  const rows: string[][] = [];
+  let row: string[] = [];
+  let field = '';
+  let quoted = false;
+  let i = text.charCodeAt(0) === 0xfeff ? 1 : 0;
+  for (; i < text.length; i++) {
+    const ch = text[i]!;
+    if (quoted) {
+      if (ch === '"' && text[i + 1] === '"') {
+        field += '"';
+        i++;
+      } else if (ch === '"') {
+        quoted = false;
+      } else {
+        field += ch;
+      }
+    } else if (ch === '"' && field === '') {
+      quoted = true;
+    } else if (ch === ',') {
+      row.push(field);
+      field = '';
+    } else if (ch === '\n' || ch === '\r') {
+      if (ch === '\r' && text[i + 1] === '\n') i++;
+      row.push(field);
+      rows.push(row);
+      row = [];
+      field = '';
+    } else {
+      field += ch;
+    }
+  }
+  if (field !== '' || row.length > 0) {
+    row.push(field);
+    rows.push(row);
+  }
+  return rows;
+}
+
+/** User and shared mailboxes in a mailbox usage report, as of its refresh date. */
+export interface MailboxCounts {
+  user: number;
+  shared: number;
+  /** The report's "Report Refresh Date" (YYYY-MM-DD): its data is as of that day. */
+  refreshDate: string | null;
+}
+
+export class UsageReportFormatError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageReportFormatError';
+  }
+}
+
+/**
+ * Counts the mailboxes of getMailboxUsageDetail's CSV by Recipient Type, leaving out deleted
+ * ones. Columns are found by name; names themselves are not needed, so concealed names count.
+ */
+export function countMailboxes(csv: string): MailboxCounts {
+  const [header, ...rows] = parseCsv(csv);
+  const column = (name: string) => {
+    const index = (header ?? []).findIndex((h) => h.trim().toLowerCase() === name.toLowerCase());
+    if (index < 0)
+      throw new UsageReportFormatError(`The mailbox usage report has no "${name}" column.`);
+    return index;
+  };
+  const type = column('Recipient Type');
+  const deleted = column('Is Deleted');
+  const refresh = column('Report Refresh Date');
+  const counts: MailboxCounts = { user: 0, shared: 0, refreshDate: null };
+  for (const row of rows) {
+    if (row.length === 1 && row[0] === '') continue; // a blank line
+    counts.refreshDate ??= row[refresh] || null;
+    if ((row[deleted] ?? '').trim().toLowerCase() === 'true') continue;
+    // The admin center documents "User" and "Shared"; the Exchange names are accepted too.
+    const kind = (row[type] ?? '').trim().toLowerCase();
+    if (kind === 'user' || kind === 'usermailbox') counts.user += 1;
+    else if (kind === 'shared' || kind === 'sharedmailbox') counts.shared += 1;
+  }
+  return counts;
+}

@@ -1,45 +1,17 @@
+import { CsvError, parse } from 'csv-parse/sync';
+
 // Microsoft 365 usage reports as Graph v1.0 delivers them: a CSV file (RFC 4180 quoting,
-// a UTF-8 byte order mark, CRLF or LF line ends). A small parser for this one fixed format
-// is enough: the reports hold no multi-megabyte fields and no other dialect.
+// a UTF-8 byte order mark, CRLF or LF line ends).
 
 /** Rows of fields: quoted fields may hold commas, doubled quotes and line breaks. */
 export function parseCsv(text: string): string[][] {
-  const rows: string[][] = [];
-  let row: string[] = [];
-  let field = '';
-  let quoted = false;
-  let i = text.charCodeAt(0) === 0xfeff ? 1 : 0;
-  for (; i < text.length; i++) {
-    const ch = text[i]!;
-    if (quoted) {
-      if (ch === '"' && text[i + 1] === '"') {
-        field += '"';
-        i++;
-      } else if (ch === '"') {
-        quoted = false;
-      } else {
-        field += ch;
-      }
-    } else if (ch === '"' && field === '') {
-      quoted = true;
-    } else if (ch === ',') {
-      row.push(field);
-      field = '';
-    } else if (ch === '\n' || ch === '\r') {
-      if (ch === '\r' && text[i + 1] === '\n') i++;
-      row.push(field);
-      rows.push(row);
-      row = [];
-      field = '';
-    } else {
-      field += ch;
-    }
+  try {
+    return parse(text, { bom: true, relax_column_count: true, skip_empty_lines: true });
+  } catch (error) {
+    if (error instanceof CsvError)
+      throw new UsageReportFormatError(`The usage report is not valid CSV: ${error.message}`);
+    throw error;
   }
-  if (field !== '' || row.length > 0) {
-    row.push(field);
-    rows.push(row);
-  }
-  return rows;
 }
 
 /** User and shared mailboxes in a mailbox usage report, as of its refresh date. */
@@ -74,7 +46,6 @@ export function countMailboxes(csv: string): MailboxCounts {
   const refresh = column('Report Refresh Date');
   const counts: MailboxCounts = { user: 0, shared: 0, refreshDate: null };
   for (const row of rows) {
-    if (row.length === 1 && row[0] === '') continue; // a blank line
     counts.refreshDate ??= row[refresh] || null;
     if ((row[deleted] ?? '').trim().toLowerCase() === 'true') continue;
     // The admin center documents "User" and "Shared"; the Exchange names are accepted too.

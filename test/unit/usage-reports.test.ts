@@ -20,6 +20,10 @@ describe('usage reports (CSV)', () => {
     expect(parseCsv('')).to.deep.equal([]);
   });
 
+  it('refuses a file that is not CSV with a sentence, not a parser crash', () => {
+    expect(() => parseCsv('a,"unterminated\n')).to.throw(UsageReportFormatError, /not valid CSV/);
+  });
+
   it('counts user and shared mailboxes by recipient type, without deleted ones or rooms', () => {
     const csv = [
       `\uFEFF${header}`,

@@ -8,6 +8,7 @@ import {
   type DirectoryUser,
 } from './directory.js';
 import { sendGraphError, sendGraphThrottled } from './errors.js';
+import { membershipRoutes } from './graph-membership.js';
 import { originOf } from './identity.js';
 import type { EmulatorState } from './state.js';
 import { graphAppId, resources, verifyAccessToken, type AccessTokenClaims } from './tokens.js';
@@ -140,6 +141,8 @@ export function graphRouter(state: EmulatorState): Router {
       'Request_UnsupportedQuery',
       'Unsupported Query. This query is an advanced query: try adding $count=true query parameter and ConsistencyLevel:eventual header.',
     );
+
+  membershipRoutes(router, state);
 
   router.get('/me', (_req, res) => {
     if (!allowed(res, permissions.me)) return;

@@ -141,7 +141,7 @@ const aadsts: Record<number, { partner: Rule; customer?: Rule }> = {
   50078: {
     partner: {
       kind: 'needs_reconsent',
-      message: `The consenting account's multi-factor sign-in is older than your Conditional Access policy allows. Sign in with MFA again: grant Partner Center consent again.`,
+      message: `The consenting account's multi-factor authentication is older than your Conditional Access policy allows. Grant Partner Center consent again, signing in with MFA.`,
     },
     customer: {
       kind: 'permanent',
@@ -216,7 +216,7 @@ const aadsts: Record<number, { partner: Rule; customer?: Rule }> = {
 };
 
 /** Partner Center answers by status, refined by code. */
-function partnerCenterRule(f: HttpFailure): Rule {
+function partnerCenterRule(f: HttpFailure, scope: CallScope): Rule {
   if (f.status === 429)
     return { kind: 'transient', message: 'Partner Center asked us to slow down; retrying.' };
   if (f.status >= 500 || f.status === 408)
@@ -235,6 +235,12 @@ function partnerCenterRule(f: HttpFailure): Rule {
     return {
       kind: 'permanent',
       message: 'The partner has no commerce relationship with this customer in Partner Center.',
+    };
+  // One customer refused: that customer fails alone, whichever of the two it was.
+  if (f.status === 403 && scope === 'customer')
+    return {
+      kind: 'permanent',
+      message: `Partner Center refused this customer's data: the consenting account's role may lack the right ("${partnerCenterRoleRefusal}"; licenses need an Admin Agent), or the partner has no commerce relationship with this customer.`,
     };
   if (f.status === 403)
     return {
@@ -393,7 +399,9 @@ export function classifyMicrosoftError(
 /** Classifies a non-success HTTP answer of Partner Center or Graph. */
 export function classifyHttpFailure(failure: HttpFailure, scope: CallScope): MicrosoftFailure {
   const rule =
-    failure.service === 'partnerCenter' ? partnerCenterRule(failure) : graphRule(failure, scope);
+    failure.service === 'partnerCenter'
+      ? partnerCenterRule(failure, scope)
+      : graphRule(failure, scope);
   return {
     ...rule,
     service: failure.service,

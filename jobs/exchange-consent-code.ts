@@ -145,11 +145,10 @@ export async function exchangeConsentCode(
   // Admin Agent is membership of the partner tenant's AdminAgents group (nesting counts), read
   // from Graph with the same refresh token: Sales and Helpdesk agents may list customers too.
   try {
-    const { accessToken: graphToken } = await deps.identity.accessToken(
-      partition,
-      [deps.identity.graphDefaultScope],
-      tenant.tenantId,
-    );
+    // For the account's home tenant, the partner's: where the AdminAgents group lives.
+    const { accessToken: graphToken } = await deps.identity.accessToken(partition, [
+      deps.identity.graphDefaultScope,
+    ]);
     const roles = await agentRolesOfSignedInUser(deps.graph, graphToken, {
       beforeRequest: async () => {
         const wait = await deps.graphPacer.reserve(attempt.partnerId);

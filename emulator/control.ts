@@ -1,6 +1,12 @@
 import express, { Router } from 'express';
 import { z } from 'zod';
-import { faultSchema, parseScenario, ScenarioError, type Scenario } from './scenario.js';
+import {
+  faultSchema,
+  parseScenario,
+  ScenarioError,
+  userPolicySchema,
+  type Scenario,
+} from './scenario.js';
 import type { EmulatorState } from './state.js';
 
 export interface StateHolder {
@@ -14,6 +20,10 @@ const customerPatch = z
     delegatedAccess: z.boolean().optional(),
     appConsent: z.boolean().optional(),
     concealedNamesInReports: z.boolean().optional(),
+    guests: z.array(z.string().toLowerCase()).optional(),
+    withoutGdapGroup: z.array(z.string().toLowerCase()).optional(),
+    blockedByConditionalAccess: z.boolean().optional(),
+    delegatedAdminBlocked: z.boolean().optional(),
   })
   .strict();
 
@@ -80,15 +90,42 @@ export function controlRouter(holder: StateHolder, url: () => string): Router {
     res.json({ upn: user.upn, revokedAt: new Date(user.revokedAt).toISOString() });
   });
 
-  // A new Conditional Access policy: the user must sign in with MFA again; older tokens get
-  // AADSTS50076. The user now has MFA, so a fresh consent yields amr ["pwd","mfa"].
+  // A Conditional Access policy now requires MFA: refresh tokens from sign-ins without MFA get
+  // AADSTS50076; the user registers MFA, so a fresh consent yields amr ["pwd","mfa"].
   router.post('/users/:upn/require-mfa', (req, res) => {
     const state = holder.get();
     const user = state.directory.user(req.params.upn);
     if (!user) return void res.status(404).json({ error: `no user ${req.params.upn}` });
-    user.mfa = true;
-    user.mfaRequiredSince = state.now();
-    res.json({ upn: user.upn, mfaRequiredSince: new Date(user.mfaRequiredSince).toISOString() });
+    user.policy.mfaRequired = true;
+    if (!user.mfa) {
+      user.mfa = true;
+      user.amr = [...user.amr, 'mfa'];
+    }
+    res.json({ upn: user.upn, policy: user.policy });
+  });
+
+  // The partner tenant's Conditional Access for one user; null clears a setting.
+  router.post('/users/:upn/policy', (req, res) => {
+    const state = holder.get();
+    const user = state.directory.user(req.params.upn);
+    const patch = userPolicySchema.safeParse(req.body);
+    if (!patch.success) return void res.status(400).json({ error: patch.error.message });
+    if (!user) return void res.status(404).json({ error: `no user ${req.params.upn}` });
+    for (const [key, value] of Object.entries(patch.data)) {
+      if (value === null) delete user.policy[key as keyof typeof user.policy];
+      else Object.assign(user.policy, { [key]: value });
+    }
+    res.json({ upn: user.upn, policy: user.policy });
+  });
+
+  // A partner or customer tenant deleted: token requests for it answer AADSTS5000224.
+  router.post('/tenants/:tenantId/delete', (req, res) => {
+    const { directory } = holder.get();
+    const id = req.params.tenantId.toLowerCase();
+    if (!directory.partner(id) && !directory.customer(id))
+      return void res.status(404).json({ error: `no tenant ${req.params.tenantId}` });
+    directory.deletedTenants.add(id);
+    res.json({ tenantId: id, deleted: true });
   });
 
   router.patch('/customers/:tenantId', (req, res) => {
@@ -103,6 +140,10 @@ export function controlRouter(holder: StateHolder, url: () => string): Router {
       delegatedAccess: customer.delegatedAccess,
       appConsent: customer.appConsent,
       concealedNamesInReports: customer.concealedNamesInReports,
+      guests: customer.guests,
+      withoutGdapGroup: customer.withoutGdapGroup,
+      blockedByConditionalAccess: customer.blockedByConditionalAccess,
+      delegatedAdminBlocked: customer.delegatedAdminBlocked,
     });
   });
 

@@ -1,5 +1,12 @@
 import { createHash } from 'node:crypto';
-import type { ExplicitCustomerSpec, PartnerSpec, Scenario } from './scenario.js';
+import {
+  partnerRoles,
+  type ExplicitCustomerSpec,
+  type PartnerRole,
+  type PartnerSpec,
+  type Scenario,
+  type UserPolicy,
+} from './scenario.js';
 import { commonSkus, skuByPartNumber, type SkuInfo } from './skus.js';
 
 /** A deterministic GUID from any text (same scenario → same ids, run after run). */
@@ -24,14 +31,29 @@ export interface PartnerUser {
   upn: string;
   oid: string;
   displayName: string;
+  /** Whether the user's sign-in satisfies MFA (amr holds mfa or ngcmfa). */
   mfa: boolean;
-  adminAgent: boolean;
+  /** The methods of the user's sign-in, as the amr claim lists them. */
+  amr: string[];
   grantedScopes: string[] | undefined;
   partnerTenantId: string;
   /** Tokens from sign-ins before this instant are refused with 50173. */
   revokedAt: number | undefined;
-  /** Tokens from sign-ins before this instant are refused with 50076 (MFA required again). */
-  mfaRequiredSince: number | undefined;
+  /** Conditional Access on the user's sign-ins (changed by the control API). */
+  policy: UserPolicy;
+}
+
+/** A security group of a partner tenant; members are users (by UPN) and groups. */
+export interface PartnerGroup {
+  id: string;
+  displayName: string;
+  memberUpns: string[];
+  memberGroupIds: string[];
+}
+
+/** amr values that prove MFA: mfa, and ngcmfa ("equivalent to mfa"). */
+export function amrHasMfa(amr: readonly string[]): boolean {
+  return amr.includes('mfa') || amr.includes('ngcmfa');
 }
 
 export interface Partner {
@@ -39,6 +61,8 @@ export interface Partner {
   name: string;
   domain: string;
   users: PartnerUser[];
+  /** Its security groups, the AdminAgents, SalesAgents and HelpdeskAgents groups included. */
+  groups: PartnerGroup[];
   rateLimits: { partnerCenterRps: number; graphRps: number };
   customers: Customer[];
 }
@@ -53,6 +77,12 @@ export interface Customer {
   /** Usage reports show hashes instead of user names. */
   concealedNamesInReports: boolean;
   partnerTenantId: string;
+  /** Partner users who are guests here (50020), or in no GDAP group for it (50177). */
+  guests: string[];
+  withoutGdapGroup: string[];
+  /** Conditional Access blocks the partner's users (53003); risky delegated admins (530034). */
+  blockedByConditionalAccess: boolean;
+  delegatedAdminBlocked: boolean;
   /** Builds the tenant's contents (subscriptions, users, groups) on demand. */
   detail: () => CustomerDetail;
 }
@@ -232,6 +262,10 @@ function generatedCustomer(
     relationshipToPartner: 'reseller',
     concealedNamesInReports: true,
     partnerTenantId: partner.tenantId,
+    guests: [],
+    withoutGdapGroup: [],
+    blockedByConditionalAccess: false,
+    delegatedAdminBlocked: false,
     detail: () =>
       generateDetail(tenantId, `${slug}${index + 1}.onmicrosoft.com`, seed * 7919 + index),
   };
@@ -327,6 +361,45 @@ function generateDetail(tenantId: string, domain: string, seed: number): Custome
   return { subscriptions, users, deletedUsers: [], groups: [all, managed, support] };
 }
 
+/**
+ * The partner tenant's groups: the scenario's, plus the three role groups, which hold the
+ * users whose `roles` (or `adminAgent`) name them.
+ */
+function partnerGroups(spec: PartnerSpec): PartnerGroup[] {
+  const groups: PartnerGroup[] = [];
+  const named = (displayName: string) => {
+    let group = groups.find((g) => g.displayName === displayName);
+    if (!group) {
+      group = {
+        id: stableGuid(spec.tenantId, 'group', displayName),
+        displayName,
+        memberUpns: [],
+        memberGroupIds: [],
+      };
+      groups.push(group);
+    }
+    return group;
+  };
+  for (const role of partnerRoles) named(role);
+  for (const g of spec.groups) named(g.displayName);
+  for (const user of spec.users) {
+    const roles = new Set([...user.roles, ...(user.adminAgent ? ['AdminAgents' as const] : [])]);
+    for (const role of roles) named(role).memberUpns.push(user.upn);
+  }
+  for (const g of spec.groups) {
+    const group = named(g.displayName);
+    for (const member of g.members) {
+      const user = spec.users.find((u) => u.upn === member.toLowerCase());
+      const nested = spec.groups.find((x) => x.displayName === member);
+      if (user) group.memberUpns.push(user.upn);
+      else if (nested || partnerRoles.includes(member as PartnerRole))
+        group.memberGroupIds.push(named(member).id);
+      else throw new Error(`group "${g.displayName}" of ${spec.domain}: unknown member ${member}`);
+    }
+  }
+  return groups;
+}
+
 function explicitCustomer(partner: PartnerSpec, spec: ExplicitCustomerSpec): Customer {
   let cached: CustomerDetail | undefined;
   return {
@@ -338,6 +411,10 @@ function explicitCustomer(partner: PartnerSpec, spec: ExplicitCustomerSpec): Cus
     relationshipToPartner: spec.relationshipToPartner,
     concealedNamesInReports: spec.concealedNamesInReports,
     partnerTenantId: partner.tenantId,
+    guests: spec.guests,
+    withoutGdapGroup: spec.withoutGdapGroup,
+    blockedByConditionalAccess: spec.blockedByConditionalAccess,
+    delegatedAdminBlocked: spec.delegatedAdminBlocked,
     detail: () => (cached ??= explicitDetail(spec)),
   };
 }
@@ -406,17 +483,21 @@ export class Directory {
         domain: spec.domain,
         rateLimits: spec.rateLimits,
         customers,
-        users: spec.users.map((u) => ({
-          upn: u.upn,
-          oid: stableGuid('user', spec.tenantId, u.upn),
-          displayName: u.displayName ?? u.upn.split('@')[0]!,
-          mfa: u.mfa,
-          adminAgent: u.adminAgent,
-          grantedScopes: u.grantedScopes,
-          partnerTenantId: spec.tenantId,
-          revokedAt: undefined,
-          mfaRequiredSince: undefined,
-        })),
+        groups: partnerGroups(spec),
+        users: spec.users.map((u) => {
+          const amr = u.amr ?? (u.mfa ? ['pwd', 'mfa'] : ['pwd']);
+          return {
+            upn: u.upn,
+            oid: stableGuid('user', spec.tenantId, u.upn),
+            displayName: u.displayName ?? u.upn.split('@')[0]!,
+            mfa: amrHasMfa(amr),
+            amr,
+            grantedScopes: u.grantedScopes,
+            partnerTenantId: spec.tenantId,
+            revokedAt: undefined,
+            policy: { ...u.policy },
+          };
+        }),
       };
       for (const c of customers) this.customersByTenant.set(c.tenantId, c);
       for (const u of partner.users) this.usersByUpn.set(u.upn, u);
@@ -439,6 +520,37 @@ export class Directory {
 
   user(upn: string): PartnerUser | undefined {
     return this.usersByUpn.get(upn.toLowerCase());
+  }
+
+  /** Tenants deleted through the control API: every token request for them fails. */
+  readonly deletedTenants = new Set<string>();
+
+  /** The partner groups a user is in, directly or through nested groups. */
+  groupsOf(user: PartnerUser): PartnerGroup[] {
+    const partner = this.partner(user.partnerTenantId);
+    if (!partner) return [];
+    const found = new Map<string, PartnerGroup>();
+    const visit = (isMember: (g: PartnerGroup) => boolean) => {
+      for (const group of partner.groups) {
+        if (found.has(group.id) || !isMember(group)) continue;
+        found.set(group.id, group);
+        visit((g) => g.memberGroupIds.includes(group.id));
+      }
+    };
+    visit((g) => g.memberUpns.includes(user.upn));
+    return [...found.values()];
+  }
+
+  /** Groups the user is a direct member of. */
+  directGroupsOf(user: PartnerUser): PartnerGroup[] {
+    const partner = this.partner(user.partnerTenantId);
+    return partner ? partner.groups.filter((g) => g.memberUpns.includes(user.upn)) : [];
+  }
+
+  /** The user's Partner Center agent roles: the role groups they are in, nesting included. */
+  rolesOf(user: PartnerUser): PartnerRole[] {
+    const names = new Set(this.groupsOf(user).map((g) => g.displayName));
+    return partnerRoles.filter((r) => names.has(r));
   }
 
   userByOid(oid: string): PartnerUser | undefined {

@@ -8,6 +8,7 @@ import {
   type DirectoryUser,
 } from './directory.js';
 import { sendGraphError, sendGraphThrottled } from './errors.js';
+import { membershipRoutes } from './graph-membership.js';
 import { originOf } from './identity.js';
 import { answerMailboxUsageDetail } from './reports.js';
 import type { EmulatorState } from './state.js';
@@ -188,6 +189,8 @@ export function graphRouter(state: EmulatorState): Router {
     const property = /^\/me\/mailboxSettings(?:\/([^/]+))?/i.exec(req.path)?.[1];
     mailboxSettings(res, 'me', property);
   });
+
+  membershipRoutes(router, state);
 
   router.get('/me', (_req, res) => {
     if (!allowed(res, permissions.me)) return;

@@ -4,7 +4,7 @@ import type { PartnerUser } from './directory.js';
 import { entraErrorBody, sendEntraError } from './errors.js';
 import { consentPage, errorPage, formPostPage, signInPage } from './pages.js';
 import { oidcScopes, parseScopes, permissionOf, resourceOf } from './scopes.js';
-import type { EmulatorState, PendingAuthorization } from './state.js';
+import type { EmulatorState, PendingAuthorization, RefreshTokenRecord } from './state.js';
 import {
   clientInfo,
   opaqueToken,
@@ -347,7 +347,9 @@ function afterSignIn(
 }
 
 /**
- * A partner tenant's own authority lets in only that tenant's accounts: Entra shows
+ * A deleted home tenant (5000224) or the user's Conditional Access blocking the sign-in
+ * (53003) stops it on an error page. A partner tenant's own authority lets in only that
+ * tenant's accounts: Entra shows
  * AADSTS50020 on its sign-in page and sends nothing back to the application.
  */
 function refusedByTenant(
@@ -356,6 +358,21 @@ function refusedByTenant(
   user: PartnerUser,
   res: Response,
 ): boolean {
+  const home = state.directory.deletedTenants.has(user.partnerTenantId);
+  if (home || user.policy.blockedByConditionalAccess) {
+    state.pending.delete(pending.id);
+    res
+      .status(400)
+      .type('html')
+      .send(
+        errorPage(
+          home
+            ? 'AADSTS5000224: We are sorry, this resource is not available.'
+            : `AADSTS53003: ${blockedByConditionalAccess}`,
+        ),
+      );
+    return true;
+  }
   const tenant = state.directory.partner(pending.tenant);
   if (!tenant || tenant.tenantId === user.partnerTenantId) return false;
   state.pending.delete(pending.id);
@@ -398,6 +415,7 @@ function issueCode(
     issuedAt: state.now(),
     redeemed: false,
     mfa: user.mfa,
+    amr: user.amr,
     authTime: state.nowSec(),
   });
   state.remember('codes', code);
@@ -588,6 +606,7 @@ async function redeemCode(
     name: record.user.displayName,
     homeTenantId: record.user.partnerTenantId,
     mfa: record.mfa,
+    amr: record.amr,
     authTime: record.authTime,
   };
   await respondWithTokens(state, req, res, {
@@ -630,13 +649,12 @@ async function redeemRefreshToken(
   const user = record.user;
   const inactivity = state.scenario.tokenLifetimes.refreshTokenInactivitySec;
   if (state.now() - record.issuedAt > inactivity * 1000) {
-    const span = `${Math.floor(inactivity / 86400)}.${new Date((inactivity % 86400) * 1000).toISOString().slice(11, 19)}`; // d.hh:mm:ss
     sendEntraError(
       res,
       400,
       'invalid_grant',
       700082,
-      `The refresh token has expired due to inactivity. The token was issued on ${new Date(record.issuedAt).toISOString()} and was inactive for ${span}.`,
+      `The refresh token has expired due to inactivity. The token was issued on ${new Date(record.issuedAt).toISOString()} and was inactive for ${span(inactivity)}.`,
       { suberror: 'bad_token' },
     );
     return;
@@ -652,19 +670,7 @@ async function redeemRefreshToken(
     );
     return;
   }
-  if (user.mfaRequiredSince !== undefined && user.mfaRequiredSince >= record.authTime * 1000) {
-    sendEntraError(
-      res,
-      400,
-      'interaction_required',
-      50076,
-      "Due to a configuration change made by your administrator, or because you moved to a new location, you must use multi-factor authentication to access '" +
-        resources.partnerCenter +
-        "'.",
-      { suberror: 'basic_action' },
-    );
-    return;
-  }
+  if (refusedByPolicy(state, res, record, tenant)) return;
   let tenantId = user.partnerTenantId;
   if (tenant.kind === 'customer') {
     const customer = state.directory.customer(tenant.id)!;
@@ -686,6 +692,43 @@ async function redeemRefreshToken(
         90099,
         `The application '${clientId}' has not been authorized in the tenant '${customer.tenantId}'. Applications must be authorized to access the customer tenant before partner delegated administrators can use them. Provide pre-consent or execute the appropriate Partner Center API to authorize the application.`,
       );
+      return;
+    }
+    if (customer.guests.includes(user.upn)) {
+      sendEntraError(
+        res,
+        400,
+        'invalid_grant',
+        50020,
+        `User account '${user.upn}' from identity provider 'https://sts.windows.net/${user.partnerTenantId}/' does not exist in tenant '${customer.name}' and cannot access the application '${clientId}' in that tenant. The account needs to be added as an external user in the tenant first. Sign out and sign in again with a different Microsoft Entra user account.`,
+      );
+      return;
+    }
+    if (customer.withoutGdapGroup.includes(user.upn)) {
+      sendEntraError(
+        res,
+        400,
+        'invalid_grant',
+        50177,
+        'External challenge is not supported for passthrough users.',
+      );
+      return;
+    }
+    if (customer.delegatedAdminBlocked) {
+      sendEntraError(
+        res,
+        400,
+        'invalid_grant',
+        530034,
+        'A delegated administrator was blocked from accessing the tenant due to account risk in their home tenant.',
+        { suberror: 'additional_action' },
+      );
+      return;
+    }
+    if (customer.blockedByConditionalAccess) {
+      sendEntraError(res, 400, 'invalid_grant', 53003, blockedByConditionalAccess, {
+        suberror: 'message_only',
+      });
       return;
     }
     if (!customer.appConsent) {
@@ -719,12 +762,87 @@ async function redeemRefreshToken(
       name: user.displayName,
       homeTenantId: user.partnerTenantId,
       mfa: record.mfa,
+      amr: record.amr,
       authTime: record.authTime,
     },
     user,
     requested: parseScopes(param(req, 'scope')),
     nonce: undefined,
   });
+}
+
+const blockedByConditionalAccess =
+  'Access has been blocked by Conditional Access policies. The access policy does not allow token issuance.';
+
+/** d.hh:mm:ss, as Entra writes token ages and lifetimes. */
+function span(seconds: number): string {
+  return `${Math.floor(seconds / 86400)}.${new Date((seconds % 86400) * 1000).toISOString().slice(11, 19)}`;
+}
+
+/**
+ * The tenant gone, and the user's Conditional Access (policy) checked against the sign-in
+ * behind the refresh token; answers the refusal and returns true, or returns false.
+ */
+function refusedByPolicy(
+  state: EmulatorState,
+  res: Response,
+  record: RefreshTokenRecord,
+  tenant: TenantRef,
+): boolean {
+  const { user } = record;
+  const tenantIds = [user.partnerTenantId, ...(tenant.kind === 'customer' ? [tenant.id] : [])];
+  if (tenantIds.some((id) => state.directory.deletedTenants.has(id))) {
+    sendEntraError(
+      res,
+      400,
+      'invalid_request',
+      5000224,
+      'We are sorry, this resource is not available.',
+    );
+    return true;
+  }
+  const policy = user.policy;
+  const ageSec = state.nowSec() - record.authTime;
+  if (policy.blockedByConditionalAccess) {
+    sendEntraError(res, 400, 'invalid_grant', 53003, blockedByConditionalAccess, {
+      suberror: 'message_only',
+    });
+    return true;
+  }
+  if (policy.signInFrequencySec && ageSec > policy.signInFrequencySec) {
+    sendEntraError(
+      res,
+      400,
+      'invalid_grant',
+      70043,
+      `The refresh token has expired or is invalid due to sign-in frequency checks by conditional access. The token was issued on ${new Date(record.authTime * 1000).toISOString()} and the maximum allowed lifetime for this request is ${policy.signInFrequencySec}.`,
+      { suberror: 'bad_token' },
+    );
+    return true;
+  }
+  if (policy.mfaRequired && !record.mfa) {
+    sendEntraError(
+      res,
+      400,
+      'invalid_grant',
+      50076,
+      `Due to a configuration change made by your administrator, or because you moved to a new location, you must use multi-factor authentication to access '${resources.partnerCenter}'.`,
+      { suberror: 'basic_action' },
+    );
+    return true;
+  }
+  if (record.mfa && policy.mfaMaxAgeSec && ageSec > policy.mfaMaxAgeSec) {
+    sendEntraError(
+      res,
+      400,
+      'invalid_grant',
+      50078,
+      `Presented multi-factor authentication has expired due to policies configured by your administrator, you must refresh your multi-factor authentication to access '${resources.partnerCenter}'. The multi-factor authentication is ${span(ageSec)} old; the policy allows ${span(policy.mfaMaxAgeSec)}.`,
+      { suberror: 'basic_action' },
+    );
+    return true;
+  }
+  return false;
 }
 
 async function respondWithTokens(
@@ -804,6 +922,7 @@ async function respondWithTokens(
       user: grant.user,
       issuedAt: state.now(),
       mfa: grant.subject.mfa,
+      amr: grant.subject.amr,
       authTime: grant.subject.authTime,
     });
     state.remember('refreshTokens', refreshToken);

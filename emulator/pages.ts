@@ -24,6 +24,16 @@ function layout(title: string, body: string): string {
 <body><main><div class="brand">Microsoft (emulator)</div>${body}</main></body></html>`;
 }
 
+const roleNames = {
+  AdminAgents: 'Admin Agent',
+  SalesAgents: 'Sales Agent',
+  HelpdeskAgents: 'Helpdesk Agent',
+};
+
+function roleHint(roles: (keyof typeof roleNames)[]): string {
+  return roles.map((r) => ` · ${roleNames[r]}`).join('');
+}
+
 /** "Pick an account": one button per scenario user. */
 export function signInPage(
   pending: PendingAuthorization,
@@ -34,7 +44,7 @@ export function signInPage(
   const items = users
     .map(
       (u) =>
-        `<li><button type="submit" name="upn" value="${escape(u.upn)}">${escape(u.displayName)}<br><span class="hint">${escape(u.upn)}${u.mfa ? '' : ' · no MFA'}${u.adminAgent ? ' · Admin Agent' : ''}</span></button></li>`,
+        `<li><button type="submit" name="upn" value="${escape(u.upn)}">${escape(u.displayName)}<br><span class="hint">${escape(u.upn)}${u.mfa ? '' : ' · no MFA'}${roleHint(state.directory.rolesOf(u))}</span></button></li>`,
     )
     .join('');
   return layout(

@@ -1,9 +1,35 @@
 import { randomUUID } from 'node:crypto';
 import { Router, type NextFunction, type Request, type Response } from 'express';
-import { subscribedSkus, type Customer, type Partner, type Subscription } from './directory.js';
+import {
+  amrHasMfa,
+  subscribedSkus,
+  type Customer,
+  type Partner,
+  type Subscription,
+} from './directory.js';
 import { sendPartnerCenterError, sendPartnerCenterThrottled } from './errors.js';
+import { partnerRoles, type PartnerRole } from './scenario.js';
 import type { EmulatorState } from './state.js';
 import { resources, verifyAccessToken, type AccessTokenClaims } from './tokens.js';
+
+/**
+ * Which agent roles may make each call (Partner Center's role descriptions: all three agents
+ * search for and view customers; Admin and Sales agents manage subscriptions; only Admin
+ * agents administer on behalf of a customer, which reading its licenses is). Paths not listed
+ * need an Admin Agent.
+ */
+const roleRules: [RegExp, PartnerRole[]][] = [
+  [/^\/customers\/[^/]+\/subscribedskus$/, ['AdminAgents']],
+  [/^\/customers\/[^/]+\/subscriptions(\/.*)?$/, ['AdminAgents', 'SalesAgents']],
+  [/^\/customers(\/[^/]+)?\/?$/, [...partnerRoles]],
+  [/^\/profiles\//, [...partnerRoles]],
+];
+const rolesAllowed = (path: string): PartnerRole[] =>
+  roleRules.find(([pattern]) => pattern.test(path))?.[1] ?? ['AdminAgents'];
+/** Partner Center's sentence for a call the user's role may not make. */
+const roleRefusal =
+  'The supplied role does not have the rights to perform the requested operation.';
+const roleRefusalCode = 403;
 
 /** Largest page Partner Center serves for customers. */
 const maxPageSize = 500;
@@ -154,7 +180,7 @@ export function partnerCenterRouter(state: EmulatorState): Router {
         'Access denied: the token lacks the user_impersonation scope.',
       );
     }
-    if (!claims.amr?.includes('mfa')) {
+    if (!amrHasMfa(claims.amr ?? [])) {
       return sendPartnerCenterError(
         res,
         401,
@@ -163,13 +189,9 @@ export function partnerCenterRouter(state: EmulatorState): Router {
       );
     }
     const user = state.directory.userByOid(claims.oid);
-    if (!user?.adminAgent) {
-      return sendPartnerCenterError(
-        res,
-        403,
-        403,
-        'The user does not have the Admin Agent role for this partner; this operation requires it.',
-      );
+    const roles = user ? state.directory.rolesOf(user) : [];
+    if (!rolesAllowed(req.path).some((role) => roles.includes(role))) {
+      return sendPartnerCenterError(res, 403, roleRefusalCode, roleRefusal);
     }
     (res.locals as PcLocals & Record<string, unknown>).claims = claims;
     (res.locals as PcLocals & Record<string, unknown>).partner = partner;

@@ -23,13 +23,56 @@ export const clientSchema = z.object({
   redirectUris: z.array(z.string().url()).min(1),
 });
 
+/** Partner Center's agent roles: the partner tenant's groups of these names. */
+export const partnerRoles = ['AdminAgents', 'SalesAgents', 'HelpdeskAgents'] as const;
+export type PartnerRole = (typeof partnerRoles)[number];
+
+/** Authentication methods an access token's amr claim may list (id-token-claims-reference). */
+export const amrValues = [
+  'pwd',
+  'rsa',
+  'otp',
+  'fed',
+  'wia',
+  'mfa',
+  'ngcmfa',
+  'fido',
+  'sms',
+  'tel',
+  'hwk',
+  'swk',
+  'kba',
+  'pin',
+] as const;
+
+/** The partner tenant's Conditional Access, as it applies to one user's refresh tokens. */
+export const userPolicySchema = z
+  .object({
+    /** Sign-in frequency: refresh tokens from sign-ins older than this fail with AADSTS70043. */
+    signInFrequencySec: z.number().int().positive().nullable().optional(),
+    /** MFA older than this no longer counts: AADSTS50078. */
+    mfaMaxAgeSec: z.number().int().positive().nullable().optional(),
+    /** Every token request of the user fails with AADSTS53003. */
+    blockedByConditionalAccess: z.boolean().optional(),
+    /** MFA required: refresh tokens from sign-ins without MFA fail with AADSTS50076. */
+    mfaRequired: z.boolean().optional(),
+  })
+  .strict();
+export type UserPolicy = z.infer<typeof userPolicySchema>;
+
 export const partnerUserSchema = z.object({
   upn,
   displayName: z.string().optional(),
   /** Signs in with MFA: access tokens carry amr ["pwd","mfa"], else ["pwd"]. */
   mfa: z.boolean().default(true),
-  /** Member of the partner's Admin Agents group. */
+  /** Shorthand for roles ["AdminAgents"]. */
   adminAgent: z.boolean().default(false),
+  /** Partner Center agent roles: membership of the AdminAgents, SalesAgents, HelpdeskAgents groups. */
+  roles: z.array(z.enum(partnerRoles)).default([]),
+  /** The sign-in's methods, e.g. ["pwd","ngcmfa"]; overrides `mfa` (mfa or ngcmfa count as MFA). */
+  amr: z.array(z.enum(amrValues)).min(1).optional(),
+  /** Conditional Access that applies to this user's sign-ins. */
+  policy: userPolicySchema.default({}),
   /** When set, consent grants only these of the requested scopes. */
   grantedScopes: z.array(z.string()).optional(),
 });
@@ -65,6 +108,18 @@ export const groupSchema = z.object({
   members: z.array(z.string()).default([]),
 });
 
+/** How a customer tenant treats the partner's users when they sign in to it. */
+export const customerSignInSchema = z.object({
+  /** Partner users who are also guests in this tenant: AADSTS50020 there. */
+  guests: z.array(upn).default([]),
+  /** Partner users in no GDAP security group for this tenant: AADSTS50177 there. */
+  withoutGdapGroup: z.array(upn).default([]),
+  /** The customer's Conditional Access blocks the partner's users: AADSTS53003 there. */
+  blockedByConditionalAccess: z.boolean().default(false),
+  /** The customer refuses delegated admins at risk in their home tenant: AADSTS530034 there. */
+  delegatedAdminBlocked: z.boolean().default(false),
+});
+
 export const explicitCustomerSchema = z.object({
   tenantId: guid,
   name: z.string(),
@@ -82,6 +137,7 @@ export const explicitCustomerSchema = z.object({
   subscriptions: z.array(subscriptionSchema).default([]),
   users: z.array(directoryUserSchema).default([]),
   groups: z.array(groupSchema).default([]),
+  ...customerSignInSchema.shape,
 });
 
 export const generatedCustomersSchema = z.object({
@@ -98,6 +154,11 @@ export const partnerSchema = z.object({
   name: z.string(),
   domain,
   users: z.array(partnerUserSchema).min(1),
+  /**
+   * Security groups of the partner tenant; members are UPNs or group names. A group named
+   * AdminAgents, SalesAgents or HelpdeskAgents adds its members to that role (nesting counts).
+   */
+  groups: z.array(groupSchema).default([]),
   rateLimits: z
     .object({
       /** Partner Center requests per second for this partner tenant. Default: 10 */

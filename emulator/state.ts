@@ -37,6 +37,7 @@ export interface AuthorizationCodeRecord {
   issuedAt: number;
   redeemed: boolean;
   mfa: boolean;
+  amr: string[];
   authTime: number;
 }
 
@@ -46,6 +47,7 @@ export interface RefreshTokenRecord {
   user: PartnerUser;
   issuedAt: number;
   mfa: boolean;
+  amr: string[];
   authTime: number;
 }
 

@@ -45,6 +45,8 @@ export interface TokenSubject {
   homeTenantId: string;
   /** Whether this sign-in satisfied MFA. */
   mfa: boolean;
+  /** The sign-in's authentication methods (the amr claim). */
+  amr: string[];
   /** Seconds since epoch of the interactive sign-in behind this token chain. */
   authTime: number;
 }
@@ -74,7 +76,7 @@ export function signAccessToken(
     nbf: now,
     exp: now + options.lifetimeSec,
     acr: '1',
-    amr: subject.mfa ? ['pwd', 'mfa'] : ['pwd'],
+    amr: subject.amr,
     appid: options.clientId,
     appidacr: '1',
     auth_time: subject.authTime,

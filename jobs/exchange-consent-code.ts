@@ -1,3 +1,4 @@
+import { setTimeout } from 'node:timers/promises';
 import { and, eq, inArray, ne } from 'drizzle-orm';
 import { decodeJwt } from 'jose';
 import { domainOf } from '../src/domain/domain-match.js';
@@ -8,7 +9,8 @@ import {
   MicrosoftError,
   type MicrosoftFailure,
 } from '../src/microsoft/errors.js';
-import { partnerCenterScope } from '../src/microsoft/identity.js';
+import { partnerCenterScope, signedInWithMfa } from '../src/microsoft/identity.js';
+import { agentRolesOfSignedInUser, notAnAdminAgent } from '../src/microsoft/partner-roles.js';
 import { jobIds, type JobPayload } from '../src/queue/catalog.js';
 import { isOutage, type JobContext } from '../src/queue/worker-pool.js';
 import { recordAudit } from '../src/store/audit.js';
@@ -132,7 +134,7 @@ export async function exchangeConsentCode(
     oid?: string;
   };
   const upn = (claims.upn ?? '').toLowerCase();
-  if (!claims.amr?.includes('mfa')) {
+  if (!signedInWithMfa(claims.amr)) {
     return fail(
       `${upn} signed in without multi-factor authentication. Enable MFA on this account, then grant consent again.`,
     );
@@ -140,16 +142,30 @@ export async function exchangeConsentCode(
   if (claims.tid !== tenant.tenantId) {
     return fail(wrongTenant(attempt, upn, claims.tid, tenant.tenantId));
   }
+  // Admin Agent is membership of the partner tenant's AdminAgents group (nesting counts), read
+  // from Graph with the same refresh token: Sales and Helpdesk agents may list customers too.
+  try {
+    // For the account's home tenant, the partner's: where the AdminAgents group lives.
+    const { accessToken: graphToken } = await deps.identity.accessToken(partition, [
+      deps.identity.graphDefaultScope,
+    ]);
+    const roles = await agentRolesOfSignedInUser(deps.graph, graphToken, {
+      beforeRequest: async () => {
+        const wait = await deps.graphPacer.reserve(attempt.partnerId);
+        if (wait > 0) await setTimeout(wait);
+      },
+    });
+    if (roles.kind !== 'known' || !roles.roles.includes('AdminAgents')) {
+      return fail(notAnAdminAgent(upn, roles));
+    }
+  } catch (error) {
+    return onFailure(classifyMicrosoftError(error), error);
+  }
   try {
     await deps.partnerCenter.customersPage(accessToken, { size: 1 });
   } catch (error) {
     if (!(error instanceof MicrosoftError)) throw error;
     const failure = error.failure;
-    if (failure.code === '403') {
-      return fail(
-        `${upn} is not an Admin Agent in Partner Center. Grant consent again with an account in the Admin Agents group.`,
-      );
-    }
     if (failure.code === '900421') {
       return fail(
         `Partner Center requires multi-factor authentication for ${upn}. Enable MFA on this account, then grant consent again.`,

@@ -5,6 +5,7 @@ import {
   type CustomLicenseTokenState,
 } from '../src/domain/custom-licenses.js';
 import { classifyMicrosoftError, forCustomLicenseToken } from '../src/microsoft/errors.js';
+import { signedInWithMfa } from '../src/microsoft/identity.js';
 import type { JobPayload } from '../src/queue/catalog.js';
 import { jobIds } from '../src/queue/catalog.js';
 import type { JobContext } from '../src/queue/worker-pool.js';
@@ -72,7 +73,7 @@ export async function checkCustomLicenseToken(
   };
   const upn = claims.upn ?? token.username;
   const granted = (claims.scp ?? '').split(' ').filter(Boolean);
-  const mfa = claims.amr?.includes('mfa') === true;
+  const mfa = signedInWithMfa(claims.amr);
   const partner = await deps.partners.get(partnerId);
   if (partner?.homeTenantId && claims.tid !== partner.homeTenantId) {
     return invalid(

@@ -40,6 +40,11 @@ export interface HttpFailure {
 export type CallScope = 'partner' | 'customer';
 
 const reconsent = 'Grant Partner Center consent again.';
+const notInCustomerTenant =
+  'The consenting account is a guest in this customer tenant, or in no GDAP security group for it: remove the guest account there, or add the account to the GDAP group that holds the needed roles.';
+/** Partner Center's words for a call the user's agent role may not make. */
+export const partnerCenterRoleRefusal =
+  'The supplied role does not have the rights to perform the requested operation';
 
 type Rule = { kind: ErrorKind; message: string };
 
@@ -124,9 +129,69 @@ const aadsts: Record<number, { partner: Rule; customer?: Rule }> = {
       kind: 'needs_reconsent',
       message: `The consenting account does not belong to this partner tenant. ${reconsent}`,
     },
+    customer: { kind: 'permanent', message: notInCustomerTenant },
+  },
+  50177: {
+    partner: {
+      kind: 'needs_reconsent',
+      message: `Microsoft refused the consenting account's pass-through sign-in. ${reconsent}`,
+    },
+    customer: { kind: 'permanent', message: notInCustomerTenant },
+  },
+  50078: {
+    partner: {
+      kind: 'needs_reconsent',
+      message: `The consenting account's multi-factor authentication is older than your Conditional Access policy allows. Grant Partner Center consent again, signing in with MFA.`,
+    },
     customer: {
       kind: 'permanent',
-      message: 'The consenting account has no access to this customer tenant.',
+      message:
+        "This customer tenant's Conditional Access requires a fresher multi-factor sign-in than the partner's consent has; ask the customer to exclude service provider users from that policy.",
+    },
+  },
+  70043: {
+    partner: {
+      kind: 'needs_reconsent',
+      message: `Your Conditional Access sign-in frequency policy ended the consent's session. Exclude the consenting account from the sign-in frequency policy (or lengthen it), then grant Partner Center consent again.`,
+    },
+    customer: {
+      kind: 'permanent',
+      message:
+        "This customer tenant's Conditional Access sign-in frequency policy refuses the partner's long-lived consent; ask the customer to exclude service provider users from it.",
+    },
+  },
+  53003: {
+    partner: {
+      kind: 'needs_reconsent',
+      message: `Conditional Access in your tenant blocks the consenting account from this app. Exclude the account from the blocking policy, then grant Partner Center consent again.`,
+    },
+    customer: {
+      kind: 'permanent',
+      message:
+        "Conditional Access in this customer tenant blocks the partner's access; ask the customer's admin to exclude service provider users from the policy.",
+    },
+  },
+  530034: {
+    partner: {
+      kind: 'needs_reconsent',
+      message: `Microsoft blocks the consenting account as a delegated admin because it is at risk in your tenant. Remediate the account's risk (Microsoft Entra ID Protection), then grant Partner Center consent again.`,
+    },
+    customer: {
+      kind: 'permanent',
+      message:
+        "This customer tenant blocks the partner's delegated admin access because the consenting account is at risk in the partner's tenant; remediate the account's risk in Microsoft Entra ID Protection.",
+    },
+  },
+  5000224: {
+    partner: {
+      kind: 'needs_reconsent',
+      message:
+        "Microsoft says the partner's tenant is not available (deleted). Grant Partner Center consent again with an account of the partner's current tenant.",
+    },
+    customer: {
+      kind: 'permanent',
+      message:
+        'Microsoft says this customer tenant is not available (deleted); remove the company or link it to its new tenant.',
     },
   },
   7000215: {
@@ -166,16 +231,21 @@ function partnerCenterRule(f: HttpFailure, scope: CallScope): Rule {
       kind: 'needs_reconsent',
       message: `Partner Center refused the consent's token. ${reconsent}`,
     };
-  if (f.status === 403 && scope === 'customer')
+  if (f.status === 403 && f.code === '20002')
     return {
       kind: 'permanent',
       message: 'The partner has no commerce relationship with this customer in Partner Center.',
     };
+  // One customer refused: that customer fails alone, whichever of the two it was.
+  if (f.status === 403 && scope === 'customer')
+    return {
+      kind: 'permanent',
+      message: `Partner Center refused this customer's data: the consenting account's role may lack the right ("${partnerCenterRoleRefusal}"; licenses need an Admin Agent), or the partner has no commerce relationship with this customer.`,
+    };
   if (f.status === 403)
     return {
       kind: 'needs_reconsent',
-      message:
-        'The consenting account is not an Admin Agent in Partner Center: grant consent again with an Admin Agent account.',
+      message: `The consenting account's Partner Center role lacks the right for this call ("${partnerCenterRoleRefusal}"): grant consent again with an Admin Agent account.`,
     };
   if (f.status === 404)
     return { kind: 'permanent', message: 'Partner Center does not know this customer.' };
@@ -235,6 +305,25 @@ export function classifyMicrosoftError(
     if (rule) {
       const chosen = scope === 'customer' && rule.customer ? rule.customer : rule.partner;
       return { ...chosen, service: 'identity', code: `AADSTS${errorNo}` };
+    }
+    // Any other refusal of the partner's own grant: only a new consent helps.
+    if (error.errorCode === 'invalid_grant' && scope === 'partner') {
+      const code = Number.isFinite(errorNo) ? `AADSTS${errorNo}` : 'invalid_grant';
+      return {
+        kind: 'needs_reconsent',
+        service: 'identity',
+        code,
+        message: `Microsoft no longer accepts the stored consent (${code}). ${reconsent}`,
+      };
+    }
+    if (error.errorCode === 'invalid_grant') {
+      const code = Number.isFinite(errorNo) ? `AADSTS${errorNo}` : 'invalid_grant';
+      return {
+        kind: 'permanent',
+        service: 'identity',
+        code,
+        message: `Microsoft refused the partner's access to this customer tenant (${code}).`,
+      };
     }
     if (error.errorCode === 'no_tokens_found' || error.errorCode === 'refresh_token_expired') {
       return {
@@ -341,6 +430,8 @@ export function forCustomLicenseToken(failure: MicrosoftFailure): MicrosoftFailu
     ...failure,
     message: failure.message
       .replace(reconsent, regenerate)
-      .replace('grant consent again with an Admin Agent account', 'generate the token again'),
+      .replace('grant consent again with an Admin Agent account', 'generate the token again')
+      .replace('Grant Partner Center consent again', 'Generate the custom-license token again')
+      .replace('grant Partner Center consent again', 'generate the custom-license token again'),
   };
 }

@@ -23,6 +23,17 @@ export const graphResource = 'https://graph.microsoft.com';
 export const partnerCenterScope = `${partnerCenterResource}/user_impersonation`;
 /** "Read your profile", shown on the consent page beside "Access Partner Center". */
 export const profileScope = `${graphResource}/User.Read`;
+/**
+ * "Read group memberships": the least privileged permission under which Graph returns the
+ * names of the user's groups (with User.Read alone it returns ids only), to check the
+ * AdminAgents membership.
+ */
+export const groupNamesScope = `${graphResource}/GroupMember.Read.All`;
+
+/** amr values that prove MFA: mfa, and ngcmfa (Windows Hello for Business: "equivalent to mfa"). */
+export function signedInWithMfa(amr: readonly string[] | undefined): boolean {
+  return amr?.includes('mfa') === true || amr?.includes('ngcmfa') === true;
+}
 
 /** Graph delegated permissions custom-license counting can use, by short name. */
 export const customLicensePermissions = [
@@ -187,7 +198,7 @@ export class MicrosoftIdentity {
     return this.app().getAuthCodeUrl({
       ...(request.tenantId ? { authority: this.authority(request.tenantId) } : {}),
       scopes: custom ? this.customLicenseScopes : [partnerCenterScope],
-      ...(custom ? {} : { extraScopesToConsent: [profileScope] }),
+      ...(custom ? {} : { extraScopesToConsent: [profileScope, groupNamesScope] }),
       redirectUri: this.redirectUri,
       state: request.state,
       nonce: request.nonce,

@@ -223,7 +223,7 @@ describe('consent binding: a consent lands only on the partner and session that 
         (e) => e.method === 'POST' && e.path === `/${firstTenant}/oauth2/v2.0/token`,
       ).length;
     const redeemedBefore = redeemedAtTenant();
-    expect((await h.grant(partnerId, 'partial@first.example')).outcome).to.include({
+    expect((await h.grant(partnerId, 'hello@first.example')).outcome).to.include({
       outcome: 'completed',
     });
     expect(redeemedAtTenant()).to.equal(redeemedBefore + 1);

@@ -275,6 +275,24 @@ describe('consent: start, callback, exchange, domain-matched replacement', funct
     expect(s.legacyAccounts[0]!.status).to.equal('active');
   });
 
+  for (const [upn, why] of [
+    ['nested@first.example', 'an Admin Agent through a group nested in AdminAgents'],
+    ['hello@first.example', 'signed in with Windows Hello (amr ngcmfa, no mfa)'],
+  ] as const) {
+    it(`accepts ${why}`, async () => {
+      const { partnerId } = await partnerWith([], 0);
+      const { outcome } = await grant(partnerId, upn);
+      expect(outcome).to.include({ outcome: 'completed' });
+      const s = await status(partnerId);
+      expect(s.consent).to.include({ upn, mfa: true, adminAgent: true, status: 'active' });
+      // The role came from the partner's own tenant, every page, names included.
+      const asked = emulator.state.log.filter(
+        (e) => e.surface === 'graph' && e.path === '/v1.0/me/transitiveMemberOf',
+      );
+      expect(asked.length).to.be.at.least(1);
+    });
+  }
+
   for (const [upn, sentence] of [
     [
       'nomfa@first.example',
@@ -282,7 +300,21 @@ describe('consent: start, callback, exchange, domain-matched replacement', funct
     ],
     [
       'staff@first.example',
-      'staff@first.example is not an Admin Agent in Partner Center. Grant consent again with an account in the Admin Agents group.',
+      'staff@first.example holds no Partner Center agent role (it is in none of the AdminAgents, SalesAgents and HelpdeskAgents groups), so it is not an Admin Agent. Grant consent again with an account in the AdminAgents group.',
+    ],
+    [
+      // A Sales Agent may list customers in Partner Center: only the group membership tells.
+      'sales@first.example',
+      "sales@first.example is a Sales Agent, not an Admin Agent: Partner Center lets only Admin Agents read customers' licenses. Grant consent again with an account in the AdminAgents group.",
+    ],
+    [
+      'helpdesk@first.example',
+      "helpdesk@first.example is a Helpdesk Agent, not an Admin Agent: Partner Center lets only Admin Agents read customers' licenses. Grant consent again with an account in the AdminAgents group.",
+    ],
+    [
+      // Consented to User.Read but not GroupMember.Read.All: Graph names no group.
+      'noscope@first.example',
+      'Microsoft Graph returned noscope@first.example\'s groups without their names: the consent lacks the GroupMember.Read.All permission ("Read group memberships"), so the Admin Agent role cannot be checked. Grant consent again and accept every permission asked.',
     ],
   ] as const) {
     it(`${upn.split('@')[0]}: no token is stored, the legacy account stays, the status says what to fix`, async () => {
@@ -322,15 +354,15 @@ describe('consent: start, callback, exchange, domain-matched replacement', funct
       ['replaced', first.consent!.id],
       ['replaced', first.consent!.id],
     ]);
-    await grant(partnerId, 'partial@first.example');
+    await grant(partnerId, 'hello@first.example');
     const second = await status(partnerId);
-    expect(second.consent).to.include({ upn: 'partial@first.example', status: 'active' });
+    expect(second.consent).to.include({ upn: 'hello@first.example', status: 'active' });
     const sams = (await runtime.services.partners.admins(partnerId)).filter(
       (a) => a.kind === 'sam',
     );
     expect(sams.map((a) => [a.username, a.status]).sort()).to.deep.equal([
       ['admin@first.example', 'replaced'],
-      ['partial@first.example', 'active'],
+      ['hello@first.example', 'active'],
     ]);
     const companies = (await api('get', `/partners/${partnerId}/companies`)).body as {
       companies: { delegatedAdminId: string }[];

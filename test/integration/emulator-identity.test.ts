@@ -11,6 +11,7 @@ import { createLocalJWKSet, decodeJwt, jwtVerify, type JSONWebKeySet } from 'jos
 import * as oidc from 'openid-client';
 import { Agent, fetch as undiciFetch } from 'undici';
 import { knownAuthoritiesFor } from '../../src/microsoft/authority.js';
+import { classifyMicrosoftError } from '../../src/microsoft/errors.js';
 import { msalNetworkModule } from '../../src/microsoft/msal-network.js';
 import {
   consentAndRedeem,
@@ -52,6 +53,7 @@ describe('emulator: identity platform through the real MSAL and openid-client', 
     // Each test starts on the real clock with no faults.
     emulator.state.clockOffsetMs = 0;
     emulator.state.faults = [];
+    for (const user of emulator.state.directory.partners.flatMap((p) => p.users)) user.policy = {};
     await Promise.resolve();
   });
 
@@ -117,6 +119,19 @@ describe('emulator: identity platform through the real MSAL and openid-client', 
     const keys = await emulator.http.get(`${emulator.url}/${partnerTenant}/discovery/v2.0/keys`);
     return createLocalJWKSet(JSON.parse(keys.data as string) as JSONWebKeySet);
   }
+
+  const refresh = ({
+    app,
+    result,
+  }: {
+    app: ConfidentialClientApplication;
+    result: AuthenticationResult;
+  }) =>
+    app.acquireTokenSilent({
+      account: result.account!,
+      scopes: [partnerCenterScope],
+      forceRefresh: true,
+    });
 
   function refreshTokenIn(app: ConfidentialClientApplication): string {
     const cache = JSON.parse(app.getTokenCache().serialize()) as {
@@ -261,30 +276,162 @@ describe('emulator: identity platform through the real MSAL and openid-client', 
       expect(error).to.include({ errorNo: 700082, subError: 'bad_token' });
     });
 
-    it('50173: tokens revoked; 50076: MFA required again', async () => {
-      const revoked = await signIn('nomfa@first.example');
-      const other = await signIn('staff@first.example');
-      await emulator.http.post(`${emulator.url}/_emulator/users/nomfa@first.example/revoke`);
-      const error = await expectRejection(
-        revoked.app.acquireTokenSilent({
-          account: revoked.result.account!,
-          scopes: [partnerCenterScope],
-          forceRefresh: true,
-        }),
-      );
+    it('50173: tokens revoked; 50076 (invalid_grant, basic_action) only for a sign-in without MFA', async () => {
+      const revoked = await signIn('staff@first.example');
+      const withoutMfa = await signIn('nomfa@first.example');
+      const withMfa = await signIn('admin@first.example');
+      await emulator.http.post(`${emulator.url}/_emulator/users/staff@first.example/revoke`);
+      const error = await expectRejection(refresh(revoked));
       expect(error).to.be.instanceOf(InteractionRequiredAuthError);
       expect(error).to.include({ errorNo: 50173 });
 
-      await emulator.http.post(`${emulator.url}/_emulator/users/staff@first.example/require-mfa`);
-      const mfa = await expectRejection(
-        other.app.acquireTokenSilent({
-          account: other.result.account!,
-          scopes: [partnerCenterScope],
-          forceRefresh: true,
-        }),
-      );
+      for (const upn of ['nomfa@first.example', 'admin@first.example']) {
+        await emulator.http.post(`${emulator.url}/_emulator/users/${upn}/require-mfa`);
+      }
+      const mfa = await expectRejection(refresh(withoutMfa));
       expect(mfa).to.be.instanceOf(InteractionRequiredAuthError);
-      expect(mfa).to.include({ errorCode: 'interaction_required', errorNo: 50076 });
+      expect(mfa).to.include({
+        errorCode: 'invalid_grant',
+        errorNo: 50076,
+        subError: 'basic_action',
+      });
+      expect(classifyMicrosoftError(mfa)).to.include({
+        kind: 'needs_reconsent',
+        message:
+          'Microsoft now requires multi-factor authentication for this account. Grant Partner Center consent again.',
+      });
+      // A token from a sign-in with MFA already meets the policy.
+      expect((await refresh(withMfa)).accessToken).to.be.a('string');
+    });
+
+    it("70043, 50078 and 53003 from the partner's Conditional Access, each with its sentence", async () => {
+      const policy = (upn: string, body: object) =>
+        emulator.http.post(`${emulator.url}/_emulator/users/${upn}/policy`, body);
+      const cases = [
+        {
+          body: { signInFrequencySec: 3600 },
+          error: { errorCode: 'invalid_grant', errorNo: 70043, subError: 'bad_token' },
+          sentence: /sign-in frequency policy ended the consent's session/,
+        },
+        {
+          body: { mfaMaxAgeSec: 3600 },
+          error: { errorCode: 'invalid_grant', errorNo: 50078, subError: 'basic_action' },
+          sentence:
+            /multi-factor authentication is older than your Conditional Access policy allows/,
+        },
+        {
+          body: { blockedByConditionalAccess: true },
+          error: { errorCode: 'invalid_grant', errorNo: 53003, subError: 'message_only' },
+          sentence: /Conditional Access in your tenant blocks the consenting account/,
+        },
+      ];
+      for (const { body, error: expected, sentence } of cases) {
+        const signedIn = await signIn('admin@first.example');
+        await policy('admin@first.example', body);
+        try {
+          emulator.state.clockOffsetMs = 2 * 3600 * 1000;
+          const error = await expectRejection(refresh(signedIn));
+          expect(error, JSON.stringify(body)).to.be.instanceOf(InteractionRequiredAuthError);
+          expect(error).to.include(expected);
+          const failure = classifyMicrosoftError(error);
+          expect(failure.kind).to.equal('needs_reconsent');
+          expect(failure.message).to.match(sentence);
+          // From a customer tenant the same code fails that customer only.
+          expect(classifyMicrosoftError(error, 'customer').kind).to.equal('permanent');
+        } finally {
+          emulator.state.clockOffsetMs = 0;
+          await policy('admin@first.example', {
+            signInFrequencySec: null,
+            mfaMaxAgeSec: null,
+            blockedByConditionalAccess: false,
+          });
+        }
+      }
+    });
+
+    it('at a customer tenant: 50020 guest, 50177 outside the GDAP groups, 530034, 53003; 5000224 once deleted', async () => {
+      const { app, result } = await signIn();
+      const atCustomer = () =>
+        app.acquireTokenSilent({
+          account: result.account!,
+          scopes: ['https://graph.microsoft.com/.default'],
+          authority: `${emulator.url}/${customerTenant}`,
+          forceRefresh: true,
+        });
+      const patch = (body: object) =>
+        emulator.http.patch(`${emulator.url}/_emulator/customers/${customerTenant}`, body);
+      const cases = [
+        {
+          body: { guests: ['admin@first.example'] },
+          errorNo: 50020,
+          subError: '',
+          sentence: /is a guest in this customer tenant, or in no GDAP security group/,
+        },
+        {
+          body: { withoutGdapGroup: ['admin@first.example'] },
+          errorNo: 50177,
+          subError: '',
+          sentence: /is a guest in this customer tenant, or in no GDAP security group/,
+        },
+        {
+          body: { delegatedAdminBlocked: true },
+          errorNo: 530034,
+          subError: 'additional_action',
+          sentence: /at risk in the partner's tenant/,
+        },
+        {
+          body: { blockedByConditionalAccess: true },
+          errorNo: 53003,
+          subError: 'message_only',
+          sentence: /Conditional Access in this customer tenant blocks the partner's access/,
+        },
+      ];
+      for (const { body, errorNo, subError, sentence } of cases) {
+        await patch(body);
+        try {
+          const error = await expectRejection(atCustomer());
+          expect(error, JSON.stringify(body)).to.include({ errorCode: 'invalid_grant', errorNo });
+          expect((error as ServerError).subError).to.equal(subError);
+          const failure = classifyMicrosoftError(error, 'customer');
+          expect(failure.kind).to.equal('permanent');
+          expect(failure.message).to.match(sentence);
+        } finally {
+          await patch({
+            guests: [],
+            withoutGdapGroup: [],
+            delegatedAdminBlocked: false,
+            blockedByConditionalAccess: false,
+          });
+        }
+      }
+
+      await emulator.http.post(`${emulator.url}/_emulator/tenants/${customerTenant}/delete`);
+      const deleted = await expectRejection(atCustomer());
+      expect(deleted).to.be.instanceOf(ServerError);
+      expect(deleted).to.include({ errorCode: 'invalid_request', errorNo: 5000224 });
+      expect(classifyMicrosoftError(deleted, 'customer').message).to.match(
+        /customer tenant is not available \(deleted\)/,
+      );
+      // The partner's own token still works at home.
+      expect((await refresh({ app, result })).accessToken).to.be.a('string');
+      await emulator.http.post(`${emulator.url}/_emulator/tenants/${partnerTenant}/delete`);
+      const home = await expectRejection(refresh({ app, result }));
+      expect(home).to.include({ errorNo: 5000224 });
+      expect(classifyMicrosoftError(home)).to.include({ kind: 'needs_reconsent' });
+      emulator.state.directory.deletedTenants.clear();
+    });
+
+    it("any other invalid_grant on the partner's own token asks for consent again", () => {
+      const unknown = Object.assign(new ServerError('invalid_grant', 'AADSTS999999: new'), {
+        errorNo: 999999,
+      });
+      expect(classifyMicrosoftError(unknown)).to.include({
+        kind: 'needs_reconsent',
+        code: 'AADSTS999999',
+        message:
+          'Microsoft no longer accepts the stored consent (AADSTS999999). Grant Partner Center consent again.',
+      });
+      expect(classifyMicrosoftError(unknown, 'customer').kind).to.equal('permanent');
     });
 
     it('65001: a resource the user did not consent to; 90099: a customer without delegated access', async () => {

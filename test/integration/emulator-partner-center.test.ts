@@ -332,7 +332,35 @@ describe('Partner Center emulator (HTTPS)', function () {
     });
 
     it('403 for a user who is not an Admin Agent', async function () {
-      expectFault(await get(emulator, '/v1/customers', tokens.staff), 403, 403);
+      const body = expectFault(await get(emulator, '/v1/customers', tokens.staff), 403, 403);
+      expect(body.description).to.equal(
+        'The supplied role does not have the rights to perform the requested operation.',
+      );
+    });
+
+    it('answers each call as the agent role may: customers all, subscriptions Admin and Sales, licenses Admin', async function () {
+      const [sales, helpdesk, nested] = await Promise.all(
+        ['sales@first.example', 'helpdesk@first.example', 'nested@first.example'].map(
+          async (upn) => (await consentAndRedeem(emulator, upn)).access_token,
+        ),
+      );
+      const customer = emulator.state.directory.partner(firstPartner)!.customers[0]!.tenantId;
+      const calls = [
+        '/v1/customers?size=1',
+        `/v1/customers/${customer}`,
+        `/v1/customers/${customer}/subscriptions`,
+        `/v1/customers/${customer}/subscribedskus`,
+        '/v1/profiles/organization',
+      ];
+      const statuses = async (token: string) =>
+        Promise.all(calls.map(async (path) => (await get(emulator, path, token)).status));
+      expect(await statuses(tokens.first)).to.deep.equal([200, 200, 200, 200, 200]);
+      expect(await statuses(nested!)).to.deep.equal([200, 200, 200, 200, 200]);
+      expect(await statuses(sales!)).to.deep.equal([200, 200, 200, 403, 200]);
+      expect(await statuses(helpdesk!)).to.deep.equal([200, 200, 403, 403, 200]);
+      expect(await statuses(tokens.staff)).to.deep.equal([403, 403, 403, 403, 403]);
+      const refused = await get(emulator, `/v1/customers/${customer}/subscribedskus`, sales);
+      expect(expectFault(refused, 403, 403).description).to.match(/supplied role does not have/);
     });
 
     it('403 20002 for another partner’s customer', async function () {

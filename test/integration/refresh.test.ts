@@ -258,8 +258,11 @@ describe('license refresh: every customer, one snapshot set each, failures alone
     expect(await runToEnd(run.id)).to.include({ status: 'completed', succeeded: 250 });
   });
 
-  it('MFA required again: the consent needs renewing and the run stops without a retry storm', async () => {
-    await h.emulator.http.post(`${h.emulator.url}/_emulator/users/admin@first.example/require-mfa`);
+  it('MFA expired under Conditional Access: the consent needs renewing and the run stops without a retry storm', async () => {
+    await h.emulator.http.post(`${h.emulator.url}/_emulator/users/admin@first.example/policy`, {
+      mfaMaxAgeSec: 60,
+    });
+    await h.emulator.http.post(`${h.emulator.url}/_emulator/clock`, { advanceSeconds: 61 });
     const since = h.emulator.state.log.at(-1)?.id ?? 0;
     const started = await h.api('post', `/partners/${partnerId}/refresh`);
     const runId = (started.body as { runId: string }).runId;
@@ -275,9 +278,11 @@ describe('license refresh: every customer, one snapshot set each, failures alone
   });
 
   it('tokens revoked mid-run: the consent needs renewing within one job and the rest of the run stops', async () => {
-    // A fresh consent (the one above needs renewing), signed in after MFA became required
-    // (a second later: sign-in times are whole seconds), starts its own run.
-    await h.emulator.http.post(`${h.emulator.url}/_emulator/clock`, { advanceSeconds: 1 });
+    // A fresh consent (the one above needs renewing), signed in with MFA again, starts its own
+    // run; the MFA age policy goes so the run outlasts it.
+    await h.emulator.http.post(`${h.emulator.url}/_emulator/users/admin@first.example/policy`, {
+      mfaMaxAgeSec: null,
+    });
     const granted = await h.grant(partnerId, 'admin@first.example');
     expect(granted.outcome.outcome).to.equal('completed');
     const runId = (await status()).run!.id;

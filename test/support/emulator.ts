@@ -39,6 +39,23 @@ export function testScenario(overrides: Partial<ScenarioInput> = {}): ScenarioIn
             adminAgent: true,
             grantedScopes: [partnerCenterScope],
           },
+          { upn: 'sales@first.example', mfa: true, roles: ['SalesAgents'] },
+          { upn: 'helpdesk@first.example', mfa: true, roles: ['HelpdeskAgents'] },
+          // An Admin Agent through a nested group: Tier 2 is a member of AdminAgents.
+          { upn: 'nested@first.example', mfa: true, roles: [] },
+          // Signs in with Windows Hello for Business: amr ngcmfa, no mfa.
+          { upn: 'hello@first.example', amr: ['pwd', 'ngcmfa'], roles: ['AdminAgents'] },
+          // Consents to Partner Center and its profile only: Graph shows its groups nameless.
+          {
+            upn: 'noscope@first.example',
+            mfa: true,
+            adminAgent: true,
+            grantedScopes: [partnerCenterScope, 'https://graph.microsoft.com/User.Read'],
+          },
+        ],
+        groups: [
+          { displayName: 'Tier 2', members: ['nested@first.example'] },
+          { displayName: 'AdminAgents', members: ['Tier 2'] },
         ],
         rateLimits: { partnerCenterRps: 50, graphRps: 50 },
         customers: { generate: { seed: 7, count: 30 } },

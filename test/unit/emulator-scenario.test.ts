@@ -16,6 +16,26 @@ describe('emulator scenarios', () => {
       [true, false],
     ]);
     expect(new Directory(scenario).partners[0]!.customers.length).to.be.within(24, 60);
+    // A Sales Agent and a Helpdesk Agent with MFA, who may list customers but are no Admin Agents.
+    const directory = new Directory(scenario);
+    const roles = (upn: string) => directory.rolesOf(directory.user(upn)!);
+    expect(roles('admin@s365l.com')).to.deep.equal(['AdminAgents']);
+    expect(roles('sales@s365l.com')).to.deep.equal(['SalesAgents']);
+    expect(roles('helpdesk@s365l.com')).to.deep.equal(['HelpdeskAgents']);
+    expect(roles('staff@s365l.com')).to.deep.equal([]);
+    expect(directory.user('sales@s365l.com')!.mfa).to.equal(true);
+  });
+
+  it('resolves partner roles through nested groups, and amr ngcmfa as MFA', () => {
+    const directory = new Directory(parseScenario(testScenario()));
+    const nested = directory.user('nested@first.example')!;
+    expect(directory.rolesOf(nested)).to.deep.equal(['AdminAgents']);
+    expect(directory.directGroupsOf(nested).map((g) => g.displayName)).to.deep.equal(['Tier 2']);
+    expect(directory.user('hello@first.example')).to.include({ mfa: true });
+    expect(directory.user('hello@first.example')!.amr).to.deep.equal(['pwd', 'ngcmfa']);
+    const bad = testScenario();
+    bad.partners[0]!.groups = [{ displayName: 'X', members: ['nobody@first.example'] }];
+    expect(() => new Directory(parseScenario(bad))).to.throw(/unknown member nobody/);
   });
 
   it('names each problem of an invalid scenario with its path', () => {

@@ -40,6 +40,51 @@ describe('classifying Microsoft errors (one table)', () => {
     }
   });
 
+  it('says per identity code what the partner must do, at home and in a customer tenant', () => {
+    const cases: [number, RegExp, RegExp][] = [
+      [70043, /sign-in frequency policy/, /sign-in frequency policy/],
+      [50078, /multi-factor authentication is older/, /fresher multi-factor sign-in/],
+      [53003, /Conditional Access in your tenant blocks/, /Conditional Access in this customer/],
+      [530034, /at risk in your tenant/, /at risk in the partner's tenant/],
+      [50020, /does not belong to this partner tenant/, /guest in this customer tenant/],
+      [50177, /pass-through sign-in/, /in no GDAP security group/],
+      [
+        5000224,
+        /partner's tenant is not available \(deleted\)/,
+        /customer tenant is not available/,
+      ],
+    ];
+    for (const [code, home, customer] of cases) {
+      const error = msal('interaction', 'invalid_grant', code);
+      const atHome = classifyMicrosoftError(error);
+      expect(atHome.kind, String(code)).to.equal('needs_reconsent');
+      expect(atHome.message, String(code)).to.match(home);
+      expect(atHome.code).to.equal(`AADSTS${code}`);
+      const there = classifyMicrosoftError(error, 'customer');
+      expect(there.kind, String(code)).to.equal('permanent');
+      expect(there.message, String(code)).to.match(customer);
+    }
+  });
+
+  it('asks for consent again on any invalid_grant for the partner, and names a role refusal', () => {
+    expect(classifyMicrosoftError(msal('server', 'invalid_grant', 123456))).to.include({
+      kind: 'needs_reconsent',
+      code: 'AADSTS123456',
+    });
+    const refusal = {
+      service: 'partnerCenter',
+      status: 403,
+      code: '403',
+      retryAfterMs: undefined,
+    } as const;
+    const role = classifyHttpFailure(refusal, 'partner');
+    expect(role.kind).to.equal('needs_reconsent');
+    expect(role.message).to.match(/role lacks the right for this call.*Admin Agent account/);
+    const oneCustomer = classifyHttpFailure(refusal, 'customer');
+    expect(oneCustomer.kind).to.equal('permanent');
+    expect(oneCustomer.message).to.match(/role may lack the right.*licenses need an Admin Agent/);
+  });
+
   it('retries unavailability and network failures; no stored tokens means consent again', () => {
     expect(classifyMicrosoftError(new ServerError('temporarily_unavailable', 'x')).kind).to.equal(
       'transient',

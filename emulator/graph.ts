@@ -268,7 +268,10 @@ export function graphRouter(state: EmulatorState): Router {
         detail: directoryOf(res),
         concealNames: customer?.concealedNamesInReports ?? true,
         // Through GDAP the partner's role in the customer tenant; at home, Admin Agents.
-        mayReadReports: customer ? customer.delegatedAccess : partnerUser?.adminAgent === true,
+        mayReadReports: customer
+          ? customer.delegatedAccess
+          : partnerUser !== undefined &&
+            state.directory.rolesOf(partnerUser).includes('AdminAgents'),
       },
       report[1]!,
     );

@@ -39,7 +39,7 @@ export interface Partner {
   name: string;
   domain: string;
   users: PartnerUser[];
-  rateLimits: { partnerCenterRps: number; graphRps: number };
+  rateLimits: { partnerCenterRps: number; customerApiPerMinute: number };
   customers: Customer[];
 }
 

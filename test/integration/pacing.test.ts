@@ -19,7 +19,7 @@ describe('per-partner pacing', function () {
         p.tenantId === partnerTenant
           ? {
               ...p,
-              rateLimits: { partnerCenterRps: limit, graphRps: 50 },
+              rateLimits: { partnerCenterRps: limit },
               customers: { generate: { seed: 5, count: 60 } },
             }
           : p,

@@ -40,7 +40,7 @@ export function testScenario(overrides: Partial<ScenarioInput> = {}): ScenarioIn
             grantedScopes: [partnerCenterScope],
           },
         ],
-        rateLimits: { partnerCenterRps: 50, graphRps: 50 },
+        rateLimits: { partnerCenterRps: 50 },
         customers: { generate: { seed: 7, count: 30 } },
       },
       {
@@ -48,7 +48,7 @@ export function testScenario(overrides: Partial<ScenarioInput> = {}): ScenarioIn
         name: 'Second Partner',
         domain: 'second.example',
         users: [{ upn: 'admin@second.example', mfa: true, adminAgent: true }],
-        rateLimits: { partnerCenterRps: 50, graphRps: 50 },
+        rateLimits: { partnerCenterRps: 50 },
         customers: [
           {
             tenantId: 'cccccccc-0000-4000-8000-000000000003',

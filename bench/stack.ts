@@ -24,7 +24,7 @@ export function benchScenario(partners: BenchPartner[], latencyMs: number): Scen
       name: p.name,
       domain: domainOf(i),
       users: [{ upn: `admin@${domainOf(i)}`, mfa: true, adminAgent: true }],
-      rateLimits: { partnerCenterRps: p.limit, graphRps: p.limit },
+      rateLimits: { partnerCenterRps: p.limit },
       customers: { generate: { seed: 100 + i, count: p.customers } },
     })),
   });

@@ -99,8 +99,12 @@ export interface Config {
     extraCaFile: string | undefined;
     /** Partner Center requests per second per partner, paced across workers. Default: 10 */
     partnerCenterRps: number;
-    /** Microsoft Graph requests per second per partner (custom licenses). Default: 20 */
+    /** Microsoft Graph requests per second per partner, its share of the app's budget. Default: 20 */
     graphRps: number;
+    /** Graph resource units per customer tenant per 10 s, Microsoft's smallest quota. Default: 3500 */
+    graphTenantResourceUnitsPer10s: number;
+    /** Graph resource units per 20 s across all tenants, Microsoft's quota per app. Default: 150000 */
+    graphAppResourceUnitsPer20s: number;
     /** A Microsoft call not answered within this many seconds fails (and is retried). Default: 30 */
     httpTimeoutSeconds: number;
   };
@@ -313,6 +317,16 @@ const schema = z
       .positive('expected a positive number of requests per second')
       .max(1000, 'expected at most 1000 requests per second')
       .default(20),
+    GRAPH_TENANT_RESOURCE_UNITS_PER_10_SECONDS: z.coerce
+      .number({ message: 'expected resource units' })
+      .positive('expected a positive number of resource units')
+      .max(8000, 'expected at most 8000 resource units (the largest tenant quota)')
+      .default(3500),
+    GRAPH_APP_RESOURCE_UNITS_PER_20_SECONDS: z.coerce
+      .number({ message: 'expected resource units' })
+      .positive('expected a positive number of resource units')
+      .max(150_000, 'expected at most 150000 resource units (the quota per app)')
+      .default(150_000),
     TRUST_PROXY: optionalString.pipe(trustProxy.optional()),
     SHUTDOWN_GRACE_SECONDS: z.coerce
       .number({ message: 'expected a number of seconds' })
@@ -434,6 +448,8 @@ export function loadConfig(
         extraCaFile: e.HTTP_EXTRA_CA_FILE,
         partnerCenterRps: e.PARTNER_CENTER_REQUESTS_PER_SECOND,
         graphRps: e.GRAPH_REQUESTS_PER_SECOND,
+        graphTenantResourceUnitsPer10s: e.GRAPH_TENANT_RESOURCE_UNITS_PER_10_SECONDS,
+        graphAppResourceUnitsPer20s: e.GRAPH_APP_RESOURCE_UNITS_PER_20_SECONDS,
         httpTimeoutSeconds: e.MICROSOFT_HTTP_TIMEOUT_SECONDS,
       },
       encryptionKeys: keys,

@@ -63,7 +63,7 @@ export interface Partner {
   users: PartnerUser[];
   /** Its security groups, the AdminAgents, SalesAgents and HelpdeskAgents groups included. */
   groups: PartnerGroup[];
-  rateLimits: { partnerCenterRps: number; graphRps: number };
+  rateLimits: { partnerCenterRps: number; customerApiPerMinute: number };
   customers: Customer[];
 }
 

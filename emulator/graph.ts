@@ -8,6 +8,7 @@ import {
   type DirectoryUser,
 } from './directory.js';
 import { sendGraphError, sendGraphThrottled } from './errors.js';
+import { chargeGraphRequest } from './graph-limits.js';
 import { membershipRoutes } from './graph-membership.js';
 import { originOf } from './identity.js';
 import { answerMailboxUsageDetail } from './reports.js';
@@ -113,9 +114,20 @@ export function graphRouter(state: EmulatorState): Router {
       const home = claims.idp ? /\/([0-9a-f-]{36})\/$/.exec(claims.idp)?.[1] : claims.tid;
       res.locals.tenantId = claims.tid;
       res.locals.partnerTenantId = home;
-      const waitMs = state.throttle(home ?? claims.tid, 'graph');
-      if (waitMs > 0) return sendGraphThrottled(res, Math.max(1, Math.ceil(waitMs / 1000)));
       const customer = claims.tid === home ? undefined : state.directory.customer(claims.tid);
+      const charge = chargeGraphRequest(state, {
+        appId: claims.appid,
+        tenantId: claims.tid,
+        tenantUsers: customer
+          ? state.directory.detail(customer).users.length
+          : (state.directory.partner(claims.tid)?.users.length ?? 0),
+        method: req.method,
+        path: req.path,
+        query: req.query,
+      });
+      res.set(charge.headers);
+      if (charge.waitMs > 0)
+        return sendGraphThrottled(res, Math.max(1, Math.ceil(charge.waitMs / 1000)));
       res.locals.caller = { claims, customer } satisfies Caller;
       next();
     })();

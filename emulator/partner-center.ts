@@ -8,6 +8,7 @@ import {
   type Subscription,
 } from './directory.js';
 import { sendPartnerCenterError, sendPartnerCenterThrottled } from './errors.js';
+import { partnerCenterLimits } from './partner-center-limits.js';
 import { partnerRoles, type PartnerRole } from './scenario.js';
 import type { EmulatorState } from './state.js';
 import { resources, verifyAccessToken, type AccessTokenClaims } from './tokens.js';
@@ -31,9 +32,6 @@ const roleRefusal =
   'The supplied role does not have the rights to perform the requested operation.';
 const roleRefusalCode = 403;
 
-/** Largest page Partner Center serves for customers. */
-const maxPageSize = 500;
-const defaultPageSize = 200;
 
 interface PcLocals {
   claims: AccessTokenClaims;
@@ -198,12 +196,14 @@ export function partnerCenterRouter(state: EmulatorState): Router {
     next();
   }
 
+  router.use(partnerCenterLimits(state));
+
   const partnerOf = (res: Response) => (res.locals as unknown as PcLocals).partner;
 
   router.get('/customers', (req, res) => {
     const partner = partnerOf(res);
     let offset = 0;
-    let size = defaultPageSize;
+    let size: number;
     if (req.query.seekOperation !== undefined) {
       const token = req.get('MS-ContinuationToken');
       const position =
@@ -216,14 +216,15 @@ export function partnerCenterRouter(state: EmulatorState): Router {
           'The continuation token is missing or invalid.',
         );
       ({ offset, size } = position);
-    } else if (req.query.size !== undefined) {
+    } else {
+      // `size` is required; get-a-list-of-customers documents no largest page.
       size = Number(req.query.size);
-      if (!Number.isInteger(size) || size < 1 || size > maxPageSize) {
+      if (typeof req.query.size !== 'string' || !Number.isInteger(size) || size < 1) {
         return sendPartnerCenterError(
           res,
           400,
           400,
-          `The size must be an integer from 1 to ${maxPageSize}.`,
+          'The size parameter is required: the number of customers to return, a positive integer.',
         );
       }
     }

@@ -163,11 +163,30 @@ export const partnerSchema = z.object({
     .object({
       /** Partner Center requests per second for this partner tenant. Default: 10 */
       partnerCenterRps: z.number().positive().default(10),
-      /** Graph requests per second across this partner's customer tenants. Default: 20 */
-      graphRps: z.number().positive().default(20),
+      /**
+       * Requests per minute to each Partner Center API that throttles per partner and
+       * customer tenant (subscriptions, a customer by id, orders...). Default: 500
+       */
+      customerApiPerMinute: z.number().positive().default(500),
     })
     .prefault({}),
   customers: z.union([z.array(explicitCustomerSchema), generatedCustomersSchema]).default([]),
+});
+
+/** Microsoft Graph's limits for the app (every partner signs in to the one app). */
+export const graphLimitsSchema = z.object({
+  /** Resource units per app and tenant per 10 s, tenant under 50 users. Default: 3500 */
+  smallTenantResourceUnits: z.number().positive().default(3500),
+  /** Resource units per app and tenant per 10 s, tenant of 50 to 500 users. Default: 5000 */
+  mediumTenantResourceUnits: z.number().positive().default(5000),
+  /** Resource units per app and tenant per 10 s, tenant above 500 users. Default: 8000 */
+  largeTenantResourceUnits: z.number().positive().default(8000),
+  /** Resource units per app across all tenants per 20 s. Default: 150000 */
+  appResourceUnits: z.number().positive().default(150_000),
+  /** Requests per app across all tenants per second, any Graph service. Default: 2000 */
+  appRequestsPerSecond: z.number().positive().default(2000),
+  /** Requests per app and tenant to one usage report per 10 minutes. Default: 14 */
+  reportRequests: z.number().positive().default(14),
 });
 
 export const faultSchema = z
@@ -213,6 +232,7 @@ export const scenarioSchema = z.object({
   /** Added to every Microsoft request (not the control API). Default: 0 */
   latencyMs: z.number().int().min(0).default(0),
   faults: z.array(faultSchema).default([]),
+  graphLimits: graphLimitsSchema.prefault({}),
   partners: z.array(partnerSchema).min(1),
 });
 
@@ -222,6 +242,7 @@ export type PartnerSpec = z.infer<typeof partnerSchema>;
 export type PartnerUserSpec = z.infer<typeof partnerUserSchema>;
 export type ExplicitCustomerSpec = z.infer<typeof explicitCustomerSchema>;
 export type FaultSpec = z.infer<typeof faultSchema>;
+export type GraphLimits = z.infer<typeof graphLimitsSchema>;
 
 export class ScenarioError extends Error {
   constructor(message: string) {

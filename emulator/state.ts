@@ -163,21 +163,28 @@ export class EmulatorState {
     return undefined;
   }
 
-  /** 0 when the partner's bucket for this surface has room, else ms until it has. */
-  throttle(partnerTenantId: string, surface: 'partnerCenter' | 'graph'): number {
-    const key = `${surface}|${partnerTenantId}`;
+  /**
+   * 0 when the partner's Partner Center bucket has room, else ms until it has. Graph is
+   * limited otherwise: by resource units per app and tenant (graph-limits.ts).
+   */
+  throttle(partnerTenantId: string, surface: 'partnerCenter'): number {
+    const rate = this.directory.partner(partnerTenantId)?.rateLimits.partnerCenterRps ?? 10;
+    return this.bucket(`${surface}|${partnerTenantId}`, (now) =>
+      TokenBucket.perSecond(rate, now),
+    ).take(1, this.now());
+  }
+
+  /**
+   * The bucket kept under `key`, made on first use. Buckets run on the emulator's clock, like
+   * every other age here: a clock shift refills them too.
+   */
+  bucket(key: string, make: (now: number) => TokenBucket): TokenBucket {
     let bucket = this.buckets.get(key);
     if (!bucket) {
-      const partner = this.directory.partner(partnerTenantId);
-      const rate =
-        surface === 'partnerCenter'
-          ? (partner?.rateLimits.partnerCenterRps ?? 10)
-          : (partner?.rateLimits.graphRps ?? 20);
-      bucket = new TokenBucket(rate, this.now());
+      bucket = make(this.now());
       this.buckets.set(key, bucket);
     }
-    // On the emulator's clock, like every other age here: a clock shift refills buckets too.
-    return bucket.take(this.now());
+    return bucket;
   }
 
   count(partnerTenantId: string | undefined, surface: Surface, throttled: boolean): void {

@@ -41,8 +41,8 @@ export class CustomLicenseRetry extends Error {
 
 /**
  * The customer's custom-license counts, after its licenses: one per definition that applies
- * to the company, through the custom-license token at the customer's tenant, paced per
- * partner. A token that cannot count records "will fail to update" with the reason (a fixed
+ * to the company, through the custom-license token at the customer's tenant, each Graph
+ * request paced by its resource units for the tenant and the app, and per partner. A token that cannot count records "will fail to update" with the reason (a fixed
  * quantity needs no token); a definition Graph refuses for this tenant fails alone. A
  * transient failure throws CustomLicenseRetry, unless this is the last attempt.
  */
@@ -106,8 +106,8 @@ export async function countCustomLicenses(
   }
 
   const graph = new TenantGraph(deps.graph, accessToken, {
-    beforeRequest: async () => {
-      const wait = await deps.graphPacer.reserve(partnerId);
+    beforeRequest: async (resourceUnits) => {
+      const wait = await deps.graphPacer.reserve(partnerId, customerTenantId, resourceUnits);
       if (wait > 0) await setTimeout(wait);
     },
   });

@@ -150,8 +150,12 @@ export async function exchangeConsentCode(
       deps.identity.graphDefaultScope,
     ]);
     const roles = await agentRolesOfSignedInUser(deps.graph, graphToken, {
-      beforeRequest: async () => {
-        const wait = await deps.graphPacer.reserve(attempt.partnerId);
+      beforeRequest: async (resourceUnits) => {
+        const wait = await deps.graphPacer.reserve(
+          attempt.partnerId,
+          tenant.tenantId,
+          resourceUnits,
+        );
         if (wait > 0) await setTimeout(wait);
       },
     });

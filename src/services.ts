@@ -5,6 +5,7 @@ import { createMicrosoftHttp } from './microsoft/http-client.js';
 import { GraphClient } from './microsoft/graph.js';
 import { MicrosoftIdentity } from './microsoft/identity.js';
 import { PartnerCenterClient } from './microsoft/partner-center.js';
+import { GraphPacer } from './queue/graph-pacer.js';
 import { Pacer } from './queue/pacer.js';
 import { withLock } from './queue/partition-lock.js';
 import { ConsentAttemptStore } from './store/consent-attempts.js';
@@ -27,8 +28,8 @@ export interface Services {
   runs: RefreshRunStore;
   pacer: Pacer;
   graph: GraphClient;
-  /** Paces Graph calls per partner (custom-license counts). */
-  graphPacer: Pacer;
+  /** Paces Graph calls by resource units per tenant and per app, and per partner. */
+  graphPacer: GraphPacer;
   customLicenses: CustomLicenseStore;
   users: UserStore;
 }
@@ -57,7 +58,11 @@ export function createServices(
     runs: new RefreshRunStore(store.db),
     pacer: new Pacer(redis, config.queuePrefix, config.microsoft.partnerCenterRps),
     graph: new GraphClient(http, config.microsoft.endpoints.graphUrl),
-    graphPacer: new Pacer(redis, `${config.queuePrefix}:graph`, config.microsoft.graphRps),
+    graphPacer: new GraphPacer(redis, config.queuePrefix, {
+      partnerRequestsPerSecond: config.microsoft.graphRps,
+      tenantResourceUnitsPer10s: config.microsoft.graphTenantResourceUnitsPer10s,
+      appResourceUnitsPer20s: config.microsoft.graphAppResourceUnitsPer20s,
+    }),
     customLicenses: new CustomLicenseStore(store.db),
     users: new UserStore(store.db),
   };

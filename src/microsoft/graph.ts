@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { AxiosInstance, AxiosResponse } from 'axios';
 import { classifyHttpFailure, MicrosoftError, parseRetryAfter, type CallScope } from './errors.js';
+import { graphResourceUnits } from './graph-costs.js';
 
 export interface GraphPage<T> {
   value: T[];
@@ -11,8 +12,11 @@ export interface GraphPage<T> {
 export interface GraphRequestOptions {
   /** Advanced queries ($count, $filter on assignedLicenses, endswith) need it. */
   eventual?: boolean;
-  /** Called before each request, e.g. to wait for the partner's pacing slot. */
-  beforeRequest?: () => Promise<void>;
+  /**
+   * Called before each request with its cost in Microsoft's resource units (0 outside the
+   * identity and access service), e.g. to wait for its pacing slot.
+   */
+  beforeRequest?: (resourceUnits: number) => Promise<void>;
 }
 
 /** Microsoft Graph v1.0 over our HTTP client; failures are thrown classified. */
@@ -40,7 +44,7 @@ export class GraphClient {
     options: GraphRequestOptions,
     redirect = false,
   ): Promise<AxiosResponse<string>> {
-    await options.beforeRequest?.();
+    await options.beforeRequest?.(graphResourceUnits('GET', url));
     const response = await this.http.get<string>(url, {
       headers: {
         Authorization: `Bearer ${accessToken}`,

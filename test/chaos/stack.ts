@@ -94,7 +94,7 @@ export class ChaosStack {
     scenario.tokenLifetimes = { accessTokenSec: 299 };
     scenario.partners[0] = {
       ...scenario.partners[0]!,
-      rateLimits: { partnerCenterRps: 300, graphRps: 100 },
+      rateLimits: { partnerCenterRps: 300 },
       customers: { generate: { seed: 99, count: customers } },
     };
     const emulator = await startTestEmulator(scenario);

@@ -8,7 +8,6 @@ import {
   testClient,
   json,
   scenarioWith,
-  throttledBurst,
   type TestEmulator,
 } from '../support/emulator.js';
 
@@ -625,59 +624,217 @@ describe('Graph emulator (HTTPS)', function () {
   });
 });
 
-describe('Graph emulator throttling (HTTPS)', function () {
+// Identity and access limits, as microsoft-graph-docs-contrib documents them
+// (includes/throttling-identity-and-access.md): resource units per app+tenant per 10 s by
+// tenant size (S under 50 users, M 50 to 500, L above), per app across tenants per 20 s;
+// base costs GET subscribedSkus 3, GET users 2, GET groups/{id}/transitiveMembers 5, others 1;
+// $select -1, $top under 20 -1, never below 1. The quotas are scaled down for the tests.
+const documentedCost = {
+  subscribedSkus: 3,
+  users: 2,
+  transitiveMembers: 5,
+  other: 1,
+  /** users ($select -1, $top=5 under 20 -1: 0, raised to the floor of 1). */
+  usersSelectTop: 1,
+};
+const smallQuota = 30;
+const mediumQuota = 60;
+/** A customer of the second partner with exactly 50 users: "M - between 50 and 500 users". */
+const mediumCustomer = 'eeeeeeee-0000-4000-8000-000000000005';
+
+/**
+ * Requests one at a time until the first 429; returns the successes, that 429, and how many
+ * should have passed from `budget` units refilled at `refillPerSec`, at `cost` each: the
+ * budget's worth, plus what refilled while the requests ran.
+ */
+async function untilThrottled(
+  request: () => Promise<AxiosResponse>,
+  most: number,
+  { budget, refillPerSec, cost }: { budget: number; refillPerSec: number; cost: number },
+): Promise<{ passed: AxiosResponse[]; throttled: AxiosResponse }> {
+  const started = Date.now();
+  const passed: AxiosResponse[] = [];
+  for (let i = 0; i < most; i++) {
+    const response = await request();
+    if (response.status === 429) {
+      const refilled = ((Date.now() - started) / 1000) * refillPerSec;
+      expect(passed.length).to.be.within(
+        Math.floor(budget / cost),
+        Math.floor((budget + refilled) / cost),
+      );
+      return { passed, throttled: response };
+    }
+    expect(response.status, String(response.data)).to.equal(200);
+    passed.push(response);
+  }
+  throw new Error(`no 429 in ${most} requests`);
+}
+
+function throttledScenario(appResourceUnits: number) {
+  const scenario = scenarioWith((p) =>
+    p.tenantId === secondPartner && Array.isArray(p.customers)
+      ? {
+          ...p,
+          customers: [
+            ...p.customers,
+            {
+              tenantId: mediumCustomer,
+              name: 'Medium Customer',
+              domain: 'medium.example',
+              users: Array.from({ length: 50 }, (_, i) => ({ upn: `u${i}@medium.example` })),
+            },
+          ],
+        }
+      : p,
+  );
+  return {
+    ...scenario,
+    graphLimits: {
+      smallTenantResourceUnits: smallQuota,
+      mediumTenantResourceUnits: mediumQuota,
+      largeTenantResourceUnits: 90,
+      appResourceUnits,
+    },
+  };
+}
+
+describe('Graph emulator throttling by resource units (HTTPS)', function () {
   let emulator: TestEmulator;
-  /** The first partner (graphRps 3) at two of its customers; the second at its customer. */
-  let firstTokens: string[];
-  let secondToken: string;
-  const rate = 3;
+  /** The first partner at two of its (small) customers. */
+  let small: { tenant: string; token: string }[];
+  let medium: string;
+  let groupId: string;
 
   before(async function () {
-    emulator = await startTestEmulator(
-      scenarioWith((p) =>
-        p.tenantId === firstPartner
-          ? { ...p, rateLimits: { partnerCenterRps: 50, graphRps: rate } }
-          : p,
-      ),
-    );
+    emulator = await startTestEmulator(throttledScenario(100_000));
     const customers = emulator.state.directory.partner(firstPartner)!.customers.slice(0, 2);
+    for (const c of customers)
+      expect(emulator.state.directory.detail(c).users.length, 'a small tenant').to.be.below(50);
     const [first, second] = await Promise.all([
       consentAndRedeem(emulator, 'admin@first.example', graphConsent),
       consentAndRedeem(emulator, 'admin@second.example', graphConsent),
     ]);
-    firstTokens = await Promise.all(
-      customers.map((c) => graphToken(emulator, c.tenantId, first.refresh_token)),
+    small = await Promise.all(
+      customers.map(async (c) => ({
+        tenant: c.tenantId,
+        token: await graphToken(emulator, c.tenantId, first.refresh_token),
+      })),
     );
-    secondToken = await graphToken(emulator, explicitCustomer, second.refresh_token);
+    medium = await graphToken(emulator, mediumCustomer, second.refresh_token);
+    groupId = emulator.state.directory.detail(customers[1]!).groups[0]!.id;
   });
 
   after(async function () {
     await emulator?.stop();
   });
 
-  it('throttles one partner across its customer tenants, not the other partner', async function () {
-    const burst = 20;
-    const { throttled, waitSec } = await throttledBurst(
-      burst,
-      rate,
-      (i) => get(emulator, '/v1.0/subscribedSkus', firstTokens[i % 2]!),
-      () => get(emulator, '/v1.0/subscribedSkus', secondToken),
+  it('spends an app+tenant budget three times faster on subscribedSkus than on a 1-unit read', async function () {
+    const [a, b] = small as [(typeof small)[0], (typeof small)[0]];
+    const skus = await untilThrottled(() => get(emulator, '/v1.0/subscribedSkus', a.token), 50, {
+      budget: smallQuota,
+      refillPerSec: smallQuota / 10,
+      cost: documentedCost.subscribedSkus,
+    });
+    for (const r of skus.passed)
+      expect(r.headers['x-ms-resource-unit']).to.equal(String(documentedCost.subscribedSkus));
+    expectGraphError(skus.throttled, 429, 'TooManyRequests');
+    expect(String(skus.throttled.headers['retry-after'])).to.match(/^[1-9]\d*$/);
+    expect(skus.throttled.headers['x-ms-throttle-scope']).to.equal(
+      `Tenant_Application/ReadWrite/${testClient.clientId}/${a.tenant}`,
     );
-    // One bucket for the partner, whichever customer the token is for.
-    for (const response of throttled) expectGraphError(response, 429, 'TooManyRequests');
+    expect(skus.throttled.headers['x-ms-throttle-information']).to.equal(
+      'ResourceUnitLimitExceeded',
+    );
 
-    // Honour the Retry-After the server gave (on the emulator's clock): then it serves again.
+    // The other tenant has its own budget: a read costing 1 unit goes 30 times.
+    const cheap = await untilThrottled(
+      () => get(emulator, '/v1.0/users?$select=id&$top=5', b.token),
+      100,
+      { budget: smallQuota, refillPerSec: smallQuota / 10, cost: documentedCost.usersSelectTop },
+    );
+    expect(cheap.passed[0]!.headers['x-ms-resource-unit']).to.equal('1');
+    // The header appears once more than 0.8 of the budget is spent.
+    expect(cheap.passed[20]!.headers['x-ms-throttle-limit-percentage']).to.equal(undefined);
+    expect(cheap.passed.at(-1)!.headers['x-ms-throttle-limit-percentage']).to.match(
+      /^(0\.[89]|1\.0)$/,
+    );
+
+    // Waiting the Retry-After (on the emulator's clock) refills the budget.
+    const waitSec = Number(skus.throttled.headers['retry-after']);
     await emulator.http.post(`${emulator.url}/_emulator/clock`, { advanceSeconds: waitSec });
-    expect((await get(emulator, '/v1.0/subscribedSkus', firstTokens[1]!)).status).to.equal(200);
+    expect((await get(emulator, '/v1.0/subscribedSkus', a.token)).status).to.equal(200);
+  });
+
+  it('costs what the documented table and modifiers say', async function () {
+    // A fresh budget: shift past the 10-second window.
+    await emulator.http.post(`${emulator.url}/_emulator/clock`, { advanceSeconds: 20 });
+    const b = small[1]!;
+    const cost = async (path: string, headers: Record<string, string> = {}) => {
+      const response = await get(emulator, path, b.token, headers);
+      expect(response.status, String(response.data)).to.equal(200);
+      return Number(response.headers['x-ms-resource-unit']);
+    };
+    expect(await cost('/v1.0/users')).to.equal(documentedCost.users);
+    expect(await cost('/v1.0/users?$select=id')).to.equal(documentedCost.users - 1);
+    expect(await cost('/v1.0/subscribedSkus?$select=skuId')).to.equal(
+      documentedCost.subscribedSkus - 1,
+    );
+    expect(
+      await cost(`/v1.0/groups/${groupId}/transitiveMembers/microsoft.graph.user/$count`, eventual),
+    ).to.equal(documentedCost.transitiveMembers);
+    expect(await cost(`/v1.0/groups/${groupId}`)).to.equal(documentedCost.other);
+  });
+
+  it('gives a tenant of 50 users the medium budget', async function () {
+    await untilThrottled(() => get(emulator, '/v1.0/subscribedSkus', medium), 50, {
+      budget: mediumQuota,
+      refillPerSec: mediumQuota / 10,
+      cost: documentedCost.subscribedSkus,
+    });
+  });
+});
+
+describe('Graph emulator throttling of the app across tenants (HTTPS)', function () {
+  let emulator: TestEmulator;
+  const appQuota = 45;
+
+  after(async function () {
+    await emulator?.stop();
+  });
+
+  it('refuses every partner and tenant once the app has spent its budget', async function () {
+    emulator = await startTestEmulator(throttledScenario(appQuota));
+    const tenants = emulator.state.directory.partner(firstPartner)!.customers.slice(0, 2);
+    const [first, second] = await Promise.all([
+      consentAndRedeem(emulator, 'admin@first.example', graphConsent),
+      consentAndRedeem(emulator, 'admin@second.example', graphConsent),
+    ]);
+    const [a, b] = await Promise.all(
+      tenants.map((c) => graphToken(emulator, c.tenantId, first.refresh_token)),
+    );
+    const other = await graphToken(emulator, explicitCustomer, second.refresh_token);
+
+    // The first tenant spends its whole budget (30 of the app's 45)...
+    await untilThrottled(() => get(emulator, '/v1.0/subscribedSkus', a!), 50, {
+      budget: smallQuota,
+      refillPerSec: smallQuota / 10,
+      cost: documentedCost.subscribedSkus,
+    });
+    // ...so the second tenant, far from its own budget, gets only the app's remaining 15.
+    const rest = await untilThrottled(
+      () => get(emulator, '/v1.0/users?$select=id&$top=5', b!),
+      100,
+      { budget: appQuota - smallQuota, refillPerSec: appQuota / 20, cost: 1 },
+    );
+    expectGraphError(rest.throttled, 429, 'TooManyRequests');
+    expect(rest.throttled.headers['x-ms-throttle-scope']).to.equal(
+      `Application/ReadWrite/${testClient.clientId}/${tenants[1]!.tenantId}`,
+    );
+    // Another partner signs in to the same app: its customer is refused too.
+    const refused = await get(emulator, '/v1.0/subscribedSkus', other);
+    expectGraphError(refused, 429, 'TooManyRequests');
 
     const counters = json<Counters>(await emulator.http.get(`${emulator.url}/_emulator/counters`));
-    expect(counters.partners[firstPartner]!.graph).to.deep.equal({
-      requests: burst + 1,
-      throttled: throttled.length,
-    });
-    expect(counters.partners[secondPartner]!.graph).to.deep.equal({
-      requests: burst,
-      throttled: 0,
-    });
+    expect(counters.partners[secondPartner]!.graph.throttled).to.equal(1);
   });
 });

@@ -331,6 +331,24 @@ describe('Partner Center emulator (HTTPS)', function () {
       expectFault(await get(emulator, '/v1/customers', tokens.noMfa), 401, 900421);
     });
 
+    it('400 without MS-Contract-Version, documented as required', async function () {
+      const path = `/v1/customers/${explicitCustomer}/subscriptions`;
+      expectFault(
+        await get(emulator, path, tokens.second, { 'MS-Contract-Version': '' }),
+        400,
+        400,
+      );
+      expect((await get(emulator, path, tokens.second)).status).to.equal(200);
+    });
+
+    it('400 for customers without a size; no largest size', async function () {
+      expectFault(await get(emulator, '/v1/customers', tokens.first), 400, 400);
+      expectFault(await get(emulator, '/v1/customers?size=0', tokens.first), 400, 400);
+      const all = await get(emulator, '/v1/customers?size=2500', tokens.first);
+      expect(all.status, String(all.data)).to.equal(200);
+      expect(json<Collection<CustomerResource>>(all).items).to.have.length(2500);
+    });
+
     it('403 for a user who is not an Admin Agent', async function () {
       const body = expectFault(await get(emulator, '/v1/customers', tokens.staff), 403, 403);
       expect(body.description).to.equal(
@@ -486,9 +504,7 @@ describe('Partner Center emulator throttling (HTTPS)', function () {
   before(async function () {
     emulator = await startTestEmulator(
       scenarioWith((p) =>
-        p.tenantId === firstPartner
-          ? { ...p, rateLimits: { partnerCenterRps: rate, graphRps: 50 } }
-          : p,
+        p.tenantId === firstPartner ? { ...p, rateLimits: { partnerCenterRps: rate } } : p,
       ),
     );
     const [first, second] = await Promise.all([
@@ -531,5 +547,61 @@ describe('Partner Center emulator throttling (HTTPS)', function () {
       requests: burst,
       throttled: 0,
     });
+  });
+});
+
+describe('Partner Center emulator throttling per partner and customer (HTTPS)', function () {
+  let emulator: TestEmulator;
+  let token: string;
+  let customers: string[];
+  /** Scaled down from the documented 500 a minute. */
+  const perMinute = 3;
+
+  before(async function () {
+    emulator = await startTestEmulator(
+      scenarioWith((p) =>
+        p.tenantId === firstPartner
+          ? { ...p, rateLimits: { partnerCenterRps: 50, customerApiPerMinute: perMinute } }
+          : p,
+      ),
+    );
+    token = (await consentAndRedeem(emulator, 'admin@first.example')).access_token;
+    customers = emulator.state.directory
+      .partner(firstPartner)!
+      .customers.filter((c) => c.relationshipToPartner === 'reseller')
+      .slice(0, 2)
+      .map((c) => c.tenantId);
+  });
+
+  after(async function () {
+    await emulator?.stop();
+  });
+
+  it('throttles one listed API at one customer, with Retry-After, and nothing else', async function () {
+    const [one, two] = customers as [string, string];
+    const subscriptions = (customer: string) =>
+      get(emulator, `/v1/customers/${customer}/subscriptions`, token);
+    for (let i = 0; i < perMinute; i++) expect((await subscriptions(one)).status).to.equal(200);
+    const throttled = await subscriptions(one);
+    expect(throttled.status, String(throttled.data)).to.equal(429);
+    const retryAfter = Number(throttled.headers['retry-after']);
+    expect(retryAfter).to.be.within(1, 60);
+    expect(json<ThrottledBody>(throttled)).to.deep.equal({
+      statusCode: 429,
+      message: `Rate limit is exceeded. Try again in ${retryAfter} seconds.`,
+    });
+
+    // Another customer of the same partner, and other APIs at the same customer, still go:
+    // "calls against other customers may succeed".
+    expect((await subscriptions(two)).status).to.equal(200);
+    expect((await get(emulator, `/v1/customers/${one}`, token)).status).to.equal(200);
+    // subscribedskus is not among the APIs throttled per customer.
+    for (let i = 0; i <= perMinute; i++)
+      expect((await get(emulator, `/v1/customers/${one}/subscribedskus`, token)).status).to.equal(
+        200,
+      );
+
+    await emulator.http.post(`${emulator.url}/_emulator/clock`, { advanceSeconds: retryAfter });
+    expect((await subscriptions(one)).status).to.equal(200);
   });
 });

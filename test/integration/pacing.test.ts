@@ -1,6 +1,7 @@
 import { expect } from 'chai';
+import request from 'supertest';
 import { jobIds } from '../../src/queue/catalog.js';
-import { scenarioWith } from '../support/emulator.js';
+import { scenarioWith, testScenario } from '../support/emulator.js';
 import { startHarness, type Harness } from '../support/harness.js';
 import { suiteFailed } from '../support/keep-on-failure.js';
 
@@ -19,7 +20,7 @@ describe('per-partner pacing', function () {
         p.tenantId === partnerTenant
           ? {
               ...p,
-              rateLimits: { partnerCenterRps: limit, graphRps: 50 },
+              rateLimits: { partnerCenterRps: limit },
               customers: { generate: { seed: 5, count: 60 } },
             }
           : p,
@@ -94,5 +95,87 @@ describe('per-partner pacing', function () {
     // The big partner is still at it: the small one did not queue behind it.
     expect((await h.runtime.services.runs.get(big.runId))!.status).to.equal('running');
     expect(await h.runEnded(big.runId)).to.include({ status: 'completed', succeeded: 60 });
+  });
+});
+
+describe('Graph pacing by resource units', function () {
+  this.timeout(120_000);
+  let h: Harness;
+  const customerTenant = 'cccccccc-0000-4000-8000-000000000003';
+  /** The app+tenant budget per 10 s, scaled down from Microsoft's 3,500 for small tenants. */
+  const tenantBudget = 40;
+  /** Group counts by id: one GET groups/{id}/transitiveMembers/…/$count each, documented at 5 units. */
+  const groupCounts = 14;
+  const transitiveMembersCost = 5;
+
+  before(async () => {
+    h = await startHarness(
+      { ...testScenario(), graphLimits: { smallTenantResourceUnits: tenantBudget } },
+      {
+        GRAPH_REQUESTS_PER_SECOND: '200',
+        GRAPH_TENANT_RESOURCE_UNITS_PER_10_SECONDS: String(tenantBudget),
+      },
+    );
+  });
+  after(async function () {
+    await h?.close(suiteFailed(this));
+  });
+
+  it('keeps custom-license counts under the tenant budget by each request’s cost, without a 429', async () => {
+    const partner = (await h.api('post', '/partners', { name: 'Counting' })).body as { id: string };
+    await h.api('post', `/partners/${partner.id}/companies`, {
+      name: 'Explicit Customer',
+      customerTenantId: customerTenant,
+    });
+    await h.grant(partner.id, 'admin@second.example');
+    await h.runEnded((await h.runtime.services.runs.latest(partner.id))!.id);
+
+    const started = await h.api('post', `/partners/${partner.id}/custom-license-token/consents`, {
+      returnTo: '/company/delegated-admin',
+      loginHint: 'admin@second.example',
+    });
+    const { attemptId, authorizeUrl } = started.body as { attemptId: string; authorizeUrl: string };
+    const location = new URL(String((await h.emulator.http.get(authorizeUrl)).headers.location));
+    expect((await request(h.app).get(location.pathname + location.search)).status).to.equal(303);
+    expect(await h.finished('consent', jobIds.exchangeConsentCode(attemptId))).to.include({
+      outcome: 'completed',
+    });
+
+    const customer = h.emulator.state.directory.customer(customerTenant)!;
+    const groups = h.emulator.state.directory.detail(customer).groups;
+    for (let i = 0; i < groupCounts; i++) {
+      const res = await h.api('post', `/partners/${partner.id}/custom-licenses`, {
+        name: `Group count ${i}`,
+        kind: 'group_members',
+        group: groups[i % groups.length]!.id,
+      });
+      expect(res.status, res.text).to.equal(201);
+    }
+    // Counted one request at a time, 70 units go over 40 + 4 a second unless each request
+    // waits for its 5 units: pacing by request count alone draws 429s here.
+    expect(groupCounts * transitiveMembersCost).to.be.above(tenantBudget + groupCounts);
+
+    const since = h.emulator.state.log.at(-1)?.id ?? 0;
+    const { runId } = (await h.api('post', `/partners/${partner.id}/refresh`)).body as {
+      runId: string;
+    };
+    expect(await h.runEnded(runId)).to.include({ status: 'completed', succeeded: 1 });
+    const counts = (
+      (await h.api('get', `/partners/${partner.id}/companies`)).body as {
+        companies: { customLicenses: { state: string }[] }[];
+      }
+    ).companies[0]!.customLicenses;
+    expect(counts.map((c) => c.state)).to.deep.equal(Array(groupCounts).fill('counted'));
+
+    const graph = h.emulator.state.log.filter((e) => e.id > since && e.surface === 'graph');
+    expect(graph.filter((e) => e.status === 429)).to.deep.equal([]);
+    const transitive = graph.filter((e) => e.path.includes('/transitiveMembers/'));
+    expect(transitive).to.have.length(groupCounts);
+    // 5 units each at 4 units a second: one request every 1.25 s (about 16 s from the first
+    // to the last), less the pacer's burst of half a second and a little latency.
+    const spanSec = (Date.parse(transitive.at(-1)!.time) - Date.parse(transitive[0]!.time)) / 1000;
+    expect(spanSec).to.be.at.least(
+      ((groupCounts - 1) * transitiveMembersCost) / (tenantBudget / 10) - 1,
+    );
   });
 });

@@ -19,7 +19,7 @@ const scenario = {
     p.tenantId === partnerTenant
       ? {
           ...p,
-          rateLimits: { partnerCenterRps: 100, graphRps: 50 },
+          rateLimits: { partnerCenterRps: 100 },
           customers: { generate: { seed: 23, count: customerCount } },
         }
       : p,

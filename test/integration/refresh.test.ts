@@ -31,7 +31,7 @@ describe('license refresh: every customer, one snapshot set each, failures alone
           p.tenantId === partnerTenant
             ? {
                 ...p,
-                rateLimits: { partnerCenterRps: 500, graphRps: 50 },
+                rateLimits: { partnerCenterRps: 500 },
                 customers: { generate: { seed: 11, count: 250 } },
               }
             : p,

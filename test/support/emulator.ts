@@ -57,7 +57,7 @@ export function testScenario(overrides: Partial<ScenarioInput> = {}): ScenarioIn
           { displayName: 'Tier 2', members: ['nested@first.example'] },
           { displayName: 'AdminAgents', members: ['Tier 2'] },
         ],
-        rateLimits: { partnerCenterRps: 50, graphRps: 50 },
+        rateLimits: { partnerCenterRps: 50 },
         customers: { generate: { seed: 7, count: 30 } },
       },
       {
@@ -65,7 +65,7 @@ export function testScenario(overrides: Partial<ScenarioInput> = {}): ScenarioIn
         name: 'Second Partner',
         domain: 'second.example',
         users: [{ upn: 'admin@second.example', mfa: true, adminAgent: true }],
-        rateLimits: { partnerCenterRps: 50, graphRps: 50 },
+        rateLimits: { partnerCenterRps: 50 },
         customers: [
           {
             tenantId: 'cccccccc-0000-4000-8000-000000000003',

@@ -82,10 +82,21 @@ describe('emulator scenarios', () => {
   });
 
   it('throttles with a token bucket of one second of burst', () => {
-    const bucket = new TokenBucket(5, 0);
-    const waits = Array.from({ length: 7 }, () => bucket.take(0));
+    const bucket = TokenBucket.perSecond(5, 0);
+    const waits = Array.from({ length: 7 }, () => bucket.take(1, 0));
     expect(waits.slice(0, 5)).to.deep.equal([0, 0, 0, 0, 0]);
     expect(waits[5]).to.equal(200);
-    expect(bucket.take(1000)).to.equal(0);
+    expect(bucket.take(1, 1000)).to.equal(0);
+  });
+
+  it('spends costs from a bucket refilled over its window, refusing without spending', () => {
+    // 30 units per 10 s: 3 units a second.
+    const bucket = new TokenBucket(30, 10_000, 0);
+    expect(bucket.take(25, 0)).to.equal(0);
+    // 5 left: a cost of 6 waits for 1 unit (1/3 s) and is not spent.
+    expect(bucket.take(6, 0)).to.equal(334);
+    expect(bucket.take(5, 0)).to.equal(0);
+    expect(bucket.used(0)).to.equal(1);
+    expect(bucket.take(3, 1000)).to.equal(0);
   });
 });

@@ -1,0 +1,47 @@
+import type { Redis } from 'ioredis';
+import { Pacer } from './pacer.js';
+
+export interface GraphPacingRates {
+  /** Requests per second per partner: our own share, so one partner cannot take the app's budget. */
+  partnerRequestsPerSecond: number;
+  /** Resource units per customer tenant per 10 s (Microsoft's quota per app and tenant). */
+  tenantResourceUnitsPer10s: number;
+  /** Resource units per 20 s across all tenants (Microsoft's quota per app). */
+  appResourceUnitsPer20s: number;
+}
+
+/**
+ * Paces Graph requests by what Microsoft counts: resource units per (app, customer tenant)
+ * and per app across every tenant, the app being the one multi-tenant app all partners sign
+ * in to; plus requests per partner, for fairness between partners. Shared by every worker in
+ * Redis; a request waits for the latest of its three slots.
+ */
+export class GraphPacer {
+  private readonly perPartner: Pacer;
+  private readonly perTenant: Pacer;
+  private readonly perApp: Pacer;
+
+  constructor(redis: Redis, prefix: string, rates: GraphPacingRates) {
+    this.perPartner = new Pacer(redis, `${prefix}:graph`, rates.partnerRequestsPerSecond);
+    this.perTenant = new Pacer(
+      redis,
+      `${prefix}:graph-tenant-units`,
+      rates.tenantResourceUnitsPer10s / 10,
+    );
+    this.perApp = new Pacer(redis, `${prefix}:graph-app-units`, rates.appResourceUnitsPer20s / 20);
+  }
+
+  /** Milliseconds until a request costing `resourceUnits` may go to the tenant; reserved. */
+  async reserve(partnerId: string, tenantId: string, resourceUnits: number): Promise<number> {
+    const waits = await Promise.all([
+      this.perPartner.reserve(partnerId),
+      ...(resourceUnits > 0
+        ? [
+            this.perTenant.reserve(tenantId, resourceUnits),
+            this.perApp.reserve('app', resourceUnits),
+          ]
+        : []),
+    ]);
+    return Math.max(...waits);
+  }
+}

@@ -67,42 +67,52 @@ export async function resolveSubscriptionSkus(
   const unknown = args.subscriptions.filter((s) => !needsNoSku(s) && !skus.has(s.id.toLowerCase()));
   let covered = Math.max(0, args.coveredCalls);
   let calls = 0;
-  for (let i = 0; i < unknown.length; i++) {
-    if (covered === 0) {
-      const rest = unknown.length - i;
-      // The slot also covers listing again, in case the job must wait for it.
-      const slot = await deps.pacer.slotFor(args.partnerId, ctx.jobId, rest + callsPerCustomer);
-      if (!slot.inPlace) {
-        await deps.subscriptions.rememberSkus(
-          args.partnerId,
-          args.customerTenantId,
-          args.runId,
-          unknown.slice(0, i).map((s) => subscriptionRow(s, skus.get(s.id.toLowerCase()))),
-        );
-        return { kind: 'postpone', waitMs: slot.waitMs };
-      }
-      if (slot.waitMs > 0) await setTimeout(slot.waitMs);
-      covered = rest;
-    } else {
-      await setTimeout(deps.pacer.spacingMs);
-    }
-    covered -= 1;
-    const subscription = unknown[i]!;
-    const status = await deps.partnerCenter.provisioningStatus(
+  // What this start resolved is kept when it cannot finish (a wait for slots, a 429, a fault),
+  // so the next start asks only for the rest.
+  const keepResolved = (upTo: number) =>
+    deps.subscriptions.rememberSkus(
+      args.partnerId,
       args.customerTenantId,
-      subscription.id,
-      args.accessToken,
+      args.runId,
+      unknown.slice(0, upTo).map((s) => subscriptionRow(s, skus.get(s.id.toLowerCase()))),
     );
-    calls += 1;
-    if (!status?.skuId) {
-      throw new MicrosoftError({
-        kind: 'transient',
-        service: 'partnerCenter',
-        code: 'subscription_sku_unknown',
-        message: `Partner Center did not give the product of subscription ${subscription.id} (${subscription.offerName ?? subscription.offerId}), so this customer's seats were not recorded. Retry the customer.`,
-      });
+  let i = 0;
+  try {
+    for (; i < unknown.length; i++) {
+      if (covered === 0) {
+        const rest = unknown.length - i;
+        // The slot also covers listing again, in case the job must wait for it.
+        const slot = await deps.pacer.slotFor(args.partnerId, ctx.jobId, rest + callsPerCustomer);
+        if (!slot.inPlace) {
+          await keepResolved(i);
+          return { kind: 'postpone', waitMs: slot.waitMs };
+        }
+        if (slot.waitMs > 0) await setTimeout(slot.waitMs);
+        covered = rest;
+      } else {
+        await setTimeout(deps.pacer.spacingMs);
+      }
+      covered -= 1;
+      const subscription = unknown[i]!;
+      const status = await deps.partnerCenter.provisioningStatus(
+        args.customerTenantId,
+        subscription.id,
+        args.accessToken,
+      );
+      calls += 1;
+      if (!status?.skuId) {
+        throw new MicrosoftError({
+          kind: 'transient',
+          service: 'partnerCenter',
+          code: 'subscription_sku_unknown',
+          message: `Partner Center did not give the product of subscription ${subscription.id} (${subscription.offerName ?? subscription.offerId}), so this customer's seats were not recorded. Retry the customer.`,
+        });
+      }
+      skus.set(subscription.id.toLowerCase(), status.skuId.toLowerCase());
     }
-    skus.set(subscription.id.toLowerCase(), status.skuId.toLowerCase());
+  } catch (error) {
+    if (i > 0) await keepResolved(i).catch(() => undefined);
+    throw error;
   }
   return { kind: 'resolved', skus, calls };
 }

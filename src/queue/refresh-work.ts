@@ -10,9 +10,12 @@ export const callsPerCustomer = 2;
 /**
  * Provisioning-status calls (one per subscription whose SKU is not yet known) a customer's
  * first refresh is held slots for; later refreshes hold none, as their subscriptions' SKUs are
- * known. More than this take further slots when they are met. Default: 3
+ * known. More than this take further slots when they are met (a job that must wait for them
+ * lists again at its later slot). Slots held but not used lengthen the first run without a
+ * request in them, a second listing costs two requests: two held keeps both small for
+ * customers with a handful of subscriptions. Default: 2
  */
-export const firstRefreshSkuCalls = 3;
+export const firstRefreshSkuCalls = 2;
 
 /** The Partner Center requests a customer's refresh holds slots for. */
 export function customerRefreshCost(subscriptionsKnown: boolean): number {

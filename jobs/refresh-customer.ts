@@ -62,7 +62,7 @@ export async function refreshCustomer(
   const slot = await deps.pacer.slotFor(
     run.partnerId,
     ctx.jobId,
-    customerRefreshCost(known.size > 0),
+    customerRefreshCost(known.recorded),
   );
   if (!slot.inPlace) await ctx.retryAfter(slot.waitMs);
   if (slot.waitMs > 0) await setTimeout(slot.waitMs);
@@ -99,7 +99,7 @@ export async function refreshCustomer(
       customerTenantId,
       accessToken,
       subscriptions: subscriptions.items,
-      known,
+      known: known.skus,
       coveredCalls: slot.cost - callsPerCustomer,
     });
   } catch (error) {

@@ -1,4 +1,4 @@
-import { and, eq, inArray, isNotNull, notInArray, sql } from 'drizzle-orm';
+import { and, eq, inArray, notInArray, sql } from 'drizzle-orm';
 import type { Database } from './database.js';
 import { companies, customerSubscriptions } from './schema.js';
 
@@ -93,20 +93,23 @@ export async function replaceCustomerSubscriptions(
 export class CustomerSubscriptionStore {
   constructor(private readonly db: Database) {}
 
-  /** Subscription id (lower-case) → Entra SKU id, for the subscriptions already resolved. */
-  async knownSkus(partnerId: string, customerTenantId: string): Promise<Map<string, string>> {
+  /**
+   * Subscription id (lower-case) → Entra SKU id for the subscriptions already resolved, and
+   * whether the customer's subscriptions were recorded before at all.
+   */
+  async knownSkus(
+    partnerId: string,
+    customerTenantId: string,
+  ): Promise<{ skus: Map<string, string>; recorded: boolean }> {
     const t = customerSubscriptions;
     const rows = await this.db
       .select({ id: t.subscriptionId, skuId: t.skuId })
       .from(t)
-      .where(
-        and(
-          eq(t.partnerId, partnerId),
-          eq(t.customerTenantId, customerTenantId),
-          isNotNull(t.skuId),
-        ),
-      );
-    return new Map(rows.map((r) => [r.id, r.skuId!]));
+      .where(and(eq(t.partnerId, partnerId), eq(t.customerTenantId, customerTenantId)));
+    return {
+      skus: new Map(rows.flatMap((r) => (r.skuId ? [[r.id, r.skuId] as const] : []))),
+      recorded: rows.length > 0,
+    };
   }
 
   /** The tenants among `tenantIds` whose subscriptions were recorded before. */

@@ -48,6 +48,8 @@ export function benchmarksMarkdown(results: StoredResults): string {
     out.push(
       `One partner, ${f.customers} customers, emulator latency ${f.latencyMs} ms, a Partner Center`,
       `limit of ${f.limit} requests/s, our pace set to the same. Floor = requests needed / limit.`,
+      `The run is the partner's first: its ${f.requests} requests include ${f.provisioningRequests ?? 0}`,
+      'provisioning-status calls, one per subscription whose SKU was not yet known.',
       '',
       '| Figure | Measured | Goal | |',
       '|---|---|---|---|',

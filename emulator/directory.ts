@@ -87,12 +87,22 @@ export interface Customer {
   detail: () => CustomerDetail;
 }
 
+export type SubscriptionStatus =
+  'active' | 'suspended' | 'disabled' | 'expired' | 'deleted' | 'pending';
+export type TermDuration = 'P1M' | 'P1Y' | 'P3Y';
+export type BillingCycle = 'monthly' | 'annual' | 'triennial';
+
 export interface Subscription {
   id: string;
   sku: SkuInfo;
   quantity: number;
-  termDuration: 'P1M' | 'P1Y';
-  status: 'active' | 'suspended' | 'deleted' | 'pending';
+  /** New commerce (offer id product:sku:availability) or a legacy license-based offer (GUID). */
+  commerce: 'nce' | 'legacy';
+  termDuration: TermDuration;
+  billingCycle: BillingCycle;
+  status: SubscriptionStatus;
+  autoRenewEnabled: boolean;
+  isTrial: boolean;
   creationDate: string;
 }
 
@@ -135,7 +145,11 @@ export interface SubscribedSku {
   consumedUnits: number;
 }
 
-/** Units per SKU: purchased from the subscriptions, consumed by the users' assignments. */
+/**
+ * Units per SKU: purchased from the subscriptions, consumed by the users' assignments. Active
+ * subscriptions give active units; expired ones are in their grace period (warning units);
+ * suspended and disabled ones give suspended units; deleted and pending ones give none.
+ */
 export function subscribedSkus(detail: CustomerDetail): SubscribedSku[] {
   const bySku = new Map<string, SubscribedSku>();
   for (const s of detail.subscriptions) {
@@ -148,6 +162,7 @@ export function subscribedSkus(detail: CustomerDetail): SubscribedSku[] {
       consumedUnits: 0,
     };
     if (s.status === 'active') entry.activeUnits += s.quantity;
+    else if (s.status === 'expired') entry.warningUnits += s.quantity;
     else entry.suspendedUnits += s.quantity;
     bySku.set(s.sku.skuId, entry);
   }
@@ -299,6 +314,9 @@ function generateDetail(tenantId: string, domain: string, seed: number): Custome
   const subscriptions: Subscription[] = [];
   let subIndex = 0;
   const created = new Date(Date.UTC(2024, Math.floor(rng() * 12), 1 + Math.floor(rng() * 28)));
+  // Terms, commerce and the statuses that are not billed come from their own sequence, so the
+  // users, groups and quantities stay those of the main one.
+  const terms = prng(seed ^ 0x5eed);
   [...chosen].forEach((part, skuIndex) => {
     const sku = skuByPartNumber(part);
     const assigned = skuIndex === 0 ? userCount : Math.floor(rng() * (userCount + 1));
@@ -307,20 +325,50 @@ function generateDetail(tenantId: string, domain: string, seed: number): Custome
     const yearly = splitTerms ? Math.ceil(bought / 2) : 0;
     const newSub = (
       quantity: number,
-      termDuration: 'P1M' | 'P1Y',
-      status: Subscription['status'],
+      termDuration: TermDuration,
+      status: SubscriptionStatus,
+      commerce: Subscription['commerce'] = 'nce',
     ) =>
       subscriptions.push({
         id: stableGuid(tenantId, 'subscription', subIndex++),
         sku,
         quantity,
+        commerce,
         termDuration,
+        billingCycle:
+          termDuration === 'P1M'
+            ? 'monthly'
+            : termDuration === 'P1Y'
+              ? terms() < 0.5
+                ? 'annual'
+                : 'monthly'
+              : terms() < 0.5
+                ? 'triennial'
+                : 'annual',
         status,
-        creationDate: created.toISOString(),
+        autoRenewEnabled: terms() < 0.85,
+        isTrial: false,
+        creationDate: new Date(
+          created.getTime() + Math.floor(terms() * 60) * 86_400_000,
+        ).toISOString(),
       });
-    if (yearly > 0) newSub(yearly, 'P1Y', 'active');
-    newSub(bought - yearly, splitTerms || rng() < 0.7 ? 'P1M' : 'P1Y', 'active');
-    if (rng() < 0.1) newSub(1 + Math.floor(rng() * 3), 'P1M', 'suspended');
+    if (yearly > 0) {
+      // Sometimes part of the yearly seats is on a three-year term: P1M + P1Y + P3Y of one SKU.
+      const triennial = yearly > 1 && terms() < 0.35 ? Math.floor(yearly / 2) : 0;
+      newSub(yearly - triennial, 'P1Y', 'active');
+      if (triennial > 0) newSub(triennial, 'P3Y', 'active');
+    }
+    const term = splitTerms || rng() < 0.7 ? 'P1M' : terms() < 0.3 ? 'P3Y' : 'P1Y';
+    // A few customers still hold legacy license-based subscriptions (monthly or yearly terms).
+    const commerce = term !== 'P3Y' && terms() < 0.12 ? 'legacy' : 'nce';
+    newSub(bought - yearly, term, 'active', commerce);
+    if (rng() < 0.1) {
+      const lapsed: SubscriptionStatus[] = ['suspended', 'disabled', 'expired'];
+      newSub(1 + Math.floor(rng() * 3), 'P1M', lapsed[Math.floor(terms() * lapsed.length)]!);
+    }
+    const other = terms();
+    if (other < 0.06) newSub(1 + Math.floor(terms() * 5), 'P1Y', 'deleted');
+    else if (other < 0.1) newSub(1 + Math.floor(terms() * 5), 'P1M', 'pending');
     for (let u = 0; u < assigned; u++) {
       users[u]!.licenses.push(sku.skuId);
       if (sku.includesExchangeMailbox) users[u]!.mailbox = 'user';
@@ -419,6 +467,12 @@ function explicitCustomer(partner: PartnerSpec, spec: ExplicitCustomerSpec): Cus
   };
 }
 
+const defaultBillingCycle: Record<TermDuration, BillingCycle> = {
+  P1M: 'monthly',
+  P1Y: 'annual',
+  P3Y: 'annual',
+};
+
 function explicitDetail(spec: ExplicitCustomerSpec): CustomerDetail {
   const everyone: DirectoryUser[] = spec.users.map((u) => ({
     id: stableGuid(spec.tenantId, u.upn),
@@ -447,12 +501,16 @@ function explicitDetail(spec: ExplicitCustomerSpec): CustomerDetail {
     }
   });
   const subscriptions: Subscription[] = spec.subscriptions.map((s, i) => ({
-    id: stableGuid(spec.tenantId, 'subscription', i),
+    id: s.id ?? stableGuid(spec.tenantId, 'subscription', i),
     sku: skuByPartNumber(s.skuPartNumber),
     quantity: s.quantity,
+    commerce: s.commerce,
     termDuration: s.termDuration,
+    billingCycle: s.billingCycle ?? defaultBillingCycle[s.termDuration],
     status: s.status,
-    creationDate: '2024-01-01T00:00:00Z',
+    autoRenewEnabled: s.autoRenewEnabled,
+    isTrial: s.isTrial,
+    creationDate: s.creationDate ?? '2024-01-01T00:00:00.000Z',
   }));
   return { subscriptions, users, deletedUsers, groups };
 }

@@ -1,16 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { Router, type NextFunction, type Request, type Response } from 'express';
-import {
-  amrHasMfa,
-  subscribedSkus,
-  type Customer,
-  type Partner,
-  type Subscription,
-} from './directory.js';
+import { amrHasMfa, subscribedSkus, type Customer, type Partner } from './directory.js';
 import { sendPartnerCenterError, sendPartnerCenterThrottled } from './errors.js';
 import { partnerCenterLimits } from './partner-center-limits.js';
 import { partnerRoles, type PartnerRole } from './scenario.js';
 import type { EmulatorState } from './state.js';
+import { provisioningStatusResource, subscriptionResource } from './subscriptions.js';
 import { resources, verifyAccessToken, type AccessTokenClaims } from './tokens.js';
 
 /**
@@ -31,7 +26,6 @@ const rolesAllowed = (path: string): PartnerRole[] =>
 const roleRefusal =
   'The supplied role does not have the rights to perform the requested operation.';
 const roleRefusalCode = 403;
-
 
 interface PcLocals {
   claims: AccessTokenClaims;
@@ -73,42 +67,6 @@ function customerResource(c: Customer) {
     allowDelegatedAccess: c.delegatedAccess,
     links: { self: { uri: `/customers/${c.tenantId}`, method: 'GET', headers: [] } },
     attributes: { objectType: 'Customer' },
-  };
-}
-
-function subscriptionResource(s: Subscription, partner: Partner, customer: Customer) {
-  const start = new Date(s.creationDate);
-  const end = new Date(start);
-  end.setUTCMonth(end.getUTCMonth() + (s.termDuration === 'P1Y' ? 12 : 1));
-  return {
-    id: s.id,
-    // A legacy license-based offer: its id is the product's SKU id, as in subscribedskus.
-    offerId: s.sku.skuId.toUpperCase(),
-    offerName: s.sku.displayName,
-    friendlyName: s.sku.displayName,
-    quantity: s.quantity,
-    unitType: 'Licenses',
-    creationDate: s.creationDate,
-    effectiveStartDate: s.creationDate,
-    commitmentEndDate: end.toISOString(),
-    status: s.status,
-    autoRenewEnabled: true,
-    billingType: 'license',
-    billingCycle: s.termDuration === 'P1Y' ? 'annual' : 'monthly',
-    termDuration: s.termDuration,
-    isTrial: false,
-    contractType: 'subscription',
-    orderId: s.id.replace(/-/g, '').slice(0, 24),
-    partnerId: partner.tenantId,
-    suspensionReasons: s.status === 'suspended' ? ['CustomerCancellation'] : [],
-    links: {
-      self: {
-        uri: `/customers/${customer.tenantId}/subscriptions/${s.id}`,
-        method: 'GET',
-        headers: [],
-      },
-    },
-    attributes: { etag: `"${s.id.slice(0, 8)}"`, objectType: 'Subscription' },
   };
 }
 
@@ -276,10 +234,41 @@ export function partnerCenterRouter(state: EmulatorState): Router {
     if (!customer) return;
     const detail = state.directory.detail(customer);
     const items = detail.subscriptions.map((s) =>
-      subscriptionResource(s, partnerOf(res), customer),
+      subscriptionResource(s, partnerOf(res), customer, state.now()),
     );
     res.json(collection(items, `/customers/${customer.tenantId}/subscriptions`));
   });
+
+  /** The subscription named in the path (ids compare case-insensitively), or a 404. */
+  function subscriptionFor(req: Request, res: Response) {
+    const customer = customerFor(req, res, true);
+    if (!customer) return undefined;
+    const id = String(req.params.subscriptionId).toLowerCase();
+    const subscription = state.directory
+      .detail(customer)
+      .subscriptions.find((s) => s.id.toLowerCase() === id);
+    if (!subscription) {
+      sendPartnerCenterError(res, 404, 1000, `Subscription ${id} was not found.`);
+      return undefined;
+    }
+    return { customer, subscription };
+  }
+
+  router.get('/customers/:customerId/subscriptions/:subscriptionId', (req, res) => {
+    const found = subscriptionFor(req, res);
+    if (found)
+      res.json(
+        subscriptionResource(found.subscription, partnerOf(res), found.customer, state.now()),
+      );
+  });
+
+  router.get(
+    '/customers/:customerId/subscriptions/:subscriptionId/provisioningstatus',
+    (req, res) => {
+      const found = subscriptionFor(req, res);
+      if (found) res.json(provisioningStatusResource(found.subscription, state.now()));
+    },
+  );
 
   router.get('/customers/:customerId/subscribedskus', (req, res) => {
     const customer = customerFor(req, res, true);

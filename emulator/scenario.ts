@@ -77,13 +77,41 @@ export const partnerUserSchema = z.object({
   grantedScopes: z.array(z.string()).optional(),
 });
 
-export const subscriptionSchema = z.object({
-  skuPartNumber: z.string(),
-  quantity: z.number().int().min(0),
-  /** P1M monthly or P1Y yearly term. */
-  termDuration: z.enum(['P1M', 'P1Y']).default('P1M'),
-  status: z.enum(['active', 'suspended', 'deleted', 'pending']).default('active'),
-});
+export const subscriptionSchema = z
+  .object({
+    /** Default: derived from the customer and the subscription's position. */
+    id: guid.optional(),
+    skuPartNumber: z.string(),
+    quantity: z.number().int().min(0),
+    /** nce: offer id productId:skuId:availabilityId; legacy: a license-based offer's GUID. Default: nce */
+    commerce: z.enum(['nce', 'legacy']).default('nce'),
+    /** P1M (one month), P1Y (one year) or P3Y (three years, new commerce only). Default: P1M */
+    termDuration: z.enum(['P1M', 'P1Y', 'P3Y']).default('P1M'),
+    /** Default: monthly for P1M, annual for P1Y and P3Y. */
+    billingCycle: z.enum(['monthly', 'annual', 'triennial']).optional(),
+    /** Default: active */
+    status: z
+      .enum(['active', 'suspended', 'disabled', 'expired', 'deleted', 'pending'])
+      .default('active'),
+    /** Default: true */
+    autoRenewEnabled: z.boolean().default(true),
+    /** Default: false */
+    isTrial: z.boolean().default(false),
+    /** When the first term began (ISO 8601). Default: 2024-01-01T00:00:00Z */
+    creationDate: z.iso.datetime().optional(),
+  })
+  .refine((s) => !(s.commerce === 'legacy' && s.termDuration === 'P3Y'), {
+    message: 'a legacy subscription has a P1M or P1Y term',
+  })
+  .refine((s) => s.billingCycle !== 'triennial' || s.termDuration === 'P3Y', {
+    message: 'a triennial billing cycle needs a P3Y term',
+  })
+  .refine(
+    (s) => s.billingCycle === undefined || s.termDuration !== 'P1M' || s.billingCycle === 'monthly',
+    {
+      message: 'a P1M term is billed monthly',
+    },
+  );
 
 export const directoryUserSchema = z.object({
   upn,

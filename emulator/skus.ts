@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 
 /** One Microsoft licensing product (from Microsoft's published service-plan reference). */
@@ -63,3 +64,39 @@ export const commonSkus = [
   'ATP_ENTERPRISE',
   'SPE_F1',
 ] as const;
+
+const catalogAlphabet = '0123456789BCDFGHJKLMNPQRSTVWXZ';
+
+/** Twelve-character catalog id in Partner Center's CFQ7TTC0xxxx form, stable per input. */
+function catalogId(...parts: string[]): string {
+  const h = createHash('sha256').update(parts.join('|')).digest();
+  let tail = '';
+  for (let i = 0; i < 4; i++) tail += catalogAlphabet[h[i]! % catalogAlphabet.length];
+  return `CFQ7TTC0${tail}`;
+}
+
+/** Product ids Microsoft publishes in its documentation; the others are made up, stably. */
+const knownProductIds: Record<string, string> = {
+  // Microsoft 365 Business Basic, learn.microsoft.com partner-center/developer (NCE examples).
+  O365_BUSINESS_ESSENTIALS: 'CFQ7TTC0LH18',
+};
+
+/** The new-commerce catalog item of a SKU: product, SKU within the product, availability. */
+export function nceCatalogItem(
+  sku: SkuInfo,
+  termDuration: string,
+  billingCycle: string,
+): { productId: string; skuId: string; availabilityId: string } {
+  const productId = knownProductIds[sku.skuPartNumber] ?? catalogId('product', sku.skuPartNumber);
+  return {
+    productId,
+    skuId: '0001',
+    availabilityId: catalogId('availability', productId, termDuration, billingCycle),
+  };
+}
+
+/** A legacy license-based offer id: a GUID of the offer, not the SKU's id. */
+export function legacyOfferId(sku: SkuInfo): string {
+  const h = createHash('sha256').update(`legacy-offer|${sku.skuPartNumber}`).digest('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`.toUpperCase();
+}

@@ -1,24 +1,29 @@
 import { setTimeout } from 'node:timers/promises';
-import {
-  licenseSnapshots,
-  type SubscribedSkuCounts,
-  type SubscriptionQuantity,
-} from '../src/domain/licenses.js';
+import { licenseSnapshots, type SubscribedSkuCounts } from '../src/domain/licenses.js';
 import { classifyMicrosoftError } from '../src/microsoft/errors.js';
 import { partnerCenterScope } from '../src/microsoft/identity.js';
-import type { PartnerCenterCollection } from '../src/microsoft/partner-center.js';
+import type {
+  PartnerCenterCollection,
+  PartnerCenterSubscription,
+} from '../src/microsoft/partner-center.js';
 import type { JobPayload } from '../src/queue/catalog.js';
-import { callsPerCustomer } from '../src/queue/refresh-work.js';
+import { callsPerCustomer, customerRefreshCost } from '../src/queue/refresh-work.js';
 import { isOutage, type JobContext } from '../src/queue/worker-pool.js';
 import { countCustomLicenses } from './count-custom-licenses.js';
 import type { JobDeps } from './deps.js';
 import { stopForFailure } from './refresh-partner.js';
+import {
+  resolveSubscriptionSkus,
+  subscriptionRow,
+  type SkuResolution,
+} from './subscription-skus.js';
 
 export type RefreshCustomerOutcome = 'succeeded' | 'failed' | 'skipped';
 
 /**
- * One customer tenant: subscribed SKUs and subscriptions into one snapshot set, then its
- * custom-license counts. A failure of
+ * One customer tenant: subscribed SKUs and subscriptions (each joined to its SKU through its
+ * provisioning status, asked once per subscription) into one snapshot set and the customer's
+ * subscription terms, then its custom-license counts. A failure of
  * this tenant alone fails it alone; a failure of the consent stops the partner's run, and the
  * partner's other jobs then end without calling Microsoft.
  */
@@ -51,7 +56,14 @@ export async function refreshCustomer(
   // The Partner Center calls below take their place in the partner's schedule: the slot held
   // since the job was queued, or a new one for a retry. A slot ahead is waited for in the
   // delayed set, so a big partner does not hold workers others need.
-  const slot = await deps.pacer.slotFor(run.partnerId, ctx.jobId, callsPerCustomer);
+  // A customer whose subscriptions are known needs only the two listings; a new one also asks
+  // for its subscriptions' SKUs, and its slot was held for some of them.
+  const known = await deps.subscriptions.knownSkus(run.partnerId, customerTenantId);
+  const slot = await deps.pacer.slotFor(
+    run.partnerId,
+    ctx.jobId,
+    customerRefreshCost(known.recorded),
+  );
   if (!slot.inPlace) await ctx.retryAfter(slot.waitMs);
   if (slot.waitMs > 0) await setTimeout(slot.waitMs);
   const partition = {
@@ -60,7 +72,8 @@ export async function refreshCustomer(
     purpose: 'partner_center' as const,
   };
   let skus: PartnerCenterCollection<SubscribedSkuCounts>;
-  let subscriptions: PartnerCenterCollection<SubscriptionQuantity>;
+  let subscriptions: PartnerCenterCollection<PartnerCenterSubscription>;
+  let resolution: SkuResolution;
   try {
     const { accessToken } = await deps.identity.accessToken(partition, [partnerCenterScope]);
     // Another copy of this job (a stalled one, or one the reconciler re-added after Redis lost
@@ -74,12 +87,21 @@ export async function refreshCustomer(
         accessToken,
         'customer',
       ),
-      deps.partnerCenter.get<PartnerCenterCollection<SubscriptionQuantity>>(
+      deps.partnerCenter.get<PartnerCenterCollection<PartnerCenterSubscription>>(
         `/customers/${customerTenantId}/subscriptions`,
         accessToken,
         'customer',
       ),
     ]);
+    resolution = await resolveSubscriptionSkus(deps, ctx, {
+      partnerId: run.partnerId,
+      runId,
+      customerTenantId,
+      accessToken,
+      subscriptions: subscriptions.items,
+      known: known.skus,
+      coveredCalls: slot.cost - callsPerCustomer,
+    });
   } catch (error) {
     if (isOutage(error)) throw error; // waited out by the worker pool, not this tenant's failure
     const failure = classifyMicrosoftError(error, 'customer');
@@ -95,6 +117,9 @@ export async function refreshCustomer(
     );
     return 'failed';
   }
+  if (resolution.kind === 'postpone') return ctx.retryAfter(resolution.waitMs);
+  const skuOf = resolution.skus;
+  const rows = subscriptions.items.map((s) => subscriptionRow(s, skuOf.get(s.id.toLowerCase())));
   // Custom licenses after the licenses, recorded with them: a retry redoes both or neither.
   const customCounts = result.companyId
     ? await countCustomLicenses(deps, ctx, run.partnerId, result.companyId, customerTenantId)
@@ -103,9 +128,13 @@ export async function refreshCustomer(
     runId,
     customerTenantId,
     result.companyId,
-    licenseSnapshots(skus.items, subscriptions.items),
+    licenseSnapshots(
+      skus.items,
+      rows.flatMap((r) => (r.skuId ? [{ ...r, skuId: r.skuId }] : [])),
+    ),
     attempts,
     customCounts,
+    { partnerId: run.partnerId, rows },
   );
   return 'succeeded';
 }

@@ -10,6 +10,7 @@ import { Pacer } from './queue/pacer.js';
 import { withLock } from './queue/partition-lock.js';
 import { ConsentAttemptStore } from './store/consent-attempts.js';
 import { CustomLicenseStore } from './store/custom-licenses.js';
+import { CustomerSubscriptionStore } from './store/customer-subscriptions.js';
 import type { Store } from './store/database.js';
 import type { KeyRing } from './store/encryption.js';
 import { PartnerStore } from './store/partners.js';
@@ -26,6 +27,8 @@ export interface Services {
   identity: MicrosoftIdentity;
   partnerCenter: PartnerCenterClient;
   runs: RefreshRunStore;
+  /** Customer subscriptions, their terms and their SKUs. */
+  subscriptions: CustomerSubscriptionStore;
   pacer: Pacer;
   graph: GraphClient;
   /** Paces Graph calls by resource units per tenant and per app, and per partner. */
@@ -56,6 +59,7 @@ export function createServices(
     ),
     partnerCenter: new PartnerCenterClient(http, config.microsoft.endpoints.partnerCenterUrl),
     runs: new RefreshRunStore(store.db),
+    subscriptions: new CustomerSubscriptionStore(store.db),
     pacer: new Pacer(redis, config.queuePrefix, config.microsoft.partnerCenterRps),
     graph: new GraphClient(http, config.microsoft.endpoints.graphUrl),
     graphPacer: new GraphPacer(redis, config.queuePrefix, {

@@ -7,10 +7,12 @@ export interface SubscribedSkuCounts {
   productSku: { id: string; skuPartNumber: string };
 }
 
-export interface SubscriptionQuantity {
-  offerId: string;
+/** A subscription whose Entra SKU is resolved (through its provisioning status). */
+export interface ResolvedSubscription {
+  skuId: string;
   quantity: number;
   status: string;
+  offerName?: string | null;
 }
 
 export interface LicenseSnapshot {
@@ -20,31 +22,49 @@ export interface LicenseSnapshot {
   consumedUnits: number;
   suspendedUnits: number;
   warningUnits: number;
-  /** Sum of the active subscriptions of this SKU, monthly and yearly terms alike. */
+  /** Sum of the active subscriptions of this SKU, whatever their term (P1M, P1Y, P3Y). */
   billedQuantity: number;
 }
 
 /**
  * One snapshot per SKU: unit counts from subscribedskus, billed quantity from the active
- * subscriptions whose offer is that SKU.
+ * subscriptions of that SKU (suspended, disabled, expired, deleted and pending ones are not
+ * billed). An active subscription of a SKU subscribedskus does not list still gets a snapshot,
+ * with no units and its offer name for a part number: billed seats never vanish.
  */
 export function licenseSnapshots(
   skus: SubscribedSkuCounts[],
-  subscriptions: SubscriptionQuantity[],
+  subscriptions: ResolvedSubscription[],
 ): LicenseSnapshot[] {
-  const billed = new Map<string, number>();
+  const billed = new Map<string, { quantity: number; offerName: string }>();
   for (const s of subscriptions) {
     if (s.status !== 'active') continue;
-    const key = s.offerId.toLowerCase();
-    billed.set(key, (billed.get(key) ?? 0) + s.quantity);
+    const key = s.skuId.toLowerCase();
+    const entry = billed.get(key) ?? { quantity: 0, offerName: s.offerName ?? '' };
+    entry.quantity += s.quantity;
+    billed.set(key, entry);
   }
-  return skus.map((sku) => ({
+  const snapshots = skus.map((sku) => ({
     skuId: sku.productSku.id.toLowerCase(),
     skuPartNumber: sku.productSku.skuPartNumber,
     activeUnits: sku.activeUnits,
     consumedUnits: sku.consumedUnits,
     suspendedUnits: sku.suspendedUnits ?? 0,
     warningUnits: sku.warningUnits ?? 0,
-    billedQuantity: billed.get(sku.productSku.id.toLowerCase()) ?? 0,
+    billedQuantity: billed.get(sku.productSku.id.toLowerCase())?.quantity ?? 0,
   }));
+  const listed = new Set(snapshots.map((s) => s.skuId));
+  for (const [skuId, { quantity, offerName }] of billed) {
+    if (listed.has(skuId)) continue;
+    snapshots.push({
+      skuId,
+      skuPartNumber: offerName,
+      activeUnits: 0,
+      consumedUnits: 0,
+      suspendedUnits: 0,
+      warningUnits: 0,
+      billedQuantity: quantity,
+    });
+  }
+  return snapshots;
 }

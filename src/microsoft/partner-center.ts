@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { AxiosInstance } from 'axios';
+import type { AxiosInstance, AxiosResponse } from 'axios';
 import { classifyHttpFailure, MicrosoftError, parseRetryAfter, type CallScope } from './errors.js';
 
 export interface PartnerCenterCollection<T> {
@@ -16,6 +16,33 @@ export interface PartnerCenterCustomer {
   allowDelegatedAccess?: boolean;
 }
 
+/** The Subscription fields we keep (learn.microsoft.com partner-center/developer subscription-resources). */
+export interface PartnerCenterSubscription {
+  id: string;
+  offerId: string;
+  offerName?: string;
+  quantity: number;
+  /** active, suspended, disabled, expired, deleted, pending, none */
+  status: string;
+  termDuration?: string;
+  billingCycle?: string;
+  commitmentEndDate?: string;
+  /** New commerce only. */
+  cancellationAllowedUntilDate?: string | null;
+  autoRenewEnabled?: boolean;
+  productType?: { id: string; displayName?: string };
+  isTrial?: boolean;
+}
+
+/** get-subscription-provisioning-status: the Entra SKU a subscription provisions. */
+export interface SubscriptionProvisioningStatus {
+  skuId?: string;
+  /** success, pending or failed */
+  status?: string;
+  quantity?: number;
+  endDate?: string;
+}
+
 /** Partner Center REST over our HTTP client; failures are thrown classified. */
 export class PartnerCenterClient {
   constructor(
@@ -23,13 +50,32 @@ export class PartnerCenterClient {
     private readonly baseUrl: string,
   ) {}
 
+  /**
+   * A subscription's provisioning status; undefined when Partner Center does not know the
+   * subscription (404), as when it was removed after the listing.
+   */
+  async provisioningStatus(
+    customerTenantId: string,
+    subscriptionId: string,
+    accessToken: string,
+  ): Promise<SubscriptionProvisioningStatus | undefined> {
+    const path = `/customers/${customerTenantId}/subscriptions/${encodeURIComponent(subscriptionId)}/provisioningstatus`;
+    const response = await this.send(path, accessToken, {});
+    if (response.status === 404) return undefined;
+    return this.parse<SubscriptionProvisioningStatus>(response, 'customer');
+  }
+
   async get<T>(
     path: string,
     accessToken: string,
     scope: CallScope,
     headers: Record<string, string> = {},
   ): Promise<T> {
-    const response = await this.http.get<string>(`${this.baseUrl}/v1${path}`, {
+    return this.parse<T>(await this.send(path, accessToken, headers), scope);
+  }
+
+  private send(path: string, accessToken: string, headers: Record<string, string>) {
+    return this.http.get<string>(`${this.baseUrl}/v1${path}`, {
       headers: {
         Authorization: `Bearer ${accessToken}`,
         Accept: 'application/json',
@@ -39,6 +85,9 @@ export class PartnerCenterClient {
         ...headers,
       },
     });
+  }
+
+  private parse<T>(response: AxiosResponse<string>, scope: CallScope): T {
     if (response.status >= 200 && response.status < 300) return JSON.parse(response.data) as T;
     let code: string | undefined;
     try {

@@ -43,6 +43,11 @@ export class Pacer {
     return 1000 / this.rate;
   }
 
+  /** Milliseconds between two requests of one partner at its rate. */
+  get spacingMs(): number {
+    return this.interval;
+  }
+
   private async reserveRaw(partnerKey: string, cost: number): Promise<number> {
     const first = await this.redis.eval(
       reserve,
@@ -62,17 +67,36 @@ export class Pacer {
   }
 
   /**
-   * Reserves consecutive slots of `cost` requests for each job and remembers each job's slot,
-   * so the job finds it held when it runs. Returns each job's wait in milliseconds.
+   * Reserves consecutive slots for the jobs, `cost` requests each (one number for all, or one
+   * per job), and remembers each job's slot and cost, so the job finds them held when it runs.
+   * Returns each job's wait in milliseconds.
    */
-  async holdSlots(partnerKey: string, jobIds: string[], cost = 1): Promise<number[]> {
+  async holdSlots(
+    partnerKey: string,
+    jobIds: string[],
+    cost: number | number[] = 1,
+  ): Promise<number[]> {
     if (jobIds.length === 0) return [];
-    const first = await this.reserveRaw(partnerKey, cost * jobIds.length);
+    const costs = jobIds.map((_, i) => (typeof cost === 'number' ? cost : cost[i]!));
+    const first = await this.reserveRaw(
+      partnerKey,
+      costs.reduce((a, b) => a + b, 0),
+    );
     const now = Date.now();
-    const waits = jobIds.map((_, i) => Math.max(0, Math.ceil(first + i * cost * this.interval)));
+    let offset = 0;
+    const waits = costs.map((c) => {
+      const wait = Math.max(0, Math.ceil(first + offset * this.interval));
+      offset += c;
+      return wait;
+    });
     const pipeline = this.redis.pipeline();
     jobIds.forEach((jobId, i) =>
-      pipeline.set(this.heldKey(jobId), String(now + waits[i]!), 'PX', waits[i]! + heldGraceMs),
+      pipeline.set(
+        this.heldKey(jobId),
+        `${now + waits[i]!}:${costs[i]!}`,
+        'PX',
+        waits[i]! + heldGraceMs,
+      ),
     );
     await pipeline.exec();
     return waits;
@@ -83,27 +107,31 @@ export class Pacer {
    * postponed to it), else a new reservation that is then held. A wait short enough is slept
    * in place (`inPlace`) and uses the slot up; a longer one keeps it held, so the job coming
    * back from the delayed set at its slot goes ahead instead of reserving another. A retry
-   * after a failure therefore takes a new slot.
+   * after a failure therefore takes a new slot. `cost` is the number of requests the slot
+   * holds: the one it was held with, else the one asked for.
    */
   async slotFor(
     partnerKey: string,
     jobId: string,
     cost = 1,
-  ): Promise<{ waitMs: number; inPlace: boolean }> {
+  ): Promise<{ waitMs: number; inPlace: boolean; cost: number }> {
     const key = this.heldKey(jobId);
     const held = await this.redis.get(key);
     let waitMs: number;
+    let slotCost = cost;
     if (held !== null) {
-      waitMs = Math.max(0, Number(held) - Date.now());
+      const [at, heldCost] = held.split(':');
+      waitMs = Math.max(0, Number(at) - Date.now());
+      if (heldCost !== undefined) slotCost = Number(heldCost);
     } else {
       waitMs = await this.reserve(partnerKey, cost);
       if (waitMs > inPlaceMs) {
-        await this.redis.set(key, String(Date.now() + waitMs), 'PX', waitMs + heldGraceMs);
+        await this.redis.set(key, `${Date.now() + waitMs}:${cost}`, 'PX', waitMs + heldGraceMs);
       }
     }
     const inPlace = waitMs <= inPlaceMs;
     if (inPlace && held !== null) await this.redis.del(key);
-    return { waitMs, inPlace };
+    return { waitMs, inPlace, cost: slotCost };
   }
 
   private heldKey(jobId: string): string {

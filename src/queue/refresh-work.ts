@@ -1,4 +1,5 @@
 import type { Pacer } from './pacer.js';
+import type { CustomerSubscriptionStore } from '../store/customer-subscriptions.js';
 import type { RefreshRunStore } from '../store/refresh-runs.js';
 import { jobIds } from './catalog.js';
 import type { JobQueues } from './job-queues.js';
@@ -6,10 +7,26 @@ import type { JobQueues } from './job-queues.js';
 /** Partner Center calls one customer refresh makes (subscribed SKUs and subscriptions). */
 export const callsPerCustomer = 2;
 
+/**
+ * Provisioning-status calls (one per subscription whose SKU is not yet known) a customer's
+ * first refresh is held slots for; later refreshes hold none, as their subscriptions' SKUs are
+ * known. More than this take further slots when they are met (a job that must wait for them
+ * lists again at its later slot). Slots held but not used lengthen the first run without a
+ * request in them, a second listing costs two requests: two held keeps both small for
+ * customers with a handful of subscriptions. Default: 2
+ */
+export const firstRefreshSkuCalls = 2;
+
+/** The Partner Center requests a customer's refresh holds slots for. */
+export function customerRefreshCost(subscriptionsKnown: boolean): number {
+  return callsPerCustomer + (subscriptionsKnown ? 0 : firstRefreshSkuCalls);
+}
+
 export interface RefreshWorkDeps {
   runs: RefreshRunStore;
   queues: JobQueues;
   pacer: Pacer;
+  subscriptions: CustomerSubscriptionStore;
 }
 
 export interface EnqueuedTenants {
@@ -56,10 +73,14 @@ export async function enqueuePendingTenants(
       0,
     );
   }
+  const known = await deps.subscriptions.knownTenants(
+    run.partnerId,
+    missing.map((m) => m.tenant),
+  );
   const waits = await deps.pacer.holdSlots(
     run.partnerId,
     missing.map((m) => m.jobId),
-    callsPerCustomer,
+    missing.map((m) => customerRefreshCost(known.has(m.tenant))),
   );
   await deps.queues.enqueueBulk(
     'refreshCustomer',

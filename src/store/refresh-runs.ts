@@ -2,6 +2,10 @@ import { and, desc, eq, inArray, sql } from 'drizzle-orm';
 import type { LicenseSnapshot } from '../domain/licenses.js';
 import type { MicrosoftFailure } from '../microsoft/errors.js';
 import { insertCustomLicenseCounts, type CustomLicenseCountInput } from './custom-licenses.js';
+import {
+  replaceCustomerSubscriptions,
+  type CustomerSubscriptionInput,
+} from './customer-subscriptions.js';
 import type { Database } from './database.js';
 import { licenseSnapshots, refreshResults, refreshRuns, type RefreshRunTrigger } from './schema.js';
 
@@ -97,8 +101,9 @@ export class RefreshRunStore {
   }
 
   /**
-   * The tenant's snapshot set, its custom-license counts and its success, once per (run,
-   * tenant) whatever the retries: only a pending result moves, and unique keys absorb a repeat.
+   * The tenant's snapshot set, its subscriptions, its custom-license counts and its success,
+   * once per (run, tenant) whatever the retries: only a pending result moves, and unique keys
+   * absorb a repeat.
    */
   async succeed(
     runId: string,
@@ -107,6 +112,7 @@ export class RefreshRunStore {
     snapshots: LicenseSnapshot[],
     attempts: number,
     customCounts: CustomLicenseCountInput[] = [],
+    subscriptions?: { partnerId: string; rows: CustomerSubscriptionInput[] },
   ): Promise<boolean> {
     return this.db.transaction(async (tx) => {
       const moved = await tx
@@ -133,6 +139,15 @@ export class RefreshRunStore {
           .insert(licenseSnapshots)
           .values(snapshots.map((s) => ({ runId, customerTenantId, companyId, ...s })))
           .onConflictDoNothing();
+      }
+      if (subscriptions) {
+        await replaceCustomerSubscriptions(
+          tx,
+          subscriptions.partnerId,
+          customerTenantId,
+          runId,
+          subscriptions.rows,
+        );
       }
       if (companyId) await insertCustomLicenseCounts(tx, runId, companyId, customCounts);
       await countOutcomes(tx, runId, { succeeded: 1 });

@@ -286,6 +286,52 @@ export const licenseSnapshots = pgTable(
   ],
 );
 
+/**
+ * A customer's Partner Center subscriptions as the last successful refresh listed them, with
+ * their terms (renewals and cancellation windows are read from here). `skuId` is the Entra SKU
+ * the subscription provisions: it never changes, so it is asked of Partner Center once.
+ */
+export const customerSubscriptions = pgTable(
+  'customer_subscriptions',
+  {
+    partnerId: uuid('partner_id')
+      .notNull()
+      .references(() => partners.id, { onDelete: 'cascade' }),
+    customerTenantId: uuid('customer_tenant_id').notNull(),
+    subscriptionId: text('subscription_id').notNull(),
+    offerId: text('offer_id').notNull(),
+    offerName: text('offer_name'),
+    /** null until resolved (a deleted subscription is never asked for). */
+    skuId: uuid('sku_id'),
+    quantity: integer('quantity').notNull(),
+    /** Partner Center's status: active, suspended, disabled, expired, deleted, pending, none. */
+    status: text('status').notNull(),
+    /** ISO 8601: P1M, P1Y, P3Y. */
+    termDuration: text('term_duration'),
+    /** monthly, annual, triennial... */
+    billingCycle: text('billing_cycle'),
+    commitmentEndDate: timestamp('commitment_end_date', { withTimezone: true }),
+    /** New commerce: the end of the window in which the subscription may still be cancelled. */
+    cancellationAllowedUntilDate: timestamp('cancellation_allowed_until_date', {
+      withTimezone: true,
+    }),
+    autoRenewEnabled: boolean('auto_renew_enabled'),
+    /** productType.id, e.g. OnlineServicesNCE; null for legacy offers. */
+    productType: text('product_type'),
+    isTrial: boolean('is_trial').notNull().default(false),
+    /** The run that last listed it. */
+    runId: uuid('run_id').references(() => refreshRuns.id, { onDelete: 'set null' }),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    uniqueIndex('customer_subscriptions_partner_tenant_sub_uq').on(
+      t.partnerId,
+      t.customerTenantId,
+      t.subscriptionId,
+    ),
+  ],
+);
+
 /** A billing item counted in each customer tenant through Microsoft Graph. */
 export const customLicenseDefinitions = pgTable(
   'custom_license_definitions',

@@ -9,6 +9,7 @@ import {
   throttledBurst,
   type TestEmulator,
 } from '../support/emulator.js';
+import { skuIds, termsCustomer } from '../support/subscriptions.js';
 
 // Partner Center REST as a client sees it, over real HTTPS to the emulator
 // (docs: /work/shared/reference/microsoft-protocols.md §4).
@@ -44,10 +45,26 @@ interface CustomerResource {
 interface SubscriptionResource {
   id: string;
   offerId: string;
+  offerName: string;
   quantity: number;
   status: string;
   termDuration: string;
   billingCycle: string;
+  productType?: { id: string; displayName: string };
+  creationDate: string;
+  commitmentEndDate: string;
+  cancellationAllowedUntilDate?: string;
+  autoRenewEnabled: boolean;
+  isTrial: boolean;
+  links: Record<string, Link>;
+  attributes: { objectType: string };
+}
+
+interface ProvisioningStatusResource {
+  skuId: string;
+  status: string;
+  quantity: number;
+  endDate: string;
   attributes: { objectType: string };
 }
 
@@ -125,7 +142,10 @@ describe('Partner Center emulator (HTTPS)', function () {
       scenarioWith((p) =>
         p.tenantId === firstPartner
           ? { ...p, customers: { generate: { seed: 11, count: 2500 } } }
-          : p,
+          : {
+              ...p,
+              customers: [...(p.customers as unknown[]), termsCustomer] as typeof p.customers,
+            },
       ),
     );
     const [first, second, noMfa, staff] = await Promise.all(
@@ -203,11 +223,11 @@ describe('Partner Center emulator (HTTPS)', function () {
       );
     });
 
-    it('answers the second partner with its own single customer and no next link', async function () {
+    it('answers the second partner with its own two customers and no next link', async function () {
       const response = await get(emulator, '/v1/customers?size=500', tokens.second);
       const page = json<Collection<CustomerResource>>(response);
-      expect(page.totalCount).to.equal(1);
-      expect(page.items.map((c) => c.id)).to.deep.equal([explicitCustomer]);
+      expect(page.totalCount).to.equal(2);
+      expect(page.items.map((c) => c.id)).to.deep.equal([explicitCustomer, termsCustomer.tenantId]);
       expect(page.links.next).to.be.undefined;
     });
   });
@@ -227,7 +247,7 @@ describe('Partner Center emulator (HTTPS)', function () {
       expect(customer.attributes.objectType).to.equal('Customer');
     });
 
-    it('lists its subscriptions: SPB on P1M and P1Y, offerId the SKU id upper-cased', async function () {
+    it('lists its subscriptions: SPB on P1M and P1Y, new-commerce offer ids, not SKU ids', async function () {
       const response = await get(
         emulator,
         `/v1/customers/${explicitCustomer}/subscriptions`,
@@ -240,43 +260,192 @@ describe('Partner Center emulator (HTTPS)', function () {
       expect(new Set(page.items.map((s) => s.id)).size).to.equal(3);
       const summary = page.items
         .map((s) => ({
-          offerId: s.offerId,
+          offerName: s.offerName,
           termDuration: s.termDuration,
           quantity: s.quantity,
           status: s.status,
           billingCycle: s.billingCycle,
         }))
         .sort((a, b) =>
-          `${a.offerId}${a.termDuration}`.localeCompare(`${b.offerId}${b.termDuration}`),
+          `${a.offerName}${a.termDuration}`.localeCompare(`${b.offerName}${b.termDuration}`),
         );
-      expect(summary).to.deep.equal(
+      expect(summary).to.deep.equal([
+        {
+          offerName: 'Exchange Online (Plan 1)',
+          termDuration: 'P1M',
+          quantity: 3,
+          status: 'active',
+          billingCycle: 'monthly',
+        },
+        {
+          offerName: 'Microsoft 365 Business Premium',
+          termDuration: 'P1M',
+          quantity: 10,
+          status: 'active',
+          billingCycle: 'monthly',
+        },
+        {
+          offerName: 'Microsoft 365 Business Premium',
+          termDuration: 'P1Y',
+          quantity: 5,
+          status: 'active',
+          billingCycle: 'annual',
+        },
+      ]);
+      for (const s of page.items) {
+        expect(s.attributes.objectType).to.equal('Subscription');
+        // productId:skuId:availabilityId, as new-commerce offers are.
+        expect(s.offerId).to.match(/^CFQ7TTC0[0-9A-Z]{4}:0001:CFQ7TTC0[0-9A-Z]{4}$/);
+        expect(s.productType).to.deep.equal({
+          id: 'OnlineServicesNCE',
+          displayName: 'OnlineServicesNCE',
+        });
+        expect(s.offerId.toLowerCase()).not.to.contain(spbSkuId);
+        expect(s.offerId.toLowerCase()).not.to.contain(exchangeSkuId);
+      }
+      // One product for both terms of SPB, a different availability per term.
+      const spb = page.items.filter((s) => s.offerName === 'Microsoft 365 Business Premium');
+      const [monthly, yearly] = spb.map((s) => s.offerId.split(':'));
+      expect(monthly![0]).to.equal(yearly![0]);
+      expect(monthly![2]).not.to.equal(yearly![2]);
+    });
+
+    it('gives each subscription its SKU through its provisioning status', async function () {
+      const subscriptions = json<Collection<SubscriptionResource>>(
+        await get(emulator, `/v1/customers/${explicitCustomer}/subscriptions`, tokens.second),
+      ).items;
+      for (const s of subscriptions) {
+        const response = await get(
+          emulator,
+          `/v1/customers/${explicitCustomer}/subscriptions/${s.id.toUpperCase()}/provisioningstatus`,
+          tokens.second,
+        );
+        expect(response.status, String(response.data)).to.equal(200);
+        const status = json<ProvisioningStatusResource>(response);
+        expect(status).to.have.all.keys('skuId', 'status', 'quantity', 'endDate', 'attributes');
+        expect(status.skuId).to.equal(status.skuId.toUpperCase());
+        expect(status.skuId.toLowerCase()).to.equal(
+          s.offerName === 'Microsoft 365 Business Premium' ? spbSkuId : exchangeSkuId,
+        );
+        expect(status).to.include({ status: 'success', quantity: s.quantity });
+        expect(status.attributes).to.deep.equal({ objectType: 'SubscriptionProvisioningStatus' });
+        const single = await get(
+          emulator,
+          `/v1/customers/${explicitCustomer}/subscriptions/${s.id}`,
+          tokens.second,
+        );
+        expect(single.status).to.equal(200);
+        expect(json<SubscriptionResource>(single)).to.deep.equal(s);
+      }
+    });
+
+    it('answers 404 (code 1000) for a subscription it does not know, 403 for another partner', async function () {
+      const unknown = randomUUID();
+      for (const path of [
+        `/v1/customers/${explicitCustomer}/subscriptions/${unknown}/provisioningstatus`,
+        `/v1/customers/${explicitCustomer}/subscriptions/${unknown}`,
+      ]) {
+        expectFault(await get(emulator, path, tokens.second), 404, 1000);
+      }
+      const [one] = json<Collection<SubscriptionResource>>(
+        await get(emulator, `/v1/customers/${explicitCustomer}/subscriptions`, tokens.second),
+      ).items;
+      expectFault(
+        await get(
+          emulator,
+          `/v1/customers/${explicitCustomer}/subscriptions/${one!.id}/provisioningstatus`,
+          tokens.first,
+        ),
+        403,
+        20002,
+      );
+    });
+
+    it('new-commerce terms (P1M, P1Y, P3Y), legacy GUID offers and every documented status', async function () {
+      const items = json<Collection<SubscriptionResource>>(
+        await get(emulator, `/v1/customers/${termsCustomer.tenantId}/subscriptions`, tokens.second),
+      ).items;
+      expect(items.map((s) => s.status).sort()).to.deep.equal(
         [
-          {
-            offerId: exchangeSkuId.toUpperCase(),
-            termDuration: 'P1M',
-            quantity: 3,
-            status: 'active',
-            billingCycle: 'monthly',
-          },
-          {
-            offerId: spbSkuId.toUpperCase(),
-            termDuration: 'P1M',
-            quantity: 10,
-            status: 'active',
-            billingCycle: 'monthly',
-          },
-          {
-            offerId: spbSkuId.toUpperCase(),
-            termDuration: 'P1Y',
-            quantity: 5,
-            status: 'active',
-            billingCycle: 'annual',
-          },
-        ].sort((a, b) =>
-          `${a.offerId}${a.termDuration}`.localeCompare(`${b.offerId}${b.termDuration}`),
+          'active',
+          'active',
+          'active',
+          'active',
+          'active',
+          'active',
+          'deleted',
+          'disabled',
+          'expired',
+          'pending',
+          'suspended',
+        ].sort(),
+      );
+      const legacy = items.filter((s) => !s.productType);
+      expect(legacy.map((s) => [s.offerName, s.termDuration, s.billingCycle])).to.have.deep.members(
+        [
+          ['Exchange Online (Plan 1)', 'P1M', 'monthly'],
+          ['Exchange Online (Plan 1)', 'P1Y', 'annual'],
+        ],
+      );
+      for (const s of legacy) {
+        expect(s.offerId).to.match(
+          /^[0-9A-F]{8}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{4}-[0-9A-F]{12}$/,
+        );
+        expect(s.offerId.toLowerCase()).not.to.equal(skuIds.EXCHANGESTANDARD);
+        expect(s).not.to.have.property('cancellationAllowedUntilDate');
+        expect(s.links).to.have.property('offer');
+      }
+      const triennial = items.find((s) => s.termDuration === 'P3Y')!;
+      expect(triennial).to.include({ billingCycle: 'triennial', autoRenewEnabled: true });
+      expect(triennial.links).to.include.all.keys('product', 'sku', 'availability', 'self');
+      for (const s of items.filter((x) => x.productType)) {
+        // The cancellation window: seven days from the start of the current term.
+        const end = Date.parse(s.commitmentEndDate) + 86_400_000;
+        const start = new Date(end);
+        start.setUTCMonth(start.getUTCMonth() - { P1M: 1, P1Y: 12, P3Y: 36 }[s.termDuration]!);
+        expect(Date.parse(s.cancellationAllowedUntilDate!) - start.getTime()).to.equal(
+          7 * 86_400_000,
+        );
+      }
+      const basic = items.find((s) => s.offerName === 'Microsoft 365 Business Basic')!;
+      expect(basic.offerId).to.match(/^CFQ7TTC0LH18:0001:/);
+      expect(basic).to.include({
+        termDuration: 'P1Y',
+        billingCycle: 'monthly',
+        autoRenewEnabled: false,
+        commitmentEndDate: '2027-11-19T00:00:00Z',
+      });
+      const pending = items.find((s) => s.status === 'pending')!;
+      const status = json<ProvisioningStatusResource>(
+        await get(
+          emulator,
+          `/v1/customers/${termsCustomer.tenantId}/subscriptions/${pending.id}/provisioningstatus`,
+          tokens.second,
         ),
       );
-      for (const s of page.items) expect(s.attributes.objectType).to.equal('Subscription');
+      expect(status).to.include({ skuId: skuIds.SPB.toUpperCase(), status: 'pending' });
+    });
+
+    it('counts subscribed units by status: active, warning (expired), suspended (suspended, disabled)', async function () {
+      const skus = json<Collection<SubscribedSkuResource>>(
+        await get(
+          emulator,
+          `/v1/customers/${termsCustomer.tenantId}/subscribedskus`,
+          tokens.second,
+        ),
+      ).items;
+      const spb = skus.find((s) => s.productSku.id === skuIds.SPB)!;
+      expect(spb).to.deep.include({
+        activeUnits: 20,
+        suspendedUnits: 3,
+        warningUnits: 3,
+        totalUnits: 23,
+        consumedUnits: 2,
+        availableUnits: 21,
+      });
+      expect(skus.find((s) => s.productSku.id === skuIds.EXCHANGESTANDARD)).to.deep.include({
+        activeUnits: 5,
+      });
     });
 
     it('reports subscribed SKUs: active = active subscription quantities, consumed = licensed users', async function () {
@@ -286,7 +455,18 @@ describe('Partner Center emulator (HTTPS)', function () {
       ]);
       expect(skusResponse.status).to.equal(200);
       const skus = json<Collection<SubscribedSkuResource>>(skusResponse);
-      const subscriptions = json<Collection<SubscriptionResource>>(subsResponse).items;
+      const subscriptions = await Promise.all(
+        json<Collection<SubscriptionResource>>(subsResponse).items.map(async (s) => ({
+          ...s,
+          skuId: json<ProvisioningStatusResource>(
+            await get(
+              emulator,
+              `/v1/customers/${explicitCustomer}/subscriptions/${s.id}/provisioningstatus`,
+              tokens.second,
+            ),
+          ).skuId.toLowerCase(),
+        })),
+      );
       expect(skus.totalCount).to.equal(2);
       const byPart = new Map(skus.items.map((s) => [s.productSku.skuPartNumber, s]));
       // SPB: 10 + 5 bought, a@ and b@ licensed; EXCHANGESTANDARD: 3 bought, b@ licensed.
@@ -311,7 +491,7 @@ describe('Partner Center emulator (HTTPS)', function () {
       for (const sku of skus.items) {
         expect(sku.attributes.objectType).to.equal('SubscribedSku');
         const bought = subscriptions
-          .filter((s) => s.status === 'active' && s.offerId === sku.productSku.id.toUpperCase())
+          .filter((s) => s.status === 'active' && s.skuId === sku.productSku.id)
           .reduce((sum, s) => sum + s.quantity, 0);
         expect(sku.activeUnits).to.equal(bought);
         expect(sku.totalUnits).to.equal(sku.activeUnits + sku.warningUnits);

@@ -47,16 +47,18 @@ export async function partnerOr404(services: Services, id: string): Promise<Part
 /** Each company with its latest licenses and custom-license counts, and what the listing found. */
 export async function companiesOverview(services: Services, partnerId: string) {
   const companies = await services.partners.companies(partnerId);
-  const [snapshots, run, counts] = await Promise.all([
+  const [snapshots, run, counts, subscriptions] = await Promise.all([
     services.runs.latestLicenses(companies.map((c) => c.id)),
     services.runs.latest(partnerId),
     services.customLicenses.latestCounts(companies.map((c) => c.id)),
+    services.subscriptions.forCompanies(companies.map((c) => c.id)),
   ]);
   return {
     /** Partner Center customers the latest refresh found with no company here. */
     customersNotYetAdded: run?.notYetAdded ?? [],
     companies: companies.map((c) => {
       const own = snapshots.filter((s) => s.companyId === c.id);
+      const terms = (c.customerTenantId && subscriptions.get(c.customerTenantId)) || [];
       return {
         ...companyView(c),
         licensesRefreshedAt: own[0]?.capturedAt ?? null,
@@ -68,6 +70,23 @@ export async function companiesOverview(services: Services, partnerId: string) {
           availableUnits: s.activeUnits + s.warningUnits - s.consumedUnits,
           suspendedUnits: s.suspendedUnits,
           billedQuantity: s.billedQuantity,
+          /** The subscriptions of this SKU with their terms, as the latest refresh listed them. */
+          subscriptions: terms
+            .filter((t) => t.skuId === s.skuId)
+            .map((t) => ({
+              subscriptionId: t.subscriptionId,
+              offerId: t.offerId,
+              offerName: t.offerName,
+              productType: t.productType,
+              quantity: t.quantity,
+              status: t.status,
+              termDuration: t.termDuration,
+              billingCycle: t.billingCycle,
+              commitmentEndDate: t.commitmentEndDate,
+              cancellationAllowedUntilDate: t.cancellationAllowedUntilDate,
+              autoRenewEnabled: t.autoRenewEnabled,
+              isTrial: t.isTrial,
+            })),
         })),
         /** Each custom license's latest count, or why it did not update. */
         customLicenses: counts

@@ -19,16 +19,14 @@ class MsalNoTokens extends InteractionRequiredAuthError {
 
 /** Resource URIs are the real ones in every cloud we talk to, the emulator included. */
 export const partnerCenterResource = 'https://api.partnercenter.microsoft.com';
-export const graphResource = 'https://graph.microsoft.com';
 export const partnerCenterScope = `${partnerCenterResource}/user_impersonation`;
-/** "Read your profile", shown on the consent page beside "Access Partner Center". */
-export const profileScope = `${graphResource}/User.Read`;
 /**
- * "Read group memberships": the least privileged permission under which Graph returns the
+ * Graph permissions the Partner Center consent asks for beside it: "Read your profile", and
+ * "Read group memberships", the least privileged permission under which Graph returns the
  * names of the user's groups (with User.Read alone it returns ids only), to check the
  * AdminAgents membership.
  */
-export const groupNamesScope = `${graphResource}/GroupMember.Read.All`;
+const partnerConsentGraphPermissions = ['User.Read', 'GroupMember.Read.All'] as const;
 
 /** amr values that prove MFA: mfa, and ngcmfa (Windows Hello for Business: "equivalent to mfa"). */
 export function signedInWithMfa(amr: readonly string[] | undefined): boolean {
@@ -73,6 +71,8 @@ export class MicrosoftIdentity {
   readonly graphDefaultScope: string;
   /** What the custom-license consent asks for. */
   readonly customLicenseScopes: string[];
+  /** What the Partner Center consent asks for in Graph, beside Partner Center (this cloud's Graph). */
+  readonly partnerConsentGraphScopes: string[];
 
   constructor(
     private readonly config: Config,
@@ -85,6 +85,7 @@ export class MicrosoftIdentity {
     const graph = config.microsoft.endpoints.graphResource;
     this.graphDefaultScope = `${graph}/.default`;
     this.customLicenseScopes = customLicensePermissions.map((p) => `${graph}/${p}`);
+    this.partnerConsentGraphScopes = partnerConsentGraphPermissions.map((p) => `${graph}/${p}`);
   }
 
   authority(tenant: string): string {
@@ -198,7 +199,7 @@ export class MicrosoftIdentity {
     return this.app().getAuthCodeUrl({
       ...(request.tenantId ? { authority: this.authority(request.tenantId) } : {}),
       scopes: custom ? this.customLicenseScopes : [partnerCenterScope],
-      ...(custom ? {} : { extraScopesToConsent: [profileScope, groupNamesScope] }),
+      ...(custom ? {} : { extraScopesToConsent: this.partnerConsentGraphScopes }),
       redirectUri: this.redirectUri,
       state: request.state,
       nonce: request.nonce,

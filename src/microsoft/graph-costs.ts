@@ -1,6 +1,8 @@
 // What a Graph request costs against Microsoft's identity and access limits, which are
 // counted in resource units per app and tenant (and per app across all tenants), not in
 // requests. Source: microsoft-graph-docs-contrib includes/throttling-identity-and-access.md.
+// The emulator keeps its own copy (emulator/graph-limits.ts) on purpose: it plays Microsoft, so
+// a cost wrong here shows up as 429s in the tests instead of being agreed with.
 
 /** Base costs of the listed requests; any other identity and access request costs 1. */
 const baseCosts: readonly { method: string; path: RegExp; units: number }[] = [

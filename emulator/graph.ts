@@ -10,7 +10,7 @@ import {
 import { sendGraphError, sendGraphThrottled } from './errors.js';
 import { chargeGraphRequest } from './graph-limits.js';
 import { membershipRoutes } from './graph-membership.js';
-import { originOf } from './identity.js';
+import { originOf } from './identity-request.js';
 import { answerMailboxUsageDetail } from './reports.js';
 import type { EmulatorState } from './state.js';
 import { graphAppId, resources, verifyAccessToken, type AccessTokenClaims } from './tokens.js';

@@ -1,5 +1,5 @@
 import type { Request, Response, Router } from 'express';
-import type { PartnerGroup } from './directory.js';
+import type { PartnerGroup } from './tenants.js';
 import { sendGraphError } from './errors.js';
 import { originOf } from './identity-request.js';
 import type { EmulatorState } from './state.js';

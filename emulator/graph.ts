@@ -6,7 +6,7 @@ import {
   type Customer,
   type CustomerDetail,
   type DirectoryUser,
-} from './directory.js';
+} from './tenants.js';
 import { sendGraphError, sendGraphThrottled } from './errors.js';
 import { chargeGraphRequest } from './graph-limits.js';
 import { membershipRoutes } from './graph-membership.js';

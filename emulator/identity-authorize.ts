@@ -1,5 +1,5 @@
 import type { Request, Response } from 'express';
-import type { PartnerUser } from './directory.js';
+import type { PartnerUser } from './tenants.js';
 import { blockedByConditionalAccess, entraErrorBody } from './errors.js';
 import { originOf, param, partnerOf, resolveTenant, single } from './identity-request.js';
 import { consentPage, errorPage, formPostPage, signInPage } from './pages.js';

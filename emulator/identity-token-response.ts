@@ -1,5 +1,5 @@
 import type { Request, Response } from 'express';
-import type { PartnerUser } from './directory.js';
+import type { PartnerUser } from './tenants.js';
 import { sendEntraError } from './errors.js';
 import { originOf } from './identity-request.js';
 import { oidcScopes, permissionOf, resourceOf } from './scopes.js';

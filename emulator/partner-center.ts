@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Router, type NextFunction, type Request, type Response } from 'express';
-import { amrHasMfa, subscribedSkus, type Customer, type Partner } from './directory.js';
+import { amrHasMfa, subscribedSkus, type Customer, type Partner } from './tenants.js';
 import { sendPartnerCenterError, sendPartnerCenterThrottled } from './errors.js';
 import { partnerCenterLimits } from './partner-center-limits.js';
 import { partnerRoles, type PartnerRole } from './scenario.js';

@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Request, Response } from 'express';
-import type { CustomerDetail, DirectoryUser } from './directory.js';
+import type { CustomerDetail, DirectoryUser } from './tenants.js';
 import { sendGraphError } from './errors.js';
 import { originOf } from './identity-request.js';
 import type { EmulatorState } from './state.js';

@@ -1,3 +1,4 @@
+// Stays whole: one router for the emulated Graph API (its costs and membership are in graph-*.ts).
 import { randomUUID } from 'node:crypto';
 import { Router, type Request, type Response } from 'express';
 import {

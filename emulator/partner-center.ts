@@ -1,3 +1,4 @@
+// Stays whole: one router for the emulated Partner Center API (limits: partner-center-limits.ts).
 import { randomUUID } from 'node:crypto';
 import { Router, type NextFunction, type Request, type Response } from 'express';
 import { amrHasMfa, subscribedSkus, type Customer, type Partner } from './tenants.js';

@@ -102,3 +102,7 @@ export function sendGraphThrottled(res: Response, retryAfterSec: number): void {
   res.set('Retry-After', String(retryAfterSec));
   sendGraphError(res, 429, 'TooManyRequests', 'Please retry again later.');
 }
+
+/** The AADSTS53003 sentence: on the sign-in page and in the token endpoint's answers. */
+export const blockedByConditionalAccess =
+  'Access has been blocked by Conditional Access policies. The access policy does not allow token issuance.';

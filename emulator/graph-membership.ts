@@ -1,7 +1,7 @@
 import type { Request, Response, Router } from 'express';
-import type { PartnerGroup } from './directory.js';
+import type { PartnerGroup } from './tenants.js';
 import { sendGraphError } from './errors.js';
-import { originOf } from './identity.js';
+import { originOf } from './identity-request.js';
 import type { EmulatorState } from './state.js';
 import type { AccessTokenClaims } from './tokens.js';
 

@@ -1,3 +1,4 @@
+// Stays whole: one router for the emulated Graph API (its costs and membership are in graph-*.ts).
 import { randomUUID } from 'node:crypto';
 import { Router, type Request, type Response } from 'express';
 import {
@@ -6,11 +7,11 @@ import {
   type Customer,
   type CustomerDetail,
   type DirectoryUser,
-} from './directory.js';
+} from './tenants.js';
 import { sendGraphError, sendGraphThrottled } from './errors.js';
 import { chargeGraphRequest } from './graph-limits.js';
 import { membershipRoutes } from './graph-membership.js';
-import { originOf } from './identity.js';
+import { originOf } from './identity-request.js';
 import { answerMailboxUsageDetail } from './reports.js';
 import type { EmulatorState } from './state.js';
 import { graphAppId, resources, verifyAccessToken, type AccessTokenClaims } from './tokens.js';

@@ -1,4 +1,4 @@
-import type { PartnerUser } from './directory.js';
+import type { PartnerUser } from './tenants.js';
 import { describeScope } from './scopes.js';
 import type { EmulatorState, PendingAuthorization } from './state.js';
 

@@ -1,6 +1,7 @@
+// Stays whole: one router for the emulated Partner Center API (limits: partner-center-limits.ts).
 import { randomUUID } from 'node:crypto';
 import { Router, type NextFunction, type Request, type Response } from 'express';
-import { amrHasMfa, subscribedSkus, type Customer, type Partner } from './directory.js';
+import { amrHasMfa, subscribedSkus, type Customer, type Partner } from './tenants.js';
 import { sendPartnerCenterError, sendPartnerCenterThrottled } from './errors.js';
 import { partnerCenterLimits } from './partner-center-limits.js';
 import { partnerRoles, type PartnerRole } from './scenario.js';

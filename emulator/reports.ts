@@ -1,8 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Request, Response } from 'express';
-import type { CustomerDetail, DirectoryUser } from './directory.js';
+import type { CustomerDetail, DirectoryUser } from './tenants.js';
 import { sendGraphError } from './errors.js';
-import { originOf } from './identity.js';
+import { originOf } from './identity-request.js';
 import type { EmulatorState } from './state.js';
 
 // Microsoft 365 usage reports: the mailbox usage detail, answered as Graph v1.0 does, with a

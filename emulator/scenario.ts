@@ -3,6 +3,7 @@ import { z } from 'zod';
 
 // The scenario document: who exists in the emulated Microsoft cloud and how it behaves.
 // emulator/scenario.schema.json is generated from this schema (npm run emulator:schema).
+// Stays whole: the schema and the loader that applies it change together with the format.
 
 const guid = z
   .string()

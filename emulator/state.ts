@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import picomatch from 'picomatch';
-import { Directory, type PartnerUser } from './directory.js';
+import { Directory } from './directory.js';
+import type { PartnerUser } from './tenants.js';
 import type { FaultSpec, Scenario } from './scenario.js';
 import { TokenBucket } from './throttle.js';
 import type { SigningKeys } from './tokens.js';

@@ -1,4 +1,4 @@
-import type { Customer, Partner, Subscription, TermDuration } from './directory.js';
+import type { Customer, Partner, Subscription, TermDuration } from './tenants.js';
 import { legacyOfferId, nceCatalogItem } from './skus.js';
 
 const termMonths: Record<TermDuration, number> = { P1M: 1, P1Y: 12, P3Y: 36 };

@@ -14,7 +14,7 @@ import { healthRouter, readinessChecks } from './health.js';
 import { createMetrics, serveMetrics, type HttpMetrics } from './metrics.js';
 import { queueBoardPath, queueBoardRouter } from './queue-board.js';
 import { securityHeaders } from './security-headers.js';
-import { siteRouter, sitePageError, siteSession } from './site.js';
+import { siteRouter, sitePageError, siteSession } from './site/index.js';
 
 type AppRuntime = Pick<Runtime, 'config' | 'log' | 'store' | 'producer' | 'queues' | 'services'>;
 

@@ -1,3 +1,4 @@
+// Stays whole: drizzle-kit diffs this one file into migrations, and the tables refer to each other.
 import type { CustomLicenseKind } from '../domain/custom-licenses.js';
 import { sql } from 'drizzle-orm';
 import {

@@ -1,4 +1,4 @@
-import { subscribedSkus } from '../../emulator/directory.js';
+import { subscribedSkus } from '../../emulator/tenants.js';
 import type { ChaosStack } from './stack.js';
 
 /** A span during which a fault may leave a customer's calls without their commit. */

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { eq, sql } from 'drizzle-orm';
 import { Redis } from 'ioredis';
-import { subscribedSkus } from '../../emulator/directory.js';
+import { subscribedSkus } from '../../emulator/tenants.js';
 import { licenseSnapshots } from '../../src/store/schema.js';
 import type { RefreshRun } from '../../src/store/refresh-runs.js';
 import { scenarioWith } from '../support/emulator.js';

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { and, eq, sql } from 'drizzle-orm';
-import { subscribedSkus } from '../../emulator/directory.js';
+import { subscribedSkus } from '../../emulator/tenants.js';
 import { jobIds } from '../../src/queue/catalog.js';
 import { licenseSnapshots, refreshResults } from '../../src/store/schema.js';
 import { scenarioWith } from '../support/emulator.js';

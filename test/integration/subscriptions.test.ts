@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { and, eq } from 'drizzle-orm';
-import type { Subscription } from '../../emulator/directory.js';
+import type { Subscription } from '../../emulator/tenants.js';
 import { skuByPartNumber } from '../../emulator/skus.js';
 import { customerSubscriptions, licenseSnapshots, refreshResults } from '../../src/store/schema.js';
 import { scenarioWith } from '../support/emulator.js';

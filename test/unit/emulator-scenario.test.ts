@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { expect } from 'chai';
-import { Directory, subscribedSkus, transitiveUserIds } from '../../emulator/directory.js';
+import { Directory } from '../../emulator/directory.js';
+import { subscribedSkus, transitiveUserIds } from '../../emulator/tenants.js';
 import { scenarioJsonSchema } from '../../emulator/scenario-json-schema.js';
 import { loadDefaultScenario, parseScenario, ScenarioError } from '../../emulator/scenario.js';
 import { TokenBucket } from '../../emulator/throttle.js';

@@ -1,0 +1,193 @@
+import { Router, type Request, type Response } from 'express';
+import type { Redis } from 'ioredis';
+import { z } from 'zod';
+import type { Config } from '../../../config/index.js';
+import { customLicenseTokenState } from '../../domain/custom-licenses.js';
+import { deduplicationKeys, jobIds } from '../../queue/catalog.js';
+import type { JobQueues } from '../../queue/job-queues.js';
+import type { Services } from '../../services.js';
+import { attemptView, delegatedAdminStatus, startConsent } from '../api/consents.js';
+import { companiesOverview } from '../api/partners.js';
+import { retryFailures } from '../api/refresh.js';
+import { messagePage } from '../pages.js';
+import {
+  consentStarts,
+  requestLimiter,
+  tooManyConsentStarts,
+  tooManyValidations,
+  validationRequests,
+} from '../request-limits.js';
+import { CompaniesPage } from '../views/companies.js';
+import { DelegatedAdminPage } from '../views/delegated-admin.js';
+import { html } from '../views/layout.js';
+import { signedIn, type PageContext } from './page-context.js';
+
+/**
+ * A partner's pages: the Delegated Admin tab (consents started from it, the custom-license
+ * token, retrying failed companies) and the Companies tab.
+ */
+export function partnerPages(options: {
+  config: Config;
+  services: Services;
+  queues: JobQueues;
+  redis: Redis;
+  page: PageContext;
+}): Router {
+  const { config, services, queues, redis, page } = options;
+  const { viewerOf, takeFlash, back, partnerFor } = page;
+  const router = Router();
+
+  // The return address of consents started from the API's examples: the user's own partner.
+  router.get('/company/delegated-admin', signedIn, (req, res) => {
+    const query = new URLSearchParams(req.query as Record<string, string>).toString();
+    if (req.user!.role === 'operator') return res.redirect(303, '/operator');
+    res.redirect(
+      303,
+      `/partners/${req.user!.partnerId}/delegated-admin${query ? `?${query}` : ''}`,
+    );
+  });
+
+  router.get('/partners/:id/delegated-admin', signedIn, async (req, res) => {
+    const partner = await partnerFor(req);
+    const [admins, attempt, run, token, tokenAttempt, companies, failures] = await Promise.all([
+      services.partners.admins(partner.id),
+      services.attempts.latest(partner.id, 'partner_center'),
+      services.runs.latest(partner.id),
+      services.customLicenses.currentToken(partner.id),
+      services.attempts.latest(partner.id, 'custom_license'),
+      services.partners.companies(partner.id),
+      services.runs.failures(partner.id),
+    ]);
+    const status = delegatedAdminStatus(partner.id, admins, attempt, run);
+    const names = new Map(companies.map((c) => [c.id, c.name]));
+    const tokenAttemptView = tokenAttempt ? attemptView(tokenAttempt) : null;
+    res.type('html').send(
+      html(
+        <DelegatedAdminPage
+          viewer={viewerOf(req)}
+          partner={partner}
+          status={status}
+          companiesOnNewModel={
+            companies.filter((c) => c.delegatedAdminId && c.delegatedAdminId === status.consent?.id)
+              .length
+          }
+          failures={failures.failures.map((f) => ({
+            customerTenantId: f.customerTenantId,
+            companyName: f.companyId ? (names.get(f.companyId) ?? null) : null,
+            error: f.errorMessage,
+            attempts: f.attempts,
+            lastTriedAt: f.finishedAt,
+          }))}
+          token={{
+            ...customLicenseTokenState(token, new Date()),
+            upn: token?.username ?? null,
+            lastValidatedAt: token?.lastValidatedAt ?? null,
+            attemptMessage: tokenAttemptView?.status === 'failed' ? tokenAttemptView.message : null,
+          }}
+          flash={takeFlash(req)}
+        />,
+      ),
+    );
+  });
+
+  router.get('/partners/:id/companies', signedIn, async (req, res) => {
+    const partner = await partnerFor(req);
+    res
+      .type('html')
+      .send(
+        html(
+          <CompaniesPage
+            viewer={viewerOf(req)}
+            partner={partner}
+            overview={await companiesOverview(services, partner.id)}
+          />,
+        ),
+      );
+  });
+
+  const startAndGo =
+    (kind: 'partner_center' | 'custom_license') => async (req: Request, res: Response) => {
+      const partner = await partnerFor(req);
+      // Bound to this session: a callback completed in another browser binds nothing.
+      const { authorizeUrl } = await startConsent(
+        services,
+        config.publicUrl,
+        partner.id,
+        kind,
+        { returnTo: `/partners/${partner.id}/delegated-admin` },
+        req.sessionID,
+      );
+      res.redirect(303, authorizeUrl);
+    };
+  const consentLimit = requestLimiter({
+    redis,
+    budget: consentStarts,
+    prefix: `${config.queuePrefix}:consent-starts:pages:`,
+    keyOf: (req) => `user:${req.user!.id}`,
+    refuse: (_req, res) => {
+      res.status(429).type('html').send(messagePage('Too many requests', tooManyConsentStarts));
+    },
+  });
+  router.post('/partners/:id/consent', signedIn, consentLimit, startAndGo('partner_center'));
+  router.post(
+    '/partners/:id/custom-license-token/consent',
+    signedIn,
+    consentLimit,
+    startAndGo('custom_license'),
+  );
+
+  const validationLimit = requestLimiter({
+    redis,
+    budget: validationRequests,
+    prefix: `${config.queuePrefix}:validations:pages:`,
+    keyOf: (req) => `user:${req.user!.id}`,
+    refuse: (_req, res) => {
+      res.status(429).type('html').send(messagePage('Too many requests', tooManyValidations));
+    },
+  });
+  router.post(
+    '/partners/:id/custom-license-token/validate',
+    signedIn,
+    validationLimit,
+    async (req, res) => {
+      const partner = await partnerFor(req);
+      await queues.enqueue(
+        'validateCustomLicenseToken',
+        { partnerId: partner.id },
+        {
+          jobId: jobIds.validateCustomLicenseToken(partner.id, `page-${Date.now()}`),
+          deduplicationKey: deduplicationKeys.validateCustomLicenseToken(partner.id),
+        },
+      );
+      back(
+        req,
+        res,
+        `/partners/${partner.id}/delegated-admin`,
+        'Validating the custom-license token; this page shows the result once it is done.',
+      );
+    },
+  );
+
+  router.post('/partners/:id/retry', signedIn, async (req, res) => {
+    const partner = await partnerFor(req);
+    const tenant = z
+      .uuid()
+      .safeParse((req.body as { customerTenantId?: unknown }).customerTenantId);
+    const { retried } = await retryFailures(
+      services,
+      queues,
+      partner.id,
+      tenant.success ? [tenant.data] : undefined,
+    );
+    back(
+      req,
+      res,
+      `/partners/${partner.id}/delegated-admin`,
+      retried.length > 0
+        ? `Retrying ${retried.length} ${retried.length === 1 ? 'company' : 'companies'}.`
+        : 'Nothing to retry.',
+    );
+  });
+
+  return router;
+}

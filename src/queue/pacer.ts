@@ -1,19 +1,31 @@
 import type { Redis } from 'ioredis';
 
+// Every time in the schedule is Redis's clock (TIME), never a worker's: workers on hosts whose
+// clocks disagree still share one schedule. Effects replication, the default since Redis 5
+// (BullMQ's minimum), lets a script read TIME before it writes. Milliseconds, with fractions.
+const redisNow = `
+local time = redis.call('TIME')
+local now = tonumber(time[1]) * 1000 + tonumber(time[2]) / 1000
+`;
+
 // GCRA-style reservation: each caller gets the next free slots of the partner's schedule, so
 // concurrent workers spread out instead of all seeing "wait 50 ms" and colliding again. The
 // schedule may lag behind now by half a second's worth of requests: that is the burst, kept
 // below Microsoft's own (a second's worth) so calls we do not pace still fit. Returns the
-// first slot relative to now (negative inside the burst).
-const reserve = `
-local now = tonumber(ARGV[1])
-local interval = tonumber(ARGV[2])
-local cost = tonumber(ARGV[3])
-local burst = tonumber(ARGV[4])
+// first slot relative to now (negative inside the burst) and now.
+const reserve = `${redisNow}
+local interval = tonumber(ARGV[1])
+local cost = tonumber(ARGV[2])
+local burst = tonumber(ARGV[3])
 local nextFree = tonumber(redis.call('get', KEYS[1]) or '0')
 local slot = math.max(nextFree, now - burst * interval)
 redis.call('set', KEYS[1], tostring(slot + cost * interval), 'PX', math.ceil(slot + cost * interval - now) + 60000)
-return tostring(slot - now)
+return {tostring(slot - now), tostring(now)}
+`;
+
+// A job's held slot ("time:cost", or false when none) and now.
+const held = `${redisNow}
+return {redis.call('get', KEYS[1]), tostring(now)}
 `;
 
 /**
@@ -48,22 +60,25 @@ export class Pacer {
     return this.interval;
   }
 
-  private async reserveRaw(partnerKey: string, cost: number): Promise<number> {
-    const first = await this.redis.eval(
+  /** The first reserved slot relative to Redis's now (negative inside the burst), and now. */
+  private async reserveRaw(
+    partnerKey: string,
+    cost: number,
+  ): Promise<{ first: number; now: number }> {
+    const [first, now] = (await this.redis.eval(
       reserve,
       1,
       `${this.prefix}:pace:${partnerKey}`,
-      Date.now(),
       this.interval,
       cost,
       Math.max(1, this.rate / 2),
-    );
-    return Number(first);
+    )) as [string, string];
+    return { first: Number(first), now: Number(now) };
   }
 
   /** Milliseconds until `cost` requests for `partnerKey` may go; the slot is reserved. */
   async reserve(partnerKey: string, cost = 1): Promise<number> {
-    return Math.max(0, Math.ceil(await this.reserveRaw(partnerKey, cost)));
+    return Math.max(0, Math.ceil((await this.reserveRaw(partnerKey, cost)).first));
   }
 
   /**
@@ -78,11 +93,10 @@ export class Pacer {
   ): Promise<number[]> {
     if (jobIds.length === 0) return [];
     const costs = jobIds.map((_, i) => (typeof cost === 'number' ? cost : cost[i]!));
-    const first = await this.reserveRaw(
+    const { first, now } = await this.reserveRaw(
       partnerKey,
       costs.reduce((a, b) => a + b, 0),
     );
-    const now = Date.now();
     let offset = 0;
     const waits = costs.map((c) => {
       const wait = Math.max(0, Math.ceil(first + offset * this.interval));
@@ -108,7 +122,7 @@ export class Pacer {
    * in place (`inPlace`) and uses the slot up; a longer one keeps it held, so the job coming
    * back from the delayed set at its slot goes ahead instead of reserving another. A retry
    * after a failure therefore takes a new slot. `cost` is the number of requests the slot
-   * holds: the one it was held with, else the one asked for.
+   * holds: the one it was held with, else the one asked for. Held slots are in Redis's time.
    */
   async slotFor(
     partnerKey: string,
@@ -116,21 +130,22 @@ export class Pacer {
     cost = 1,
   ): Promise<{ waitMs: number; inPlace: boolean; cost: number }> {
     const key = this.heldKey(jobId);
-    const held = await this.redis.get(key);
+    const [slot, now] = (await this.redis.eval(held, 1, key)) as [string | null, string];
     let waitMs: number;
     let slotCost = cost;
-    if (held !== null) {
-      const [at, heldCost] = held.split(':');
-      waitMs = Math.max(0, Number(at) - Date.now());
+    if (slot !== null) {
+      const [at, heldCost] = slot.split(':');
+      waitMs = Math.max(0, Math.ceil(Number(at) - Number(now)));
       if (heldCost !== undefined) slotCost = Number(heldCost);
     } else {
-      waitMs = await this.reserve(partnerKey, cost);
+      const reserved = await this.reserveRaw(partnerKey, cost);
+      waitMs = Math.max(0, Math.ceil(reserved.first));
       if (waitMs > inPlaceMs) {
-        await this.redis.set(key, `${Date.now() + waitMs}:${cost}`, 'PX', waitMs + heldGraceMs);
+        await this.redis.set(key, `${reserved.now + waitMs}:${cost}`, 'PX', waitMs + heldGraceMs);
       }
     }
     const inPlace = waitMs <= inPlaceMs;
-    if (inPlace && held !== null) await this.redis.del(key);
+    if (inPlace && slot !== null) await this.redis.del(key);
     return { waitMs, inPlace, cost: slotCost };
   }
 

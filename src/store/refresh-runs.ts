@@ -11,7 +11,10 @@ import { licenseSnapshots, refreshResults, refreshRuns, type RefreshRunTrigger }
 
 export type RefreshRun = typeof refreshRuns.$inferSelect;
 
-/** Refresh runs and their per-tenant results: the source of truth the queues are built from. */
+/**
+ * Refresh runs and their per-tenant results: the source of truth the queues are built from.
+ * Their times are the database's (`now()`, as `startedAt`'s default): one clock for a run.
+ */
 export class RefreshRunStore {
   constructor(private readonly db: Database) {}
 
@@ -120,7 +123,7 @@ export class RefreshRunStore {
         .set({
           status: 'succeeded',
           attempts,
-          finishedAt: new Date(),
+          finishedAt: sql`now()`,
           classification: null,
           errorCode: null,
           errorMessage: null,
@@ -168,7 +171,7 @@ export class RefreshRunStore {
         .set({
           status: 'failed',
           attempts,
-          finishedAt: new Date(),
+          finishedAt: sql`now()`,
           classification: failure.kind,
           errorCode: failure.code,
           errorMessage: failure.message,
@@ -264,7 +267,7 @@ export class RefreshRunStore {
   async stop(runId: string, message: string): Promise<void> {
     await this.db
       .update(refreshRuns)
-      .set({ status: 'stopped', error: message, finishedAt: new Date() })
+      .set({ status: 'stopped', error: message, finishedAt: sql`now()` })
       .where(and(eq(refreshRuns.id, runId), eq(refreshRuns.status, 'running')));
   }
 }
@@ -295,7 +298,7 @@ async function countOutcomes(
 async function finishIfDone(tx: Database, runId: string): Promise<void> {
   await tx
     .update(refreshRuns)
-    .set({ status: 'completed', finishedAt: new Date() })
+    .set({ status: 'completed', finishedAt: sql`now()` })
     .where(
       and(
         eq(refreshRuns.id, runId),

@@ -1,4 +1,5 @@
 import { and, eq, inArray, lt, ne, or } from 'drizzle-orm';
+import { sameDomain } from '../domain/domain-match.js';
 import { recordAudit } from './audit.js';
 import type { Database } from './database.js';
 import {
@@ -15,10 +16,10 @@ export interface ReplacementResult {
 }
 
 /**
- * The help page's rule, in one transaction: every active legacy account of the partner whose
- * domain equals the consent's (and any older consent of that domain, a re-grant) is marked
- * replaced by the consent, its password or tokens wiped, its companies moved to the consent,
- * and each change audited. Re-running finds nothing left to move.
+ * The help page's rule, in one transaction: every active legacy account of the partner with
+ * the consent's domain (and any older consent of that domain, a re-grant) is marked replaced
+ * by the consent, its password or tokens wiped, its companies moved to the consent, and each
+ * change audited. Re-running finds nothing left to move.
  */
 export async function replaceLegacyAdminsByDomain(
   db: Database,
@@ -34,13 +35,12 @@ export async function replaceLegacyAdminsByDomain(
     if (!consent || consent.status !== 'active') {
       return { partnerId: consent?.partnerId, replaced: [], companiesMoved: 0 };
     }
-    const matching = await tx
+    const candidates = await tx
       .select()
       .from(delegatedAdmins)
       .where(
         and(
           eq(delegatedAdmins.partnerId, consent.partnerId),
-          eq(delegatedAdmins.domain, consent.domain),
           ne(delegatedAdmins.id, consent.id),
           inArray(delegatedAdmins.status, ['active', 'needs_reconsent']),
           // Accounts Partner Center refreshes run as; a custom-license token is not one.
@@ -52,6 +52,9 @@ export async function replaceLegacyAdminsByDomain(
         ),
       )
       .for('update');
+    // The domain rule is `sameDomain` on the usernames, not SQL equality on the stored column:
+    // one rule, the tested one, under which an account without a domain matches nothing.
+    const matching = candidates.filter((old) => sameDomain(consent.username, old.username));
     const now = new Date();
     const replaced: ReplacementResult['replaced'] = [];
     for (const old of matching) {

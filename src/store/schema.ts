@@ -70,7 +70,7 @@ export const delegatedAdmins = pgTable(
     kind: text('kind').$type<DelegatedAdminKind>().notNull(),
     /** UPN of the account (legacy username or the consenting user). */
     username: text('username').notNull(),
-    /** Lower-cased domain part of the username; the replacement rule matches on it. */
+    /** Lower-cased domain part of the username, '' when it has none (replacement: `sameDomain`). */
     domain: text('domain').notNull(),
     /** Legacy accounts only: the password, sealed by the key ring. */
     passwordEnc: text('password_enc'),

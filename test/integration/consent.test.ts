@@ -15,6 +15,7 @@ import {
   tokenCachePartitions,
 } from '../../src/store/schema.js';
 import { jobIds } from '../../src/queue/catalog.js';
+import { replaceLegacyAdminsByDomain } from '../../src/store/replacement.js';
 import type { TestEmulator } from '../support/emulator.js';
 import { publicUrl, releaseTenants, startHarness, type Harness } from '../support/harness.js';
 import { suiteFailed } from '../support/keep-on-failure.js';
@@ -369,6 +370,41 @@ describe('consent: start, callback, exchange, domain-matched replacement', funct
     };
     expect(companies.companies.map((c) => c.delegatedAdminId)).to.deep.equal(
       Array(4).fill(second.consent!.id),
+    );
+  });
+
+  it('an account without a domain matches none: a consent without one replaces nothing', async () => {
+    const { partnerId, legacyIds } = await partnerWith(['sync@first.example'], 1);
+    // Rows as stored for a username without a domain: the domain column holds ''.
+    const [noDomainLegacy] = await runtime.store.db
+      .insert(delegatedAdmins)
+      .values({ partnerId, kind: 'legacy', username: 'sync', domain: '', createdBy: 'test' })
+      .returning();
+    const [consent] = await runtime.store.db
+      .insert(delegatedAdmins)
+      .values({
+        partnerId,
+        kind: 'sam',
+        status: 'active',
+        username: 'admin',
+        domain: '',
+        consentedAt: new Date(),
+        createdBy: 'admin',
+      })
+      .returning();
+    const result = await replaceLegacyAdminsByDomain(runtime.store.db, consent!.id);
+    expect(result).to.deep.equal({ partnerId, replaced: [], companiesMoved: 0 });
+    const admins = await runtime.services.partners.admins(partnerId);
+    expect(
+      admins
+        .filter((a) => a.kind === 'legacy')
+        .map((a) => [a.id, a.status, a.replacedBy])
+        .sort(),
+    ).to.deep.equal(
+      [
+        [legacyIds[0], 'active', null],
+        [noDomainLegacy!.id, 'active', null],
+      ].sort(),
     );
   });
 

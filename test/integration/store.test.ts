@@ -3,12 +3,36 @@ import { eq, sql } from 'drizzle-orm';
 import { migrationCount, openStore, type Store } from '../../src/store/database.js';
 import { createLogger } from '../../src/logger.js';
 import { KeyRing } from '../../src/store/encryption.js';
-import { companies, delegatedAdmins, partners } from '../../src/store/schema.js';
+import { RefreshRunStore } from '../../src/store/refresh-runs.js';
+import { companies, delegatedAdmins, partners, refreshResults } from '../../src/store/schema.js';
 import { testConfig } from '../support/config.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { suiteFailed } from '../support/keep-on-failure.js';
 
 const log = createLogger({ level: 'silent' });
+
+/** Runs `body` with this process's clock an hour ahead of the database's. */
+async function withAppClockAhead<T>(body: () => Promise<T>): Promise<T> {
+  const RealDate = Date;
+  const aheadMs = 3_600_000;
+  globalThis.Date = new Proxy(RealDate, {
+    construct: (target, args, newTarget) =>
+      Reflect.construct(
+        target,
+        args.length === 0 ? [RealDate.now() + aheadMs] : args,
+        newTarget,
+      ) as object,
+    get: (target, property, receiver) =>
+      property === 'now'
+        ? () => RealDate.now() + aheadMs
+        : (Reflect.get(target, property, receiver) as unknown),
+  });
+  try {
+    return await body();
+  } finally {
+    globalThis.Date = RealDate;
+  }
+}
 
 /** The same behaviour is expected of both drivers. */
 function storeContract(open: () => Promise<Store>) {
@@ -89,6 +113,56 @@ function storeContract(open: () => Promise<Store>) {
       error = e;
     }
     expect(String((error as { cause?: unknown })?.cause ?? error)).to.match(/unique|duplicate/i);
+  });
+
+  it("times a run and its results by the database's clock, whatever the app's says", async () => {
+    const { db } = store;
+    const runs = new RefreshRunStore(db);
+    const [partner] = await db.insert(partners).values({ name: 'Northwind' }).returning();
+    const tenants = await db
+      .insert(companies)
+      .values(
+        ['One', 'Two'].map((name) => ({
+          partnerId: partner!.id,
+          name,
+          customerTenantId: crypto.randomUUID(),
+        })),
+      )
+      .returning()
+      .then((rows) =>
+        rows.map((c) => ({ customerTenantId: c.customerTenantId!, companyId: c.id })),
+      );
+    // PGlite runs in this process, on its clock: the check bites on PostgreSQL.
+    const ids = await withAppClockAhead(async () => {
+      // Completed by its last result, completed with nothing to refresh, stopped.
+      const counted = (await runs.start(partner!.id, 'manual')).run.id;
+      await runs.addTenants(counted, tenants);
+      await runs.succeed(counted, tenants[0]!.customerTenantId, tenants[0]!.companyId, [], 1);
+      await runs.fail(
+        counted,
+        [tenants[1]!.customerTenantId],
+        { kind: 'permanent', service: 'partnerCenter', code: 'test', message: 'Failed.' },
+        1,
+      );
+      const empty = (await runs.start(partner!.id, 'manual')).run.id;
+      await runs.addTenants(empty, []);
+      const stopped = (await runs.start(partner!.id, 'manual')).run.id;
+      await runs.stop(stopped, 'Stopped.');
+      return [counted, empty, stopped];
+    });
+    for (const id of ids) {
+      const run = (await runs.get(id))!;
+      expect(run.status).to.be.oneOf(['completed', 'stopped']);
+      const took = run.finishedAt!.getTime() - run.startedAt.getTime();
+      expect(took, `run ${run.status}`).to.be.within(0, 60_000);
+      const results = await db.select().from(refreshResults).where(eq(refreshResults.runId, id));
+      for (const result of results) {
+        expect(result.finishedAt!.getTime()).to.be.within(
+          run.startedAt.getTime(),
+          run.finishedAt!.getTime(),
+        );
+      }
+    }
   });
 
   it('rolls back a transaction that fails', async () => {

@@ -12,6 +12,10 @@ describe('domain-matched replacement rule', () => {
     expect(sameDomain('sync@s365l.com', 'admin@evils365l.com')).to.be.false;
     expect(sameDomain('sync@s365l.com', 'admin@s365l.com.evil.example')).to.be.false;
     expect(sameDomain('nodomain', 'nodomain')).to.be.false;
+    expect(sameDomain('admin', 'sync')).to.be.false;
+    expect(sameDomain('admin@', 'sync@')).to.be.false;
+    expect(sameDomain('admin@ ', 'sync@ ')).to.be.false;
     expect(domainOf('user@')).to.equal(undefined);
+    expect(domainOf('user@ ')).to.equal(undefined);
   });
 });

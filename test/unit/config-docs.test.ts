@@ -10,7 +10,8 @@ import {
 describe('configuration documentation', () => {
   it("keeps README.md's configuration table in step with the schema (npm run config:docs)", async () => {
     const readme = readFileSync('README.md', 'utf8');
-    expect(readme).to.equal(await readmeWithConfigurationTable(readme));
+    const written = await readmeWithConfigurationTable(readme);
+    expect(readme, 'README.md differs from what npm run config:docs writes').to.equal(written);
   });
 
   it('documents every variable: a meaning, and a schema default or what happens when unset', () => {

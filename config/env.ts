@@ -17,7 +17,7 @@ export type TrustProxy = false | number | string[];
  * What the README's configuration table says of a variable. Its default is the schema's own
  * (`.default()`); `unset` says what happens without one, for a variable that has none.
  */
-export interface VariableDoc {
+interface VariableDoc {
   /** One sentence: what the variable sets, in the reader's words. */
   meaning: string;
   /** The Default column of a variable without a schema default. Default: unset */

@@ -2,10 +2,10 @@
 import { format, resolveConfig } from 'prettier';
 import { envVariables, variableDocs, type EnvVariable } from '../config/env.js';
 
-export const tableStart = '<!-- configuration table: written by npm run config:docs -->';
-export const tableEnd = '<!-- end of configuration table -->';
+const tableStart = '<!-- configuration table: written by npm run config:docs -->';
+const tableEnd = '<!-- end of configuration table -->';
 
-export interface ConfigurationRow {
+interface ConfigurationRow {
   variable: EnvVariable;
   /** As the Default column shows it. */
   default: string;
@@ -34,7 +34,7 @@ export function configurationRows(): ConfigurationRow[] {
 const cell = (text: string) => text.replaceAll('|', '\\|');
 
 /** The table's Markdown, not yet aligned (prettier aligns it). */
-export function configurationTable(): string {
+function configurationTable(): string {
   const lines = [
     'This table is written from `config/env.ts` by `npm run config:docs`: change the schema, not the table.',
     '',

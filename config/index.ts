@@ -1,17 +1,10 @@
 import { cloudPresets, type CloudEndpoints, type CloudName } from './clouds.js';
-import {
-  encryptionKeys,
-  envDefaults,
-  envSchema,
-  secretNames,
-  type EncryptionKey,
-  type Env,
-  type TrustProxy,
-} from './env.js';
+import { envDefaults, envSchema, secretNames, type Env } from './env.js';
 import { ensureLocalSecrets, type GeneratableSecret } from './local-secrets.js';
+import { encryptionKeys, type EncryptionKey, type TrustProxy } from './values.js';
 
 export type { CloudEndpoints, CloudName } from './clouds.js';
-export type { EncryptionKey, TrustProxy } from './env.js';
+export type { EncryptionKey, TrustProxy } from './values.js';
 
 /**
  * How the queues run: concurrency, the reconciler's interval, crash detection. Each field is set

@@ -10,7 +10,7 @@ export const queueSettings = {
   },
   /** License refresh: one job per partner run, one per customer tenant. */
   refresh: {
-    /** Default: REFRESH_CONCURRENCY (10); REFRESH_GLOBAL_CONCURRENCY caps all processes. */
+    /** REFRESH_CONCURRENCY; REFRESH_GLOBAL_CONCURRENCY caps all processes. */
     concurrency: (tuning) => tuning.refreshConcurrency,
   },
   /** Consent completion: code exchange and delegated-admin replacement. */
@@ -30,11 +30,14 @@ export interface JobDefinition<Payload extends z.ZodType = z.ZodType> {
   attempts: number;
   /** Delay before the first retry, doubled at each attempt (up to maxBackoffMs), with jitter. */
   backoffMs: number;
-  /** The longest wait between two attempts. Default: 5 minutes */
+  /** The longest wait between two attempts. Default: defaultMaxBackoffMs */
   maxBackoffMs?: number;
   /** Repeat on a cron pattern (seconds field first, UTC) for jobs the service schedules. */
   schedule?: (tuning: QueueTuning) => string;
 }
+
+/** The longest wait between two attempts of a job that sets no `maxBackoffMs`: 5 minutes. */
+const defaultMaxBackoffMs = 5 * 60_000;
 
 /** Completed jobs are kept briefly for the dashboard; failed ones long, for diagnosis. */
 export const retention = {
@@ -53,7 +56,7 @@ const defineJob = <P extends z.ZodType>(definition: JobDefinition<P>) => definit
 export const jobCatalog = {
   /**
    * Re-creates queue work that Redis lost, from PostgreSQL (the source of truth).
-   * Runs every RECONCILE_INTERVAL_SECONDS (default: every minute); safe to run at any time.
+   * Runs every RECONCILE_INTERVAL_SECONDS; safe to run at any time.
    */
   reconcile: defineJob({
     queue: 'maintenance',
@@ -145,7 +148,7 @@ export function retryDelay(name: string, attemptsMade: number, random = Math.ran
   const definition = (jobCatalog as Record<string, JobDefinition>)[name];
   if (!definition) return 0;
   const full = Math.min(
-    definition.maxBackoffMs ?? 5 * 60_000,
+    definition.maxBackoffMs ?? defaultMaxBackoffMs,
     definition.backoffMs * 2 ** Math.max(0, attemptsMade - 1),
   );
   return Math.round(full / 2 + (full / 2) * random);

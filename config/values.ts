@@ -1,0 +1,122 @@
+// Parsers of single environment values: what each kind of value accepts and the message naming
+// what was expected.
+import { isIP } from 'node:net';
+import { z } from 'zod';
+
+/** One key of the encryption key ring. */
+export interface EncryptionKey {
+  id: string;
+  key: Buffer;
+}
+
+/** Express's `trust proxy`: none, the number of proxy hops, or the proxies' addresses. */
+export type TrustProxy = false | number | string[];
+
+/** The proxy address ranges Express knows by name. */
+const namedProxyRanges = ['loopback', 'linklocal', 'uniquelocal'];
+
+/** One TRUST_PROXY entry: an IP address, a CIDR block, or one of the named ranges. */
+function isProxyAddress(entry: string): boolean {
+  if (namedProxyRanges.includes(entry)) return true;
+  const [address, bits, extra] = entry.split('/');
+  const family = isIP(address ?? '');
+  if (family === 0 || extra !== undefined) return false;
+  if (bits === undefined) return true;
+  return /^\d{1,3}$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128);
+}
+
+export const trustProxy = z.string().transform((value, ctx): TrustProxy => {
+  if (/^\d+$/.test(value)) {
+    const hops = Number(value);
+    if (hops > 10) {
+      ctx.addIssue({ code: 'custom', message: 'expected at most 10 proxy hops' });
+      return z.NEVER;
+    }
+    return hops === 0 ? false : hops;
+  }
+  const entries = value.split(',').map((entry) => entry.trim());
+  const bad = entries.find((entry) => !isProxyAddress(entry));
+  if (bad !== undefined) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `"${bad}" is neither a number of proxy hops nor an IP address or CIDR block (examples: 1; 10.0.0.0/8,192.168.1.5; loopback)`,
+    });
+    return z.NEVER;
+  }
+  return entries;
+});
+
+/** A string with surrounding blanks removed; blank or missing is undefined. */
+export const optionalString = () =>
+  z
+    .string()
+    .optional()
+    .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()));
+
+export function urlWithProtocols(protocols: string[], what: string) {
+  return z.string().refine(
+    (value) => {
+      try {
+        return protocols.includes(new URL(value).protocol);
+      } catch {
+        return false;
+      }
+    },
+    { message: `expected ${what}` },
+  );
+}
+
+/** A bare origin such as https://host:port (no path, query or credentials). */
+export const origin = (what: string) =>
+  z
+    .string()
+    .refine(
+      (value) => {
+        try {
+          const url = new URL(value);
+          return (
+            (url.protocol === 'https:' || url.protocol === 'http:') &&
+            url.pathname === '/' &&
+            !url.search &&
+            !url.hash &&
+            !url.username &&
+            !value.endsWith('/')
+          );
+        } catch {
+          return false;
+        }
+      },
+      { message: `expected ${what} as a bare origin such as https://host[:port] (no path)` },
+    )
+    .transform((value) => new URL(value).origin);
+
+export const guid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export const encryptionKeys = z.string().transform((value, ctx) => {
+  const keys: EncryptionKey[] = [];
+  const entries = value.split(',').map((entry) => entry.trim());
+  for (const [index, entry] of entries.entries()) {
+    const match = /^([A-Za-z0-9_-]{1,32}):([A-Za-z0-9+/]+={0,2})$/.exec(entry);
+    const key = match ? Buffer.from(match[2]!, 'base64') : undefined;
+    if (!match || !key || key.length !== 32 || key.toString('base64') !== match[2]) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `entry ${index + 1} is not "kid:base64key" with a 32-byte base64 key (format: kid1:KEY,kid2:KEY; generate a key with: openssl rand -base64 32)`,
+      });
+      return z.NEVER;
+    }
+    if (keys.some((k) => k.id === match[1])) {
+      ctx.addIssue({ code: 'custom', message: `key id "${match[1]}" is listed twice` });
+      return z.NEVER;
+    }
+    keys.push({ id: match[1]!, key });
+  }
+  return keys;
+});
+
+export const tcpPort = () =>
+  z.coerce
+    .number<string | undefined>({ message: 'expected a TCP port number' })
+    .int('expected a TCP port number')
+    .min(0, 'expected a TCP port number')
+    .max(65535, 'expected a TCP port number');

@@ -10,7 +10,7 @@ import { customLicenseTokenState } from '../domain/custom-licenses.js';
 import { singleLineText } from '../domain/text.js';
 import { deduplicationKeys, jobIds } from '../queue/catalog.js';
 import type { JobQueues } from '../queue/job-queues.js';
-import type { Services } from '../services.js';
+import type { Services } from '../dependencies.js';
 import type { Store } from '../store/database.js';
 import type { UserRole } from '../store/schema.js';
 import { attemptView, delegatedAdminStatus, startConsent } from './api/consents.js';

@@ -15,6 +15,38 @@ export default tseslint.config(
       '@typescript-eslint/consistent-type-imports': 'error',
     },
   },
+  // The layers import one way: workers bind jobs, jobs call services, src imports neither.
+  {
+    files: ['src/**/*.ts', 'src/**/*.tsx'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['**/jobs/*', '**/workers/*'],
+              message: 'src/ imports neither jobs/ nor workers/.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['jobs/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [{ name: 'drizzle-orm', message: 'SQL belongs in a store (src/store).' }],
+          patterns: [
+            { regex: '^drizzle-orm/', message: 'SQL belongs in a store (src/store).' },
+            { regex: '^\\./(?!deps\\.js$)', message: 'A job calls a service, never another job.' },
+          ],
+        },
+      ],
+    },
+  },
   {
     files: ['**/*.js', '**/*.mjs'],
     extends: [tseslint.configs.disableTypeChecked],

@@ -1,140 +1,16 @@
-import { setTimeout } from 'node:timers/promises';
-import { licenseSnapshots, type SubscribedSkuCounts } from '../src/domain/licenses.js';
-import { classifyMicrosoftError } from '../src/microsoft/errors.js';
-import { partnerCenterScope } from '../src/microsoft/identity.js';
-import type {
-  PartnerCenterCollection,
-  PartnerCenterSubscription,
-} from '../src/microsoft/partner-center.js';
 import type { JobPayload } from '../src/queue/catalog.js';
-import { callsPerCustomer, customerRefreshCost } from '../src/queue/refresh-work.js';
-import { isOutage, type JobContext } from '../src/queue/worker-pool.js';
-import { countCustomLicenses } from './count-custom-licenses.js';
-import type { JobDeps } from './deps.js';
-import { stopForFailure } from './refresh-partner.js';
+import type { JobContext } from '../src/queue/worker-pool.js';
 import {
-  resolveSubscriptionSkus,
-  subscriptionRow,
-  type SkuResolution,
-} from './subscription-skus.js';
+  refreshCustomerTenant,
+  type RefreshCustomerOutcome,
+} from '../src/services/customer-refresh.js';
+import type { JobDeps } from './deps.js';
 
-export type RefreshCustomerOutcome = 'succeeded' | 'failed' | 'skipped';
-
-/**
- * One customer tenant: subscribed SKUs and subscriptions (each joined to its SKU through its
- * provisioning status, asked once per subscription) into one snapshot set and the customer's
- * subscription terms, then its custom-license counts. A failure of
- * this tenant alone fails it alone; a failure of the consent stops the partner's run, and the
- * partner's other jobs then end without calling Microsoft.
- */
-export async function refreshCustomer(
+/** One customer tenant of a run: its licenses, subscriptions and custom-license counts. */
+export function refreshCustomer(
   { runId, customerTenantId }: JobPayload<'refreshCustomer'>,
   deps: JobDeps,
   ctx: JobContext,
 ): Promise<RefreshCustomerOutcome> {
-  const [run, result] = await Promise.all([
-    deps.runs.get(runId),
-    deps.runs.result(runId, customerTenantId),
-  ]);
-  if (!run || !result || result.status !== 'pending') return 'skipped';
-  // Attempts of earlier retry rounds, plus this job's.
-  const attempts = result.attempts + ctx.attemptsMade + 1;
-  const consent =
-    run.status === 'running' ? await deps.partners.activeConsent(run.partnerId) : undefined;
-  if (!consent) {
-    const message =
-      run.error ??
-      'The refresh stopped: the consent is not active. Grant Partner Center consent again.';
-    await deps.runs.fail(
-      runId,
-      [customerTenantId],
-      { kind: 'needs_reconsent', service: 'partnerCenter', code: 'run_stopped', message },
-      attempts,
-    );
-    return 'failed';
-  }
-  // The Partner Center calls below take their place in the partner's schedule: the slot held
-  // since the job was queued, or a new one for a retry. A slot ahead is waited for in the
-  // delayed set, so a big partner does not hold workers others need.
-  // A customer whose subscriptions are known needs only the two listings; a new one also asks
-  // for its subscriptions' SKUs, and its slot was held for some of them.
-  const known = await deps.subscriptions.knownSkus(run.partnerId, customerTenantId);
-  const slot = await deps.pacer.slotFor(
-    run.partnerId,
-    ctx.jobId,
-    customerRefreshCost(known.recorded),
-  );
-  if (!slot.inPlace) await ctx.retryAfter(slot.waitMs);
-  if (slot.waitMs > 0) await setTimeout(slot.waitMs);
-  const partition = {
-    partnerId: run.partnerId,
-    delegatedAdminId: consent.id,
-    purpose: 'partner_center' as const,
-  };
-  let skus: PartnerCenterCollection<SubscribedSkuCounts>;
-  let subscriptions: PartnerCenterCollection<PartnerCenterSubscription>;
-  let resolution: SkuResolution;
-  try {
-    const { accessToken } = await deps.identity.accessToken(partition, [partnerCenterScope]);
-    // Another copy of this job (a stalled one, or one the reconciler re-added after Redis lost
-    // it) may have recorded the customer while this one waited for its slot or the token lock:
-    // then Microsoft is not asked again.
-    const current = await deps.runs.result(runId, customerTenantId);
-    if (current?.status !== 'pending') return 'skipped';
-    [skus, subscriptions] = await Promise.all([
-      deps.partnerCenter.get<PartnerCenterCollection<SubscribedSkuCounts>>(
-        `/customers/${customerTenantId}/subscribedskus`,
-        accessToken,
-        'customer',
-      ),
-      deps.partnerCenter.get<PartnerCenterCollection<PartnerCenterSubscription>>(
-        `/customers/${customerTenantId}/subscriptions`,
-        accessToken,
-        'customer',
-      ),
-    ]);
-    resolution = await resolveSubscriptionSkus(deps, ctx, {
-      partnerId: run.partnerId,
-      runId,
-      customerTenantId,
-      accessToken,
-      subscriptions: subscriptions.items,
-      known: known.skus,
-      coveredCalls: slot.cost - callsPerCustomer,
-    });
-  } catch (error) {
-    if (isOutage(error)) throw error; // waited out by the worker pool, not this tenant's failure
-    const failure = classifyMicrosoftError(error, 'customer');
-    // Microsoft said when: wait exactly that (plus jitter), without spending an attempt.
-    if (failure.retryAfterMs !== undefined)
-      await ctx.retryAfter(failure.retryAfterMs + Math.random() * 1000);
-    if (failure.kind === 'transient' && !ctx.finalAttempt) throw error;
-    if (failure.kind === 'needs_reconsent') await stopForFailure(deps, runId, consent.id, failure);
-    await deps.runs.fail(runId, [customerTenantId], failure, attempts);
-    ctx.log.info(
-      { runId, customerTenantId, code: failure.code, kind: failure.kind },
-      'customer refresh failed',
-    );
-    return 'failed';
-  }
-  if (resolution.kind === 'postpone') return ctx.retryAfter(resolution.waitMs);
-  const skuOf = resolution.skus;
-  const rows = subscriptions.items.map((s) => subscriptionRow(s, skuOf.get(s.id.toLowerCase())));
-  // Custom licenses after the licenses, recorded with them: a retry redoes both or neither.
-  const customCounts = result.companyId
-    ? await countCustomLicenses(deps, ctx, run.partnerId, result.companyId, customerTenantId)
-    : [];
-  await deps.runs.succeed(
-    runId,
-    customerTenantId,
-    result.companyId,
-    licenseSnapshots(
-      skus.items,
-      rows.flatMap((r) => (r.skuId ? [{ ...r, skuId: r.skuId }] : [])),
-    ),
-    attempts,
-    customCounts,
-    { partnerId: run.partnerId, rows },
-  );
-  return 'succeeded';
+  return refreshCustomerTenant(deps, ctx, runId, customerTenantId);
 }

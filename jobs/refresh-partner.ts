@@ -1,158 +1,25 @@
-import { setTimeout } from 'node:timers/promises';
-import { classifyMicrosoftError, type MicrosoftFailure } from '../src/microsoft/errors.js';
-import { partnerCenterScope } from '../src/microsoft/identity.js';
-import type { PartnerCenterCustomer } from '../src/microsoft/partner-center.js';
-import { jobIds, type JobPayload } from '../src/queue/catalog.js';
-import { enqueuePendingTenants } from '../src/queue/refresh-work.js';
-import { isOutage, type JobContext } from '../src/queue/worker-pool.js';
-import type { RefreshRunTrigger } from '../src/store/schema.js';
+import type { JobPayload } from '../src/queue/catalog.js';
+import type { JobContext } from '../src/queue/worker-pool.js';
+import {
+  listAndFanOut,
+  startScheduledRefreshes,
+  type RefreshPartnerSummary,
+} from '../src/services/refresh.js';
 import type { JobDeps } from './deps.js';
-import { checkCustomLicenseToken } from './validate-custom-license-token.js';
-
-/** Customers per page: the size Partner Center's SDK uses by default. */
-const pageSize = 100;
-
-/** Opens a run for the partner (or joins the open one) and queues its listing. */
-export async function startRefresh(
-  deps: Pick<JobDeps, 'runs' | 'queues'>,
-  partnerId: string,
-  trigger: RefreshRunTrigger,
-) {
-  const started = await deps.runs.start(partnerId, trigger);
-  await deps.queues.enqueue(
-    'refreshPartner',
-    { runId: started.run.id },
-    { jobId: jobIds.refreshPartner(started.run.id) },
-  );
-  return started;
-}
-
-/** Ends the run, and the consent when Microsoft says it no longer works. */
-export async function stopForFailure(
-  deps: JobDeps,
-  runId: string,
-  consentId: string,
-  failure: MicrosoftFailure,
-) {
-  if (failure.kind === 'needs_reconsent')
-    await deps.partners.needsReconsent(consentId, failure.message);
-  await deps.runs.stop(runId, failure.message);
-}
 
 /** The daily schedule: one run per partner with an active consent (joining open ones). */
-export async function refreshAllPartners(
+export function refreshAllPartners(
   _payload: JobPayload<'refreshAllPartners'>,
   deps: JobDeps,
 ): Promise<{ partners: number; joined: number }> {
-  let joined = 0;
-  const partnerIds = await deps.partners.withActiveConsent();
-  for (const partnerId of partnerIds) {
-    if ((await startRefresh(deps, partnerId, 'schedule')).deduplicated) joined += 1;
-  }
-  return { partners: partnerIds.length, joined };
+  return startScheduledRefreshes(deps);
 }
 
-export interface RefreshPartnerSummary {
-  customers: number;
-  refreshing: number;
-  /** Partner Center customers with no company here yet. */
-  notYetAdded: number;
-  /** Companies whose customer Partner Center no longer shows. */
-  notVisible: number;
-}
-
-/**
- * Lists every customer (all pages), matches them to companies by tenant id then domain, and
- * fans out one job per matched customer. The run's tenants are recorded in PostgreSQL first,
- * so the reconciler can rebuild the fan-out if Redis loses it.
- */
-export async function refreshPartner(
+/** A run's listing of the partner's customers and the fan-out to one job per customer. */
+export function refreshPartner(
   { runId }: JobPayload<'refreshPartner'>,
   deps: JobDeps,
   ctx: JobContext,
 ): Promise<RefreshPartnerSummary | { skipped: string }> {
-  const run = await deps.runs.get(runId);
-  if (!run || run.status !== 'running') return { skipped: run?.status ?? 'missing' };
-  const consent = await deps.partners.activeConsent(run.partnerId);
-  if (!consent) {
-    await deps.runs.stop(runId, 'No active consent: grant Partner Center consent first.');
-    return { skipped: 'no consent' };
-  }
-  const customers: PartnerCenterCustomer[] = [];
-  try {
-    const { accessToken } = await deps.identity.accessToken(
-      { partnerId: run.partnerId, delegatedAdminId: consent.id, purpose: 'partner_center' },
-      [partnerCenterScope],
-    );
-    let continuationToken: string | undefined;
-    do {
-      const wait = await deps.pacer.reserve(run.partnerId);
-      if (wait > 0) await setTimeout(wait);
-      const page = await deps.partnerCenter.customersPage(accessToken, {
-        size: pageSize,
-        ...(continuationToken ? { continuationToken } : {}),
-      });
-      customers.push(...page.items);
-      continuationToken = page.items.length > 0 ? page.continuationToken : undefined;
-      await ctx.updateProgress({ listed: customers.length });
-    } while (continuationToken);
-  } catch (error) {
-    if (isOutage(error)) throw error; // waited out by the worker pool, not the run's failure
-    const failure = classifyMicrosoftError(error);
-    if (failure.retryAfterMs !== undefined)
-      await ctx.retryAfter(failure.retryAfterMs + Math.random() * 1000);
-    if (failure.kind === 'transient' && !ctx.finalAttempt) throw error;
-    await stopForFailure(deps, runId, consent.id, failure);
-    return { skipped: failure.message };
-  }
-
-  // Custom licenses count with their own token: validate it first, so its state is known
-  // (and said) before the customers are refreshed, not after their counts fail.
-  if ((await deps.customLicenses.definitions(run.partnerId)).length > 0) {
-    await checkCustomLicenseToken(deps, run.partnerId).catch((error: unknown) =>
-      ctx.log.warn({ err: error, runId }, 'custom-license token validation failed; kept the last'),
-    );
-  }
-  const companies = await deps.partners.companies(run.partnerId);
-  const byTenant = new Map(
-    companies.filter((c) => c.customerTenantId).map((c) => [c.customerTenantId!, c]),
-  );
-  const byDomain = new Map(
-    companies.filter((c) => !c.customerTenantId && c.domain).map((c) => [c.domain!, c]),
-  );
-  const tenants: { customerTenantId: string; companyId: string }[] = [];
-  const seen = new Set<string>();
-  const notYetAdded: { customerTenantId: string; domain: string; name: string }[] = [];
-  for (const customer of customers) {
-    const tenantId = customer.companyProfile.tenantId.toLowerCase();
-    let company = byTenant.get(tenantId);
-    const domainMatch = company
-      ? undefined
-      : byDomain.get(customer.companyProfile.domain.toLowerCase());
-    if (domainMatch) {
-      await deps.partners.setCompanyTenant(domainMatch.id, tenantId, 'visible');
-      company = domainMatch;
-    }
-    if (!company) {
-      notYetAdded.push({
-        customerTenantId: tenantId,
-        domain: customer.companyProfile.domain,
-        name: customer.companyProfile.companyName,
-      });
-      continue;
-    }
-    seen.add(company.id);
-    tenants.push({ customerTenantId: tenantId, companyId: company.id });
-  }
-  const invisible = companies.filter((c) => !seen.has(c.id)).map((c) => c.id);
-  await deps.partners.setVisibility([...seen], 'visible');
-  await deps.partners.setVisibility(invisible, 'not_visible');
-  await deps.runs.addTenants(runId, tenants, notYetAdded);
-  const { added } = await enqueuePendingTenants(deps, run);
-  return {
-    customers: customers.length,
-    refreshing: added.length,
-    notYetAdded: notYetAdded.length,
-    notVisible: invisible.length,
-  };
+  return listAndFanOut(deps, ctx, runId);
 }

@@ -1,8 +1,8 @@
 import type { JobPayload } from '../src/queue/catalog.js';
 import type { JobContext } from '../src/queue/worker-pool.js';
-import { replaceLegacyAdminsByDomain, type ReplacementResult } from '../src/store/replacement.js';
+import { replaceAndRefresh } from '../src/services/consent.js';
+import type { ReplacementResult } from '../src/store/replacement.js';
 import type { JobDeps } from './deps.js';
-import { startRefresh } from './refresh-partner.js';
 
 /** The domain-matched replacement, after a consent is stored. Idempotent. */
 export async function replaceLegacyAdmins(
@@ -10,7 +10,7 @@ export async function replaceLegacyAdmins(
   deps: JobDeps,
   ctx: JobContext,
 ): Promise<ReplacementResult> {
-  const result = await replaceLegacyAdminsByDomain(deps.store.db, delegatedAdminId);
+  const result = await replaceAndRefresh(deps, delegatedAdminId);
   ctx.log.info(
     {
       delegatedAdminId,
@@ -19,7 +19,5 @@ export async function replaceLegacyAdmins(
     },
     'domain-matched replacement done',
   );
-  // The consent is in place: the partner's initial refresh starts now.
-  if (result.partnerId) await startRefresh(deps, result.partnerId, 'consent');
   return result;
 }

@@ -5,7 +5,7 @@ import { createProducerConnection, type Redis } from './queue/connections.js';
 import { JobQueues } from './queue/job-queues.js';
 import { openStore, type Store } from './store/database.js';
 import { KeyRing } from './store/encryption.js';
-import { createServices, type Services } from './services.js';
+import { createServices, type Services } from './dependencies.js';
 
 /** What the API and the workers share: the database, the key ring, the queues. */
 export interface Runtime {

@@ -1,10 +1,18 @@
 import { z } from 'zod';
-import type { CustomLicensePermission } from '../microsoft/identity.js';
 import { singleLineText } from './text.js';
 
 // Custom licenses: billing items counted in each customer tenant through Microsoft Graph with
 // the partner's custom-license token. Pure rules: what a definition is, which permissions its
 // count needs, and what state the token is in.
+
+/** Graph delegated permissions custom-license counting can use, by short name. */
+export const customLicensePermissions = [
+  'User.Read.All',
+  'GroupMember.Read.All',
+  'Organization.Read.All',
+  'Reports.Read.All',
+] as const;
+export type CustomLicensePermission = (typeof customLicensePermissions)[number];
 
 const domainName = z
   .string()

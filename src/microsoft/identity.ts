@@ -6,6 +6,7 @@ import {
 } from '@azure/msal-node';
 import type { AxiosInstance } from 'axios';
 import type { Config } from '../../config/index.js';
+import { customLicensePermissions } from '../domain/custom-licenses.js';
 import type { CachePartition, TokenCacheStore } from '../store/token-cache.js';
 import { authorityFor, knownAuthoritiesFor } from './authority.js';
 import { msalNetworkModule } from './msal-network.js';
@@ -32,15 +33,6 @@ const partnerConsentGraphPermissions = ['User.Read', 'GroupMember.Read.All'] as 
 export function signedInWithMfa(amr: readonly string[] | undefined): boolean {
   return amr?.includes('mfa') === true || amr?.includes('ngcmfa') === true;
 }
-
-/** Graph delegated permissions custom-license counting can use, by short name. */
-export const customLicensePermissions = [
-  'User.Read.All',
-  'GroupMember.Read.All',
-  'Organization.Read.All',
-  'Reports.Read.All',
-] as const;
-export type CustomLicensePermission = (typeof customLicensePermissions)[number];
 
 /** An access token this close to expiry is renewed, as MSAL does. Default: 5 minutes */
 const renewalMarginMs = 5 * 60_000;

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { eq, sql } from 'drizzle-orm';
 import request from 'supertest';
-import { customLicensePermissions } from '../../src/microsoft/identity.js';
+import { customLicensePermissions } from '../../src/domain/custom-licenses.js';
 import { jobIds } from '../../src/queue/catalog.js';
 import { delegatedAdmins } from '../../src/store/schema.js';
 import { partnerCenterScope, testScenario } from '../support/emulator.js';

@@ -26,7 +26,7 @@ describe('the embedded database (PGlite) shared by two processes', function () {
       SHUTDOWN_GRACE_SECONDS: '1',
     });
   const start = () => {
-    const service = startService('src/main.ts', env());
+    const service = startService('workers/all-in-one.ts', env());
     running.push(service);
     return service;
   };

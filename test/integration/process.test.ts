@@ -32,7 +32,7 @@ describe('the service process (npm start)', function () {
 
   it('serves health, readiness, the guarded dashboard and metrics, then stops cleanly on SIGTERM', async () => {
     service = startService(
-      'src/main.ts',
+      'workers/all-in-one.ts',
       testEnv({ DATABASE_URL: database.url, QUEUE_PREFIX: prefix, LOG_LEVEL: 'info' }),
     );
     const { port } = await service.waitForLog(listening);
@@ -62,7 +62,7 @@ describe('the service process (npm start)', function () {
 
   it('with METRICS_PORT serves /metrics there without a token, not on PORT, then stops cleanly on SIGTERM', async () => {
     service = startService(
-      'src/main.ts',
+      'workers/all-in-one.ts',
       testEnv({
         DATABASE_URL: database.url,
         QUEUE_PREFIX: prefix,
@@ -94,7 +94,7 @@ describe('the service process (npm start)', function () {
 
   it('starts while Redis is unreachable and says so on /readyz', async () => {
     service = startService(
-      'src/main.ts',
+      'workers/all-in-one.ts',
       testEnv({
         DATABASE_URL: database.url,
         QUEUE_PREFIX: prefix,
@@ -117,7 +117,7 @@ describe('the service process (npm start)', function () {
     ['REDIS_URL', 'localhost:6379'],
   ] as const) {
     it(`refuses to start with a malformed ${variable}, naming it`, async () => {
-      service = startService('src/main.ts', testEnv({ [variable]: value }));
+      service = startService('workers/all-in-one.ts', testEnv({ [variable]: value }));
       expect(await service.exited).to.equal(78);
       const output = service.lines.join('\n');
       expect(output).to.match(new RegExp(`^  ${variable}: `, 'm'));

@@ -12,7 +12,7 @@ import {
 } from '../../src/queue/worker-pool.js';
 import { openStore, type Store } from '../../src/store/database.js';
 import { KeyRing } from '../../src/store/encryption.js';
-import { createServices } from '../../src/services.js';
+import { createServices } from '../../src/dependencies.js';
 import { processors } from '../../workers/processors.js';
 import { testConfig } from '../support/config.js';
 import { freshPrefix, removePrefix, testRedisUrl } from '../support/redis.js';

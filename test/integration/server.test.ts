@@ -8,7 +8,7 @@ import { createProducerConnection } from '../../src/queue/connections.js';
 import { JobQueues } from '../../src/queue/job-queues.js';
 import { queueNames } from '../../src/queue/catalog.js';
 import { createApp } from '../../src/server/app.js';
-import { createServices } from '../../src/services.js';
+import { createServices } from '../../src/dependencies.js';
 import { KeyRing } from '../../src/store/encryption.js';
 import { migrationCount, openStore, type Store } from '../../src/store/database.js';
 import { testConfig, testSecrets } from '../support/config.js';

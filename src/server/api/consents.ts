@@ -4,7 +4,7 @@ import { Router } from 'express';
 import { z } from 'zod';
 import { customLicenseTokenState } from '../../domain/custom-licenses.js';
 import { singleLineText } from '../../domain/text.js';
-import type { Services } from '../../services.js';
+import type { Services } from '../../dependencies.js';
 import type { ConsentAttempt } from '../../store/consent-attempts.js';
 import type { ConsentAttemptKind } from '../../store/schema.js';
 import type { DelegatedAdmin } from '../../store/partners.js';

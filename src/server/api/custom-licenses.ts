@@ -8,7 +8,7 @@ import {
 import { singleLineText } from '../../domain/text.js';
 import { deduplicationKeys, jobIds } from '../../queue/catalog.js';
 import type { JobQueues } from '../../queue/job-queues.js';
-import type { Services } from '../../services.js';
+import type { Services } from '../../dependencies.js';
 import type { CustomLicenseDefinition } from '../../store/custom-licenses.js';
 import { HttpError } from '../http-error.js';
 import { parseOr400 } from '../validation.js';

@@ -1,7 +1,7 @@
 import { Router } from 'express';
 import { z } from 'zod';
 import { singleLineText } from '../../domain/text.js';
-import type { Services } from '../../services.js';
+import type { Services } from '../../dependencies.js';
 import type { Company, DelegatedAdmin, Partner } from '../../store/partners.js';
 import { HttpError } from '../http-error.js';
 import { parseOr400 } from '../validation.js';

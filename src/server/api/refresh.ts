@@ -1,9 +1,9 @@
 import { Router } from 'express';
 import { z } from 'zod';
-import { jobIds } from '../../queue/catalog.js';
 import type { JobQueues } from '../../queue/job-queues.js';
 import { enqueuePendingTenants } from '../../queue/refresh-work.js';
-import type { Services } from '../../services.js';
+import type { Services } from '../../dependencies.js';
+import { startRefresh } from '../../services/refresh.js';
 import { HttpError } from '../http-error.js';
 import { parseOr400 } from '../validation.js';
 import { partnerOr404 } from './partners.js';
@@ -17,12 +17,7 @@ export async function syncNow(services: Services, queues: JobQueues, partnerId: 
       'This partner has no active consent: grant Partner Center consent first.',
     );
   }
-  const { run, deduplicated } = await services.runs.start(partnerId, 'manual');
-  await queues.enqueue(
-    'refreshPartner',
-    { runId: run.id },
-    { jobId: jobIds.refreshPartner(run.id) },
-  );
+  const { run, deduplicated } = await startRefresh({ ...services, queues }, partnerId, 'manual');
   return { runId: run.id, deduplicated };
 }
 

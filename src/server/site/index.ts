@@ -3,7 +3,7 @@ import { csrfSync } from 'csrf-sync';
 import type { Redis } from 'ioredis';
 import type { Config } from '../../../config/index.js';
 import type { JobQueues } from '../../queue/job-queues.js';
-import type { Services } from '../../services.js';
+import type { Services } from '../../dependencies.js';
 import { loginFormToken } from '../auth/login-form-token.js';
 import { errorAnswer } from '../http-error.js';
 import { messagePage } from '../pages.js';

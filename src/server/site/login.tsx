@@ -5,7 +5,7 @@ import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import type { Config } from '../../../config/index.js';
 import { singleLineText } from '../../domain/text.js';
-import type { Services } from '../../services.js';
+import type { Services } from '../../dependencies.js';
 import type { loginFormToken } from '../auth/login-form-token.js';
 import { decoyHash, verifyPassword } from '../auth/passwords.js';
 import { redisLimitStore } from '../rate-limit-store.js';

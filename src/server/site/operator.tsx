@@ -2,7 +2,7 @@ import { Router } from 'express';
 import { z } from 'zod';
 import { singleLineText } from '../../domain/text.js';
 import type { JobQueues } from '../../queue/job-queues.js';
-import type { Services } from '../../services.js';
+import type { Services } from '../../dependencies.js';
 import { syncNow } from '../api/refresh.js';
 import { hashPassword } from '../auth/passwords.js';
 import { HttpError } from '../http-error.js';

@@ -1,6 +1,6 @@
 import type { NextFunction, Request, Response } from 'express';
 import { z } from 'zod';
-import type { Services } from '../../services.js';
+import type { Services } from '../../dependencies.js';
 import { HttpError } from '../http-error.js';
 import type { Viewer } from '../views/layout.js';
 

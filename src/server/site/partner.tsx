@@ -5,7 +5,7 @@ import type { Config } from '../../../config/index.js';
 import { customLicenseTokenState } from '../../domain/custom-licenses.js';
 import { deduplicationKeys, jobIds } from '../../queue/catalog.js';
 import type { JobQueues } from '../../queue/job-queues.js';
-import type { Services } from '../../services.js';
+import type { Services } from '../../dependencies.js';
 import { attemptView, delegatedAdminStatus, startConsent } from '../api/consents.js';
 import { companiesOverview } from '../api/partners.js';
 import { retryFailures } from '../api/refresh.js';

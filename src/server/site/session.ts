@@ -1,7 +1,7 @@
 import type { NextFunction, Request, Response } from 'express';
 import session from 'express-session';
 import type { Config } from '../../../config/index.js';
-import type { Services } from '../../services.js';
+import type { Services } from '../../dependencies.js';
 import type { Store } from '../../store/database.js';
 import type { UserRole } from '../../store/schema.js';
 import { PostgresSessionStore } from '../auth/session-store.js';

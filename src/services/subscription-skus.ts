@@ -1,10 +1,10 @@
 import { setTimeout } from 'node:timers/promises';
-import { MicrosoftError } from '../src/microsoft/errors.js';
-import type { PartnerCenterSubscription } from '../src/microsoft/partner-center.js';
-import { callsPerCustomer } from '../src/queue/refresh-work.js';
-import type { JobContext } from '../src/queue/worker-pool.js';
-import type { CustomerSubscriptionInput } from '../src/store/customer-subscriptions.js';
-import type { JobDeps } from './deps.js';
+import type { Services } from '../dependencies.js';
+import { MicrosoftError } from '../microsoft/errors.js';
+import type { PartnerCenterSubscription } from '../microsoft/partner-center.js';
+import { callsPerCustomer } from '../queue/refresh-work.js';
+import type { JobContext } from '../queue/worker-pool.js';
+import type { CustomerSubscriptionInput } from '../store/customer-subscriptions.js';
 
 /** A subscription that is gone for good: never billed again, so its SKU is not asked for. */
 const needsNoSku = (s: PartnerCenterSubscription) => s.status.toLowerCase() === 'deleted';
@@ -51,7 +51,7 @@ export function subscriptionRow(
  * does not give fails the customer (transient): its seats must not silently go unbilled.
  */
 export async function resolveSubscriptionSkus(
-  deps: JobDeps,
+  deps: Pick<Services, 'subscriptions' | 'pacer' | 'partnerCenter'>,
   ctx: JobContext,
   args: {
     partnerId: string;

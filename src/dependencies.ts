@@ -6,9 +6,11 @@ import { GraphClient } from './microsoft/graph.js';
 import { MicrosoftIdentity } from './microsoft/identity.js';
 import { PartnerCenterClient } from './microsoft/partner-center.js';
 import { GraphPacer } from './queue/graph-pacer.js';
+import type { JobQueues } from './queue/job-queues.js';
 import { Pacer } from './queue/pacer.js';
 import { withLock } from './queue/partition-lock.js';
 import { ConsentAttemptStore } from './store/consent-attempts.js';
+import { ConsentStore } from './store/consents.js';
 import { CustomLicenseStore } from './store/custom-licenses.js';
 import { CustomerSubscriptionStore } from './store/customer-subscriptions.js';
 import type { Store } from './store/database.js';
@@ -23,6 +25,8 @@ export interface Services {
   http: AxiosInstance;
   partners: PartnerStore;
   attempts: ConsentAttemptStore;
+  /** Consents from a redeemed code to the partner's consent in use. */
+  consents: ConsentStore;
   tokenCache: TokenCacheStore;
   identity: MicrosoftIdentity;
   partnerCenter: PartnerCenterClient;
@@ -35,6 +39,12 @@ export interface Services {
   graphPacer: GraphPacer;
   customLicenses: CustomLicenseStore;
   users: UserStore;
+}
+
+/** What the services in src/services use: the shared stores and clients, and the queues. */
+export interface ServiceDeps extends Services {
+  /** Queues to enqueue follow-up work on (the API's, or the workers' that wait out outages). */
+  queues: JobQueues;
 }
 
 export function createServices(
@@ -53,6 +63,7 @@ export function createServices(
     http,
     partners: new PartnerStore(store.db, keyRing),
     attempts: new ConsentAttemptStore(store.db, keyRing),
+    consents: new ConsentStore(store.db, tokenCache),
     tokenCache,
     identity: new MicrosoftIdentity(config, http, tokenCache, (key, fn) =>
       withLock(redis, `${lockPrefix}${key}`, fn),

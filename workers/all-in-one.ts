@@ -1,7 +1,7 @@
 // `npm start`: the API and the workers in one process.
-import { runWorkers } from '../workers/run.js';
-import { runProcess } from './lifecycle.js';
-import { runApi } from './server/run.js';
+import { runProcess } from '../src/lifecycle.js';
+import { runApi } from '../src/server/run.js';
+import { runWorkers } from './run.js';
 
 await runProcess('license-sync', async (runtime) => {
   const api = await runApi(runtime);

@@ -15,7 +15,7 @@ import { createTestDatabase } from '../test/support/database.js';
 import { startService } from '../test/support/process.js';
 import { closedPort, freshPrefix, removePrefix } from '../test/support/redis.js';
 
-export interface LatencyFigures {
+interface LatencyFigures {
   p50Ms: number;
   p99Ms: number;
   requestsPerSec: number;

@@ -3,8 +3,8 @@ import { envDefaults, envSchema, secretNames, type Env } from './env.js';
 import { ensureLocalSecrets, type GeneratableSecret } from './local-secrets.js';
 import { encryptionKeys, type EncryptionKey, type TrustProxy } from './values.js';
 
-export type { CloudEndpoints, CloudName } from './clouds.js';
-export type { EncryptionKey, TrustProxy } from './values.js';
+export type { CloudEndpoints } from './clouds.js';
+export type { EncryptionKey } from './values.js';
 
 /**
  * How the queues run: concurrency, the reconciler's interval, crash detection. Each field is set
@@ -137,10 +137,10 @@ export class ConfigError extends Error {
 }
 
 /** Where secrets generated outside production are kept (git-ignored). */
-export const defaultLocalSecretsFile = '.local/secrets.json';
+const defaultLocalSecretsFile = '.local/secrets.json';
 
 /** The placeholder app id used outside production until a real one is configured. */
-export const localClientId = '00000000-0000-0000-0000-000000000000';
+const localClientId = '00000000-0000-0000-0000-000000000000';
 
 /**
  * Parses the environment into a Config. Throws ConfigError naming every bad variable.

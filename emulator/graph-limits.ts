@@ -105,7 +105,7 @@ function isIdentity(path: string): boolean {
  * access service. `$select` takes 1 off, `$expand` adds 1, `$top` under 20 takes 1 off; never
  * below 1.
  */
-export function resourceUnits(
+function resourceUnits(
   method: string,
   path: string,
   query: Record<string, unknown>,
@@ -122,12 +122,12 @@ export function resourceUnits(
 }
 
 /** A usage report's name (`getMailboxUsageDetail`) when the path is one, else undefined. */
-export function usageReport(path: string): string | undefined {
+function usageReport(path: string): string | undefined {
   return /^\/?(?:v1\.0\/)?reports\/([a-z0-9]+)/i.exec(path)?.[1]?.toLowerCase();
 }
 
 /** The app+tenant resource-unit quota per 10 s for a tenant of this many users. */
-export function tenantQuota(limits: GraphLimits, users: number): number {
+function tenantQuota(limits: GraphLimits, users: number): number {
   if (users < 50) return limits.smallTenantResourceUnits;
   if (users <= 500) return limits.mediumTenantResourceUnits;
   return limits.largeTenantResourceUnits;

@@ -40,9 +40,7 @@ const perCustomerOperations: { operation: string; pattern: RegExp }[] = [
 ];
 
 /** The throttled per-customer operation a path names, with its customer; else undefined. */
-export function perCustomerOperation(
-  path: string,
-): { operation: string; customerId: string } | undefined {
+function perCustomerOperation(path: string): { operation: string; customerId: string } | undefined {
   const match = /^\/customers\/([^/]+)(\/.*)?$/i.exec(path.replace(/\/+$/, ''));
   if (!match) return undefined;
   const rest = (match[2] ?? '').toLowerCase();

@@ -9,7 +9,7 @@ import type { EmulatorState } from './state.js';
 // 302 to a pre-authenticated, short-lived CSV download (docs/emulator.md, "Usage reports").
 
 /** The CSV's columns: Graph's documented list, with Recipient Type before Report Period. */
-export const mailboxUsageColumns = [
+const mailboxUsageColumns = [
   'Report Refresh Date',
   'User Principal Name',
   'Display Name',
@@ -34,10 +34,10 @@ export const mailboxUsageColumns = [
 const periods: Record<string, number> = { D7: 7, D30: 30, D90: 90, D180: 180 };
 
 /** Days the report's data trails the clock ("usually covers up to the last 24 to 48 hours"). */
-export const reportLagDays = 2;
+const reportLagDays = 2;
 
 /** How long a download URL works ("a few minutes"). */
-export const downloadLifetimeMs = 5 * 60_000;
+const downloadLifetimeMs = 5 * 60_000;
 
 /** Exchange Online's default quotas of a 50 GB mailbox, in bytes. */
 const quotas = {
@@ -80,7 +80,7 @@ const conceal = (tenantId: string, value: string) =>
  * The mailbox usage detail as of its refresh date (now minus the lag): user and shared
  * mailboxes that existed then, deleted ones marked while their deletion is within the period.
  */
-export function mailboxUsageCsv(
+function mailboxUsageCsv(
   detail: CustomerDetail,
   options: { tenantId: string; concealNames: boolean; periodDays: number; now: number },
 ): string {

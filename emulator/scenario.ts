@@ -18,7 +18,7 @@ const domain = z
   .regex(/^[a-z0-9-]+(\.[a-z0-9-]+)+$/i, 'expected a DNS domain')
   .transform((v) => v.toLowerCase());
 
-export const clientSchema = z.object({
+const clientSchema = z.object({
   clientId: guid,
   clientSecret: z.string().min(1),
   redirectUris: z.array(z.string().url()).min(1),
@@ -29,7 +29,7 @@ export const partnerRoles = ['AdminAgents', 'SalesAgents', 'HelpdeskAgents'] as 
 export type PartnerRole = (typeof partnerRoles)[number];
 
 /** Authentication methods an access token's amr claim may list (id-token-claims-reference). */
-export const amrValues = [
+const amrValues = [
   'pwd',
   'rsa',
   'otp',
@@ -61,7 +61,7 @@ export const userPolicySchema = z
   .strict();
 export type UserPolicy = z.infer<typeof userPolicySchema>;
 
-export const partnerUserSchema = z.object({
+const partnerUserSchema = z.object({
   upn,
   displayName: z.string().optional(),
   /** Signs in with MFA: access tokens carry amr ["pwd","mfa"], else ["pwd"]. */
@@ -78,7 +78,7 @@ export const partnerUserSchema = z.object({
   grantedScopes: z.array(z.string()).optional(),
 });
 
-export const subscriptionSchema = z
+const subscriptionSchema = z
   .object({
     /** Default: derived from the customer and the subscription's position. */
     id: guid.optional(),
@@ -114,7 +114,7 @@ export const subscriptionSchema = z
     },
   );
 
-export const directoryUserSchema = z.object({
+const directoryUserSchema = z.object({
   upn,
   displayName: z.string().optional(),
   /** SKU part numbers assigned to the user. */
@@ -130,7 +130,7 @@ export const directoryUserSchema = z.object({
   deletedDaysAgo: z.number().int().min(0).optional(),
 });
 
-export const groupSchema = z.object({
+const groupSchema = z.object({
   id: guid.optional(),
   displayName: z.string(),
   /** UPNs of users, or display names of groups (nested). */
@@ -138,7 +138,7 @@ export const groupSchema = z.object({
 });
 
 /** How a customer tenant treats the partner's users when they sign in to it. */
-export const customerSignInSchema = z.object({
+const customerSignInSchema = z.object({
   /** Partner users who are also guests in this tenant: AADSTS50020 there. */
   guests: z.array(upn).default([]),
   /** Partner users in no GDAP security group for this tenant: AADSTS50177 there. */
@@ -149,7 +149,7 @@ export const customerSignInSchema = z.object({
   delegatedAdminBlocked: z.boolean().default(false),
 });
 
-export const explicitCustomerSchema = z.object({
+const explicitCustomerSchema = z.object({
   tenantId: guid,
   name: z.string(),
   domain,
@@ -169,7 +169,7 @@ export const explicitCustomerSchema = z.object({
   ...customerSignInSchema.shape,
 });
 
-export const generatedCustomersSchema = z.object({
+const generatedCustomersSchema = z.object({
   generate: z.object({
     seed: z.number().int(),
     count: z.number().int().min(0).max(50_000),
@@ -178,7 +178,7 @@ export const generatedCustomersSchema = z.object({
   }),
 });
 
-export const partnerSchema = z.object({
+const partnerSchema = z.object({
   tenantId: guid,
   name: z.string(),
   domain,
@@ -203,7 +203,7 @@ export const partnerSchema = z.object({
 });
 
 /** Microsoft Graph's limits for the app (every partner signs in to the one app). */
-export const graphLimitsSchema = z.object({
+const graphLimitsSchema = z.object({
   /** Resource units per app and tenant per 10 s, tenant under 50 users. Default: 3500 */
   smallTenantResourceUnits: z.number().positive().default(3500),
   /** Resource units per app and tenant per 10 s, tenant of 50 to 500 users. Default: 5000 */
@@ -268,7 +268,6 @@ export const scenarioSchema = z.object({
 export type Scenario = z.infer<typeof scenarioSchema>;
 export type ScenarioInput = z.input<typeof scenarioSchema>;
 export type PartnerSpec = z.infer<typeof partnerSchema>;
-export type PartnerUserSpec = z.infer<typeof partnerUserSchema>;
 export type ExplicitCustomerSpec = z.infer<typeof explicitCustomerSchema>;
 export type FaultSpec = z.infer<typeof faultSchema>;
 export type GraphLimits = z.infer<typeof graphLimitsSchema>;
@@ -306,7 +305,7 @@ export function loadScenarioFile(file: string): Scenario {
   return parseScenario(JSON.parse(readFileSync(file, 'utf8')));
 }
 
-export const defaultScenarioFile = new URL('./scenarios/default.json', import.meta.url);
+const defaultScenarioFile = new URL('./scenarios/default.json', import.meta.url);
 
 export function loadDefaultScenario(): Scenario {
   return parseScenario(JSON.parse(readFileSync(defaultScenarioFile, 'utf8')));

@@ -3,7 +3,7 @@ import { resources } from './tokens.js';
 export const oidcScopes = new Set(['openid', 'profile', 'offline_access', 'email']);
 
 /** Full scope URI: bare Graph permissions (User.Read) get Graph's resource prefix. */
-export function normalizeScope(scope: string): string {
+function normalizeScope(scope: string): string {
   if (oidcScopes.has(scope.toLowerCase())) return scope.toLowerCase();
   if (scope.includes('://') || scope.startsWith('api://')) return scope;
   return `${resources.graph}/${scope}`;

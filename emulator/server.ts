@@ -23,7 +23,7 @@ import type { Scenario } from './scenario.js';
 import { EmulatorState, type Surface } from './state.js';
 import { createSigningKeys } from './tokens.js';
 
-export interface TlsMaterial {
+interface TlsMaterial {
   cert: string;
   key: string;
 }
@@ -54,7 +54,7 @@ export interface RunningEmulator {
 }
 
 /** A certificate for the loopback names, valid for a year, that is its own CA. */
-export async function generateTls(): Promise<TlsMaterial> {
+async function generateTls(): Promise<TlsMaterial> {
   const pems = await selfsigned.generate([{ name: 'commonName', value: 'license-sync emulator' }], {
     keySize: 2048,
     algorithm: 'sha256',
@@ -85,7 +85,7 @@ function surfaceOf(path: string): Surface {
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-export function createEmulatorApp(state: () => EmulatorState, control: express.Router) {
+function createEmulatorApp(state: () => EmulatorState, control: express.Router) {
   const app = express();
   app.disable('x-powered-by');
   app.disable('etag');

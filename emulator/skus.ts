@@ -13,7 +13,7 @@ export interface SkuInfo {
 let catalog: Map<string, SkuInfo> | undefined;
 
 /** The SKU catalog by part number (emulator/data/microsoft-skus.csv). */
-export function skuCatalog(): Map<string, SkuInfo> {
+function skuCatalog(): Map<string, SkuInfo> {
   if (catalog) return catalog;
   const text = readFileSync(new URL('./data/microsoft-skus.csv', import.meta.url), 'utf8');
   catalog = new Map();

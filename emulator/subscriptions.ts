@@ -14,7 +14,7 @@ function addMonths(date: Date, months: number): Date {
  * The subscription's current term at `now`: terms follow one another from the creation date;
  * an expired or deleted subscription keeps the last term that ended (or its first).
  */
-export function currentTerm(s: Subscription, now: number): { start: Date; end: Date } {
+function currentTerm(s: Subscription, now: number): { start: Date; end: Date } {
   const months = termMonths[s.termDuration];
   let start = new Date(s.creationDate);
   const ended = s.status === 'expired' || s.status === 'deleted';
@@ -33,7 +33,7 @@ function inclusiveEndDate(end: Date): string {
 }
 
 /** The offer id Partner Center shows: new commerce's catalog item, or a legacy offer's GUID. */
-export function offerIdOf(s: Subscription): string {
+function offerIdOf(s: Subscription): string {
   if (s.commerce === 'legacy') return legacyOfferId(s.sku);
   const item = nceCatalogItem(s.sku, s.termDuration, s.billingCycle);
   return `${item.productId}:${item.skuId}:${item.availabilityId}`;

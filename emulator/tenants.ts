@@ -103,7 +103,7 @@ export interface DirectoryUser {
   deletedDaysAgo?: number | undefined;
 }
 
-export type MailboxKind = 'user' | 'shared' | 'room' | 'equipment' | 'none';
+type MailboxKind = 'user' | 'shared' | 'room' | 'equipment' | 'none';
 
 export interface Group {
   id: string;

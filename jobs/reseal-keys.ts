@@ -1,10 +1,6 @@
 import { deduplicationKeys, type JobPayload } from '../src/queue/catalog.js';
 import type { JobContext } from '../src/queue/worker-pool.js';
-import {
-  hasStaleValues,
-  resealStaleValues,
-  type ResealedColumn,
-} from '../src/store/key-rotation.js';
+import type { ResealedColumn } from '../src/store/key-rotation.js';
 import type { JobDeps } from './deps.js';
 
 /** Seals again with the first key every value an older key sealed. Idempotent. */
@@ -13,9 +9,9 @@ export async function resealKeys(
   deps: JobDeps,
   ctx: JobContext,
 ): Promise<ResealedColumn[]> {
-  const columns = await resealStaleValues(deps.store.db, deps.keyRing, { signal: ctx.signal });
+  const columns = await deps.sealedValues.resealStale({ signal: ctx.signal });
   const unreadable = columns.filter((c) => c.unreadable > 0);
-  ctx.log.info({ keyId: deps.keyRing.currentKeyId, columns }, 'sealed values resealed');
+  ctx.log.info({ keyId: deps.sealedValues.currentKeyId, columns }, 'sealed values resealed');
   if (unreadable.length > 0) {
     ctx.log.warn(
       { columns: unreadable.map((c) => ({ column: c.column, unreadable: c.unreadable })) },
@@ -31,10 +27,10 @@ export async function resealKeys(
  * Resolves with the job id, or undefined when nothing is stale.
  */
 export async function enqueueResealIfStale(
-  deps: Pick<JobDeps, 'store' | 'keyRing' | 'queues' | 'log'>,
+  deps: Pick<JobDeps, 'sealedValues' | 'queues' | 'log'>,
 ): Promise<string | undefined> {
-  const keyId = deps.keyRing.currentKeyId;
-  if (!(await hasStaleValues(deps.store.db, keyId))) return undefined;
+  const keyId = deps.sealedValues.currentKeyId;
+  if (!(await deps.sealedValues.hasStale())) return undefined;
   const job = await deps.queues.enqueue(
     'resealKeys',
     {},

@@ -15,6 +15,7 @@ import { CustomLicenseStore } from './store/custom-licenses.js';
 import { CustomerSubscriptionStore } from './store/customer-subscriptions.js';
 import type { Store } from './store/database.js';
 import type { KeyRing } from './store/encryption.js';
+import { SealedValueStore } from './store/key-rotation.js';
 import { PartnerStore } from './store/partners.js';
 import { RefreshRunStore } from './store/refresh-runs.js';
 import { TokenCacheStore } from './store/token-cache.js';
@@ -39,6 +40,8 @@ export interface Services {
   graphPacer: GraphPacer;
   customLicenses: CustomLicenseStore;
   users: UserStore;
+  /** The values sealed by an older key than the first, and their reseal. */
+  sealedValues: SealedValueStore;
 }
 
 /** What the services in src/services use: the shared stores and clients, and the queues. */
@@ -80,5 +83,6 @@ export function createServices(
     }),
     customLicenses: new CustomLicenseStore(store.db),
     users: new UserStore(store.db),
+    sealedValues: new SealedValueStore(store.db, keyRing),
   };
 }

@@ -45,7 +45,7 @@ export function redactUrl(url: string): string {
 }
 
 /** Paths pino blanks out wherever they appear in a log object. */
-export const redactPaths = [
+const redactPaths = [
   'req.headers.authorization',
   'req.headers.cookie',
   'req.headers["proxy-authorization"]',

@@ -26,8 +26,6 @@ export function runWorkers(runtime: Runtime): RunningWorkers {
     ...runtime.services,
     config,
     log,
-    store: runtime.store,
-    keyRing: runtime.keyRing,
     queues,
   };
   const pool = startWorkerPool({

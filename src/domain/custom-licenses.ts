@@ -49,7 +49,7 @@ export type CustomLicenseSpec = z.infer<typeof customLicenseKindSchema>;
 export type CustomLicenseKind = CustomLicenseSpec['kind'];
 
 /** The Graph permissions each kind's count needs. */
-export const permissionsFor: Record<CustomLicenseKind, CustomLicensePermission[]> = {
+const permissionsFor: Record<CustomLicenseKind, CustomLicensePermission[]> = {
   licensed_users: ['User.Read.All'],
   group_members: ['GroupMember.Read.All'],
   user_mailboxes: ['Reports.Read.All'],
@@ -85,11 +85,11 @@ export function inDomains(upn: string, domains: string[]): boolean {
 }
 
 /** Refresh tokens lapse after 90 days without use; we warn this long before. */
-export const inactivityLimitDays = 90;
-export const expiryWarningDays = 14;
+const inactivityLimitDays = 90;
+const expiryWarningDays = 14;
 const dayMs = 24 * 3600 * 1000;
 
-export type CustomLicenseTokenStatus = 'valid' | 'missing' | 'invalid' | 'expiring';
+type CustomLicenseTokenStatus = 'valid' | 'missing' | 'invalid' | 'expiring';
 
 export interface CustomLicenseTokenState {
   status: CustomLicenseTokenStatus;

@@ -5,8 +5,8 @@ import { AuthError } from '@azure/msal-node';
  * permanent: this tenant (or this attempt) fails now; retrying cannot help.
  * needs_reconsent: the partner's consent no longer works; stop and ask for consent again.
  */
-export type ErrorKind = 'transient' | 'permanent' | 'needs_reconsent';
-export type MicrosoftService = 'identity' | 'partnerCenter' | 'graph';
+type ErrorKind = 'transient' | 'permanent' | 'needs_reconsent';
+type MicrosoftService = 'identity' | 'partnerCenter' | 'graph';
 
 export interface MicrosoftFailure {
   kind: ErrorKind;
@@ -43,7 +43,7 @@ const reconsent = 'Grant Partner Center consent again.';
 const notInCustomerTenant =
   'The consenting account is a guest in this customer tenant, or in no GDAP security group for it: remove the guest account there, or add the account to the GDAP group that holds the needed roles.';
 /** Partner Center's words for a call the user's agent role may not make. */
-export const partnerCenterRoleRefusal =
+const partnerCenterRoleRefusal =
   'The supplied role does not have the rights to perform the requested operation';
 
 type Rule = { kind: ErrorKind; message: string };

@@ -19,7 +19,7 @@ class MsalNoTokens extends InteractionRequiredAuthError {
 }
 
 /** Resource URIs are the real ones in every cloud we talk to, the emulator included. */
-export const partnerCenterResource = 'https://api.partnercenter.microsoft.com';
+const partnerCenterResource = 'https://api.partnercenter.microsoft.com';
 export const partnerCenterScope = `${partnerCenterResource}/user_impersonation`;
 /**
  * Graph permissions the Partner Center consent asks for beside it: "Read your profile", and

@@ -1,8 +1,8 @@
 import type { GraphClient, GraphRequestOptions } from './graph.js';
 
 /** Partner Center's agent roles are the partner tenant's groups of these names. */
-export const agentRoles = ['AdminAgents', 'SalesAgents', 'HelpdeskAgents'] as const;
-export type AgentRole = (typeof agentRoles)[number];
+const agentRoles = ['AdminAgents', 'SalesAgents', 'HelpdeskAgents'] as const;
+type AgentRole = (typeof agentRoles)[number];
 
 const roleNames: Record<AgentRole, string> = {
   AdminAgents: 'an Admin Agent',

@@ -176,7 +176,7 @@ export const deduplicationKeys = {
   resealKeys: (currentKeyId: string) => `reseal-keys-${currentKeyId}`,
 };
 
-export type JobCatalog = typeof jobCatalog;
+type JobCatalog = typeof jobCatalog;
 export type JobName = keyof JobCatalog;
 export type JobPayload<N extends JobName> = z.infer<JobCatalog[N]['payload']>;
 export const jobNames = Object.keys(jobCatalog) as JobName[];

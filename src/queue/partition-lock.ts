@@ -16,7 +16,7 @@ export interface LockOptions {
  * unreachable while renewing): another holder may have worked meanwhile. Transient: a retry
  * takes the lock again and reads what that holder saved.
  */
-export class LockLostError extends Error {
+class LockLostError extends Error {
   override readonly name = 'LockLostError';
   constructor(key: string) {
     super(`lost the lock ${key} while holding it; its work is not trusted`);

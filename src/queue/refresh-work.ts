@@ -15,7 +15,7 @@ export const callsPerCustomer = 2;
  * request in them, a second listing costs two requests: two held keeps both small for
  * customers with a handful of subscriptions. Default: 2
  */
-export const firstRefreshSkuCalls = 2;
+const firstRefreshSkuCalls = 2;
 
 /** The Partner Center requests a customer's refresh holds slots for. */
 export function customerRefreshCost(subscriptionsKnown: boolean): number {

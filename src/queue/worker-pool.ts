@@ -34,7 +34,7 @@ export interface JobContext {
 }
 
 /** A processor is a plain function: (payload, deps, ctx) => result. */
-export type JobProcessor<N extends JobName, Deps> = (
+type JobProcessor<N extends JobName, Deps> = (
   payload: JobPayload<N>,
   deps: Deps,
   ctx: JobContext,
@@ -79,7 +79,7 @@ const maxOutageWaitMs = 30_000;
  * How long a job waits after its `postponements`-th start that met an outage (1 for the
  * first): doubling from one second up to half a minute.
  */
-export function outageWaitMs(postponements: number): number {
+function outageWaitMs(postponements: number): number {
   return Math.min(maxOutageWaitMs, firstOutageWaitMs * 2 ** Math.max(0, postponements - 1));
 }
 

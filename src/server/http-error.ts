@@ -16,7 +16,7 @@ export class HttpError extends Error {
  * Whether PostgreSQL refused a value the request carried (SQLSTATE class 22, data exception:
  * a U+0000, a malformed number, a value too long), anywhere in the error's cause chain.
  */
-export function isDatabaseInputError(error: unknown): boolean {
+function isDatabaseInputError(error: unknown): boolean {
   for (const e of errorChain(error)) {
     if (typeof e.code === 'string' && /^22[0-9A-Z]{3}$/.test(e.code)) return true;
   }

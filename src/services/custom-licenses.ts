@@ -149,7 +149,7 @@ export async function checkCustomLicenseToken(
 }
 
 /** A count needs Graph again (a transient failure): the customer's job retries. */
-export class CustomLicenseRetry extends Error {
+class CustomLicenseRetry extends Error {
   constructor(readonly failure: MicrosoftFailure) {
     super(failure.message);
     this.name = 'CustomLicenseRetry';

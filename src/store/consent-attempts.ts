@@ -14,7 +14,7 @@ export const sealContext = (id: string, field: 'verifier' | 'nonce' | 'code') =>
 export const codeContext = (stateHash: string) => `consent_attempt:state:${stateHash}:code`;
 
 /** How long a started consent may take before its state stops being accepted. */
-export const consentAttemptLifetimeMs = 15 * 60 * 1000;
+const consentAttemptLifetimeMs = 15 * 60 * 1000;
 
 export type ReceiveOutcome =
   | { outcome: 'received'; attempt: ConsentAttempt }

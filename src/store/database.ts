@@ -15,7 +15,7 @@ import * as schema from './schema.js';
 /** The drizzle database, whichever driver is underneath. */
 export type Database = PgDatabase<PgQueryResultHKT, typeof schema>;
 
-export type MigrationState =
+type MigrationState =
   | { status: 'current'; applied: number }
   | { status: 'pending'; applied: number; expected: number }
   | { status: 'ahead'; applied: number; expected: number };
@@ -31,7 +31,7 @@ export interface Store {
   close(): Promise<void>;
 }
 
-export const migrationsFolder = fileURLToPath(new URL('./migrations', import.meta.url));
+const migrationsFolder = fileURLToPath(new URL('./migrations', import.meta.url));
 const expectedMigrations = readMigrationFiles({ migrationsFolder });
 /** How many migrations this version of the code applies. */
 export const migrationCount = expectedMigrations.length;

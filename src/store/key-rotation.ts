@@ -149,7 +149,7 @@ export async function countSealedValues(db: Database): Promise<SealedCount[]> {
 }
 
 /** Whether any value is sealed by another key than `currentKeyId`: one short query a column. */
-export async function hasStaleValues(db: Database, currentKeyId: string): Promise<boolean> {
+async function hasStaleValues(db: Database, currentKeyId: string): Promise<boolean> {
   for (const column of sealedColumns) {
     const [row] = await db
       .select({ id: column.id })
@@ -238,4 +238,27 @@ function sealAgain(keyRing: KeyRing, sealed: string, contexts: string[]): string
     }
   }
   return undefined;
+}
+
+/** The values the key ring seals: counted per key, and resealed with its first key. */
+export class SealedValueStore {
+  constructor(
+    private readonly db: Database,
+    private readonly keyRing: KeyRing,
+  ) {}
+
+  /** The id of the key that seals new values (the first of the ring). */
+  get currentKeyId(): string {
+    return this.keyRing.currentKeyId;
+  }
+
+  /** Whether any value is sealed by another key than the first. */
+  hasStale(): Promise<boolean> {
+    return hasStaleValues(this.db, this.keyRing.currentKeyId);
+  }
+
+  /** Seals again with the first key every value an older key sealed. Idempotent. */
+  resealStale(options?: ResealOptions): Promise<ResealedColumn[]> {
+    return resealStaleValues(this.db, this.keyRing, options);
+  }
 }

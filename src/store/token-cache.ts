@@ -20,7 +20,7 @@ export interface LoadedCache {
  * would overwrite a newer rotated refresh token, so nothing is written. Transient: a retry
  * loads the newer cache.
  */
-export class TokenCacheConflict extends Error {
+class TokenCacheConflict extends Error {
   override readonly name = 'TokenCacheConflict';
   constructor(partition: CachePartition, expected: number | 'new') {
     super(

@@ -70,8 +70,6 @@ describe('a customer job run again changes nothing', function () {
       ...h.runtime.services,
       config: h.runtime.config,
       log: h.runtime.log,
-      store: h.runtime.store,
-      keyRing: h.runtime.keyRing,
       queues: new JobQueues(connection, h.runtime.config.queuePrefix),
     };
   });

@@ -209,7 +209,8 @@ describe('key rotation: counting and resealing sealed values', function () {
       const job = await runtime.queues.get('maintenance').getJob(jobId!);
       const columns = (await job!.waitUntilFinished(events, 30_000)) as { resealed: number }[];
       expect(columns.reduce((sum, c) => sum + c.resealed, 0)).to.equal(8);
-      expect(await enqueueResealIfStale(runtime)).to.equal(undefined);
+      const startUp = { ...runtime.services, queues: runtime.queues, log };
+      expect(await enqueueResealIfStale(startUp)).to.equal(undefined);
       await expectAllOpen(store.db, new KeyRing([k3]), sealed);
     } finally {
       await workers.close(1_000);
@@ -229,11 +230,12 @@ describe('key rotation: counting and resealing sealed values', function () {
       }),
       log,
     );
+    const startUp = { ...runtime.services, queues: runtime.queues, log };
     try {
-      expect(await enqueueResealIfStale(runtime), 'nothing sealed yet').to.equal(undefined);
+      expect(await enqueueResealIfStale(startUp), 'nothing sealed yet').to.equal(undefined);
       await sealEverything(store.db, new KeyRing([k1]));
-      const first = await enqueueResealIfStale(runtime);
-      const again = await enqueueResealIfStale(runtime);
+      const first = await enqueueResealIfStale(startUp);
+      const again = await enqueueResealIfStale(startUp);
       expect(first).to.be.a('string');
       expect(again).to.equal(first);
       const waiting = await runtime.queues.get('maintenance').getJobs(['waiting']);

@@ -48,8 +48,6 @@ describe('queue layer', function () {
       ...createServices(config, store, keyRing, connection),
       config,
       log,
-      store,
-      keyRing,
       queues,
     };
   });

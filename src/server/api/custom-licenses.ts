@@ -28,7 +28,7 @@ const common = {
     .optional(),
 };
 
-export const definitionView = (d: CustomLicenseDefinition) => ({
+const definitionView = (d: CustomLicenseDefinition) => ({
   id: d.id,
   name: d.name,
   kind: d.kind,

@@ -12,14 +12,14 @@ const upnLike = singleLineText({ max: 320 }).regex(
   'expected a user principal name such as sync@contoso.com',
 );
 
-export const partnerView = (p: Partner) => ({
+const partnerView = (p: Partner) => ({
   id: p.id,
   name: p.name,
   homeTenantId: p.homeTenantId,
   createdAt: p.createdAt,
 });
 
-export const adminView = (a: DelegatedAdmin) => ({
+const adminView = (a: DelegatedAdmin) => ({
   id: a.id,
   kind: a.kind,
   username: a.username,
@@ -28,7 +28,7 @@ export const adminView = (a: DelegatedAdmin) => ({
   createdAt: a.createdAt,
 });
 
-export const companyView = (c: Company) => ({
+const companyView = (c: Company) => ({
   id: c.id,
   name: c.name,
   customerTenantId: c.customerTenantId,

@@ -17,7 +17,7 @@ declare module 'express-session' {
 /** A session ends after this long without a request. Default: 8 hours */
 const sessionIdleMs = 8 * 3600 * 1000;
 
-export interface SiteUser {
+interface SiteUser {
   id: string;
   email: string;
   role: UserRole;

@@ -74,6 +74,8 @@ export interface HttpFailure {
 
 /** Where the call went: the partner's own tenant, or one customer tenant. */
 export type CallScope = 'partner' | 'customer';
+/** Sign-in calls also redeem a consent's authorization code, at the partner's tenant. */
+export type IdentityScope = CallScope | 'authorizationCode';
 
 /** What the partner must do again, in the words of the grant that failed. */
 interface Again {
@@ -103,6 +105,8 @@ type Sentence = string | ((again: Again) => string);
 const reconsent = (a: Again) => `${a.start}.`;
 const say = (sentence: Sentence, grant: Grant) =>
   typeof sentence === 'string' ? sentence : sentence(again[grant]);
+/** A consent's authorization code Microsoft no longer redeems (used, expired). */
+export const codeExpired = 'Consent expired — grant it again.';
 const unexpectedSentence = 'An unexpected error occurred talking to Microsoft; retrying.';
 const notInCustomerTenant =
   'The consenting account is a guest in this customer tenant, or in no GDAP security group for it: remove the guest account there, or add the account to the GDAP group that holds the needed roles.';
@@ -117,7 +121,7 @@ type Rule = { kind: ErrorKind; message: Sentence };
  * from one customer tenant fails that tenant only; from the partner's tenant it stops the
  * partner until consent is granted again.
  */
-const aadsts: Record<number, { partner: Rule; customer?: Rule }> = {
+const aadsts: Record<number, { partner: Rule; customer?: Rule; authorizationCode?: Rule }> = {
   50076: {
     partner: {
       kind: 'needs_reconsent',
@@ -157,6 +161,7 @@ const aadsts: Record<number, { partner: Rule; customer?: Rule }> = {
   },
   70008: {
     partner: { kind: 'needs_reconsent', message: (a) => `The consent expired. ${reconsent(a)}` },
+    authorizationCode: { kind: 'permanent', message: codeExpired },
   },
   70000: {
     partner: {
@@ -169,8 +174,12 @@ const aadsts: Record<number, { partner: Rule; customer?: Rule }> = {
       kind: 'permanent',
       message: 'This consent link was already used. Grant consent again.',
     },
+    authorizationCode: { kind: 'permanent', message: codeExpired },
   },
-  9002313: { partner: { kind: 'permanent', message: 'Consent expired — grant it again.' } },
+  9002313: {
+    partner: { kind: 'permanent', message: codeExpired },
+    authorizationCode: { kind: 'permanent', message: codeExpired },
+  },
   65001: {
     partner: {
       kind: 'needs_reconsent',
@@ -370,11 +379,11 @@ const transientNetworkCodes = new Set([
 type Unworded = Omit<MicrosoftFailure, 'message'> & { message: Sentence };
 
 /** MSAL's answers: by AADSTS code first, then by MSAL's error code. */
-function identityRule(error: AuthError, scope: CallScope): Unworded {
+function identityRule(error: AuthError, scope: IdentityScope): Unworded {
   const errorNo = Number((error as AuthError & { errorNo?: unknown }).errorNo);
   const rule = aadsts[errorNo];
   if (rule) {
-    const chosen = scope === 'customer' && rule.customer ? rule.customer : rule.partner;
+    const chosen = (scope !== 'partner' && rule[scope]) || rule.partner;
     return { ...chosen, service: 'identity', code: `AADSTS${errorNo}` };
   }
   // Any other refusal of the partner's own grant: only a new consent helps.
@@ -462,7 +471,7 @@ function identityRule(error: AuthError, scope: CallScope): Unworded {
  */
 export function classifyMicrosoftError(
   error: unknown,
-  scope: CallScope = 'partner',
+  scope: IdentityScope = 'partner',
   grant: Grant = 'partnerCenter',
 ): MicrosoftFailure {
   if (error instanceof MicrosoftError) return error.failureFor(grant);
@@ -520,3 +529,31 @@ export function parseRetryAfter(value: string | undefined, now = Date.now()): nu
   const date = Date.parse(value);
   return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 }
+
+/** The sentence a partner sees for an error Entra sent back instead of a code. */
+export function consentErrorMessage(
+  rawError: string,
+  rawDescription: string | undefined,
+  subcode?: string,
+): string {
+  // Whatever arrives here is stored and shown: no control characters (PostgreSQL refuses NUL).
+  const error = printable(rawError).slice(0, 128);
+  const description = rawDescription === undefined ? undefined : printable(rawDescription);
+  if (error === 'access_denied' || subcode === 'cancel') {
+    return 'Consent was cancelled at Microsoft, so nothing changed. Click Grant Partner Center Consent to try again.';
+  }
+  const aadstsCode = /AADSTS(\d+)/.exec(description ?? '')?.[0];
+  const first = (description ?? '')
+    .split(/\r?\n/)[0]
+    ?.replace(/^AADSTS\d+:\s*/, '')
+    .slice(0, 300);
+  return `Microsoft could not complete the consent (${aadstsCode ?? error})${first ? `: ${first}` : '.'} Try again, or contact support with this code.`;
+}
+
+// Control characters (NUL among them, which PostgreSQL refuses in text) become spaces.
+const printable = (text: string) =>
+  [...text]
+    .map((c) =>
+      (c.charCodeAt(0) < 32 && c !== '\n' && c !== '\r' && c !== '\t') || c === '\u007f' ? ' ' : c,
+    )
+    .join('');

@@ -2,7 +2,13 @@ import { setTimeout } from 'node:timers/promises';
 import { decodeJwt } from 'jose';
 import type { ServiceDeps } from '../dependencies.js';
 import { canCount, customLicenseTokenState } from '../domain/custom-licenses.js';
-import { classifyMicrosoftError, type Grant, type MicrosoftFailure } from '../microsoft/errors.js';
+import {
+  classifyMicrosoftError,
+  codeExpired,
+  type Grant,
+  type IdentityScope,
+  type MicrosoftFailure,
+} from '../microsoft/errors.js';
 import { partnerCenterScope, signedInWithMfa } from '../microsoft/identity.js';
 import { agentRolesOfSignedInUser, notAnAdminAgent } from '../microsoft/partner-roles.js';
 import { ProgrammingError } from '../programming-error.js';
@@ -20,8 +26,6 @@ export type ExchangeOutcome =
   | { outcome: 'completed'; delegatedAdminId: string; upn?: string }
   | { outcome: 'failed'; message: string }
   | { outcome: 'skipped'; status: string };
-
-const expired = 'Consent expired — grant it again.';
 
 /**
  * authorization code → tokens → checks → consent. The code is redeemed once; the tokens land
@@ -53,11 +57,12 @@ export async function completeConsent(
    */
   const onFailure = (
     error: unknown,
+    scope: IdentityScope = 'partner',
     reword: (failure: MicrosoftFailure) => MicrosoftFailure | string = (failure) => failure,
   ) => {
     // Our own database or Redis being down is waited out by the worker pool, never spent.
     if (isOutage(error)) throw error;
-    const worded = reword(classifyMicrosoftError(error, 'partner', grant));
+    const worded = reword(classifyMicrosoftError(error, scope, grant));
     if (typeof worded === 'string') return fail(worded);
     const failure = worded;
     if (failure.kind === 'transient' && !ctx.finalAttempt) throw error;
@@ -70,7 +75,7 @@ export async function completeConsent(
 
   if (!attempt.delegatedAdminId) {
     const secrets = deps.attempts.secrets(attempt);
-    if (!secrets) return fail(expired);
+    if (!secrets) return fail(codeExpired);
     const app = deps.identity.app();
     let result;
     try {
@@ -92,9 +97,7 @@ export async function completeConsent(
           : {}),
       });
     } catch (error) {
-      return onFailure(error, (failure) =>
-        ['AADSTS54005', 'AADSTS70008', 'AADSTS9002313'].includes(failure.code) ? expired : failure,
-      );
+      return onFailure(error, 'authorizationCode');
     }
     // The code is spent and its tokens exist only here: wait out a database outage.
     const redeemed = {
@@ -169,7 +172,7 @@ export async function completeConsent(
     await deps.partnerCenter.customersPage(accessToken, { size: 1 });
   } catch (error) {
     // This account is named: the sentence says who must enable MFA.
-    return onFailure(error, (failure) =>
+    return onFailure(error, 'partner', (failure) =>
       failure.service === 'partnerCenter' && failure.code === '900421'
         ? `Partner Center requires multi-factor authentication for ${upn}. Enable MFA on this account, then grant consent again.`
         : failure,
@@ -274,7 +277,7 @@ async function completeCustomLicenseToken(
   fail: (message: string) => Promise<ExchangeOutcome>,
 ): Promise<ExchangeOutcome> {
   const pending = await deps.consents.get(tokenId);
-  if (!pending) return fail(expired);
+  if (!pending) return fail(codeExpired);
   let state;
   try {
     state = await checkCustomLicenseToken(deps, attempt.partnerId, pending);

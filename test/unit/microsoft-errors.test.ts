@@ -3,13 +3,13 @@ import { expect } from 'chai';
 import {
   classifyHttpFailure,
   classifyMicrosoftError,
+  consentErrorMessage,
   httpFailureError,
   parseRetryAfter,
 } from '../../src/microsoft/errors.js';
 import { MicrosoftTransportError } from '../../src/microsoft/http-client.js';
 import { ProgrammingError } from '../../src/programming-error.js';
 import { sameOriginReturnUrl } from '../../src/server/api/consents.js';
-import { consentErrorMessage } from '../../src/server/callback.js';
 
 /** An MSAL error as MSAL builds it from a token-endpoint answer. */
 function msal(kind: 'server' | 'interaction', errorCode: string, errorNo: number) {
@@ -189,6 +189,28 @@ describe('classifying Microsoft errors (one table)', () => {
     expect(classifyMicrosoftError(refused, 'partner', 'customLicense').message).to.match(
       /: generate the token again\.$/,
     );
+  });
+
+  it('says an authorization code Microsoft will not redeem expired, whichever grant it was for', () => {
+    for (const code of [54005, 70008, 9002313]) {
+      const error = msal('server', 'invalid_grant', code);
+      for (const grant of ['partnerCenter', 'customLicense'] as const) {
+        expect(classifyMicrosoftError(error, 'authorizationCode', grant), String(code)).to.include({
+          kind: 'permanent',
+          code: `AADSTS${code}`,
+          message: 'Consent expired — grant it again.',
+        });
+      }
+    }
+    // The same code for a stored consent's refresh token asks for consent again.
+    expect(classifyMicrosoftError(msal('server', 'invalid_grant', 70008))).to.include({
+      kind: 'needs_reconsent',
+      message: 'The consent expired. Grant Partner Center consent again.',
+    });
+    // Codes without a sentence of their own for code redemption use the partner's.
+    expect(
+      classifyMicrosoftError(msal('server', 'invalid_grant', 50076), 'authorizationCode').kind,
+    ).to.equal('needs_reconsent');
   });
 
   it('reads Partner Center and Graph answers by status and code, keeping Retry-After', () => {

@@ -1,4 +1,6 @@
 import { AuthError } from '@azure/msal-node';
+import { ProgrammingError } from '../programming-error.js';
+import { MicrosoftTransportError } from './http-client.js';
 
 /**
  * transient: retry with backoff (honouring Retry-After).
@@ -19,12 +21,46 @@ export interface MicrosoftFailure {
   retryAfterMs?: number;
 }
 
+/**
+ * Which grant made the failing call: the partner's Partner Center consent, or its
+ * custom-license token. It picks what the partner is told to do again.
+ */
+export type Grant = 'partnerCenter' | 'customLicense';
+
 /** A failed Microsoft call, already classified. Thrown by our clients; data, not strings. */
 export class MicrosoftError extends Error {
-  constructor(readonly failure: MicrosoftFailure) {
-    super(`${failure.service} ${failure.code}: ${failure.message}`);
+  constructor(
+    readonly failure: MicrosoftFailure,
+    /** The sentence for a call made with another grant, when it differs. */
+    private readonly sentenceFor?: (grant: Grant) => string,
+    /** What went wrong, for the logs only (the partner reads `failure.message`). */
+    detail?: string,
+  ) {
+    super(`${failure.service} ${failure.code}: ${detail ?? failure.message}`);
     this.name = 'MicrosoftError';
   }
+
+  /** The failure in the words of the grant that made the call. */
+  failureFor(grant: Grant): MicrosoftFailure {
+    return this.sentenceFor ? { ...this.failure, message: this.sentenceFor(grant) } : this.failure;
+  }
+}
+
+/** A non-success HTTP answer of Partner Center or Graph, classified, as the error to throw. */
+export function httpFailureError(failure: HttpFailure, scope: CallScope): MicrosoftError {
+  return new MicrosoftError(
+    classifyHttpFailure(failure, scope),
+    (grant) => classifyHttpFailure(failure, scope, grant).message,
+  );
+}
+
+/** A success answer we cannot use (not the shape Microsoft documents): retried. */
+export function unexpectedAnswer(service: MicrosoftService, detail: string): MicrosoftError {
+  return new MicrosoftError(
+    { kind: 'transient', service, code: 'unexpected_answer', message: unexpectedSentence },
+    undefined,
+    detail,
+  );
 }
 
 /** An HTTP answer from Partner Center or Graph that was not a success. */
@@ -38,26 +74,59 @@ export interface HttpFailure {
 
 /** Where the call went: the partner's own tenant, or one customer tenant. */
 export type CallScope = 'partner' | 'customer';
+/** Sign-in calls also redeem a consent's authorization code, at the partner's tenant. */
+export type IdentityScope = CallScope | 'authorizationCode';
 
-const reconsent = 'Grant Partner Center consent again.';
+/** What the partner must do again, in the words of the grant that failed. */
+interface Again {
+  /** Begins a sentence: "Grant Partner Center consent again". */
+  start: string;
+  /** Inside a sentence: "grant Partner Center consent again". */
+  clause: string;
+  /** After a Partner Center role refusal. */
+  asAdminAgent: string;
+}
+
+const again: Record<Grant, Again> = {
+  partnerCenter: {
+    start: 'Grant Partner Center consent again',
+    clause: 'grant Partner Center consent again',
+    asAdminAgent: 'grant consent again with an Admin Agent account',
+  },
+  customLicense: {
+    start: 'Generate the custom-license token again',
+    clause: 'generate the custom-license token again',
+    asAdminAgent: 'generate the token again',
+  },
+};
+
+/** A sentence for the partner: fixed, or built around what to do again. */
+type Sentence = string | ((again: Again) => string);
+const reconsent = (a: Again) => `${a.start}.`;
+const say = (sentence: Sentence, grant: Grant) =>
+  typeof sentence === 'string' ? sentence : sentence(again[grant]);
+/** A consent's authorization code Microsoft no longer redeems (used, expired). */
+export const codeExpired = 'Consent expired — grant it again.';
+const unexpectedSentence = 'An unexpected error occurred talking to Microsoft; retrying.';
 const notInCustomerTenant =
   'The consenting account is a guest in this customer tenant, or in no GDAP security group for it: remove the guest account there, or add the account to the GDAP group that holds the needed roles.';
 /** Partner Center's words for a call the user's agent role may not make. */
 const partnerCenterRoleRefusal =
   'The supplied role does not have the rights to perform the requested operation';
 
-type Rule = { kind: ErrorKind; message: string };
+type Rule = { kind: ErrorKind; message: Sentence };
 
 /**
  * The one table: AADSTS codes (MSAL's errorNo) by where they were answered. The same code
  * from one customer tenant fails that tenant only; from the partner's tenant it stops the
  * partner until consent is granted again.
  */
-const aadsts: Record<number, { partner: Rule; customer?: Rule }> = {
+const aadsts: Record<number, { partner: Rule; customer?: Rule; authorizationCode?: Rule }> = {
   50076: {
     partner: {
       kind: 'needs_reconsent',
-      message: `Microsoft now requires multi-factor authentication for this account. ${reconsent}`,
+      message: (a) =>
+        `Microsoft now requires multi-factor authentication for this account. ${reconsent(a)}`,
     },
     customer: {
       kind: 'permanent',
@@ -68,7 +137,8 @@ const aadsts: Record<number, { partner: Rule; customer?: Rule }> = {
   50079: {
     partner: {
       kind: 'needs_reconsent',
-      message: `The consenting account must register for multi-factor authentication. ${reconsent}`,
+      message: (a) =>
+        `The consenting account must register for multi-factor authentication. ${reconsent(a)}`,
     },
     customer: {
       kind: 'permanent',
@@ -79,20 +149,24 @@ const aadsts: Record<number, { partner: Rule; customer?: Rule }> = {
   50173: {
     partner: {
       kind: 'needs_reconsent',
-      message: `The consent was revoked (password reset or sessions revoked). ${reconsent}`,
+      message: (a) =>
+        `The consent was revoked (password reset or sessions revoked). ${reconsent(a)}`,
     },
   },
   700082: {
     partner: {
       kind: 'needs_reconsent',
-      message: `The consent expired after 90 days without use. ${reconsent}`,
+      message: (a) => `The consent expired after 90 days without use. ${reconsent(a)}`,
     },
   },
-  70008: { partner: { kind: 'needs_reconsent', message: `The consent expired. ${reconsent}` } },
+  70008: {
+    partner: { kind: 'needs_reconsent', message: (a) => `The consent expired. ${reconsent(a)}` },
+    authorizationCode: { kind: 'permanent', message: codeExpired },
+  },
   70000: {
     partner: {
       kind: 'needs_reconsent',
-      message: `The stored consent is no longer valid. ${reconsent}`,
+      message: (a) => `The stored consent is no longer valid. ${reconsent(a)}`,
     },
   },
   54005: {
@@ -100,12 +174,16 @@ const aadsts: Record<number, { partner: Rule; customer?: Rule }> = {
       kind: 'permanent',
       message: 'This consent link was already used. Grant consent again.',
     },
+    authorizationCode: { kind: 'permanent', message: codeExpired },
   },
-  9002313: { partner: { kind: 'permanent', message: 'Consent expired — grant it again.' } },
+  9002313: {
+    partner: { kind: 'permanent', message: codeExpired },
+    authorizationCode: { kind: 'permanent', message: codeExpired },
+  },
   65001: {
     partner: {
       kind: 'needs_reconsent',
-      message: `The app lacks consent for what it asked. ${reconsent}`,
+      message: (a) => `The app lacks consent for what it asked. ${reconsent(a)}`,
     },
     customer: {
       kind: 'permanent',
@@ -116,7 +194,7 @@ const aadsts: Record<number, { partner: Rule; customer?: Rule }> = {
   90099: {
     partner: {
       kind: 'needs_reconsent',
-      message: `The app is not authorized in the partner tenant. ${reconsent}`,
+      message: (a) => `The app is not authorized in the partner tenant. ${reconsent(a)}`,
     },
     customer: {
       kind: 'permanent',
@@ -127,21 +205,24 @@ const aadsts: Record<number, { partner: Rule; customer?: Rule }> = {
   50020: {
     partner: {
       kind: 'needs_reconsent',
-      message: `The consenting account does not belong to this partner tenant. ${reconsent}`,
+      message: (a) =>
+        `The consenting account does not belong to this partner tenant. ${reconsent(a)}`,
     },
     customer: { kind: 'permanent', message: notInCustomerTenant },
   },
   50177: {
     partner: {
       kind: 'needs_reconsent',
-      message: `Microsoft refused the consenting account's pass-through sign-in. ${reconsent}`,
+      message: (a) =>
+        `Microsoft refused the consenting account's pass-through sign-in. ${reconsent(a)}`,
     },
     customer: { kind: 'permanent', message: notInCustomerTenant },
   },
   50078: {
     partner: {
       kind: 'needs_reconsent',
-      message: `The consenting account's multi-factor authentication is older than your Conditional Access policy allows. Grant Partner Center consent again, signing in with MFA.`,
+      message: (a) =>
+        `The consenting account's multi-factor authentication is older than your Conditional Access policy allows. ${a.start}, signing in with MFA.`,
     },
     customer: {
       kind: 'permanent',
@@ -152,7 +233,8 @@ const aadsts: Record<number, { partner: Rule; customer?: Rule }> = {
   70043: {
     partner: {
       kind: 'needs_reconsent',
-      message: `Your Conditional Access sign-in frequency policy ended the consent's session. Exclude the consenting account from the sign-in frequency policy (or lengthen it), then grant Partner Center consent again.`,
+      message: (a) =>
+        `Your Conditional Access sign-in frequency policy ended the consent's session. Exclude the consenting account from the sign-in frequency policy (or lengthen it), then ${a.clause}.`,
     },
     customer: {
       kind: 'permanent',
@@ -163,7 +245,8 @@ const aadsts: Record<number, { partner: Rule; customer?: Rule }> = {
   53003: {
     partner: {
       kind: 'needs_reconsent',
-      message: `Conditional Access in your tenant blocks the consenting account from this app. Exclude the account from the blocking policy, then grant Partner Center consent again.`,
+      message: (a) =>
+        `Conditional Access in your tenant blocks the consenting account from this app. Exclude the account from the blocking policy, then ${a.clause}.`,
     },
     customer: {
       kind: 'permanent',
@@ -174,7 +257,8 @@ const aadsts: Record<number, { partner: Rule; customer?: Rule }> = {
   530034: {
     partner: {
       kind: 'needs_reconsent',
-      message: `Microsoft blocks the consenting account as a delegated admin because it is at risk in your tenant. Remediate the account's risk (Microsoft Entra ID Protection), then grant Partner Center consent again.`,
+      message: (a) =>
+        `Microsoft blocks the consenting account as a delegated admin because it is at risk in your tenant. Remediate the account's risk (Microsoft Entra ID Protection), then ${a.clause}.`,
     },
     customer: {
       kind: 'permanent',
@@ -185,8 +269,8 @@ const aadsts: Record<number, { partner: Rule; customer?: Rule }> = {
   5000224: {
     partner: {
       kind: 'needs_reconsent',
-      message:
-        "Microsoft says the partner's tenant is not available (deleted). Grant Partner Center consent again with an account of the partner's current tenant.",
+      message: (a) =>
+        `Microsoft says the partner's tenant is not available (deleted). ${a.start} with an account of the partner's current tenant.`,
     },
     customer: {
       kind: 'permanent',
@@ -229,7 +313,7 @@ function partnerCenterRule(f: HttpFailure, scope: CallScope): Rule {
   if (f.status === 401)
     return {
       kind: 'needs_reconsent',
-      message: `Partner Center refused the consent's token. ${reconsent}`,
+      message: (a) => `Partner Center refused the consent's token. ${reconsent(a)}`,
     };
   if (f.status === 403 && f.code === '20002')
     return {
@@ -245,7 +329,8 @@ function partnerCenterRule(f: HttpFailure, scope: CallScope): Rule {
   if (f.status === 403)
     return {
       kind: 'needs_reconsent',
-      message: `The consenting account's Partner Center role lacks the right for this call ("${partnerCenterRoleRefusal}"): grant consent again with an Admin Agent account.`,
+      message: (a) =>
+        `The consenting account's Partner Center role lacks the right for this call ("${partnerCenterRoleRefusal}"): ${a.asAdminAgent}.`,
     };
   if (f.status === 404)
     return { kind: 'permanent', message: 'Partner Center does not know this customer.' };
@@ -263,7 +348,8 @@ function graphRule(f: HttpFailure, scope: CallScope): Rule {
   if (f.status === 403 && scope === 'partner')
     return {
       kind: 'needs_reconsent',
-      message: `Microsoft Graph refused access: the consent lacks a permission. ${reconsent}`,
+      message: (a) =>
+        `Microsoft Graph refused access: the consent lacks a permission. ${reconsent(a)}`,
     };
   if (f.status === 403)
     return {
@@ -289,96 +375,120 @@ const transientNetworkCodes = new Set([
   'UND_ERR_CONNECT_TIMEOUT',
 ]);
 
-/**
- * Classifies any error from a Microsoft call, once, by its codes (MSAL's errorNo and
- * errorCode, Partner Center's and Graph's codes), not by its class: invalid_grant arrives
- * as a ServerError and as an InteractionRequiredAuthError alike.
- */
-export function classifyMicrosoftError(
-  error: unknown,
-  scope: CallScope = 'partner',
-): MicrosoftFailure {
-  if (error instanceof MicrosoftError) return error.failure;
-  if (error instanceof AuthError) {
-    const errorNo = Number((error as AuthError & { errorNo?: unknown }).errorNo);
-    const rule = aadsts[errorNo];
-    if (rule) {
-      const chosen = scope === 'customer' && rule.customer ? rule.customer : rule.partner;
-      return { ...chosen, service: 'identity', code: `AADSTS${errorNo}` };
-    }
-    // Any other refusal of the partner's own grant: only a new consent helps.
-    if (error.errorCode === 'invalid_grant' && scope === 'partner') {
-      const code = Number.isFinite(errorNo) ? `AADSTS${errorNo}` : 'invalid_grant';
-      return {
-        kind: 'needs_reconsent',
-        service: 'identity',
-        code,
-        message: `Microsoft no longer accepts the stored consent (${code}). ${reconsent}`,
-      };
-    }
-    if (error.errorCode === 'invalid_grant') {
-      const code = Number.isFinite(errorNo) ? `AADSTS${errorNo}` : 'invalid_grant';
-      return {
-        kind: 'permanent',
-        service: 'identity',
-        code,
-        message: `Microsoft refused the partner's access to this customer tenant (${code}).`,
-      };
-    }
-    if (error.errorCode === 'no_tokens_found' || error.errorCode === 'refresh_token_expired') {
-      return {
-        kind: 'needs_reconsent',
-        service: 'identity',
-        code: error.errorCode,
-        message: `No usable refresh token is stored. ${reconsent}`,
-      };
-    }
-    if (
-      [
-        'temporarily_unavailable',
-        'server_error',
-        'network_error',
-        'endpoints_resolution_error',
-        'openid_config_error',
-      ].includes(error.errorCode)
-    ) {
-      return {
-        kind: 'transient',
-        service: 'identity',
-        code: error.errorCode,
-        message: 'Microsoft sign-in is unavailable; retrying.',
-      };
-    }
-    if (
-      scope === 'customer' &&
-      ['interaction_required', 'consent_required', 'login_required'].includes(error.errorCode)
-    ) {
-      return {
-        kind: 'permanent',
-        service: 'identity',
-        code: error.errorCode,
-        message: `This customer tenant asks for an interactive sign-in (${error.errorCode}).`,
-      };
-    }
-    if (
-      error.errorCode === 'interaction_required' ||
-      error.errorCode === 'consent_required' ||
-      error.errorCode === 'login_required'
-    ) {
-      return {
-        kind: 'needs_reconsent',
-        service: 'identity',
-        code: error.errorCode,
-        message: `Microsoft asks the account to sign in again. ${reconsent}`,
-      };
-    }
+/** A classification whose sentence is still to be worded for the grant. */
+type Unworded = Omit<MicrosoftFailure, 'message'> & { message: Sentence };
+
+/** MSAL's answers: by AADSTS code first, then by MSAL's error code. */
+function identityRule(error: AuthError, scope: IdentityScope): Unworded {
+  const errorNo = Number((error as AuthError & { errorNo?: unknown }).errorNo);
+  const rule = aadsts[errorNo];
+  if (rule) {
+    const chosen = (scope !== 'partner' && rule[scope]) || rule.partner;
+    return { ...chosen, service: 'identity', code: `AADSTS${errorNo}` };
+  }
+  // Any other refusal of the partner's own grant: only a new consent helps.
+  if (error.errorCode === 'invalid_grant' && scope === 'partner') {
+    const code = Number.isFinite(errorNo) ? `AADSTS${errorNo}` : 'invalid_grant';
+    return {
+      kind: 'needs_reconsent',
+      service: 'identity',
+      code,
+      message: (a) => `Microsoft no longer accepts the stored consent (${code}). ${reconsent(a)}`,
+    };
+  }
+  if (error.errorCode === 'invalid_grant') {
+    const code = Number.isFinite(errorNo) ? `AADSTS${errorNo}` : 'invalid_grant';
     return {
       kind: 'permanent',
       service: 'identity',
-      code: error.errorCode || 'unknown',
-      message: `Microsoft sign-in refused the request (${error.errorCode}).`,
+      code,
+      message: `Microsoft refused the partner's access to this customer tenant (${code}).`,
     };
   }
+  if (error.errorCode === 'no_tokens_found' || error.errorCode === 'refresh_token_expired') {
+    return {
+      kind: 'needs_reconsent',
+      service: 'identity',
+      code: error.errorCode,
+      message: (a) => `No usable refresh token is stored. ${reconsent(a)}`,
+    };
+  }
+  if (
+    [
+      'temporarily_unavailable',
+      'server_error',
+      'network_error',
+      'endpoints_resolution_error',
+      'openid_config_error',
+    ].includes(error.errorCode)
+  ) {
+    return {
+      kind: 'transient',
+      service: 'identity',
+      code: error.errorCode,
+      message: 'Microsoft sign-in is unavailable; retrying.',
+    };
+  }
+  if (
+    scope === 'customer' &&
+    ['interaction_required', 'consent_required', 'login_required'].includes(error.errorCode)
+  ) {
+    return {
+      kind: 'permanent',
+      service: 'identity',
+      code: error.errorCode,
+      message: `This customer tenant asks for an interactive sign-in (${error.errorCode}).`,
+    };
+  }
+  if (
+    error.errorCode === 'interaction_required' ||
+    error.errorCode === 'consent_required' ||
+    error.errorCode === 'login_required'
+  ) {
+    return {
+      kind: 'needs_reconsent',
+      service: 'identity',
+      code: error.errorCode,
+      message: (a) => `Microsoft asks the account to sign in again. ${reconsent(a)}`,
+    };
+  }
+  return {
+    kind: 'permanent',
+    service: 'identity',
+    code: error.errorCode || 'unknown',
+    message: `Microsoft sign-in refused the request (${error.errorCode}).`,
+  };
+}
+
+/**
+ * Classifies any error from a Microsoft call, once, by its codes (MSAL's errorNo and
+ * errorCode, Partner Center's and Graph's codes), not by its class: invalid_grant arrives
+ * as a ServerError and as an InteractionRequiredAuthError alike. The grant that made the call
+ * picks the words of what to do again.
+ *
+ * Only errors of Microsoft calls are classified (ours, MSAL's, the transport's). Any other
+ * error is a bug: it is thrown as a ProgrammingError, which fails the job without retries.
+ */
+export function classifyMicrosoftError(
+  error: unknown,
+  scope: IdentityScope = 'partner',
+  grant: Grant = 'partnerCenter',
+): MicrosoftFailure {
+  if (error instanceof MicrosoftError) return error.failureFor(grant);
+  if (error instanceof AuthError) {
+    const rule = identityRule(error, scope);
+    return { ...rule, message: say(rule.message, grant) };
+  }
+  if (error instanceof MicrosoftTransportError) {
+    const reached = error.code !== undefined && transientNetworkCodes.has(error.code);
+    return {
+      kind: 'transient',
+      service: 'identity',
+      code: (reached && error.code) || 'unknown',
+      message: reached ? 'Microsoft could not be reached; retrying.' : unexpectedSentence,
+    };
+  }
+  // A socket error of a call made outside our HTTP client (MSAL's own network module).
   const code = (error as { code?: unknown })?.code;
   if (typeof code === 'string' && transientNetworkCodes.has(code)) {
     return {
@@ -388,22 +498,23 @@ export function classifyMicrosoftError(
       message: 'Microsoft could not be reached; retrying.',
     };
   }
-  return {
-    kind: 'transient',
-    service: 'identity',
-    code: 'unknown',
-    message: 'An unexpected error occurred talking to Microsoft; retrying.',
-  };
+  if (error instanceof ProgrammingError) throw error;
+  throw new ProgrammingError('not an error of a Microsoft call', error);
 }
 
 /** Classifies a non-success HTTP answer of Partner Center or Graph. */
-export function classifyHttpFailure(failure: HttpFailure, scope: CallScope): MicrosoftFailure {
+export function classifyHttpFailure(
+  failure: HttpFailure,
+  scope: CallScope,
+  grant: Grant = 'partnerCenter',
+): MicrosoftFailure {
   const rule =
     failure.service === 'partnerCenter'
       ? partnerCenterRule(failure, scope)
       : graphRule(failure, scope);
   return {
-    ...rule,
+    kind: rule.kind,
+    message: say(rule.message, grant),
     service: failure.service,
     code: failure.code ?? String(failure.status),
     ...(failure.retryAfterMs !== undefined ? { retryAfterMs: failure.retryAfterMs } : {}),
@@ -419,19 +530,30 @@ export function parseRetryAfter(value: string | undefined, now = Date.now()): nu
   return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 }
 
-const regenerate = 'Generate the custom-license token again.';
-
-/**
- * The same classification for a call made with the custom-license token: what the partner
- * must do again is generate that token, not grant Partner Center consent.
- */
-export function forCustomLicenseToken(failure: MicrosoftFailure): MicrosoftFailure {
-  return {
-    ...failure,
-    message: failure.message
-      .replace(reconsent, regenerate)
-      .replace('grant consent again with an Admin Agent account', 'generate the token again')
-      .replace('Grant Partner Center consent again', 'Generate the custom-license token again')
-      .replace('grant Partner Center consent again', 'generate the custom-license token again'),
-  };
+/** The sentence a partner sees for an error Entra sent back instead of a code. */
+export function consentErrorMessage(
+  rawError: string,
+  rawDescription: string | undefined,
+  subcode?: string,
+): string {
+  // Whatever arrives here is stored and shown: no control characters (PostgreSQL refuses NUL).
+  const error = printable(rawError).slice(0, 128);
+  const description = rawDescription === undefined ? undefined : printable(rawDescription);
+  if (error === 'access_denied' || subcode === 'cancel') {
+    return 'Consent was cancelled at Microsoft, so nothing changed. Click Grant Partner Center Consent to try again.';
+  }
+  const aadstsCode = /AADSTS(\d+)/.exec(description ?? '')?.[0];
+  const first = (description ?? '')
+    .split(/\r?\n/)[0]
+    ?.replace(/^AADSTS\d+:\s*/, '')
+    .slice(0, 300);
+  return `Microsoft could not complete the consent (${aadstsCode ?? error})${first ? `: ${first}` : '.'} Try again, or contact support with this code.`;
 }
+
+// Control characters (NUL among them, which PostgreSQL refuses in text) become spaces.
+const printable = (text: string) =>
+  [...text]
+    .map((c) =>
+      (c.charCodeAt(0) < 32 && c !== '\n' && c !== '\r' && c !== '\t') || c === '\u007f' ? ' ' : c,
+    )
+    .join('');

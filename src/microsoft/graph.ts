@@ -1,6 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import type { AxiosInstance, AxiosResponse } from 'axios';
-import { classifyHttpFailure, MicrosoftError, parseRetryAfter, type CallScope } from './errors.js';
+import {
+  httpFailureError,
+  MicrosoftError,
+  parseRetryAfter,
+  unexpectedAnswer,
+  type CallScope,
+} from './errors.js';
 import { graphResourceUnits } from './graph-costs.js';
 
 export interface GraphPage<T> {
@@ -62,16 +68,14 @@ export class GraphClient {
     } catch {
       // No JSON body: the status alone classifies it.
     }
-    throw new MicrosoftError(
-      classifyHttpFailure(
-        {
-          service: 'graph',
-          status: response.status,
-          code,
-          retryAfterMs: parseRetryAfter(response.headers['retry-after'] as string | undefined),
-        },
-        scope,
-      ),
+    throw httpFailureError(
+      {
+        service: 'graph',
+        status: response.status,
+        code,
+        retryAfterMs: parseRetryAfter(response.headers['retry-after'] as string | undefined),
+      },
+      scope,
     );
   }
 
@@ -98,7 +102,8 @@ export class GraphClient {
       eventual: true,
     });
     const count = Number(text.trim());
-    if (!Number.isInteger(count)) throw new Error(`Graph answered ${path} with "${text}"`);
+    if (!Number.isInteger(count))
+      throw unexpectedAnswer('graph', `Graph answered ${path} with "${text}"`);
     return count;
   }
 
@@ -119,7 +124,10 @@ export class GraphClient {
     const location = answer.headers.location as string | undefined;
     const download = location ? new URL(location, url) : undefined;
     if (download?.protocol !== 'https:') {
-      throw new Error(`Graph's report download is not an https URL: ${download?.origin ?? 'none'}`);
+      throw unexpectedAnswer(
+        'graph',
+        `Graph's report download is not an https URL: ${download?.origin ?? 'none'}`,
+      );
     }
     const file = await this.http.get<string>(download.toString(), {
       headers: { Accept: 'text/csv, application/octet-stream' },
@@ -154,7 +162,10 @@ export class GraphClient {
       url = page['@odata.nextLink'];
       // The token goes with the link: only ever to Graph itself.
       if (url && new URL(url).origin !== new URL(this.baseUrl).origin) {
-        throw new Error(`Graph's next link leaves ${this.baseUrl}: ${new URL(url).origin}`);
+        throw unexpectedAnswer(
+          'graph',
+          `Graph's next link leaves ${this.baseUrl}: ${new URL(url).origin}`,
+        );
       }
     }
     return { items, count };

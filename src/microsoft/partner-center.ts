@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { AxiosInstance, AxiosResponse } from 'axios';
-import { classifyHttpFailure, MicrosoftError, parseRetryAfter, type CallScope } from './errors.js';
+import { httpFailureError, parseRetryAfter, type CallScope } from './errors.js';
 
 export interface PartnerCenterCollection<T> {
   totalCount: number;
@@ -97,16 +97,14 @@ export class PartnerCenterClient {
       // No JSON body: the status alone classifies it.
     }
     const retryAfter = response.headers['retry-after'] as string | undefined;
-    throw new MicrosoftError(
-      classifyHttpFailure(
-        {
-          service: 'partnerCenter',
-          status: response.status,
-          code,
-          retryAfterMs: parseRetryAfter(retryAfter),
-        },
-        scope,
-      ),
+    throw httpFailureError(
+      {
+        service: 'partnerCenter',
+        status: response.status,
+        code,
+        retryAfterMs: parseRetryAfter(retryAfter),
+      },
+      scope,
     );
   }
 

@@ -58,6 +58,27 @@ export class JobQueues {
     payload: JobPayload<N>,
     options: EnqueueOptions = {},
   ): Promise<Job> {
+    const job = this.checked(name, payload, options);
+    return this.get(jobCatalog[name].queue).add(job.name, job.data, job.opts);
+  }
+
+  /** Many jobs of one kind in one round trip per chunk, each checked as `enqueue` checks it. */
+  async enqueueBulk<N extends JobName>(
+    name: N,
+    jobs: ({ payload: JobPayload<N> } & EnqueueOptions)[],
+  ): Promise<void> {
+    // Every job is checked before any is added: a bad one adds none.
+    const checked = jobs.map(({ payload, ...options }) => this.checked(name, payload, options));
+    for (let i = 0; i < checked.length; i += 500) {
+      await this.get(jobCatalog[name].queue).addBulk(checked.slice(i, i + 500));
+    }
+  }
+
+  /**
+   * The one gate into the queues: the payload matches the catalog, Redis is connected (for a
+   * fail-fast producer), the job id is one BullMQ can take; the catalog's defaults apply.
+   */
+  private checked<N extends JobName>(name: N, payload: JobPayload<N>, options: EnqueueOptions) {
     const definition = jobCatalog[name];
     const data = definition.payload.parse(payload) as object;
     // A fail-fast producer (no offline queue) must not wait for Redis: BullMQ would hold the
@@ -75,36 +96,17 @@ export class JobQueues {
       throw new Error(`job id "${options.jobId}" must not contain ':' nor be all digits`);
     }
     const { deduplicationKey, ...jobOptions } = options;
-    return this.get(definition.queue).add(name, data, {
-      attempts: definition.attempts,
-      backoff: { type: backoffType },
-      ...retention,
-      ...jobOptions,
-      ...(deduplicationKey ? { deduplication: { id: deduplicationKey } } : {}),
-    });
-  }
-
-  /** Many jobs of one kind in one round trip per chunk (same validation and defaults). */
-  async enqueueBulk<N extends JobName>(
-    name: N,
-    jobs: { payload: JobPayload<N>; jobId: string; delay?: number }[],
-  ): Promise<void> {
-    const definition = jobCatalog[name];
-    for (let i = 0; i < jobs.length; i += 500) {
-      await this.get(definition.queue).addBulk(
-        jobs.slice(i, i + 500).map((job) => ({
-          name,
-          data: definition.payload.parse(job.payload),
-          opts: {
-            jobId: job.jobId,
-            ...(job.delay ? { delay: job.delay } : {}),
-            attempts: definition.attempts,
-            backoff: { type: backoffType },
-            ...retention,
-          },
-        })),
-      );
-    }
+    return {
+      name,
+      data,
+      opts: {
+        attempts: definition.attempts,
+        backoff: { type: backoffType },
+        ...retention,
+        ...jobOptions,
+        ...(deduplicationKey ? { deduplication: { id: deduplicationKey } } : {}),
+      },
+    };
   }
 
   /**

@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { defaultQueueTuning, type QueueTuning } from '../../config/index.js';
 import { withDeadline } from '../deadline.js';
+import { ProgrammingError } from '../programming-error.js';
 import { errorChain, isDatabaseUnavailable } from '../store/availability.js';
 import {
   backoffType,
@@ -139,6 +140,11 @@ export function startWorkerPool<Deps>(options: WorkerPoolOptions<Deps>): WorkerP
         retryAfter: postpone,
       });
     } catch (error) {
+      if (error instanceof ProgrammingError) {
+        // A bug: retrying it would only hide it. Fail now, loudly, with the stack.
+        log.error({ job: name, jobId: job.id, err: error }, 'bug: the job fails without retries');
+        throw new UnrecoverableError(error.message);
+      }
       if (!isOutage(error)) throw error;
       // An outage is not the job's failure: put it back without using an attempt. Starts
       // beyond failed attempts count the postponements so far (stalls and Retry-After too).

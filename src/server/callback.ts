@@ -1,5 +1,6 @@
 import express, { Router, type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from '../logger.js';
+import { consentErrorMessage } from '../microsoft/errors.js';
 import { jobIds } from '../queue/catalog.js';
 import type { JobQueues } from '../queue/job-queues.js';
 import { isDatabaseUnavailable } from '../store/availability.js';
@@ -17,34 +18,6 @@ const limits: Record<string, number> = {
   session_state: 256,
   client_info: 2048,
 };
-
-/** The sentence a partner sees for an error Entra sent back instead of a code. */
-export function consentErrorMessage(
-  rawError: string,
-  rawDescription: string | undefined,
-  subcode?: string,
-): string {
-  // Whatever arrives here is stored and shown: no control characters (PostgreSQL refuses NUL).
-  const error = printable(rawError).slice(0, 128);
-  const description = rawDescription === undefined ? undefined : printable(rawDescription);
-  if (error === 'access_denied' || subcode === 'cancel') {
-    return 'Consent was cancelled at Microsoft, so nothing changed. Click Grant Partner Center Consent to try again.';
-  }
-  const aadsts = /AADSTS(\d+)/.exec(description ?? '')?.[0];
-  const first = (description ?? '')
-    .split(/\r?\n/)[0]
-    ?.replace(/^AADSTS\d+:\s*/, '')
-    .slice(0, 300);
-  return `Microsoft could not complete the consent (${aadsts ?? error})${first ? `: ${first}` : '.'} Try again, or contact support with this code.`;
-}
-
-// Control characters (NUL among them, which PostgreSQL refuses in text) become spaces.
-const printable = (text: string) =>
-  [...text]
-    .map((c) =>
-      (c.charCodeAt(0) < 32 && c !== '\n' && c !== '\r' && c !== '\t') || c === '\u007f' ? ' ' : c,
-    )
-    .join('');
 
 function withParams(url: string, params: Record<string, string>): string {
   const target = new URL(url);

@@ -4,12 +4,14 @@ import type { ServiceDeps } from '../dependencies.js';
 import { canCount, customLicenseTokenState } from '../domain/custom-licenses.js';
 import {
   classifyMicrosoftError,
-  forCustomLicenseToken,
-  MicrosoftError,
+  codeExpired,
+  type Grant,
+  type IdentityScope,
   type MicrosoftFailure,
 } from '../microsoft/errors.js';
 import { partnerCenterScope, signedInWithMfa } from '../microsoft/identity.js';
 import { agentRolesOfSignedInUser, notAnAdminAgent } from '../microsoft/partner-roles.js';
+import { ProgrammingError } from '../programming-error.js';
 import { jobIds } from '../queue/catalog.js';
 import { isOutage, type JobContext } from '../queue/worker-pool.js';
 import { untilDatabaseAvailable } from '../store/availability.js';
@@ -24,8 +26,6 @@ export type ExchangeOutcome =
   | { outcome: 'completed'; delegatedAdminId: string; upn?: string }
   | { outcome: 'failed'; message: string }
   | { outcome: 'skipped'; status: string };
-
-const expired = 'Consent expired — grant it again.';
 
 /**
  * authorization code → tokens → checks → consent. The code is redeemed once; the tokens land
@@ -49,12 +49,22 @@ export async function completeConsent(
     ctx.log.info({ attemptId, message }, 'consent failed');
     return { outcome: 'failed', message };
   };
-  /** Transient failures retry; the last one, and every other kind, ends the attempt. */
-  const onFailure = (classified: MicrosoftFailure, error: unknown) => {
+  const grant: Grant = attempt.kind === 'custom_license' ? 'customLicense' : 'partnerCenter';
+  /**
+   * Classifies a failed Microsoft call in the words of the attempt's grant (a bug is thrown,
+   * not classified). Transient failures retry; the last one, and every other kind, ends the
+   * attempt.
+   */
+  const onFailure = (
+    error: unknown,
+    scope: IdentityScope = 'partner',
+    reword: (failure: MicrosoftFailure) => MicrosoftFailure | string = (failure) => failure,
+  ) => {
     // Our own database or Redis being down is waited out by the worker pool, never spent.
     if (isOutage(error)) throw error;
-    const failure =
-      attempt!.kind === 'custom_license' ? forCustomLicenseToken(classified) : classified;
+    const worded = reword(classifyMicrosoftError(error, scope, grant));
+    if (typeof worded === 'string') return fail(worded);
+    const failure = worded;
     if (failure.kind === 'transient' && !ctx.finalAttempt) throw error;
     const message =
       failure.kind === 'transient'
@@ -65,7 +75,7 @@ export async function completeConsent(
 
   if (!attempt.delegatedAdminId) {
     const secrets = deps.attempts.secrets(attempt);
-    if (!secrets) return fail(expired);
+    if (!secrets) return fail(codeExpired);
     const app = deps.identity.app();
     let result;
     try {
@@ -87,12 +97,7 @@ export async function completeConsent(
           : {}),
       });
     } catch (error) {
-      const failure = classifyMicrosoftError(error);
-      const codeGone = ['AADSTS54005', 'AADSTS70008', 'AADSTS9002313'].includes(failure.code);
-      return onFailure(
-        codeGone ? { ...failure, kind: 'permanent', message: expired } : failure,
-        error,
-      );
+      return onFailure(error, 'authorizationCode');
     }
     // The code is spent and its tokens exist only here: wait out a database outage.
     const redeemed = {
@@ -123,7 +128,7 @@ export async function completeConsent(
   try {
     ({ accessToken } = await deps.identity.accessToken(partition, [partnerCenterScope]));
   } catch (error) {
-    return onFailure(classifyMicrosoftError(error), error);
+    return onFailure(error);
   }
   const claims = decodeJwt(accessToken) as {
     amr?: string[];
@@ -161,19 +166,17 @@ export async function completeConsent(
       return fail(notAnAdminAgent(upn, roles));
     }
   } catch (error) {
-    return onFailure(classifyMicrosoftError(error), error);
+    return onFailure(error);
   }
   try {
     await deps.partnerCenter.customersPage(accessToken, { size: 1 });
   } catch (error) {
-    if (!(error instanceof MicrosoftError)) throw error;
-    const failure = error.failure;
-    if (failure.code === '900421') {
-      return fail(
-        `Partner Center requires multi-factor authentication for ${upn}. Enable MFA on this account, then grant consent again.`,
-      );
-    }
-    return onFailure(failure, error);
+    // This account is named: the sentence says who must enable MFA.
+    return onFailure(error, 'partner', (failure) =>
+      failure.service === 'partnerCenter' && failure.code === '900421'
+        ? `Partner Center requires multi-factor authentication for ${upn}. Enable MFA on this account, then grant consent again.`
+        : failure,
+    );
   }
 
   const binding = await refusalOf(
@@ -274,12 +277,12 @@ async function completeCustomLicenseToken(
   fail: (message: string) => Promise<ExchangeOutcome>,
 ): Promise<ExchangeOutcome> {
   const pending = await deps.consents.get(tokenId);
-  if (!pending) return fail(expired);
+  if (!pending) return fail(codeExpired);
   let state;
   try {
     state = await checkCustomLicenseToken(deps, attempt.partnerId, pending);
   } catch (error) {
-    if (!ctx.finalAttempt || isOutage(error)) throw error;
+    if (!ctx.finalAttempt || isOutage(error) || error instanceof ProgrammingError) throw error;
     return fail(
       'Microsoft was unavailable while checking the custom-license token. Generate it again.',
     );

@@ -9,11 +9,7 @@ import {
   type CustomLicenseSpec,
   type CustomLicenseTokenState,
 } from '../domain/custom-licenses.js';
-import {
-  classifyMicrosoftError,
-  forCustomLicenseToken,
-  type MicrosoftFailure,
-} from '../microsoft/errors.js';
+import { classifyMicrosoftError, type MicrosoftFailure } from '../microsoft/errors.js';
 import { signedInWithMfa } from '../microsoft/identity.js';
 import { CountRefused, TenantGraph } from '../microsoft/tenant-graph.js';
 import { isOutage, type JobContext } from '../queue/worker-pool.js';
@@ -72,7 +68,8 @@ export async function checkCustomLicenseToken(
       },
     ));
   } catch (error) {
-    const failure = forCustomLicenseToken(classifyMicrosoftError(error));
+    if (isOutage(error)) throw error;
+    const failure = classifyMicrosoftError(error, 'partner', 'customLicense');
     if (failure.kind === 'transient') throw error;
     return invalid(failure.message, false);
   }
@@ -124,7 +121,8 @@ export async function checkCustomLicenseToken(
       lastFailure = undefined;
       break;
     } catch (error) {
-      const failure = forCustomLicenseToken(classifyMicrosoftError(error, 'customer'));
+      if (isOutage(error)) throw error;
+      const failure = classifyMicrosoftError(error, 'customer', 'customLicense');
       if (failure.kind === 'transient') throw error;
       lastFailure = failure.message;
     }
@@ -197,7 +195,7 @@ export async function countCustomLicenses(
     error: unknown,
   ): Promise<{ whole: CustomLicenseCountInput[] } | { message: string }> => {
     if (isOutage(error)) throw error; // waited out by the worker pool, not a count's failure
-    const failure = forCustomLicenseToken(classifyMicrosoftError(error, 'customer'));
+    const failure = classifyMicrosoftError(error, 'customer', 'customLicense');
     if (failure.retryAfterMs !== undefined)
       await ctx.retryAfter(failure.retryAfterMs + Math.random() * 1000);
     if (failure.kind === 'transient' && !ctx.finalAttempt) throw new CustomLicenseRetry(failure);

@@ -3,6 +3,7 @@ import type { ServiceDeps } from '../dependencies.js';
 import { classifyMicrosoftError, type MicrosoftFailure } from '../microsoft/errors.js';
 import { partnerCenterScope } from '../microsoft/identity.js';
 import type { PartnerCenterCustomer } from '../microsoft/partner-center.js';
+import { ProgrammingError } from '../programming-error.js';
 import { jobIds } from '../queue/catalog.js';
 import { enqueuePendingTenants } from '../queue/refresh-work.js';
 import { isOutage, type JobContext } from '../queue/worker-pool.js';
@@ -108,9 +109,10 @@ export async function listAndFanOut(
   // Custom licenses count with their own token: validate it first, so its state is known
   // (and said) before the customers are refreshed, not after their counts fail.
   if ((await deps.customLicenses.definitions(run.partnerId)).length > 0) {
-    await checkCustomLicenseToken(deps, run.partnerId).catch((error: unknown) =>
-      ctx.log.warn({ err: error, runId }, 'custom-license token validation failed; kept the last'),
-    );
+    await checkCustomLicenseToken(deps, run.partnerId).catch((error: unknown) => {
+      if (error instanceof ProgrammingError) throw error;
+      ctx.log.warn({ err: error, runId }, 'custom-license token validation failed; kept the last');
+    });
   }
   const companies = await deps.partners.companies(run.partnerId);
   const byTenant = new Map(

@@ -3,6 +3,7 @@ import { QueueEvents } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { JobDeps } from '../../jobs/deps.js';
 import { createLogger } from '../../src/logger.js';
+import { classifyMicrosoftError } from '../../src/microsoft/errors.js';
 import { createWorkerConnection } from '../../src/queue/connections.js';
 import { JobQueues } from '../../src/queue/job-queues.js';
 import {
@@ -102,6 +103,53 @@ describe('queue layer', function () {
     await queues.enqueue('reconcile', {}, { jobId: 'a:b' }).catch((e: unknown) => (idError = e));
     expect(String(idError)).to.contain("must not contain ':'");
     expect(await queues.get('maintenance').count()).to.equal(0);
+  });
+
+  it('checks every job of a bulk enqueue as enqueue does, and adds none when one is bad', async () => {
+    const bad = [
+      { payload: {}, jobId: 'fine' },
+      { payload: { token: 'x' } as unknown as Record<string, never>, jobId: 'bad-payload' },
+    ];
+    let error: unknown;
+    await queues.enqueueBulk('reconcile', bad).catch((e: unknown) => (error = e));
+    expect(String(error)).to.match(/unrecognized key/i);
+    let idError: unknown;
+    await queues
+      .enqueueBulk('reconcile', [
+        { payload: {}, jobId: 'fine' },
+        { payload: {}, jobId: 'a:b' },
+      ])
+      .catch((e: unknown) => (idError = e));
+    expect(String(idError)).to.contain("must not contain ':'");
+    expect(await queues.get('maintenance').count()).to.equal(0);
+    // Deduplication holds across bulk and single adds.
+    await queues.enqueueBulk('reconcile', [
+      { payload: {}, jobId: 'one', deduplicationKey: 'same-work' },
+      { payload: {}, jobId: 'two', deduplicationKey: 'same-work' },
+    ]);
+    await queues.enqueue('reconcile', {}, { jobId: 'three', deduplicationKey: 'same-work' });
+    expect(await queues.get('maintenance').getWaitingCount()).to.equal(1);
+  });
+
+  it('fails a job that meets a bug at once, without retries, instead of retrying it', async () => {
+    let runs = 0;
+    const buggy: ProcessorTable<JobDeps> = {
+      ...processors,
+      reconcile: () => {
+        runs += 1;
+        // What a processor does with a failure: classify it. A TypeError is no Microsoft failure.
+        classifyMicrosoftError(new TypeError("Cannot read properties of undefined (reading 'id')"));
+        return Promise.resolve({ schedules: [] });
+      },
+    };
+    pool = startWorkerPool({ connection, prefix, processors: buggy, deps, log });
+    const job = await queues.get('maintenance').add('reconcile', {}, { attempts: 5 });
+    let failure: unknown;
+    await job.waitUntilFinished(events, 10_000).catch((e: unknown) => (failure = e));
+    expect(String(failure)).to.contain('TypeError: Cannot read properties of undefined');
+    const stored = await queues.get('maintenance').getJob(job.id!);
+    expect(stored!.attemptsMade).to.equal(1);
+    expect(runs).to.equal(1);
   });
 
   it('fails a job with a bad payload at once, without retries', async () => {

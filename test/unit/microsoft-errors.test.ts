@@ -3,10 +3,13 @@ import { expect } from 'chai';
 import {
   classifyHttpFailure,
   classifyMicrosoftError,
+  consentErrorMessage,
+  httpFailureError,
   parseRetryAfter,
 } from '../../src/microsoft/errors.js';
+import { MicrosoftTransportError } from '../../src/microsoft/http-client.js';
+import { ProgrammingError } from '../../src/programming-error.js';
 import { sameOriginReturnUrl } from '../../src/server/api/consents.js';
-import { consentErrorMessage } from '../../src/server/callback.js';
 
 /** An MSAL error as MSAL builds it from a token-endpoint answer. */
 function msal(kind: 'server' | 'interaction', errorCode: string, errorNo: number) {
@@ -95,6 +98,118 @@ describe('classifying Microsoft errors (one table)', () => {
     expect(
       classifyMicrosoftError(new InteractionRequiredAuthError('no_tokens_found', 'nothing cached'))
         .kind,
+    ).to.equal('needs_reconsent');
+  });
+
+  it('throws a bug (an error no Microsoft call produces) instead of classifying it as transient', () => {
+    for (const bug of [
+      new TypeError("Cannot read properties of undefined (reading 'id')"),
+      new Error('x'),
+      'oops',
+    ]) {
+      expect(() => classifyMicrosoftError(bug), String(bug)).to.throw(ProgrammingError);
+      expect(() => classifyMicrosoftError(bug, 'customer', 'customLicense')).to.throw(
+        ProgrammingError,
+      );
+    }
+    const thrown = (() => {
+      try {
+        classifyMicrosoftError(new TypeError('x is not a function'));
+      } catch (error) {
+        return error as ProgrammingError;
+      }
+    })();
+    expect(thrown?.message).to.contain('TypeError: x is not a function');
+    expect(thrown?.cause).to.be.instanceOf(TypeError);
+    // A call that got no answer is Microsoft's (retried), not a bug.
+    expect(
+      classifyMicrosoftError(new MicrosoftTransportError('ETIMEDOUT calling x', 'ETIMEDOUT')),
+    ).to.include({ kind: 'transient', code: 'ETIMEDOUT' });
+    expect(
+      classifyMicrosoftError(new MicrosoftTransportError('ERR_BAD_RESPONSE calling x', undefined)),
+    ).to.include({ kind: 'transient', code: 'unknown' });
+  });
+
+  it('words what to do again by the grant that made the call, from the one table', () => {
+    const cases: [number, string, string][] = [
+      [
+        50173,
+        'The consent was revoked (password reset or sessions revoked). Grant Partner Center consent again.',
+        'The consent was revoked (password reset or sessions revoked). Generate the custom-license token again.',
+      ],
+      [
+        50078,
+        "The consenting account's multi-factor authentication is older than your Conditional Access policy allows. Grant Partner Center consent again, signing in with MFA.",
+        "The consenting account's multi-factor authentication is older than your Conditional Access policy allows. Generate the custom-license token again, signing in with MFA.",
+      ],
+      [
+        53003,
+        'Conditional Access in your tenant blocks the consenting account from this app. Exclude the account from the blocking policy, then grant Partner Center consent again.',
+        'Conditional Access in your tenant blocks the consenting account from this app. Exclude the account from the blocking policy, then generate the custom-license token again.',
+      ],
+      [
+        5000224,
+        "Microsoft says the partner's tenant is not available (deleted). Grant Partner Center consent again with an account of the partner's current tenant.",
+        "Microsoft says the partner's tenant is not available (deleted). Generate the custom-license token again with an account of the partner's current tenant.",
+      ],
+    ];
+    for (const [code, consent, token] of cases) {
+      const error = msal('interaction', 'invalid_grant', code);
+      expect(classifyMicrosoftError(error).message, String(code)).to.equal(consent);
+      expect(classifyMicrosoftError(error, 'partner', 'customLicense').message).to.equal(token);
+      // A code with no customer sentence uses the partner's, in the grant's words.
+      if (code === 50173) {
+        expect(classifyMicrosoftError(error, 'customer', 'customLicense').message).to.equal(token);
+      }
+    }
+    // Sentences without a "do again" part are the same whichever grant failed.
+    const customer = msal('interaction', 'invalid_grant', 53003);
+    expect(classifyMicrosoftError(customer, 'customer', 'customLicense').message).to.equal(
+      classifyMicrosoftError(customer, 'customer').message,
+    );
+    expect(
+      classifyMicrosoftError(
+        new InteractionRequiredAuthError('no_tokens_found', 'nothing cached'),
+        'partner',
+        'customLicense',
+      ).message,
+    ).to.equal('No usable refresh token is stored. Generate the custom-license token again.');
+    // An HTTP refusal thrown by our clients is worded again for the grant that made the call.
+    const refused = httpFailureError(
+      { service: 'partnerCenter', status: 403, code: '403', retryAfterMs: undefined },
+      'partner',
+    );
+    expect(classifyMicrosoftError(refused).message).to.match(
+      /: grant consent again with an Admin Agent account\.$/,
+    );
+    expect(classifyMicrosoftError(refused, 'partner', 'customLicense')).to.include({
+      kind: 'needs_reconsent',
+      code: '403',
+    });
+    expect(classifyMicrosoftError(refused, 'partner', 'customLicense').message).to.match(
+      /: generate the token again\.$/,
+    );
+  });
+
+  it('says an authorization code Microsoft will not redeem expired, whichever grant it was for', () => {
+    for (const code of [54005, 70008, 9002313]) {
+      const error = msal('server', 'invalid_grant', code);
+      for (const grant of ['partnerCenter', 'customLicense'] as const) {
+        expect(classifyMicrosoftError(error, 'authorizationCode', grant), String(code)).to.include({
+          kind: 'permanent',
+          code: `AADSTS${code}`,
+          message: 'Consent expired — grant it again.',
+        });
+      }
+    }
+    // The same code for a stored consent's refresh token asks for consent again.
+    expect(classifyMicrosoftError(msal('server', 'invalid_grant', 70008))).to.include({
+      kind: 'needs_reconsent',
+      message: 'The consent expired. Grant Partner Center consent again.',
+    });
+    // Codes without a sentence of their own for code redemption use the partner's.
+    expect(
+      classifyMicrosoftError(msal('server', 'invalid_grant', 50076), 'authorizationCode').kind,
     ).to.equal('needs_reconsent');
   });
 

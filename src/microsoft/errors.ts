@@ -63,6 +63,15 @@ export function unexpectedAnswer(service: MicrosoftService, detail: string): Mic
   );
 }
 
+/** A success answer's JSON body; one that is not JSON is an unexpected answer (retried), not a bug. */
+export function answerJson<T>(service: MicrosoftService, text: string, what: string): T {
+  try {
+    return JSON.parse(text) as T;
+  } catch {
+    throw unexpectedAnswer(service, `${what} answered a success that is not JSON`);
+  }
+}
+
 /** An HTTP answer from Partner Center or Graph that was not a success. */
 export interface HttpFailure {
   service: 'partnerCenter' | 'graph';

@@ -4,6 +4,7 @@ import {
   httpFailureError,
   MicrosoftError,
   parseRetryAfter,
+  answerJson,
   unexpectedAnswer,
   type CallScope,
 } from './errors.js';
@@ -85,9 +86,11 @@ export class GraphClient {
     scope: CallScope,
     options: GraphRequestOptions = {},
   ): Promise<T> {
-    return JSON.parse(
+    return answerJson<T>(
+      'graph',
       await this.request(`${this.baseUrl}/v1.0${path}`, accessToken, scope, options),
-    ) as T;
+      path,
+    );
   }
 
   /** A `$count` segment: Graph answers it as text/plain. */
@@ -156,7 +159,11 @@ export class GraphClient {
     let url: string | undefined = `${this.baseUrl}/v1.0${path}`;
     let count: number | undefined;
     while (url) {
-      const page = JSON.parse(await this.request(url, accessToken, scope, options)) as GraphPage<T>;
+      const page: GraphPage<T> = answerJson<GraphPage<T>>(
+        'graph',
+        await this.request(url, accessToken, scope, options),
+        path,
+      );
       count ??= page['@odata.count'];
       items.push(...page.value);
       url = page['@odata.nextLink'];

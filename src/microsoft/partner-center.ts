@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { AxiosInstance, AxiosResponse } from 'axios';
-import { httpFailureError, parseRetryAfter, type CallScope } from './errors.js';
+import { answerJson, httpFailureError, parseRetryAfter, type CallScope } from './errors.js';
 
 export interface PartnerCenterCollection<T> {
   totalCount: number;
@@ -88,7 +88,8 @@ export class PartnerCenterClient {
   }
 
   private parse<T>(response: AxiosResponse<string>, scope: CallScope): T {
-    if (response.status >= 200 && response.status < 300) return JSON.parse(response.data) as T;
+    if (response.status >= 200 && response.status < 300)
+      return answerJson<T>('partnerCenter', response.data, response.config.url ?? 'Partner Center');
     let code: string | undefined;
     try {
       const body = JSON.parse(response.data) as { code?: unknown };

@@ -1,6 +1,7 @@
 import { InteractionRequiredAuthError, ServerError } from '@azure/msal-node';
 import { expect } from 'chai';
 import {
+  answerJson,
   classifyHttpFailure,
   classifyMicrosoftError,
   consentErrorMessage,
@@ -99,6 +100,21 @@ describe('classifying Microsoft errors (one table)', () => {
       classifyMicrosoftError(new InteractionRequiredAuthError('no_tokens_found', 'nothing cached'))
         .kind,
     ).to.equal('needs_reconsent');
+  });
+
+  it("classifies a success answer that is not JSON as Microsoft's, retried, not as a bug", () => {
+    expect(answerJson<{ a: number }>('graph', '{"a":1}', '/users')).to.deep.equal({ a: 1 });
+    const thrown = (() => {
+      try {
+        answerJson('partnerCenter', '<html>maintenance</html>', '/customers');
+      } catch (error) {
+        return error;
+      }
+    })();
+    expect(classifyMicrosoftError(thrown, 'customer')).to.include({
+      kind: 'transient',
+      service: 'partnerCenter',
+    });
   });
 
   it('throws a bug (an error no Microsoft call produces) instead of classifying it as transient', () => {

@@ -282,13 +282,14 @@ describe('consent: start, callback, exchange, domain-matched replacement', funct
   ] as const) {
     it(`accepts ${why}`, async () => {
       const { partnerId } = await partnerWith([], 0);
+      const since = emulator.state.log.at(-1)?.id ?? 0;
       const { outcome } = await grant(partnerId, upn);
       expect(outcome).to.include({ outcome: 'completed' });
       const s = await status(partnerId);
       expect(s.consent).to.include({ upn, mfa: true, adminAgent: true, status: 'active' });
       // The role came from the partner's own tenant, every page, names included.
       const asked = emulator.state.log.filter(
-        (e) => e.surface === 'graph' && e.path === '/v1.0/me/transitiveMemberOf',
+        (e) => e.id > since && e.surface === 'graph' && e.path === '/v1.0/me/transitiveMemberOf',
       );
       expect(asked.length).to.be.at.least(1);
     });
@@ -457,6 +458,20 @@ describe('consent: start, callback, exchange, domain-matched replacement', funct
   });
 
   it('no code, token or password in logs, job data, Redis or API responses', async () => {
+    // Consents that complete, replace a legacy account or are refused, each with its code.
+    const { partnerId } = await partnerWith(['sync@first.example'], 1);
+    for (const upn of [
+      'admin@first.example',
+      'nomfa@first.example',
+      'staff@first.example',
+      'sales@first.example',
+      'noscope@first.example',
+      'nested@first.example',
+      'hello@first.example',
+      'admin@first.example',
+    ]) {
+      await grant(partnerId, upn);
+    }
     const issued = JSON.parse(
       (await emulator.http.get(`${emulator.url}/_emulator/issued`)).data as string,
     ) as Record<string, string[]>;

@@ -6,7 +6,6 @@ import { jobIds } from '../../src/queue/catalog.js';
 import { delegatedAdmins } from '../../src/store/schema.js';
 import { partnerCenterScope, testScenario } from '../support/emulator.js';
 import { publicUrl, startHarness, type Harness } from '../support/harness.js';
-import { suiteFailed } from '../support/keep-on-failure.js';
 
 const customerTenant = 'cccccccc-0000-4000-8000-000000000003';
 /** Licensed users of a second domain, enough for a second page of users. */
@@ -82,7 +81,9 @@ describe('custom licenses: the second token, its validation and the counts it fe
   let h: Harness;
   let partnerId: string;
 
-  before(async () => {
+  // Each test has its own service, emulator and consented partner: tests revoke tokens, move
+  // the emulator's clock and count the calls a refresh makes.
+  beforeEach(async () => {
     h = await startHarness(scenario, { GRAPH_REQUESTS_PER_SECOND: '200' });
     partnerId = (
       (await h.api('post', '/partners', { name: 'Counting Partner' })).body as {
@@ -102,8 +103,8 @@ describe('custom licenses: the second token, its validation and the counts it fe
       ).run.id,
     );
   });
-  after(async function () {
-    await h?.close(suiteFailed(this));
+  afterEach(async function () {
+    await h?.close(this.currentTest?.state === 'failed');
   });
 
   const tokenStatus = async () =>
@@ -151,6 +152,23 @@ describe('custom licenses: the second token, its validation and the counts it fe
     return res.body as { id: string };
   };
 
+  /** One definition of every kind, for the company. */
+  async function defineEveryKind(): Promise<void> {
+    await define({ name: 'Licensed users', kind: 'licensed_users' });
+    await define({ name: 'Explicit users', kind: 'licensed_users', domains: ['explicit.example'] });
+    await define({ name: 'Managed group', kind: 'group_members', group: 'Managed' });
+    await define({ name: 'User mailboxes', kind: 'user_mailboxes' });
+    await define({ name: 'Shared mailboxes', kind: 'shared_mailboxes' });
+    await define({ name: 'Business Premium', kind: 'sku_quantity', skuPartNumber: 'SPB' });
+    await define({ name: 'Antispam', kind: 'fixed', quantity: 7 });
+  }
+
+  /** Every kind defined, and a valid custom-license token in use (billing@second.example). */
+  async function countingWithValidToken(): Promise<void> {
+    await defineEveryKind();
+    expect(await generateToken('billing@second.example')).to.include({ outcome: 'completed' });
+  }
+
   it('validates definitions: a clear 400 for a bad kind, parameter or company, and nothing saved', async () => {
     for (const [body, message] of [
       [{ name: 'X', kind: 'seats' }, /kind/],
@@ -178,13 +196,7 @@ describe('custom licenses: the second token, its validation and the counts it fe
   });
 
   it('without a token: the status says why, custom licenses "will fail to update", licenses still refresh', async () => {
-    await define({ name: 'Licensed users', kind: 'licensed_users' });
-    await define({ name: 'Explicit users', kind: 'licensed_users', domains: ['explicit.example'] });
-    await define({ name: 'Managed group', kind: 'group_members', group: 'Managed' });
-    await define({ name: 'User mailboxes', kind: 'user_mailboxes' });
-    await define({ name: 'Shared mailboxes', kind: 'shared_mailboxes' });
-    await define({ name: 'Business Premium', kind: 'sku_quantity', skuPartNumber: 'SPB' });
-    await define({ name: 'Antispam', kind: 'fixed', quantity: 7 });
+    await defineEveryKind();
 
     const status = await tokenStatus();
     expect(status).to.include({ status: 'missing', upn: null });
@@ -204,6 +216,7 @@ describe('custom licenses: the second token, its validation and the counts it fe
   });
 
   it('a token without MFA is invalid, says why, and custom licenses say they will fail', async () => {
+    await defineEveryKind();
     await generateToken('nomfa@second.example');
     const status = await tokenStatus();
     expect(status).to.include({ status: 'invalid', upn: 'nomfa@second.example' });
@@ -215,6 +228,7 @@ describe('custom licenses: the second token, its validation and the counts it fe
   });
 
   it('a token lacking a permission a definition needs is invalid, naming the permission', async () => {
+    await defineEveryKind();
     await generateToken('partial@second.example');
     const status = await tokenStatus();
     expect(status.status).to.equal('invalid');
@@ -222,6 +236,7 @@ describe('custom licenses: the second token, its validation and the counts it fe
   });
 
   it('a token lacking Reports.Read.All is invalid, and mailbox counts will fail naming it', async () => {
+    await defineEveryKind();
     await generateToken('noreports@second.example');
     const status = await tokenStatus();
     expect(status.status).to.equal('invalid');
@@ -234,6 +249,7 @@ describe('custom licenses: the second token, its validation and the counts it fe
   });
 
   it('a valid token counts every kind correctly, through Graph paging and $count', async () => {
+    await defineEveryKind();
     const since = h.emulator.state.log.at(-1)?.id ?? 0;
     expect(await generateToken('billing@second.example')).to.include({ outcome: 'completed' });
     const status = await tokenStatus();
@@ -272,6 +288,7 @@ describe('custom licenses: the second token, its validation and the counts it fe
   });
 
   it('without a role that may read reports, the mailbox counts fail saying what is needed; others count', async () => {
+    await countingWithValidToken();
     const patch = (body: object) =>
       h.emulator.http.patch(`${h.emulator.url}/_emulator/customers/${customerTenant}`, body);
     // The access token in hand stays valid; the partner's access loses its roles meanwhile.
@@ -289,6 +306,7 @@ describe('custom licenses: the second token, its validation and the counts it fe
   });
 
   it('a new token that fails validation does not displace the valid one in use', async () => {
+    await countingWithValidToken();
     expect(await generateToken('nomfa@second.example')).to.include({ outcome: 'failed' });
     const status = await tokenStatus();
     expect(status).to.include({ status: 'valid', upn: 'billing@second.example' });
@@ -298,6 +316,7 @@ describe('custom licenses: the second token, its validation and the counts it fe
   });
 
   it('Graph throttling and outages are retried: every count still lands, once', async () => {
+    await countingWithValidToken();
     await h.emulator.http.post(`${h.emulator.url}/_emulator/faults`, [
       { path: '/v1.0/groups/**', status: 429, retryAfterSec: 1, count: 2 },
       { path: '/v1.0/subscribedSkus', status: 503, count: 1 },
@@ -333,8 +352,13 @@ describe('custom licenses: the second token, its validation and the counts it fe
   });
 
   it('a revoked token is invalid once validated, with the fix', async () => {
+    await defineEveryKind();
     await generateToken('billing@second.example');
     expect((await tokenStatus()).status).to.equal('valid');
+    expect((await refreshCounts()).get('Shared mailboxes')).to.include({
+      state: 'counted',
+      quantity: 2,
+    });
     await h.emulator.http.post(`${h.emulator.url}/_emulator/users/billing@second.example/revoke`);
     const { jobId } = (await h.api('post', `/partners/${partnerId}/custom-license-token/validate`))
       .body as { jobId: string };
@@ -349,6 +373,7 @@ describe('custom licenses: the second token, its validation and the counts it fe
   });
 
   it('a token unused for 80 days is expiring; validating it uses it and makes it valid again', async () => {
+    await defineEveryKind();
     await h.emulator.http.post(`${h.emulator.url}/_emulator/clock`, { advanceSeconds: 1 });
     await generateToken('admin@second.example');
     expect((await tokenStatus()).status).to.equal('valid');
@@ -368,6 +393,8 @@ describe('custom licenses: the second token, its validation and the counts it fe
   });
 
   it('edits and deletes a definition; its history of counts stays', async () => {
+    await defineEveryKind();
+    for (let run = 0; run < 3; run++) await refreshCounts();
     const list = (await h.api('get', `/partners/${partnerId}/custom-licenses`)).body as {
       customLicenses: { id: string; name: string; kind: string }[];
     };

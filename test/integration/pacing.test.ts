@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import request from 'supertest';
 import { jobIds } from '../../src/queue/catalog.js';
 import { scenarioWith, testScenario } from '../support/emulator.js';
-import { startHarness, type Harness } from '../support/harness.js';
+import { releaseTenants, startHarness, type Harness } from '../support/harness.js';
 import { suiteFailed } from '../support/keep-on-failure.js';
 
 const partnerTenant = 'aaaaaaaa-0000-4000-8000-000000000001';
@@ -32,9 +32,10 @@ describe('per-partner pacing', function () {
     await h?.close(suiteFailed(this));
   });
 
-  let pacedPartnerId: string;
+  beforeEach(() => releaseTenants(h));
 
-  it('keeps a partner under its limit: a run of 60 customers gets no 429 and follows the pace', async () => {
+  /** A partner with the 60 customers, consented; resolves once its initial run is listed. */
+  async function pacedPartner(): Promise<{ partnerId: string; runId: string }> {
     const partner = (await h.api('post', '/partners', { name: 'Paced' })).body as { id: string };
     for (const c of h.emulator.state.directory.partner(partnerTenant)!.customers) {
       await h.runtime.services.partners.addCompany(
@@ -43,7 +44,6 @@ describe('per-partner pacing', function () {
         'test',
       );
     }
-    pacedPartnerId = partner.id;
     await h.grant(partner.id, 'admin@first.example');
     const runId = (
       (await h.api('get', `/partners/${partner.id}/delegated-admin`)).body as {
@@ -51,6 +51,12 @@ describe('per-partner pacing', function () {
       }
     ).run.id;
     await h.finished('refresh', jobIds.refreshPartner(runId));
+    return { partnerId: partner.id, runId };
+  }
+
+  it('keeps a partner under its limit: a run of 60 customers gets no 429 and follows the pace', async () => {
+    const since = h.emulator.state.log.at(-1)?.id ?? 0;
+    const { runId } = await pacedPartner();
     const tenants = await h.runtime.services.runs.pendingTenants(runId);
     await Promise.all(
       tenants.map((t) => h.finished('refresh', jobIds.refreshCustomer(runId, t.tenant))),
@@ -59,7 +65,7 @@ describe('per-partner pacing', function () {
     expect(run).to.include({ status: 'completed', succeeded: 60, failed: 0 });
 
     const calls = h.emulator.state.log.filter(
-      (e) => e.surface === 'partnerCenter' && e.partnerTenantId === partnerTenant,
+      (e) => e.id > since && e.surface === 'partnerCenter' && e.partnerTenantId === partnerTenant,
     );
     expect(calls.filter((e) => e.status === 429)).to.have.length(0);
     // Two listings per customer, and on this first run one provisioning status per
@@ -83,7 +89,9 @@ describe('per-partner pacing', function () {
   });
 
   it("feeds a big partner's customers at its pace, so a small partner's refresh goes ahead of its backlog", async () => {
-    const big = (await h.api('post', `/partners/${pacedPartnerId}/refresh`)).body as {
+    const paced = await pacedPartner();
+    await h.runEnded(paced.runId);
+    const big = (await h.api('post', `/partners/${paced.partnerId}/refresh`)).body as {
       runId: string;
     };
     await h.finished('refresh', jobIds.refreshPartner(big.runId));

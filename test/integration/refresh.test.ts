@@ -5,7 +5,6 @@ import { jobIds } from '../../src/queue/catalog.js';
 import { licenseSnapshots, refreshResults } from '../../src/store/schema.js';
 import { scenarioWith } from '../support/emulator.js';
 import { startHarness, type Harness } from '../support/harness.js';
-import { suiteFailed } from '../support/keep-on-failure.js';
 
 const partnerTenant = 'aaaaaaaa-0000-4000-8000-000000000001';
 
@@ -24,7 +23,9 @@ describe('license refresh: every customer, one snapshot set each, failures alone
   let partnerId: string;
   let tenants: string[];
 
-  before(async () => {
+  // Each test has its own service, emulator and partner: the daily schedule counts every
+  // consented partner, and tests change the emulator's users (MFA policy, revoked tokens).
+  beforeEach(async () => {
     h = await startHarness(
       {
         ...scenarioWith((p) =>
@@ -62,8 +63,8 @@ describe('license refresh: every customer, one snapshot set each, failures alone
       );
     }
   });
-  after(async function () {
-    await h?.close(suiteFailed(this));
+  afterEach(async function () {
+    await h?.close(this.currentTest?.state === 'failed');
   });
 
   const status = async () =>
@@ -84,6 +85,14 @@ describe('license refresh: every customer, one snapshot set each, failures alone
       rows.map((r) => h.finished('refresh', jobIds.refreshCustomer(runId, r.tenant))),
     );
     return (await status()).run!;
+  }
+
+  /** Consents as admin@first.example and waits for the initial run to end. */
+  async function consented(): Promise<RunView> {
+    await h.grant(partnerId, 'admin@first.example');
+    const run = await runToEnd((await status()).run!.id);
+    expect(run).to.include({ status: 'completed', succeeded: 250 });
+    return run;
   }
 
   it('the consent starts the initial refresh: 250 customers over 3 pages, 250 snapshot sets', async () => {
@@ -156,6 +165,7 @@ describe('license refresh: every customer, one snapshot set each, failures alone
   });
 
   it('sync now joins an open run, and a faulty customer fails alone and at once', async () => {
+    await consented();
     const faulty = tenants[3]!;
     await h.emulator.http.post(`${h.emulator.url}/_emulator/faults`, [
       { path: `/v1/customers/${faulty}/subscribedskus`, status: 403 },
@@ -187,7 +197,19 @@ describe('license refresh: every customer, one snapshot set each, failures alone
   });
 
   it('lists the failed customer and retries it from the API once the fault is gone', async () => {
+    await consented();
     const faulty = tenants[3]!;
+    await h.emulator.http.post(`${h.emulator.url}/_emulator/faults`, [
+      { path: `/v1/customers/${faulty}/subscribedskus`, status: 403 },
+    ]);
+    try {
+      const { runId } = (await h.api('post', `/partners/${partnerId}/refresh`)).body as {
+        runId: string;
+      };
+      expect(await runToEnd(runId)).to.include({ status: 'completed', failed: 1 });
+    } finally {
+      await h.emulator.http.delete(`${h.emulator.url}/_emulator/faults`);
+    }
     const listed = (await h.api('get', `/partners/${partnerId}/refresh-failures`)).body as {
       runId: string;
       failures: {
@@ -221,6 +243,7 @@ describe('license refresh: every customer, one snapshot set each, failures alone
   });
 
   it('a 429 storm and 5xx faults: every customer is still refreshed, once', async () => {
+    await consented();
     await h.emulator.http.post(`${h.emulator.url}/_emulator/faults`, [
       { path: '/v1/customers/*/subscribedskus', status: 429, probability: 0.3, retryAfterSec: 1 },
       { path: '/v1/customers/*/subscriptions', status: 503, probability: 0.05 },
@@ -247,6 +270,7 @@ describe('license refresh: every customer, one snapshot set each, failures alone
   });
 
   it('the daily schedule refreshes every partner with an active consent', async () => {
+    await consented();
     const schedulers = await h.runtime.queues.get('maintenance').getJobSchedulers();
     expect(schedulers.map((s) => [s.key, s.pattern])).to.deep.include([
       'refreshAllPartners',
@@ -259,6 +283,7 @@ describe('license refresh: every customer, one snapshot set each, failures alone
   });
 
   it('MFA expired under Conditional Access: the consent needs renewing and the run stops without a retry storm', async () => {
+    await consented();
     await h.emulator.http.post(`${h.emulator.url}/_emulator/users/admin@first.example/policy`, {
       mfaMaxAgeSec: 60,
     });
@@ -278,11 +303,6 @@ describe('license refresh: every customer, one snapshot set each, failures alone
   });
 
   it('tokens revoked mid-run: the consent needs renewing within one job and the rest of the run stops', async () => {
-    // A fresh consent (the one above needs renewing), signed in with MFA again, starts its own
-    // run; the MFA age policy goes so the run outlasts it.
-    await h.emulator.http.post(`${h.emulator.url}/_emulator/users/admin@first.example/policy`, {
-      mfaMaxAgeSec: null,
-    });
     const granted = await h.grant(partnerId, 'admin@first.example');
     expect(granted.outcome.outcome).to.equal('completed');
     const runId = (await status()).run!.id;

@@ -34,25 +34,31 @@ async function withAppClockAhead<T>(body: () => Promise<T>): Promise<T> {
   }
 }
 
-/** The same behaviour is expected of both drivers. */
+/** The same behaviour is expected of both drivers; `open` gives a new store, not yet migrated. */
 function storeContract(open: () => Promise<Store>) {
   let store: Store;
   before(async () => {
     store = await open();
+    await store.migrate();
   });
   after(async () => {
     await store?.close();
   });
 
   it('reports pending migrations, applies them, then reports them current', async () => {
-    const before = await store.migrationState();
-    expect(before.status).to.equal('pending');
-    await store.migrate();
-    await store.migrate(); // idempotent
-    expect(await store.migrationState()).to.deep.equal({
-      status: 'current',
-      applied: migrationCount,
-    });
+    const fresh = await open();
+    try {
+      const before = await fresh.migrationState();
+      expect(before.status).to.equal('pending');
+      await fresh.migrate();
+      await fresh.migrate(); // idempotent
+      expect(await fresh.migrationState()).to.deep.equal({
+        status: 'current',
+        applied: migrationCount,
+      });
+    } finally {
+      await fresh.close();
+    }
   });
 
   it('keeps partners, their delegated admins and companies, sealed password included', async () => {
@@ -179,17 +185,20 @@ function storeContract(open: () => Promise<Store>) {
 }
 
 describe('store on PostgreSQL', function () {
-  let database: TestDatabase;
-  before(async () => {
-    database = await createTestDatabase();
-  });
+  const databases: TestDatabase[] = [];
+  /** A new database of this file's, dropped after a passing file. */
+  async function freshDatabase(): Promise<TestDatabase> {
+    const database = await createTestDatabase();
+    databases.push(database);
+    return database;
+  }
+  storeContract(async () => openStore({ databaseUrl: (await freshDatabase()).url, log }));
   after(async function () {
-    if (!suiteFailed(this)) await database?.drop();
+    if (!suiteFailed(this)) for (const database of databases) await database.drop();
   });
-  storeContract(() => Promise.resolve(openStore({ databaseUrl: database.url, log })));
 
   it('answers a ping, and a failed ping after close', async () => {
-    const store = openStore({ databaseUrl: database.url, log });
+    const store = openStore({ databaseUrl: (await freshDatabase()).url, log });
     await store.ping();
     await store.close();
     let failed = false;

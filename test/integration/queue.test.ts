@@ -41,7 +41,13 @@ describe('queue layer', function () {
     prefix = freshPrefix();
     connection = createWorkerConnection(testRedisUrl);
     queues = new JobQueues(connection, prefix);
-    events = new QueueEvents('maintenance', { connection: { url: testRedisUrl }, prefix });
+    // Read the (fresh) prefix's event stream from its start: a listener that begins at "now"
+    // can miss an event emitted before its first read, even once it is ready.
+    events = new QueueEvents('maintenance', {
+      connection: { url: testRedisUrl },
+      prefix,
+      lastEventId: '0-0',
+    });
     await events.waitUntilReady();
     const config = testConfig({ QUEUE_PREFIX: prefix });
     const keyRing = new KeyRing(config.encryptionKeys);

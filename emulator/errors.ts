@@ -106,3 +106,16 @@ export function sendGraphThrottled(res: Response, retryAfterSec: number): void {
 /** The AADSTS53003 sentence: on the sign-in page and in the token endpoint's answers. */
 export const blockedByConditionalAccess =
   'Access has been blocked by Conditional Access policies. The access policy does not allow token issuance.';
+
+/** The AADSTS65001 sentence: the app is not consented for what the token asks. */
+export const notConsented = (clientId: string) =>
+  `The user or administrator has not consented to use the application with ID '${clientId}'. Send an interactive authorization request for this user and resource.`;
+
+/** The AADSTS50020 sentence for an account that is no member of the tenant it signs in to. */
+export const notInTenant = (
+  upn: string,
+  homeTenantId: string,
+  tenantName: string,
+  clientId: string,
+) =>
+  `User account '${upn}' from identity provider 'https://sts.windows.net/${homeTenantId}/' does not exist in tenant '${tenantName}' and cannot access the application '${clientId}' in that tenant. The account needs to be added as an external user in the tenant first. Sign out and sign in again with a different Microsoft Entra user account.`;

@@ -1,6 +1,6 @@
 import type { Request, Response } from 'express';
 import type { PartnerUser } from './tenants.js';
-import { blockedByConditionalAccess, entraErrorBody } from './errors.js';
+import { blockedByConditionalAccess, entraErrorBody, notInTenant } from './errors.js';
 import { originOf, param, partnerOf, resolveTenant, single } from './identity-request.js';
 import { consentPage, errorPage, formPostPage, signInPage } from './pages.js';
 import { oidcScopes, parseScopes } from './scopes.js';
@@ -237,7 +237,7 @@ function refusedByTenant(
     .type('html')
     .send(
       errorPage(
-        `AADSTS50020: User account '${user.upn}' from identity provider 'https://sts.windows.net/${user.partnerTenantId}/' does not exist in tenant '${tenant.name}' and cannot access the application '${pending.clientId}' in that tenant. The account needs to be added as an external user in the tenant first. Sign out and sign in again with a different Microsoft Entra user account.`,
+        `AADSTS50020: ${notInTenant(user.upn, user.partnerTenantId, tenant.name, pending.clientId)}`,
       ),
     );
   return true;

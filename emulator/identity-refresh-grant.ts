@@ -1,5 +1,5 @@
 import type { Request, Response } from 'express';
-import { blockedByConditionalAccess, sendEntraError } from './errors.js';
+import { blockedByConditionalAccess, notConsented, notInTenant, sendEntraError } from './errors.js';
 import { param, requiredParam, type TenantRef } from './identity-request.js';
 import { respondWithTokens } from './identity-token-response.js';
 import { parseScopes } from './scopes.js';
@@ -80,7 +80,7 @@ export async function redeemRefreshToken(
         400,
         'invalid_grant',
         50020,
-        `User account '${user.upn}' from identity provider 'https://sts.windows.net/${user.partnerTenantId}/' does not exist in tenant '${customer.name}' and cannot access the application '${clientId}' in that tenant. The account needs to be added as an external user in the tenant first. Sign out and sign in again with a different Microsoft Entra user account.`,
+        notInTenant(user.upn, user.partnerTenantId, customer.name, clientId),
       );
       return;
     }
@@ -112,14 +112,9 @@ export async function redeemRefreshToken(
       return;
     }
     if (!customer.appConsent) {
-      sendEntraError(
-        res,
-        400,
-        'invalid_grant',
-        65001,
-        `The user or administrator has not consented to use the application with ID '${clientId}'. Send an interactive authorization request for this user and resource.`,
-        { suberror: 'consent_required' },
-      );
+      sendEntraError(res, 400, 'invalid_grant', 65001, notConsented(clientId), {
+        suberror: 'consent_required',
+      });
       return;
     }
     tenantId = customer.tenantId;

@@ -1,6 +1,6 @@
 import type { Request, Response } from 'express';
 import type { PartnerUser } from './tenants.js';
-import { sendEntraError } from './errors.js';
+import { notConsented, sendEntraError } from './errors.js';
 import { originOf } from './identity-request.js';
 import { oidcScopes, permissionOf, resourceOf } from './scopes.js';
 import type { EmulatorState } from './state.js';
@@ -51,14 +51,9 @@ export async function respondWithTokens(
     const wantsDefault = resourceScopes.some((s) => permissionOf(s) === '.default');
     const missing = wantsDefault ? [] : resourceScopes.filter((s) => !granted.has(s));
     if (ofResource.length === 0 || missing.length > 0) {
-      sendEntraError(
-        res,
-        400,
-        'invalid_grant',
-        65001,
-        `The user or administrator has not consented to use the application with ID '${grant.clientId}'. Send an interactive authorization request for this user and resource.`,
-        { suberror: 'consent_required' },
-      );
+      sendEntraError(res, 400, 'invalid_grant', 65001, notConsented(grant.clientId), {
+        suberror: 'consent_required',
+      });
       return;
     }
     scopeUris = ofResource;

@@ -1,12 +1,17 @@
+import { UnrecoverableError, Worker } from 'bullmq';
 import { expect } from 'chai';
 import { and, eq } from 'drizzle-orm';
 import request from 'supertest';
 import { exchangeConsentCode } from '../../jobs/exchange-consent-code.js';
 import type { JobDeps } from '../../jobs/deps.js';
+import { reconcile } from '../../jobs/reconcile.js';
 import { refreshCustomer } from '../../jobs/refresh-customer.js';
+import { refreshPartner } from '../../jobs/refresh-partner.js';
 import { MicrosoftError } from '../../src/microsoft/errors.js';
 import { ProgrammingError } from '../../src/programming-error.js';
 import { jobIds } from '../../src/queue/catalog.js';
+import { createWorkerConnection } from '../../src/queue/connections.js';
+import { enqueuePendingTenants } from '../../src/queue/refresh-work.js';
 import { refreshResults, refreshRuns } from '../../src/store/schema.js';
 import { runWorkers } from '../../workers/run.js';
 import { publicUrl, startHarness, type Harness } from '../support/harness.js';
@@ -35,7 +40,12 @@ describe('processors meeting failures, called directly', function () {
   let deps: JobDeps;
 
   before(async () => {
-    h = await startHarness(undefined, {}, { workers: false });
+    // A pace no test waits for: each test's calls are its own, whatever ran before it.
+    h = await startHarness(
+      undefined,
+      { PARTNER_CENTER_REQUESTS_PER_SECOND: '1000' },
+      { workers: false },
+    );
     partnerId = (
       (await h.api('post', '/partners', { name: 'Direct Partner' })).body as { id: string }
     ).id;
@@ -360,5 +370,152 @@ describe('processors meeting failures, called directly', function () {
       status: 'failed',
       error: sentence,
     });
+  });
+
+  it("a late copy told the consent's token is refused after the run completed leaves the run completed", async () => {
+    await consented();
+    const runId = await openRun();
+    const [first, second, last] = tenants.map((t) => t.customerTenantId);
+    expect(await customerJob(runId, first!).outcome).to.equal('succeeded');
+    expect(await customerJob(runId, second!).outcome).to.equal('succeeded');
+    // Both copies read the pending result; the first answer (a success) completes the run,
+    // the refusal comes a second after it.
+    const path = `/v1/customers/${last}/subscribedskus`;
+    h.emulator.state.addFault({ path, delayMs: 500, count: 1 });
+    h.emulator.state.addFault({ path, delayMs: 1_500, status: 401, count: 1 });
+    const outcomes = await Promise.all([
+      customerJob(runId, last!).outcome,
+      customerJob(runId, last!).outcome,
+    ]);
+    expect([...outcomes].sort()).to.deep.equal(['failed', 'succeeded']);
+    expect(await runOf(runId)).to.include({
+      status: 'completed',
+      succeeded: 3,
+      failed: 0,
+      error: null,
+    });
+    expect(await resultOf(runId, last!)).to.include({ status: 'succeeded', errorCode: null });
+  });
+
+  it('a listing of a run that ended does not call Microsoft, and recording tenants does not reopen or complete it', async () => {
+    await consented();
+    const { run } = await h.runtime.services.runs.start(partnerId, 'manual');
+    await h.runtime.services.runs.stop(run.id, 'Stopped before its listing ran.');
+    const since = lastRequest();
+    const ctx = testJobContext({ jobId: jobIds.refreshPartner(run.id), log: h.runtime.log });
+    expect(await refreshPartner({ runId: run.id }, deps, ctx)).to.deep.equal({
+      skipped: 'stopped',
+    });
+    expect(lastRequest(), 'requests to Microsoft').to.equal(since);
+    // A listing that passed its check just before the stop records its tenants after it.
+    await h.runtime.services.runs.addTenants(run.id, []);
+    expect(await runOf(run.id)).to.include({
+      status: 'stopped',
+      error: 'Stopped before its listing ran.',
+    });
+  });
+
+  it('a listing run twice records each customer once and queues nothing the first did not', async () => {
+    await consented();
+    const { run } = await h.runtime.services.runs.start(partnerId, 'manual');
+    const listing = () =>
+      refreshPartner(
+        { runId: run.id },
+        deps,
+        testJobContext({ jobId: jobIds.refreshPartner(run.id), log: h.runtime.log }),
+      );
+    expect(await listing()).to.include({ refreshing: 3 });
+    const first = await h.runtime.services.runs.pendingTenants(run.id);
+    expect(first).to.have.length(3);
+    expect(await listing()).to.include({ refreshing: 0 });
+    expect(await h.runtime.services.runs.pendingTenants(run.id)).to.have.deep.members(first);
+    expect(await runOf(run.id)).to.include({ status: 'running', succeeded: 0, failed: 0 });
+  });
+
+  const reconcileOnce = () =>
+    reconcile({}, deps, testJobContext({ jobId: 'reconcile', log: h.runtime.log }));
+
+  it('the reconciler queues again the listing of an open run that Redis lost before it listed', async () => {
+    const { run } = await h.runtime.services.runs.start(partnerId, 'manual');
+    const jobId = jobIds.refreshPartner(run.id);
+    expect(await deps.queues.get('refresh').getJob(jobId)).to.equal(undefined);
+    expect(await reconcileOnce()).to.include({ openRuns: 1 });
+    const job = await deps.queues.get('refresh').getJob(jobId);
+    expect(job?.name).to.equal('refreshPartner');
+    expect(job?.data).to.deep.equal({ runId: run.id });
+  });
+
+  /** Ends the customer's job (its first round) without an outcome, as a job that stalled out. */
+  async function endWithoutOutcome(runId: string, customerTenantId: string): Promise<void> {
+    const jobId = jobIds.refreshCustomer(runId, customerTenantId);
+    const connection = createWorkerConnection(h.runtime.config.redisUrl);
+    const crashing = new Worker(
+      'refresh',
+      () => Promise.reject(new UnrecoverableError('job stalled more than allowable limit')),
+      { connection, prefix: h.prefix },
+    );
+    try {
+      const failed = new Promise<void>((resolve) => {
+        crashing.on('failed', (job) => (job?.id === jobId ? resolve() : undefined));
+      });
+      await deps.queues.enqueue('refreshCustomer', { runId, customerTenantId }, { jobId });
+      await within(20_000, 'the customer job to fail', failed);
+    } finally {
+      await crashing.close();
+      connection.disconnect();
+    }
+  }
+
+  it('the reconciler queues the customers Redis lost, fails the one whose job ended without an outcome, and adds nothing on a second pass', async () => {
+    const runId = await openRun();
+    const [lost, ...missing] = tenants.map((t) => t.customerTenantId);
+    await endWithoutOutcome(runId, lost!);
+
+    expect(await reconcileOnce()).to.include({ openRuns: 1 });
+    expect(await resultOf(runId, lost!)).to.include({
+      status: 'failed',
+      classification: 'transient',
+      errorCode: 'job_lost',
+      errorMessage: 'The refresh of this customer was interrupted. Retry it.',
+    });
+    for (const tenant of missing) {
+      const job = await deps.queues.get('refresh').getJob(jobIds.refreshCustomer(runId, tenant));
+      expect(job?.data, tenant).to.deep.equal({ runId, customerTenantId: tenant });
+      expect(await job!.getState()).to.be.oneOf(['waiting', 'delayed', 'prioritized']);
+    }
+    expect(await runOf(runId)).to.include({ status: 'running', failed: 1 });
+    // The next pass finds every pending customer queued: nothing is added, no slot is taken.
+    const run = (await h.runtime.services.runs.get(runId))!;
+    expect(await enqueuePendingTenants(deps, run)).to.deep.equal({ added: [], lost: [] });
+  });
+
+  it("the partner's retry of a customer whose job was lost queues a new job for it", async () => {
+    await consented();
+    const runId = await openRun();
+    const [lost, ...others] = tenants.map((t) => t.customerTenantId);
+    for (const tenant of others)
+      expect(await customerJob(runId, tenant).outcome).to.equal('succeeded');
+    await endWithoutOutcome(runId, lost!);
+    await reconcileOnce();
+    expect(await runOf(runId)).to.include({ status: 'completed', succeeded: 2, failed: 1 });
+
+    const retry = await h.api('post', `/partners/${partnerId}/refresh-failures/retry`, {
+      customerTenantIds: [lost],
+    });
+    expect(retry.status, retry.text).to.equal(202);
+    expect(await resultOf(runId, lost!), 'the retried customer').to.include({ status: 'pending' });
+    const { attempts } = await resultOf(runId, lost!);
+    const job = await deps.queues
+      .get('refresh')
+      .getJob(jobIds.retryCustomer(runId, lost!, attempts));
+    expect(await job?.getState(), 'the retry job').to.be.oneOf([
+      'waiting',
+      'delayed',
+      'prioritized',
+    ]);
+    // And it refreshes the customer.
+    const { outcome } = customerJob(runId, lost!);
+    expect(await outcome).to.equal('succeeded');
+    expect(await runOf(runId)).to.include({ status: 'completed', succeeded: 3, failed: 0 });
   });
 });

@@ -46,6 +46,24 @@ export class MicrosoftError extends Error {
   }
 }
 
+const serviceNames: Record<MicrosoftService, string> = {
+  identity: 'Microsoft sign-in',
+  partnerCenter: 'Partner Center',
+  graph: 'Microsoft Graph',
+};
+
+/**
+ * A transient failure met on the job's last attempt, in words that promise no retry (its
+ * sentence says "retrying"); `then` says what the partner can do. Other kinds are unchanged.
+ */
+export function lastAttemptFailure(failure: MicrosoftFailure, then: string): MicrosoftFailure {
+  if (failure.kind !== 'transient') return failure;
+  return {
+    ...failure,
+    message: `${serviceNames[failure.service]} failed on every attempt (${failure.code}). ${then}`,
+  };
+}
+
 /** A non-success HTTP answer of Partner Center or Graph, classified, as the error to throw. */
 export function httpFailureError(failure: HttpFailure, scope: CallScope): MicrosoftError {
   return new MicrosoftError(

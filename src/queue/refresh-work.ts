@@ -49,6 +49,7 @@ export async function enqueuePendingTenants(
 ): Promise<EnqueuedTenants> {
   const pending = (await deps.runs.pendingTenants(run.id)).map(({ tenant, attempts }) => ({
     tenant,
+    attempts,
     jobId:
       attempts === 0
         ? jobIds.refreshCustomer(run.id, tenant)
@@ -59,20 +60,23 @@ export async function enqueuePendingTenants(
     pending.map((p) => p.jobId),
   );
   const missing = pending.filter((_, i) => states[i] === 'missing');
-  const lost = pending.filter((_, i) => states[i] === 'ended').map((p) => p.tenant);
-  if (lost.length > 0) {
+  const ended = pending.filter((_, i) => states[i] === 'ended');
+  // The lost round counts as an attempt: a retry then gets the next round's job id, not this
+  // round's, which Redis keeps (ended) for days and would find lost again.
+  for (const attempts of new Set(ended.map((p) => p.attempts))) {
     await deps.runs.fail(
       run.id,
-      lost,
+      ended.filter((p) => p.attempts === attempts).map((p) => p.tenant),
       {
         kind: 'transient',
         service: 'partnerCenter',
         code: 'job_lost',
         message: 'The refresh of this customer was interrupted. Retry it.',
       },
-      0,
+      attempts + 1,
     );
   }
+  const lost = ended.map((p) => p.tenant);
   const known = await deps.subscriptions.knownTenants(
     run.partnerId,
     missing.map((m) => m.tenant),

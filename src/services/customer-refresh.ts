@@ -1,7 +1,7 @@
 import { setTimeout } from 'node:timers/promises';
 import type { ServiceDeps } from '../dependencies.js';
 import { licenseSnapshots, type SubscribedSkuCounts } from '../domain/licenses.js';
-import { classifyMicrosoftError } from '../microsoft/errors.js';
+import { classifyMicrosoftError, lastAttemptFailure } from '../microsoft/errors.js';
 import { partnerCenterScope } from '../microsoft/identity.js';
 import type {
   PartnerCenterCollection,
@@ -104,11 +104,12 @@ export async function refreshCustomerTenant(
     });
   } catch (error) {
     if (isOutage(error)) throw error; // waited out by the worker pool, not this tenant's failure
-    const failure = classifyMicrosoftError(error, 'customer');
+    const classified = classifyMicrosoftError(error, 'customer');
     // Microsoft said when: wait exactly that (plus jitter), without spending an attempt.
-    if (failure.retryAfterMs !== undefined)
-      await ctx.retryAfter(failure.retryAfterMs + Math.random() * 1000);
-    if (failure.kind === 'transient' && !ctx.finalAttempt) throw error;
+    if (classified.retryAfterMs !== undefined)
+      await ctx.retryAfter(classified.retryAfterMs + Math.random() * 1000);
+    if (classified.kind === 'transient' && !ctx.finalAttempt) throw error;
+    const failure = lastAttemptFailure(classified, 'Retry this customer.');
     if (failure.kind === 'needs_reconsent') await stopForFailure(deps, runId, consent.id, failure);
     await deps.runs.fail(runId, [customerTenantId], failure, attempts);
     ctx.log.info(

@@ -1,6 +1,10 @@
 import { setTimeout } from 'node:timers/promises';
 import type { ServiceDeps } from '../dependencies.js';
-import { classifyMicrosoftError, type MicrosoftFailure } from '../microsoft/errors.js';
+import {
+  classifyMicrosoftError,
+  lastAttemptFailure,
+  type MicrosoftFailure,
+} from '../microsoft/errors.js';
 import { partnerCenterScope } from '../microsoft/identity.js';
 import type { PartnerCenterCustomer } from '../microsoft/partner-center.js';
 import { ProgrammingError } from '../programming-error.js';
@@ -98,10 +102,11 @@ export async function listAndFanOut(
     } while (continuationToken);
   } catch (error) {
     if (isOutage(error)) throw error; // waited out by the worker pool, not the run's failure
-    const failure = classifyMicrosoftError(error);
-    if (failure.retryAfterMs !== undefined)
-      await ctx.retryAfter(failure.retryAfterMs + Math.random() * 1000);
-    if (failure.kind === 'transient' && !ctx.finalAttempt) throw error;
+    const classified = classifyMicrosoftError(error);
+    if (classified.retryAfterMs !== undefined)
+      await ctx.retryAfter(classified.retryAfterMs + Math.random() * 1000);
+    if (classified.kind === 'transient' && !ctx.finalAttempt) throw error;
+    const failure = lastAttemptFailure(classified, 'Start the refresh again.');
     await stopForFailure(deps, runId, consent.id, failure);
     return { skipped: failure.message };
   }

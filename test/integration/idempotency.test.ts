@@ -1,12 +1,8 @@
 import { expect } from 'chai';
 import { asc, eq } from 'drizzle-orm';
-import type { Redis } from 'ioredis';
 import type { JobDeps } from '../../jobs/deps.js';
 import { refreshCustomer } from '../../jobs/refresh-customer.js';
 import { jobIds } from '../../src/queue/catalog.js';
-import { createWorkerConnection } from '../../src/queue/connections.js';
-import { JobQueues } from '../../src/queue/job-queues.js';
-import type { JobContext } from '../../src/queue/worker-pool.js';
 import {
   customLicenseCounts,
   licenseSnapshots,
@@ -15,6 +11,7 @@ import {
 } from '../../src/store/schema.js';
 import { runWorkers } from '../../workers/run.js';
 import { startHarness, type Harness } from '../support/harness.js';
+import { testJobContext, testJobDeps, type TestJobDeps } from '../support/job-context.js';
 import { suiteFailed } from '../support/keep-on-failure.js';
 
 const partnerTenant = 'aaaaaaaa-0000-4000-8000-000000000001';
@@ -28,7 +25,7 @@ describe('a customer job run again changes nothing', function () {
   let h: Harness;
   let partnerId: string;
   let tenants: { customerTenantId: string; companyId: string }[];
-  let connection: Redis;
+  let jobDeps: TestJobDeps;
   let deps: JobDeps;
 
   before(async () => {
@@ -65,17 +62,11 @@ describe('a customer job run again changes nothing', function () {
     expect(await h.runEnded(initial!.id)).to.include({ status: 'completed', succeeded: 3 });
     await workers.close(1_000);
 
-    connection = createWorkerConnection(h.runtime.config.redisUrl);
-    deps = {
-      ...h.runtime.services,
-      config: h.runtime.config,
-      log: h.runtime.log,
-      queues: new JobQueues(connection, h.runtime.config.queuePrefix),
-    };
+    jobDeps = testJobDeps(h.runtime);
+    deps = jobDeps.deps;
   });
   after(async function () {
-    await deps?.queues.close();
-    connection?.disconnect();
+    await jobDeps?.close();
     await h?.close(suiteFailed(this));
   });
 
@@ -94,17 +85,12 @@ describe('a customer job run again changes nothing', function () {
   }
 
   /** One execution of the customer's job, as a worker would make it (first attempt). */
-  function runJob(runId: string, customerTenantId: string, jobDeps: JobDeps = deps) {
-    const ctx: JobContext = {
+  function runJob(runId: string, customerTenantId: string, withDeps: JobDeps = deps) {
+    const ctx = testJobContext({
       jobId: jobIds.refreshCustomer(runId, customerTenantId),
-      attemptsMade: 0,
-      finalAttempt: false,
-      signal: new AbortController().signal,
       log: h.runtime.log,
-      updateProgress: async () => {},
-      retryAfter: (ms) => Promise.reject(new Error(`the job asked to be put back for ${ms} ms`)),
-    };
-    return refreshCustomer({ runId, customerTenantId }, jobDeps, ctx);
+    });
+    return refreshCustomer({ runId, customerTenantId }, withDeps, ctx);
   }
 
   /** Everything a repeat could change: the run, its results, rows, and calls to Microsoft. */

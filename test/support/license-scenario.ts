@@ -6,7 +6,7 @@ type CustomerInput = Extract<
 >[number];
 
 /** One SKU of a customer as the refresh must store and list it, worked out by hand. */
-export interface ExpectedLicense {
+interface ExpectedLicense {
   skuId: string;
   skuPartNumber: string;
   activeUnits: number;
@@ -18,7 +18,7 @@ export interface ExpectedLicense {
   billedQuantity: number;
 }
 
-export interface LicenseCase {
+interface LicenseCase {
   customer: CustomerInput;
   /** Every SKU the customer's snapshot set holds, in no particular order. */
   expected: ExpectedLicense[];

@@ -119,6 +119,53 @@ export const codeExpired = 'Consent expired — grant it again.';
 const unexpectedSentence = 'An unexpected error occurred talking to Microsoft; retrying.';
 const notInCustomerTenant =
   'The consenting account is a guest in this customer tenant, or in no GDAP security group for it: remove the guest account there, or add the account to the GDAP group that holds the needed roles.';
+/**
+ * Sentences a step picks for a failure only it can word: with what it knows (the account, the
+ * subscription, the reason already given), never by editing a sentence itself.
+ */
+export const stepSentences = {
+  /** A consent attempt whose Microsoft calls stayed unavailable through its last retry. */
+  consentUnavailable:
+    'Microsoft was unavailable while completing the consent. Grant consent again.',
+  /** Partner Center's 900421 during the consent's checks, naming the account to fix. */
+  partnerCenterMfaFor: (upn: string) =>
+    `Partner Center requires multi-factor authentication for ${upn}. Enable MFA on this account, then grant consent again.`,
+  /** A new custom-license token whose validation stayed unavailable through its last retry. */
+  customLicenseCheckUnavailable:
+    'Microsoft was unavailable while checking the custom-license token. Generate it again.',
+  /** A new custom-license token refused for `reason` while the usable one in use stays. */
+  tokenInUseKept: (reason: string, upn: string) => `${reason} The token in use (${upn}) is kept.`,
+  /** A custom license the token cannot count, for `reason`. */
+  willFailToUpdate: (reason: string) => `Will fail to update: ${reason}`,
+  /** Every customer tenant tried refused the token; `lastRefusal` is the last one's sentence. */
+  noCustomerTenantReached: (lastRefusal: string) =>
+    `No customer tenant gave the token access: ${lastRefusal}`,
+  /** A provisioning status without the SKU id: the subscription's seats cannot be joined. */
+  subscriptionSkuUnknown: (subscriptionId: string, product: string) =>
+    `Partner Center did not give the product of subscription ${subscriptionId} (${product}), so this customer's seats were not recorded. Retry the customer.`,
+  /** The download link of a usage report answered with a failure. */
+  reportDownloadFailed: (status: number) =>
+    `Microsoft's report download answered HTTP ${status}; retrying.`,
+  /** Graph refused the mailbox usage report in a customer tenant for good. */
+  mailboxReportRefused: (code: string) =>
+    `Microsoft Graph refused the mailbox usage report in this customer tenant (${code}): the custom-license token needs the Reports.Read.All permission, and the partner's access a role that may read usage reports (Global Reader, Reports Reader or Exchange Administrator).`,
+  /** A usage report that is not CSV; `detail` is the parser's account of where. */
+  reportNotCsv: (detail: string) => `The usage report is not valid CSV: ${detail}`,
+  /** A mailbox usage report without a column the count reads. */
+  reportColumnMissing: (column: string) => `The mailbox usage report has no "${column}" column.`,
+} as const;
+
+/**
+ * The sentence a consent attempt ends with on a failure of its Microsoft calls; `account`
+ * names the signed-in account once known, for the sentences that tell it what to fix.
+ */
+export function consentEndSentence(failure: MicrosoftFailure, account?: string): string {
+  if (failure.kind === 'transient') return stepSentences.consentUnavailable;
+  if (account && failure.service === 'partnerCenter' && failure.code === '900421') {
+    return stepSentences.partnerCenterMfaFor(account);
+  }
+  return failure.message;
+}
 /** Partner Center's words for a call the user's agent role may not make. */
 const partnerCenterRoleRefusal =
   'The supplied role does not have the rights to perform the requested operation';

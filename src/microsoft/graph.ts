@@ -5,6 +5,7 @@ import {
   MicrosoftError,
   parseRetryAfter,
   answerJson,
+  stepSentences,
   unexpectedAnswer,
   type CallScope,
 } from './errors.js';
@@ -141,7 +142,7 @@ export class GraphClient {
       kind: 'transient',
       service: 'graph',
       code: `report_download_${file.status}`,
-      message: `Microsoft's report download answered HTTP ${file.status}; retrying.`,
+      message: stepSentences.reportDownloadFailed(file.status),
     });
   }
 

@@ -1,13 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import type { AxiosInstance, AxiosResponse } from 'axios';
+import { stepSentences, type CallScope } from './error-table.js';
 import {
   httpFailureError,
   MicrosoftError,
   parseRetryAfter,
   answerJson,
-  stepSentences,
   unexpectedAnswer,
-  type CallScope,
 } from './errors.js';
 import { graphResourceUnits } from './graph-costs.js';
 

@@ -1,5 +1,6 @@
 import { inDomains, type CustomLicenseSpec } from '../domain/custom-licenses.js';
-import { MicrosoftError, stepSentences } from './errors.js';
+import { stepSentences } from './error-table.js';
+import { MicrosoftError } from './errors.js';
 import type { GraphClient, GraphPage, GraphRequestOptions } from './graph.js';
 import { countMailboxes, UsageReportFormatError, type MailboxCounts } from './usage-reports.js';
 

@@ -1,5 +1,5 @@
 import { CsvError, parse } from 'csv-parse/sync';
-import { stepSentences } from './errors.js';
+import { stepSentences } from './error-table.js';
 
 // Microsoft 365 usage reports as Graph v1.0 delivers them: a CSV file (RFC 4180 quoting,
 // a UTF-8 byte order mark, CRLF or LF line ends).

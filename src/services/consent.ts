@@ -3,13 +3,13 @@ import { decodeJwt } from 'jose';
 import type { ServiceDeps } from '../dependencies.js';
 import { canCount, customLicenseTokenState } from '../domain/custom-licenses.js';
 import {
-  classifyMicrosoftError,
   codeExpired,
   consentEndSentence,
   stepSentences,
   type Grant,
   type IdentityScope,
-} from '../microsoft/errors.js';
+} from '../microsoft/error-table.js';
+import { classifyMicrosoftError } from '../microsoft/errors.js';
 import { partnerCenterScope, signedInWithMfa } from '../microsoft/identity.js';
 import { agentRolesOfSignedInUser, notAnAdminAgent } from '../microsoft/partner-roles.js';
 import { ProgrammingError } from '../programming-error.js';

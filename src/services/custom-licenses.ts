@@ -9,11 +9,8 @@ import {
   type CustomLicenseSpec,
   type CustomLicenseTokenState,
 } from '../domain/custom-licenses.js';
-import {
-  classifyMicrosoftError,
-  stepSentences,
-  type MicrosoftFailure,
-} from '../microsoft/errors.js';
+import { stepSentences, type MicrosoftFailure } from '../microsoft/error-table.js';
+import { classifyMicrosoftError } from '../microsoft/errors.js';
 import { signedInWithMfa } from '../microsoft/identity.js';
 import { CountRefused, TenantGraph } from '../microsoft/tenant-graph.js';
 import { ProgrammingError } from '../programming-error.js';

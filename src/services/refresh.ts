@@ -1,6 +1,7 @@
 import { setTimeout } from 'node:timers/promises';
 import type { ServiceDeps } from '../dependencies.js';
-import { classifyMicrosoftError, type MicrosoftFailure } from '../microsoft/errors.js';
+import { type MicrosoftFailure } from '../microsoft/error-table.js';
+import { classifyMicrosoftError } from '../microsoft/errors.js';
 import { partnerCenterScope } from '../microsoft/identity.js';
 import type { PartnerCenterCustomer } from '../microsoft/partner-center.js';
 import { ProgrammingError } from '../programming-error.js';

@@ -1,6 +1,7 @@
 import { setTimeout } from 'node:timers/promises';
 import type { Services } from '../dependencies.js';
-import { MicrosoftError, stepSentences } from '../microsoft/errors.js';
+import { stepSentences } from '../microsoft/error-table.js';
+import { MicrosoftError } from '../microsoft/errors.js';
 import type { PartnerCenterSubscription } from '../microsoft/partner-center.js';
 import { callsPerCustomer } from '../queue/refresh-work.js';
 import type { JobContext } from '../queue/worker-pool.js';

@@ -1,11 +1,10 @@
 import { InteractionRequiredAuthError, ServerError } from '@azure/msal-node';
 import { expect } from 'chai';
+import { consentEndSentence, consentErrorMessage } from '../../src/microsoft/error-table.js';
 import {
   answerJson,
   classifyHttpFailure,
   classifyMicrosoftError,
-  consentEndSentence,
-  consentErrorMessage,
   httpFailureError,
   parseRetryAfter,
 } from '../../src/microsoft/errors.js';

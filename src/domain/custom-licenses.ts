@@ -89,15 +89,16 @@ const inactivityLimitDays = 90;
 const expiryWarningDays = 14;
 const dayMs = 24 * 3600 * 1000;
 
-type CustomLicenseTokenStatus = 'valid' | 'missing' | 'invalid' | 'expiring';
-
-export interface CustomLicenseTokenState {
-  status: CustomLicenseTokenStatus;
-  /** Why it is not valid, in a sentence; null when valid. */
-  reason: string | null;
-  /** What the partner should do, in a sentence; null when nothing. */
-  nextAction: string | null;
+/** A token not valid, or about to stop being: why, and what the partner should do. */
+interface FlaggedTokenState<Status extends string> {
+  status: Status;
+  reason: string;
+  nextAction: string;
 }
+type CountingTokenState =
+  { status: 'valid'; reason: null; nextAction: null } | FlaggedTokenState<'expiring'>;
+
+export type CustomLicenseTokenState = CountingTokenState | FlaggedTokenState<'missing' | 'invalid'>;
 
 const generate = 'Generate the custom-license token with an account that uses MFA.';
 
@@ -152,5 +153,5 @@ export function customLicenseTokenState(
 }
 
 /** Whether a token in this state can count (an expiring token still works). */
-export const canCount = (state: CustomLicenseTokenState) =>
+export const canCount = (state: CustomLicenseTokenState): state is CountingTokenState =>
   state.status === 'valid' || state.status === 'expiring';

@@ -1,31 +1,23 @@
 import { AuthError } from '@azure/msal-node';
 import { ProgrammingError } from '../programming-error.js';
+import {
+  httpRule,
+  identityRule,
+  isTransientNetworkCode,
+  say,
+  unexpectedSentence,
+  unreachableSentence,
+  type CallScope,
+  type Grant,
+  type HttpFailure,
+  type IdentityScope,
+  type MicrosoftFailure,
+  type MicrosoftService,
+} from './error-table.js';
 import { MicrosoftTransportError } from './http-client.js';
 
-/**
- * transient: retry with backoff (honouring Retry-After).
- * permanent: this tenant (or this attempt) fails now; retrying cannot help.
- * needs_reconsent: the partner's consent no longer works; stop and ask for consent again.
- */
-type ErrorKind = 'transient' | 'permanent' | 'needs_reconsent';
-type MicrosoftService = 'identity' | 'partnerCenter' | 'graph';
-
-export interface MicrosoftFailure {
-  kind: ErrorKind;
-  service: MicrosoftService;
-  /** Upstream code: AADSTS number, Partner Center code, Graph code, MSAL code, or HTTP status. */
-  code: string;
-  /** One sentence for the partner: what happened and what to do. */
-  message: string;
-  /** When Microsoft said how long to wait. */
-  retryAfterMs?: number;
-}
-
-/**
- * Which grant made the failing call: the partner's Partner Center consent, or its
- * custom-license token. It picks what the partner is told to do again.
- */
-export type Grant = 'partnerCenter' | 'customLicense';
+// Reading what Microsoft answered (an MSAL exception, a Partner Center or Graph answer, a
+// socket error) into a classified error, by the rules of error-table.ts.
 
 /** A failed Microsoft call, already classified. Thrown by our clients; data, not strings. */
 export class MicrosoftError extends Error {
@@ -44,24 +36,6 @@ export class MicrosoftError extends Error {
   failureFor(grant: Grant): MicrosoftFailure {
     return this.sentenceFor ? { ...this.failure, message: this.sentenceFor(grant) } : this.failure;
   }
-}
-
-const serviceNames: Record<MicrosoftService, string> = {
-  identity: 'Microsoft sign-in',
-  partnerCenter: 'Partner Center',
-  graph: 'Microsoft Graph',
-};
-
-/**
- * A transient failure met on the job's last attempt, in words that promise no retry (its
- * sentence says "retrying"); `then` says what the partner can do. Other kinds are unchanged.
- */
-export function lastAttemptFailure(failure: MicrosoftFailure, then: string): MicrosoftFailure {
-  if (failure.kind !== 'transient') return failure;
-  return {
-    ...failure,
-    message: `${serviceNames[failure.service]} failed on every attempt (${failure.code}). ${then}`,
-  };
 }
 
 /** A non-success HTTP answer of Partner Center or Graph, classified, as the error to throw. */
@@ -90,403 +64,6 @@ export function answerJson<T>(service: MicrosoftService, text: string, what: str
   }
 }
 
-/** An HTTP answer from Partner Center or Graph that was not a success. */
-export interface HttpFailure {
-  service: 'partnerCenter' | 'graph';
-  status: number;
-  /** Partner Center's `code` or Graph's `error.code`, when the body had one. */
-  code: string | undefined;
-  retryAfterMs: number | undefined;
-}
-
-/** Where the call went: the partner's own tenant, or one customer tenant. */
-export type CallScope = 'partner' | 'customer';
-/** Sign-in calls also redeem a consent's authorization code, at the partner's tenant. */
-export type IdentityScope = CallScope | 'authorizationCode';
-
-/** What the partner must do again, in the words of the grant that failed. */
-interface Again {
-  /** Begins a sentence: "Grant Partner Center consent again". */
-  start: string;
-  /** Inside a sentence: "grant Partner Center consent again". */
-  clause: string;
-  /** After a Partner Center role refusal. */
-  asAdminAgent: string;
-}
-
-const again: Record<Grant, Again> = {
-  partnerCenter: {
-    start: 'Grant Partner Center consent again',
-    clause: 'grant Partner Center consent again',
-    asAdminAgent: 'grant consent again with an Admin Agent account',
-  },
-  customLicense: {
-    start: 'Generate the custom-license token again',
-    clause: 'generate the custom-license token again',
-    asAdminAgent: 'generate the token again',
-  },
-};
-
-/** A sentence for the partner: fixed, or built around what to do again. */
-type Sentence = string | ((again: Again) => string);
-const reconsent = (a: Again) => `${a.start}.`;
-const say = (sentence: Sentence, grant: Grant) =>
-  typeof sentence === 'string' ? sentence : sentence(again[grant]);
-/** A consent's authorization code Microsoft no longer redeems (used, expired). */
-export const codeExpired = 'Consent expired — grant it again.';
-const unexpectedSentence = 'An unexpected error occurred talking to Microsoft; retrying.';
-const notInCustomerTenant =
-  'The consenting account is a guest in this customer tenant, or in no GDAP security group for it: remove the guest account there, or add the account to the GDAP group that holds the needed roles.';
-/** Partner Center's words for a call the user's agent role may not make. */
-const partnerCenterRoleRefusal =
-  'The supplied role does not have the rights to perform the requested operation';
-
-type Rule = { kind: ErrorKind; message: Sentence };
-
-/**
- * The one table: AADSTS codes (MSAL's errorNo) by where they were answered. The same code
- * from one customer tenant fails that tenant only; from the partner's tenant it stops the
- * partner until consent is granted again.
- */
-const aadsts: Record<number, { partner: Rule; customer?: Rule; authorizationCode?: Rule }> = {
-  50076: {
-    partner: {
-      kind: 'needs_reconsent',
-      message: (a) =>
-        `Microsoft now requires multi-factor authentication for this account. ${reconsent(a)}`,
-    },
-    customer: {
-      kind: 'permanent',
-      message:
-        "This customer tenant's policies (Conditional Access) require a fresh multi-factor sign-in for the partner's access.",
-    },
-  },
-  50079: {
-    partner: {
-      kind: 'needs_reconsent',
-      message: (a) =>
-        `The consenting account must register for multi-factor authentication. ${reconsent(a)}`,
-    },
-    customer: {
-      kind: 'permanent',
-      message:
-        "This customer tenant's policies require the consenting account to register for multi-factor authentication.",
-    },
-  },
-  50173: {
-    partner: {
-      kind: 'needs_reconsent',
-      message: (a) =>
-        `The consent was revoked (password reset or sessions revoked). ${reconsent(a)}`,
-    },
-  },
-  700082: {
-    partner: {
-      kind: 'needs_reconsent',
-      message: (a) => `The consent expired after 90 days without use. ${reconsent(a)}`,
-    },
-  },
-  70008: {
-    partner: { kind: 'needs_reconsent', message: (a) => `The consent expired. ${reconsent(a)}` },
-    authorizationCode: { kind: 'permanent', message: codeExpired },
-  },
-  70000: {
-    partner: {
-      kind: 'needs_reconsent',
-      message: (a) => `The stored consent is no longer valid. ${reconsent(a)}`,
-    },
-  },
-  54005: {
-    partner: {
-      kind: 'permanent',
-      message: 'This consent link was already used. Grant consent again.',
-    },
-    authorizationCode: { kind: 'permanent', message: codeExpired },
-  },
-  9002313: {
-    partner: { kind: 'permanent', message: codeExpired },
-    authorizationCode: { kind: 'permanent', message: codeExpired },
-  },
-  65001: {
-    partner: {
-      kind: 'needs_reconsent',
-      message: (a) => `The app lacks consent for what it asked. ${reconsent(a)}`,
-    },
-    customer: {
-      kind: 'permanent',
-      message:
-        'The app is not consented in this customer tenant; the customer must consent (or pre-consent it through Partner Center).',
-    },
-  },
-  90099: {
-    partner: {
-      kind: 'needs_reconsent',
-      message: (a) => `The app is not authorized in the partner tenant. ${reconsent(a)}`,
-    },
-    customer: {
-      kind: 'permanent',
-      message:
-        'No delegated admin relationship lets the partner into this customer tenant; set up GDAP for it.',
-    },
-  },
-  50020: {
-    partner: {
-      kind: 'needs_reconsent',
-      message: (a) =>
-        `The consenting account does not belong to this partner tenant. ${reconsent(a)}`,
-    },
-    customer: { kind: 'permanent', message: notInCustomerTenant },
-  },
-  50177: {
-    partner: {
-      kind: 'needs_reconsent',
-      message: (a) =>
-        `Microsoft refused the consenting account's pass-through sign-in. ${reconsent(a)}`,
-    },
-    customer: { kind: 'permanent', message: notInCustomerTenant },
-  },
-  50078: {
-    partner: {
-      kind: 'needs_reconsent',
-      message: (a) =>
-        `The consenting account's multi-factor authentication is older than your Conditional Access policy allows. ${a.start}, signing in with MFA.`,
-    },
-    customer: {
-      kind: 'permanent',
-      message:
-        "This customer tenant's Conditional Access requires a fresher multi-factor sign-in than the partner's consent has; ask the customer to exclude service provider users from that policy.",
-    },
-  },
-  70043: {
-    partner: {
-      kind: 'needs_reconsent',
-      message: (a) =>
-        `Your Conditional Access sign-in frequency policy ended the consent's session. Exclude the consenting account from the sign-in frequency policy (or lengthen it), then ${a.clause}.`,
-    },
-    customer: {
-      kind: 'permanent',
-      message:
-        "This customer tenant's Conditional Access sign-in frequency policy refuses the partner's long-lived consent; ask the customer to exclude service provider users from it.",
-    },
-  },
-  53003: {
-    partner: {
-      kind: 'needs_reconsent',
-      message: (a) =>
-        `Conditional Access in your tenant blocks the consenting account from this app. Exclude the account from the blocking policy, then ${a.clause}.`,
-    },
-    customer: {
-      kind: 'permanent',
-      message:
-        "Conditional Access in this customer tenant blocks the partner's access; ask the customer's admin to exclude service provider users from the policy.",
-    },
-  },
-  530034: {
-    partner: {
-      kind: 'needs_reconsent',
-      message: (a) =>
-        `Microsoft blocks the consenting account as a delegated admin because it is at risk in your tenant. Remediate the account's risk (Microsoft Entra ID Protection), then ${a.clause}.`,
-    },
-    customer: {
-      kind: 'permanent',
-      message:
-        "This customer tenant blocks the partner's delegated admin access because the consenting account is at risk in the partner's tenant; remediate the account's risk in Microsoft Entra ID Protection.",
-    },
-  },
-  5000224: {
-    partner: {
-      kind: 'needs_reconsent',
-      message: (a) =>
-        `Microsoft says the partner's tenant is not available (deleted). ${a.start} with an account of the partner's current tenant.`,
-    },
-    customer: {
-      kind: 'permanent',
-      message:
-        'Microsoft says this customer tenant is not available (deleted); remove the company or link it to its new tenant.',
-    },
-  },
-  7000215: {
-    partner: {
-      kind: 'permanent',
-      message: "The app's client secret is wrong: an operator must fix MICROSOFT_CLIENT_SECRET.",
-    },
-  },
-  7000222: {
-    partner: {
-      kind: 'permanent',
-      message:
-        "The app's client secret expired: an operator must set a new MICROSOFT_CLIENT_SECRET.",
-    },
-  },
-  700016: {
-    partner: {
-      kind: 'permanent',
-      message: 'The app registration was not found: an operator must check MICROSOFT_CLIENT_ID.',
-    },
-  },
-};
-
-/** Partner Center answers by status, refined by code. */
-function partnerCenterRule(f: HttpFailure, scope: CallScope): Rule {
-  if (f.status === 429)
-    return { kind: 'transient', message: 'Partner Center asked us to slow down; retrying.' };
-  if (f.status >= 500 || f.status === 408)
-    return { kind: 'transient', message: 'Partner Center is unavailable; retrying.' };
-  if (f.status === 401 && f.code === '900421')
-    return {
-      kind: 'needs_reconsent',
-      message: `Partner Center requires multi-factor authentication: enable MFA on the consenting account, then grant consent again.`,
-    };
-  if (f.status === 401)
-    return {
-      kind: 'needs_reconsent',
-      message: (a) => `Partner Center refused the consent's token. ${reconsent(a)}`,
-    };
-  if (f.status === 403 && f.code === '20002')
-    return {
-      kind: 'permanent',
-      message: 'The partner has no commerce relationship with this customer in Partner Center.',
-    };
-  // One customer refused: that customer fails alone, whichever of the two it was.
-  if (f.status === 403 && scope === 'customer')
-    return {
-      kind: 'permanent',
-      message: `Partner Center refused this customer's data: the consenting account's role may lack the right ("${partnerCenterRoleRefusal}"; licenses need an Admin Agent), or the partner has no commerce relationship with this customer.`,
-    };
-  if (f.status === 403)
-    return {
-      kind: 'needs_reconsent',
-      message: (a) =>
-        `The consenting account's Partner Center role lacks the right for this call ("${partnerCenterRoleRefusal}"): ${a.asAdminAgent}.`,
-    };
-  if (f.status === 404)
-    return { kind: 'permanent', message: 'Partner Center does not know this customer.' };
-  return { kind: 'permanent', message: `Partner Center refused the request (HTTP ${f.status}).` };
-}
-
-function graphRule(f: HttpFailure, scope: CallScope): Rule {
-  if (f.status === 429 || f.status === 503 || f.status === 504 || f.status >= 500)
-    return { kind: 'transient', message: 'Microsoft Graph is busy; retrying.' };
-  if (f.status === 401)
-    return {
-      kind: 'transient',
-      message: 'Microsoft Graph refused the token; retrying with a new one.',
-    };
-  if (f.status === 403 && scope === 'partner')
-    return {
-      kind: 'needs_reconsent',
-      message: (a) =>
-        `Microsoft Graph refused access: the consent lacks a permission. ${reconsent(a)}`,
-    };
-  if (f.status === 403)
-    return {
-      kind: 'permanent',
-      message:
-        'Microsoft Graph refused access in this customer tenant (missing role or permission).',
-    };
-  return {
-    kind: 'permanent',
-    message: `Microsoft Graph refused the request (${f.code ?? `HTTP ${f.status}`}).`,
-  };
-}
-
-const transientNetworkCodes = new Set([
-  'ECONNRESET',
-  'ECONNREFUSED',
-  'ETIMEDOUT',
-  'ECONNABORTED',
-  'EAI_AGAIN',
-  'EPIPE',
-  'ENOTFOUND',
-  'ERR_SOCKET_CONNECTION_TIMEOUT',
-  'UND_ERR_CONNECT_TIMEOUT',
-]);
-
-/** A classification whose sentence is still to be worded for the grant. */
-type Unworded = Omit<MicrosoftFailure, 'message'> & { message: Sentence };
-
-/** MSAL's answers: by AADSTS code first, then by MSAL's error code. */
-function identityRule(error: AuthError, scope: IdentityScope): Unworded {
-  const errorNo = Number((error as AuthError & { errorNo?: unknown }).errorNo);
-  const rule = aadsts[errorNo];
-  if (rule) {
-    const chosen = (scope !== 'partner' && rule[scope]) || rule.partner;
-    return { ...chosen, service: 'identity', code: `AADSTS${errorNo}` };
-  }
-  // Any other refusal of the partner's own grant: only a new consent helps.
-  if (error.errorCode === 'invalid_grant' && scope === 'partner') {
-    const code = Number.isFinite(errorNo) ? `AADSTS${errorNo}` : 'invalid_grant';
-    return {
-      kind: 'needs_reconsent',
-      service: 'identity',
-      code,
-      message: (a) => `Microsoft no longer accepts the stored consent (${code}). ${reconsent(a)}`,
-    };
-  }
-  if (error.errorCode === 'invalid_grant') {
-    const code = Number.isFinite(errorNo) ? `AADSTS${errorNo}` : 'invalid_grant';
-    return {
-      kind: 'permanent',
-      service: 'identity',
-      code,
-      message: `Microsoft refused the partner's access to this customer tenant (${code}).`,
-    };
-  }
-  if (error.errorCode === 'no_tokens_found' || error.errorCode === 'refresh_token_expired') {
-    return {
-      kind: 'needs_reconsent',
-      service: 'identity',
-      code: error.errorCode,
-      message: (a) => `No usable refresh token is stored. ${reconsent(a)}`,
-    };
-  }
-  if (
-    [
-      'temporarily_unavailable',
-      'server_error',
-      'network_error',
-      'endpoints_resolution_error',
-      'openid_config_error',
-    ].includes(error.errorCode)
-  ) {
-    return {
-      kind: 'transient',
-      service: 'identity',
-      code: error.errorCode,
-      message: 'Microsoft sign-in is unavailable; retrying.',
-    };
-  }
-  if (
-    scope === 'customer' &&
-    ['interaction_required', 'consent_required', 'login_required'].includes(error.errorCode)
-  ) {
-    return {
-      kind: 'permanent',
-      service: 'identity',
-      code: error.errorCode,
-      message: `This customer tenant asks for an interactive sign-in (${error.errorCode}).`,
-    };
-  }
-  if (
-    error.errorCode === 'interaction_required' ||
-    error.errorCode === 'consent_required' ||
-    error.errorCode === 'login_required'
-  ) {
-    return {
-      kind: 'needs_reconsent',
-      service: 'identity',
-      code: error.errorCode,
-      message: (a) => `Microsoft asks the account to sign in again. ${reconsent(a)}`,
-    };
-  }
-  return {
-    kind: 'permanent',
-    service: 'identity',
-    code: error.errorCode || 'unknown',
-    message: `Microsoft sign-in refused the request (${error.errorCode}).`,
-  };
-}
-
 /**
  * Classifies any error from a Microsoft call, once, by its codes (MSAL's errorNo and
  * errorCode, Partner Center's and Graph's codes), not by its class: invalid_grant arrives
@@ -507,22 +84,22 @@ export function classifyMicrosoftError(
     return { ...rule, message: say(rule.message, grant) };
   }
   if (error instanceof MicrosoftTransportError) {
-    const reached = error.code !== undefined && transientNetworkCodes.has(error.code);
+    const reached = error.code !== undefined && isTransientNetworkCode(error.code);
     return {
       kind: 'transient',
       service: 'identity',
       code: (reached && error.code) || 'unknown',
-      message: reached ? 'Microsoft could not be reached; retrying.' : unexpectedSentence,
+      message: reached ? unreachableSentence : unexpectedSentence,
     };
   }
   // A socket error of a call made outside our HTTP client (MSAL's own network module).
   const code = (error as { code?: unknown })?.code;
-  if (typeof code === 'string' && transientNetworkCodes.has(code)) {
+  if (typeof code === 'string' && isTransientNetworkCode(code)) {
     return {
       kind: 'transient',
       service: 'identity',
       code,
-      message: 'Microsoft could not be reached; retrying.',
+      message: unreachableSentence,
     };
   }
   if (error instanceof ProgrammingError) throw error;
@@ -535,10 +112,7 @@ export function classifyHttpFailure(
   scope: CallScope,
   grant: Grant = 'partnerCenter',
 ): MicrosoftFailure {
-  const rule =
-    failure.service === 'partnerCenter'
-      ? partnerCenterRule(failure, scope)
-      : graphRule(failure, scope);
+  const rule = httpRule(failure, scope);
   return {
     kind: rule.kind,
     message: say(rule.message, grant),
@@ -556,31 +130,3 @@ export function parseRetryAfter(value: string | undefined, now = Date.now()): nu
   const date = Date.parse(value);
   return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 }
-
-/** The sentence a partner sees for an error Entra sent back instead of a code. */
-export function consentErrorMessage(
-  rawError: string,
-  rawDescription: string | undefined,
-  subcode?: string,
-): string {
-  // Whatever arrives here is stored and shown: no control characters (PostgreSQL refuses NUL).
-  const error = printable(rawError).slice(0, 128);
-  const description = rawDescription === undefined ? undefined : printable(rawDescription);
-  if (error === 'access_denied' || subcode === 'cancel') {
-    return 'Consent was cancelled at Microsoft, so nothing changed. Click Grant Partner Center Consent to try again.';
-  }
-  const aadstsCode = /AADSTS(\d+)/.exec(description ?? '')?.[0];
-  const first = (description ?? '')
-    .split(/\r?\n/)[0]
-    ?.replace(/^AADSTS\d+:\s*/, '')
-    .slice(0, 300);
-  return `Microsoft could not complete the consent (${aadstsCode ?? error})${first ? `: ${first}` : '.'} Try again, or contact support with this code.`;
-}
-
-// Control characters (NUL among them, which PostgreSQL refuses in text) become spaces.
-const printable = (text: string) =>
-  [...text]
-    .map((c) =>
-      (c.charCodeAt(0) < 32 && c !== '\n' && c !== '\r' && c !== '\t') || c === '\u007f' ? ' ' : c,
-    )
-    .join('');

@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import type { AxiosInstance, AxiosResponse } from 'axios';
+import { stepSentences, type CallScope } from './error-table.js';
 import {
   httpFailureError,
   MicrosoftError,
   parseRetryAfter,
   answerJson,
   unexpectedAnswer,
-  type CallScope,
 } from './errors.js';
 import { graphResourceUnits } from './graph-costs.js';
 
@@ -141,7 +141,7 @@ export class GraphClient {
       kind: 'transient',
       service: 'graph',
       code: `report_download_${file.status}`,
-      message: `Microsoft's report download answered HTTP ${file.status}; retrying.`,
+      message: stepSentences.reportDownloadFailed(file.status),
     });
   }
 

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { AxiosInstance, AxiosResponse } from 'axios';
-import { answerJson, httpFailureError, parseRetryAfter, type CallScope } from './errors.js';
+import { type CallScope } from './error-table.js';
+import { answerJson, httpFailureError, parseRetryAfter } from './errors.js';
 
 export interface PartnerCenterCollection<T> {
   totalCount: number;

@@ -1,4 +1,5 @@
 import { inDomains, type CustomLicenseSpec } from '../domain/custom-licenses.js';
+import { stepSentences } from './error-table.js';
 import { MicrosoftError } from './errors.js';
 import type { GraphClient, GraphPage, GraphRequestOptions } from './graph.js';
 import { countMailboxes, UsageReportFormatError, type MailboxCounts } from './usage-reports.js';
@@ -135,10 +136,7 @@ export class TenantGraph {
       .catch((error: unknown) => {
         if (error instanceof UsageReportFormatError) throw new CountRefused(error.message);
         if (error instanceof MicrosoftError && error.failure.kind === 'permanent') {
-          const status = error.failure.code;
-          throw new CountRefused(
-            `Microsoft Graph refused the mailbox usage report in this customer tenant (${status}): the custom-license token needs the Reports.Read.All permission, and the partner's access a role that may read usage reports (Global Reader, Reports Reader or Exchange Administrator).`,
-          );
+          throw new CountRefused(stepSentences.mailboxReportRefused(error.failure.code));
         }
         throw error;
       });

@@ -1,4 +1,5 @@
 import { CsvError, parse } from 'csv-parse/sync';
+import { stepSentences } from './error-table.js';
 
 // Microsoft 365 usage reports as Graph v1.0 delivers them: a CSV file (RFC 4180 quoting,
 // a UTF-8 byte order mark, CRLF or LF line ends).
@@ -9,7 +10,7 @@ export function parseCsv(text: string): string[][] {
     return parse(text, { bom: true, relax_column_count: true, skip_empty_lines: true });
   } catch (error) {
     if (error instanceof CsvError)
-      throw new UsageReportFormatError(`The usage report is not valid CSV: ${error.message}`);
+      throw new UsageReportFormatError(stepSentences.reportNotCsv(error.message));
     throw error;
   }
 }
@@ -37,8 +38,7 @@ export function countMailboxes(csv: string): MailboxCounts {
   const [header, ...rows] = parseCsv(csv);
   const column = (name: string) => {
     const index = (header ?? []).findIndex((h) => h.trim().toLowerCase() === name.toLowerCase());
-    if (index < 0)
-      throw new UsageReportFormatError(`The mailbox usage report has no "${name}" column.`);
+    if (index < 0) throw new UsageReportFormatError(stepSentences.reportColumnMissing(name));
     return index;
   };
   const type = column('Recipient Type');

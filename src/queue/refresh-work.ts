@@ -1,3 +1,4 @@
+import { stepSentences } from '../microsoft/error-table.js';
 import type { Pacer } from './pacer.js';
 import type { CustomerSubscriptionStore } from '../store/customer-subscriptions.js';
 import type { RefreshRunStore } from '../store/refresh-runs.js';
@@ -71,7 +72,7 @@ export async function enqueuePendingTenants(
         kind: 'transient',
         service: 'partnerCenter',
         code: 'job_lost',
-        message: 'The refresh of this customer was interrupted. Retry it.',
+        message: stepSentences.customerJobLost,
       },
       attempts + 1,
     );

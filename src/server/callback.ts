@@ -1,6 +1,6 @@
 import express, { Router, type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from '../logger.js';
-import { consentErrorMessage } from '../microsoft/errors.js';
+import { consentErrorMessage } from '../microsoft/error-table.js';
 import { jobIds } from '../queue/catalog.js';
 import type { JobQueues } from '../queue/job-queues.js';
 import { isDatabaseUnavailable } from '../store/availability.js';

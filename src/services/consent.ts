@@ -3,12 +3,13 @@ import { decodeJwt } from 'jose';
 import type { ServiceDeps } from '../dependencies.js';
 import { canCount, customLicenseTokenState } from '../domain/custom-licenses.js';
 import {
-  classifyMicrosoftError,
   codeExpired,
+  consentEndSentence,
+  stepSentences,
   type Grant,
   type IdentityScope,
-  type MicrosoftFailure,
-} from '../microsoft/errors.js';
+} from '../microsoft/error-table.js';
+import { classifyMicrosoftError } from '../microsoft/errors.js';
 import { partnerCenterScope, signedInWithMfa } from '../microsoft/identity.js';
 import { agentRolesOfSignedInUser, notAnAdminAgent } from '../microsoft/partner-roles.js';
 import { ProgrammingError } from '../programming-error.js';
@@ -53,24 +54,14 @@ export async function completeConsent(
   /**
    * Classifies a failed Microsoft call in the words of the attempt's grant (a bug is thrown,
    * not classified). Transient failures retry; the last one, and every other kind, ends the
-   * attempt.
+   * attempt with the table's sentence, naming `account` where the sentence does.
    */
-  const onFailure = (
-    error: unknown,
-    scope: IdentityScope = 'partner',
-    reword: (failure: MicrosoftFailure) => MicrosoftFailure | string = (failure) => failure,
-  ) => {
+  const onFailure = (error: unknown, scope: IdentityScope = 'partner', account?: string) => {
     // Our own database or Redis being down is waited out by the worker pool, never spent.
     if (isOutage(error)) throw error;
-    const worded = reword(classifyMicrosoftError(error, scope, grant));
-    if (typeof worded === 'string') return fail(worded);
-    const failure = worded;
+    const failure = classifyMicrosoftError(error, scope, grant);
     if (failure.kind === 'transient' && !ctx.finalAttempt) throw error;
-    const message =
-      failure.kind === 'transient'
-        ? 'Microsoft was unavailable while completing the consent. Grant consent again.'
-        : failure.message;
-    return fail(message);
+    return fail(consentEndSentence(failure, account));
   };
 
   if (!attempt.delegatedAdminId) {
@@ -172,11 +163,7 @@ export async function completeConsent(
     await deps.partnerCenter.customersPage(accessToken, { size: 1 });
   } catch (error) {
     // This account is named: the sentence says who must enable MFA.
-    return onFailure(error, 'partner', (failure) =>
-      failure.service === 'partnerCenter' && failure.code === '900421'
-        ? `Partner Center requires multi-factor authentication for ${upn}. Enable MFA on this account, then grant consent again.`
-        : failure,
-    );
+    return onFailure(error, 'partner', upn);
   }
 
   const binding = await refusalOf(
@@ -283,13 +270,11 @@ async function completeCustomLicenseToken(
     state = await checkCustomLicenseToken(deps, attempt.partnerId, pending);
   } catch (error) {
     if (!ctx.finalAttempt || isOutage(error) || error instanceof ProgrammingError) throw error;
-    return fail(
-      'Microsoft was unavailable while checking the custom-license token. Generate it again.',
-    );
+    return fail(stepSentences.customLicenseCheckUnavailable);
   }
   const current = await deps.customLicenses.currentToken(attempt.partnerId);
   if (!canCount(state) && current && canCount(customLicenseTokenState(current, new Date()))) {
-    return fail(`${state.reason} The token in use (${current.username}) is kept.`);
+    return fail(stepSentences.tokenInUseKept(state.reason, current.username));
   }
   const binding = await refusalOf(
     deps,

@@ -9,9 +9,11 @@ import {
   type CustomLicenseSpec,
   type CustomLicenseTokenState,
 } from '../domain/custom-licenses.js';
-import { classifyMicrosoftError, type MicrosoftFailure } from '../microsoft/errors.js';
+import { stepSentences, type MicrosoftFailure } from '../microsoft/error-table.js';
+import { classifyMicrosoftError } from '../microsoft/errors.js';
 import { signedInWithMfa } from '../microsoft/identity.js';
 import { CountRefused, TenantGraph } from '../microsoft/tenant-graph.js';
+import { ProgrammingError } from '../programming-error.js';
 import { isOutage, type JobContext } from '../queue/worker-pool.js';
 import type {
   CustomLicenseCountInput,
@@ -128,7 +130,7 @@ export async function checkCustomLicenseToken(
     }
   }
   if (lastFailure) {
-    return invalid(`No customer tenant gave the token access: ${lastFailure}`, true, {
+    return invalid(stepSentences.noCustomerTenantReached(lastFailure), true, {
       grantedScopes: granted,
       mfa,
     });
@@ -183,7 +185,12 @@ export async function countCustomLicenses(
         ? counted(definition, fixed(spec)!)
         : { definitionId: definition.id, state, quantity: null, message },
     );
-  if (!token || !canCount(state)) return all('will_fail', `Will fail to update: ${state.reason}`);
+  if (!canCount(state)) return all('will_fail', stepSentences.willFailToUpdate(state.reason));
+  if (!token)
+    throw new ProgrammingError(
+      'custom-license counting',
+      'a token state that counts without a token',
+    );
 
   const partition = {
     partnerId,
@@ -201,7 +208,7 @@ export async function countCustomLicenses(
     if (failure.kind === 'transient' && !ctx.finalAttempt) throw new CustomLicenseRetry(failure);
     if (failure.kind === 'needs_reconsent') {
       await deps.customLicenses.markInvalid(token.id, failure.message);
-      return { whole: all('will_fail', `Will fail to update: ${failure.message}`) };
+      return { whole: all('will_fail', stepSentences.willFailToUpdate(failure.message)) };
     }
     return { message: failure.message };
   };

@@ -1,7 +1,8 @@
 import { setTimeout } from 'node:timers/promises';
 import type { ServiceDeps } from '../dependencies.js';
 import { licenseSnapshots, type SubscribedSkuCounts } from '../domain/licenses.js';
-import { classifyMicrosoftError, lastAttemptFailure } from '../microsoft/errors.js';
+import { lastAttemptFailure } from '../microsoft/error-table.js';
+import { classifyMicrosoftError } from '../microsoft/errors.js';
 import { partnerCenterScope } from '../microsoft/identity.js';
 import type {
   PartnerCenterCollection,
@@ -109,7 +110,7 @@ export async function refreshCustomerTenant(
     if (classified.retryAfterMs !== undefined)
       await ctx.retryAfter(classified.retryAfterMs + Math.random() * 1000);
     if (classified.kind === 'transient' && !ctx.finalAttempt) throw error;
-    const failure = lastAttemptFailure(classified, 'Retry this customer.');
+    const failure = lastAttemptFailure(classified, 'customer');
     if (failure.kind === 'needs_reconsent') await stopForFailure(deps, runId, consent.id, failure);
     await deps.runs.fail(runId, [customerTenantId], failure, attempts);
     ctx.log.info(

@@ -1,10 +1,7 @@
 import { setTimeout } from 'node:timers/promises';
 import type { ServiceDeps } from '../dependencies.js';
-import {
-  classifyMicrosoftError,
-  lastAttemptFailure,
-  type MicrosoftFailure,
-} from '../microsoft/errors.js';
+import { lastAttemptFailure, type MicrosoftFailure } from '../microsoft/error-table.js';
+import { classifyMicrosoftError } from '../microsoft/errors.js';
 import { partnerCenterScope } from '../microsoft/identity.js';
 import type { PartnerCenterCustomer } from '../microsoft/partner-center.js';
 import { ProgrammingError } from '../programming-error.js';
@@ -106,7 +103,7 @@ export async function listAndFanOut(
     if (classified.retryAfterMs !== undefined)
       await ctx.retryAfter(classified.retryAfterMs + Math.random() * 1000);
     if (classified.kind === 'transient' && !ctx.finalAttempt) throw error;
-    const failure = lastAttemptFailure(classified, 'Start the refresh again.');
+    const failure = lastAttemptFailure(classified, 'run');
     await stopForFailure(deps, runId, consent.id, failure);
     return { skipped: failure.message };
   }

@@ -1,5 +1,6 @@
 import { setTimeout } from 'node:timers/promises';
 import type { Services } from '../dependencies.js';
+import { stepSentences } from '../microsoft/error-table.js';
 import { MicrosoftError } from '../microsoft/errors.js';
 import type { PartnerCenterSubscription } from '../microsoft/partner-center.js';
 import { callsPerCustomer } from '../queue/refresh-work.js';
@@ -105,7 +106,10 @@ export async function resolveSubscriptionSkus(
           kind: 'transient',
           service: 'partnerCenter',
           code: 'subscription_sku_unknown',
-          message: `Partner Center did not give the product of subscription ${subscription.id} (${subscription.offerName ?? subscription.offerId}), so this customer's seats were not recorded. Retry the customer.`,
+          message: stepSentences.subscriptionSkuUnknown(
+            subscription.id,
+            subscription.offerName ?? subscription.offerId,
+          ),
         });
       }
       skus.set(subscription.id.toLowerCase(), status.skuId.toLowerCase());

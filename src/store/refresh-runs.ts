@@ -1,6 +1,6 @@
 import { and, desc, eq, inArray, sql } from 'drizzle-orm';
 import type { LicenseSnapshot } from '../domain/licenses.js';
-import type { MicrosoftFailure } from '../microsoft/errors.js';
+import type { MicrosoftFailure } from '../microsoft/error-table.js';
 import { insertCustomLicenseCounts, type CustomLicenseCountInput } from './custom-licenses.js';
 import {
   replaceCustomerSubscriptions,

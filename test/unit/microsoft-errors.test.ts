@@ -1,10 +1,10 @@
 import { InteractionRequiredAuthError, ServerError } from '@azure/msal-node';
 import { expect } from 'chai';
+import { consentEndSentence, consentErrorMessage } from '../../src/microsoft/error-table.js';
 import {
   answerJson,
   classifyHttpFailure,
   classifyMicrosoftError,
-  consentErrorMessage,
   httpFailureError,
   parseRetryAfter,
 } from '../../src/microsoft/errors.js';
@@ -258,6 +258,33 @@ describe('classifying Microsoft errors (one table)', () => {
       parseRetryAfter('Thu, 26 Nov 2026 00:00:10 GMT', Date.parse('Thu, 26 Nov 2026 00:00:00 GMT')),
     ).to.equal(10_000);
     expect(parseRetryAfter('soon')).to.equal(undefined);
+  });
+});
+
+describe('the sentence a consent attempt ends with', () => {
+  const partnerCenter = (status: number, code: string | undefined) =>
+    classifyHttpFailure(
+      { service: 'partnerCenter', status, code, retryAfterMs: undefined },
+      'partner',
+    );
+
+  it("names the account Partner Center's 900421 asks to enable MFA, once the account is known", () => {
+    const mfa = partnerCenter(401, '900421');
+    expect(consentEndSentence(mfa, 'admin@first.example')).to.equal(
+      'Partner Center requires multi-factor authentication for admin@first.example. Enable MFA on this account, then grant consent again.',
+    );
+    expect(consentEndSentence(mfa)).to.equal(
+      'Partner Center requires multi-factor authentication: enable MFA on the consenting account, then grant consent again.',
+    );
+  });
+
+  it('says Microsoft was unavailable after the last retry, and keeps every other sentence', () => {
+    expect(consentEndSentence(partnerCenter(503, undefined), 'admin@first.example')).to.equal(
+      'Microsoft was unavailable while completing the consent. Grant consent again.',
+    );
+    expect(consentEndSentence(partnerCenter(401, undefined), 'admin@first.example')).to.equal(
+      "Partner Center refused the consent's token. Grant Partner Center consent again.",
+    );
   });
 });
 

@@ -38,7 +38,7 @@ export const relationshipStatuses = [
 export type RelationshipStatus = (typeof relationshipStatuses)[number];
 
 /** What each kind of read needs in the customer tenant (any one role; Global Administrator too). */
-export const rolesFor = {
+const rolesFor = {
   /** Partner Center subscribedskus: dap-api-impact, GetSubscribedSkus. */
   licenses: ['Directory Readers', 'Global Reader', 'User Administrator', 'License Administrator'],
   /** Usage reports: concepts/reportroot-authorization.md. */
@@ -48,7 +48,7 @@ export const rolesFor = {
 } satisfies Record<string, DirectoryRole[]>;
 export type RoleNeed = keyof typeof rolesFor;
 
-export interface AccessAssignment {
+interface AccessAssignment {
   id: string;
   /** The partner security group (its id in the partner tenant). */
   groupId: string;

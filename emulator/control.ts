@@ -1,13 +1,18 @@
 import express, { Router } from 'express';
 import { z } from 'zod';
+import { appConsentOf } from './directory.js';
+import { currentEnd, directoryRoles, effectiveStatus, etagOf } from './gdap.js';
 import {
+  appConsentSchema,
   faultSchema,
+  relationshipSchema,
   parseScenario,
   ScenarioError,
   userPolicySchema,
   type Scenario,
 } from './scenario.js';
 import type { EmulatorState } from './state.js';
+import type { Customer } from './tenants.js';
 
 export interface StateHolder {
   get(): EmulatorState;
@@ -18,14 +23,55 @@ const clockBody = z.object({ advanceSeconds: z.number() }).strict();
 const customerPatch = z
   .object({
     delegatedAccess: z.boolean().optional(),
-    appConsent: z.boolean().optional(),
+    /** Replaces the customer's relationships; ends such as "+P20D" count from now. */
+    gdap: z.array(relationshipSchema).optional(),
+    appConsent: appConsentSchema.optional(),
     concealedNamesInReports: z.boolean().optional(),
     guests: z.array(z.string().toLowerCase()).optional(),
     withoutGdapGroup: z.array(z.string().toLowerCase()).optional(),
     blockedByConditionalAccess: z.boolean().optional(),
     delegatedAdminBlocked: z.boolean().optional(),
   })
-  .strict();
+  .strict()
+  .refine((p) => !(p.gdap && p.delegatedAccess !== undefined), {
+    message: 'delegatedAccess and gdap together',
+  });
+
+/** A customer's live state, GDAP and app consent included, as the control API shows it. */
+function customerState(state: EmulatorState, customer: Customer) {
+  const now = state.now();
+  return {
+    tenantId: customer.tenantId,
+    delegatedAccess: customer.delegatedAccess,
+    gdap: customer.gdap.map((r) => ({
+      id: r.id,
+      displayName: r.displayName,
+      status: effectiveStatus(r, now),
+      endDateTime: new Date(currentEnd(r, now)).toISOString(),
+      autoExtendDuration: r.autoExtendDuration,
+      etag: etagOf(r.id, r.version),
+      accessAssignments: r.accessAssignments.map((a) => ({
+        groupId: a.groupId,
+        group: state.directory
+          .partner(customer.partnerTenantId)
+          ?.groups.find((g) => g.id === a.groupId)?.displayName,
+        roles: a.roles,
+        roleDefinitionIds: a.roles.map((role) => directoryRoles[role]),
+      })),
+    })),
+    appConsent:
+      customer.appConsent === 'all'
+        ? true
+        : customer.appConsent === false
+          ? false
+          : { scopes: customer.appConsent.scopes },
+    concealedNamesInReports: customer.concealedNamesInReports,
+    guests: customer.guests,
+    withoutGdapGroup: customer.withoutGdapGroup,
+    blockedByConditionalAccess: customer.blockedByConditionalAccess,
+    delegatedAdminBlocked: customer.delegatedAdminBlocked,
+  };
+}
 
 /** /_emulator: the test, benchmark and demo controls. Never under a Microsoft path. */
 const single = (v: unknown) => (typeof v === 'string' ? v : undefined);
@@ -128,23 +174,33 @@ export function controlRouter(holder: StateHolder, url: () => string): Router {
     res.json({ tenantId: id, deleted: true });
   });
 
+  router.get('/customers/:tenantId', (req, res) => {
+    const state = holder.get();
+    const customer = state.directory.customer(req.params.tenantId);
+    if (!customer)
+      return void res.status(404).json({ error: `no customer ${req.params.tenantId}` });
+    res.json(customerState(state, customer));
+  });
+
   router.patch('/customers/:tenantId', (req, res) => {
+    const state = holder.get();
     const patch = customerPatch.safeParse(req.body);
-    const customer = holder.get().directory.customer(req.params.tenantId);
+    const customer = state.directory.customer(req.params.tenantId);
     if (!patch.success) return void res.status(400).json({ error: patch.error.message });
     if (!customer)
       return void res.status(404).json({ error: `no customer ${req.params.tenantId}` });
-    Object.assign(customer, patch.data);
-    res.json({
-      tenantId: customer.tenantId,
-      delegatedAccess: customer.delegatedAccess,
-      appConsent: customer.appConsent,
-      concealedNamesInReports: customer.concealedNamesInReports,
-      guests: customer.guests,
-      withoutGdapGroup: customer.withoutGdapGroup,
-      blockedByConditionalAccess: customer.blockedByConditionalAccess,
-      delegatedAdminBlocked: customer.delegatedAdminBlocked,
-    });
+    const { gdap, appConsent, ...rest } = patch.data;
+    if (gdap) {
+      try {
+        state.directory.setGdap(customer, gdap, state.now());
+      } catch (error) {
+        if (!(error instanceof ScenarioError)) throw error;
+        return void res.status(400).json({ error: error.message });
+      }
+    }
+    Object.assign(customer, rest);
+    if (appConsent !== undefined) customer.appConsent = appConsentOf(appConsent);
+    res.json(customerState(state, customer));
   });
 
   router.post('/clock', (req, res) => {

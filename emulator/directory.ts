@@ -1,12 +1,26 @@
 import {
   partnerRoles,
+  ScenarioError,
   type ExplicitCustomerSpec,
+  type RelationshipSpec,
   type PartnerRole,
   type PartnerSpec,
   type Scenario,
 } from './scenario.js';
 import { skuByPartNumber } from './skus.js';
 import { generatedCustomer } from './generated-tenants.js';
+import {
+  allPartnerUsersGroup,
+  buildRelationship,
+  delegatedAccessRelationship,
+  endDateFrom,
+  groupIdFor,
+  withDelegatedAccessShorthand,
+  type AppConsent,
+  type GroupLookup,
+  type Relationship,
+} from './gdap.js';
+import { parseScopes } from './scopes.js';
 import {
   amrHasMfa,
   stableGuid,
@@ -61,23 +75,75 @@ function partnerGroups(spec: PartnerSpec): PartnerGroup[] {
   return groups;
 }
 
-function explicitCustomer(partner: PartnerSpec, spec: ExplicitCustomerSpec): Customer {
-  let cached: CustomerDetail | undefined;
-  return {
-    tenantId: spec.tenantId,
-    name: spec.name,
-    domain: spec.domain,
-    delegatedAccess: spec.delegatedAccess,
-    appConsent: spec.appConsent,
-    relationshipToPartner: spec.relationshipToPartner,
-    concealedNamesInReports: spec.concealedNamesInReports,
-    partnerTenantId: partner.tenantId,
-    guests: spec.guests,
-    withoutGdapGroup: spec.withoutGdapGroup,
-    blockedByConditionalAccess: spec.blockedByConditionalAccess,
-    delegatedAdminBlocked: spec.delegatedAdminBlocked,
-    detail: () => (cached ??= explicitDetail(spec)),
+/** The scenario's appConsent: true, false, or scopes (bare Graph names get Graph's prefix). */
+export function appConsentOf(spec: ExplicitCustomerSpec['appConsent']): AppConsent {
+  if (spec === true) return 'all';
+  if (spec === false) return false;
+  return { scopes: parseScopes(spec.scopes.join(' ')) };
+}
+
+/** Relationships from the scenario's description; group names resolved to the partner's groups. */
+function resolveRelationships(
+  partnerTenantId: string,
+  groups: PartnerGroup[],
+  customerTenantId: string,
+  specs: RelationshipSpec[],
+  now: number,
+): Relationship[] {
+  const groupId = (name: string) => {
+    const found = groups.find((g) => g.displayName === name);
+    if (found) return found.id;
+    if (name === allPartnerUsersGroup) return groupIdFor(partnerTenantId, name);
+    throw new ScenarioError(
+      `invalid scenario: customer ${customerTenantId}: GDAP access for unknown partner group "${name}"`,
+    );
   };
+  return specs.map((r, i) =>
+    buildRelationship(customerTenantId, i, {
+      id: r.id,
+      displayName: r.displayName,
+      status: r.status,
+      endDateTime: endDateFrom(r.endDateTime, now),
+      autoExtendDuration: r.autoExtendDuration,
+      accessAssignments: r.accessAssignments.map((a) => ({
+        groupId: groupId(a.group),
+        roles: a.roles,
+      })),
+    }),
+  );
+}
+
+function explicitCustomer(
+  partner: PartnerSpec,
+  groups: PartnerGroup[],
+  spec: ExplicitCustomerSpec,
+  now: () => number,
+): Customer {
+  let cached: CustomerDetail | undefined;
+  const start = now();
+  const gdap = spec.gdap
+    ? resolveRelationships(partner.tenantId, groups, spec.tenantId, spec.gdap, start)
+    : spec.delegatedAccess === false
+      ? []
+      : [delegatedAccessRelationship(partner.tenantId, spec.tenantId, start)];
+  return withDelegatedAccessShorthand(
+    {
+      tenantId: spec.tenantId,
+      name: spec.name,
+      domain: spec.domain,
+      gdap,
+      appConsent: appConsentOf(spec.appConsent),
+      relationshipToPartner: spec.relationshipToPartner,
+      concealedNamesInReports: spec.concealedNamesInReports,
+      partnerTenantId: partner.tenantId,
+      guests: spec.guests,
+      withoutGdapGroup: spec.withoutGdapGroup,
+      blockedByConditionalAccess: spec.blockedByConditionalAccess,
+      delegatedAdminBlocked: spec.delegatedAdminBlocked,
+      detail: () => (cached ??= explicitDetail(spec)),
+    },
+    now,
+  );
 }
 
 const defaultBillingCycle: Record<TermDuration, BillingCycle> = {
@@ -129,24 +195,21 @@ function explicitDetail(spec: ExplicitCustomerSpec): CustomerDetail {
 }
 
 /** The scenario resolved into tenants, with lookups by tenant id, domain and UPN. */
-export class Directory {
+export class Directory implements GroupLookup {
   readonly partners: Partner[];
   private readonly customersByTenant = new Map<string, Customer>();
   private readonly usersByUpn = new Map<string, PartnerUser>();
   private readonly details = new Map<string, CustomerDetail>();
 
-  constructor(scenario: Scenario) {
+  /** `now`: the emulator's clock (relationship ends are relative to it). Default: the real one */
+  constructor(scenario: Scenario, now: () => number = Date.now) {
     this.partners = scenario.partners.map((spec) => {
+      const groups = partnerGroups(spec);
+      const generate = Array.isArray(spec.customers) ? undefined : spec.customers.generate;
       const customers = Array.isArray(spec.customers)
-        ? spec.customers.map((c) => explicitCustomer(spec, c))
-        : Array.from({ length: spec.customers.generate.count }, (_, i) =>
-            generatedCustomer(
-              spec,
-              (spec.customers as { generate: { seed: number } }).generate.seed,
-              i,
-              (spec.customers as { generate: { withoutDelegatedAccess: number } }).generate
-                .withoutDelegatedAccess,
-            ),
+        ? spec.customers.map((c) => explicitCustomer(spec, groups, c, now))
+        : Array.from({ length: generate!.count }, (_, i) =>
+            generatedCustomer(spec, generate!, i, now),
           );
       const partner: Partner = {
         tenantId: spec.tenantId,
@@ -154,7 +217,7 @@ export class Directory {
         domain: spec.domain,
         rateLimits: spec.rateLimits,
         customers,
-        groups: partnerGroups(spec),
+        groups,
         users: spec.users.map((u) => {
           const amr = u.amr ?? (u.mfa ? ['pwd', 'mfa'] : ['pwd']);
           return {
@@ -210,6 +273,33 @@ export class Directory {
     };
     visit((g) => g.memberUpns.includes(user.upn));
     return [...found.values()];
+  }
+
+  /**
+   * Ids of the groups GDAP access assignments reach the user through: theirs, nesting
+   * followed, and the implicit "All partner users" group unless the partner names one.
+   */
+  groupIdsOf(user: { partnerTenantId: string; upn: string }): Set<string> {
+    const ids = new Set<string>();
+    const full = this.user(user.upn);
+    if (!full) return ids;
+    for (const g of this.groupsOf(full)) ids.add(g.id);
+    const partner = this.partner(full.partnerTenantId);
+    if (partner && !partner.groups.some((g) => g.displayName === allPartnerUsersGroup))
+      ids.add(groupIdFor(partner.tenantId, allPartnerUsersGroup));
+    return ids;
+  }
+
+  /** Replaces a customer's relationships (control API); ends relative to `now`. */
+  setGdap(customer: Customer, specs: RelationshipSpec[], now: number): void {
+    const partner = this.partner(customer.partnerTenantId)!;
+    customer.gdap = resolveRelationships(
+      partner.tenantId,
+      partner.groups,
+      customer.tenantId,
+      specs,
+      now,
+    );
   }
 
   /** Groups the user is a direct member of. */

@@ -1,3 +1,12 @@
+import {
+  allPartnerUsersGroup,
+  buildRelationship,
+  groupIdFor,
+  withDelegatedAccessShorthand,
+  type AppConsent,
+  type DirectoryRole,
+  type Relationship,
+} from './gdap.js';
 import type { PartnerSpec } from './scenario.js';
 import { commonSkus, skuByPartNumber } from './skus.js';
 import {
@@ -90,34 +99,103 @@ const givenNames = [
   'Tom',
 ];
 
+const dayMs = 86_400_000;
+
+/** Why a generated customer the partner cannot read is out of reach, with its share. */
+const gaps = [
+  ['no relationship', 0.3],
+  ['expired', 0.2],
+  ['terminated', 0.1],
+  ['no license role', 0.2],
+  ['no app consent', 0.2],
+] as const;
+type Gap = (typeof gaps)[number][0] | 'none';
+
+/**
+ * A generated customer's GDAP: readable ones have an active relationship granting Global
+ * Reader (sometimes more) to every partner user, about one in eight ending within 30 days
+ * without auto-extend, some with an earlier one that ended; the others lack access for one of
+ * `gaps`. Drawn from its own sequence, so names and contents stay those of the seed.
+ */
+function generatedGdap(
+  partnerTenantId: string,
+  tenantId: string,
+  gap: Gap,
+  draw: () => number,
+  now: number,
+): { gdap: Relationship[]; appConsent: AppConsent } {
+  const group = groupIdFor(partnerTenantId, allPartnerUsersGroup);
+  const days = (min: number, max: number) => (min + Math.floor(draw() * (max - min))) * dayMs;
+  const gdap: Relationship[] = [];
+  const add = (
+    displayName: string,
+    status: Relationship['status'],
+    endDateTime: number,
+    roles: DirectoryRole[],
+    autoExtend = false,
+  ) =>
+    gdap.push(
+      buildRelationship(tenantId, gdap.length, {
+        displayName,
+        status,
+        endDateTime,
+        autoExtendDuration: autoExtend ? 'P180D' : 'PT0S',
+        accessAssignments: [{ groupId: group, roles }],
+      }),
+    );
+  if (draw() < 0.15) add('Onboarding 2023', 'terminated', now - days(200, 600), ['Global Reader']);
+  const roles: DirectoryRole[] = ['Global Reader'];
+  if (draw() < 0.4) roles.push('Exchange Administrator');
+  if (draw() < 0.2) roles.push('User Administrator');
+  if (gap === 'no relationship') return { gdap, appConsent: 'all' };
+  if (gap === 'expired' || gap === 'terminated')
+    add('Managed services', gap, now - days(1, 200), roles);
+  else if (gap === 'no license role')
+    add('Managed services', 'active', now + days(60, 700), ['Exchange Administrator'], true);
+  else if (draw() < 0.12) add('Managed services', 'active', now + days(1, 30), roles);
+  else add('Managed services', 'active', now + days(60, 700), roles, draw() < 0.6);
+  return { gdap, appConsent: gap === 'no app consent' ? false : 'all' };
+}
+
 export function generatedCustomer(
   partner: PartnerSpec,
-  seed: number,
+  generate: { seed: number; withoutDelegatedAccess: number; withoutAppConsent: number },
   index: number,
-  without: number,
+  now: () => number,
 ): Customer {
+  const { seed, withoutDelegatedAccess, withoutAppConsent } = generate;
   const rng = prng(seed * 1_000_003 + index);
   const first = firstWords[Math.floor(rng() * firstWords.length)]!;
   const second = secondWords[Math.floor(rng() * secondWords.length)]!;
   const slug = `${first}${second}`.toLowerCase().replace(/[^a-z]/g, '');
   const tenantId = stableGuid('customer', partner.tenantId, seed, index);
-  const delegatedAccess = rng() >= without;
-  return {
-    tenantId,
-    name: `${first} ${second} ${index + 1}`,
-    domain: `${slug}${index + 1}.onmicrosoft.com`,
-    delegatedAccess,
-    appConsent: true,
-    relationshipToPartner: 'reseller',
-    concealedNamesInReports: true,
-    partnerTenantId: partner.tenantId,
-    guests: [],
-    withoutGdapGroup: [],
-    blockedByConditionalAccess: false,
-    delegatedAdminBlocked: false,
-    detail: () =>
-      generateDetail(tenantId, `${slug}${index + 1}.onmicrosoft.com`, seed * 7919 + index),
-  };
+  const access = rng();
+  const draw = prng((seed * 1_000_003 + index) ^ 0x6da9);
+  let gap: Gap = 'none';
+  if (access < withoutDelegatedAccess) {
+    let pick = draw();
+    gap = gaps.find(([, share]) => (pick -= share) < 0)?.[0] ?? 'no relationship';
+  } else if (access < withoutDelegatedAccess + withoutAppConsent) gap = 'no app consent';
+  const { gdap, appConsent } = generatedGdap(partner.tenantId, tenantId, gap, draw, now());
+  return withDelegatedAccessShorthand(
+    {
+      tenantId,
+      name: `${first} ${second} ${index + 1}`,
+      domain: `${slug}${index + 1}.onmicrosoft.com`,
+      gdap,
+      appConsent,
+      relationshipToPartner: 'reseller' as const,
+      concealedNamesInReports: true,
+      partnerTenantId: partner.tenantId,
+      guests: [],
+      withoutGdapGroup: [],
+      blockedByConditionalAccess: false,
+      delegatedAdminBlocked: false,
+      detail: () =>
+        generateDetail(tenantId, `${slug}${index + 1}.onmicrosoft.com`, seed * 7919 + index),
+    },
+    now,
+  );
 }
 
 /**

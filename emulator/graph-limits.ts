@@ -35,7 +35,11 @@ const baseCosts: { method: string; path: RegExp; cost: number }[] = [
   { method: 'GET', path: /^users$/, cost: 2 },
 ];
 
-/** Resources of the identity and access service (the include's list), by first segment. */
+/**
+ * Resources of the identity and access service (the include's list), by first segment; role
+ * management of the directory counted with them (cost 1). The partner's GDAP APIs
+ * (tenantRelationships) are not among them: only the app's requests per second apply.
+ */
 const identityRoots = new Set([
   'applications',
   'contracts',
@@ -53,6 +57,7 @@ const identityRoots = new Set([
   'organization',
   'contacts',
   'policies',
+  'rolemanagement',
   'serviceprincipals',
   'subscribedskus',
   'users',

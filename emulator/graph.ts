@@ -9,6 +9,8 @@ import {
   type DirectoryUser,
 } from './tenants.js';
 import { sendGraphError, sendGraphThrottled } from './errors.js';
+import { gdapAllows, gdapRolesOf, type RoleNeed } from './gdap.js';
+import { gdapRoutes } from './graph-gdap.js';
 import { chargeGraphRequest } from './graph-limits.js';
 import { membershipRoutes } from './graph-membership.js';
 import { originOf } from './identity-request.js';
@@ -146,6 +148,24 @@ export function graphRouter(state: EmulatorState): Router {
     );
     return false;
   };
+  /**
+   * In a customer tenant, whether the user's GDAP roles there allow this kind of read; else
+   * Graph's 403. The partner's own tenant is not role-checked here.
+   */
+  const roleAllows = (res: Response, need: RoleNeed) => {
+    const { claims, customer } = callerOf(res);
+    if (!customer) return true;
+    const user = state.directory.userByOid(claims.oid);
+    if (user && gdapAllows(gdapRolesOf(state.directory, user, customer, state.now()), need))
+      return true;
+    sendGraphError(
+      res,
+      403,
+      'Authorization_RequestDenied',
+      'Insufficient privileges to complete the operation.',
+    );
+    return false;
+  };
   /** The customer directory the token is for; the partner's own tenant is served as empty. */
   const directoryOf = (res: Response): CustomerDetail => {
     const customer = callerOf(res).customer;
@@ -204,6 +224,7 @@ export function graphRouter(state: EmulatorState): Router {
   });
 
   membershipRoutes(router, state);
+  gdapRoutes(router, state);
 
   router.get('/me', (_req, res) => {
     if (!allowed(res, permissions.me)) return;
@@ -233,7 +254,7 @@ export function graphRouter(state: EmulatorState): Router {
   });
 
   router.get('/subscribedSkus', (_req, res) => {
-    if (!allowed(res, permissions.skus)) return;
+    if (!allowed(res, permissions.skus) || !roleAllows(res, 'directory')) return;
     const tenantId = callerOf(res).claims.tid;
     res.json({
       '@odata.context': `${metadata}#subscribedSkus`,
@@ -282,7 +303,8 @@ export function graphRouter(state: EmulatorState): Router {
         concealNames: customer?.concealedNamesInReports ?? true,
         // Through GDAP the partner's role in the customer tenant; at home, Admin Agents.
         mayReadReports: customer
-          ? customer.delegatedAccess
+          ? partnerUser !== undefined &&
+            gdapAllows(gdapRolesOf(state.directory, partnerUser, customer, state.now()), 'reports')
           : partnerUser !== undefined &&
             state.directory.rolesOf(partnerUser).includes('AdminAgents'),
       },
@@ -296,7 +318,7 @@ export function graphRouter(state: EmulatorState): Router {
     const settings = /^\/users\/([^/]+)\/mailboxSettings(?:\/([^/]+)(?:\/.*)?)?$/i.exec(req.path);
     if (settings)
       return mailboxSettings(res, decodeURIComponent(settings[1]!).toLowerCase(), settings[2]);
-    if (!allowed(res, permissions.users)) return;
+    if (!allowed(res, permissions.users) || !roleAllows(res, 'directory')) return;
     const rest = req.path.slice('/users'.length);
     const detail = directoryOf(res);
     const filter = userFilter(
@@ -357,7 +379,7 @@ export function graphRouter(state: EmulatorState): Router {
   });
 
   router.get(/^\/groups(\/.*)?$/, (req, res) => {
-    if (!allowed(res, permissions.groups)) return;
+    if (!allowed(res, permissions.groups) || !roleAllows(res, 'directory')) return;
     const detail = directoryOf(res);
     const rest = req.path.slice('/groups'.length);
     if (rest === '' || rest === '/') {

@@ -1,5 +1,6 @@
 import type { Request, Response } from 'express';
-import { blockedByConditionalAccess, notConsented, notInTenant, sendEntraError } from './errors.js';
+import { blockedByConditionalAccess, notInTenant, sendEntraError } from './errors.js';
+import { gdapSignInGap, type AppConsent } from './gdap.js';
 import { param, requiredParam, type TenantRef } from './identity-request.js';
 import { respondWithTokens } from './identity-token-response.js';
 import { parseScopes } from './scopes.js';
@@ -52,6 +53,7 @@ export async function redeemRefreshToken(
   }
   if (refusedByPolicy(state, res, record, tenant)) return;
   let tenantId = user.partnerTenantId;
+  let consent: AppConsent = 'all';
   if (tenant.kind === 'customer') {
     const customer = state.directory.customer(tenant.id)!;
     if (tenant.partnerTenantId !== user.partnerTenantId) {
@@ -61,16 +63,6 @@ export async function redeemRefreshToken(
         'invalid_grant',
         50020,
         `User account '${user.upn}' from identity provider 'https://sts.windows.net/${user.partnerTenantId}/' does not exist in tenant '${customer.name}' and cannot access the application '${clientId}' in that tenant.`,
-      );
-      return;
-    }
-    if (!customer.delegatedAccess) {
-      sendEntraError(
-        res,
-        400,
-        'invalid_grant',
-        90099,
-        `The application '${clientId}' has not been authorized in the tenant '${customer.tenantId}'. Applications must be authorized to access the customer tenant before partner delegated administrators can use them. Provide pre-consent or execute the appropriate Partner Center API to authorize the application.`,
       );
       return;
     }
@@ -84,7 +76,18 @@ export async function redeemRefreshToken(
       );
       return;
     }
-    if (customer.withoutGdapGroup.includes(user.upn)) {
+    const gap = gdapSignInGap(state.directory, user, customer, state.now());
+    if (gap === 'no-active-relationship') {
+      sendEntraError(
+        res,
+        400,
+        'invalid_grant',
+        50020,
+        notInTenant(user.upn, user.partnerTenantId, customer.name, clientId),
+      );
+      return;
+    }
+    if (customer.withoutGdapGroup.includes(user.upn) || gap === 'not-in-assigned-group') {
       sendEntraError(
         res,
         400,
@@ -111,12 +114,17 @@ export async function redeemRefreshToken(
       });
       return;
     }
-    if (!customer.appConsent) {
-      sendEntraError(res, 400, 'invalid_grant', 65001, notConsented(clientId), {
-        suberror: 'consent_required',
-      });
+    if (customer.appConsent === false) {
+      sendEntraError(
+        res,
+        400,
+        'invalid_grant',
+        90099,
+        `The application '${clientId}' has not been authorized in the tenant '${customer.tenantId}'. Applications must be authorized to access the customer tenant before partner delegated administrators can use them. Provide pre-consent or execute the appropriate Partner Center API to authorize the application.`,
+      );
       return;
     }
+    consent = customer.appConsent;
     tenantId = customer.tenantId;
   } else if (tenant.kind === 'partner' && tenant.id !== user.partnerTenantId) {
     sendEntraError(
@@ -143,6 +151,7 @@ export async function redeemRefreshToken(
     user,
     requested: parseScopes(param(req, 'scope')),
     nonce: undefined,
+    tenantConsent: consent,
   });
 }
 

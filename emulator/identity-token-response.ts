@@ -1,6 +1,7 @@
 import type { Request, Response } from 'express';
 import type { PartnerUser } from './tenants.js';
 import { notConsented, sendEntraError } from './errors.js';
+import { consentCovers, type AppConsent } from './gdap.js';
 import { originOf } from './identity-request.js';
 import { oidcScopes, permissionOf, resourceOf } from './scopes.js';
 import type { EmulatorState } from './state.js';
@@ -27,6 +28,8 @@ export async function respondWithTokens(
     user: PartnerUser;
     requested: string[];
     nonce: string | undefined;
+    /** At a customer tenant, what the app is consented for there. Default: all */
+    tenantConsent?: AppConsent;
   },
 ): Promise<void> {
   res.locals.partnerTenantId = grant.user.partnerTenantId;
@@ -42,7 +45,11 @@ export async function respondWithTokens(
     );
     return;
   }
-  const granted = state.granted(grant.clientId, grant.user.oid);
+  const consent = grant.tenantConsent ?? 'all';
+  // A token for a customer tenant carries what the user granted and the tenant consented to.
+  const granted = new Set(
+    [...state.granted(grant.clientId, grant.user.oid)].filter((s) => consentCovers(consent, s)),
+  );
   const resource = resourcesAsked[0];
   let scp: string[] = [];
   let scopeUris: string[] = [];

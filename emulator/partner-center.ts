@@ -3,6 +3,8 @@ import { randomUUID } from 'node:crypto';
 import { Router, type NextFunction, type Request, type Response } from 'express';
 import { amrHasMfa, subscribedSkus, type Customer, type Partner } from './tenants.js';
 import { sendPartnerCenterError, sendPartnerCenterThrottled } from './errors.js';
+import { gdapAllows, gdapRolesOf, type DirectoryRole } from './gdap.js';
+import { applicationConsentRoutes } from './partner-center-consents.js';
 import { partnerCenterLimits } from './partner-center-limits.js';
 import { partnerRoles, type PartnerRole } from './scenario.js';
 import type { EmulatorState } from './state.js';
@@ -27,6 +29,8 @@ const rolesAllowed = (path: string): PartnerRole[] =>
 const roleRefusal =
   'The supplied role does not have the rights to perform the requested operation.';
 const roleRefusalCode = 403;
+/** Partner Center's answer when the partner's delegated admin access does not reach a customer. */
+const gdapRefusal = 'No relationship between caller and account.';
 
 interface PcLocals {
   claims: AccessTokenClaims;
@@ -271,9 +275,19 @@ export function partnerCenterRouter(state: EmulatorState): Router {
     },
   );
 
+  applicationConsentRoutes(router, state, (req, res) => customerFor(req, res, false));
+
   router.get('/customers/:customerId/subscribedskus', (req, res) => {
     const customer = customerFor(req, res, true);
     if (!customer) return;
+    // App+User through GDAP: the user's roles in the customer tenant must read licenses
+    // (dap-api-impact, GetSubscribedSkus); the refusal Partner Center gives when delegated
+    // admin access is gone (microsoft/Partner-Smart-Office#12).
+    const user = state.directory.userByOid((res.locals as unknown as PcLocals).claims.oid);
+    const roles = user
+      ? gdapRolesOf(state.directory, user, customer, state.now())
+      : new Set<DirectoryRole>();
+    if (!gdapAllows(roles, 'licenses')) return sendPartnerCenterError(res, 403, 20002, gdapRefusal);
     const items = subscribedSkus(state.directory.detail(customer)).map((s) => {
       const totalUnits = s.activeUnits + s.warningUnits;
       return {

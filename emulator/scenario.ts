@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { directoryRoleNames, relationshipStatuses } from './gdap.js';
 
 // The scenario document: who exists in the emulated Microsoft cloud and how it behaves.
 // emulator/scenario.schema.json is generated from this schema (npm run emulator:schema).
@@ -149,14 +150,60 @@ const customerSignInSchema = z.object({
   delegatedAdminBlocked: z.boolean().default(false),
 });
 
+/** A delegated admin (GDAP) relationship with the customer (resources/delegatedadminrelationship). */
+export const relationshipSchema = z.object({
+  /** Default: derived from the customer and the relationship's position. */
+  id: z.string().min(1).optional(),
+  /** Names starting with MLT_ are Microsoft-led transition relationships: read-only. */
+  displayName: z.string().min(1),
+  /** Default: active */
+  status: z.enum(relationshipStatuses).default('active'),
+  /**
+   * ISO 8601, or days from the emulator's start such as "+P20D" or "-P10D". An active
+   * relationship past it is expired (unless it auto-extends). Default: "+P365D"
+   */
+  endDateTime: z
+    .union([
+      z.iso.datetime(),
+      z.string().regex(/^[+-]P\d+D$/, 'expected an ISO 8601 date-time or days such as +P20D'),
+    ])
+    .default('+P365D'),
+  /** PT0S (no) or P180D (extends by 180 days at its end; never with Global Administrator). */
+  autoExtendDuration: z.enum(['PT0S', 'P180D']).default('PT0S'),
+  /** Partner security groups (by display name) and the Entra roles each holds. */
+  accessAssignments: z
+    .array(
+      z.object({
+        group: z.string().min(1),
+        roles: z.array(z.enum(directoryRoleNames)).min(1),
+      }),
+    )
+    .default([]),
+});
+
+export const appConsentSchema = z.union([
+  z.boolean(),
+  z.object({ scopes: z.array(z.string().min(1)).min(1) }).strict(),
+]);
+
 const explicitCustomerSchema = z.object({
   tenantId: guid,
   name: z.string(),
   domain,
-  /** The partner holds a delegated-admin (GDAP) relationship with this customer. */
-  delegatedAccess: z.boolean().default(true),
-  /** The app is consented in this customer tenant (else AADSTS65001 there). */
-  appConsent: z.boolean().default(true),
+  /**
+   * Shorthand for `gdap`: true, one active relationship granting Global Reader to the group
+   * "All partner users" (every partner user; made unless the partner names such a group);
+   * false, none. Not together with `gdap`. Default: true
+   */
+  delegatedAccess: z.boolean().optional(),
+  /** The partner's delegated admin relationships with this customer, any status. */
+  gdap: z.array(relationshipSchema).optional(),
+  /**
+   * The app's consent in this tenant: true (every scope it asks for), false (none: AADSTS90099
+   * there), or only `scopes` (Graph permission names or full scope URIs; others AADSTS65001).
+   * Default: true
+   */
+  appConsent: appConsentSchema.default(true),
   relationshipToPartner: z.enum(['reseller', 'advisor']).default('reseller'),
   /**
    * The tenant setting "Display concealed user, group, and site names in all reports": usage
@@ -173,8 +220,13 @@ const generatedCustomersSchema = z.object({
   generate: z.object({
     seed: z.number().int(),
     count: z.number().int().min(0).max(50_000),
-    /** Share of customers without a delegated-admin relationship. Default: 0 */
+    /**
+     * Share of customers the partner cannot read: no relationship, an expired or terminated
+     * one, one without a role licenses need, or no app consent. Default: 0
+     */
     withoutDelegatedAccess: z.number().min(0).max(1).default(0),
+    /** Share of customers with an active relationship but without the app consented. Default: 0 */
+    withoutAppConsent: z.number().min(0).max(1).default(0),
   }),
 });
 
@@ -269,6 +321,7 @@ export type Scenario = z.infer<typeof scenarioSchema>;
 export type ScenarioInput = z.input<typeof scenarioSchema>;
 export type PartnerSpec = z.infer<typeof partnerSchema>;
 export type ExplicitCustomerSpec = z.infer<typeof explicitCustomerSchema>;
+export type RelationshipSpec = z.infer<typeof relationshipSchema>;
 export type FaultSpec = z.infer<typeof faultSchema>;
 export type GraphLimits = z.infer<typeof graphLimitsSchema>;
 
@@ -288,6 +341,22 @@ export function parseScenario(input: unknown): Scenario {
     );
   }
   const scenario = parsed.data;
+  for (const partner of scenario.partners) {
+    if (!Array.isArray(partner.customers)) {
+      const { withoutDelegatedAccess, withoutAppConsent } = partner.customers.generate;
+      if (withoutDelegatedAccess + withoutAppConsent > 1)
+        throw new ScenarioError(
+          `invalid scenario: ${partner.domain}: withoutDelegatedAccess and withoutAppConsent add up to more than 1`,
+        );
+      continue;
+    }
+    for (const c of partner.customers) {
+      if (c.gdap !== undefined && c.delegatedAccess !== undefined)
+        throw new ScenarioError(
+          `invalid scenario: customer ${c.tenantId}: delegatedAccess and gdap together`,
+        );
+    }
+  }
   const tenants = new Set<string>();
   for (const partner of scenario.partners) {
     for (const id of [

@@ -111,7 +111,7 @@ export class EmulatorState {
     public scenario: Scenario,
     readonly keys: SigningKeys,
   ) {
-    this.directory = new Directory(scenario);
+    this.directory = new Directory(scenario, () => this.now());
     this.faults = scenario.faults.map((f) => activeFault(f));
   }
 

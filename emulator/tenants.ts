@@ -1,15 +1,11 @@
-import { createHash } from 'node:crypto';
+import type { AppConsent, Relationship } from './gdap.js';
 import type { UserPolicy } from './scenario.js';
 import type { SkuInfo } from './skus.js';
 
+export { stableGuid } from './ids.js';
+
 // The emulator's tenants: partners with their users and groups, customers with their
 // subscriptions, users and groups, and the rules read off them.
-
-/** A deterministic GUID from any text (same scenario → same ids, run after run). */
-export function stableGuid(...parts: (string | number)[]): string {
-  const h = createHash('sha256').update(parts.join('|')).digest('hex');
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-${((parseInt(h[16]!, 16) & 3) | 8).toString(16)}${h.slice(17, 20)}-${h.slice(20, 32)}`;
-}
 
 export interface PartnerUser {
   upn: string;
@@ -55,8 +51,15 @@ export interface Customer {
   tenantId: string;
   name: string;
   domain: string;
+  /**
+   * Shorthand over `gdap`: reads whether any relationship is active; set true, one active
+   * relationship granting Global Reader to every partner user; set false, none.
+   */
   delegatedAccess: boolean;
-  appConsent: boolean;
+  /** Delegated admin relationships with the partner, in any status. */
+  gdap: Relationship[];
+  /** The app's consent in this tenant. */
+  appConsent: AppConsent;
   relationshipToPartner: 'reseller' | 'advisor';
   /** Usage reports show hashes instead of user names. */
   concealedNamesInReports: boolean;

@@ -291,8 +291,17 @@ describe('custom licenses: the second token, its validation and the counts it fe
     await countingWithValidToken();
     const patch = (body: object) =>
       h.emulator.http.patch(`${h.emulator.url}/_emulator/customers/${customerTenant}`, body);
-    // The access token in hand stays valid; the partner's access loses its roles meanwhile.
-    await patch({ delegatedAccess: false });
+    // The access token in hand stays valid; the partner's access keeps only a directory role.
+    await patch({
+      gdap: [
+        {
+          displayName: 'Directory only',
+          status: 'active',
+          endDateTime: '+P300D',
+          accessAssignments: [{ group: 'All partner users', roles: ['Directory Readers'] }],
+        },
+      ],
+    });
     try {
       const counts = await refreshCounts();
       for (const name of ['User mailboxes', 'Shared mailboxes']) {

@@ -434,7 +434,7 @@ describe('emulator: identity platform through the real MSAL and openid-client', 
       expect(classifyMicrosoftError(unknown, 'customer').kind).to.equal('permanent');
     });
 
-    it('65001: a resource the user did not consent to; 90099: a customer without delegated access', async () => {
+    it('65001: a resource the user did not consent to; 90099: a customer where the app is not consented', async () => {
       // partial@ grants only Partner Center whatever the app asks.
       const partial = await consentAndRedeem(emulator, 'partial@first.example', [
         partnerCenterScope,
@@ -456,7 +456,7 @@ describe('emulator: identity platform through the real MSAL and openid-client', 
 
       const { app: signedIn, result } = await signIn();
       await emulator.http.patch(`${emulator.url}/_emulator/customers/${customerTenant}`, {
-        delegatedAccess: false,
+        appConsent: false,
       });
       try {
         const denied = await expectRejection(
@@ -470,7 +470,7 @@ describe('emulator: identity platform through the real MSAL and openid-client', 
         expect(denied).to.include({ errorCode: 'invalid_grant', errorNo: 90099 });
       } finally {
         await emulator.http.patch(`${emulator.url}/_emulator/customers/${customerTenant}`, {
-          delegatedAccess: true,
+          appConsent: true,
         });
       }
     });

@@ -17,7 +17,7 @@ const customLicenses = (i: { customLicenses: boolean; graphRps: number }) =>
 const date = (run: BenchRun) => `${run.machine.date.slice(0, 16).replace('T', ' ')} UTC`;
 
 /** The commit a run measured, short, and whether its code had changes beyond it. */
-export function commitOf(run: BenchRun): string {
+function commitOf(run: BenchRun): string {
   if (!run.commit) return 'commit unknown';
   return `\`${run.commit.slice(0, 10)}\`${run.dirty ? ' + uncommitted changes' : run.dirty === null ? ' (tree state unknown)' : ''}`;
 }

@@ -1,6 +1,7 @@
 // Benchmark 3, the callback path: /auth/callback with valid fresh states under a fixed request
 // rate, against a floor measured at the same rate: a bare Express route doing one PostgreSQL
-// UPDATE and one Queue.add (bench/floor-server.ts).
+// UPDATE and one Queue.add (bench/floor-server.ts). Floor and service runs alternate, so a
+// noisy moment of the machine falls on both sides; the figures are medians and spreads.
 import { randomBytes, randomUUID } from 'node:crypto';
 import autocannon from 'autocannon';
 import pg from 'pg';
@@ -14,6 +15,8 @@ import { testEnv } from '../test/support/config.js';
 import { createTestDatabase } from '../test/support/database.js';
 import { startService } from '../test/support/process.js';
 import { closedPort, freshPrefix, removePrefix } from '../test/support/redis.js';
+import type { BenchOutcome } from './results.js';
+import { spread, type Spread } from './stats.js';
 
 interface LatencyFigures {
   p50Ms: number;
@@ -22,19 +25,33 @@ interface LatencyFigures {
   non2xx3xx: number;
 }
 
-export interface CallbackResult {
+export type CallbackInputs = {
   rate: number;
-  requests: number;
-  service: LatencyFigures;
-  floor: LatencyFigures;
-  p99Ratio: number;
+  requestsPerRun: number;
+  connections: number;
+  pairs: number;
+};
+
+export interface CallbackFigures {
+  /** Each pair in the order run: the floor, then the service. */
+  pairs: { floor: LatencyFigures; service: LatencyFigures; p99Ratio: number }[];
+  /** Service p99 / floor p99 of the same pair, over the pairs. */
+  p99Ratio: Spread;
+  serviceP50Ms: Spread;
+  serviceP99Ms: Spread;
+  floorP50Ms: Spread;
+  floorP99Ms: Spread;
+  /** Answers other than 3xx, and errors, over every run of either side. */
+  non2xx3xx: number;
 }
+
+const connections = 20;
 
 async function load(url: string, paths: string[], rate: number): Promise<LatencyFigures> {
   let next = 0;
   const result = await autocannon({
     url,
-    connections: 20,
+    connections,
     overallRate: rate,
     amount: paths.length,
     requests: [
@@ -52,11 +69,20 @@ async function load(url: string, paths: string[], rate: number): Promise<Latency
   };
 }
 
+export interface CallbackOptions {
+  /** Requests per second, both sides. Default: 300 */
+  rate?: number;
+  /** Requests of each run. Default: 3000 (10 s at 300/s) */
+  requestsPerRun?: number;
+  /** Floor-then-service pairs. Default: 5 */
+  pairs?: number;
+}
+
 export async function callbackBench(
-  options: { rate?: number; seconds?: number } = {},
-): Promise<CallbackResult & { chart?: undefined }> {
-  const { rate = 300, seconds = 20 } = options;
-  const requests = rate * seconds;
+  options: CallbackOptions = {},
+): Promise<BenchOutcome<CallbackFigures, CallbackInputs>> {
+  const { rate = 300, requestsPerRun = 3000, pairs = 5 } = options;
+  const requests = requestsPerRun * pairs;
   // Both servers in processes of their own, as in production; the load comes from this one.
   const database = await createTestDatabase();
   const prefix = freshPrefix();
@@ -112,22 +138,37 @@ export async function callbackBench(
       states.push(state);
     }
     const code = () => randomBytes(600).toString('base64url');
-    const floorFigures = await load(
-      `http://127.0.0.1:${floorPort}`,
-      floorStates.map((s) => `/floor?code=${code()}&state=${s}`),
-      rate,
-    );
-    const serviceFigures = await load(
-      `http://127.0.0.1:${apiPort}`,
-      states.map((s) => `/auth/callback?code=${code()}&state=${s}`),
-      rate,
-    );
+    const runs: CallbackFigures['pairs'] = [];
+    for (let pair = 0; pair < pairs; pair++) {
+      const slice = (all: string[]) =>
+        all.slice(pair * requestsPerRun, (pair + 1) * requestsPerRun);
+      const floorFigures = await load(
+        `http://127.0.0.1:${floorPort}`,
+        slice(floorStates).map((s) => `/floor?code=${code()}&state=${s}`),
+        rate,
+      );
+      const serviceFigures = await load(
+        `http://127.0.0.1:${apiPort}`,
+        slice(states).map((s) => `/auth/callback?code=${code()}&state=${s}`),
+        rate,
+      );
+      runs.push({
+        floor: floorFigures,
+        service: serviceFigures,
+        p99Ratio: serviceFigures.p99Ms / floorFigures.p99Ms,
+      });
+    }
     return {
-      rate,
-      requests,
-      service: serviceFigures,
-      floor: floorFigures,
-      p99Ratio: serviceFigures.p99Ms / floorFigures.p99Ms,
+      inputs: { rate, requestsPerRun, connections, pairs },
+      figures: {
+        pairs: runs,
+        p99Ratio: spread(runs.map((r) => r.p99Ratio)),
+        serviceP50Ms: spread(runs.map((r) => r.service.p50Ms)),
+        serviceP99Ms: spread(runs.map((r) => r.service.p99Ms)),
+        floorP50Ms: spread(runs.map((r) => r.floor.p50Ms)),
+        floorP99Ms: spread(runs.map((r) => r.floor.p99Ms)),
+        non2xx3xx: runs.reduce((sum, r) => sum + r.floor.non2xx3xx + r.service.non2xx3xx, 0),
+      },
     };
   } finally {
     for (const p of [api, floor]) {

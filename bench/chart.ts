@@ -52,7 +52,7 @@ export function requestRateChart(title: string, series: ChartSeries[]): string {
   }
   parts.push(
     `<text x="${(left + width - right) / 2}" y="${height - 8}" text-anchor="middle">seconds since the runs started</text>`,
-    `<text x="14" y="${(top + height - bottom) / 2}" transform="rotate(-90 14 ${(top + height - bottom) / 2})" text-anchor="middle">Partner Center requests / s</text>`,
+    `<text x="14" y="${(top + height - bottom) / 2}" transform="rotate(-90 14 ${(top + height - bottom) / 2})" text-anchor="middle">requests / s</text>`,
     `<line x1="${left}" x2="${left}" y1="${top}" y2="${height - bottom}" stroke="#333"/>`,
     `<line x1="${left}" x2="${width - right}" y1="${height - bottom}" y2="${height - bottom}" stroke="#333"/>`,
   );

@@ -1,24 +1,35 @@
 // Benchmark 2, fairness: a big partner and small ones refresh at once, each against its own
 // limit. Each small partner's refresh time beside the big one, over its time alone.
 import { setTimeout } from 'node:timers/promises';
+import { defaultQueueTuning } from '../config/index.js';
 import { perSecond, requestRateChart } from './chart.js';
-import { benchScenario, partnerTenant, startBenchStack } from './stack.js';
+import type { BenchOutcome } from './results.js';
+import { benchScenario, emulatorCalls, startBenchStack } from './stack.js';
+import { median, spread, type Spread } from './stats.js';
 
-export interface FairnessResult {
+export type FairnessInputs = {
   sizes: number[];
   limit: number;
   latencyMs: number;
+  concurrency: number;
+  customLicenses: boolean;
+  graphRps: number;
+  aloneRuns: number;
+};
+
+export interface FairnessFigures {
   bigDurationSec: number;
   small: {
     customers: number;
-    aloneSec: number;
-    togetherMedianSec: number;
-    togetherMaxSec: number;
-    samples: number;
+    /** Every run alone, seconds, in order. */
+    aloneSec: number[];
+    /** Runs beside the big partner, seconds. */
+    together: Spread;
+    /** Median beside / median alone: the verdict's figure. */
     ratio: number;
+    /** Slowest run beside / median alone. */
     worstRatio: number;
   }[];
-  chart: string;
 }
 
 /**
@@ -27,22 +38,33 @@ export interface FairnessResult {
  */
 const pauseMs = 1_000;
 
-const median = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-};
+export interface FairnessOptions {
+  sizes?: number[];
+  limit?: number;
+  latencyMs?: number;
+  /** Runs of each small partner alone, before the big one starts. Default: 7 */
+  aloneRuns?: number;
+  customLicenses?: boolean;
+  /** Our Graph pace per partner (GRAPH_REQUESTS_PER_SECOND). Default: 20, the service's */
+  graphRps?: number;
+}
 
 export async function fairnessBench(
-  options: { sizes?: number[]; limit?: number; latencyMs?: number; aloneRuns?: number } = {},
-): Promise<FairnessResult> {
-  const { sizes = [2000, 50, 5], limit = 50, latencyMs = 50, aloneRuns = 3 } = options;
+  options: FairnessOptions = {},
+): Promise<BenchOutcome<FairnessFigures, FairnessInputs>> {
+  const { sizes = [2000, 50, 5], limit = 50, latencyMs = 50, aloneRuns = 7 } = options;
+  const { customLicenses = true, graphRps = 20 } = options;
+  const concurrency = defaultQueueTuning.refreshConcurrency;
   const stack = await startBenchStack(
     benchScenario(
       sizes.map((customers, i) => ({ name: `Partner ${i + 1}`, customers, limit })),
       latencyMs,
     ),
-    { PARTNER_CENTER_REQUESTS_PER_SECOND: String(limit) },
+    {
+      PARTNER_CENTER_REQUESTS_PER_SECOND: String(limit),
+      GRAPH_REQUESTS_PER_SECOND: String(graphRps),
+    },
+    customLicenses,
   );
   try {
     // The small partners first: their consents' runs, then their times alone.
@@ -74,6 +96,7 @@ export async function fairnessBench(
     );
     const bigRun = await big;
     const start = bigRun.startedAt.getTime();
+    const end = bigRun.finishedAt!.getTime();
     const seconds = Math.ceil(bigRun.durationMs / 1000);
     const chart = requestRateChart(
       `Fairness: partners of ${sizes.join(', ')} customers, each limited to ${limit}/s`,
@@ -81,31 +104,34 @@ export async function fairnessBench(
         name: `Partner ${i + 1} (${customers})`,
         limit,
         perSecond: perSecond(
-          stack.h.emulator.state.log
-            .filter((e) => e.surface === 'partnerCenter' && e.partnerTenantId === partnerTenant(i))
-            .map((e) => Date.parse(e.time)),
+          emulatorCalls(stack.h, 'partnerCenter', i, start, end).map((e) => Date.parse(e.time)),
           start,
           seconds,
         ),
       })),
     );
+    const missing = small.find((s) => s.together.length === 0);
+    if (missing) {
+      throw new Error(
+        `partner of ${sizes[missing.index]} customers never finished a run beside the big one: make the big partner bigger`,
+      );
+    }
     return {
-      sizes,
-      limit,
-      latencyMs,
-      bigDurationSec: bigRun.durationMs / 1000,
-      small: small.map((s) => {
-        const aloneMs = median(s.alone);
-        return {
-          customers: sizes[s.index]!,
-          aloneSec: aloneMs / 1000,
-          togetherMedianSec: median(s.together) / 1000,
-          togetherMaxSec: Math.max(...s.together) / 1000,
-          samples: s.together.length,
-          ratio: median(s.together) / aloneMs,
-          worstRatio: Math.max(...s.together) / aloneMs,
-        };
-      }),
+      inputs: { sizes, limit, latencyMs, concurrency, customLicenses, graphRps, aloneRuns },
+      figures: {
+        bigDurationSec: bigRun.durationMs / 1000,
+        small: small.map((s) => {
+          const aloneMs = median(s.alone);
+          const together = spread(s.together.map((ms) => ms / 1000));
+          return {
+            customers: sizes[s.index]!,
+            aloneSec: s.alone.map((ms) => ms / 1000),
+            together,
+            ratio: (together.median * 1000) / aloneMs,
+            worstRatio: (together.max * 1000) / aloneMs,
+          };
+        }),
+      },
       chart,
     };
   } finally {

@@ -1,165 +1,236 @@
-// docs/BENCHMARKS.md, written from the latest stored figures of each benchmark.
-import type { FairnessResult } from './fairness.js';
-import type { PacingResult } from './pacing.js';
-import type { CallbackResult } from './callback.js';
-import type { MemoryResult } from './memory.js';
-import type { WorkerOverheadResult } from './worker-overhead.js';
-
-export interface Machine {
-  cpus: string;
-  memoryGiB: number;
-  node: string;
-  date: string;
-}
-
-interface Stored<F> {
-  command: string;
-  machine: Machine;
-  figures: F;
-}
-
-export interface StoredResults {
-  pacing?: Stored<Omit<PacingResult, 'chart'>>;
-  fairness?: Stored<Omit<FairnessResult, 'chart'>>;
-  callback?: Stored<CallbackResult>;
-  workers?: Stored<WorkerOverheadResult>;
-  memory?: Stored<MemoryResult>;
-}
+// docs/BENCHMARKS.md, written from docs/benchmarks/results.json alone: per benchmark, the
+// latest run of each input set, each figure beside the commit and date it comes from.
+import type { CallbackFigures, CallbackInputs } from './callback.js';
+import type { FairnessFigures, FairnessInputs } from './fairness.js';
+import type { MemoryFigures, MemoryInputs } from './memory.js';
+import type { PacingFigures, PacingInputs } from './pacing.js';
+import { latestPerInputSet, type BenchName, type BenchRun } from './results.js';
+import { median, type Spread } from './stats.js';
+import type { WorkerOverheadFigures, WorkerOverheadInputs } from './worker-overhead.js';
 
 const fixed = (n: number, digits = 2) => n.toFixed(digits);
 const verdict = (ok: boolean) => (ok ? 'met' : '**missed**');
-const ran = (s: Stored<unknown>) =>
-  `Command: \`${s.command}\`. Machine: ${s.machine.cpus}, ${s.machine.memoryGiB} GiB, Node ${s.machine.node}; run ${s.machine.date.slice(0, 16).replace('T', ' ')} UTC.`;
+const onOff = (on: unknown) => (on === false ? 'off' : on === true ? 'on' : 'not recorded');
+/** Custom licenses on or off, with our Graph pace when they are on. */
+const customLicenses = (i: { customLicenses: boolean; graphRps: number }) =>
+  i.customLicenses === true ? `on (Graph ${i.graphRps}/s)` : onOff(i.customLicenses);
+const date = (run: BenchRun) => `${run.machine.date.slice(0, 16).replace('T', ' ')} UTC`;
 
-export function benchmarksMarkdown(results: StoredResults): string {
-  const out: string[] = [
-    '# Benchmarks',
+/** The commit a run measured, short, and whether its code had changes beyond it. */
+function commitOf(run: BenchRun): string {
+  if (!run.commit) return 'commit unknown';
+  return `\`${run.commit.slice(0, 10)}\`${run.dirty ? ' + uncommitted changes' : run.dirty === null ? ' (tree state unknown)' : ''}`;
+}
+const runOf = (run: BenchRun) => `${commitOf(run)}, ${date(run)}`;
+
+/** Median with its spread: "1.02 (IQR 0.98–1.10, min–max 0.95–1.31)". */
+function middle(s: Spread, digits = 2): string {
+  return `${fixed(s.median, digits)} (IQR ${fixed(s.q1, digits)}–${fixed(s.q3, digits)}, min–max ${fixed(s.min, digits)}–${fixed(s.max, digits)})`;
+}
+
+function runsShown(runs: BenchRun[]): string[] {
+  return [
+    'Runs shown:',
     '',
-    'Every figure is a ratio against a floor measured in the same run, so it holds on a noisy',
-    'machine. The service runs against the emulator over HTTPS with the real PostgreSQL, Redis',
-    'and MSAL (the test harness), in one process. Rerun with `npm run bench` (all) or',
-    '`npm run bench -- <name>`; the script rewrites this page and `docs/benchmarks/`.',
+    ...runs.map(
+      (r) =>
+        `- ${runOf(r)}: \`${r.command}\`; ${r.machine.cpus}, ${r.machine.memoryGiB} GiB, Node ${r.machine.node}, load average ${fixed(r.machine.loadAverage ?? NaN, 1)} at the start.`,
+    ),
     '',
   ];
-  const pacing = results.pacing;
-  out.push('## 1. Pacing efficiency', '');
-  if (pacing) {
-    const f = pacing.figures;
+}
+
+function charts(runs: BenchRun[], alt: string): string[] {
+  return runs.flatMap((r) =>
+    r.chart ? [`![${alt}](benchmarks/${r.chart})`, '', `Chart of the run ${runOf(r)}.`, ''] : [],
+  );
+}
+
+const notRun = (name: BenchName) => [`Not run yet: \`npm run bench -- ${name}\`.`, ''];
+
+function pacingSection(all: BenchRun[]): string[] {
+  const runs = latestPerInputSet<PacingFigures, PacingInputs>(all, 'pacing');
+  const out = ['## 1. Pacing efficiency', ''];
+  out.push(
+    'One partner refreshes every customer; the emulator limits its Partner Center requests and our',
+    'pace is set to the same limit. Floor = (requests answered − burst) / limit: the emulator',
+    "lets a second's worth of requests (the burst) through at once before its limit applies, so",
+    "no pacer can finish sooner. The run is the partner's first: its requests include one",
+    'provisioning-status call per subscription whose SKU was not yet known. With custom licenses',
+    'on, each customer is also counted through Graph (licensed users, and a fixed item) with the',
+    'custom-license token, at our Graph pace.',
+    '',
+  );
+  if (runs.length === 0) return [...out, ...notRun('pacing')];
+  out.push(
+    '| Run | Customers | Limit, burst | Latency | Concurrency | Custom licenses | Requests (provisioning) | Graph requests | Duration / floor | Completion / floor (goal ≤ 1.15) | Answered 429 (goal ≤ 1 %) |',
+    '|---|---|---|---|---|---|---|---|---|---|---|',
+    ...runs.map((r) => {
+      const i = r.inputs;
+      const f = r.figures;
+      return `| ${runOf(r)} | ${i.customers} | ${i.limit}/s, ${f.burst} | ${i.latencyMs} ms | ${i.concurrency} | ${customLicenses(i)} | ${f.requests} (${f.provisioningRequests}) | ${f.graphRequests} | ${fixed(f.durationSec, 1)} s / ${fixed(f.floorSec, 1)} s | ${fixed(f.ratio)}: ${verdict(f.ratio <= 1.15)} | ${fixed(f.throttledShare * 100)} % (${f.throttled}): ${verdict(f.throttledShare <= 0.01)} |`;
+    }),
+    '',
+    ...charts(runs, 'Partner Center requests per second during the run'),
+    ...runsShown(runs),
+  );
+  return out;
+}
+
+function fairnessSection(all: BenchRun[]): string[] {
+  const runs = latestPerInputSet<FairnessFigures, FairnessInputs>(all, 'fairness');
+  const out = ['## 2. Fairness', ''];
+  out.push(
+    'A big partner and small ones, each with its own emulator limit. Each small partner refreshes',
+    "alone several times, then again and again (a second apart) while the big partner's first",
+    'run goes on. Ratio = median time beside the big partner / median time alone; the verdict',
+    'judges that median ratio (goal ≤ 1.5), and the worst run beside the big one is stated',
+    'with it.',
+    '',
+  );
+  if (runs.length === 0) return [...out, ...notRun('fairness')];
+  for (const r of runs) {
+    const i = r.inputs;
+    const f = r.figures;
     out.push(
-      `One partner, ${f.customers} customers, emulator latency ${f.latencyMs} ms, a Partner Center`,
-      `limit of ${f.limit} requests/s, our pace set to the same. Floor = requests needed / limit.`,
-      `The run is the partner's first: its ${f.requests} requests include ${f.provisioningRequests ?? 0}`,
-      'provisioning-status calls, one per subscription whose SKU was not yet known.',
+      `### Sizes ${i.sizes.join(', ')}: ${runOf(r)}`,
       '',
-      '| Figure | Measured | Goal | |',
-      '|---|---|---|---|',
-      `| Completion / floor | ${fixed(f.ratio)} (${fixed(f.durationSec, 1)} s / ${fixed(f.floorSec, 1)} s) | ≤ 1.15 | ${verdict(f.ratio <= 1.15)} |`,
-      `| Requests answered 429 | ${fixed(f.throttledShare * 100)} % (${f.throttled} of ${f.requests + f.throttled}) | ≤ 1 % | ${verdict(f.throttledShare <= 0.01)} |`,
+      `Limit ${i.limit}/s each, latency ${i.latencyMs} ms, concurrency ${i.concurrency}, custom licenses ${customLicenses(i)}, ${i.aloneRuns} runs alone per small partner; the big partner's run took ${fixed(f.bigDurationSec, 1)} s.`,
       '',
-      '![Partner Center requests per second during the run](benchmarks/pacing.svg)',
+      '| Small partner | Alone (median, min–max, runs) | Beside the big one (median, IQR, max, runs) | Ratio (median) | Verdict (≤ 1.5) | Worst |',
+      '|---|---|---|---|---|---|',
+      ...f.small.map((s) => {
+        const alone = [...s.aloneSec].sort((a, b) => a - b);
+        const t = s.together;
+        return `| ${s.customers} customers | ${fixed(median(alone))} s, ${fixed(alone[0]!)}–${fixed(alone.at(-1)!)} s, ${alone.length} | ${fixed(t.median)} s, ${fixed(t.q1)}–${fixed(t.q3)} s, ${fixed(t.max)} s, ${t.samples} | ${fixed(s.ratio)} | ${verdict(s.ratio <= 1.5)} | ${fixed(s.worstRatio)} |`;
+      }),
       '',
-      ran(pacing),
-      '',
+      ...charts([r], 'Partner Center requests per second per partner'),
     );
-  } else {
-    out.push('Not run yet: `npm run bench -- pacing`.', '');
   }
-  const fairness = results.fairness;
-  out.push('## 2. Fairness', '');
-  if (fairness) {
-    const f = fairness.figures;
+  out.push(...runsShown(runs));
+  return out;
+}
+
+function callbackSection(all: BenchRun[]): string[] {
+  const runs = latestPerInputSet<CallbackFigures, CallbackInputs>(all, 'callback');
+  const out = ['## 3. Callback path', ''];
+  out.push(
+    'autocannon at a fixed request rate, every request a first callback with a valid fresh state',
+    '(it records the code and enqueues the exchange). Floor: a bare Express route doing one',
+    'PostgreSQL UPDATE and one Queue.add, at the same rate. Both servers run as processes of',
+    'their own and autocannon in a third. Floor and service runs alternate (floor, service,',
+    'floor, service…), so a noisy moment of the machine falls on both sides; the ratio is',
+    "taken within each pair and summarised over the pairs. The callback skips the pages' session.",
+    '',
+  );
+  if (runs.length === 0) return [...out, ...notRun('callback')];
+  for (const r of runs) {
+    const i = r.inputs;
+    const f = r.figures;
     out.push(
-      `Partners of ${f.sizes.join(', ')} customers, each with its own emulator limit of ${f.limit}`,
-      `requests/s (latency ${f.latencyMs} ms). Each small partner refreshes alone a few times, then`,
-      `again and again (a second apart) while the big partner's run goes on (${fixed(f.bigDurationSec, 1)} s). Ratio =`,
-      'median time beside the big partner / median time alone.',
+      `### ${i.pairs} pairs of ${i.requestsPerRun} requests at ${i.rate}/s, ${i.connections} connections: ${runOf(r)}`,
       '',
-      '| Small partner | Alone | Beside the big one (median, max, runs) | Ratio (median) | Worst | Goal | |',
-      '|---|---|---|---|---|---|---|',
-      ...f.small.map(
-        (s) =>
-          `| ${s.customers} customers | ${fixed(s.aloneSec)} s | ${fixed(s.togetherMedianSec)} s, ${fixed(s.togetherMaxSec)} s, ${s.samples} | ${fixed(s.ratio)} | ${fixed(s.worstRatio)} | ≤ 1.5 | ${verdict(s.ratio <= 1.5)} |`,
+      `p99 / floor p99, median over the pairs: **${fixed(f.p99Ratio.median)}** (IQR ${fixed(f.p99Ratio.q1)}–${fixed(f.p99Ratio.q3)}, min–max ${fixed(f.p99Ratio.min)}–${fixed(f.p99Ratio.max)}); goal ≤ 1.5: ${verdict(f.p99Ratio.median <= 1.5)}. Answers other than 3xx, and errors: ${f.non2xx3xx}.`,
+      '',
+      '| | p50 ms, median (IQR, min–max) | p99 ms, median (IQR, min–max) |',
+      '|---|---|---|',
+      `| \`/auth/callback\` | ${middle(f.serviceP50Ms, 0)} | ${middle(f.serviceP99Ms, 0)} |`,
+      `| Floor | ${middle(f.floorP50Ms, 0)} | ${middle(f.floorP99Ms, 0)} |`,
+      '',
+      '| Pair | Floor p50 / p99 | Service p50 / p99 | Requests/s floor, service | p99 ratio |',
+      '|---|---|---|---|---|',
+      ...f.pairs.map(
+        (p, n) =>
+          `| ${n + 1} | ${p.floor.p50Ms} / ${p.floor.p99Ms} ms | ${p.service.p50Ms} / ${p.service.p99Ms} ms | ${fixed(p.floor.requestsPerSec, 0)}, ${fixed(p.service.requestsPerSec, 0)} | ${fixed(p.p99Ratio)} |`,
       ),
       '',
-      '![Partner Center requests per second per partner](benchmarks/fairness.svg)',
-      '',
-      ran(fairness),
-      '',
     );
-  } else {
-    out.push('Not run yet: `npm run bench -- fairness`.', '');
   }
-  const callback = results.callback;
-  out.push('## 3. Callback path', '');
-  if (callback) {
-    const f = callback.figures;
+  out.push(...runsShown(runs));
+  return out;
+}
+
+function workersSection(all: BenchRun[]): string[] {
+  const runs = latestPerInputSet<WorkerOverheadFigures, WorkerOverheadInputs>(all, 'workers');
+  const out = ['## 4. Worker overhead', ''];
+  out.push(
+    'One partner with no emulator latency and no limit (our paces at their highest), against raw',
+    "BullMQ no-op jobs on the same Redis and concurrency. The measured run is the partner's",
+    "second, as a daily run is: its subscriptions' SKUs are known, so a customer job is two",
+    'Partner Center calls over HTTPS, with custom licenses on a Graph count too, a handful of',
+    'PostgreSQL statements and a transaction, against the emulator in the same process: the',
+    'ratio is the price of that work, not of the queue.',
+    '',
+  );
+  if (runs.length === 0) return [...out, ...notRun('workers')];
+  out.push(
+    '| Run | Customers | Concurrency | Custom licenses | Customers refreshed / s | No-op jobs / s | Ratio |',
+    '|---|---|---|---|---|---|---|',
+    ...runs.map(
+      (r) =>
+        `| ${runOf(r)} | ${r.inputs.customers} | ${r.inputs.concurrency} | ${onOff(r.inputs.customLicenses)} | ${fixed(r.figures.customersPerSec, 0)} | ${fixed(r.figures.noopJobsPerSec, 0)} | ${fixed(r.figures.ratio, 3)} |`,
+    ),
+    '',
+    ...runsShown(runs),
+  );
+  return out;
+}
+
+function memorySection(all: BenchRun[]): string[] {
+  const runs = latestPerInputSet<MemoryFigures, MemoryInputs>(all, 'memory');
+  const out = ['## 5. Memory', ''];
+  out.push(
+    'A worker process of its own refreshes one partner again and again after a warm-up run, on a',
+    "redis-server of the benchmark's own (so no other keys count). Figures after each run, and",
+    'their trend: the least-squares slope over the runs, in MiB per run. Completed jobs are kept',
+    'one day, at most 1,000 per queue, so Redis should stay flat.',
+    '',
+  );
+  if (runs.length === 0) return [...out, ...notRun('memory')];
+  for (const r of runs) {
+    const i = r.inputs;
+    const f = r.figures;
     out.push(
-      `autocannon, 20 connections, a fixed ${f.rate} requests/s, ${f.requests} requests each, every one a`,
-      'first callback with a valid fresh state (it records the code and enqueues the exchange).',
-      'Floor: a bare Express route doing one PostgreSQL UPDATE and one Queue.add, at the same rate.',
+      `### ${i.runs} runs of ${i.customers} customers: ${runOf(r)}`,
       '',
-      '| | p50 | p99 | requests/s | answers other than 3xx, errors |',
-      '|---|---|---|---|---|',
-      `| \`/auth/callback\` | ${f.service.p50Ms} ms | ${f.service.p99Ms} ms | ${fixed(f.service.requestsPerSec, 0)} | ${f.service.non2xx3xx} |`,
-      `| Floor | ${f.floor.p50Ms} ms | ${f.floor.p99Ms} ms | ${fixed(f.floor.requestsPerSec, 0)} | ${f.floor.non2xx3xx} |`,
-      '',
-      `p99 / floor p99: **${fixed(f.p99Ratio)}**; goal ≤ 1.5: ${verdict(f.p99Ratio <= 1.5)}.`,
-      '',
-      'Both servers run as processes of their own and autocannon in a third; on this 2-core',
-      "machine the floor's own p99 moved between 24 and 44 ms from one run to the next, so",
-      'compare several runs before reading much into one. The callback answers with one',
-      'UPDATE (the code sealed to its attempt by the state hash) and one Queue.add, like the',
-      'floor; it skips the pages session.',
-      '',
-      ran(callback),
-      '',
-    );
-  } else {
-    out.push('Not run yet: `npm run bench -- callback`.', '');
-  }
-  const workers = results.workers;
-  out.push('## 4. Worker overhead', '');
-  if (workers) {
-    const f = workers.figures;
-    out.push(
-      `${f.customers} customers with no emulator latency and no limit, ${f.concurrency} jobs at once,`,
-      'against raw BullMQ no-op jobs on the same Redis and concurrency.',
-      '',
-      '| Customers refreshed / s | No-op jobs / s | Ratio |',
-      '|---|---|---|',
-      `| ${fixed(f.customersPerSec, 0)} | ${fixed(f.noopJobsPerSec, 0)} | ${fixed(f.ratio, 3)} |`,
-      '',
-      "The measured run is the partner's second, as a daily run is: its subscriptions' SKUs are",
-      'known, so a customer job is two Partner Center calls over HTTPS, a handful of PostgreSQL',
-      'statements and a transaction (its subscriptions and snapshots), against the emulator in the',
-      'same process: the ratio is the price of that work, not of the queue.',
-      '',
-      ran(workers),
-      '',
-    );
-  } else {
-    out.push('Not run yet: `npm run bench -- workers`.', '');
-  }
-  const memory = results.memory;
-  out.push('## 5. Memory', '');
-  if (memory) {
-    const f = memory.figures;
-    out.push(
-      `A worker process refreshes one partner of ${f.customersPerRun} customers ${f.runs} times (${f.jobs} customer`,
-      'jobs) after a warm-up run. Figures after each run:',
+      `${f.jobs} customer jobs, concurrency ${i.concurrency}, custom licenses ${onOff(i.customLicenses)}.`,
       '',
       '| Run | Worker RSS (MiB) | Redis used_memory (MiB) |',
       '|---|---|---|',
-      ...f.workerRssMiB.map((rss, i) => `| ${i + 1} | ${rss} | ${f.redisUsedMiB[i]} |`),
-      '',
-      `Growth from the first to the last run: worker RSS ${fixed(f.rssGrowthPercent, 1)} %, Redis ${fixed(f.redisGrowthPercent, 1)} %.`,
-      'Completed jobs are kept one day, at most 1,000 per queue, so Redis stays bounded.',
-      '',
-      ran(memory),
+      ...f.workerRssMiB.map((rss, n) => `| ${n + 1} | ${rss} | ${f.redisUsedMiB[n]} |`),
+      `| Trend (MiB per run) | ${fixed(f.workerRssTrendMiBPerRun)} | ${fixed(f.redisTrendMiBPerRun)} |`,
       '',
     );
-  } else {
-    out.push('Not run yet: `npm run bench -- memory`.', '');
   }
-  return out.join('\n');
+  out.push(...runsShown(runs));
+  return out;
+}
+
+export function benchmarksMarkdown(runs: BenchRun[]): string {
+  return [
+    '# Benchmarks',
+    '',
+    'Written by `npm run bench` from `docs/benchmarks/results.json`, which keeps every run: its',
+    'commit, inputs, machine and figures. `npm run bench -- --report-only` rewrites this page',
+    'from that file without running anything. Each benchmark shows the latest run of each set',
+    'of inputs (e.g. `--sizes 1000,10` apart from the default sizes), with the commit and date',
+    'of the run every figure comes from. The service runs against the emulator over HTTPS with',
+    'the real PostgreSQL, Redis and MSAL (the test harness).',
+    '',
+    'Two kinds of figure:',
+    '',
+    '- **Ratios within one run** (pacing completion / floor, fairness beside / alone, callback',
+    '  p99 / floor p99, customers / no-op jobs): the measure and its floor share the machine and',
+    '  the moment, so they hold on a noisy machine. The goals apply to these.',
+    '- **Absolute figures** (durations in s, latencies in ms, throughput per s, memory in MiB):',
+    '  they depend on the machine and on whatever else ran on it; compare them only between',
+    '  runs on the same machine, at a similar load average.',
+    '',
+    ...pacingSection(runs),
+    ...fairnessSection(runs),
+    ...callbackSection(runs),
+    ...workersSection(runs),
+    ...memorySection(runs),
+  ].join('\n');
 }

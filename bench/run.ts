@@ -1,72 +1,136 @@
-// npm run bench [-- pacing|fairness ...]: runs the benchmarks (all by default), prints their
-// figures and writes them, with charts, to docs/benchmarks/ and docs/BENCHMARKS.md.
-import { cpus, totalmem } from 'node:os';
-import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+// npm run bench [-- pacing|fairness|callback|workers|memory ...] [--sizes ...] [--runs n]
+// [--no-custom-licenses] [--report-only]: runs the benchmarks (all by default), appends each
+// run to docs/benchmarks/results.json and rewrites docs/BENCHMARKS.md from that file.
+import { execFileSync } from 'node:child_process';
+import { cpus, loadavg, totalmem } from 'node:os';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { fairnessBench } from './fairness.js';
-import { pacingBench } from './pacing.js';
 import { callbackBench } from './callback.js';
+import { fairnessBench } from './fairness.js';
 import { memoryBench } from './memory.js';
+import { pacingBench } from './pacing.js';
+import { benchmarksMarkdown } from './report.js';
+import {
+  benchNames,
+  inputSetId,
+  parseResults,
+  type BenchName,
+  type BenchOutcome,
+  type BenchRun,
+  type Machine,
+} from './results.js';
 import { workerOverheadBench } from './worker-overhead.js';
-import { benchmarksMarkdown, type Machine, type StoredResults } from './report.js';
 
-const benches = {
-  pacing: async (sizes: number[] | undefined) =>
-    pacingBench(sizes?.[0] ? { customers: sizes[0] } : {}),
-  fairness: async (sizes: number[] | undefined) => fairnessBench(sizes ? { sizes } : {}),
-  callback: async () => callbackBench(),
-  workers: async (sizes: number[] | undefined) =>
-    workerOverheadBench(sizes?.[0] ? { customers: sizes[0] } : {}),
-  memory: async (sizes: number[] | undefined) =>
-    memoryBench(sizes?.[0] ? { customers: sizes[0] } : {}),
+interface Asked {
+  sizes: number[] | undefined;
+  runs: number | undefined;
+  customLicenses: boolean;
+}
+
+const benches: Record<BenchName, (asked: Asked) => Promise<BenchOutcome<unknown>>> = {
+  pacing: ({ sizes, customLicenses }) => pacingBench({ customers: sizes?.[0], customLicenses }),
+  fairness: ({ sizes, runs, customLicenses }) =>
+    fairnessBench({ sizes, aloneRuns: runs, customLicenses }),
+  // --sizes: requests per run; --runs: floor-then-service pairs.
+  callback: ({ sizes, runs }) => callbackBench({ requestsPerRun: sizes?.[0], pairs: runs }),
+  workers: ({ sizes, customLicenses }) =>
+    workerOverheadBench({ customers: sizes?.[0], customLicenses }),
+  memory: ({ sizes, runs, customLicenses }) =>
+    memoryBench({ customers: sizes?.[0], runs, customLicenses }),
 };
-type BenchName = keyof typeof benches;
+
+const usage = `npm run bench -- [${benchNames.join('|')} ...] [options]
+  --sizes n[,n...]        customers per partner (fairness: big first, e.g. 1000,10);
+                          callback: requests per run
+  --runs n                fairness: runs alone per small partner (default 7);
+                          callback: floor-then-service pairs (default 5); memory: runs (default 5)
+  --no-custom-licenses    no custom-license definitions or token (pacing, fairness, workers, memory)
+  --report-only           rewrite docs/BENCHMARKS.md from results.json, running nothing
+`;
+
+function fail(message: string): never {
+  process.stderr.write(`${message}\n\n${usage}`);
+  process.exit(64);
+}
 
 const { positionals, values } = parseArgs({
   allowPositionals: true,
   options: {
-    /** Customers per partner, e.g. --sizes 1000,10 (fairness) or --sizes 1000 (pacing). */
     sizes: { type: 'string' },
-    /** Rewrite docs/BENCHMARKS.md from the stored figures, running nothing. */
+    runs: { type: 'string' },
+    'no-custom-licenses': { type: 'boolean', default: false },
     'report-only': { type: 'boolean', default: false },
   },
 });
-const unknown = positionals.filter((p) => !(p in benches));
-if (unknown.length > 0) {
-  process.stderr.write(
-    `unknown benchmark ${unknown.join(', ')}; choose from ${Object.keys(benches).join(', ')}\n`,
-  );
-  process.exit(64);
-}
+const unknown = positionals.filter((p) => !(benchNames as readonly string[]).includes(p));
+if (unknown.length > 0) fail(`unknown benchmark ${unknown.join(', ')}`);
 const sizes = values.sizes?.split(',').map(Number);
 if (sizes?.some((n) => !Number.isInteger(n) || n < 1)) {
-  process.stderr.write('--sizes expects whole numbers of customers, e.g. --sizes 1000,10\n');
-  process.exit(64);
+  fail('--sizes expects whole numbers, e.g. --sizes 1000,10');
 }
+const runs = values.runs === undefined ? undefined : Number(values.runs);
+if (runs !== undefined && (!Number.isInteger(runs) || runs < 1)) {
+  fail('--runs expects a whole number of runs, e.g. --runs 7');
+}
+const asked: Asked = { sizes, runs, customLicenses: !values['no-custom-licenses'] };
 const selected = (
-  values['report-only'] ? [] : positionals.length > 0 ? positionals : Object.keys(benches)
+  values['report-only'] ? [] : positionals.length > 0 ? positionals : benchNames
 ) as BenchName[];
 
 const dir = new URL('../docs/benchmarks/', import.meta.url);
 mkdirSync(dir, { recursive: true });
 const resultsFile = new URL('results.json', dir);
-const stored: StoredResults = existsSync(resultsFile)
-  ? (JSON.parse(readFileSync(resultsFile, 'utf8')) as StoredResults)
-  : {};
-const machine: Machine = {
-  cpus: `${cpus().length} × ${cpus()[0]?.model.trim() ?? 'unknown'}`,
-  memoryGiB: Math.round(totalmem() / 2 ** 30),
-  node: process.version,
-  date: new Date().toISOString(),
-};
+const stored: BenchRun[] = existsSync(resultsFile)
+  ? parseResults(readFileSync(resultsFile, 'utf8'))
+  : [];
+
+/** The commit checked out, and whether the code differs from it (results and page aside). */
+function gitState(): { commit: string | null; dirty: boolean | null } {
+  const git = (...args: string[]) =>
+    execFileSync('git', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  try {
+    const commit = git('rev-parse', 'HEAD');
+    const changes = git(
+      'status',
+      '--porcelain',
+      '--',
+      '.',
+      ':!docs/benchmarks',
+      ':!docs/BENCHMARKS.md',
+    );
+    return { commit, dirty: changes.length > 0 };
+  } catch {
+    return { commit: null, dirty: null };
+  }
+}
+const { commit, dirty } = gitState();
+const extra = process.argv.slice(2).filter((a) => !(benchNames as readonly string[]).includes(a));
 
 for (const name of selected) {
   process.stdout.write(`${name}: running…\n`);
-  const { chart, ...figures } = await benches[name](sizes);
-  if (chart) writeFileSync(new URL(`${name}.svg`, dir), chart);
-  const command = `npm run bench -- ${name}${values.sizes ? ` --sizes ${values.sizes}` : ''}`;
-  Object.assign(stored, { [name]: { command, machine, figures } });
-  process.stdout.write(`${name}: ${JSON.stringify(figures, null, 2)}\n`);
+  const machine: Machine = {
+    cpus: `${cpus().length} × ${cpus()[0]?.model.trim() ?? 'unknown'}`,
+    memoryGiB: Math.round(totalmem() / 2 ** 30),
+    node: process.version,
+    date: new Date().toISOString(),
+    loadAverage: Math.round(loadavg()[0]! * 100) / 100,
+  };
+  const { inputs, figures, chart } = await benches[name](asked);
+  const run: BenchRun = {
+    benchmark: name,
+    commit,
+    dirty,
+    command: ['npm run bench --', name, ...extra].join(' '),
+    inputs,
+    machine,
+    figures,
+  };
+  if (chart) {
+    run.chart = `${inputSetId(name, inputs)}.svg`;
+    writeFileSync(new URL(run.chart, dir), chart);
+  }
+  stored.push(run);
+  process.stdout.write(`${name}: ${JSON.stringify({ inputs, figures }, null, 2)}\n`);
   writeFileSync(resultsFile, `${JSON.stringify(stored, null, 2)}\n`);
 }
 writeFileSync(new URL('../docs/BENCHMARKS.md', import.meta.url), benchmarksMarkdown(stored));

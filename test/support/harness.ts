@@ -129,6 +129,8 @@ export async function startHarness(
     events: eventsOf,
     async runEnded(runId) {
       const refresh = eventsOf('refresh');
+      // The reconciler may end a run too (tenants whose jobs failed outside the run's records).
+      const maintenance = eventsOf('maintenance');
       return new Promise<RefreshRun>((resolve, reject) => {
         let checking = false;
         let again = false;
@@ -145,6 +147,7 @@ export async function startHarness(
               if (run && run.status !== 'running') {
                 refresh.off('completed', check);
                 refresh.off('failed', check);
+                maintenance.off('completed', check);
                 resolve(run);
               } else if (again) {
                 again = false;
@@ -155,6 +158,7 @@ export async function startHarness(
         };
         refresh.on('completed', check);
         refresh.on('failed', check);
+        maintenance.on('completed', check);
         check();
       });
     },

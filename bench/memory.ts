@@ -8,7 +8,7 @@ import { startService } from '../test/support/process.js';
 import { startPrivateRedis } from '../test/support/redis.js';
 import { startHarness } from '../test/support/harness.js';
 import type { BenchOutcome } from './results.js';
-import { benchScenario, consentBenchPartner } from './stack.js';
+import { benchScenario, completedWithoutFailures, consentBenchPartner } from './stack.js';
 import { trendPerStep } from './stats.js';
 
 export type MemoryInputs = {
@@ -59,13 +59,12 @@ export async function memoryBench(
       await worker.waitForLog((l) => l.msg === 'workers started');
       const { partnerId, runId } = await consentBenchPartner(h, 0, customLicenses);
       // The consent's run is the warm-up: its SKUs resolved, caches filled.
-      await h.runEnded(runId);
+      await completedWithoutFailures(h, runId);
       const rss: number[] = [];
       const used: number[] = [];
       for (let i = 0; i < runs; i++) {
         const res = await h.api('post', `/partners/${partnerId}/refresh`);
-        const run = await h.runEnded((res.body as { runId: string }).runId);
-        if (run.status !== 'completed') throw new Error(`run ${run.id} ended ${run.status}`);
+        await completedWithoutFailures(h, (res.body as { runId: string }).runId);
         rss.push(rssOf(worker.child.pid!));
         used.push(await usedMemory());
       }

@@ -115,12 +115,27 @@ export async function startBenchStack(
       return (res.body as { runId: string }).runId;
     },
     async ended(runId) {
-      const run = await h.runEnded(runId);
-      if (run.status !== 'completed') throw new Error(`run ${runId} ended ${run.status}`);
+      const run = await completedWithoutFailures(h, runId);
       return { ...run, durationMs: run.finishedAt!.getTime() - run.startedAt.getTime() };
     },
     close: () => h.close(false),
   };
+}
+
+/**
+ * The run once it ended; throws unless it completed with every customer refreshed: a figure
+ * from a run that failed customers measures something else, so it is never stored.
+ */
+export async function completedWithoutFailures(h: Harness, runId: string): Promise<RefreshRun> {
+  const run = await h.runEnded(runId);
+  if (run.status !== 'completed' || run.failed > 0) {
+    const { failures } = await h.runtime.services.runs.failures(run.partnerId);
+    const reasons = [...new Set(failures.map((f) => f.errorMessage))].slice(0, 3).join(' | ');
+    throw new Error(
+      `run ${runId} ended ${run.status} with ${run.failed} of ${run.total} customers failed: ${reasons}`,
+    );
+  }
+  return run;
 }
 
 /** Requests the emulator logged for a partner on a surface between two times (ms). */

@@ -74,6 +74,8 @@ export const say = (sentence: Sentence, grant: Grant) =>
 export const codeExpired = 'Consent expired — grant it again.';
 export const unexpectedSentence = 'An unexpected error occurred talking to Microsoft; retrying.';
 export const unreachableSentence = 'Microsoft could not be reached; retrying.';
+export const signInBusySentence =
+  "The partner's Microsoft sign-in was busy with other customers for too long; retrying.";
 const notInCustomerTenant =
   'The consenting account is a guest in this customer tenant, or in no GDAP security group for it: remove the guest account there, or add the account to the GDAP group that holds the needed roles.';
 /**

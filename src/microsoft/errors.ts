@@ -1,10 +1,12 @@
 import { AuthError } from '@azure/msal-node';
 import { ProgrammingError } from '../programming-error.js';
+import { LockUnavailableError } from '../queue/partition-lock.js';
 import {
   httpRule,
   identityRule,
   isTransientNetworkCode,
   say,
+  signInBusySentence,
   unexpectedSentence,
   unreachableSentence,
   type CallScope,
@@ -100,6 +102,15 @@ export function classifyMicrosoftError(
       service: 'identity',
       code,
       message: unreachableSentence,
+    };
+  }
+  // The partner's sign-in was busy with its other customers' token calls: wait and retry.
+  if (error instanceof LockUnavailableError) {
+    return {
+      kind: 'transient',
+      service: 'identity',
+      code: 'sign_in_busy',
+      message: signInBusySentence,
     };
   }
   if (error instanceof ProgrammingError) throw error;

@@ -12,11 +12,26 @@ export interface LockOptions {
 }
 
 /**
- * The lock expired or was taken while its holder worked (a pause longer than its TTL, Redis
- * unreachable while renewing): another holder may have worked meanwhile. Transient: a retry
- * takes the lock again and reads what that holder saved.
+ * The lock could not be had long enough to finish: transient, a retry takes it again and
+ * reads what the other holder saved.
  */
-class LockLostError extends Error {
+export class LockUnavailableError extends Error {
+  override readonly name: string = 'LockUnavailableError';
+}
+
+/** Other holders kept the lock past the wait (many jobs of one partner at once). */
+class LockWaitTimeoutError extends LockUnavailableError {
+  override readonly name = 'LockWaitTimeoutError';
+  constructor(key: string) {
+    super(`timed out waiting for lock ${key}`);
+  }
+}
+
+/**
+ * The lock expired or was taken while its holder worked (a pause longer than its TTL, Redis
+ * unreachable while renewing): another holder may have worked meanwhile.
+ */
+class LockLostError extends LockUnavailableError {
   override readonly name = 'LockLostError';
   constructor(key: string) {
     super(`lost the lock ${key} while holding it; its work is not trusted`);
@@ -42,7 +57,7 @@ export async function withLock<T>(
   const token = randomUUID();
   let pause = 10;
   while ((await redis.set(key, token, 'PX', ttlMs, 'NX')) !== 'OK') {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for lock ${key}`);
+    if (Date.now() > deadline) throw new LockWaitTimeoutError(key);
     await new Promise((resolve) => setTimeout(resolve, pause + Math.random() * pause));
     pause = Math.min(pause * 2, 250);
   }

@@ -10,6 +10,7 @@ import { customLicensePermissions } from '../domain/custom-licenses.js';
 import type { CachePartition, TokenCacheStore } from '../store/token-cache.js';
 import { authorityFor, knownAuthoritiesFor } from './authority.js';
 import { msalNetworkModule } from './msal-network.js';
+import { withoutCustomerTenantTokens } from './token-cache-pruning.js';
 
 /** The partition holds no account: MSAL's own code for it, so the table classifies it. */
 class MsalNoTokens extends InteractionRequiredAuthError {
@@ -112,7 +113,8 @@ export class MicrosoftIdentity {
       },
       afterCacheAccess: async (context) => {
         if (context.cacheHasChanged) {
-          loaded = await this.cache.save(partition, context.tokenCache.serialize(), loaded);
+          const serialized = withoutCustomerTenantTokens(context.tokenCache.serialize());
+          loaded = await this.cache.save(partition, serialized, loaded);
         }
       },
     };

@@ -3,7 +3,7 @@ import { eq, sql } from 'drizzle-orm';
 import request from 'supertest';
 import { customLicensePermissions } from '../../src/domain/custom-licenses.js';
 import { jobIds } from '../../src/queue/catalog.js';
-import { delegatedAdmins } from '../../src/store/schema.js';
+import { delegatedAdmins, tokenCachePartitions } from '../../src/store/schema.js';
 import { partnerCenterScope, testScenario } from '../support/emulator.js';
 import { publicUrl, startHarness, type Harness } from '../support/harness.js';
 
@@ -285,6 +285,30 @@ describe('custom licenses: the second token, its validation and the counts it fe
     expect(graph.filter((e) => e.path === '/v1.0/users' && e.query.includes('skiptoken'))).to.not.be
       .empty;
     expect(graph.filter((e) => e.path.endsWith('/$count') && e.status === 200)).to.not.be.empty;
+    // The stored token caches keep no token of the customer tenant: one per customer would
+    // make every later token call of the partner load and save them all.
+    const partitions = await h.runtime.store.db
+      .select({
+        id: tokenCachePartitions.delegatedAdminId,
+        partnerId: tokenCachePartitions.partnerId,
+        purpose: tokenCachePartitions.purpose,
+      })
+      .from(tokenCachePartitions);
+    expect(partitions.map((p) => p.purpose)).to.include('custom_license');
+    for (const { id, partnerId: owner, purpose } of partitions) {
+      const stored = await h.runtime.services.tokenCache.load({
+        delegatedAdminId: id,
+        partnerId: owner,
+        purpose,
+      });
+      const cache = JSON.parse(stored!.serialized) as Record<string, Record<string, object>>;
+      expect(Object.keys(cache.RefreshToken ?? {}), purpose).to.not.be.empty;
+      for (const section of ['AccessToken', 'IdToken']) {
+        expect(JSON.stringify(cache[section] ?? {}).toLowerCase(), section).to.not.include(
+          customerTenant.toLowerCase(),
+        );
+      }
+    }
   });
 
   it('without a role that may read reports, the mailbox counts fail saying what is needed; others count', async () => {

@@ -6,12 +6,14 @@ import { jobIds } from '../../src/queue/catalog.js';
 import {
   consentAttempts,
   delegatedAdmins,
+  refreshRuns,
   sessions,
   tokenCachePartitions,
 } from '../../src/store/schema.js';
 import { publicUrl, releaseTenants, startHarness, type Harness } from '../support/harness.js';
 import { suiteFailed } from '../support/keep-on-failure.js';
 import { createPeople, csrfOf, loggedIn } from '../support/pages.js';
+import { within } from '../support/within.js';
 
 const firstTenant = 'aaaaaaaa-0000-4000-8000-000000000001';
 const secondTenant = 'bbbbbbbb-0000-4000-8000-000000000002';
@@ -28,6 +30,19 @@ describe('consent binding: a consent lands only on the partner and session that 
   });
   // Tests bind the emulator's two tenants to partners of their own.
   beforeEach(() => releaseTenants(h));
+  // A completed consent starts a refresh; its calls as the tenant, or its use of a fault, must
+  // not land in the next test.
+  afterEach(async () => {
+    const running = await h.runtime.store.db
+      .select({ id: refreshRuns.id })
+      .from(refreshRuns)
+      .where(eq(refreshRuns.status, 'running'));
+    await within(
+      30_000,
+      'the refresh runs to end',
+      Promise.all(running.map((r) => h.runEnded(r.id))),
+    );
+  });
 
   const form = (fields: Record<string, string>) => new URLSearchParams(fields).toString();
   const formHeaders = { 'Content-Type': 'application/x-www-form-urlencoded' };

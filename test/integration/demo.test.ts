@@ -37,13 +37,23 @@ describe('npm run demo', function () {
     const ready = await demo.waitForLog((l) => l.msg === 'demo ready');
     expect(ready.companies).to.equal(36);
     const output = demo.lines.join('\n');
-    expect(output).to.contain('legacy account sync@s365l.com');
+    /** The banner's line whose first column is `label`, its columns joined by one space. */
+    const bannerLine = (label: string) =>
+      demo!.lines
+        .map((line) => line.trim().split(/ {2,}/))
+        .find(([first]) => first === label)
+        ?.join(' ');
+    expect(bannerLine('Partner')).to.equal(
+      `Partner ${ready.partnerId as string}: legacy account sync@s365l.com, 36 companies`,
+    );
     expect(output).to.not.contain(testSecrets.ADMIN_API_TOKEN);
     // The page opens with the seeded people and DEMO_PASSWORD.
-    expect(output).to.contain(`http://localhost:${port}/login`);
-    expect(output).to.match(new RegExp(`it@s365l\\.com +password ${demoPassword}`));
-    expect(output).to.match(
-      new RegExp(`operator@license-sync\\.example +password ${demoPassword}`),
+    expect(bannerLine('Open')).to.equal(`Open http://localhost:${port}/login`);
+    expect(bannerLine('Partner user')).to.equal(
+      `Partner user it@s365l.com password ${demoPassword}`,
+    );
+    expect(bannerLine('Operator')).to.equal(
+      `Operator operator@license-sync.example password ${demoPassword}`,
     );
     const form = await fetch(`http://localhost:${port}/login`);
     const cookie = String(form.headers.get('set-cookie')).split(';')[0]!;

@@ -13,6 +13,8 @@ import { freshPrefix, removePrefix } from '../support/redis.js';
 const listening = (line: Record<string, unknown>) => line.msg === 'API listening';
 
 describe('the embedded database (PGlite) shared by two processes', function () {
+  // A test starts up to six processes, one after another, each compiling the service anew.
+  this.timeout(90_000);
   let dataDir: string;
   let prefix: string;
   const running: ServiceProcess[] = [];

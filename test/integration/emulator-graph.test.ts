@@ -542,8 +542,13 @@ describe('Graph emulator (HTTPS)', function () {
       });
       expect(withToken.status).to.equal(401);
       expect((await emulator.http.get(`${location}x`)).status).to.equal(404);
-      await emulator.http.post(`${emulator.url}/_emulator/clock`, { advanceSeconds: 6 * 60 });
-      expect((await emulator.http.get(location)).status, 'after 6 minutes').to.equal(404);
+      const clock = emulator.state.clockOffsetMs;
+      try {
+        await emulator.http.post(`${emulator.url}/_emulator/clock`, { advanceSeconds: 6 * 60 });
+        expect((await emulator.http.get(location)).status, 'after 6 minutes').to.equal(404);
+      } finally {
+        emulator.state.clockOffsetMs = clock;
+      }
     });
 
     it('accepts D7, D30, D90, D180 and text/csv; refuses another period or format with 400', async function () {
@@ -591,6 +596,25 @@ describe('Graph emulator (HTTPS)', function () {
   });
 
   describe('customer tenants that refuse the partner', function () {
+    /** Changes `tenant` at the emulator for the length of `check`, then changes it back. */
+    async function whilePatched(
+      tenant: string,
+      patch: { delegatedAccess?: boolean; appConsent?: boolean },
+      check: () => Promise<void>,
+    ) {
+      const patched = await emulator.http.patch(
+        `${emulator.url}/_emulator/customers/${tenant}`,
+        patch,
+      );
+      expect(patched.status, String(patched.data)).to.equal(200);
+      try {
+        await check();
+      } finally {
+        const restore = Object.fromEntries(Object.keys(patch).map((key) => [key, true]));
+        await emulator.http.patch(`${emulator.url}/_emulator/customers/${tenant}`, restore);
+      }
+    }
+
     async function expectRefused(tenant: string, aadsts: number): Promise<EntraError> {
       const response = await tokenAt(emulator, tenant, firstRefresh);
       expect(response.status, String(response.data)).to.equal(400);
@@ -604,21 +628,17 @@ describe('Graph emulator (HTTPS)', function () {
     it('without a delegated admin relationship: AADSTS50020', async function () {
       const tenant = firstCustomers[1]!;
       expect((await tokenAt(emulator, tenant, firstRefresh)).status, 'before').to.equal(200);
-      const patched = await emulator.http.patch(`${emulator.url}/_emulator/customers/${tenant}`, {
-        delegatedAccess: false,
+      await whilePatched(tenant, { delegatedAccess: false }, async () => {
+        await expectRefused(tenant, 50020);
       });
-      expect(patched.status, String(patched.data)).to.equal(200);
-      await expectRefused(tenant, 50020);
     });
 
     it('without the app consented there: AADSTS90099', async function () {
       const tenant = firstCustomers[2]!;
       expect((await tokenAt(emulator, tenant, firstRefresh)).status, 'before').to.equal(200);
-      const patched = await emulator.http.patch(`${emulator.url}/_emulator/customers/${tenant}`, {
-        appConsent: false,
+      await whilePatched(tenant, { appConsent: false }, async () => {
+        await expectRefused(tenant, 90099);
       });
-      expect(patched.status, String(patched.data)).to.equal(200);
-      await expectRefused(tenant, 90099);
     });
   });
 });
@@ -726,6 +746,10 @@ describe('Graph emulator throttling by resource units (HTTPS)', function () {
   after(async function () {
     await emulator?.stop();
   });
+  // Each test starts on full budgets: the emulator's clock moves past the 10-second window.
+  beforeEach(async function () {
+    await emulator.http.post(`${emulator.url}/_emulator/clock`, { advanceSeconds: 20 });
+  });
 
   it('spends an app+tenant budget three times faster on subscribedSkus than on a 1-unit read', async function () {
     const [a, b] = small as [(typeof small)[0], (typeof small)[0]];
@@ -765,8 +789,6 @@ describe('Graph emulator throttling by resource units (HTTPS)', function () {
   });
 
   it('costs what the documented table and modifiers say', async function () {
-    // A fresh budget: shift past the 10-second window.
-    await emulator.http.post(`${emulator.url}/_emulator/clock`, { advanceSeconds: 20 });
     const b = small[1]!;
     const cost = async (path: string, headers: Record<string, string> = {}) => {
       const response = await get(emulator, path, b.token, headers);

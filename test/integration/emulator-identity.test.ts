@@ -10,6 +10,7 @@ import { expect } from 'chai';
 import { createLocalJWKSet, decodeJwt, jwtVerify, type JSONWebKeySet } from 'jose';
 import * as oidc from 'openid-client';
 import { Agent, fetch as undiciFetch } from 'undici';
+import type { PartnerUser } from '../../emulator/tenants.js';
 import { knownAuthoritiesFor } from '../../src/microsoft/authority.js';
 import { classifyMicrosoftError } from '../../src/microsoft/errors.js';
 import { msalNetworkModule } from '../../src/microsoft/msal-network.js';
@@ -42,18 +43,27 @@ describe('emulator: identity platform through the real MSAL and openid-client', 
   let customerTenant: string;
   const crypto = new CryptoProvider();
 
+  /** The partner users as the scenario made them: tests revoke them and require MFA. */
+  let users: { user: PartnerUser; mfa: boolean; amr: string[] }[];
+
   before(async () => {
     emulator = await startTestEmulator();
     customerTenant = emulator.state.directory.partner(partnerTenant)!.customers[0]!.tenantId;
+    users = emulator.state.directory.partners
+      .flatMap((p) => p.users)
+      .map((user) => ({ user, mfa: user.mfa, amr: [...user.amr] }));
   });
   after(async () => {
     await emulator.stop();
   });
   afterEach(async () => {
-    // Each test starts on the real clock with no faults.
+    // Each test starts on the real clock with no faults, every tenant, and the users as made.
     emulator.state.clockOffsetMs = 0;
     emulator.state.faults = [];
-    for (const user of emulator.state.directory.partners.flatMap((p) => p.users)) user.policy = {};
+    emulator.state.directory.deletedTenants.clear();
+    for (const { user, mfa, amr } of users) {
+      Object.assign(user, { policy: {}, mfa, amr: [...amr], revokedAt: undefined });
+    }
     await Promise.resolve();
   });
 

@@ -65,6 +65,12 @@ describe('a PostgreSQL outage during a consent', function () {
     await pg?.up().catch(() => {});
     if (!suiteFailed(this)) await pg?.stop();
   });
+  // Each test consents from the same tenant, and starts the workers when it needs them.
+  beforeEach(() => releaseTenants(h));
+  afterEach(async () => {
+    await workers?.close(1_000);
+    workers = undefined;
+  });
 
   it('outlasting every attempt of the exchange, loses no consent; a callback meanwhile gets a 503 page and works when reloaded', async () => {
     const partner = (await h.api('post', '/partners', { name: 'Outage Partner' })).body as {
@@ -148,8 +154,7 @@ describe('a PostgreSQL outage during a consent', function () {
   });
 
   it('going down while the code is redeemed, loses neither the tokens nor the consent', async () => {
-    workers ??= runWorkers(h.runtime);
-    await releaseTenants(h); // the first test's partner holds the tenant this one consents from
+    workers = runWorkers(h.runtime);
     const partner = (await h.api('post', '/partners', { name: 'Redeeming Partner' })).body as {
       id: string;
     };

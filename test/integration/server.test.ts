@@ -159,7 +159,7 @@ describe('HTTP server', function () {
       .get('/admin/queues')
       .set('Authorization', `Bearer ${token}`)
       .expect(200);
-    expect(page.text).to.contain('<html');
+    expect(page.text).to.contain('<title>license-sync</title>');
     const api = await request(t.app)
       .get('/admin/queues/api/queues')
       .set('Authorization', `Bearer ${token}`)

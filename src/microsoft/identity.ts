@@ -22,12 +22,18 @@ class MsalNoTokens extends InteractionRequiredAuthError {
 const partnerCenterResource = 'https://api.partnercenter.microsoft.com';
 export const partnerCenterScope = `${partnerCenterResource}/user_impersonation`;
 /**
- * Graph permissions the Partner Center consent asks for beside it: "Read your profile", and
+ * Graph permissions the Partner Center consent asks for beside it: "Read your profile";
  * "Read group memberships", the least privileged permission under which Graph returns the
  * names of the user's groups (with User.Read alone it returns ids only), to check the
- * AdminAgents membership.
+ * AdminAgents membership and which GDAP groups the account is in; and "Manage Delegated Admin
+ * relationships", to read each customer's GDAP relationships and turn on their auto-extend
+ * (Read.All cannot change a relationship, and nothing less reads them).
  */
-const partnerConsentGraphPermissions = ['User.Read', 'GroupMember.Read.All'] as const;
+const partnerConsentGraphPermissions = [
+  'User.Read',
+  'GroupMember.Read.All',
+  'DelegatedAdminRelationship.ReadWrite.All',
+] as const;
 
 /** amr values that prove MFA: mfa, and ngcmfa (Windows Hello for Business: "equivalent to mfa"). */
 export function signedInWithMfa(amr: readonly string[] | undefined): boolean {

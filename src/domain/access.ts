@@ -3,6 +3,8 @@
 // the customer tenant, whether the partner can reach it, for what, until when, and the one
 // thing to do when it cannot. Pure rules; the sentences are in `accessSentences`.
 
+import type { CustomLicenseKind } from './custom-licenses.js';
+
 /** Entra built-in roles GDAP grants that the product's reads depend on, by template id. */
 export const gdapRoles = {
   'Global Administrator': '62e90394-69f5-4237-9190-012177145e10',
@@ -105,7 +107,7 @@ export const accessSentences = {
 
 /** What a missing role for `feature` asks of the partner, in the relationship that lasts longest. */
 function missingRole(feature: AccessFeature, active: RelationshipAccess[]): string {
-  const role = featureRoles[feature][0];
+  const role = featureRoles[feature][0]!;
   const longest = [...active].sort(
     (a, b) => Date.parse(b.endDateTime ?? '9999') - Date.parse(a.endDateTime ?? '9999'),
   )[0]!;
@@ -113,6 +115,31 @@ function missingRole(feature: AccessFeature, active: RelationshipAccess[]): stri
   return group
     ? accessSentences.missingRoleOfGroup(group, role, longest.displayName)
     : accessSentences.missingRoleNoGroup(role, longest.displayName);
+}
+
+/** What `blocked` access looks like: every feature refused for the one reason. */
+function blocked(state: AccessState, reason: string): CustomerAccess {
+  return {
+    state,
+    reason,
+    features: Object.fromEntries(
+      accessFeatures.map((f) => [f, { ok: false, reason }]),
+    ) as CustomerAccess['features'],
+  };
+}
+
+/** A customer whose relationships were never read, where the app met 90099 or 65001. */
+export const appNotConsentedAccess = () =>
+  blocked('app_not_consented', accessSentences.appNotConsented);
+
+/** The features a partner's custom licenses use, besides licenses (always needed). */
+export function featuresUsedBy(kinds: CustomLicenseKind[]): AccessFeature[] {
+  const used = new Set<AccessFeature>();
+  for (const kind of kinds) {
+    if (kind === 'user_mailboxes' || kind === 'shared_mailboxes') used.add('mailboxes');
+    else if (kind !== 'fixed') used.add('directory');
+  }
+  return [...used];
 }
 
 const allows = (roles: Set<string>, feature: AccessFeature) =>
@@ -131,13 +158,6 @@ export function customerAccess(input: {
 }): CustomerAccess {
   const { relationships, now } = input;
   const active = relationships.filter((r) => isActive(r, now));
-  const blocked = (state: AccessState, reason: string): CustomerAccess => ({
-    state,
-    reason,
-    features: Object.fromEntries(
-      accessFeatures.map((f) => [f, { ok: false, reason }]),
-    ) as CustomerAccess['features'],
-  });
   if (active.length === 0) {
     const lapsed = relationships
       .filter((r) => r.status === 'expired' || r.status === 'active' || r.status === 'expiring')

@@ -7,8 +7,10 @@
  * transient: retry with backoff (honouring Retry-After).
  * permanent: this tenant (or this attempt) fails now; retrying cannot help.
  * needs_reconsent: the partner's consent no longer works; stop and ask for consent again.
+ * no_access: the partner cannot reach this customer tenant (GDAP, the app's consent there):
+ * not a failure to retry, and no consent problem; it comes back once access is fixed.
  */
-type ErrorKind = 'transient' | 'permanent' | 'needs_reconsent';
+type ErrorKind = 'transient' | 'permanent' | 'needs_reconsent' | 'no_access';
 export type MicrosoftService = 'identity' | 'partnerCenter' | 'graph';
 
 export interface MicrosoftFailure {
@@ -76,6 +78,10 @@ export const unexpectedSentence = 'An unexpected error occurred talking to Micro
 export const unreachableSentence = 'Microsoft could not be reached; retrying.';
 const notInCustomerTenant =
   'The consenting account is a guest in this customer tenant, or in no GDAP security group for it: remove the guest account there, or add the account to the GDAP group that holds the needed roles.';
+const noActiveRelationship =
+  'The consenting account cannot sign in to this customer tenant: the partner has no active GDAP relationship with it, or the account is a guest there. Ask the customer to approve a GDAP relationship (or remove the guest account).';
+const appNotConsentedThere =
+  "The app is not consented in this customer tenant: consent it through Partner Center (the access page's app consent), then refresh the customer.";
 /**
  * Sentences a step picks for a failure only it can word: with what it knows (the account, the
  * subscription, the reason already given), never by editing a sentence itself.
@@ -224,22 +230,14 @@ const aadsts: Record<number, { partner: Rule; customer?: Rule; authorizationCode
       kind: 'needs_reconsent',
       message: (a) => `The app lacks consent for what it asked. ${reconsent(a)}`,
     },
-    customer: {
-      kind: 'permanent',
-      message:
-        'The app is not consented in this customer tenant; the customer must consent (or pre-consent it through Partner Center).',
-    },
+    customer: { kind: 'no_access', message: appNotConsentedThere },
   },
   90099: {
     partner: {
       kind: 'needs_reconsent',
       message: (a) => `The app is not authorized in the partner tenant. ${reconsent(a)}`,
     },
-    customer: {
-      kind: 'permanent',
-      message:
-        'No delegated admin relationship lets the partner into this customer tenant; set up GDAP for it.',
-    },
+    customer: { kind: 'no_access', message: appNotConsentedThere },
   },
   50020: {
     partner: {
@@ -247,7 +245,7 @@ const aadsts: Record<number, { partner: Rule; customer?: Rule; authorizationCode
       message: (a) =>
         `The consenting account does not belong to this partner tenant. ${reconsent(a)}`,
     },
-    customer: { kind: 'permanent', message: notInCustomerTenant },
+    customer: { kind: 'no_access', message: noActiveRelationship },
   },
   50177: {
     partner: {
@@ -255,7 +253,7 @@ const aadsts: Record<number, { partner: Rule; customer?: Rule; authorizationCode
       message: (a) =>
         `Microsoft refused the consenting account's pass-through sign-in. ${reconsent(a)}`,
     },
-    customer: { kind: 'permanent', message: notInCustomerTenant },
+    customer: { kind: 'no_access', message: notInCustomerTenant },
   },
   50078: {
     partner: {
@@ -353,6 +351,13 @@ function partnerCenterRule(f: HttpFailure, scope: CallScope): Rule {
     return {
       kind: 'needs_reconsent',
       message: (a) => `Partner Center refused the consent's token. ${reconsent(a)}`,
+    };
+  // For one customer: GDAP gives the account no role that reads it (or no relationship).
+  if (f.status === 403 && f.code === '20002' && scope === 'customer')
+    return {
+      kind: 'no_access',
+      message:
+        "Partner Center refused this customer's licenses (20002): the consenting account holds no GDAP role here that reads them (Directory Readers, Global Reader, User Administrator or License Administrator), or the partner has no relationship with this customer.",
     };
   if (f.status === 403 && f.code === '20002')
     return {

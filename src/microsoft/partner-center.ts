@@ -75,8 +75,33 @@ export class PartnerCenterClient {
     return this.parse<T>(await this.send(path, accessToken, headers), scope);
   }
 
-  private send(path: string, accessToken: string, headers: Record<string, string>) {
-    return this.http.get<string>(`${this.baseUrl}/v1${path}`, {
+  /** A POST of a JSON body; returns the resource Partner Center answers. */
+  async post<T>(path: string, accessToken: string, body: unknown, scope: CallScope): Promise<T> {
+    return this.parse<T>(
+      await this.send(path, accessToken, { 'Content-Type': 'application/json' }, 'POST', body),
+      scope,
+    );
+  }
+
+  /** A DELETE; true when done, false when Partner Center has nothing there (404). */
+  async delete(path: string, accessToken: string, scope: CallScope): Promise<boolean> {
+    const response = await this.send(path, accessToken, {}, 'DELETE');
+    if (response.status === 404) return false;
+    if (response.status >= 200 && response.status < 300) return true;
+    this.parse<unknown>(response, scope);
+    return true;
+  }
+
+  private send(
+    path: string,
+    accessToken: string,
+    headers: Record<string, string>,
+    method: 'GET' | 'POST' | 'DELETE' = 'GET',
+    body?: unknown,
+  ) {
+    return this.http.request<string>({
+      url: `${this.baseUrl}/v1${path}`,
+      method,
       headers: {
         Authorization: `Bearer ${accessToken}`,
         Accept: 'application/json',
@@ -85,6 +110,7 @@ export class PartnerCenterClient {
         'MS-Contract-Version': 'v1',
         ...headers,
       },
+      ...(body === undefined ? {} : { data: JSON.stringify(body) }),
     });
   }
 

@@ -124,6 +124,24 @@ export const stepSentences = {
   reportColumnMissing: (column: string) => `The mailbox usage report has no "${column}" column.`,
   /** A customer whose job was lost (its worker died, Redis lost it) with no outcome. */
   customerJobLost: 'The refresh of this customer was interrupted. Retry it.',
+  /** Auto-extend asked of a Microsoft-led transition relationship (read-only). */
+  autoExtendMicrosoftLed: (relationship: string) =>
+    `The relationship '${relationship}' is a Microsoft-led transition (MLT_), which cannot be changed: ask the customer to approve a new GDAP relationship with the roles you need, and turn on its auto-extend.`,
+  /** Auto-extend asked of a relationship that holds Global Administrator. */
+  autoExtendGlobalAdministrator: (relationship: string) =>
+    `The relationship '${relationship}' includes Global Administrator, which Microsoft never auto-extends: ask the customer to approve a relationship without it (Directory Readers and Reports Reader are enough here), and turn on its auto-extend.`,
+  /** Auto-extend asked of a relationship that is not active. */
+  autoExtendNotActive: (relationship: string, status: string) =>
+    `The relationship '${relationship}' is ${status}, not active: only an active relationship can auto-extend.`,
+  /** The relationship changed between our read and our change (If-Match refused). */
+  relationshipChanged: (relationship: string) =>
+    `The relationship '${relationship}' changed while auto-extend was being turned on: try again.`,
+  /** Microsoft refused auto-extend for a reason of its own; `reason` is the table's sentence. */
+  autoExtendRefused: (relationship: string, reason: string) =>
+    `Microsoft refused to turn on auto-extend for '${relationship}': ${reason}`,
+  /** No relationship of the partner has this id. */
+  relationshipUnknown: (relationshipId: string) =>
+    `The partner has no GDAP relationship ${relationshipId}.`,
   /** A transient failure on the last attempt: nothing retries it any more. */
   failedEveryAttempt: (service: MicrosoftService, code: string, next: 'customer' | 'run') =>
     `${serviceNames[service]} failed on every attempt (${code}). ${next === 'customer' ? 'Retry this customer.' : 'Start the refresh again.'}`,

@@ -107,11 +107,18 @@ export class GraphClient {
     scope: CallScope,
     options: GraphRequestOptions = {},
   ): Promise<T> {
-    const response = await this.send(`${this.baseUrl}/v1.0${path}`, accessToken, scope, options, false, {
-      method: 'PATCH',
-      body,
-      headers,
-    });
+    const response = await this.send(
+      `${this.baseUrl}/v1.0${path}`,
+      accessToken,
+      scope,
+      options,
+      false,
+      {
+        method: 'PATCH',
+        body,
+        headers,
+      },
+    );
     return answerJson<T>('graph', response.data, path);
   }
 

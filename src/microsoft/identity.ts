@@ -64,6 +64,8 @@ export interface AuthorizeRequest {
  */
 export class MicrosoftIdentity {
   readonly redirectUri: string;
+  /** The app (client) id: what Partner Center consents in customer tenants. */
+  readonly clientId: string;
 
   /** Every Graph permission the custom-license token holds, in one request (this cloud's Graph). */
   readonly graphDefaultScope: string;
@@ -80,6 +82,7 @@ export class MicrosoftIdentity {
     private readonly lock: PartitionLock,
   ) {
     this.redirectUri = `${config.publicUrl}/auth/callback`;
+    this.clientId = config.microsoft.clientId;
     const graph = config.microsoft.endpoints.graphResource;
     this.graphDefaultScope = `${graph}/.default`;
     this.customLicenseScopes = customLicensePermissions.map((p) => `${graph}/${p}`);

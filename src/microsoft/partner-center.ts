@@ -75,12 +75,25 @@ export class PartnerCenterClient {
     return this.parse<T>(await this.send(path, accessToken, headers), scope);
   }
 
-  /** A POST of a JSON body; returns the resource Partner Center answers. */
-  async post<T>(path: string, accessToken: string, body: unknown, scope: CallScope): Promise<T> {
-    return this.parse<T>(
-      await this.send(path, accessToken, { 'Content-Type': 'application/json' }, 'POST', body),
-      scope,
+  /**
+   * A POST creating a resource: the resource Partner Center answers, or `conflict` when one
+   * exists already (409).
+   */
+  async create<T>(
+    path: string,
+    accessToken: string,
+    body: unknown,
+    scope: CallScope,
+  ): Promise<{ created: T } | 'conflict'> {
+    const response = await this.send(
+      path,
+      accessToken,
+      { 'Content-Type': 'application/json' },
+      'POST',
+      body,
     );
+    if (response.status === 409) return 'conflict';
+    return { created: this.parse<T>(response, scope) };
   }
 
   /** A DELETE; true when done, false when Partner Center has nothing there (404). */

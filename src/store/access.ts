@@ -77,34 +77,18 @@ export class CustomerAccessStore {
     });
   }
 
-  /**
-   * Records what the last sign-in to the customer tenant showed of the app's consent, with
-   * the access it now gives (undefined: a customer never read stays without a row).
-   */
+  /** Records what the last sign-in to the customer tenant showed of the app's consent. */
   async saveAppConsent(
     partnerId: string,
     customerTenantId: string,
     consented: boolean,
-    access: CustomerAccess | undefined,
+    access: CustomerAccess,
   ): Promise<void> {
-    const appConsent = consented ? ('consented' as const) : ('not_consented' as const);
-    if (!access) {
-      await this.db
-        .update(customerAccess)
-        .set({ appConsent, appConsentCheckedAt: sql`now()` })
-        .where(
-          and(
-            eq(customerAccess.partnerId, partnerId),
-            eq(customerAccess.customerTenantId, customerTenantId),
-          ),
-        );
-      return;
-    }
     const values = {
       state: access.state,
       features: access.features,
       reason: access.reason ?? null,
-      appConsent,
+      appConsent: consented ? ('consented' as const) : ('not_consented' as const),
       appConsentCheckedAt: sql`now()`,
     };
     await this.db
@@ -114,6 +98,41 @@ export class CustomerAccessStore {
         target: [customerAccess.partnerId, customerAccess.customerTenantId],
         set: values,
       });
+  }
+
+  /** Records one relationship as changed (auto-extend), with the access that follows. */
+  async saveRelationships(
+    partnerId: string,
+    customerTenantId: string,
+    relationships: RelationshipAccess[],
+    access: CustomerAccess,
+  ): Promise<void> {
+    await this.db
+      .update(customerAccess)
+      .set({
+        relationships,
+        state: access.state,
+        features: access.features,
+        reason: access.reason ?? null,
+      })
+      .where(
+        and(
+          eq(customerAccess.partnerId, partnerId),
+          eq(customerAccess.customerTenantId, customerTenantId),
+        ),
+      );
+  }
+
+  /** Drops a customer's row (one holding only an app consent now known to be given). */
+  async forget(partnerId: string, customerTenantId: string): Promise<void> {
+    await this.db
+      .delete(customerAccess)
+      .where(
+        and(
+          eq(customerAccess.partnerId, partnerId),
+          eq(customerAccess.customerTenantId, customerTenantId),
+        ),
+      );
   }
 
   async recordAction(action: {

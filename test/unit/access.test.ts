@@ -53,9 +53,7 @@ describe('GDAP access per customer', () => {
       relationship({ endDateTime: days(-2), displayName: 'Lapsed' }),
     ]);
     expect(pastEnd.state).to.equal('expired');
-    expect(pastEnd.reason).to.equal(
-      accessSentences.expired('Lapsed', days(-2).slice(0, 10)),
-    );
+    expect(pastEnd.reason).to.equal(accessSentences.expired('Lapsed', days(-2).slice(0, 10)));
   });
 
   it('is expiring within 30 days without auto-extend, not with it', () => {

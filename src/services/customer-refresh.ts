@@ -79,7 +79,10 @@ export async function refreshCustomerTenant(
   try {
     // Signing in to the customer tenant is the access check GDAP and the app's consent there
     // decide (50020, 50177, 90099, 65001): a customer that refuses is not asked for anything.
-    await deps.identity.accessToken(partition, [partnerCenterScope], customerTenantId);
+    // Redeemed each run (forceRefresh): a cached token would say nothing of the access now.
+    await deps.identity.accessToken(partition, [partnerCenterScope], customerTenantId, {
+      forceRefresh: true,
+    });
     await recordAppConsent(deps, run.partnerId, customerTenantId, true);
     const { accessToken } = await deps.identity.accessToken(partition, [partnerCenterScope]);
     // Another copy of this job (a stalled one, or one the reconciler re-added after Redis lost

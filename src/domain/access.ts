@@ -18,7 +18,7 @@ export const gdapRoles = {
 type GdapRole = keyof typeof gdapRoles;
 
 /** A role's name from its template id; the id itself for roles the product does not use. */
-export function roleName(roleDefinitionId: string): string {
+function roleName(roleDefinitionId: string): string {
   const id = roleDefinitionId.toLowerCase();
   return Object.entries(gdapRoles).find(([, v]) => v === id)?.[0] ?? roleDefinitionId;
 }
@@ -36,7 +36,7 @@ const featureRoles = {
   directory: ['Directory Readers', 'Global Reader', 'User Administrator'],
 } satisfies Record<string, GdapRole[]>;
 export type AccessFeature = keyof typeof featureRoles;
-export const accessFeatures = Object.keys(featureRoles) as AccessFeature[];
+const accessFeatures = Object.keys(featureRoles) as AccessFeature[];
 
 export type AccessState =
   'ok' | 'expiring' | 'expired' | 'no_relationship' | 'missing_role' | 'app_not_consented';

@@ -13,7 +13,7 @@ const graphAppId = '00000003-0000-0000-c000-000000000000';
  * What the app is consented for in each customer tenant: Partner Center (the partner's
  * sign-in there) and the Graph permissions custom licenses count with.
  */
-export const customerTenantGrants = [
+const customerTenantGrants = [
   { enterpriseApplicationId: partnerCenterAppId, scope: 'user_impersonation' },
   { enterpriseApplicationId: graphAppId, scope: customLicensePermissions.join(',') },
 ];

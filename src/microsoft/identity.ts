@@ -178,6 +178,27 @@ export class MicrosoftIdentity {
   }
 
   /**
+   * Signs in to `tenantId` with the partition's refresh token, for what the answer says (GDAP,
+   * the app's consent there), keeping nothing: the sign-in runs in a throwaway MSAL app, so the
+   * partition is neither locked nor grown by a token per customer tenant. The refresh token
+   * Microsoft rotates there is dropped; the stored one stays valid. Failures are MSAL errors.
+   */
+  async trySignIn(partition: CachePartition, scopes: string[], tenantId: string): Promise<void> {
+    const stored = await this.cache.load(partition);
+    const tokens = stored
+      ? (JSON.parse(stored.serialized) as { RefreshToken?: Record<string, { secret?: string }> })
+          .RefreshToken
+      : undefined;
+    const refreshToken = Object.values(tokens ?? {})[0]?.secret;
+    if (!refreshToken) throw new MsalNoTokens();
+    await this.createApp().acquireTokenByRefreshToken({
+      refreshToken,
+      scopes,
+      authority: this.authority(tenantId),
+    });
+  }
+
+  /**
    * Access tokens this process obtained, by partition, tenant and scopes. MSAL would return the
    * same token from the partition, but only after loading and decrypting it under the lock:
    * this spares every customer job of a run that round trip.

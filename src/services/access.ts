@@ -78,7 +78,7 @@ const activeNow = (r: DelegatedAdminRelationship) =>
  * consenting account's groups, and records each customer's access: every customer listed and
  * every customer a relationship names. Failures are thrown (classified Microsoft errors).
  */
-export async function readAccess(
+async function readAccess(
   deps: ServiceDeps,
   partnerId: string,
   consent: DelegatedAdmin,

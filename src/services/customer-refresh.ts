@@ -77,19 +77,16 @@ export async function refreshCustomerTenant(
   let subscriptions: PartnerCenterCollection<PartnerCenterSubscription>;
   let resolution: SkuResolution;
   try {
-    // Signing in to the customer tenant is the access check GDAP and the app's consent there
-    // decide (50020, 50177, 90099, 65001): a customer that refuses is not asked for anything.
-    // Redeemed each run (forceRefresh): a cached token would say nothing of the access now.
-    await deps.identity.accessToken(partition, [partnerCenterScope], customerTenantId, {
-      forceRefresh: true,
-    });
-    await recordAppConsent(deps, run.partnerId, customerTenantId, true);
     const { accessToken } = await deps.identity.accessToken(partition, [partnerCenterScope]);
     // Another copy of this job (a stalled one, or one the reconciler re-added after Redis lost
     // it) may have recorded the customer while this one waited for its slot or the token lock:
     // then Microsoft is not asked again.
     const current = await deps.runs.result(runId, customerTenantId);
     if (current?.status !== 'pending') return 'skipped';
+    // A sign-in to the customer tenant is the access check GDAP and the app's consent there
+    // decide (50020, 50177, 90099, 65001): a customer that refuses is not asked for anything.
+    await deps.identity.trySignIn(partition, [partnerCenterScope], customerTenantId);
+    await recordAppConsent(deps, run.partnerId, customerTenantId, true);
     [skus, subscriptions] = await Promise.all([
       deps.partnerCenter.get<PartnerCenterCollection<SubscribedSkuCounts>>(
         `/customers/${customerTenantId}/subscribedskus`,

@@ -9,6 +9,7 @@ import { GraphPacer } from './queue/graph-pacer.js';
 import type { JobQueues } from './queue/job-queues.js';
 import { Pacer } from './queue/pacer.js';
 import { withLock } from './queue/partition-lock.js';
+import { CustomerAccessStore } from './store/access.js';
 import { ConsentAttemptStore } from './store/consent-attempts.js';
 import { ConsentStore } from './store/consents.js';
 import { CustomLicenseStore } from './store/custom-licenses.js';
@@ -39,6 +40,8 @@ export interface Services {
   /** Paces Graph calls by resource units per tenant and per app, and per partner. */
   graphPacer: GraphPacer;
   customLicenses: CustomLicenseStore;
+  /** GDAP access per customer, and the fixes asked for it. */
+  access: CustomerAccessStore;
   users: UserStore;
   /** The values sealed by an older key than the first, and their reseal. */
   sealedValues: SealedValueStore;
@@ -82,6 +85,7 @@ export function createServices(
       appResourceUnitsPer20s: config.microsoft.graphAppResourceUnitsPer20s,
     }),
     customLicenses: new CustomLicenseStore(store.db),
+    access: new CustomerAccessStore(store.db),
     users: new UserStore(store.db),
     sealedValues: new SealedValueStore(store.db, keyRing),
   };

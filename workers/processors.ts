@@ -1,3 +1,4 @@
+import { consentApps, refreshAccess } from '../jobs/access.js';
 import type { JobDeps } from '../jobs/deps.js';
 import { exchangeConsentCode } from '../jobs/exchange-consent-code.js';
 import { reconcile } from '../jobs/reconcile.js';
@@ -22,4 +23,6 @@ export const processors: ProcessorTable<JobDeps> = {
   validateCustomLicenseToken,
   validateCustomLicenseTokens,
   resealKeys,
+  refreshAccess,
+  consentApps,
 };

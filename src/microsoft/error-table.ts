@@ -7,8 +7,10 @@
  * transient: retry with backoff (honouring Retry-After).
  * permanent: this tenant (or this attempt) fails now; retrying cannot help.
  * needs_reconsent: the partner's consent no longer works; stop and ask for consent again.
+ * no_access: the partner cannot reach this customer tenant (GDAP, the app's consent there):
+ * not a failure to retry, and no consent problem; it comes back once access is fixed.
  */
-type ErrorKind = 'transient' | 'permanent' | 'needs_reconsent';
+type ErrorKind = 'transient' | 'permanent' | 'needs_reconsent' | 'no_access';
 export type MicrosoftService = 'identity' | 'partnerCenter' | 'graph';
 
 export interface MicrosoftFailure {
@@ -78,6 +80,10 @@ export const signInBusySentence =
   "The partner's Microsoft sign-in was busy with other customers for too long; retrying.";
 const notInCustomerTenant =
   'The consenting account is a guest in this customer tenant, or in no GDAP security group for it: remove the guest account there, or add the account to the GDAP group that holds the needed roles.';
+const noActiveRelationship =
+  'The consenting account cannot sign in to this customer tenant: the partner has no active GDAP relationship with it, or the account is a guest there. Ask the customer to approve a GDAP relationship (or remove the guest account).';
+const appNotConsentedThere =
+  "The app is not consented in this customer tenant: consent it through Partner Center (the access page's app consent), then refresh the customer.";
 /**
  * Sentences a step picks for a failure only it can word: with what it knows (the account, the
  * subscription, the reason already given), never by editing a sentence itself.
@@ -120,6 +126,24 @@ export const stepSentences = {
   reportColumnMissing: (column: string) => `The mailbox usage report has no "${column}" column.`,
   /** A customer whose job was lost (its worker died, Redis lost it) with no outcome. */
   customerJobLost: 'The refresh of this customer was interrupted. Retry it.',
+  /** Auto-extend asked of a Microsoft-led transition relationship (read-only). */
+  autoExtendMicrosoftLed: (relationship: string) =>
+    `The relationship '${relationship}' is a Microsoft-led transition (MLT_), which cannot be changed: ask the customer to approve a new GDAP relationship with the roles you need, and turn on its auto-extend.`,
+  /** Auto-extend asked of a relationship that holds Global Administrator. */
+  autoExtendGlobalAdministrator: (relationship: string) =>
+    `The relationship '${relationship}' includes Global Administrator, which Microsoft never auto-extends: ask the customer to approve a relationship without it (Directory Readers and Reports Reader are enough here), and turn on its auto-extend.`,
+  /** Auto-extend asked of a relationship that is not active. */
+  autoExtendNotActive: (relationship: string, status: string) =>
+    `The relationship '${relationship}' is ${status}, not active: only an active relationship can auto-extend.`,
+  /** The relationship changed between our read and our change (If-Match refused). */
+  relationshipChanged: (relationship: string) =>
+    `The relationship '${relationship}' changed while auto-extend was being turned on: try again.`,
+  /** Microsoft refused auto-extend for a reason of its own; `reason` is the table's sentence. */
+  autoExtendRefused: (relationship: string, reason: string) =>
+    `Microsoft refused to turn on auto-extend for '${relationship}': ${reason}`,
+  /** No relationship of the partner has this id. */
+  relationshipUnknown: (relationshipId: string) =>
+    `The partner has no GDAP relationship ${relationshipId}.`,
   /** A transient failure on the last attempt: nothing retries it any more. */
   failedEveryAttempt: (service: MicrosoftService, code: string, next: 'customer' | 'run') =>
     `${serviceNames[service]} failed on every attempt (${code}). ${next === 'customer' ? 'Retry this customer.' : 'Start the refresh again.'}`,
@@ -226,22 +250,14 @@ const aadsts: Record<number, { partner: Rule; customer?: Rule; authorizationCode
       kind: 'needs_reconsent',
       message: (a) => `The app lacks consent for what it asked. ${reconsent(a)}`,
     },
-    customer: {
-      kind: 'permanent',
-      message:
-        'The app is not consented in this customer tenant; the customer must consent (or pre-consent it through Partner Center).',
-    },
+    customer: { kind: 'no_access', message: appNotConsentedThere },
   },
   90099: {
     partner: {
       kind: 'needs_reconsent',
       message: (a) => `The app is not authorized in the partner tenant. ${reconsent(a)}`,
     },
-    customer: {
-      kind: 'permanent',
-      message:
-        'No delegated admin relationship lets the partner into this customer tenant; set up GDAP for it.',
-    },
+    customer: { kind: 'no_access', message: appNotConsentedThere },
   },
   50020: {
     partner: {
@@ -249,7 +265,7 @@ const aadsts: Record<number, { partner: Rule; customer?: Rule; authorizationCode
       message: (a) =>
         `The consenting account does not belong to this partner tenant. ${reconsent(a)}`,
     },
-    customer: { kind: 'permanent', message: notInCustomerTenant },
+    customer: { kind: 'no_access', message: noActiveRelationship },
   },
   50177: {
     partner: {
@@ -257,7 +273,7 @@ const aadsts: Record<number, { partner: Rule; customer?: Rule; authorizationCode
       message: (a) =>
         `Microsoft refused the consenting account's pass-through sign-in. ${reconsent(a)}`,
     },
-    customer: { kind: 'permanent', message: notInCustomerTenant },
+    customer: { kind: 'no_access', message: notInCustomerTenant },
   },
   50078: {
     partner: {
@@ -355,6 +371,13 @@ function partnerCenterRule(f: HttpFailure, scope: CallScope): Rule {
     return {
       kind: 'needs_reconsent',
       message: (a) => `Partner Center refused the consent's token. ${reconsent(a)}`,
+    };
+  // For one customer: GDAP gives the account no role that reads it (or no relationship).
+  if (f.status === 403 && f.code === '20002' && scope === 'customer')
+    return {
+      kind: 'no_access',
+      message:
+        "Partner Center refused this customer's licenses (20002): the consenting account holds no GDAP role here that reads them (Directory Readers, Global Reader, User Administrator or License Administrator), or the partner has no relationship with this customer.",
     };
   if (f.status === 403 && f.code === '20002')
     return {

@@ -50,15 +50,20 @@ export class GraphClient {
     scope: CallScope,
     options: GraphRequestOptions,
     redirect = false,
+    write?: { method: 'PATCH'; body: unknown; headers: Record<string, string> },
   ): Promise<AxiosResponse<string>> {
-    await options.beforeRequest?.(graphResourceUnits('GET', url));
-    const response = await this.http.get<string>(url, {
+    await options.beforeRequest?.(graphResourceUnits(write?.method ?? 'GET', url));
+    const response = await this.http.request<string>({
+      url,
+      method: write?.method ?? 'GET',
       headers: {
         Authorization: `Bearer ${accessToken}`,
         Accept: 'application/json, text/plain',
         'client-request-id': randomUUID(),
         ...(options.eventual ? { ConsistencyLevel: 'eventual' } : {}),
+        ...(write ? { 'Content-Type': 'application/json', ...write.headers } : {}),
       },
+      ...(write ? { data: JSON.stringify(write.body) } : {}),
     });
     if (response.status >= 200 && response.status < 300) return response;
     if (redirect && response.status === 302) return response;
@@ -91,6 +96,30 @@ export class GraphClient {
       await this.request(`${this.baseUrl}/v1.0${path}`, accessToken, scope, options),
       path,
     );
+  }
+
+  /** A PATCH of one resource (`headers` such as If-Match); returns the resource Graph answers. */
+  async patch<T>(
+    path: string,
+    accessToken: string,
+    body: unknown,
+    headers: Record<string, string>,
+    scope: CallScope,
+    options: GraphRequestOptions = {},
+  ): Promise<T> {
+    const response = await this.send(
+      `${this.baseUrl}/v1.0${path}`,
+      accessToken,
+      scope,
+      options,
+      false,
+      {
+        method: 'PATCH',
+        body,
+        headers,
+      },
+    );
+    return answerJson<T>('graph', response.data, path);
   }
 
   /** A `$count` segment: Graph answers it as text/plain. */

@@ -23,12 +23,18 @@ class MsalNoTokens extends InteractionRequiredAuthError {
 const partnerCenterResource = 'https://api.partnercenter.microsoft.com';
 export const partnerCenterScope = `${partnerCenterResource}/user_impersonation`;
 /**
- * Graph permissions the Partner Center consent asks for beside it: "Read your profile", and
+ * Graph permissions the Partner Center consent asks for beside it: "Read your profile";
  * "Read group memberships", the least privileged permission under which Graph returns the
  * names of the user's groups (with User.Read alone it returns ids only), to check the
- * AdminAgents membership.
+ * AdminAgents membership and which GDAP groups the account is in; and "Manage Delegated Admin
+ * relationships", to read each customer's GDAP relationships and turn on their auto-extend
+ * (Read.All cannot change a relationship, and nothing less reads them).
  */
-const partnerConsentGraphPermissions = ['User.Read', 'GroupMember.Read.All'] as const;
+const partnerConsentGraphPermissions = [
+  'User.Read',
+  'GroupMember.Read.All',
+  'DelegatedAdminRelationship.ReadWrite.All',
+] as const;
 
 /** amr values that prove MFA: mfa, and ngcmfa (Windows Hello for Business: "equivalent to mfa"). */
 export function signedInWithMfa(amr: readonly string[] | undefined): boolean {
@@ -59,6 +65,8 @@ export interface AuthorizeRequest {
  */
 export class MicrosoftIdentity {
   readonly redirectUri: string;
+  /** The app (client) id: what Partner Center consents in customer tenants. */
+  readonly clientId: string;
 
   /** Every Graph permission the custom-license token holds, in one request (this cloud's Graph). */
   readonly graphDefaultScope: string;
@@ -75,6 +83,7 @@ export class MicrosoftIdentity {
     private readonly lock: PartitionLock,
   ) {
     this.redirectUri = `${config.publicUrl}/auth/callback`;
+    this.clientId = config.microsoft.clientId;
     const graph = config.microsoft.endpoints.graphResource;
     this.graphDefaultScope = `${graph}/.default`;
     this.customLicenseScopes = customLicensePermissions.map((p) => `${graph}/${p}`);
@@ -168,6 +177,27 @@ export class MicrosoftIdentity {
       this.recentTokens.set(memoKey, { token, expiresAt: token.result.expiresOn.getTime() });
     }
     return token;
+  }
+
+  /**
+   * Signs in to `tenantId` with the partition's refresh token, for what the answer says (GDAP,
+   * the app's consent there), keeping nothing: the sign-in runs in a throwaway MSAL app, so the
+   * partition is neither locked nor grown by a token per customer tenant. The refresh token
+   * Microsoft rotates there is dropped; the stored one stays valid. Failures are MSAL errors.
+   */
+  async trySignIn(partition: CachePartition, scopes: string[], tenantId: string): Promise<void> {
+    const stored = await this.cache.load(partition);
+    const tokens = stored
+      ? (JSON.parse(stored.serialized) as { RefreshToken?: Record<string, { secret?: string }> })
+          .RefreshToken
+      : undefined;
+    const refreshToken = Object.values(tokens ?? {})[0]?.secret;
+    if (!refreshToken) throw new MsalNoTokens();
+    await this.createApp().acquireTokenByRefreshToken({
+      refreshToken,
+      scopes,
+      authority: this.authority(tenantId),
+    });
   }
 
   /**

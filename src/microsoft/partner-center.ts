@@ -75,8 +75,46 @@ export class PartnerCenterClient {
     return this.parse<T>(await this.send(path, accessToken, headers), scope);
   }
 
-  private send(path: string, accessToken: string, headers: Record<string, string>) {
-    return this.http.get<string>(`${this.baseUrl}/v1${path}`, {
+  /**
+   * A POST creating a resource: the resource Partner Center answers, or `conflict` when one
+   * exists already (409).
+   */
+  async create<T>(
+    path: string,
+    accessToken: string,
+    body: unknown,
+    scope: CallScope,
+  ): Promise<{ created: T } | 'conflict'> {
+    const response = await this.send(
+      path,
+      accessToken,
+      { 'Content-Type': 'application/json' },
+      'POST',
+      body,
+    );
+    if (response.status === 409) return 'conflict';
+    return { created: this.parse<T>(response, scope) };
+  }
+
+  /** A DELETE; true when done, false when Partner Center has nothing there (404). */
+  async delete(path: string, accessToken: string, scope: CallScope): Promise<boolean> {
+    const response = await this.send(path, accessToken, {}, 'DELETE');
+    if (response.status === 404) return false;
+    if (response.status >= 200 && response.status < 300) return true;
+    this.parse<unknown>(response, scope);
+    return true;
+  }
+
+  private send(
+    path: string,
+    accessToken: string,
+    headers: Record<string, string>,
+    method: 'GET' | 'POST' | 'DELETE' = 'GET',
+    body?: unknown,
+  ) {
+    return this.http.request<string>({
+      url: `${this.baseUrl}/v1${path}`,
+      method,
       headers: {
         Authorization: `Bearer ${accessToken}`,
         Accept: 'application/json',
@@ -85,6 +123,7 @@ export class PartnerCenterClient {
         'MS-Contract-Version': 'v1',
         ...headers,
       },
+      ...(body === undefined ? {} : { data: JSON.stringify(body) }),
     });
   }
 

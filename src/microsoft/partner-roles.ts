@@ -33,16 +33,28 @@ export async function agentRolesOfSignedInUser(
   accessToken: string,
   options: GraphRequestOptions = {},
 ): Promise<AgentRoles> {
+  const groups = await groupsOfSignedInUser(graph, accessToken, options);
+  if (groups.some((g) => typeof g.displayName !== 'string')) return { kind: 'nameless' };
+  const names = new Set(groups.map((g) => g.displayName));
+  return { kind: 'known', roles: agentRoles.filter((r) => names.has(r)) };
+}
+
+/**
+ * The signed-in user's groups in the partner tenant from `/me/transitiveMemberOf`, every page,
+ * nested groups included; a name is missing when the token cannot read groups' names.
+ */
+export async function groupsOfSignedInUser(
+  graph: GraphClient,
+  accessToken: string,
+  options: GraphRequestOptions = {},
+): Promise<{ id?: string; displayName?: string | null }[]> {
   const { items } = await graph.all<DirectoryObject>(
     '/me/transitiveMemberOf?$select=id,displayName&$top=999',
     accessToken,
     'partner',
     options,
   );
-  const groups = items.filter((o) => o['@odata.type'] === '#microsoft.graph.group');
-  if (groups.some((g) => typeof g.displayName !== 'string')) return { kind: 'nameless' };
-  const names = new Set(groups.map((g) => g.displayName));
-  return { kind: 'known', roles: agentRoles.filter((r) => names.has(r)) };
+  return items.filter((o) => o['@odata.type'] === '#microsoft.graph.group');
 }
 
 /** The refusal for a consent without the Admin Agent role, naming what the account has. */

@@ -128,6 +128,30 @@ export const jobCatalog = {
     backoffMs: 60_000,
     schedule: () => '0 0 4 * * *',
   }),
+  /** Reads a partner's GDAP access to each customer (relationships, roles), on request. */
+  refreshAccess: defineJob({
+    queue: 'refresh',
+    payload: z.object({ partnerId: z.uuid() }).strict(),
+    attempts: 5,
+    backoffMs: 10_000,
+  }),
+  /**
+   * Consents the app in customer tenants through Partner Center, one after another; each
+   * customer's outcome is recorded, so the job is not retried (a repeat would consent again).
+   */
+  consentApps: defineJob({
+    queue: 'refresh',
+    payload: z
+      .object({
+        partnerId: z.uuid(),
+        customerTenantIds: z.array(z.uuid()).min(1).max(10_000),
+        /** Who asked, for the audit: a user's email or the API. */
+        actor: z.string().min(1).max(320),
+      })
+      .strict(),
+    attempts: 1,
+    backoffMs: 10_000,
+  }),
   /**
    * Seals again with the first key of ENCRYPTION_KEYS every value an older key sealed. Queued
    * at worker start-up when such values exist; `npm run keys -- reseal` does the same at once.
@@ -163,6 +187,10 @@ export const jobIds = {
   /** One validation per partner and `key` (a day, a token, a request). */
   validateCustomLicenseToken: (partnerId: string, key: string) =>
     `validate-custom-license-${partnerId}-${key}`,
+  /** One access read per partner and `key` (a request). */
+  refreshAccess: (partnerId: string, key: string) => `refresh-access-${partnerId}-${key}`,
+  /** One app-consent round per partner and `key` (a request). */
+  consentApps: (partnerId: string, key: string) => `consent-apps-${partnerId}-${key}`,
   /** A retry of a failed tenant: the failed job keeps its id, so each retry round gets one. */
   retryCustomer: (runId: string, tenant: string, attempts: number) =>
     `refresh-${runId}-${tenant}-retry${attempts}`,
@@ -172,6 +200,8 @@ export const jobIds = {
 export const deduplicationKeys = {
   /** A validation on request: fifty clicks while one is pending make no second job. */
   validateCustomLicenseToken: (partnerId: string) => `validate-custom-license-${partnerId}`,
+  /** An access read on request: one waiting or running per partner. */
+  refreshAccess: (partnerId: string) => `refresh-access-${partnerId}`,
   /** A reseal: one waiting or running per first key. */
   resealKeys: (currentKeyId: string) => `reseal-keys-${currentKeyId}`,
 };

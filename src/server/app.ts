@@ -6,6 +6,7 @@ import { carriesAdminBearer, requireAdmin, requireOperator } from './admin-auth.
 import { consentsRouter } from './api/consents.js';
 import { customLicensesRouter } from './api/custom-licenses.js';
 import { partnersRouter } from './api/partners.js';
+import { accessRouter } from './api/access.js';
 import { refreshRouter } from './api/refresh.js';
 import { callbackOutagePage, callbackRouter } from './callback.js';
 import { consentStarts, requestLimiter, tooManyConsentStarts } from './request-limits.js';
@@ -101,6 +102,7 @@ export function createApp(
   api.use(partnersRouter(services, 'admin-api'));
   api.use(consentsRouter(services, config.publicUrl));
   api.use(refreshRouter(services, queues));
+  api.use(accessRouter(services, queues, 'admin-api'));
   api.use(customLicensesRouter(services, queues, config.publicUrl, 'admin-api'));
   api.use((_req, _res, next) => next(new HttpError(404, 'not_found', 'No such resource.')));
   app.use('/api/v1', api);

@@ -1,7 +1,7 @@
 import { setTimeout } from 'node:timers/promises';
 import type { ServiceDeps } from '../dependencies.js';
 import { licenseSnapshots, type SubscribedSkuCounts } from '../domain/licenses.js';
-import { lastAttemptFailure } from '../microsoft/error-table.js';
+import { lastAttemptFailure, type MicrosoftFailure } from '../microsoft/error-table.js';
 import { classifyMicrosoftError } from '../microsoft/errors.js';
 import { partnerCenterScope } from '../microsoft/identity.js';
 import type {
@@ -10,6 +10,7 @@ import type {
 } from '../microsoft/partner-center.js';
 import { callsPerCustomer, customerRefreshCost } from '../queue/refresh-work.js';
 import { isOutage, type JobContext } from '../queue/worker-pool.js';
+import { recordAppConsent } from './access.js';
 import { countCustomLicenses } from './custom-licenses.js';
 import { stopForFailure } from './refresh.js';
 import {
@@ -18,7 +19,7 @@ import {
   type SkuResolution,
 } from './subscription-skus.js';
 
-export type RefreshCustomerOutcome = 'succeeded' | 'failed' | 'skipped';
+export type RefreshCustomerOutcome = 'succeeded' | 'failed' | 'no_access' | 'skipped';
 
 /**
  * One customer tenant: subscribed SKUs and subscriptions (each joined to its SKU through its
@@ -82,6 +83,10 @@ export async function refreshCustomerTenant(
     // then Microsoft is not asked again.
     const current = await deps.runs.result(runId, customerTenantId);
     if (current?.status !== 'pending') return 'skipped';
+    // A sign-in to the customer tenant is the access check GDAP and the app's consent there
+    // decide (50020, 50177, 90099, 65001): a customer that refuses is not asked for anything.
+    await deps.identity.trySignIn(partition, [partnerCenterScope], customerTenantId);
+    await recordAppConsent(deps, run.partnerId, customerTenantId, true);
     [skus, subscriptions] = await Promise.all([
       deps.partnerCenter.get<PartnerCenterCollection<SubscribedSkuCounts>>(
         `/customers/${customerTenantId}/subscribedskus`,
@@ -110,6 +115,11 @@ export async function refreshCustomerTenant(
     if (classified.retryAfterMs !== undefined)
       await ctx.retryAfter(classified.retryAfterMs + Math.random() * 1000);
     if (classified.kind === 'transient' && !ctx.finalAttempt) throw error;
+    if (classified.kind === 'no_access') {
+      await recordNoAccess(deps, runId, run.partnerId, customerTenantId, classified, attempts);
+      ctx.log.info({ runId, customerTenantId, code: classified.code }, 'customer not reachable');
+      return 'no_access';
+    }
     const failure = lastAttemptFailure(classified, 'customer');
     if (failure.kind === 'needs_reconsent') await stopForFailure(deps, runId, consent.id, failure);
     await deps.runs.fail(runId, [customerTenantId], failure, attempts);
@@ -139,4 +149,31 @@ export async function refreshCustomerTenant(
     { partnerId: run.partnerId, rows },
   );
   return 'succeeded';
+}
+
+/** App consent refusals at the customer tenant (the rest of no_access is GDAP's). */
+const appConsentCodes = new Set(['AADSTS90099', 'AADSTS65001']);
+
+/**
+ * A customer the partner cannot reach: the app's consent recorded when that was the cause,
+ * and the result says what to do: the access view's sentence (naming the group and the
+ * relationship) when it shows the customer unreachable, else the refusal's.
+ */
+async function recordNoAccess(
+  deps: ServiceDeps,
+  runId: string,
+  partnerId: string,
+  customerTenantId: string,
+  failure: MicrosoftFailure,
+  attempts: number,
+): Promise<void> {
+  if (failure.service === 'identity' && appConsentCodes.has(failure.code))
+    await recordAppConsent(deps, partnerId, customerTenantId, false);
+  const access = await deps.access.get(partnerId, customerTenantId);
+  const known = access && access.state !== 'ok' && access.state !== 'expiring' && access.reason;
+  await deps.runs.noAccess(
+    runId,
+    [{ customerTenantId, code: failure.code, message: known || failure.message }],
+    attempts,
+  );
 }

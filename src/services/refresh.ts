@@ -1,4 +1,3 @@
-import { setTimeout } from 'node:timers/promises';
 import type { ServiceDeps } from '../dependencies.js';
 import { lastAttemptFailure, type MicrosoftFailure } from '../microsoft/error-table.js';
 import { classifyMicrosoftError } from '../microsoft/errors.js';
@@ -9,10 +8,9 @@ import { jobIds } from '../queue/catalog.js';
 import { enqueuePendingTenants } from '../queue/refresh-work.js';
 import { isOutage, type JobContext } from '../queue/worker-pool.js';
 import type { RefreshRunTrigger } from '../store/schema.js';
+import { unreachableStates } from '../domain/access.js';
+import { consentPartition, listCustomers, readAccessKeepingLast } from './access.js';
 import { checkCustomLicenseToken } from './custom-licenses.js';
-
-/** Customers per page: the size Partner Center's SDK uses by default. */
-const pageSize = 100;
 
 /** Opens a run for the partner (or joins the open one) and queues its listing. */
 export async function startRefresh(
@@ -60,6 +58,8 @@ export interface RefreshPartnerSummary {
   notYetAdded: number;
   /** Companies whose customer Partner Center no longer shows. */
   notVisible: number;
+  /** Customers GDAP access shows unreachable: recorded without a job. */
+  noAccess: number;
 }
 
 /**
@@ -79,24 +79,15 @@ export async function listAndFanOut(
     await deps.runs.stop(runId, 'No active consent: grant Partner Center consent first.');
     return { skipped: 'no consent' };
   }
-  const customers: PartnerCenterCustomer[] = [];
+  let customers: PartnerCenterCustomer[];
   try {
     const { accessToken } = await deps.identity.accessToken(
-      { partnerId: run.partnerId, delegatedAdminId: consent.id, purpose: 'partner_center' },
+      consentPartition(run.partnerId, consent),
       [partnerCenterScope],
     );
-    let continuationToken: string | undefined;
-    do {
-      const wait = await deps.pacer.reserve(run.partnerId);
-      if (wait > 0) await setTimeout(wait);
-      const page = await deps.partnerCenter.customersPage(accessToken, {
-        size: pageSize,
-        ...(continuationToken ? { continuationToken } : {}),
-      });
-      customers.push(...page.items);
-      continuationToken = page.items.length > 0 ? page.continuationToken : undefined;
-      await ctx.updateProgress({ listed: customers.length });
-    } while (continuationToken);
+    customers = await listCustomers(deps, run.partnerId, accessToken, (listed) =>
+      ctx.updateProgress({ listed }),
+    );
   } catch (error) {
     if (isOutage(error)) throw error; // waited out by the worker pool, not the run's failure
     const classified = classifyMicrosoftError(error);
@@ -107,6 +98,9 @@ export async function listAndFanOut(
     await stopForFailure(deps, runId, consent.id, failure);
     return { skipped: failure.message };
   }
+
+  // GDAP access first: customers it shows unreachable are not asked for anything this run.
+  await readAccessKeepingLast(deps, ctx.log, run.partnerId, consent, customers);
 
   // Custom licenses count with their own token: validate it first, so its state is known
   // (and said) before the customers are refreshed, not after their counts fail.
@@ -151,11 +145,24 @@ export async function listAndFanOut(
   await deps.partners.setVisibility([...seen], 'visible');
   await deps.partners.setVisibility(invisible, 'not_visible');
   await deps.runs.addTenants(runId, tenants, notYetAdded);
+  const unreachable = (await deps.access.forPartner(run.partnerId)).filter((a) =>
+    unreachableStates.has(a.state),
+  );
+  const noAccess = await deps.runs.noAccess(
+    runId,
+    unreachable.map((a) => ({
+      customerTenantId: a.customerTenantId,
+      code: a.state,
+      message: a.reason ?? a.state,
+    })),
+    0,
+  );
   const { added } = await enqueuePendingTenants(deps, run);
   return {
     customers: customers.length,
     refreshing: added.length,
     notYetAdded: notYetAdded.length,
     notVisible: invisible.length,
+    noAccess,
   };
 }

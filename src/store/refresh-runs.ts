@@ -189,6 +189,53 @@ export class RefreshRunStore {
     });
   }
 
+  /**
+   * Tenants the partner cannot reach (GDAP, the app's consent), each with the code met and
+   * what to do: out of pending, counted apart from failures, never in the retry list.
+   */
+  async noAccess(
+    runId: string,
+    tenants: { customerTenantId: string; code: string; message: string }[],
+    attempts: number,
+  ): Promise<number> {
+    if (tenants.length === 0) return 0;
+    return this.db.transaction(async (tx) => {
+      let moved = 0;
+      for (const t of tenants) {
+        const rows = await tx
+          .update(refreshResults)
+          .set({
+            status: 'no_access',
+            attempts,
+            finishedAt: sql`now()`,
+            classification: 'no_access',
+            errorCode: t.code,
+            errorMessage: t.message,
+          })
+          .where(
+            and(
+              eq(refreshResults.runId, runId),
+              eq(refreshResults.customerTenantId, t.customerTenantId),
+              eq(refreshResults.status, 'pending'),
+            ),
+          )
+          .returning({ id: refreshResults.id });
+        moved += rows.length;
+      }
+      await countOutcomes(tx, runId, { noAccess: moved });
+      return moved;
+    });
+  }
+
+  /** The latest run's customers without access: tenant, code and what to do. */
+  async noAccessOf(runId: string) {
+    return this.db
+      .select()
+      .from(refreshResults)
+      .where(and(eq(refreshResults.runId, runId), eq(refreshResults.status, 'no_access')))
+      .orderBy(refreshResults.customerTenantId);
+  }
+
   /** The failed tenants of the partner's latest run, for the failures list and retries. */
   async failures(partnerId: string) {
     const run = await this.latest(partnerId);
@@ -279,16 +326,18 @@ export class RefreshRunStore {
 async function countOutcomes(
   tx: Database,
   runId: string,
-  outcomes: { succeeded?: number; failed?: number },
+  outcomes: { succeeded?: number; failed?: number; noAccess?: number },
 ): Promise<void> {
   const succeeded = outcomes.succeeded ?? 0;
   const failed = outcomes.failed ?? 0;
-  const done = sql`${refreshRuns.status} = 'running' and ${refreshRuns.succeeded} + ${refreshRuns.failed} + ${succeeded + failed} >= ${refreshRuns.total}`;
+  const noAccess = outcomes.noAccess ?? 0;
+  const done = sql`${refreshRuns.status} = 'running' and ${refreshRuns.succeeded} + ${refreshRuns.failed} + ${refreshRuns.noAccess} + ${succeeded + failed + noAccess} >= ${refreshRuns.total}`;
   await tx
     .update(refreshRuns)
     .set({
       succeeded: sql`${refreshRuns.succeeded} + ${succeeded}`,
       failed: sql`${refreshRuns.failed} + ${failed}`,
+      noAccess: sql`${refreshRuns.noAccess} + ${noAccess}`,
       status: sql`case when ${done} then 'completed' else ${refreshRuns.status} end`,
       finishedAt: sql`case when ${done} then now() else ${refreshRuns.finishedAt} end`,
     })
@@ -303,7 +352,7 @@ async function finishIfDone(tx: Database, runId: string): Promise<void> {
       and(
         eq(refreshRuns.id, runId),
         eq(refreshRuns.status, 'running'),
-        sql`${refreshRuns.succeeded} + ${refreshRuns.failed} >= ${refreshRuns.total}`,
+        sql`${refreshRuns.succeeded} + ${refreshRuns.failed} + ${refreshRuns.noAccess} >= ${refreshRuns.total}`,
       ),
     );
 }

@@ -1,4 +1,11 @@
 // Stays whole: drizzle-kit diffs this one file into migrations, and the tables refer to each other.
+import type {
+  AccessFeature,
+  AccessState,
+  AppConsentState,
+  FeatureAccess,
+  RelationshipAccess,
+} from '../domain/access.js';
 import type { CustomLicenseKind } from '../domain/custom-licenses.js';
 import { sql } from 'drizzle-orm';
 import {
@@ -216,6 +223,8 @@ export const refreshRuns = pgTable(
     total: integer('total').notNull().default(0),
     succeeded: integer('succeeded').notNull().default(0),
     failed: integer('failed').notNull().default(0),
+    /** Customers the partner cannot reach (GDAP or the app's consent): not failures to retry. */
+    noAccess: integer('no_access').notNull().default(0),
     /** Why the run stopped early, in a sentence for the partner. */
     error: text('error'),
     /** Partner Center customers the listing found with no company here yet. */
@@ -235,8 +244,9 @@ export const refreshRuns = pgTable(
   ],
 );
 
-export type RefreshResultStatus = 'pending' | 'succeeded' | 'failed';
-export type ErrorClassification = 'transient' | 'permanent' | 'needs_reconsent';
+/** no_access: the partner cannot reach the customer (GDAP, app consent); fixed there, not retried. */
+export type RefreshResultStatus = 'pending' | 'succeeded' | 'failed' | 'no_access';
+export type ErrorClassification = 'transient' | 'permanent' | 'needs_reconsent' | 'no_access';
 
 /** One customer tenant within a refresh run. */
 export const refreshResults = pgTable(
@@ -429,4 +439,55 @@ export const sessions = pgTable(
     expiresAt: timestamp('expires_at', { withTimezone: true }).notNull(),
   },
   (t) => [index('sessions_expires_idx').on(t.expiresAt)],
+);
+
+/**
+ * A partner's GDAP access to one customer tenant, as last read from its delegated admin
+ * relationships (roles the consenting account holds through its groups) and the app's consent
+ * there (known from the last sign-in to the customer tenant).
+ */
+export const customerAccess = pgTable(
+  'customer_access',
+  {
+    partnerId: uuid('partner_id')
+      .notNull()
+      .references(() => partners.id, { onDelete: 'cascade' }),
+    customerTenantId: uuid('customer_tenant_id').notNull(),
+    /** As Partner Center or the relationships name the customer. */
+    customerName: text('customer_name'),
+    state: text('state').$type<AccessState>().notNull(),
+    relationships: jsonb('relationships').$type<RelationshipAccess[]>().notNull().default([]),
+    features: jsonb('features').$type<Record<AccessFeature, FeatureAccess>>().notNull(),
+    /** What to do, when the state is not ok. */
+    reason: text('reason'),
+    appConsent: text('app_consent').$type<AppConsentState>().notNull().default('unknown'),
+    appConsentCheckedAt: timestamp('app_consent_checked_at', { withTimezone: true }),
+    /** When the relationships were last read; null while only the app's consent is known. */
+    checkedAt: timestamp('checked_at', { withTimezone: true }),
+  },
+  (t) => [uniqueIndex('customer_access_partner_tenant_uq').on(t.partnerId, t.customerTenantId)],
+);
+
+export type AccessActionKind = 'app_consent' | 'auto_extend';
+/** done: Microsoft made the change; refused: Microsoft (or its rules) refused it; failed: an error. */
+export type AccessActionOutcome = 'done' | 'refused' | 'failed';
+
+/** Each fix of GDAP access asked of Microsoft: who, what, where, and how it ended. */
+export const accessActions = pgTable(
+  'access_actions',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    partnerId: uuid('partner_id')
+      .notNull()
+      .references(() => partners.id, { onDelete: 'cascade' }),
+    actor: text('actor').notNull(),
+    action: text('action').$type<AccessActionKind>().notNull(),
+    customerTenantId: uuid('customer_tenant_id').notNull(),
+    relationshipId: text('relationship_id'),
+    outcome: text('outcome').$type<AccessActionOutcome>().notNull(),
+    /** The sentence for a refusal or failure. */
+    message: text('message'),
+    createdAt: createdAt(),
+  },
+  (t) => [index('access_actions_partner_created_idx').on(t.partnerId, t.createdAt)],
 );

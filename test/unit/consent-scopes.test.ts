@@ -30,6 +30,7 @@ describe('consent scopes', () => {
       'https://api.partnercenter.microsoft.com/user_impersonation',
       'https://graph.microsoft.com/User.Read',
       'https://graph.microsoft.com/GroupMember.Read.All',
+      'https://graph.microsoft.com/DelegatedAdminRelationship.ReadWrite.All',
     ]);
     const usgov = await consentScopes('usgov', 'partner_center');
     expect(usgov).to.include.members([
@@ -37,6 +38,15 @@ describe('consent scopes', () => {
       'https://graph.microsoft.us/GroupMember.Read.All',
     ]);
     expect(usgov.filter((s) => s.startsWith('https://graph.microsoft.com'))).to.deep.equal([]);
+  });
+
+  it('asks for GDAP relationships with the least permission that changes them, and nothing broader', async () => {
+    const scopes = await consentScopes('global', 'partner_center');
+    expect(scopes.filter((s) => s.startsWith('https://graph.microsoft.com/'))).to.have.members([
+      'https://graph.microsoft.com/User.Read',
+      'https://graph.microsoft.com/GroupMember.Read.All',
+      'https://graph.microsoft.com/DelegatedAdminRelationship.ReadWrite.All',
+    ]);
   });
 
   it('asks for the mailbox usage report, not mailbox settings, for the custom-license token', async () => {

@@ -33,11 +33,11 @@ describe('classifying Microsoft errors (one table)', () => {
     }
   });
 
-  it('fails one customer only for 65001 and 90099 from its tenant, but stops the partner at home', () => {
+  it('finds one customer unreachable for 65001 and 90099 from its tenant, but stops the partner at home', () => {
     for (const code of [65001, 90099]) {
-      expect(
-        classifyMicrosoftError(msal('server', 'invalid_grant', code), 'customer').kind,
-      ).to.equal('permanent');
+      const there = classifyMicrosoftError(msal('server', 'invalid_grant', code), 'customer');
+      expect(there.kind).to.equal('no_access');
+      expect(there.message).to.match(/app is not consented in this customer tenant/);
       expect(
         classifyMicrosoftError(msal('server', 'invalid_grant', code), 'partner').kind,
       ).to.equal('needs_reconsent');
@@ -50,7 +50,7 @@ describe('classifying Microsoft errors (one table)', () => {
       [50078, /multi-factor authentication is older/, /fresher multi-factor sign-in/],
       [53003, /Conditional Access in your tenant blocks/, /Conditional Access in this customer/],
       [530034, /at risk in your tenant/, /at risk in the partner's tenant/],
-      [50020, /does not belong to this partner tenant/, /guest in this customer tenant/],
+      [50020, /does not belong to this partner tenant/, /no active GDAP relationship/],
       [50177, /pass-through sign-in/, /in no GDAP security group/],
       [
         5000224,
@@ -65,7 +65,9 @@ describe('classifying Microsoft errors (one table)', () => {
       expect(atHome.message, String(code)).to.match(home);
       expect(atHome.code).to.equal(`AADSTS${code}`);
       const there = classifyMicrosoftError(error, 'customer');
-      expect(there.kind, String(code)).to.equal('permanent');
+      expect(there.kind, String(code)).to.equal(
+        code === 50020 || code === 50177 ? 'no_access' : 'permanent',
+      );
       expect(there.message, String(code)).to.match(customer);
     }
   });
@@ -245,6 +247,12 @@ describe('classifying Microsoft errors (one table)', () => {
       classifyHttpFailure(
         { service: 'partnerCenter', status: 403, code: '20002', retryAfterMs: undefined },
         'customer',
+      ).kind,
+    ).to.equal('no_access');
+    expect(
+      classifyHttpFailure(
+        { service: 'partnerCenter', status: 403, code: '20002', retryAfterMs: undefined },
+        'partner',
       ).kind,
     ).to.equal('permanent');
     expect(

@@ -96,7 +96,9 @@ export function delegatedAdminStatus(
       total: run.total,
       succeeded: run.succeeded,
       failed: run.failed,
-      pending: Math.max(0, run.total - run.succeeded - run.failed),
+      /** Customers the partner cannot reach (GDAP, app consent): fixed there, not retried. */
+      noAccess: run.noAccess,
+      pending: Math.max(0, run.total - run.succeeded - run.failed - run.noAccess),
       startedAt: run.startedAt,
       finishedAt: run.finishedAt,
       message: run.error,

@@ -131,15 +131,16 @@ export function DelegatedAdminPage(props: DelegatedAdminPageProps) {
           <div data-testid="run">
             <p role="status">
               {run.status === 'running'
-                ? `Refreshing: ${run.succeeded + run.failed} of ${run.total || '…'} companies done`
+                ? `Refreshing: ${run.succeeded + run.failed + run.noAccess} of ${run.total || '…'} companies done`
                 : run.status === 'completed'
                   ? `Refresh completed ${when(run.finishedAt)}: ${run.succeeded} of ${run.total} companies refreshed`
                   : `Refresh stopped: ${run.message ?? ''}`}
-              {run.failed > 0 ? `, ${run.failed} failed` : ''}.
+              {run.failed > 0 ? `, ${run.failed} failed` : ''}
+              {run.noAccess > 0 ? `, ${run.noAccess} without access` : ''}.
             </p>
             <progress
               max={Math.max(run.total, 1)}
-              value={run.succeeded + run.failed}
+              value={run.succeeded + run.failed + run.noAccess}
               aria-label="Refresh progress"
             />
           </div>

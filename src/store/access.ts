@@ -1,0 +1,163 @@
+import { and, desc, eq, sql } from 'drizzle-orm';
+import type { CustomerAccess, RelationshipAccess } from '../domain/access.js';
+import type { Database } from './database.js';
+import {
+  accessActions,
+  customerAccess,
+  type AccessActionKind,
+  type AccessActionOutcome,
+} from './schema.js';
+
+export type CustomerAccessRow = typeof customerAccess.$inferSelect;
+export type AccessAction = typeof accessActions.$inferSelect;
+
+/** One customer's access as read from its relationships. */
+export interface AccessRead extends CustomerAccess {
+  customerTenantId: string;
+  customerName: string | null;
+  relationships: RelationshipAccess[];
+}
+
+/** GDAP access per (partner, customer tenant), and the audit of the fixes asked for it. */
+export class CustomerAccessStore {
+  constructor(private readonly db: Database) {}
+
+  forPartner(partnerId: string): Promise<CustomerAccessRow[]> {
+    return this.db
+      .select()
+      .from(customerAccess)
+      .where(eq(customerAccess.partnerId, partnerId))
+      .orderBy(customerAccess.customerName, customerAccess.customerTenantId);
+  }
+
+  async get(partnerId: string, customerTenantId: string): Promise<CustomerAccessRow | undefined> {
+    const [row] = await this.db
+      .select()
+      .from(customerAccess)
+      .where(
+        and(
+          eq(customerAccess.partnerId, partnerId),
+          eq(customerAccess.customerTenantId, customerTenantId),
+        ),
+      );
+    return row;
+  }
+
+  /** Records a read of the partner's relationships: every customer's row, app consent kept. */
+  async saveRead(partnerId: string, reads: AccessRead[]): Promise<void> {
+    if (reads.length === 0) return;
+    await this.db.transaction(async (tx) => {
+      for (let i = 0; i < reads.length; i += 500) {
+        await tx
+          .insert(customerAccess)
+          .values(
+            reads.slice(i, i + 500).map((r) => ({
+              partnerId,
+              customerTenantId: r.customerTenantId,
+              customerName: r.customerName,
+              state: r.state,
+              relationships: r.relationships,
+              features: r.features,
+              reason: r.reason ?? null,
+              checkedAt: sql`now()`,
+            })),
+          )
+          .onConflictDoUpdate({
+            target: [customerAccess.partnerId, customerAccess.customerTenantId],
+            set: {
+              customerName: sql`coalesce(excluded.customer_name, ${customerAccess.customerName})`,
+              state: sql`excluded.state`,
+              relationships: sql`excluded.relationships`,
+              features: sql`excluded.features`,
+              reason: sql`excluded.reason`,
+              checkedAt: sql`now()`,
+            },
+          });
+      }
+    });
+  }
+
+  /** Records what the last sign-in to the customer tenant showed of the app's consent. */
+  async saveAppConsent(
+    partnerId: string,
+    customerTenantId: string,
+    consented: boolean,
+    access: CustomerAccess,
+  ): Promise<void> {
+    const values = {
+      state: access.state,
+      features: access.features,
+      reason: access.reason ?? null,
+      appConsent: consented ? ('consented' as const) : ('not_consented' as const),
+      appConsentCheckedAt: sql`now()`,
+    };
+    await this.db
+      .insert(customerAccess)
+      .values({ partnerId, customerTenantId, ...values })
+      .onConflictDoUpdate({
+        target: [customerAccess.partnerId, customerAccess.customerTenantId],
+        set: values,
+      });
+  }
+
+  /** Records one relationship as changed (auto-extend), with the access that follows. */
+  async saveRelationships(
+    partnerId: string,
+    customerTenantId: string,
+    relationships: RelationshipAccess[],
+    access: CustomerAccess,
+  ): Promise<void> {
+    await this.db
+      .update(customerAccess)
+      .set({
+        relationships,
+        state: access.state,
+        features: access.features,
+        reason: access.reason ?? null,
+      })
+      .where(
+        and(
+          eq(customerAccess.partnerId, partnerId),
+          eq(customerAccess.customerTenantId, customerTenantId),
+        ),
+      );
+  }
+
+  /** Drops a customer's row (one holding only an app consent now known to be given). */
+  async forget(partnerId: string, customerTenantId: string): Promise<void> {
+    await this.db
+      .delete(customerAccess)
+      .where(
+        and(
+          eq(customerAccess.partnerId, partnerId),
+          eq(customerAccess.customerTenantId, customerTenantId),
+        ),
+      );
+  }
+
+  async recordAction(action: {
+    partnerId: string;
+    actor: string;
+    action: AccessActionKind;
+    customerTenantId: string;
+    relationshipId?: string;
+    outcome: AccessActionOutcome;
+    message?: string;
+  }): Promise<void> {
+    await this.db.insert(accessActions).values({
+      ...action,
+      relationshipId: action.relationshipId ?? null,
+      message: action.message ?? null,
+    });
+  }
+
+  /** The partner's latest fixes, newest first. */
+  actions(partnerId: string, limit = 100): Promise<AccessAction[]> {
+    return this.db
+      .select()
+      .from(accessActions)
+      .where(eq(accessActions.partnerId, partnerId))
+      .orderBy(desc(accessActions.id))
+      .limit(limit);
+  }
+}

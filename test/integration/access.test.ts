@@ -1,0 +1,367 @@
+import { readFileSync } from 'node:fs';
+import { expect } from 'chai';
+import { eq } from 'drizzle-orm';
+import type { ScenarioInput } from '../../emulator/scenario.js';
+import { accessSentences } from '../../src/domain/access.js';
+import { stepSentences } from '../../src/microsoft/error-table.js';
+import { jobIds } from '../../src/queue/catalog.js';
+import { refreshResults } from '../../src/store/schema.js';
+import { testClient } from '../support/emulator.js';
+import { startHarness, type Harness } from '../support/harness.js';
+import { suiteFailed } from '../support/keep-on-failure.js';
+
+// GDAP access per customer against the emulator's GDAP scenario (one customer per case):
+// what the access API says, what a run does with each customer, and the fixes.
+
+const customers = {
+  allGood: 'c0000001-0000-4000-8000-000000000001',
+  noRelationship: 'c0000002-0000-4000-8000-000000000002',
+  expired: 'c0000003-0000-4000-8000-000000000003',
+  expiring: 'c0000004-0000-4000-8000-000000000004',
+  mailboxOnly: 'c0000005-0000-4000-8000-000000000005',
+  licensesOnly: 'c0000006-0000-4000-8000-000000000006',
+  notConsented: 'c0000007-0000-4000-8000-000000000007',
+  microsoftLed: 'c0000008-0000-4000-8000-000000000008',
+  globalAdmin: 'c0000009-0000-4000-8000-000000000009',
+  partlyConsented: 'c0000010-0000-4000-8000-000000000010',
+  terminated: 'c0000011-0000-4000-8000-000000000011',
+};
+type Case = keyof typeof customers;
+
+interface AccessRow {
+  customerTenantId: string;
+  customerName: string;
+  state: string;
+  relationships: {
+    id: string;
+    displayName: string;
+    status: string;
+    endDateTime: string;
+    autoExtendDuration: string;
+    roles: string[];
+  }[];
+  features: Record<string, { ok: boolean; reason?: string }>;
+  reason?: string;
+  checkedAt: string | null;
+}
+
+function gdapScenario(): ScenarioInput {
+  const scenario = JSON.parse(
+    readFileSync(new URL('../../emulator/scenarios/gdap.json', import.meta.url), 'utf8'),
+  ) as ScenarioInput;
+  return {
+    ...scenario,
+    clients: [
+      {
+        clientId: testClient.clientId,
+        clientSecret: testClient.clientSecret,
+        redirectUris: [testClient.redirectUri],
+      },
+    ],
+  };
+}
+
+describe('GDAP access per customer', function () {
+  let h: Harness;
+  let partnerId: string;
+
+  const access = async (query = '') => {
+    const res = await h.api('get', `/partners/${partnerId}/access${query}`);
+    expect(res.status, res.text).to.equal(200);
+    const rows = (res.body as { customers: AccessRow[] }).customers;
+    return new Map(rows.map((r) => [r.customerTenantId, r]));
+  };
+  const stateOf = async (which: Case) => (await access()).get(customers[which])?.state;
+
+  /** Starts a run (or waits for the one open) and returns its id once it ended. */
+  const runToEnd = async (): Promise<string> => {
+    const started = await h.api('post', `/partners/${partnerId}/refresh`);
+    expect(started.status, started.text).to.equal(202);
+    const runId = (started.body as { runId: string }).runId;
+    await h.runEnded(runId);
+    return runId;
+  };
+  const results = async (runId: string) =>
+    new Map(
+      (
+        await h.runtime.store.db
+          .select()
+          .from(refreshResults)
+          .where(eq(refreshResults.runId, runId))
+      ).map((r) => [r.customerTenantId, r]),
+    );
+  let firstRun: string;
+
+  before(async function () {
+    this.timeout(120_000);
+    h = await startHarness(gdapScenario(), { PARTNER_CENTER_REQUESTS_PER_SECOND: '15' });
+    partnerId = (
+      (await h.api('post', '/partners', { name: 'GDAP Partner' })).body as { id: string }
+    ).id;
+    for (const [name, tenantId] of Object.entries(customers)) {
+      await h.runtime.services.partners.addCompany(
+        partnerId,
+        { name: `${name} company`, customerTenantId: tenantId },
+        'test',
+      );
+    }
+    await h.grant(partnerId, 'admin@s365l.com');
+    const status = await h.api('get', `/partners/${partnerId}/delegated-admin`);
+    firstRun = (status.body as { run: { id: string } }).run.id;
+    await h.runEnded(firstRun);
+  });
+  after(async function () {
+    await h?.close(suiteFailed(this));
+  });
+
+  it('reads every customer’s access at the start of the run, with the roles held and what to do', async () => {
+    const rows = await access();
+    expect(rows.size).to.equal(Object.keys(customers).length);
+    const states = Object.fromEntries(
+      Object.entries(customers).map(([name, tenant]) => [name, rows.get(tenant)?.state]),
+    );
+    expect(states).to.deep.equal({
+      allGood: 'ok',
+      noRelationship: 'no_relationship',
+      expired: 'expired',
+      expiring: 'expiring',
+      mailboxOnly: 'missing_role',
+      licensesOnly: 'ok',
+      // Known from the run's sign-in to their tenants: 90099 and 65001.
+      notConsented: 'app_not_consented',
+      microsoftLed: 'ok',
+      globalAdmin: 'ok',
+      partlyConsented: 'app_not_consented',
+      terminated: 'no_relationship',
+    });
+    const good = rows.get(customers.allGood)!;
+    expect(good.customerName).to.equal('allGood company');
+    expect(good.relationships).to.have.length(1);
+    expect(good.relationships[0]).to.include({
+      displayName: 'All Good managed services',
+      status: 'active',
+      autoExtendDuration: 'P180D',
+    });
+    expect(good.relationships[0]!.roles).to.have.members([
+      'Exchange Administrator',
+      'Global Reader',
+      'License Administrator',
+    ]);
+    expect(good.features).to.deep.equal({
+      licenses: { ok: true },
+      mailboxes: { ok: true },
+      directory: { ok: true },
+    });
+    expect(good.reason).to.equal(undefined);
+    expect(good.checkedAt).to.be.a('string');
+
+    const mailboxOnly = rows.get(customers.mailboxOnly)!;
+    expect(mailboxOnly.reason).to.equal(
+      "Give the group 'GDAP Mail' Directory Readers in the relationship 'Exchange support', or use a relationship that has it.",
+    );
+    expect(mailboxOnly.features.licenses?.ok).to.equal(false);
+    expect(mailboxOnly.features.mailboxes).to.deep.equal({ ok: true });
+    // Licenses readable, mailboxes not: said per feature; the partner counts no mailboxes.
+    const licensesOnly = rows.get(customers.licensesOnly)!;
+    expect(licensesOnly.features.licenses).to.deep.equal({ ok: true });
+    expect(licensesOnly.features.mailboxes).to.deep.equal({
+      ok: false,
+      reason:
+        "Give the group 'GDAP Readers' Reports Reader in the relationship 'Licensing', or use a relationship that has it.",
+    });
+    expect(rows.get(customers.expiring)!.reason).to.match(
+      /^The GDAP relationship 'Expiring managed services' ends on \d{4}-\d\d-\d\d and does not auto-extend: turn on auto-extend/,
+    );
+    expect(rows.get(customers.expired)!.reason).to.match(
+      /^The GDAP relationship '(Lapsed|Expired) managed services' ended on/,
+    );
+    expect(rows.get(customers.noRelationship)!.reason).to.equal(accessSentences.noRelationship);
+    expect(rows.get(customers.notConsented)!.reason).to.equal(accessSentences.appNotConsented);
+  });
+
+  it('filters by state, and refuses a state that does not exist', async () => {
+    const noRelationship = await access('?state=no_relationship');
+    expect([...noRelationship.keys()]).to.have.members([
+      customers.noRelationship,
+      customers.terminated,
+    ]);
+    const bad = await h.api('get', `/partners/${partnerId}/access?state=broken`);
+    expect(bad.status).to.equal(400);
+    expect((bad.body as { error: { message: string } }).error.message).to.match(/state/);
+  });
+
+  it('records customers without access as no_access in the run, apart from failures and not retried', async () => {
+    const byTenant = await results(firstRun);
+    const outcome = (which: Case) => byTenant.get(customers[which])!;
+    for (const which of [
+      'allGood',
+      'expiring',
+      'licensesOnly',
+      'microsoftLed',
+      'globalAdmin',
+    ] as const)
+      expect(outcome(which).status, which).to.equal('succeeded');
+    for (const which of [
+      'noRelationship',
+      'expired',
+      'terminated',
+      'mailboxOnly',
+      'notConsented',
+      'partlyConsented',
+    ] as const)
+      expect(outcome(which).status, which).to.equal('no_access');
+    // The run's reason is the access view's: which group, which relationship, what consent.
+    expect(outcome('mailboxOnly').errorCode).to.equal('20002');
+    expect(outcome('mailboxOnly').errorMessage).to.equal(
+      (await access()).get(customers.mailboxOnly)!.reason,
+    );
+    expect(outcome('notConsented').errorCode).to.equal('AADSTS90099');
+    expect(outcome('notConsented').errorMessage).to.equal(accessSentences.appNotConsented);
+    expect(outcome('partlyConsented').errorCode).to.equal('AADSTS65001');
+    expect(outcome('noRelationship').errorCode).to.equal('no_relationship');
+    expect(outcome('noRelationship').errorMessage).to.equal(accessSentences.noRelationship);
+
+    const status = await h.api('get', `/partners/${partnerId}/delegated-admin`);
+    expect((status.body as { run: object }).run).to.include({
+      status: 'completed',
+      total: 11,
+      succeeded: 5,
+      failed: 0,
+      noAccess: 6,
+      pending: 0,
+    });
+    const failures = await h.api('get', `/partners/${partnerId}/refresh-failures`);
+    expect((failures.body as { failures: unknown[] }).failures).to.deep.equal([]);
+
+    // Those the access read showed unreachable were not asked for anything.
+    const log = h.emulator.state.log;
+    for (const which of ['noRelationship', 'expired', 'terminated'] as const) {
+      const tenant = customers[which];
+      expect(
+        log.filter((e) => e.tenantId === tenant || e.path.includes(tenant)),
+        which,
+      ).to.deep.equal([]);
+    }
+  });
+
+  it('consents the app in the customers that need it, and they then refresh', async () => {
+    const asked = await h.api('post', `/partners/${partnerId}/access/app-consents`, {});
+    expect(asked.status, asked.text).to.equal(202);
+    const { jobId, customerTenantIds } = asked.body as {
+      jobId: string;
+      customerTenantIds: string[];
+    };
+    expect(customerTenantIds).to.have.members([customers.notConsented, customers.partlyConsented]);
+    const outcome = (await h.finished('refresh', jobId)) as {
+      outcomes: { customerTenantId: string; outcome: string }[];
+    };
+    expect(outcome.outcomes.map((o) => o.outcome)).to.deep.equal(['done', 'done']);
+    expect(await stateOf('notConsented')).to.equal('ok');
+    expect(await stateOf('partlyConsented')).to.equal('ok');
+    const audit = await h.runtime.services.access.actions(partnerId);
+    expect(
+      audit.map((a) => [a.action, a.customerTenantId, a.outcome, a.actor]),
+    ).to.deep.include.members([
+      ['app_consent', customers.notConsented, 'done', 'admin-api'],
+      ['app_consent', customers.partlyConsented, 'done', 'admin-api'],
+    ]);
+
+    const runId = await runToEnd();
+    const byTenant = await results(runId);
+    expect(byTenant.get(customers.notConsented)!.status).to.equal('succeeded');
+    expect(byTenant.get(customers.partlyConsented)!.status).to.equal('succeeded');
+    expect(await stateOf('notConsented')).to.equal('ok');
+  });
+
+  it('turns on auto-extend with the relationship’s etag, and refuses it for Global Administrator and Microsoft-led ones', async () => {
+    const rows = await access();
+    const relationshipOf = (which: Case) => rows.get(customers[which])!.relationships[0]!;
+    const autoExtend = (which: Case) =>
+      h.api(
+        'post',
+        `/partners/${partnerId}/access/relationships/${relationshipOf(which).id}/auto-extend`,
+      );
+
+    const done = await autoExtend('expiring');
+    expect(done.status, done.text).to.equal(200);
+    expect(done.body).to.include({ autoExtendDuration: 'P180D' });
+    expect((done.body as { access: AccessRow }).access.state).to.equal('ok');
+    expect(await stateOf('expiring')).to.equal('ok');
+    const live = await h.emulator.http.get(
+      `${h.emulator.url}/_emulator/customers/${customers.expiring}`,
+    );
+    expect(JSON.stringify(live.data)).to.contain('P180D');
+    const patches = h.emulator.state.log.filter(
+      (e) => e.method === 'PATCH' && e.path.includes(relationshipOf('expiring').id),
+    );
+    expect(patches.map((p) => p.status)).to.deep.equal([200]);
+
+    const admin = await autoExtend('globalAdmin');
+    expect(admin.status).to.equal(422);
+    expect((admin.body as { error: { message: string } }).error.message).to.equal(
+      stepSentences.autoExtendGlobalAdministrator('Full administration'),
+    );
+    const led = await autoExtend('microsoftLed');
+    expect(led.status).to.equal(422);
+    expect((led.body as { error: { message: string } }).error.message).to.equal(
+      stepSentences.autoExtendMicrosoftLed(relationshipOf('microsoftLed').displayName),
+    );
+    const audit = await h.runtime.services.access.actions(partnerId);
+    expect(audit.filter((a) => a.action === 'auto_extend').map((a) => a.outcome)).to.have.members([
+      'done',
+      'refused',
+      'refused',
+    ]);
+  });
+
+  it('ends a customer whose relationship is removed mid-run no_access, without a retry storm, others unaffected', async () => {
+    const tenant = customers.allGood;
+    const path = `/v1/customers/${tenant}/subscribedskus`;
+    // Its licenses read is held at Microsoft while its relationship goes.
+    await h.emulator.http.post(`${h.emulator.url}/_emulator/faults`, {
+      method: 'GET',
+      path,
+      count: 1,
+      delayMs: 3_000,
+    });
+    const since = h.emulator.state.log.at(-1)?.id ?? 0;
+    const started = await h.api('post', `/partners/${partnerId}/refresh`);
+    const runId = (started.body as { runId: string }).runId;
+    await h.finished('refresh', jobIds.refreshPartner(runId));
+    const removed = await h.emulator.http.patch(`${h.emulator.url}/_emulator/customers/${tenant}`, {
+      gdap: [],
+    });
+    expect(removed.status).to.equal(200);
+    await h.runEnded(runId);
+
+    const byTenant = await results(runId);
+    await h.emulator.http.delete(`${h.emulator.url}/_emulator/faults`);
+    const result = byTenant.get(tenant)!;
+    expect(result.status).to.equal('no_access');
+    // Refused at its sign-in (50020) or, when the sign-in came first, at its licenses (20002).
+    expect(result.errorCode).to.be.oneOf(['AADSTS50020', '20002']);
+    for (const other of [
+      'expiring',
+      'licensesOnly',
+      'microsoftLed',
+      'globalAdmin',
+      'notConsented',
+    ] as const)
+      expect(byTenant.get(customers[other])!.status, other).to.equal('succeeded');
+    const calls = h.emulator.state.log.filter(
+      (e) => e.id > since && (e.tenantId === tenant || e.path.includes(tenant)),
+    );
+    // One sign-in, at most one licenses read and one subscriptions read: nothing retried.
+    expect(calls.filter((c) => c.path.endsWith('/oauth2/v2.0/token'))).to.have.length(1);
+    expect(calls.filter((c) => c.path === path).length).to.be.at.most(1);
+    expect(calls.length).to.be.at.most(3);
+    const failures = await h.api('get', `/partners/${partnerId}/refresh-failures`);
+    expect((failures.body as { failures: unknown[] }).failures).to.deep.equal([]);
+
+    // The next access read shows it.
+    const read = await h.api('post', `/partners/${partnerId}/access/refresh`);
+    expect(read.status).to.equal(202);
+    await h.finished('refresh', (read.body as { jobId: string }).jobId);
+    expect(await stateOf('allGood')).to.equal('no_relationship');
+  });
+});

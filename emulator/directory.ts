@@ -57,6 +57,11 @@ function partnerGroups(spec: PartnerSpec): PartnerGroup[] {
   };
   for (const role of partnerRoles) named(role);
   for (const g of spec.groups) named(g.displayName);
+  // The group `delegatedAccess: true` assigns: a real group, listed in the users' memberships,
+  // holding every partner user unless the scenario describes it itself.
+  if (!spec.groups.some((g) => g.displayName === allPartnerUsersGroup)) {
+    named(allPartnerUsersGroup).memberUpns.push(...spec.users.map((u) => u.upn));
+  }
   for (const user of spec.users) {
     const roles = new Set([...user.roles, ...(user.adminAgent ? ['AdminAgents' as const] : [])]);
     for (const role of roles) named(role).memberUpns.push(user.upn);
@@ -277,16 +282,13 @@ export class Directory implements GroupLookup {
 
   /**
    * Ids of the groups GDAP access assignments reach the user through: theirs, nesting
-   * followed, and the implicit "All partner users" group unless the partner names one.
+   * followed ("All partner users" included).
    */
   groupIdsOf(user: { partnerTenantId: string; upn: string }): Set<string> {
     const ids = new Set<string>();
     const full = this.user(user.upn);
     if (!full) return ids;
     for (const g of this.groupsOf(full)) ids.add(g.id);
-    const partner = this.partner(full.partnerTenantId);
-    if (partner && !partner.groups.some((g) => g.displayName === allPartnerUsersGroup))
-      ids.add(groupIdFor(partner.tenantId, allPartnerUsersGroup));
     return ids;
   }
 

@@ -365,3 +365,63 @@ describe('GDAP access per customer', function () {
     expect(await stateOf('allGood')).to.equal('no_relationship');
   });
 });
+
+// The shorthand most scenarios use (`delegatedAccess: true`): one active relationship giving
+// Global Reader to the group of every partner user, which the user's memberships list.
+describe('GDAP access through the default relationship', function () {
+  let h: Harness;
+  const partnerTenant = 'aaaaaaaa-0000-4000-8000-000000000001';
+
+  before(async function () {
+    this.timeout(120_000);
+    h = await startHarness();
+  });
+  after(async function () {
+    await h?.close(suiteFailed(this));
+  });
+
+  it('reads every customer with delegated access as ok, and one without as having no relationship', async () => {
+    const partnerId = (
+      (await h.api('post', '/partners', { name: 'Default Partner' })).body as { id: string }
+    ).id;
+    const spec = h.emulator.state.directory.partner(partnerTenant)!.customers.slice(0, 4);
+    for (const c of spec) {
+      await h.runtime.services.partners.addCompany(
+        partnerId,
+        { name: c.name, customerTenantId: c.tenantId },
+        'test',
+      );
+    }
+    const without = spec[3]!.tenantId;
+    await h.emulator.http.patch(`${h.emulator.url}/_emulator/customers/${without}`, {
+      delegatedAccess: false,
+    });
+    try {
+      await h.grant(partnerId, 'admin@first.example');
+      const run = await h.runtime.services.runs.latest(partnerId);
+      await h.runEnded(run!.id);
+      const res = await h.api('get', `/partners/${partnerId}/access`);
+      expect(res.status, res.text).to.equal(200);
+      const rows = (res.body as { customers: AccessRow[] }).customers;
+      const states = Object.fromEntries(rows.map((r) => [r.customerTenantId, r.state]));
+      for (const c of spec.slice(0, 3)) expect(states[c.tenantId], c.name).to.equal('ok');
+      expect(states[without]).to.equal('no_relationship');
+      // The roles shown are those the emulator's relationships give the account's groups.
+      for (const c of spec.slice(0, 3)) {
+        const shown = rows.find((r) => r.customerTenantId === c.tenantId)!.relationships;
+        const given = h.emulator.state.directory
+          .customer(c.tenantId)!
+          .gdap.filter((r) => r.status === 'active')
+          .map((r) => [...new Set(r.accessAssignments.flatMap((a) => a.roles))].sort());
+        expect(
+          shown.map((r) => [...r.roles].sort()),
+          c.name,
+        ).to.deep.equal(given);
+      }
+    } finally {
+      await h.emulator.http.patch(`${h.emulator.url}/_emulator/customers/${without}`, {
+        delegatedAccess: true,
+      });
+    }
+  });
+});

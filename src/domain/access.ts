@@ -48,8 +48,6 @@ export const accessStates: [AccessState, ...AccessState[]] = [
   'missing_role',
   'app_not_consented',
 ];
-/** States in which no customer-tenant call can succeed: a refresh does not try. */
-export const unreachableStates: ReadonlySet<AccessState> = new Set(['no_relationship', 'expired']);
 
 /** The app's consent in the customer tenant, as its last customer-tenant sign-in showed it. */
 export type AppConsentState = 'consented' | 'not_consented' | 'unknown';

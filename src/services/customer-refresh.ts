@@ -156,8 +156,9 @@ const appConsentCodes = new Set(['AADSTS90099', 'AADSTS65001']);
 
 /**
  * A customer the partner cannot reach: the app's consent recorded when that was the cause,
- * and the result says what to do: the access view's sentence (naming the group and the
- * relationship) when it shows the customer unreachable, else the refusal's.
+ * and the result says what Microsoft refused and what is missing (its table sentence; the
+ * access view names the group and the relationship, from the run's own read of GDAP, which
+ * goes on beside the customers).
  */
 async function recordNoAccess(
   deps: ServiceDeps,
@@ -169,11 +170,9 @@ async function recordNoAccess(
 ): Promise<void> {
   if (failure.service === 'identity' && appConsentCodes.has(failure.code))
     await recordAppConsent(deps, partnerId, customerTenantId, false);
-  const access = await deps.access.get(partnerId, customerTenantId);
-  const known = access && access.state !== 'ok' && access.state !== 'expiring' && access.reason;
   await deps.runs.noAccess(
     runId,
-    [{ customerTenantId, code: failure.code, message: known || failure.message }],
+    [{ customerTenantId, code: failure.code, message: failure.message }],
     attempts,
   );
 }

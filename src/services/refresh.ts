@@ -8,7 +8,6 @@ import { jobIds } from '../queue/catalog.js';
 import { enqueuePendingTenants } from '../queue/refresh-work.js';
 import { isOutage, type JobContext } from '../queue/worker-pool.js';
 import type { RefreshRunTrigger } from '../store/schema.js';
-import { unreachableStates } from '../domain/access.js';
 import { consentPartition, listCustomers, readAccessKeepingLast } from './access.js';
 import { checkCustomLicenseToken } from './custom-licenses.js';
 
@@ -58,8 +57,6 @@ export interface RefreshPartnerSummary {
   notYetAdded: number;
   /** Companies whose customer Partner Center no longer shows. */
   notVisible: number;
-  /** Customers GDAP access shows unreachable: recorded without a job. */
-  noAccess: number;
 }
 
 /**
@@ -98,9 +95,6 @@ export async function listAndFanOut(
     await stopForFailure(deps, runId, consent.id, failure);
     return { skipped: failure.message };
   }
-
-  // GDAP access first: customers it shows unreachable are not asked for anything this run.
-  await readAccessKeepingLast(deps, ctx.log, run.partnerId, consent, customers);
 
   // Custom licenses count with their own token: validate it first, so its state is known
   // (and said) before the customers are refreshed, not after their counts fail.
@@ -145,24 +139,15 @@ export async function listAndFanOut(
   await deps.partners.setVisibility([...seen], 'visible');
   await deps.partners.setVisibility(invisible, 'not_visible');
   await deps.runs.addTenants(runId, tenants, notYetAdded);
-  const unreachable = (await deps.access.forPartner(run.partnerId)).filter((a) =>
-    unreachableStates.has(a.state),
-  );
-  const noAccess = await deps.runs.noAccess(
-    runId,
-    unreachable.map((a) => ({
-      customerTenantId: a.customerTenantId,
-      code: a.state,
-      message: a.reason ?? a.state,
-    })),
-    0,
-  );
   const { added } = await enqueuePendingTenants(deps, run);
+  // GDAP access, read while the customers refresh: its Graph calls have their own pace, and
+  // each customer's sign-in decides whether that customer can be reached this run (a stale
+  // read must not skip a customer whose access was fixed since).
+  await readAccessKeepingLast(deps, ctx.log, run.partnerId, consent, customers);
   return {
     customers: customers.length,
     refreshing: added.length,
     notYetAdded: notYetAdded.length,
     notVisible: invisible.length,
-    noAccess,
   };
 }

@@ -31,7 +31,10 @@ describe('emulator scenarios', () => {
     const directory = new Directory(parseScenario(testScenario()));
     const nested = directory.user('nested@first.example')!;
     expect(directory.rolesOf(nested)).to.deep.equal(['AdminAgents']);
-    expect(directory.directGroupsOf(nested).map((g) => g.displayName)).to.deep.equal(['Tier 2']);
+    expect(directory.directGroupsOf(nested).map((g) => g.displayName)).to.deep.equal([
+      'Tier 2',
+      'All partner users',
+    ]);
     expect(directory.user('hello@first.example')).to.include({ mfa: true });
     expect(directory.user('hello@first.example')!.amr).to.deep.equal(['pwd', 'ngcmfa']);
     const bad = testScenario();

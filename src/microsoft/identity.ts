@@ -1,6 +1,5 @@
 import {
   ConfidentialClientApplication,
-  InteractionRequiredAuthError,
   type AuthenticationResult,
   type ICachePlugin,
 } from '@azure/msal-node';
@@ -9,15 +8,9 @@ import type { Config } from '../../config/index.js';
 import { customLicensePermissions } from '../domain/custom-licenses.js';
 import type { CachePartition, TokenCacheStore } from '../store/token-cache.js';
 import { authorityFor, knownAuthoritiesFor } from './authority.js';
+import { CustomerTenantSignIn, MsalNoTokens } from './customer-tenant-sign-in.js';
 import { msalNetworkModule } from './msal-network.js';
 import { withoutCustomerTenantTokens } from './token-cache-pruning.js';
-
-/** The partition holds no account: MSAL's own code for it, so the table classifies it. */
-class MsalNoTokens extends InteractionRequiredAuthError {
-  constructor() {
-    super('no_tokens_found', "No account is stored in this consent's token cache.");
-  }
-}
 
 /** Resource URIs are the real ones in every cloud we talk to, the emulator included. */
 const partnerCenterResource = 'https://api.partnercenter.microsoft.com';
@@ -60,8 +53,8 @@ export interface AuthorizeRequest {
 
 /**
  * MSAL for this service: one ConfidentialClientApplication per consent, each with its own
- * encrypted cache partition in PostgreSQL, so partners' tokens never mix and every rotated
- * refresh token is written back as soon as MSAL changes the cache.
+ * encrypted cache partition in PostgreSQL, so partners' tokens never mix and every refresh
+ * token rotated in the home tenant is written back as soon as MSAL changes the cache.
  */
 export class MicrosoftIdentity {
   readonly redirectUri: string;
@@ -88,7 +81,13 @@ export class MicrosoftIdentity {
     this.graphDefaultScope = `${graph}/.default`;
     this.customLicenseScopes = customLicensePermissions.map((p) => `${graph}/${p}`);
     this.partnerConsentGraphScopes = partnerConsentGraphPermissions.map((p) => `${graph}/${p}`);
+    this.customerTenants = new CustomerTenantSignIn(cache, this.createApp(), (tenant) =>
+      this.authority(tenant),
+    );
   }
+
+  /** Customer-tenant sign-ins: outside the partition, so neither locked nor saved. */
+  private readonly customerTenants: CustomerTenantSignIn;
 
   authority(tenant: string): string {
     return authorityFor(this.config.microsoft.endpoints, tenant);
@@ -140,9 +139,11 @@ export class MicrosoftIdentity {
   }
 
   /**
-   * An access token from a consent's partition, for its home tenant or a customer tenant. The
-   * partition is locked meanwhile: a refresh rotates the refresh token, and the next worker
-   * must read the rotated one. Failures are MSAL errors, for classifyMicrosoftError.
+   * An access token from a consent's partition, for its home tenant or a customer tenant.
+   * Home tenant: the partition is locked meanwhile, as a refresh rotates the refresh token and
+   * the next worker must read the rotated one. Customer tenant: the stored refresh token is
+   * read and redeemed there without the lock, keeping nothing but the access token in memory
+   * (CustomerTenantSignIn). Failures are MSAL errors, for classifyMicrosoftError.
    * `forceRefresh` redeems the refresh token even when an access token is cached: a use that
    * restarts the token's 90-day inactivity clock.
    */
@@ -158,52 +159,41 @@ export class MicrosoftIdentity {
     if (memo && !options.forceRefresh && memo.expiresAt - Date.now() > renewalMarginMs) {
       return { ...memo.token, result: { ...memo.token.result, fromCache: true } };
     }
-    const token = await this.lock(`tokens:${partitionKey}`, async () => {
-      const app = this.app(partition);
-      const [account] = await app.getTokenCache().getAllAccounts();
-      if (!account) throw new MsalNoTokens();
-      const result = await app.acquireTokenSilent({
-        account,
-        scopes,
-        ...(tenantId ? { authority: this.authority(tenantId) } : {}),
-        ...(options.forceRefresh ? { forceRefresh: true } : {}),
-      });
-      return { accessToken: result.accessToken, result };
-    });
-    if (token.result.expiresOn) {
+    const result = tenantId
+      ? await this.customerTenants.signIn(partition, scopes, tenantId)
+      : await this.lock(`tokens:${partitionKey}`, async () => {
+          const app = this.app(partition);
+          const [account] = await app.getTokenCache().getAllAccounts();
+          if (!account) throw new MsalNoTokens();
+          return app.acquireTokenSilent({
+            account,
+            scopes,
+            ...(options.forceRefresh ? { forceRefresh: true } : {}),
+          });
+        });
+    const token = { accessToken: result.accessToken, result };
+    if (result.expiresOn) {
       if (this.recentTokens.size >= 1_000) {
         this.recentTokens.delete(this.recentTokens.keys().next().value!);
       }
-      this.recentTokens.set(memoKey, { token, expiresAt: token.result.expiresOn.getTime() });
+      this.recentTokens.set(memoKey, { token, expiresAt: result.expiresOn.getTime() });
     }
     return token;
   }
 
   /**
    * Signs in to `tenantId` with the partition's refresh token, for what the answer says (GDAP,
-   * the app's consent there), keeping nothing: the sign-in runs in a throwaway MSAL app, so the
-   * partition is neither locked nor grown by a token per customer tenant. The refresh token
-   * Microsoft rotates there is dropped; the stored one stays valid. Failures are MSAL errors.
+   * the app's consent there), keeping nothing, not even the access token. Failures are MSAL
+   * errors.
    */
   async trySignIn(partition: CachePartition, scopes: string[], tenantId: string): Promise<void> {
-    const stored = await this.cache.load(partition);
-    const tokens = stored
-      ? (JSON.parse(stored.serialized) as { RefreshToken?: Record<string, { secret?: string }> })
-          .RefreshToken
-      : undefined;
-    const refreshToken = Object.values(tokens ?? {})[0]?.secret;
-    if (!refreshToken) throw new MsalNoTokens();
-    await this.createApp().acquireTokenByRefreshToken({
-      refreshToken,
-      scopes,
-      authority: this.authority(tenantId),
-    });
+    await this.customerTenants.signIn(partition, scopes, tenantId);
   }
 
   /**
-   * Access tokens this process obtained, by partition, tenant and scopes. MSAL would return the
-   * same token from the partition, but only after loading and decrypting it under the lock:
-   * this spares every customer job of a run that round trip.
+   * Access tokens this process obtained, by partition, tenant and scopes: the only place a
+   * customer tenant's token is kept, and for the home tenant a shortcut past loading and
+   * decrypting the partition under its lock.
    */
   private readonly recentTokens = new Map<
     string,

@@ -1,10 +1,10 @@
 /**
  * A partition's serialized MSAL cache without the access and ID tokens of tenants other than
- * the account's home tenant. A custom-license run takes a token in every customer tenant:
- * kept, they would grow the cache by one entry per customer, and every later token call would
+ * the account's home tenant. Customer-tenant tokens are no longer taken through the partition,
+ * but caches saved while they were may still hold one per customer: kept, every token call would
  * load, decrypt, encrypt and save all of them under the partition's lock. The refresh token
- * and the home tenant's tokens stay; a customer tenant's token is served from memory for the
- * rest of its life (MicrosoftIdentity's recent tokens) and redeemed again after that.
+ * and the home tenant's tokens stay; a customer tenant's token lives in memory only
+ * (MicrosoftIdentity's recent tokens).
  */
 export function withoutCustomerTenantTokens(serialized: string): string {
   const cache = JSON.parse(serialized) as Record<string, unknown>;

@@ -2,10 +2,13 @@ import { expect } from 'chai';
 import { eq, sql } from 'drizzle-orm';
 import request from 'supertest';
 import { customLicensePermissions } from '../../src/domain/custom-licenses.js';
+import { withLock } from '../../src/queue/partition-lock.js';
 import { jobIds } from '../../src/queue/catalog.js';
+import type { CachePartition } from '../../src/store/token-cache.js';
 import { delegatedAdmins, tokenCachePartitions } from '../../src/store/schema.js';
 import { partnerCenterScope, testScenario } from '../support/emulator.js';
 import { publicUrl, startHarness, type Harness } from '../support/harness.js';
+import { within } from '../support/within.js';
 
 const customerTenant = 'cccccccc-0000-4000-8000-000000000003';
 /** Licensed users of a second domain, enough for a second page of users. */
@@ -423,6 +426,67 @@ describe('custom licenses: the second token, its validation and the counts it fe
     const renewed = await tokenStatus();
     expect(renewed.status).to.equal('valid');
     expect(Date.parse(renewed.lastUsedAt!)).to.be.greaterThan(Date.now() - 60_000);
+  });
+
+  it('takes customer-tenant tokens beside a held partition lock, leaving the stored cache as it was', async () => {
+    expect(await generateToken('billing@second.example')).to.include({ outcome: 'completed' });
+    const { identity, tokenCache, customLicenses } = h.runtime.services;
+    const token = (await customLicenses.currentToken(partnerId))!;
+    const partition: CachePartition = {
+      partnerId,
+      delegatedAdminId: token.id,
+      purpose: 'custom_license',
+    };
+    const stored = (await tokenCache.load(partition))!;
+    const since = h.emulator.state.log.at(-1)?.id ?? 0;
+    const calls = 5;
+    // The key the service's own lock takes for this partition (its prefix, then the identity's).
+    const lockKey = `${h.prefix}:lock:tokens:${token.id}:custom_license`;
+    let homeTenantSettled = false;
+    const { waiting } = await withLock(h.runtime.producer, lockKey, async () => {
+      expect(await h.runtime.producer.exists(lockKey)).to.equal(1);
+      // A home-tenant call still waits for the lock; customer-tenant calls do not.
+      const waiting = identity
+        .accessToken(partition, [identity.graphDefaultScope], undefined, { forceRefresh: true })
+        .finally(() => (homeTenantSettled = true));
+      const tokens = await within(
+        20_000,
+        'customer-tenant tokens while the partition is locked',
+        Promise.all(
+          Array.from({ length: calls }, () =>
+            identity.accessToken(partition, [identity.graphDefaultScope], customerTenant, {
+              forceRefresh: true,
+            }),
+          ),
+        ),
+      );
+      await within(
+        20_000,
+        'customer-tenant sign-ins while the partition is locked',
+        Promise.all(
+          Array.from({ length: calls }, () =>
+            identity.trySignIn(partition, [identity.graphDefaultScope], customerTenant),
+          ),
+        ),
+      );
+      for (const { result } of tokens) expect(result).to.include({ tenantId: customerTenant });
+      expect(homeTenantSettled).to.equal(false);
+      expect(await tokenCache.load(partition)).to.deep.equal(stored);
+      // Wrapped: returned bare, the lock's holder would wait for it.
+      return { waiting };
+    });
+    const homeTenant = await within(30_000, 'the home-tenant token after the lock', waiting);
+    const requests = h.emulator.state.log.filter((e) => e.id > since);
+    const redeemed = requests.filter((e) => e.path === `/${customerTenant}/oauth2/v2.0/token`);
+    expect(redeemed).to.have.length(2 * calls);
+    // MSAL reads the authority's OpenID configuration once, not once per call.
+    const discoveries = requests.filter((e) =>
+      e.path.endsWith('/.well-known/openid-configuration'),
+    );
+    expect(discoveries.length).to.be.at.most(1);
+    // Once the lock is free the home-tenant call redeems and saves, as before.
+    expect(homeTenant.result.tenantId).to.not.equal(customerTenant);
+    expect((await tokenCache.load(partition))!.version).to.be.greaterThan(stored.version);
   });
 
   it('edits and deletes a definition; its history of counts stays', async () => {

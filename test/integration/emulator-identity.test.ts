@@ -375,35 +375,39 @@ describe('emulator: identity platform through the real MSAL and openid-client', 
           body: { guests: ['admin@first.example'] },
           errorNo: 50020,
           subError: '',
-          sentence: /is a guest in this customer tenant, or in no GDAP security group/,
+          kind: 'no_access',
+          sentence: /no active GDAP relationship with it, or the account is a guest there/,
         },
         {
           body: { withoutGdapGroup: ['admin@first.example'] },
           errorNo: 50177,
           subError: '',
+          kind: 'no_access',
           sentence: /is a guest in this customer tenant, or in no GDAP security group/,
         },
         {
           body: { delegatedAdminBlocked: true },
           errorNo: 530034,
           subError: 'additional_action',
+          kind: 'permanent',
           sentence: /at risk in the partner's tenant/,
         },
         {
           body: { blockedByConditionalAccess: true },
           errorNo: 53003,
           subError: 'message_only',
+          kind: 'permanent',
           sentence: /Conditional Access in this customer tenant blocks the partner's access/,
         },
       ];
-      for (const { body, errorNo, subError, sentence } of cases) {
+      for (const { body, errorNo, subError, kind, sentence } of cases) {
         await patch(body);
         try {
           const error = await expectRejection(atCustomer());
           expect(error, JSON.stringify(body)).to.include({ errorCode: 'invalid_grant', errorNo });
           expect((error as ServerError).subError).to.equal(subError);
           const failure = classifyMicrosoftError(error, 'customer');
-          expect(failure.kind).to.equal('permanent');
+          expect(failure.kind, String(errorNo)).to.equal(kind);
           expect(failure.message).to.match(sentence);
         } finally {
           await patch({

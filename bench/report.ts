@@ -53,22 +53,25 @@ function pacingSection(all: BenchRun[]): string[] {
   const out = ['## 1. Pacing efficiency', ''];
   out.push(
     'One partner refreshes every customer; the emulator limits its Partner Center requests and our',
-    'pace is set to the same limit. Floor = (requests answered − burst) / limit: the emulator',
-    "lets a second's worth of requests (the burst) through at once before its limit applies, so",
-    "no pacer can finish sooner. The run is the partner's first: its requests include one",
-    'provisioning-status call per subscription whose SKU was not yet known. With custom licenses',
-    'on, each customer is also counted through Graph (licensed users, and a fixed item) with the',
-    'custom-license token, at our Graph pace.',
+    'pace is set to the same limit. Partner Center floor = (requests answered − burst) / limit:',
+    "the emulator lets a second's worth of requests (the burst) through at once before its limit",
+    "applies. The run is the partner's first: its requests include one provisioning-status call",
+    'per subscription whose SKU was not yet known. With custom licenses on, each customer is also',
+    'counted through Graph (licensed users, and a fixed item) with the custom-license token, and',
+    "the run reads the partner's GDAP relationships, all at our Graph pace per partner: Graph",
+    'floor = Graph requests / that pace. The floor is the larger of the two: no pacer keeping',
+    'both paces can finish sooner. Runs stored before the Graph floor existed show the Partner',
+    'Center floor alone.',
     '',
   );
   if (runs.length === 0) return [...out, ...notRun('pacing')];
   out.push(
-    '| Run | Customers | Limit, burst | Latency | Concurrency | Custom licenses | Requests (provisioning) | Graph requests | Duration / floor | Completion / floor (goal ≤ 1.15) | Answered 429 (goal ≤ 1 %) |',
+    '| Run | Customers | Limit, burst | Latency | Concurrency | Custom licenses | Requests (provisioning) | Graph requests | Duration / floor (Partner Center, Graph) | Completion / floor (goal ≤ 1.15) | Answered 429 (goal ≤ 1 %) |',
     '|---|---|---|---|---|---|---|---|---|---|---|',
     ...runs.map((r) => {
       const i = r.inputs;
       const f = r.figures;
-      return `| ${runOf(r)} | ${i.customers} | ${i.limit}/s, ${f.burst} | ${i.latencyMs} ms | ${i.concurrency} | ${customLicenses(i)} | ${f.requests} (${f.provisioningRequests}) | ${f.graphRequests} | ${fixed(f.durationSec, 1)} s / ${fixed(f.floorSec, 1)} s | ${fixed(f.ratio)}: ${verdict(f.ratio <= 1.15)} | ${fixed(f.throttledShare * 100)} % (${f.throttled}): ${verdict(f.throttledShare <= 0.01)} |`;
+      return `| ${runOf(r)} | ${i.customers} | ${i.limit}/s, ${f.burst} | ${i.latencyMs} ms | ${i.concurrency} | ${customLicenses(i)} | ${f.requests} (${f.provisioningRequests}) | ${f.graphRequests} | ${fixed(f.durationSec, 1)} s / ${fixed(f.floorSec, 1)} s (${f.partnerCenterFloorSec === undefined ? '–' : fixed(f.partnerCenterFloorSec, 1)}, ${f.graphFloorSec === undefined ? '–' : fixed(f.graphFloorSec, 1)}) | ${fixed(f.ratio)}: ${verdict(f.ratio <= 1.15)} | ${fixed(f.throttledShare * 100)} % (${f.throttled}): ${verdict(f.throttledShare <= 0.01)} |`;
     }),
     '',
     ...charts(runs, 'Partner Center requests per second during the run'),

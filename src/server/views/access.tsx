@@ -21,7 +21,7 @@ export interface RelationshipRow {
   autoExtendBlocked?: string | undefined;
 }
 
-export interface AccessRow {
+interface AccessRow {
   customerTenantId: string;
   name: string;
   state: AccessState;
@@ -46,7 +46,7 @@ export interface AccessPageProps {
 }
 
 /** The filters, in the order the page lists them, with their words. */
-export const problemWords: Record<AccessProblem, string> = {
+const problemWords: Record<AccessProblem, string> = {
   attention: 'Needs attention',
   ok: 'OK',
   expiring: 'Expiring within 30 days',
@@ -171,9 +171,7 @@ export function AccessPage(props: AccessPageProps) {
               {rows.map((r) => (
                 <tr data-testid="access-row" data-tenant={r.customerTenantId}>
                   <td data-label="Customer">
-                    {r.name}
-                    <br />
-                    <span class="muted small">{r.customerTenantId}</span>
+                    <span title={`Tenant ${r.customerTenantId}`}>{r.name}</span>
                   </td>
                   <td data-label="Access">
                     <strong

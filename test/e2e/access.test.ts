@@ -86,7 +86,7 @@ describe('the Access tab in a browser (GDAP scenario: one customer per case)', f
     (await page.getByTestId(`filter-${problem}`).locator('.count').textContent())?.trim();
   /** The day the emulator's relationship ends, as a person writes it ("12 Dec 2026"). */
   const endOf = (tenantId: string, index = 0) => {
-    const end = new Date(h.emulator.state.directory.customer(tenantId)!.gdap[index]!.endDateTime!);
+    const end = new Date(h.emulator.state.directory.customer(tenantId)!.gdap[index]!.endDateTime);
     const months = 'Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec'.split(' ');
     return `${end.getUTCDate()} ${months[end.getUTCMonth()]} ${end.getUTCFullYear()}`;
   };

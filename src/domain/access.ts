@@ -83,7 +83,8 @@ const dayMs = 86_400_000;
 
 const isActive = (r: RelationshipAccess, now: Date) =>
   r.status === 'active' && (r.endDateTime === null || Date.parse(r.endDateTime) > now.getTime());
-const autoExtends = (r: RelationshipAccess) =>
+/** Whether a relationship auto-extends (any duration but none). */
+export const autoExtends = (r: RelationshipAccess) =>
   r.autoExtendDuration !== 'PT0S' && r.autoExtendDuration !== 'P0D' && r.autoExtendDuration !== '';
 const day = (iso: string | null) => (iso ? iso.slice(0, 10) : 'an unknown date');
 
@@ -178,11 +179,7 @@ export function customerAccess(input: {
   const missing = needed.find((f) => !features[f].ok);
   if (missing) return { state: 'missing_role', features, reason: features[missing].reason! };
 
-  const soon = now.getTime() + expiringWithinDays * dayMs;
-  const ending = active
-    .filter((r) => r.roles.length > 0 && !autoExtends(r) && r.endDateTime !== null)
-    .filter((r) => Date.parse(r.endDateTime!) <= soon)
-    .sort((a, b) => Date.parse(a.endDateTime!) - Date.parse(b.endDateTime!))[0];
+  const ending = endingRelationship(active, now);
   if (ending)
     return {
       state: 'expiring',
@@ -190,6 +187,87 @@ export function customerAccess(input: {
       reason: accessSentences.expiring(ending.displayName, day(ending.endDateTime)),
     };
   return { state: 'ok', features };
+}
+
+/** The active relationship giving roles that ends first within 30 days without auto-extend. */
+function endingRelationship(
+  relationships: RelationshipAccess[],
+  now: Date,
+): RelationshipAccess | undefined {
+  const soon = now.getTime() + expiringWithinDays * dayMs;
+  return relationships
+    .filter((r) => isActive(r, now) && r.roles.length > 0 && !autoExtends(r))
+    .filter((r) => r.endDateTime !== null && Date.parse(r.endDateTime) <= soon)
+    .sort((a, b) => Date.parse(a.endDateTime!) - Date.parse(b.endDateTime!))[0];
+}
+
+/**
+ * The day a customer's access changes, for the words of its state: when the relationship of
+ * an expiring customer ends, or when the last one of an expired customer ended.
+ */
+export function stateDate(
+  state: AccessState,
+  relationships: RelationshipAccess[],
+  now: Date,
+): string | null {
+  if (state === 'expiring') return endingRelationship(relationships, now)?.endDateTime ?? null;
+  if (state !== 'expired') return null;
+  const ends = relationships
+    .filter((r) => r.endDateTime !== null && r.status !== 'terminated')
+    .map((r) => r.endDateTime!)
+    .sort();
+  return ends.at(-1) ?? null;
+}
+
+/**
+ * Why auto-extend cannot be turned on for a relationship, by Microsoft's rules, before asking:
+ * Microsoft-led transitions (MLT_) cannot be changed, Global Administrator never auto-extends,
+ * and only an active relationship can. Undefined when it can (or already does).
+ */
+export function autoExtendBlock(
+  r: RelationshipAccess,
+): 'microsoft_led' | 'global_administrator' | 'not_active' | undefined {
+  if (r.displayName.startsWith('MLT_')) return 'microsoft_led';
+  if (r.roles.includes('Global Administrator')) return 'global_administrator';
+  if (r.status !== 'active') return 'not_active';
+  return undefined;
+}
+
+/** What the partner can filter its customers' access by: a state, or a problem across states. */
+export const accessProblems = [
+  'attention',
+  ...accessStates,
+  'expiring_7_days',
+  'no_auto_extend',
+] as const;
+export type AccessProblem = (typeof accessProblems)[number];
+
+/** Whether a customer's access shows `problem`. */
+export function hasProblem(
+  problem: AccessProblem,
+  row: { state: AccessState; relationships: RelationshipAccess[] },
+  now: Date,
+): boolean {
+  if (problem === 'attention') return row.state !== 'ok';
+  if (problem === 'expiring_7_days') {
+    const ends = row.state === 'expiring' ? stateDate('expiring', row.relationships, now) : null;
+    return ends !== null && Date.parse(ends) <= now.getTime() + 7 * dayMs;
+  }
+  if (problem === 'no_auto_extend')
+    return row.relationships.some(
+      (r) => isActive(r, now) && !autoExtends(r) && autoExtendBlock(r) !== undefined,
+    );
+  return row.state === problem;
+}
+
+/** How many customers show each problem. */
+export function accessSummary(
+  rows: { state: AccessState; relationships: RelationshipAccess[] }[],
+  now: Date,
+): Record<AccessProblem, number> {
+  return Object.fromEntries(
+    accessProblems.map((p) => [p, rows.filter((row) => hasProblem(p, row, now)).length]),
+  ) as Record<AccessProblem, number>;
 }
 
 /**

@@ -1,31 +1,17 @@
-import { readFileSync } from 'node:fs';
 import { expect } from 'chai';
 import { eq } from 'drizzle-orm';
-import type { ScenarioInput } from '../../emulator/scenario.js';
 import { accessSentences } from '../../src/domain/access.js';
 import { stepSentences } from '../../src/microsoft/error-table.js';
 import { jobIds } from '../../src/queue/catalog.js';
 import { refreshResults } from '../../src/store/schema.js';
-import { testClient } from '../support/emulator.js';
+import { gdapCustomers, gdapScenario } from '../support/gdap.js';
 import { startHarness, type Harness } from '../support/harness.js';
 import { suiteFailed } from '../support/keep-on-failure.js';
 
 // GDAP access per customer against the emulator's GDAP scenario (one customer per case):
 // what the access API says, what a run does with each customer, and the fixes.
 
-const customers = {
-  allGood: 'c0000001-0000-4000-8000-000000000001',
-  noRelationship: 'c0000002-0000-4000-8000-000000000002',
-  expired: 'c0000003-0000-4000-8000-000000000003',
-  expiring: 'c0000004-0000-4000-8000-000000000004',
-  mailboxOnly: 'c0000005-0000-4000-8000-000000000005',
-  licensesOnly: 'c0000006-0000-4000-8000-000000000006',
-  notConsented: 'c0000007-0000-4000-8000-000000000007',
-  microsoftLed: 'c0000008-0000-4000-8000-000000000008',
-  globalAdmin: 'c0000009-0000-4000-8000-000000000009',
-  partlyConsented: 'c0000010-0000-4000-8000-000000000010',
-  terminated: 'c0000011-0000-4000-8000-000000000011',
-};
+const customers = gdapCustomers;
 type Case = keyof typeof customers;
 
 interface AccessRow {
@@ -43,22 +29,6 @@ interface AccessRow {
   features: Record<string, { ok: boolean; reason?: string }>;
   reason?: string;
   checkedAt: string | null;
-}
-
-function gdapScenario(): ScenarioInput {
-  const scenario = JSON.parse(
-    readFileSync(new URL('../../emulator/scenarios/gdap.json', import.meta.url), 'utf8'),
-  ) as ScenarioInput;
-  return {
-    ...scenario,
-    clients: [
-      {
-        clientId: testClient.clientId,
-        clientSecret: testClient.clientSecret,
-        redirectUris: [testClient.redirectUri],
-      },
-    ],
-  };
 }
 
 describe('GDAP access per customer', function () {

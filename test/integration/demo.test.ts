@@ -1,5 +1,7 @@
 import { QueueEvents } from 'bullmq';
 import { expect } from 'chai';
+import { Directory } from '../../emulator/directory.js';
+import { loadDefaultScenario } from '../../emulator/scenario.js';
 import { createMicrosoftHttp } from '../../src/microsoft/http-client.js';
 import { testSecrets } from '../support/config.js';
 import { csrfOf } from '../support/pages.js';
@@ -24,7 +26,7 @@ describe('npm run demo', function () {
     if (this.currentTest?.state === 'passed') await removePrefix(prefix);
   });
 
-  it('seeds a partner with a legacy account that a consent replaces, then refreshes every company', async () => {
+  it('seeds a partner with a legacy account that a consent replaces, then refreshes every company it can reach and shows the rest by access problem', async () => {
     const port = await closedPort();
     demo = startService('scripts/demo.ts', {
       PORT: String(port),
@@ -115,15 +117,52 @@ describe('npm run demo', function () {
         refreshEvents.on('completed', check);
         check();
       });
-      expect(run).to.include({ status: 'completed', total: 36, succeeded: 36, failed: 0 });
+      // The demo's scenario spreads its 36 customers over every access problem (seed 126,
+      // withoutDelegatedAccess 0.3, withoutAppConsent 0.1): counted from its customers' data.
+      const reachable = 22;
+      expect(run).to.include({
+        status: 'completed',
+        total: 36,
+        succeeded: reachable,
+        failed: 0,
+        noAccess: 36 - reachable,
+      });
+      const { customers } = (await (await fetch(`${base}/access`, { headers })).json()) as {
+        customers: { customerTenantId: string; state: string }[];
+      };
+      const byState = (state: string) =>
+        customers.filter((c) => c.state === state).map((c) => c.customerTenantId);
+      expect(
+        Object.fromEntries(
+          ['ok', 'expiring', 'expired', 'no_relationship', 'missing_role', 'app_not_consented'].map(
+            (s) => [s, byState(s).length],
+          ),
+        ),
+      ).to.deep.equal({
+        ok: 18,
+        expiring: 4,
+        expired: 2,
+        no_relationship: 5,
+        missing_role: 3,
+        app_not_consented: 4,
+      });
+      // Which ones, as the emulator's customers are: the app refused where it is not consented,
+      // and no relationship that is active where one expired, was terminated or never was.
+      const generated = new Directory(loadDefaultScenario()).partners[0]!.customers;
+      expect(byState('app_not_consented')).to.have.members(
+        generated.filter((c) => c.appConsent === false).map((c) => c.tenantId),
+      );
+      expect([...byState('expired'), ...byState('no_relationship')]).to.have.members(
+        generated.filter((c) => !c.gdap.some((r) => r.status === 'active')).map((c) => c.tenantId),
+      );
       const { companies } = (await (await fetch(`${base}/companies`, { headers })).json()) as {
         companies: { licenses: unknown[]; licensesRefreshedAt: string | null }[];
       };
       expect(companies).to.have.length(36);
-      for (const company of companies) {
-        expect(company.licenses).to.not.be.empty;
-        expect(company.licensesRefreshedAt).to.be.a('string');
-      }
+      // Those the partner can reach are licensed; the others wait for their access.
+      expect(
+        companies.filter((c) => c.licenses.length > 0 && c.licensesRefreshedAt !== null),
+      ).to.have.length(reachable);
     } finally {
       await Promise.all([events.close(), refreshEvents.close()]);
     }
@@ -147,6 +186,7 @@ interface RunView {
   total: number;
   succeeded: number;
   failed: number;
+  noAccess: number;
 }
 
 /** The demo logs where its emulator's CA file is. */

@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { accessSentences } from '../../src/domain/access.js';
 import { startHarness, type Harness } from '../support/harness.js';
 import { removePrefix } from '../support/redis.js';
 import { suiteFailed } from '../support/keep-on-failure.js';
@@ -83,6 +84,61 @@ describe('pages: login, sessions, CSRF and who sees what', function () {
     expect(added.status).to.equal(303);
     expect((await h.runtime.services.partners.list()).map((p) => p.name)).to.include(
       'Added Partner',
+    );
+  });
+
+  it("refuses the Access tab's forms without CSRF, and for another partner's customers", async () => {
+    // Each partner knows one customer's access, its app not consented.
+    const customerOf = {
+      own: 'c1000001-0000-4000-8000-000000000001',
+      other: 'c1000002-0000-4000-8000-000000000002',
+    };
+    const notConsented = {
+      state: 'app_not_consented' as const,
+      features: {
+        licenses: { ok: false },
+        mailboxes: { ok: false },
+        directory: { ok: false },
+      },
+      reason: accessSentences.appNotConsented,
+      relationships: [],
+    };
+    await h.runtime.services.access.saveRead(partnerId, [
+      { ...notConsented, customerTenantId: customerOf.own, customerName: 'Own Customer' },
+    ]);
+    await h.runtime.services.access.saveRead(otherPartnerId, [
+      { ...notConsented, customerTenantId: customerOf.other, customerName: 'Other Customer' },
+    ]);
+    const agent = await loggedIn(h.app, people.partnerUser!.email);
+    const page = await agent.get(`/partners/${partnerId}/access`);
+    expect(page.status).to.equal(200);
+    expect(page.text).to.contain('Own Customer');
+    expect(page.text).to.not.contain('Other Customer');
+    const post = (path: string, form: Record<string, string>) =>
+      agent.post(path).type('form').send(form);
+
+    const withoutToken = await post(`/partners/${partnerId}/access/app-consents`, {
+      customerTenantId: customerOf.own,
+    });
+    expect(withoutToken.status).to.equal(403);
+    expect(withoutToken.text).to.contain('The form expired or did not come from this site.');
+    const token = csrfOf(page.text);
+    // Another partner's path, and another partner's customer on this partner's path.
+    for (const [path, form] of [
+      [`/partners/${otherPartnerId}/access/app-consents`, { customerTenantId: customerOf.other }],
+      [`/partners/${otherPartnerId}/access/refresh`, {}],
+      [`/partners/${otherPartnerId}/access/relationships/r-1/auto-extend`, {}],
+      [`/partners/${partnerId}/access/app-consents`, { customerTenantId: customerOf.other }],
+    ] as const) {
+      const refused = await post(path, { ...form, _csrf: token });
+      expect(refused.status, path).to.equal(404);
+    }
+    expect((await agent.get(`/partners/${otherPartnerId}/access`)).status).to.equal(404);
+    // Nothing was attempted: no fix is audited for either partner.
+    expect(await h.runtime.services.access.actions(partnerId)).to.deep.equal([]);
+    expect(await h.runtime.services.access.actions(otherPartnerId)).to.deep.equal([]);
+    expect((await h.runtime.services.access.get(otherPartnerId, customerOf.other))?.state).to.equal(
+      'app_not_consented',
     );
   });
 

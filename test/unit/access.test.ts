@@ -1,7 +1,11 @@
 import { expect } from 'chai';
 import {
   accessSentences,
+  accessSummary,
+  autoExtendBlock,
   customerAccess,
+  hasProblem,
+  stateDate,
   gdapRoles,
   rolesThroughGroups,
   type RelationshipAccess,
@@ -126,5 +130,48 @@ describe('GDAP access per customer', () => {
         groups,
       ),
     ).to.deep.equal({ roles: ['Global Reader'], groups: ['GDAP Readers'] });
+  });
+});
+
+describe('GDAP access problems (the Access tab and its summary)', () => {
+  const row = (relationships: RelationshipAccess[], appConsent: 'consented' = 'consented') => ({
+    state: access(relationships, appConsent).state,
+    relationships,
+  });
+
+  it('counts a relationship ending within 7 days apart from one ending within 30', () => {
+    const soon = row([relationship({ autoExtendDuration: 'PT0S', endDateTime: days(5) })]);
+    const later = row([relationship({ autoExtendDuration: 'PT0S', endDateTime: days(20) })]);
+    expect([soon.state, later.state]).to.deep.equal(['expiring', 'expiring']);
+    expect(stateDate(soon.state, soon.relationships, now)).to.equal(days(5));
+    const summary = accessSummary([soon, later, row([relationship()])], now);
+    expect(summary).to.include({ expiring: 2, expiring_7_days: 1, ok: 1, attention: 2 });
+  });
+
+  it('dates an expired customer by its latest relationship that ended, not a terminated one', () => {
+    const lapsed = row([
+      relationship({ status: 'expired', endDateTime: days(-20) }),
+      relationship({ id: 'r2', status: 'active', endDateTime: days(-2) }),
+      relationship({ id: 'r3', status: 'terminated', endDateTime: days(-1) }),
+    ]);
+    expect(lapsed.state).to.equal('expired');
+    expect(stateDate('expired', lapsed.relationships, now)).to.equal(days(-2));
+    expect(stateDate('ok', lapsed.relationships, now)).to.equal(null);
+  });
+
+  it('says where Microsoft refuses auto-extend: Microsoft-led, Global Administrator, not active', () => {
+    expect(autoExtendBlock(relationship({ displayName: 'MLT_1234' }))).to.equal('microsoft_led');
+    expect(autoExtendBlock(relationship({ roles: ['Global Administrator'] }))).to.equal(
+      'global_administrator',
+    );
+    expect(autoExtendBlock(relationship({ status: 'expired' }))).to.equal('not_active');
+    expect(autoExtendBlock(relationship({ autoExtendDuration: 'PT0S' }))).to.equal(undefined);
+    // Counted only where auto-extend is off and cannot be turned on.
+    const cannot = row([
+      relationship({ roles: ['Global Administrator'], autoExtendDuration: 'PT0S' }),
+    ]);
+    const can = row([relationship({ autoExtendDuration: 'PT0S' })]);
+    expect(hasProblem('no_auto_extend', cannot, now)).to.equal(true);
+    expect(hasProblem('no_auto_extend', can, now)).to.equal(false);
   });
 });

@@ -8,6 +8,7 @@ import { loginFormToken } from '../auth/login-form-token.js';
 import { errorAnswer } from '../http-error.js';
 import { messagePage } from '../pages.js';
 import { stylesheet } from '../views/style.js';
+import { accessPages } from './access.js';
 import { loginPages } from './login.js';
 import { operatorPages } from './operator.js';
 import { pageContext } from './page-context.js';
@@ -16,7 +17,7 @@ import { partnerPages } from './partner.js';
 export { siteSession } from './session.js';
 
 /**
- * The pages: login, a partner's Delegated Admin and Companies tabs, the operators' page.
+ * The pages: login, a partner's Delegated Admin, Companies and Access tabs, the operators' page.
  * Every form below is CSRF-checked: the login form by its own signed token, the others by the
  * session's.
  */
@@ -52,6 +53,7 @@ export function siteRouter(options: {
   const page = pageContext(services, (req) => generateToken(req));
   router.use(loginPages({ config, services, redis, loginForm }));
   router.use(partnerPages({ config, services, queues, redis, page }));
+  router.use(accessPages({ services, queues, page }));
   router.use(operatorPages({ services, queues, page }));
   return router;
 }

@@ -132,6 +132,10 @@ export function loginPages(options: {
     );
     req.session.userId = user.id;
     await services.users.loggedIn(user.id);
+    // Saved before the redirect: the next page must find the session (see `back`).
+    await new Promise<void>((resolve, reject) =>
+      req.session.save((e?: Error) => (e ? reject(e) : resolve())),
+    );
     const next =
       typeof req.query.next === 'string' && /^\/[^/\\]/.test(req.query.next) ? req.query.next : '/';
     res.redirect(303, next);

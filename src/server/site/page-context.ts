@@ -2,7 +2,11 @@ import type { NextFunction, Request, Response } from 'express';
 import { z } from 'zod';
 import type { Services } from '../../dependencies.js';
 import { HttpError } from '../http-error.js';
+import { messagePage } from '../pages.js';
 import type { Viewer } from '../views/layout.js';
+
+/** What a page says when the session could not be saved (the database is unreachable). */
+const unsaved = 'The session could not be saved: reload the page to see what happened.';
 
 /** A signed-in user or a redirect to the login page that comes back here. */
 export function signedIn(req: Request, res: Response, next: NextFunction) {
@@ -53,7 +57,12 @@ export function pageContext(
     },
     back: (req, res, path, flash) => {
       if (flash) req.session.flash = flash;
-      res.redirect(303, path);
+      // Saved before the redirect is sent: express-session would otherwise send the 303's
+      // headers while it saves, and the browser could ask for the next page first.
+      req.session.save((error?: unknown) => {
+        if (error) res.status(503).type('html').send(messagePage('Try again', unsaved));
+        else res.redirect(303, path);
+      });
     },
     partnerFor: (req) => partnerIn(services, req),
   };

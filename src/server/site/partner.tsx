@@ -2,6 +2,7 @@ import { Router, type Request, type Response } from 'express';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import type { Config } from '../../../config/index.js';
+import { accessSummary } from '../../domain/access.js';
 import { customLicenseTokenState } from '../../domain/custom-licenses.js';
 import { deduplicationKeys, jobIds } from '../../queue/catalog.js';
 import type { JobQueues } from '../../queue/job-queues.js';
@@ -49,15 +50,17 @@ export function partnerPages(options: {
 
   router.get('/partners/:id/delegated-admin', signedIn, async (req, res) => {
     const partner = await partnerFor(req);
-    const [admins, attempt, run, token, tokenAttempt, companies, failures] = await Promise.all([
-      services.partners.admins(partner.id),
-      services.attempts.latest(partner.id, 'partner_center'),
-      services.runs.latest(partner.id),
-      services.customLicenses.currentToken(partner.id),
-      services.attempts.latest(partner.id, 'custom_license'),
-      services.partners.companies(partner.id),
-      services.runs.failures(partner.id),
-    ]);
+    const [admins, attempt, run, token, tokenAttempt, companies, failures, access] =
+      await Promise.all([
+        services.partners.admins(partner.id),
+        services.attempts.latest(partner.id, 'partner_center'),
+        services.runs.latest(partner.id),
+        services.customLicenses.currentToken(partner.id),
+        services.attempts.latest(partner.id, 'custom_license'),
+        services.partners.companies(partner.id),
+        services.runs.failures(partner.id),
+        services.access.forPartner(partner.id),
+      ]);
     const status = delegatedAdminStatus(partner.id, admins, attempt, run);
     const names = new Map(companies.map((c) => [c.id, c.name]));
     const tokenAttemptView = tokenAttempt ? attemptView(tokenAttempt) : null;
@@ -84,6 +87,11 @@ export function partnerPages(options: {
             lastValidatedAt: token?.lastValidatedAt ?? null,
             attemptMessage: tokenAttemptView?.status === 'failed' ? tokenAttemptView.message : null,
           }}
+          access={
+            access.length > 0
+              ? { total: access.length, counts: accessSummary(access, new Date()) }
+              : null
+          }
           flash={takeFlash(req)}
         />,
       ),

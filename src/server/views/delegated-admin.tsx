@@ -1,3 +1,4 @@
+import type { AccessProblem } from '../../domain/access.js';
 import type { CustomLicenseTokenState } from '../../domain/custom-licenses.js';
 import type { delegatedAdminStatus } from '../api/consents.js';
 import { Csrf, Page, when, type Viewer } from './layout.js';
@@ -19,9 +20,22 @@ export interface DelegatedAdminPageProps {
     lastValidatedAt: Date | null;
     attemptMessage: string | null;
   };
+  /** Customers by GDAP access problem, once access has been read. */
+  access: { total: number; counts: Record<AccessProblem, number> } | null;
   /** A sentence from the last action (retry queued, validation queued...). */
   flash?: string | undefined;
 }
+
+/** The access problems the summary counts, in its order and words. */
+const accessProblemLines: [AccessProblem, string][] = [
+  ['expiring', 'relationship expiring within 30 days'],
+  ['expiring_7_days', 'relationship expiring within 7 days'],
+  ['expired', 'relationship expired'],
+  ['no_relationship', 'no relationship (none, or terminated)'],
+  ['missing_role', 'missing a role'],
+  ['app_not_consented', 'app not consented'],
+  ['no_auto_extend', 'relationship that cannot auto-extend'],
+];
 
 const yesNo = (value: boolean) =>
   value ? <span class="ok">Yes</span> : <span class="bad">No</span>;
@@ -136,7 +150,12 @@ export function DelegatedAdminPage(props: DelegatedAdminPageProps) {
                   ? `Refresh completed ${when(run.finishedAt)}: ${run.succeeded} of ${run.total} companies refreshed`
                   : `Refresh stopped: ${run.message ?? ''}`}
               {run.failed > 0 ? `, ${run.failed} failed` : ''}
-              {run.noAccess > 0 ? `, ${run.noAccess} without access` : ''}.
+              {run.noAccess > 0 ? (
+                <>
+                  , <a href={`${base}/access?show=attention`}>{run.noAccess} without access</a>
+                </>
+              ) : null}
+              .
             </p>
             <progress
               max={Math.max(run.total, 1)}
@@ -158,6 +177,36 @@ export function DelegatedAdminPage(props: DelegatedAdminPageProps) {
             <button type="submit">Sync now</button>
           </form>
         ) : null}
+      </section>
+
+      <section aria-labelledby="access">
+        <h2 id="access">Customer access (GDAP)</h2>
+        {props.access ? (
+          <>
+            <p data-testid="access-total">
+              {props.access.counts.attention === 0
+                ? `All ${props.access.total} customers can be read.`
+                : `${props.access.counts.attention} of ${props.access.total} customers need attention.`}{' '}
+              <a href={`${base}/access`}>Open the Access tab</a>
+            </p>
+            <ul class="summary" data-testid="access-summary">
+              {accessProblemLines.map(([problem, words]) => (
+                <li data-problem={problem}>
+                  <span class="count">{props.access!.counts[problem]}</span>
+                  {props.access!.counts[problem] > 0 ? (
+                    <a href={`${base}/access?show=${problem}`}>{words}</a>
+                  ) : (
+                    <span class="muted">{words}</span>
+                  )}
+                </li>
+              ))}
+            </ul>
+          </>
+        ) : (
+          <p class="muted">
+            Access to each customer is read at the start of every refresh, once consent is granted.
+          </p>
+        )}
       </section>
 
       {failures.length > 0 ? (

@@ -11,6 +11,13 @@ export interface Viewer {
 export const when = (date: Date | string | null | undefined, empty = '—') =>
   date ? `${new Date(date).toISOString().replace('T', ' ').slice(0, 16)} UTC` : empty;
 
+const months = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+/** A day as the pages show it, e.g. "12 Dec 2026" (UTC; the same words whatever the locale data). */
+export const day = (date: Date | string) => {
+  const d = new Date(date);
+  return `${d.getUTCDate()} ${months[d.getUTCMonth()]} ${d.getUTCFullYear()}`;
+};
+
 /** The hidden field every form carries; the server refuses a form without it. */
 export const Csrf = ({ token }: { token: string }) => (
   <input type="hidden" name="_csrf" value={token} />
@@ -21,13 +28,23 @@ export interface PageProps {
   viewer?: Viewer | undefined;
   /** The partner whose tabs are shown. */
   partner?: { id: string; name: string } | undefined;
-  current?: 'delegated-admin' | 'companies' | 'operator';
+  current?: 'delegated-admin' | 'companies' | 'access' | 'operator';
+  /** A page whose table needs more width than text does. Default: false */
+  wide?: boolean | undefined;
   /** Seconds before the browser reloads the page (live progress without JavaScript). */
   refreshSeconds?: number | undefined;
   children: ComponentChildren;
 }
 
-export function Page({ title, viewer, partner, current, refreshSeconds, children }: PageProps) {
+export function Page({
+  title,
+  viewer,
+  partner,
+  current,
+  refreshSeconds,
+  wide,
+  children,
+}: PageProps) {
   return (
     <html lang="en">
       <head>
@@ -56,6 +73,12 @@ export function Page({ title, viewer, partner, current, refreshSeconds, children
                   >
                     Companies
                   </a>
+                  <a
+                    href={`/partners/${partner.id}/access`}
+                    aria-current={current === 'access' ? 'page' : undefined}
+                  >
+                    Access
+                  </a>
                 </>
               ) : null}
               {viewer.role === 'operator' ? (
@@ -76,7 +99,7 @@ export function Page({ title, viewer, partner, current, refreshSeconds, children
             </form>
           ) : null}
         </header>
-        <main>{children}</main>
+        <main class={wide ? 'wide' : undefined}>{children}</main>
       </body>
     </html>
   );

@@ -22,5 +22,23 @@ input[type=text], input[type=email], input[type=password], select { font:inherit
 .notice { padding:.6rem .8rem; border-radius:6px; background:#eef4fb; border:1px solid #c9dcf0; margin:.5rem 0; }
 .notice.bad { background:#fdf0ef; border-color:#f3c7c2; color:var(--bad); }
 progress { width:100%; max-width:28rem; height:1rem; }
+.nowrap { white-space:nowrap; } .small { font-size:.85rem; }
+main.wide { max-width:80rem; }
+ul.plain { list-style:none; margin:0; padding:0; } ul.plain > li + li { margin-top:.4rem; }
+.small-form { margin:.3rem 0 0; } .small-form button { padding:.2rem .6rem; font-size:.9rem; }
+.filters { display:flex; flex-wrap:wrap; gap:.4rem .5rem; margin-bottom:.5rem; }
+.filters a { border:1px solid var(--line); border-radius:999px; padding:.15rem .7rem; color:var(--accent); text-decoration:none; white-space:nowrap; }
+.filters a[aria-current="page"] { background:var(--accent); border-color:var(--accent); color:#fff; }
+.filters .count { font-weight:700; }
+ul.summary { list-style:none; padding:0; margin:0; display:grid; grid-template-columns:repeat(auto-fill, minmax(15rem, 1fr)); gap:.4rem 1rem; }
+ul.summary .count { font-weight:700; display:inline-block; min-width:2ch; text-align:right; margin-right:.4rem; }
+/* On a phone a wide table becomes one card per row, each value under its heading's words. */
+@media (max-width: 48rem) {
+  table.stack thead { display:none; }
+  table.stack tr { display:block; border-bottom:2px solid var(--line); padding:.4rem 0; }
+  table.stack td { display:block; border:0; padding:.2rem 0; }
+  table.stack td::before { content:attr(data-label); display:block; font-size:.8rem; color:var(--muted); font-weight:600; }
+  main { padding:0 .75rem; }
+}
 .actions { display:flex; gap:.5rem; flex-wrap:wrap; margin-top:.75rem; }
 `;

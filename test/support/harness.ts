@@ -45,7 +45,10 @@ export interface Harness {
   events(queue: QueueName): QueueEvents;
   /** Resolves with the job's result once it finished (race-free: it may be done already). */
   finished(queue: QueueName, jobId: string): Promise<Record<string, unknown>>;
-  /** Resolves once the run is no longer running (checked on every refresh job's end). */
+  /**
+   * Resolves once the run is no longer running (checked on every refresh job's end) and its
+   * listing job, which may outlast it, has settled.
+   */
   runEnded(runId: string): Promise<RefreshRun>;
   /** Straight-through consent by `upn`; resolves after the exchange and replacement ran. */
   grant(
@@ -129,6 +132,14 @@ export async function startHarness(
     events: eventsOf,
     async runEnded(runId) {
       const refresh = eventsOf('refresh');
+      // The listing job reads GDAP access beside the customers, so it may outlast the run.
+      const listingSettled = async (id: string) => {
+        const job = await Job.fromId(runtime.queues.get('refresh'), jobIds.refreshPartner(id));
+        if (!job || ['completed', 'failed'].includes(await job.getState())) return;
+        await job.waitUntilFinished(refresh, 60_000).catch((error: unknown) => {
+          if (String(error).includes('timed out')) throw error;
+        });
+      };
       // The reconciler may end a run too (tenants whose jobs failed outside the run's records).
       const maintenance = eventsOf('maintenance');
       return new Promise<RefreshRun>((resolve, reject) => {
@@ -148,7 +159,7 @@ export async function startHarness(
                 refresh.off('completed', check);
                 refresh.off('failed', check);
                 maintenance.off('completed', check);
-                resolve(run);
+                listingSettled(runId).then(() => resolve(run), reject);
               } else if (again) {
                 again = false;
                 check();

@@ -1,7 +1,5 @@
-import { readFileSync } from 'node:fs';
 import type { AxiosResponse } from 'axios';
 import { expect } from 'chai';
-import type { ScenarioInput } from '../../emulator/scenario.js';
 import {
   consentAndRedeem,
   json,
@@ -11,25 +9,14 @@ import {
   testClient,
   type TestEmulator,
 } from '../support/emulator.js';
+import { gdapCustomers, gdapScenario } from '../support/gdap.js';
 
 // GDAP per customer, over real HTTPS with real tokens: the partner's relationships in Graph,
 // the refusals that follow them at the customer tenants, in Partner Center and in Graph there,
 // and the app consent Partner Center grants (emulator/scenarios/gdap.json).
 
 const partnerTenant = '8f3c2b1a-6d4e-4f70-9a1b-2c3d4e5f6a7b';
-const customers = {
-  allGood: 'c0000001-0000-4000-8000-000000000001',
-  noRelationship: 'c0000002-0000-4000-8000-000000000002',
-  expired: 'c0000003-0000-4000-8000-000000000003',
-  expiring: 'c0000004-0000-4000-8000-000000000004',
-  mailboxOnly: 'c0000005-0000-4000-8000-000000000005',
-  licensesOnly: 'c0000006-0000-4000-8000-000000000006',
-  notConsented: 'c0000007-0000-4000-8000-000000000007',
-  microsoftLed: 'c0000008-0000-4000-8000-000000000008',
-  globalAdmin: 'c0000009-0000-4000-8000-000000000009',
-  partlyConsented: 'c0000010-0000-4000-8000-000000000010',
-  terminated: 'c0000011-0000-4000-8000-000000000011',
-};
+const customers = gdapCustomers;
 const roleIds = {
   globalReader: 'f2ef992c-3afb-46b9-b7cf-a126ee74c451',
   licenseAdministrator: '4d6ac14f-3453-41d0-bef9-a3e0c569773a',
@@ -66,22 +53,6 @@ interface EntraError {
   error: string;
   error_codes: number[];
   suberror?: string;
-}
-
-function gdapScenario(): ScenarioInput {
-  const scenario = JSON.parse(
-    readFileSync(new URL('../../emulator/scenarios/gdap.json', import.meta.url), 'utf8'),
-  ) as ScenarioInput;
-  return {
-    ...scenario,
-    clients: [
-      {
-        clientId: testClient.clientId,
-        clientSecret: testClient.clientSecret,
-        redirectUris: [testClient.redirectUri],
-      },
-    ],
-  };
 }
 
 describe('emulator: GDAP per customer', function () {

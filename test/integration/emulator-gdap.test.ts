@@ -62,6 +62,12 @@ describe('emulator: GDAP per customer', function () {
 
   before(async () => {
     emulator = await startTestEmulator(gdapScenario());
+  });
+  // Tests move the clock, change relationships, app and user consents, and spend the throttling
+  // budgets: each starts from the scenario freshly loaded (real clock) with its own sign-ins.
+  beforeEach(async () => {
+    const loaded = await emulator.http.put(`${emulator.url}/_emulator/scenario`, gdapScenario());
+    expect(loaded.status, String(loaded.data)).to.equal(200);
     for (const upn of ['admin@s365l.com', 'outsider@s365l.com', 'sales@s365l.com']) {
       refresh[upn] = (
         await consentAndRedeem(emulator, upn, [partnerCenterScope, ...graphScopes])

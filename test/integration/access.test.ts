@@ -4,12 +4,13 @@ import { accessSentences } from '../../src/domain/access.js';
 import { stepSentences } from '../../src/microsoft/error-table.js';
 import { jobIds } from '../../src/queue/catalog.js';
 import { refreshResults } from '../../src/store/schema.js';
-import { gdapCustomers, gdapScenario } from '../support/gdap.js';
+import { gdapCustomers, gdapScenario, restoreGdapCustomer } from '../support/gdap.js';
 import { startHarness, type Harness } from '../support/harness.js';
 import { suiteFailed } from '../support/keep-on-failure.js';
 
 // GDAP access per customer against the emulator's GDAP scenario (one customer per case):
-// what the access API says, what a run does with each customer, and the fixes.
+// what the access API says, what a run does with each customer, and the fixes. Each test
+// starts from the scenario as a run reads it, and every customer is put back after it.
 
 const customers = gdapCustomers;
 type Case = keyof typeof customers;
@@ -60,8 +61,6 @@ describe('GDAP access per customer', function () {
           .where(eq(refreshResults.runId, runId))
       ).map((r) => [r.customerTenantId, r]),
     );
-  let firstRun: string;
-
   before(async function () {
     this.timeout(120_000);
     h = await startHarness(gdapScenario(), { PARTNER_CENTER_REQUESTS_PER_SECOND: '15' });
@@ -77,14 +76,19 @@ describe('GDAP access per customer', function () {
     }
     await h.grant(partnerId, 'admin@s365l.com');
     const status = await h.api('get', `/partners/${partnerId}/delegated-admin`);
-    firstRun = (status.body as { run: { id: string } }).run.id;
-    await h.runEnded(firstRun);
+    await h.runEnded((status.body as { run: { id: string } }).run.id);
+  });
+  afterEach(async function () {
+    if (!h) return;
+    await h.emulator.http.delete(`${h.emulator.url}/_emulator/faults`);
+    for (const tenantId of Object.values(customers)) await restoreGdapCustomer(h, tenantId);
   });
   after(async function () {
     await h?.close(suiteFailed(this));
   });
 
   it('reads every customer’s access at the start of the run, with the roles held and what to do', async () => {
+    await runToEnd();
     const rows = await access();
     expect(rows.size).to.equal(Object.keys(customers).length);
     const states = Object.fromEntries(
@@ -150,6 +154,7 @@ describe('GDAP access per customer', function () {
   });
 
   it('filters by state, and refuses a state that does not exist', async () => {
+    await runToEnd();
     const noRelationship = await access('?state=no_relationship');
     expect([...noRelationship.keys()]).to.have.members([
       customers.noRelationship,
@@ -161,7 +166,8 @@ describe('GDAP access per customer', function () {
   });
 
   it('records customers without access as no_access in the run, apart from failures and not retried', async () => {
-    const byTenant = await results(firstRun);
+    const since = h.emulator.state.log.at(-1)?.id ?? 0;
+    const byTenant = await results(await runToEnd());
     const outcome = (which: Case) => byTenant.get(customers[which])!;
     for (const which of [
       'allGood',
@@ -208,7 +214,9 @@ describe('GDAP access per customer', function () {
     expect((failures.body as { failures: unknown[] }).failures).to.deep.equal([]);
 
     // Those without a relationship were refused at their sign-in and asked nothing more.
-    const log = h.emulator.state.log.filter((e) => !e.path.includes('/tenantRelationships/'));
+    const log = h.emulator.state.log.filter(
+      (e) => e.id > since && !e.path.includes('/tenantRelationships/'),
+    );
     for (const which of ['noRelationship', 'expired', 'terminated'] as const) {
       const tenant = customers[which];
       const calls = log.filter((e) => e.tenantId === tenant || e.path.includes(tenant));
@@ -220,6 +228,7 @@ describe('GDAP access per customer', function () {
   });
 
   it('consents the app in the customers that need it, and they then refresh', async () => {
+    await runToEnd();
     const asked = await h.api('post', `/partners/${partnerId}/access/app-consents`, {});
     expect(asked.status, asked.text).to.equal(202);
     const { jobId, customerTenantIds } = asked.body as {
@@ -249,6 +258,7 @@ describe('GDAP access per customer', function () {
   });
 
   it('turns on auto-extend with the relationship’s etag, and refuses it for Global Administrator and Microsoft-led ones', async () => {
+    await runToEnd();
     const rows = await access();
     const relationshipOf = (which: Case) => rows.get(customers[which])!.relationships[0]!;
     const autoExtend = (which: Case) =>
@@ -291,6 +301,12 @@ describe('GDAP access per customer', function () {
 
   it('ends a customer whose relationship is removed mid-run no_access, without a retry storm, others unaffected', async () => {
     const tenant = customers.allGood;
+    // Consented, as every customer but this one is expected to succeed.
+    const consented = await h.emulator.http.patch(
+      `${h.emulator.url}/_emulator/customers/${customers.notConsented}`,
+      { appConsent: true },
+    );
+    expect(consented.status).to.equal(200);
     const path = `/v1/customers/${tenant}/subscribedskus`;
     // Its licenses read is held at Microsoft while its relationship goes.
     await h.emulator.http.post(`${h.emulator.url}/_emulator/faults`, {

@@ -14,7 +14,7 @@ import {
   type DirectoryRole,
   type Relationship,
 } from './gdap.js';
-import { originOf } from './identity-request.js';
+import { graphNextLink } from './graph-paging.js';
 import type { EmulatorState } from './state.js';
 import type { Customer, Partner } from './tenants.js';
 import type { AccessTokenClaims } from './tokens.js';
@@ -104,11 +104,7 @@ function page<T>(req: Request, res: Response, items: T[], context: string): void
     value: items.slice(skip, skip + top),
   };
   if (skip + top < items.length) {
-    const next = new URL(`${originOf(req)}/v1.0${req.path}`);
-    for (const [k, v] of Object.entries(req.query))
-      if (k !== '$skiptoken' && typeof v === 'string') next.searchParams.set(k, v);
-    next.searchParams.set('$skiptoken', Buffer.from(String(skip + top)).toString('base64url'));
-    body['@odata.nextLink'] = next.toString().replace(/([?&])%24/g, '$1$$');
+    body['@odata.nextLink'] = graphNextLink(req, req.path, skip + top);
   }
   res.json(body);
 }

@@ -1,7 +1,7 @@
 import type { Request, Response, Router } from 'express';
 import type { PartnerGroup } from './tenants.js';
 import { sendGraphError } from './errors.js';
-import { originOf } from './identity-request.js';
+import { graphNextLink } from './graph-paging.js';
 import type { EmulatorState } from './state.js';
 import type { AccessTokenClaims } from './tokens.js';
 
@@ -136,11 +136,7 @@ function listMemberships(state: EmulatorState, req: Request, res: Response): voi
   if (req.query.$count === 'true' && eventual && skip === 0) body['@odata.count'] = groups.length;
   body.value = page;
   if (skip + top < groups.length) {
-    const next = new URL(`${originOf(req)}/v1.0${req.path}`);
-    for (const [k, v] of Object.entries(req.query))
-      if (k !== '$skiptoken' && typeof v === 'string') next.searchParams.set(k, v);
-    next.searchParams.set('$skiptoken', Buffer.from(String(skip + top)).toString('base64url'));
-    body['@odata.nextLink'] = next.toString().replace(/([?&])%24/g, '$1$$');
+    body['@odata.nextLink'] = graphNextLink(req, req.path, skip + top);
   }
   res.json(body);
 }

@@ -13,7 +13,7 @@ import { gdapAllows, gdapRolesOf, type RoleNeed } from './gdap.js';
 import { gdapRoutes } from './graph-gdap.js';
 import { chargeGraphRequest } from './graph-limits.js';
 import { membershipRoutes } from './graph-membership.js';
-import { originOf } from './identity-request.js';
+import { graphNextLink } from './graph-paging.js';
 import { answerMailboxUsageDetail } from './reports.js';
 import type { EmulatorState } from './state.js';
 import { graphAppId, resources, verifyAccessToken, type AccessTokenClaims } from './tokens.js';
@@ -355,12 +355,7 @@ export function graphRouter(state: EmulatorState): Router {
       if (count && skip === 0) body['@odata.count'] = matching.length;
       body.value = page.map((u) => userResource(u, select));
       if (skip + top < matching.length) {
-        const next = new URL(`${originOf(req)}/v1.0/users`);
-        for (const [k, v] of Object.entries(req.query))
-          if (k !== '$skiptoken' && typeof v === 'string') next.searchParams.set(k, v);
-        next.searchParams.set('$skiptoken', Buffer.from(String(skip + top)).toString('base64url'));
-        // Graph writes its system query options as $top, $skiptoken (URLSearchParams gives %24).
-        body['@odata.nextLink'] = next.toString().replace(/([?&])%24/g, '$1$$');
+        body['@odata.nextLink'] = graphNextLink(req, '/users', skip + top);
       }
       res.json(body);
       return;

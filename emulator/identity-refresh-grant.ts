@@ -66,18 +66,8 @@ export async function redeemRefreshToken(
       );
       return;
     }
-    if (customer.guests.includes(user.upn)) {
-      sendEntraError(
-        res,
-        400,
-        'invalid_grant',
-        50020,
-        notInTenant(user.upn, user.partnerTenantId, customer.name, clientId),
-      );
-      return;
-    }
     const gap = gdapSignInGap(state.directory, user, customer, state.now());
-    if (gap === 'no-active-relationship') {
+    if (customer.guests.includes(user.upn) || gap === 'no-active-relationship') {
       sendEntraError(
         res,
         400,

@@ -10,7 +10,7 @@ import type {
 } from '../microsoft/partner-center.js';
 import { callsPerCustomer, customerRefreshCost } from '../queue/refresh-work.js';
 import { isOutage, type JobContext } from '../queue/worker-pool.js';
-import { recordAppConsent } from './access.js';
+import { consentPartition, recordAppConsent } from './access.js';
 import { countCustomLicenses } from './custom-licenses.js';
 import { stopForFailure } from './refresh.js';
 import {
@@ -68,11 +68,7 @@ export async function refreshCustomerTenant(
   );
   if (!slot.inPlace) await ctx.retryAfter(slot.waitMs);
   if (slot.waitMs > 0) await setTimeout(slot.waitMs);
-  const partition = {
-    partnerId: run.partnerId,
-    delegatedAdminId: consent.id,
-    purpose: 'partner_center' as const,
-  };
+  const partition = consentPartition(run.partnerId, consent);
   let skus: PartnerCenterCollection<SubscribedSkuCounts>;
   let subscriptions: PartnerCenterCollection<PartnerCenterSubscription>;
   let resolution: SkuResolution;

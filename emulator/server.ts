@@ -6,7 +6,6 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import express, { type NextFunction, type Request, type Response } from 'express';
-import selfsigned from 'selfsigned';
 import { controlRouter } from './control.js';
 import {
   sendEntraError,
@@ -22,11 +21,7 @@ import { serveReportDownload } from './reports.js';
 import type { Scenario } from './scenario.js';
 import { EmulatorState, type Surface } from './state.js';
 import { createSigningKeys } from './tokens.js';
-
-interface TlsMaterial {
-  cert: string;
-  key: string;
-}
+import { generateTls, type TlsMaterial } from './tls.js';
 
 export interface EmulatorOptions {
   scenario: Scenario;
@@ -51,29 +46,6 @@ export interface RunningEmulator {
   /** The first partner's tenant id. */
   partnerTenantId: string;
   stop(): Promise<void>;
-}
-
-/** A certificate for the loopback names, valid for a year, that is its own CA. */
-async function generateTls(): Promise<TlsMaterial> {
-  const pems = await selfsigned.generate([{ name: 'commonName', value: 'license-sync emulator' }], {
-    keySize: 2048,
-    algorithm: 'sha256',
-    notAfterDate: new Date(Date.now() + 365 * 24 * 3600 * 1000),
-    extensions: [
-      { name: 'basicConstraints', cA: true },
-      { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, keyCertSign: true },
-      { name: 'extKeyUsage', serverAuth: true },
-      {
-        name: 'subjectAltName',
-        altNames: [
-          { type: 2, value: 'localhost' },
-          { type: 7, ip: '127.0.0.1' },
-          { type: 7, ip: '::1' },
-        ],
-      },
-    ],
-  });
-  return { cert: pems.cert, key: pems.private };
 }
 
 function surfaceOf(path: string): Surface {

@@ -1,7 +1,7 @@
 import type { AxiosInstance } from 'axios';
 import type { Redis } from 'ioredis';
 import type { Config } from '../config/index.js';
-import { createMicrosoftHttp } from './microsoft/http-client.js';
+import { createHttpClient } from './http-client.js';
 import { GraphClient } from './microsoft/graph.js';
 import { MicrosoftIdentity } from './microsoft/identity.js';
 import { PartnerCenterClient } from './microsoft/partner-center.js';
@@ -59,7 +59,7 @@ export function createServices(
   keyRing: KeyRing,
   redis: Redis,
 ): Services {
-  const http = createMicrosoftHttp({
+  const http = createHttpClient({
     extraCaFile: config.microsoft.extraCaFile,
     timeoutMs: config.microsoft.httpTimeoutSeconds * 1000,
   });

@@ -16,7 +16,7 @@ import {
   type MicrosoftFailure,
   type MicrosoftService,
 } from './error-table.js';
-import { MicrosoftTransportError } from './http-client.js';
+import { TransportError } from '../http-client.js';
 
 // Reading what Microsoft answered (an MSAL exception, a Partner Center or Graph answer, a
 // socket error) into a classified error, by the rules of error-table.ts.
@@ -85,7 +85,7 @@ export function classifyMicrosoftError(
     const rule = identityRule(error, scope);
     return { ...rule, message: say(rule.message, grant) };
   }
-  if (error instanceof MicrosoftTransportError) {
+  if (error instanceof TransportError) {
     const reached = error.code !== undefined && isTransientNetworkCode(error.code);
     return {
       kind: 'transient',
@@ -131,13 +131,4 @@ export function classifyHttpFailure(
     code: failure.code ?? String(failure.status),
     ...(failure.retryAfterMs !== undefined ? { retryAfterMs: failure.retryAfterMs } : {}),
   };
-}
-
-/** Retry-After as milliseconds (seconds or an HTTP date); undefined when absent or bad. */
-export function parseRetryAfter(value: string | undefined, now = Date.now()): number | undefined {
-  if (!value) return undefined;
-  const seconds = Number(value);
-  if (Number.isFinite(seconds) && seconds >= 0) return seconds * 1000;
-  const date = Date.parse(value);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 }

@@ -1,13 +1,8 @@
 import { randomUUID } from 'node:crypto';
+import { parseRetryAfter } from '../http-client.js';
 import type { AxiosInstance, AxiosResponse } from 'axios';
 import { stepSentences, type CallScope } from './error-table.js';
-import {
-  httpFailureError,
-  MicrosoftError,
-  parseRetryAfter,
-  answerJson,
-  unexpectedAnswer,
-} from './errors.js';
+import { httpFailureError, MicrosoftError, answerJson, unexpectedAnswer } from './errors.js';
 import { graphResourceUnits } from './graph-costs.js';
 
 export interface GraphPage<T> {

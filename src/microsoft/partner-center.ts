@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
+import { parseRetryAfter } from '../http-client.js';
 import type { AxiosInstance, AxiosResponse } from 'axios';
 import { type CallScope } from './error-table.js';
-import { answerJson, httpFailureError, parseRetryAfter } from './errors.js';
+import { answerJson, httpFailureError } from './errors.js';
 
 export interface PartnerCenterCollection<T> {
   totalCount: number;

@@ -2,7 +2,7 @@ import { QueueEvents } from 'bullmq';
 import { expect } from 'chai';
 import { Directory } from '../../emulator/directory.js';
 import { loadDefaultScenario } from '../../emulator/scenario.js';
-import { createMicrosoftHttp } from '../../src/microsoft/http-client.js';
+import { createHttpClient } from '../../src/http-client.js';
 import { testSecrets } from '../support/config.js';
 import { csrfOf } from '../support/pages.js';
 import { startService, type ServiceProcess } from '../support/process.js';
@@ -92,7 +92,7 @@ describe('npm run demo', function () {
       });
       const { authorizeUrl } = (await started.json()) as { authorizeUrl: string };
       // The browser's part: Microsoft (the emulator) sends it back to our callback.
-      const emulatorHttp = createMicrosoftHttp({ extraCaFile: await caFileOf(demo) });
+      const emulatorHttp = createHttpClient({ extraCaFile: await caFileOf(demo) });
       const atMicrosoft = await emulatorHttp.get(authorizeUrl);
       const back = await fetch(String(atMicrosoft.headers.location), { redirect: 'manual' });
       expect(back.status).to.equal(303);

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { expect } from 'chai';
-import { createMicrosoftHttp } from '../../src/microsoft/http-client.js';
+import { createHttpClient } from '../../src/http-client.js';
 import { startService, type ServiceProcess } from '../support/process.js';
 
 describe('npm run emulator', () => {
@@ -28,7 +28,7 @@ describe('npm run emulator', () => {
       'graphUrl',
     );
     expect(readFileSync(line.caFile as string, 'utf8')).to.contain('BEGIN CERTIFICATE');
-    const http = createMicrosoftHttp({ extraCaFile: line.caFile as string });
+    const http = createHttpClient({ extraCaFile: line.caFile as string });
     const tenant = line.partnerTenantId as string;
     const res = await http.get(
       `${line.url as string}/${tenant}/v2.0/.well-known/openid-configuration`,

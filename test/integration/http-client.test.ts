@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:http';
 import { inspect } from 'node:util';
 import { expect } from 'chai';
 import { classifyMicrosoftError } from '../../src/microsoft/errors.js';
-import { createMicrosoftHttp, MicrosoftTransportError } from '../../src/microsoft/http-client.js';
+import { createHttpClient, TransportError } from '../../src/http-client.js';
 import { closedPort } from '../support/redis.js';
 
 describe('the Microsoft HTTP client when no answer comes', () => {
@@ -20,7 +20,7 @@ describe('the Microsoft HTTP client when no answer comes', () => {
   });
 
   it('fails with a transient error that carries nothing of the request (no token, no body)', async () => {
-    const http = createMicrosoftHttp({ timeoutMs: 200 });
+    const http = createHttpClient({ timeoutMs: 200 });
     const secret = 'refresh-token-test-only-0123456789';
     const error = await http
       .post(
@@ -34,7 +34,7 @@ describe('the Microsoft HTTP client when no answer comes', () => {
         () => undefined,
         (e: unknown) => e,
       );
-    expect(error).to.be.instanceOf(MicrosoftTransportError);
+    expect(error).to.be.instanceOf(TransportError);
     expect(inspect(error, { depth: 10 })).to.not.contain(secret);
     expect(JSON.stringify(error)).to.not.contain(secret);
     expect((error as Error).message).to.match(
@@ -44,7 +44,7 @@ describe('the Microsoft HTTP client when no answer comes', () => {
   });
 
   it('classifies a refused connection as transient too', async () => {
-    const http = createMicrosoftHttp({ timeoutMs: 2_000 });
+    const http = createHttpClient({ timeoutMs: 2_000 });
     const error = await http.get(`http://127.0.0.1:${await closedPort()}/v1/customers`).then(
       () => undefined,
       (e: unknown) => e,

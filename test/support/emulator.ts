@@ -3,7 +3,7 @@ import type { AxiosInstance, AxiosResponse } from 'axios';
 import { expect } from 'chai';
 import { parseScenario, type ScenarioInput } from '../../emulator/scenario.js';
 import { startEmulator, type RunningEmulator } from '../../emulator/server.js';
-import { createMicrosoftHttp } from '../../src/microsoft/http-client.js';
+import { createHttpClient } from '../../src/http-client.js';
 
 export const partnerCenterScope = 'https://api.partnercenter.microsoft.com/user_impersonation';
 export const testClient = {
@@ -103,7 +103,7 @@ export async function startTestEmulator(
   scenario: ScenarioInput = testScenario(),
 ): Promise<TestEmulator> {
   const emulator = await startEmulator({ scenario: parseScenario(scenario) });
-  const http = createMicrosoftHttp({ extraCaFile: emulator.caFile });
+  const http = createHttpClient({ extraCaFile: emulator.caFile });
   return Object.assign(emulator, { http });
 }
 

@@ -1,4 +1,5 @@
 import { InteractionRequiredAuthError, ServerError } from '@azure/msal-node';
+import { parseRetryAfter } from '../../src/http-client.js';
 import { expect } from 'chai';
 import { consentEndSentence, consentErrorMessage } from '../../src/microsoft/error-table.js';
 import {
@@ -6,9 +7,8 @@ import {
   classifyHttpFailure,
   classifyMicrosoftError,
   httpFailureError,
-  parseRetryAfter,
 } from '../../src/microsoft/errors.js';
-import { MicrosoftTransportError } from '../../src/microsoft/http-client.js';
+import { TransportError } from '../../src/http-client.js';
 import { ProgrammingError } from '../../src/programming-error.js';
 import { sameOriginReturnUrl } from '../../src/server/api/consents.js';
 
@@ -141,10 +141,10 @@ describe('classifying Microsoft errors (one table)', () => {
     expect(thrown?.cause).to.be.instanceOf(TypeError);
     // A call that got no answer is Microsoft's (retried), not a bug.
     expect(
-      classifyMicrosoftError(new MicrosoftTransportError('ETIMEDOUT calling x', 'ETIMEDOUT')),
+      classifyMicrosoftError(new TransportError('ETIMEDOUT calling x', 'ETIMEDOUT')),
     ).to.include({ kind: 'transient', code: 'ETIMEDOUT' });
     expect(
-      classifyMicrosoftError(new MicrosoftTransportError('ERR_BAD_RESPONSE calling x', undefined)),
+      classifyMicrosoftError(new TransportError('ERR_BAD_RESPONSE calling x', undefined)),
     ).to.include({ kind: 'transient', code: 'unknown' });
   });
 

@@ -3,21 +3,22 @@ import { Agent } from 'node:https';
 import { createSecureContext, rootCertificates } from 'node:tls';
 import axios, { type AxiosInstance } from 'axios';
 
-export interface MicrosoftHttpOptions {
+export interface HttpClientOptions {
   /** PEM file of extra CAs to trust besides the system's (HTTP_EXTRA_CA_FILE). */
   extraCaFile?: string | undefined;
   /** Per-request timeout. Default: 30 s */
   timeoutMs?: number;
-  /** Sockets kept per host; bounds concurrency towards one Microsoft host. Default: 64 */
+  /** Sockets kept per host; bounds concurrency towards one host. Default: 64 */
   maxSockets?: number;
 }
 
 /**
- * The one HTTP client for every Microsoft call (identity, Partner Center, Graph): keep-alive,
+ * The HTTP client for every outbound call (Microsoft identity, Partner Center, Graph, and the
+ * PSAs; one instance per destination family): keep-alive,
  * bounded sockets, a timeout, and the extra CA when one is configured. It never throws on an
  * HTTP status: callers classify statuses themselves.
  */
-export function createMicrosoftHttp(options: MicrosoftHttpOptions = {}): AxiosInstance {
+export function createHttpClient(options: HttpClientOptions = {}): AxiosInstance {
   // One secure context for every connection: given `ca` instead, Node parses the whole CA
   // list again for each new socket, which costs more CPU than the request itself.
   const secureContext = options.extraCaFile
@@ -49,27 +50,33 @@ export function createMicrosoftHttp(options: MicrosoftHttpOptions = {}): AxiosIn
  * the classification, and nothing of the request: axios' own error carries its headers and
  * body (a bearer token, a refresh token, the client secret), and errors end up in logs.
  */
-export class MicrosoftTransportError extends Error {
+export class TransportError extends Error {
   constructor(
     message: string,
     readonly code: string | undefined,
   ) {
     super(message);
-    this.name = 'MicrosoftTransportError';
+    this.name = 'TransportError';
   }
 }
 
 function transportError(error: unknown): Error {
   if (!axios.isAxiosError(error)) return error instanceof Error ? error : new Error(String(error));
-  let where = 'Microsoft';
+  let where = 'the remote service';
   try {
     const url = new URL(error.config?.url ?? '', error.config?.baseURL);
     where = `${url.origin}${url.pathname}`;
   } catch {
     // No usable URL: the host stays unnamed.
   }
-  return new MicrosoftTransportError(
-    `${error.code ?? 'network error'} calling ${where}`,
-    error.code,
-  );
+  return new TransportError(`${error.code ?? 'network error'} calling ${where}`, error.code);
+}
+
+/** Retry-After as milliseconds (seconds or an HTTP date); undefined when absent or bad. */
+export function parseRetryAfter(value: string | undefined, now = Date.now()): number | undefined {
+  if (!value) return undefined;
+  const seconds = Number(value);
+  if (Number.isFinite(seconds) && seconds >= 0) return seconds * 1000;
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 }

@@ -12,6 +12,8 @@ export interface PsaCompany {
   /** Domain names the PSA knows for the company (web address, domain fields), lower case. */
   domains: string[];
   active: boolean;
+  /** Microsoft tenant ids the PSA itself links to the company (Halo's Azure tenant mapping). */
+  tenantIds?: string[];
 }
 
 export interface PsaProduct {

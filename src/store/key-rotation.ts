@@ -4,7 +4,13 @@ import { codeContext, sealContext } from './consent-attempts.js';
 import type { Database } from './database.js';
 import { DecryptionError, type KeyRing } from './encryption.js';
 import { legacyPasswordContext } from './partners.js';
-import { consentAttempts, delegatedAdmins, tokenCachePartitions } from './schema.js';
+import { psaCredentialsContext } from './psa-connections.js';
+import {
+  consentAttempts,
+  delegatedAdmins,
+  psaConnections,
+  tokenCachePartitions,
+} from './schema.js';
 import { tokenCacheContext } from './token-cache.js';
 
 type Row = Record<string, string>;
@@ -120,6 +126,22 @@ export const sealedColumns: SealedColumn[] = [
           .set({ cacheEnc: next })
           .where(and(eq(tokenCachePartitions.id, id), eq(tokenCachePartitions.cacheEnc, current)))
           .returning({ id: tokenCachePartitions.id })
+      ).length > 0,
+  },
+  {
+    name: 'psa_connections.credentials_enc',
+    table: psaConnections,
+    id: psaConnections.id,
+    sealed: psaConnections.credentialsEnc,
+    parts: {},
+    contexts: (row) => [psaCredentialsContext(row.id!)],
+    replace: async (db, id, current, next) =>
+      (
+        await db
+          .update(psaConnections)
+          .set({ credentialsEnc: next })
+          .where(and(eq(psaConnections.id, id), eq(psaConnections.credentialsEnc, current)))
+          .returning({ id: psaConnections.id })
       ).length > 0,
   },
 ];

@@ -6,7 +6,15 @@ import type {
   FeatureAccess,
   RelationshipAccess,
 } from '../domain/access.js';
+import type {
+  ApplyMode,
+  CountBasis,
+  EffectiveDatePolicy,
+  SyncAction,
+  SyncChangeStatus,
+} from '../domain/billing.js';
 import type { CustomLicenseKind } from '../domain/custom-licenses.js';
+import type { PsaKind } from '../psa/client.js';
 import { sql } from 'drizzle-orm';
 import {
   bigserial,
@@ -490,4 +498,183 @@ export const accessActions = pgTable(
     createdAt: createdAt(),
   },
   (t) => [index('access_actions_partner_created_idx').on(t.partnerId, t.createdAt)],
+);
+
+/** untested: saved, never checked; ok: the last call worked; broken: credentials refused. */
+export type PsaConnectionStatus = 'untested' | 'ok' | 'broken';
+
+/** The partner's PSA (ConnectWise PSA, Autotask or HaloPSA), where its invoices are made. */
+export const psaConnections = pgTable(
+  'psa_connections',
+  {
+    id: id(),
+    partnerId: uuid('partner_id')
+      .notNull()
+      .references(() => partners.id, { onDelete: 'cascade' }),
+    kind: text('kind').$type<PsaKind>().notNull(),
+    /** Non-secret settings (site, company id, user name, tenant), per PSA. */
+    settings: jsonb('settings').$type<Record<string, unknown>>().notNull(),
+    /** The secrets (keys, secret, client secret) as one JSON document, sealed by the key ring. */
+    credentialsEnc: text('credentials_enc').notNull(),
+    /** When planned changes take effect in the PSA. */
+    effectiveDatePolicy: text('effective_date_policy')
+      .$type<EffectiveDatePolicy>()
+      .notNull()
+      .default('today'),
+    status: text('status').$type<PsaConnectionStatus>().notNull().default('untested'),
+    /** The last failure, as the PSA worded it. */
+    lastError: text('last_error'),
+    lastTestedAt: timestamp('last_tested_at', { withTimezone: true }),
+    createdBy: text('created_by').notNull(),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [uniqueIndex('psa_connections_partner_uq').on(t.partnerId)],
+);
+
+/** A company here ↔ its company in the PSA, confirmed by a person, and where it is billed. */
+export const psaCompanyLinks = pgTable(
+  'psa_company_links',
+  {
+    companyId: uuid('company_id')
+      .primaryKey()
+      .references(() => companies.id, { onDelete: 'cascade' }),
+    partnerId: uuid('partner_id')
+      .notNull()
+      .references(() => partners.id, { onDelete: 'cascade' }),
+    psaCompanyId: text('psa_company_id').notNull(),
+    psaCompanyName: text('psa_company_name').notNull(),
+    /** The agreement / contract / recurring invoice its lines are on; null until chosen. */
+    containerId: text('container_id'),
+    containerName: text('container_name'),
+    confirmedBy: text('confirmed_by').notNull(),
+    confirmedAt: timestamp('confirmed_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [index('psa_company_links_partner_idx').on(t.partnerId)],
+);
+
+/** A Microsoft product (or custom license) and the PSA product it is billed as. */
+export const psaProductMappings = pgTable(
+  'psa_product_mappings',
+  {
+    id: id(),
+    partnerId: uuid('partner_id')
+      .notNull()
+      .references(() => partners.id, { onDelete: 'cascade' }),
+    /** sku:<skuId>, sku:<skuId>:<term> or custom:<definitionId> (src/domain/billing.ts). */
+    sourceKey: text('source_key').notNull(),
+    psaProductId: text('psa_product_id').notNull(),
+    psaProductName: text('psa_product_name').notNull(),
+    countBasis: text('count_basis').$type<CountBasis>().notNull(),
+    applyMode: text('apply_mode').$type<ApplyMode>().notNull().default('approval'),
+    createdBy: text('created_by').notNull(),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [uniqueIndex('psa_product_mappings_partner_source_uq').on(t.partnerId, t.sourceKey)],
+);
+
+/**
+ * Per company and product: Microsoft's counts beside what the PSA bills, as of the last
+ * reconciliation, and since when they differ.
+ */
+export const reconciliationRows = pgTable(
+  'reconciliation_rows',
+  {
+    companyId: uuid('company_id')
+      .notNull()
+      .references(() => companies.id, { onDelete: 'cascade' }),
+    sourceKey: text('source_key').notNull(),
+    partnerId: uuid('partner_id')
+      .notNull()
+      .references(() => partners.id, { onDelete: 'cascade' }),
+    mappingId: uuid('mapping_id').references(() => psaProductMappings.id, {
+      onDelete: 'set null',
+    }),
+    productName: text('product_name').notNull(),
+    skuId: uuid('sku_id'),
+    skuPartNumber: text('sku_part_number'),
+    microsoftPurchased: integer('microsoft_purchased'),
+    microsoftAssigned: integer('microsoft_assigned'),
+    customCount: integer('custom_count'),
+    psaBilled: integer('psa_billed'),
+    psaLineId: text('psa_line_id'),
+    /** The count the mapping bills minus what the PSA bills; null when either is unknown. */
+    difference: integer('difference'),
+    differenceSince: timestamp('difference_since', { withTimezone: true }),
+    checkedAt: timestamp('checked_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [
+    uniqueIndex('reconciliation_rows_company_source_uq').on(t.companyId, t.sourceKey),
+    index('reconciliation_rows_partner_idx').on(t.partnerId),
+  ],
+);
+
+/** A change the sync would write (the plan), through approval to its end. */
+export const psaSyncChanges = pgTable(
+  'psa_sync_changes',
+  {
+    id: id(),
+    partnerId: uuid('partner_id')
+      .notNull()
+      .references(() => partners.id, { onDelete: 'cascade' }),
+    companyId: uuid('company_id')
+      .notNull()
+      .references(() => companies.id, { onDelete: 'cascade' }),
+    sourceKey: text('source_key').notNull(),
+    productName: text('product_name').notNull(),
+    action: text('action').$type<SyncAction>().notNull(),
+    containerId: text('container_id').notNull(),
+    psaProductId: text('psa_product_id').notNull(),
+    psaLineId: text('psa_line_id'),
+    /** What the PSA billed when the plan was made. */
+    before: integer('before').notNull(),
+    target: integer('target').notNull(),
+    /** YYYY-MM-DD */
+    effectiveDate: text('effective_date').notNull(),
+    status: text('status').$type<SyncChangeStatus>().notNull(),
+    approvedBy: text('approved_by'),
+    approvedAt: timestamp('approved_at', { withTimezone: true }),
+    error: text('error'),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    index('psa_sync_changes_partner_status_idx').on(t.partnerId, t.status),
+    // One open change per company and product: a new plan replaces a planned one.
+    uniqueIndex('psa_sync_changes_open_uq')
+      .on(t.companyId, t.sourceKey)
+      .where(sql`${t.status} in ('planned', 'approved', 'applying')`),
+  ],
+);
+
+/** Every write made to a PSA, never rewritten: what it was, what it became, who approved. */
+export const psaSyncLedger = pgTable(
+  'psa_sync_ledger',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    partnerId: uuid('partner_id')
+      .notNull()
+      .references(() => partners.id, { onDelete: 'cascade' }),
+    companyId: uuid('company_id').references(() => companies.id, { onDelete: 'set null' }),
+    changeId: uuid('change_id').notNull(),
+    psaKind: text('psa_kind').$type<PsaKind>().notNull(),
+    productName: text('product_name').notNull(),
+    action: text('action').$type<SyncAction>().notNull(),
+    containerId: text('container_id').notNull(),
+    psaLineId: text('psa_line_id').notNull(),
+    before: integer('before').notNull(),
+    after: integer('after').notNull(),
+    effectiveDate: text('effective_date').notNull(),
+    /** The PSA's id for the write (addition, adjustment, line). */
+    psaResponseId: text('psa_response_id').notNull(),
+    /** The PSA already billed the target when the write was retried: nothing was sent. */
+    alreadyApplied: boolean('already_applied').notNull(),
+    approvedBy: text('approved_by').notNull(),
+    appliedAt: timestamp('applied_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [
+    index('psa_sync_ledger_company_idx').on(t.companyId, t.appliedAt),
+    uniqueIndex('psa_sync_ledger_change_uq').on(t.changeId),
+  ],
 );

@@ -1,0 +1,256 @@
+import { and, desc, eq, inArray, notInArray, sql } from 'drizzle-orm';
+import type { PlannedChange, ReconciliationRow } from '../domain/billing.js';
+import type { PsaKind } from '../psa/client.js';
+import { recordAudit } from './audit.js';
+import type { Database } from './database.js';
+import { psaSyncChanges, psaSyncLedger, reconciliationRows } from './schema.js';
+
+export type StoredReconciliationRow = typeof reconciliationRows.$inferSelect;
+export type SyncChange = typeof psaSyncChanges.$inferSelect;
+export type LedgerEntry = typeof psaSyncLedger.$inferSelect;
+
+/** Reconciliation rows, the sync plan's changes and the ledger of what was written. */
+export class PsaSyncStore {
+  constructor(private readonly db: Database) {}
+
+  /**
+   * Replaces one company's rows with a new reconciliation. A difference keeps the time it
+   * first appeared until it is gone; rows for products no longer counted nor billed go.
+   */
+  async saveReconciliation(
+    partnerId: string,
+    companyId: string,
+    rows: ReconciliationRow[],
+  ): Promise<void> {
+    await this.db.transaction(async (tx) => {
+      const keys = rows.map((r) => r.sourceKey);
+      await tx
+        .delete(reconciliationRows)
+        .where(
+          and(
+            eq(reconciliationRows.companyId, companyId),
+            keys.length > 0 ? notInArray(reconciliationRows.sourceKey, keys) : undefined,
+          ),
+        );
+      if (rows.length === 0) return;
+      await tx
+        .insert(reconciliationRows)
+        .values(
+          rows.map((r) => ({
+            companyId,
+            partnerId,
+            sourceKey: r.sourceKey,
+            mappingId: r.mapping?.id ?? null,
+            productName: r.productName,
+            skuId: r.skuId,
+            skuPartNumber: r.skuPartNumber,
+            microsoftPurchased: r.microsoftPurchased,
+            microsoftAssigned: r.microsoftAssigned,
+            customCount: r.customCount,
+            psaBilled: r.psaBilled,
+            psaLineId: r.psaLineId,
+            difference: r.difference,
+            differenceSince: r.difference ? sql`now()` : null,
+          })),
+        )
+        .onConflictDoUpdate({
+          target: [reconciliationRows.companyId, reconciliationRows.sourceKey],
+          set: {
+            mappingId: sql`excluded.mapping_id`,
+            productName: sql`excluded.product_name`,
+            skuId: sql`excluded.sku_id`,
+            skuPartNumber: sql`excluded.sku_part_number`,
+            microsoftPurchased: sql`excluded.microsoft_purchased`,
+            microsoftAssigned: sql`excluded.microsoft_assigned`,
+            customCount: sql`excluded.custom_count`,
+            psaBilled: sql`excluded.psa_billed`,
+            psaLineId: sql`excluded.psa_line_id`,
+            difference: sql`excluded.difference`,
+            differenceSince: sql`case
+              when excluded.difference is null or excluded.difference = 0 then null
+              when ${reconciliationRows.difference} is null or ${reconciliationRows.difference} = 0
+                then now()
+              else ${reconciliationRows.differenceSince} end`,
+            checkedAt: sql`now()`,
+          },
+        });
+    });
+  }
+
+  reconciliation(partnerId: string): Promise<StoredReconciliationRow[]> {
+    return this.db
+      .select()
+      .from(reconciliationRows)
+      .where(eq(reconciliationRows.partnerId, partnerId))
+      .orderBy(reconciliationRows.companyId, reconciliationRows.productName);
+  }
+
+  /**
+   * Replaces the company's planned changes with a new plan. Changes approved or being
+   * applied stay: a person decided on them, and one may be half-written.
+   */
+  async replacePlan(
+    partnerId: string,
+    companyId: string,
+    plan: { changes: PlannedChange[]; containerId: string; effectiveDate: string },
+  ): Promise<SyncChange[]> {
+    return this.db.transaction(async (tx) => {
+      await tx
+        .update(psaSyncChanges)
+        .set({ status: 'discarded', updatedAt: sql`now()` })
+        .where(and(eq(psaSyncChanges.companyId, companyId), eq(psaSyncChanges.status, 'planned')));
+      const open = await tx
+        .select({ sourceKey: psaSyncChanges.sourceKey })
+        .from(psaSyncChanges)
+        .where(
+          and(
+            eq(psaSyncChanges.companyId, companyId),
+            inArray(psaSyncChanges.status, ['approved', 'applying']),
+          ),
+        );
+      const busy = new Set(open.map((o) => o.sourceKey));
+      const fresh = plan.changes.filter((c) => !busy.has(c.sourceKey));
+      if (fresh.length === 0) return [];
+      return tx
+        .insert(psaSyncChanges)
+        .values(
+          fresh.map((c) => ({
+            partnerId,
+            companyId,
+            sourceKey: c.sourceKey,
+            productName: c.productName,
+            action: c.action,
+            containerId: plan.containerId,
+            psaProductId: c.psaProductId,
+            psaLineId: c.psaLineId,
+            before: c.before,
+            target: c.target,
+            effectiveDate: plan.effectiveDate,
+            status: 'planned' as const,
+          })),
+        )
+        .returning();
+    });
+  }
+
+  changes(partnerId: string, statuses?: SyncChange['status'][]): Promise<SyncChange[]> {
+    return this.db
+      .select()
+      .from(psaSyncChanges)
+      .where(
+        and(
+          eq(psaSyncChanges.partnerId, partnerId),
+          statuses ? inArray(psaSyncChanges.status, statuses) : undefined,
+        ),
+      )
+      .orderBy(desc(psaSyncChanges.createdAt));
+  }
+
+  /** Approves planned changes (all of the partner's, or the ids given); returns them. */
+  async approve(partnerId: string, actor: string, ids?: string[]): Promise<SyncChange[]> {
+    return this.db.transaction(async (tx) => {
+      const approved = await tx
+        .update(psaSyncChanges)
+        .set({
+          status: 'approved',
+          approvedBy: actor,
+          approvedAt: sql`now()`,
+          updatedAt: sql`now()`,
+        })
+        .where(
+          and(
+            eq(psaSyncChanges.partnerId, partnerId),
+            eq(psaSyncChanges.status, 'planned'),
+            ids ? inArray(psaSyncChanges.id, ids) : undefined,
+          ),
+        )
+        .returning();
+      if (approved.length > 0)
+        await recordAudit(tx, {
+          partnerId,
+          actor,
+          action: 'psa_sync.approved',
+          subjectType: 'psa_sync_changes',
+          details: { changes: approved.map((c) => c.id) },
+        });
+      return approved;
+    });
+  }
+
+  /**
+   * Moves a company's approved changes to applying, and returns those applying (including any
+   * left applying by a worker that died: the write must be checked, never simply repeated).
+   */
+  async claim(companyId: string): Promise<SyncChange[]> {
+    await this.db
+      .update(psaSyncChanges)
+      .set({ status: 'applying', updatedAt: sql`now()` })
+      .where(and(eq(psaSyncChanges.companyId, companyId), eq(psaSyncChanges.status, 'approved')));
+    return this.db
+      .select()
+      .from(psaSyncChanges)
+      .where(and(eq(psaSyncChanges.companyId, companyId), eq(psaSyncChanges.status, 'applying')))
+      .orderBy(psaSyncChanges.createdAt);
+  }
+
+  /** Records a write in the ledger and ends its change, in one transaction. */
+  async applied(
+    change: SyncChange,
+    write: {
+      psaKind: PsaKind;
+      lineId: string;
+      before: number;
+      after: number;
+      responseId: string;
+      alreadyApplied: boolean;
+    },
+  ): Promise<LedgerEntry> {
+    return this.db.transaction(async (tx) => {
+      const [entry] = await tx
+        .insert(psaSyncLedger)
+        .values({
+          partnerId: change.partnerId,
+          companyId: change.companyId,
+          changeId: change.id,
+          psaKind: write.psaKind,
+          productName: change.productName,
+          action: change.action,
+          containerId: change.containerId,
+          psaLineId: write.lineId,
+          before: write.before,
+          after: write.after,
+          effectiveDate: change.effectiveDate,
+          psaResponseId: write.responseId,
+          alreadyApplied: write.alreadyApplied,
+          approvedBy: change.approvedBy ?? 'automatic',
+        })
+        .returning();
+      await tx
+        .update(psaSyncChanges)
+        .set({ status: 'applied', error: null, updatedAt: sql`now()` })
+        .where(eq(psaSyncChanges.id, change.id));
+      return entry!;
+    });
+  }
+
+  async failed(changeId: string, error: string): Promise<void> {
+    await this.db
+      .update(psaSyncChanges)
+      .set({ status: 'failed', error, updatedAt: sql`now()` })
+      .where(eq(psaSyncChanges.id, changeId));
+  }
+
+  /** The ledger, newest first: the partner's, or one company's. */
+  ledger(partnerId: string, companyId?: string): Promise<LedgerEntry[]> {
+    return this.db
+      .select()
+      .from(psaSyncLedger)
+      .where(
+        and(
+          eq(psaSyncLedger.partnerId, partnerId),
+          companyId ? eq(psaSyncLedger.companyId, companyId) : undefined,
+        ),
+      )
+      .orderBy(desc(psaSyncLedger.appliedAt), desc(psaSyncLedger.id));
+  }
+}

@@ -1,5 +1,6 @@
 import { jobIds, type JobName } from '../src/queue/catalog.js';
 import { enqueuePendingTenants } from '../src/queue/refresh-work.js';
+import { enqueueApply } from '../src/services/billing-reconciliation.js';
 import type { JobContext } from '../src/queue/worker-pool.js';
 import type { JobDeps } from './deps.js';
 
@@ -16,6 +17,10 @@ export interface ReconcileSummary {
   openRuns: number;
   /** Started consents closed as expired. */
   expiredAttempts: number;
+  /** Completed runs whose PSA reconciliation was queued. */
+  billingReconciliations: number;
+  /** Companies whose approved PSA changes got their apply job (again). */
+  billingApplies: number;
 }
 
 /** A received consent younger than this may still be on its way into the queue. */
@@ -75,6 +80,17 @@ export async function reconcile(
     }
   }
   const expiredAttempts = await deps.attempts.expireStale();
+  const runsToReconcile = await deps.psaSync.runsAwaitingReconciliation();
+  for (const { runId, partnerId } of runsToReconcile) {
+    await deps.queues.enqueue(
+      'reconcileBilling',
+      { partnerId, runId },
+      { jobId: jobIds.reconcileBilling(partnerId, runId) },
+    );
+    await deps.psaSync.markReconciliationQueued(runId);
+  }
+  const toApply = await deps.psaSync.companiesToApply();
+  for (const { partnerId, companyId } of toApply) await enqueueApply(deps, partnerId, companyId);
   const summary = {
     schedules,
     exchanges,
@@ -82,6 +98,8 @@ export async function reconcile(
     replacements: consents.length,
     openRuns: openRuns.length,
     expiredAttempts,
+    billingReconciliations: runsToReconcile.length,
+    billingApplies: toApply.length,
   };
   ctx.log.debug(summary, 'reconciled');
   return summary;

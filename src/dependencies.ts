@@ -16,7 +16,12 @@ import { CustomLicenseStore } from './store/custom-licenses.js';
 import { CustomerSubscriptionStore } from './store/customer-subscriptions.js';
 import type { Store } from './store/database.js';
 import type { KeyRing } from './store/encryption.js';
+import { psaRegistry } from './psa/registry.js';
+import type { PsaRegistry } from './psa/registry.js';
+import { PsaPacing } from './queue/psa-pacing.js';
 import { SealedValueStore } from './store/key-rotation.js';
+import { PsaConnectionStore } from './store/psa-connections.js';
+import { PsaSyncStore } from './store/psa-sync.js';
 import { PartnerStore } from './store/partners.js';
 import { RefreshRunStore } from './store/refresh-runs.js';
 import { TokenCacheStore } from './store/token-cache.js';
@@ -45,6 +50,15 @@ export interface Services {
   users: UserStore;
   /** The values sealed by an older key than the first, and their reseal. */
   sealedValues: SealedValueStore;
+  /** The partner's PSA connection, company links and product mappings. */
+  psaConnections: PsaConnectionStore;
+  /** Reconciliation rows, planned changes and the ledger of PSA writes. */
+  psaSync: PsaSyncStore;
+  psaRegistry: PsaRegistry;
+  /** Keeps each partner's PSA calls within the PSA's limits across workers. */
+  psaPacing: PsaPacing;
+  /** The outbound client for PSA calls. */
+  psaHttp: AxiosInstance;
 }
 
 /** What the services in src/services use: the shared stores and clients, and the queues. */
@@ -88,5 +102,14 @@ export function createServices(
     access: new CustomerAccessStore(store.db),
     users: new UserStore(store.db),
     sealedValues: new SealedValueStore(store.db, keyRing),
+    psaConnections: new PsaConnectionStore(store.db, keyRing),
+    psaSync: new PsaSyncStore(store.db),
+    psaRegistry,
+    psaPacing: new PsaPacing(redis, config.queuePrefix),
+    psaHttp: createHttpClient({
+      extraCaFile: config.microsoft.extraCaFile,
+      timeoutMs: config.microsoft.httpTimeoutSeconds * 1000,
+      maxSockets: 16,
+    }),
   };
 }

@@ -1,4 +1,5 @@
 import { consentApps, refreshAccess } from '../jobs/access.js';
+import { applyCompanyBilling, reconcileBilling, reconcileCompanyBilling } from '../jobs/billing.js';
 import type { JobDeps } from '../jobs/deps.js';
 import { exchangeConsentCode } from '../jobs/exchange-consent-code.js';
 import { reconcile } from '../jobs/reconcile.js';
@@ -25,4 +26,7 @@ export const processors: ProcessorTable<JobDeps> = {
   resealKeys,
   refreshAccess,
   consentApps,
+  reconcileBilling,
+  reconcileCompanyBilling,
+  applyCompanyBilling,
 };

@@ -13,6 +13,11 @@ export const queueSettings = {
     /** REFRESH_CONCURRENCY; REFRESH_GLOBAL_CONCURRENCY caps all processes. */
     concurrency: (tuning) => tuning.refreshConcurrency,
   },
+  /** Billing sync: reconciliation with the partner's PSA and the writes to it. */
+  billing: {
+    /** Default: 4 */
+    concurrency: () => 4,
+  },
   /** Consent completion: code exchange and delegated-admin replacement. */
   consent: {
     /** Default: 5 */
@@ -153,6 +158,35 @@ export const jobCatalog = {
     backoffMs: 10_000,
   }),
   /**
+   * Reconciles a partner's companies with its PSA: after each completed refresh run (queued
+   * by the reconciler) and on request. Fans out one job per linked company.
+   */
+  reconcileBilling: defineJob({
+    queue: 'billing',
+    payload: z.object({ partnerId: z.uuid(), runId: z.uuid().optional() }).strict(),
+    attempts: 5,
+    backoffMs: 10_000,
+  }),
+  /** Reads one company's lines from the PSA, saves its reconciliation and plans its changes. */
+  reconcileCompanyBilling: defineJob({
+    queue: 'billing',
+    payload: z.object({ partnerId: z.uuid(), companyId: z.uuid() }).strict(),
+    attempts: 8,
+    backoffMs: 5_000,
+    maxBackoffMs: 120_000,
+  }),
+  /**
+   * Writes one company's approved changes to the PSA. Each write reads the billed quantity
+   * back first, so a retry after a crash never applies a change twice.
+   */
+  applyCompanyBilling: defineJob({
+    queue: 'billing',
+    payload: z.object({ partnerId: z.uuid(), companyId: z.uuid() }).strict(),
+    attempts: 8,
+    backoffMs: 5_000,
+    maxBackoffMs: 120_000,
+  }),
+  /**
    * Seals again with the first key of ENCRYPTION_KEYS every value an older key sealed. Queued
    * at worker start-up when such values exist; `npm run keys -- reseal` does the same at once.
    */
@@ -191,6 +225,11 @@ export const jobIds = {
   refreshAccess: (partnerId: string, key: string) => `refresh-access-${partnerId}-${key}`,
   /** One app-consent round per partner and `key` (a request). */
   consentApps: (partnerId: string, key: string) => `consent-apps-${partnerId}-${key}`,
+  /** One billing reconciliation per partner and `key` (a run, a request). */
+  reconcileBilling: (partnerId: string, key: string) => `reconcile-billing-${partnerId}-${key}`,
+  /** One company reconciliation per company and `key` (the partner's reconciliation). */
+  reconcileCompanyBilling: (companyId: string, key: string) =>
+    `reconcile-billing-company-${companyId}-${key}`,
   /** A retry of a failed tenant: the failed job keeps its id, so each retry round gets one. */
   retryCustomer: (runId: string, tenant: string, attempts: number) =>
     `refresh-${runId}-${tenant}-retry${attempts}`,
@@ -202,6 +241,8 @@ export const deduplicationKeys = {
   validateCustomLicenseToken: (partnerId: string) => `validate-custom-license-${partnerId}`,
   /** An access read on request: one waiting or running per partner. */
   refreshAccess: (partnerId: string) => `refresh-access-${partnerId}`,
+  /** A company's writes to its PSA: one waiting or running per company. */
+  applyCompanyBilling: (companyId: string) => `apply-billing-${companyId}`,
   /** A reseal: one waiting or running per first key. */
   resealKeys: (currentKeyId: string) => `reseal-keys-${currentKeyId}`,
 };

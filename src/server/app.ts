@@ -8,6 +8,8 @@ import { customLicensesRouter } from './api/custom-licenses.js';
 import { partnersRouter } from './api/partners.js';
 import { accessRouter } from './api/access.js';
 import { refreshRouter } from './api/refresh.js';
+import { billingRouter } from './api/billing.js';
+import { psaRouter } from './api/psa.js';
 import { callbackOutagePage, callbackRouter } from './callback.js';
 import { consentStarts, requestLimiter, tooManyConsentStarts } from './request-limits.js';
 import { HttpError, errorAnswer } from './http-error.js';
@@ -104,6 +106,8 @@ export function createApp(
   api.use(refreshRouter(services, queues));
   api.use(accessRouter(services, queues, 'admin-api'));
   api.use(customLicensesRouter(services, queues, config.publicUrl, 'admin-api'));
+  api.use(psaRouter(services, 'admin-api'));
+  api.use(billingRouter(services, queues, 'admin-api'));
   api.use((_req, _res, next) => next(new HttpError(404, 'not_found', 'No such resource.')));
   app.use('/api/v1', api);
 

@@ -1,9 +1,15 @@
-import { and, desc, eq, inArray, notInArray, sql } from 'drizzle-orm';
+import { and, desc, eq, gt, inArray, isNull, notInArray, sql } from 'drizzle-orm';
 import type { PlannedChange, ReconciliationRow } from '../domain/billing.js';
 import type { PsaKind } from '../psa/client.js';
 import { recordAudit } from './audit.js';
 import type { Database } from './database.js';
-import { psaSyncChanges, psaSyncLedger, reconciliationRows } from './schema.js';
+import {
+  psaConnections,
+  psaSyncChanges,
+  psaSyncLedger,
+  reconciliationRows,
+  refreshRuns,
+} from './schema.js';
 
 export type StoredReconciliationRow = typeof reconciliationRows.$inferSelect;
 export type SyncChange = typeof psaSyncChanges.$inferSelect;
@@ -238,6 +244,39 @@ export class PsaSyncStore {
       .update(psaSyncChanges)
       .set({ status: 'failed', error, updatedAt: sql`now()` })
       .where(eq(psaSyncChanges.id, changeId));
+  }
+
+  /**
+   * Completed runs of partners with a PSA whose reconciliation was never queued (the last
+   * two days': an older one is superseded by the next run anyway).
+   */
+  async runsAwaitingReconciliation(): Promise<{ runId: string; partnerId: string }[]> {
+    return this.db
+      .select({ runId: refreshRuns.id, partnerId: refreshRuns.partnerId })
+      .from(refreshRuns)
+      .innerJoin(psaConnections, eq(psaConnections.partnerId, refreshRuns.partnerId))
+      .where(
+        and(
+          eq(refreshRuns.status, 'completed'),
+          isNull(refreshRuns.billingQueuedAt),
+          gt(refreshRuns.finishedAt, sql`now() - interval '2 days'`),
+        ),
+      );
+  }
+
+  async markReconciliationQueued(runId: string): Promise<void> {
+    await this.db
+      .update(refreshRuns)
+      .set({ billingQueuedAt: sql`now()` })
+      .where(eq(refreshRuns.id, runId));
+  }
+
+  /** Companies with changes approved or being written: their apply job must exist. */
+  async companiesToApply(): Promise<{ partnerId: string; companyId: string }[]> {
+    return this.db
+      .selectDistinct({ partnerId: psaSyncChanges.partnerId, companyId: psaSyncChanges.companyId })
+      .from(psaSyncChanges)
+      .where(inArray(psaSyncChanges.status, ['approved', 'applying']));
   }
 
   /** The ledger, newest first: the partner's, or one company's. */

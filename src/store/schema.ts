@@ -242,6 +242,8 @@ export const refreshRuns = pgTable(
       .default([]),
     startedAt: timestamp('started_at', { withTimezone: true }).notNull().defaultNow(),
     finishedAt: timestamp('finished_at', { withTimezone: true }),
+    /** When the partner's PSA reconciliation after this run was queued; null: not yet. */
+    billingQueuedAt: timestamp('billing_queued_at', { withTimezone: true }),
   },
   (t) => [
     index('refresh_runs_partner_started_idx').on(t.partnerId, t.startedAt),

@@ -95,6 +95,7 @@ CREATE TABLE "reconciliation_rows" (
 	"checked_at" timestamp with time zone DEFAULT now() NOT NULL
 );
 --> statement-breakpoint
+ALTER TABLE "refresh_runs" ADD COLUMN "billing_queued_at" timestamp with time zone;--> statement-breakpoint
 ALTER TABLE "psa_company_links" ADD CONSTRAINT "psa_company_links_company_id_companies_id_fk" FOREIGN KEY ("company_id") REFERENCES "public"."companies"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "psa_company_links" ADD CONSTRAINT "psa_company_links_partner_id_partners_id_fk" FOREIGN KEY ("partner_id") REFERENCES "public"."partners"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
 ALTER TABLE "psa_connections" ADD CONSTRAINT "psa_connections_partner_id_partners_id_fk" FOREIGN KEY ("partner_id") REFERENCES "public"."partners"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint

@@ -1,0 +1,29 @@
+import type { AxiosInstance } from 'axios';
+import type { PsaClient, PsaKind, PsaRequestHooks } from './client.js';
+
+/** A connection as a person enters it, split into what may be shown and what is sealed. */
+export interface ParsedConnection {
+  settings: Record<string, unknown>;
+  secrets: Record<string, string>;
+}
+
+/** Each PSA's connection fields and client, by kind. */
+export interface PsaRegistry {
+  /** Validates a connection's fields for the PSA; throws a ZodError naming each bad one. */
+  parse(kind: PsaKind, input: unknown): ParsedConnection;
+  create(
+    kind: PsaKind,
+    connection: ParsedConnection,
+    options: { http: AxiosInstance; hooks?: PsaRequestHooks },
+  ): PsaClient;
+}
+
+/** Filled in as each PSA's client lands. */
+export const psaRegistry: PsaRegistry = {
+  parse(kind) {
+    throw new Error(`no client for ${kind} yet`);
+  },
+  create(kind) {
+    throw new Error(`no client for ${kind} yet`);
+  },
+};

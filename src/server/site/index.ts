@@ -9,6 +9,7 @@ import { errorAnswer } from '../http-error.js';
 import { messagePage } from '../pages.js';
 import { stylesheet } from '../views/style.js';
 import { accessPages } from './access.js';
+import { billingPages } from './billing.js';
 import { loginPages } from './login.js';
 import { operatorPages } from './operator.js';
 import { pageContext } from './page-context.js';
@@ -54,6 +55,7 @@ export function siteRouter(options: {
   router.use(loginPages({ config, services, redis, loginForm }));
   router.use(partnerPages({ config, services, queues, redis, page }));
   router.use(accessPages({ services, queues, page }));
+  router.use(billingPages({ services, queues, page }));
   router.use(operatorPages({ services, queues, page }));
   return router;
 }

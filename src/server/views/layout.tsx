@@ -28,7 +28,7 @@ export interface PageProps {
   viewer?: Viewer | undefined;
   /** The partner whose tabs are shown. */
   partner?: { id: string; name: string } | undefined;
-  current?: 'delegated-admin' | 'companies' | 'access' | 'operator';
+  current?: 'delegated-admin' | 'companies' | 'access' | 'billing' | 'operator';
   /** A page whose table needs more width than text does. Default: false */
   wide?: boolean | undefined;
   /** Seconds before the browser reloads the page (live progress without JavaScript). */
@@ -78,6 +78,12 @@ export function Page({
                     aria-current={current === 'access' ? 'page' : undefined}
                   >
                     Access
+                  </a>
+                  <a
+                    href={`/partners/${partner.id}/billing`}
+                    aria-current={current === 'billing' ? 'page' : undefined}
+                  >
+                    Billing
                   </a>
                 </>
               ) : null}

@@ -23,6 +23,7 @@ input[type=text], input[type=email], input[type=password], select { font:inherit
 .notice.bad { background:#fdf0ef; border-color:#f3c7c2; color:var(--bad); }
 progress { width:100%; max-width:28rem; height:1rem; }
 .nowrap { white-space:nowrap; } .small { font-size:.85rem; }
+.num { text-align:right; white-space:nowrap; font-variant-numeric:tabular-nums; } tr.differs td { background:#fff8e6; }
 main.wide { max-width:80rem; }
 ul.plain { list-style:none; margin:0; padding:0; } ul.plain > li + li { margin-top:.4rem; }
 .small-form { margin:.3rem 0 0; } .small-form button { padding:.2rem .6rem; font-size:.9rem; }

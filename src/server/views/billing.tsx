@@ -1,0 +1,243 @@
+import type { ReconciliationView, reconciliationTotals } from '../api/billing.js';
+import { Csrf, day, Page, when, type Viewer } from './layout.js';
+
+export type ReconciliationFilter = 'all' | 'differences' | 'unmapped';
+
+export interface PlanRow {
+  id: string;
+  companyName: string;
+  product: string;
+  action: 'set_quantity' | 'cancel';
+  before: number;
+  target: number;
+  effectiveDate: string;
+  status: string;
+  error: string | null;
+  approvedBy: string | null;
+}
+
+export interface BillingPageProps {
+  viewer: Viewer;
+  partner: { id: string; name: string };
+  connection: { kind: string; status: string; lastError: string | null } | undefined;
+  filter: ReconciliationFilter;
+  rows: ReconciliationView[];
+  totals: ReturnType<typeof reconciliationTotals>;
+  plan: PlanRow[];
+  unmappedProducts: number;
+  unlinkedCompanies: number;
+  flash?: string | undefined;
+}
+
+export const psaNames: Record<string, string> = {
+  connectwise: 'ConnectWise PSA',
+  autotask: 'Autotask',
+  halo: 'HaloPSA',
+};
+
+const filterWords: Record<ReconciliationFilter, string> = {
+  all: 'All',
+  differences: 'Differences only',
+  unmapped: 'Unmapped',
+};
+
+const count = (n: number | null) => (n === null ? '—' : String(n));
+const signed = (n: number | null) => (n === null ? '—' : n > 0 ? `+${n}` : String(n));
+const actionWords = (row: PlanRow) =>
+  row.action === 'cancel'
+    ? `Cancel the line (billed ${row.before})`
+    : `${row.before} → ${row.target}`;
+const statusWords: Record<string, string> = {
+  planned: 'Waiting for approval',
+  approved: 'Approved, queued',
+  applying: 'Being written',
+  failed: 'Failed',
+};
+
+/**
+ * The Billing tab: Microsoft's counts beside the PSA's, the changes a sync would write (a dry
+ * run until someone approves them), and where to set up what is missing.
+ */
+export function BillingPage(props: BillingPageProps) {
+  const { viewer, partner, rows, totals, filter, plan, connection } = props;
+  const base = `/partners/${partner.id}/billing`;
+  const query = filter === 'all' ? '' : `?${filter}=true`;
+  const planned = plan.filter((p) => p.status === 'planned');
+  return (
+    <Page title="Billing" viewer={viewer} partner={partner} current="billing" wide>
+      <h1>{partner.name} · Billing</h1>
+      {props.flash ? (
+        <p class="notice" role="status">
+          {props.flash}
+        </p>
+      ) : null}
+      {!connection ? (
+        <p class="notice">
+          No PSA is connected.{' '}
+          <a href={`${base}/setup`}>Connect ConnectWise PSA, Autotask or HaloPSA</a> to compare and
+          sync what it bills.
+        </p>
+      ) : connection.status === 'broken' ? (
+        <p class="notice bad" role="alert">
+          {psaNames[connection.kind]} refused the connection: {connection.lastError}{' '}
+          <a href={`${base}/setup`}>Fix the connection</a>.
+        </p>
+      ) : null}
+      {props.unlinkedCompanies + props.unmappedProducts > 0 && connection ? (
+        <p class="notice" data-testid="unmapped-notice">
+          {props.unlinkedCompanies} {props.unlinkedCompanies === 1 ? 'company is' : 'companies are'}{' '}
+          not linked to a PSA company and {props.unmappedProducts}{' '}
+          {props.unmappedProducts === 1 ? 'product is' : 'products are'} not mapped:{' '}
+          <a href={`${base}/setup`}>set them up</a>.
+        </p>
+      ) : null}
+
+      <section aria-labelledby="plan">
+        <h2 id="plan">Changes to write to the PSA</h2>
+        {plan.length === 0 ? (
+          <p class="muted">Nothing to change: the PSA bills what the mappings say.</p>
+        ) : (
+          <form method="post" action={`${base}/approve`}>
+            <Csrf token={viewer.csrfToken} />
+            <table class="stack" data-testid="plan">
+              <thead>
+                <tr>
+                  <th scope="col">Approve</th>
+                  <th scope="col">Company</th>
+                  <th scope="col">Product</th>
+                  <th scope="col">PSA quantity</th>
+                  <th scope="col">Effective</th>
+                  <th scope="col">Status</th>
+                </tr>
+              </thead>
+              <tbody>
+                {plan.map((p) => (
+                  <tr data-testid="plan-row">
+                    <td data-label="Approve">
+                      {p.status === 'planned' ? (
+                        <input
+                          type="checkbox"
+                          name="changeId"
+                          value={p.id}
+                          aria-label={`Approve ${p.product} for ${p.companyName}`}
+                        />
+                      ) : null}
+                    </td>
+                    <td data-label="Company">{p.companyName}</td>
+                    <td data-label="Product">{p.product}</td>
+                    <td data-label="PSA quantity" class="nowrap">
+                      {actionWords(p)}
+                    </td>
+                    <td data-label="Effective" class="nowrap">
+                      {day(p.effectiveDate)}
+                    </td>
+                    <td data-label="Status">
+                      {statusWords[p.status] ?? p.status}
+                      {p.error ? <span class="bad"> {p.error}</span> : null}
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+            {planned.length > 0 ? (
+              <p>
+                <button type="submit" name="scope" value="selected">
+                  Approve selected
+                </button>{' '}
+                <button type="submit" name="scope" value="all">
+                  Approve all {planned.length}
+                </button>
+              </p>
+            ) : null}
+          </form>
+        )}
+      </section>
+
+      <section aria-labelledby="reconciliation">
+        <h2 id="reconciliation">Microsoft beside the PSA</h2>
+        <nav aria-label="Filter the rows" class="filters">
+          {(['all', 'differences', 'unmapped'] as const).map((f) => (
+            <a
+              href={f === 'all' ? base : `${base}?${f}=true`}
+              aria-current={filter === f ? 'page' : undefined}
+            >
+              {filterWords[f]}
+            </a>
+          ))}
+        </nav>
+        <p>
+          <a href={`/partners/${partner.id}/billing/reconciliation.csv${query}`} download>
+            Export CSV
+          </a>
+          {connection ? (
+            <form method="post" action={`${base}/reconcile`} class="inline">
+              <Csrf token={viewer.csrfToken} /> <button type="submit">Compare again now</button>
+            </form>
+          ) : null}
+        </p>
+        <table class="stack" data-testid="reconciliation">
+          <thead>
+            <tr>
+              <th scope="col">Company</th>
+              <th scope="col">Product</th>
+              <th scope="col" class="num">
+                Purchased
+              </th>
+              <th scope="col" class="num">
+                Assigned
+              </th>
+              <th scope="col" class="num">
+                PSA bills
+              </th>
+              <th scope="col" class="num">
+                Difference
+              </th>
+              <th scope="col">Since</th>
+            </tr>
+          </thead>
+          <tbody>
+            {rows.map((r) => (
+              <tr data-testid="reconciliation-row" class={r.difference ? 'differs' : undefined}>
+                <td data-label="Company">{r.companyName}</td>
+                <td data-label="Product">
+                  {r.product.name}
+                  {r.mapped ? null : <span class="muted"> (not mapped)</span>}
+                </td>
+                <td data-label="Purchased" class="num">
+                  {'customLicenseId' in r.product
+                    ? count(r.customCount)
+                    : count(r.microsoftPurchased)}
+                </td>
+                <td data-label="Assigned" class="num">
+                  {count(r.microsoftAssigned)}
+                </td>
+                <td data-label="PSA bills" class="num">
+                  {count(r.psaBilled)}
+                </td>
+                <td data-label="Difference" class="num">
+                  <strong>{signed(r.difference)}</strong>
+                </td>
+                <td data-label="Since">{r.differenceSince ? when(r.differenceSince) : '—'}</td>
+              </tr>
+            ))}
+          </tbody>
+          <tfoot>
+            <tr data-testid="totals">
+              <th scope="row" colspan={2}>
+                Totals ({totals.rows} rows, {totals.differences} differing)
+              </th>
+              <td class="num">{totals.microsoftPurchased}</td>
+              <td class="num">{totals.microsoftAssigned}</td>
+              <td class="num">{totals.psaBilled}</td>
+              <td class="num">{signed(totals.difference)}</td>
+              <td />
+            </tr>
+          </tfoot>
+        </table>
+        <p>
+          <a href={`${base}/ledger`}>Every change written to the PSA</a>
+        </p>
+      </section>
+    </Page>
+  );
+}

@@ -5,8 +5,8 @@ import { sendBadQuery } from './errors.js';
 // What every ConnectWise list endpoint shares: `conditions`, `orderBy`, `fields`, paging by
 // `page`/`pageSize` with a Link header, forward-only paging by `pageId`, and `/count`.
 
-export const defaultPageSize = 25;
-export const maxPageSize = 1000;
+const defaultPageSize = 25;
+const maxPageSize = 1000;
 
 type Row = { id: number } & Record<string, unknown>;
 

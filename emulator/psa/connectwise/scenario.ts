@@ -20,7 +20,7 @@ const securityRoleSchema = z
     productCatalog: levels.default([...allLevels]),
   })
   .strict();
-export type SecurityRole = z.infer<typeof securityRoleSchema>;
+type SecurityRole = z.infer<typeof securityRoleSchema>;
 export type SecurityModule = Exclude<keyof SecurityRole, 'name'>;
 
 const memberSchema = z

@@ -28,7 +28,7 @@ export interface StoredAddition {
   updatedBy: string;
 }
 
-export type StoredAgreement = Omit<ScenarioAgreement, 'additions'>;
+type StoredAgreement = Omit<ScenarioAgreement, 'additions'>;
 
 export interface ConnectwiseState {
   scenario: ConnectwiseScenario;

@@ -9,10 +9,10 @@ import { formatDate, type ConnectwiseState, type StoredAddition } from './state.
  * on, a reference `parentAgreement {id,name}`, and additions carry `agreementStatus`. The
  * exact release of the change is not documented (docs/psa-emulators.md).
  */
-export const referenceModelSince = '2020.1';
+const referenceModelSince = '2020.1';
 
 /** Compares "2020.4"-style model versions. */
-export function versionAtLeast(version: string, floor: string): boolean {
+function versionAtLeast(version: string, floor: string): boolean {
   const [a = 0, b = 0] = version.split('.').map(Number);
   const [c = 0, d = 0] = floor.split('.').map(Number);
   return a !== c ? a > c : b >= d;
@@ -87,7 +87,7 @@ export function agreementView(state: ConnectwiseState, id: number, base: string,
 }
 
 /** An addition is Cancelled from its cancelledDate on; else it follows its agreement. */
-export function additionStatus(state: ConnectwiseState, a: StoredAddition): string {
+function additionStatus(state: ConnectwiseState, a: StoredAddition): string {
   if (a.cancelledDate && Date.parse(a.cancelledDate) <= state.base.now()) return 'Cancelled';
   return agreementStatusOf(state, a.agreementId);
 }

@@ -1,9 +1,11 @@
 import type { AxiosInstance } from 'axios';
 import type {
   AppliedChange,
+  PsaBillingContainer,
   PsaBillingLine,
   PsaClient,
   PsaCompany,
+  PsaProduct,
   PsaRequestHooks,
   QuantityChange,
 } from '../client.js';
@@ -98,7 +100,7 @@ export function createConnectwiseClient(
       }));
     },
 
-    async listProducts() {
+    async listProducts(): Promise<PsaProduct[]> {
       const rows = await api.listAll(
         '/procurement/catalog',
         { conditions: 'inactiveFlag = false', fields: 'id,identifier,description' },
@@ -111,7 +113,7 @@ export function createConnectwiseClient(
       }));
     },
 
-    async listContainers(companyId) {
+    async listContainers(companyId): Promise<PsaBillingContainer[]> {
       return (await agreementsOf(companyId)).map((a) => ({
         id: String(a.id),
         companyId: String(a.company.id),

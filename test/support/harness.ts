@@ -1,3 +1,5 @@
+import { writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { Writable } from 'node:stream';
 import { Job, QueueEvents } from 'bullmq';
 import { expect } from 'chai';
@@ -63,6 +65,8 @@ export interface HarnessOptions {
   workers?: boolean;
   /** Level of the recorded service logs. Default: debug */
   logLevel?: 'debug' | 'info' | 'warn';
+  /** More CAs the service trusts besides the emulator's (a PSA emulator's), as PEM. */
+  extraCaPem?: string;
 }
 
 export async function startHarness(
@@ -73,11 +77,18 @@ export async function startHarness(
   const emulator = await startTestEmulator(scenario);
   const database: TestDatabase = await createTestDatabase();
   const prefix = freshPrefix();
+  const caFiles: Record<string, string> = {};
+  if (options.extraCaPem) {
+    const file = join(dirname(emulator.caFile), 'trusted-cas.pem');
+    writeFileSync(file, `${emulator.ca}\n${options.extraCaPem}`);
+    caFiles.HTTP_EXTRA_CA_FILE = file;
+  }
   const env = testEnv({
     DATABASE_URL: database.url,
     QUEUE_PREFIX: prefix,
     PUBLIC_URL: publicUrl,
     ...emulatorEnv(emulator),
+    ...caFiles,
     ...overrides,
   });
   const config = loadConfig(env).config;

@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { and, eq, sql } from 'drizzle-orm';
+import { and, eq, inArray, sql } from 'drizzle-orm';
 import type { ApplyMode, CountBasis, EffectiveDatePolicy } from '../domain/billing.js';
 import type { PsaKind } from '../psa/client.js';
 import { recordAudit } from './audit.js';
 import type { Database } from './database.js';
 import type { KeyRing } from './encryption.js';
-import { psaCompanyLinks, psaConnections, psaProductMappings } from './schema.js';
+import { psaCompanyLinks, psaConnections, psaProductMappings, psaSyncChanges } from './schema.js';
 
 export type PsaConnectionRow = typeof psaConnections.$inferSelect;
 /** A connection as shown: never its sealed credentials. */
@@ -18,6 +18,26 @@ export const psaCredentialsContext = (connectionId: string) =>
   `psa_connection:${connectionId}:credentials`;
 
 const view = ({ credentialsEnc: _sealed, ...rest }: PsaConnectionRow): PsaConnectionView => rest;
+
+/**
+ * Ends the partner's open sync changes when it leaves its PSA: they name that PSA's products,
+ * lines and containers. One being applied may have been written there, so it fails visibly.
+ */
+async function closeOpenChanges(tx: Database, partnerId: string): Promise<void> {
+  const ofPartner = eq(psaSyncChanges.partnerId, partnerId);
+  await tx
+    .update(psaSyncChanges)
+    .set({ status: 'discarded', updatedAt: sql`now()` })
+    .where(and(ofPartner, inArray(psaSyncChanges.status, ['planned', 'approved'])));
+  await tx
+    .update(psaSyncChanges)
+    .set({
+      status: 'failed',
+      error: 'The PSA connection changed before this write was confirmed; check the former PSA.',
+      updatedAt: sql`now()`,
+    })
+    .where(and(ofPartner, eq(psaSyncChanges.status, 'applying')));
+}
 
 /** A partner's PSA connection, its company links and its product mappings. */
 export class PsaConnectionStore {
@@ -90,6 +110,7 @@ export class PsaConnectionStore {
       if (existing && existing.kind !== input.kind) {
         await tx.delete(psaCompanyLinks).where(eq(psaCompanyLinks.partnerId, partnerId));
         await tx.delete(psaProductMappings).where(eq(psaProductMappings.partnerId, partnerId));
+        await closeOpenChanges(tx, partnerId);
       }
       await recordAudit(tx, {
         partnerId,
@@ -128,6 +149,7 @@ export class PsaConnectionStore {
       if (removed.length === 0) return false;
       await tx.delete(psaCompanyLinks).where(eq(psaCompanyLinks.partnerId, partnerId));
       await tx.delete(psaProductMappings).where(eq(psaProductMappings.partnerId, partnerId));
+      await closeOpenChanges(tx, partnerId);
       await recordAudit(tx, {
         partnerId,
         actor,

@@ -178,6 +178,68 @@ describe('PSA connections, reconciliation, sync plan and ledger (PostgreSQL)', f
       expect(await connections.mappings(partnerId)).to.deep.equal([]);
     });
 
+    it('closes the open changes of a PSA the partner leaves', async () => {
+      const { partnerId, companyIds } = await partnerWith(1);
+      const companyId = companyIds[0]!;
+      const save = (kind: 'connectwise' | 'autotask') =>
+        connections.save(
+          partnerId,
+          { kind, settings: cwSettings, secrets: cwSecrets, effectiveDatePolicy: 'today' },
+          'alice',
+        );
+      const change = (sourceKey: string): PlannedChange => ({
+        sourceKey,
+        productName: sourceKey,
+        action: 'set_quantity',
+        psaProductId: 'cw-42',
+        psaLineId: 'add-77',
+        before: 1,
+        target: 2,
+        applyMode: 'approval',
+      });
+      const planAll = async (...keys: string[]) => {
+        await sync.replacePlan(partnerId, companyId, {
+          changes: keys.map(change),
+          containerId: 'agr-7',
+          effectiveDate: '2026-12-01',
+        });
+      };
+      const statuses = async () =>
+        Object.fromEntries((await sync.changes(partnerId)).map((c) => [c.sourceKey, c.status]));
+
+      await save('connectwise');
+      await planAll('applying');
+      await sync.approve(partnerId, 'alice');
+      await sync.claim(companyId);
+      await planAll('approved');
+      await sync.approve(partnerId, 'alice');
+      await planAll('planned');
+      // The same PSA again (new secrets, say): its ids still mean the same lines.
+      await save('connectwise');
+      expect(await statuses()).to.deep.equal({
+        applying: 'applying',
+        approved: 'approved',
+        planned: 'planned',
+      });
+
+      // ConnectWise agreement ids mean nothing, or another line, in Autotask.
+      await save('autotask');
+      expect(await statuses()).to.deep.equal({
+        applying: 'failed',
+        approved: 'discarded',
+        planned: 'discarded',
+      });
+      expect(await sync.claim(companyId)).to.deep.equal([]);
+      const [failed] = await sync.changes(partnerId, ['failed']);
+      expect(failed!.error).to.match(/PSA connection/);
+
+      // Removing the connection closes them too.
+      await planAll('later');
+      await sync.approve(partnerId, 'alice');
+      await connections.remove(partnerId, 'alice');
+      expect((await statuses()).later).to.equal('discarded');
+    });
+
     it('audits the connection, its links and its mappings', async () => {
       const { partnerId, companyIds } = await partnerWith(1);
       const companyId = companyIds[0]!;

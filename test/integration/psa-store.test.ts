@@ -240,6 +240,69 @@ describe('PSA connections, reconciliation, sync plan and ledger (PostgreSQL)', f
       expect((await statuses()).later).to.equal('discarded');
     });
 
+    it("closes a company's open changes when it is billed elsewhere or unlinked", async () => {
+      const { partnerId, companyIds } = await partnerWith(2);
+      const [companyId, otherCompany] = companyIds as [string, string];
+      const linkTo = (company: string, psaCompanyId: string, containerId: string) =>
+        connections.link(
+          partnerId,
+          {
+            companyId: company,
+            psaCompanyId,
+            psaCompanyName: 'Contoso',
+            containerId,
+            containerName: null,
+          },
+          'alice',
+        );
+      const approveOne = async (company: string, sourceKey: string) => {
+        await sync.replacePlan(partnerId, company, {
+          changes: [
+            {
+              sourceKey,
+              productName: sourceKey,
+              action: 'set_quantity',
+              psaProductId: 'cw-42',
+              psaLineId: null,
+              before: 0,
+              target: 3,
+              applyMode: 'approval',
+            },
+          ],
+          containerId: 'agr-7',
+          effectiveDate: '2026-12-01',
+        });
+        await sync.approve(partnerId, 'alice');
+      };
+      const statuses = async () =>
+        Object.fromEntries((await sync.changes(partnerId)).map((c) => [c.sourceKey, c.status]));
+
+      await linkTo(companyId, '250', 'agr-7');
+      await linkTo(otherCompany, '251', 'agr-9');
+      await approveOne(companyId, 'first');
+      await approveOne(otherCompany, 'elsewhere');
+      // Confirmed again as it was: the plan still holds.
+      await linkTo(companyId, '250', 'agr-7');
+      expect(await statuses()).to.deep.equal({ first: 'approved', elsewhere: 'approved' });
+
+      await linkTo(companyId, '250', 'agr-8');
+      expect(await statuses()).to.deep.equal({ first: 'discarded', elsewhere: 'approved' });
+
+      await approveOne(companyId, 'second');
+      await linkTo(companyId, '300', 'agr-8');
+      expect((await statuses()).second).to.equal('discarded');
+
+      await approveOne(companyId, 'third');
+      await sync.claim(companyId);
+      expect(await connections.unlink(partnerId, companyId, 'alice')).to.equal(true);
+      expect(await statuses()).to.deep.equal({
+        first: 'discarded',
+        second: 'discarded',
+        third: 'failed',
+        elsewhere: 'approved',
+      });
+    });
+
     it('audits the connection, its links and its mappings', async () => {
       const { partnerId, companyIds } = await partnerWith(1);
       const companyId = companyIds[0]!;

@@ -27,7 +27,8 @@ export function sourceKey(source: BillingSource): string {
 
 export function parseSourceKey(key: string): BillingSource | undefined {
   const [kind, id, term, ...rest] = key.split(':');
-  if (!id || rest.length > 0) return undefined;
+  // An empty term ("sku:<id>:") is not the whole SKU: it would count none of its seats.
+  if (!id || term === '' || rest.length > 0) return undefined;
   if (kind === 'custom' && term === undefined) return { kind, definitionId: id };
   if (kind === 'sku') return term ? { kind, skuId: id, term } : { kind, skuId: id };
   return undefined;

@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { and, eq, sql } from 'drizzle-orm';
+import { and, eq, inArray, sql } from 'drizzle-orm';
 import type { ApplyMode, CountBasis, EffectiveDatePolicy } from '../domain/billing.js';
 import type { PsaKind } from '../psa/client.js';
 import { recordAudit } from './audit.js';
 import type { Database } from './database.js';
 import type { KeyRing } from './encryption.js';
-import { psaCompanyLinks, psaConnections, psaProductMappings } from './schema.js';
+import { psaCompanyLinks, psaConnections, psaProductMappings, psaSyncChanges } from './schema.js';
 
 export type PsaConnectionRow = typeof psaConnections.$inferSelect;
 /** A connection as shown: never its sealed credentials. */
@@ -18,6 +18,33 @@ export const psaCredentialsContext = (connectionId: string) =>
   `psa_connection:${connectionId}:credentials`;
 
 const view = ({ credentialsEnc: _sealed, ...rest }: PsaConnectionRow): PsaConnectionView => rest;
+
+/**
+ * Ends open sync changes whose PSA ids no longer hold: the partner left its PSA, or a company
+ * is billed elsewhere. One being applied may have been written there, so it fails visibly.
+ */
+async function closeOpenChanges(
+  tx: Database,
+  scope: { partnerId: string } | { companyId: string },
+  why: string,
+): Promise<void> {
+  const inScope =
+    'partnerId' in scope
+      ? eq(psaSyncChanges.partnerId, scope.partnerId)
+      : eq(psaSyncChanges.companyId, scope.companyId);
+  await tx
+    .update(psaSyncChanges)
+    .set({ status: 'discarded', updatedAt: sql`now()` })
+    .where(and(inScope, inArray(psaSyncChanges.status, ['planned', 'approved'])));
+  await tx
+    .update(psaSyncChanges)
+    .set({
+      status: 'failed',
+      error: `${why} before this write was confirmed; check the PSA.`,
+      updatedAt: sql`now()`,
+    })
+    .where(and(inScope, eq(psaSyncChanges.status, 'applying')));
+}
 
 /** A partner's PSA connection, its company links and its product mappings. */
 export class PsaConnectionStore {
@@ -90,6 +117,7 @@ export class PsaConnectionStore {
       if (existing && existing.kind !== input.kind) {
         await tx.delete(psaCompanyLinks).where(eq(psaCompanyLinks.partnerId, partnerId));
         await tx.delete(psaProductMappings).where(eq(psaProductMappings.partnerId, partnerId));
+        await closeOpenChanges(tx, { partnerId }, 'The PSA connection changed');
       }
       await recordAudit(tx, {
         partnerId,
@@ -128,6 +156,7 @@ export class PsaConnectionStore {
       if (removed.length === 0) return false;
       await tx.delete(psaCompanyLinks).where(eq(psaCompanyLinks.partnerId, partnerId));
       await tx.delete(psaProductMappings).where(eq(psaProductMappings.partnerId, partnerId));
+      await closeOpenChanges(tx, { partnerId }, 'The PSA connection was removed');
       await recordAudit(tx, {
         partnerId,
         actor,
@@ -150,6 +179,17 @@ export class PsaConnectionStore {
     actor: string,
   ): Promise<PsaCompanyLink> {
     return this.db.transaction(async (tx) => {
+      const [before] = await tx
+        .select()
+        .from(psaCompanyLinks)
+        .where(eq(psaCompanyLinks.companyId, link.companyId))
+        .for('update');
+      // Changes planned for another PSA company or container would bill the wrong one.
+      if (
+        before &&
+        (before.psaCompanyId !== link.psaCompanyId || before.containerId !== link.containerId)
+      )
+        await closeOpenChanges(tx, { companyId: link.companyId }, 'The company was linked anew');
       const values = { ...link, partnerId, confirmedBy: actor, confirmedAt: new Date() };
       const [row] = await tx
         .insert(psaCompanyLinks)
@@ -176,15 +216,16 @@ export class PsaConnectionStore {
           and(eq(psaCompanyLinks.partnerId, partnerId), eq(psaCompanyLinks.companyId, companyId)),
         )
         .returning({ id: psaCompanyLinks.companyId });
-      if (removed.length > 0)
-        await recordAudit(tx, {
-          partnerId,
-          actor,
-          action: 'psa_company.unlinked',
-          subjectType: 'company',
-          subjectId: companyId,
-        });
-      return removed.length > 0;
+      if (removed.length === 0) return false;
+      await closeOpenChanges(tx, { companyId }, 'The company was unlinked');
+      await recordAudit(tx, {
+        partnerId,
+        actor,
+        action: 'psa_company.unlinked',
+        subjectType: 'company',
+        subjectId: companyId,
+      });
+      return true;
     });
   }
 

@@ -5,9 +5,12 @@ export interface TlsMaterial {
   key: string;
 }
 
-/** A certificate for the loopback names, valid for a year, that is its own CA. */
-export async function generateTls(): Promise<TlsMaterial> {
-  const pems = await selfsigned.generate([{ name: 'commonName', value: 'license-sync emulator' }], {
+/**
+ * A certificate for the loopback names, valid for a year, that is its own CA. Each emulator
+ * names its own: a client trusting two CAs of one name may check a chain against the wrong one.
+ */
+export async function generateTls(commonName = 'license-sync emulator'): Promise<TlsMaterial> {
+  const pems = await selfsigned.generate([{ name: 'commonName', value: commonName }], {
     keySize: 2048,
     algorithm: 'sha256',
     notAfterDate: new Date(Date.now() + 365 * 24 * 3600 * 1000),

@@ -41,7 +41,7 @@ export async function startPsaEmulator<Scenario extends PsaScenarioCommon, State
   definition: PsaEmulatorDefinition<Scenario, State>,
   options: PsaEmulatorOptions<Scenario> = {},
 ): Promise<RunningPsaEmulator<State>> {
-  const tls = options.tls ?? (await generateTls());
+  const tls = options.tls ?? (await generateTls(`license-sync ${definition.kind} emulator`));
   const make = (scenario: Scenario): PsaHolder<State> => {
     const base = new PsaEmulatorBase(scenario);
     return { base, state: definition.createState(scenario, base) };

@@ -98,8 +98,8 @@ export function reconcileCompany(input: {
   mappings: ProductMapping[];
   /** Null: not linked or not read; the PSA column stays empty. */
   lines: BilledLine[] | null;
-  /** Product names by SKU id (lower case), for display. */
-  productName: (skuId: string, skuPartNumber: string | null) => string;
+  /** Product names by SKU id (lower case), for display; undefined when none is known. */
+  productName: (skuId: string, skuPartNumber: string | null) => string | undefined;
 }): ReconciliationRow[] {
   const { counts, mappings, lines } = input;
   const bySource = new Map(mappings.map((m) => [m.sourceKey, m]));
@@ -116,9 +116,11 @@ export function reconcileCompany(input: {
     else add(sourceKey({ kind: 'sku', skuId: s.skuId }), s.quantity);
   }
 
-  const skuRow = (key: string, skuId: string, term: boolean): ReconciliationRow => {
+  // Unnamed and uncounted (a product Microsoft no longer has): the PSA's name says what it is.
+  const skuRow = (key: string, skuId: string, term: boolean, psaName?: string) => {
     const part = partNumber.get(skuId) ?? null;
-    return emptyRow(key, input.productName(skuId, part), skuId, part, {
+    const name = input.productName(skuId, part) ?? part ?? psaName ?? skuId;
+    return emptyRow(key, name, skuId, part, {
       microsoftPurchased: purchased.get(key) ?? 0,
       // Assigned seats are per SKU: a term's row cannot say how many of them are its own.
       microsoftAssigned: term ? null : (assigned.get(skuId) ?? 0),
@@ -145,7 +147,7 @@ export function reconcileCompany(input: {
     if (!source) continue;
     const row =
       source.kind === 'sku'
-        ? skuRow(m.sourceKey, source.skuId, Boolean(source.term))
+        ? skuRow(m.sourceKey, source.skuId, Boolean(source.term), m.psaProductName)
         : emptyRow(m.sourceKey, m.psaProductName, null, null, { customCount: 0 });
     rows.set(m.sourceKey, row);
   }

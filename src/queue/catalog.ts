@@ -230,6 +230,8 @@ export const jobIds = {
   /** One company reconciliation per company and `key` (the partner's reconciliation). */
   reconcileCompanyBilling: (companyId: string, key: string) =>
     `reconcile-billing-company-${companyId}-${key}`,
+  /** A company's writes to its PSA, once per `key` (a time); deduplicated while one is live. */
+  applyCompanyBilling: (companyId: string, key: string) => `apply-billing-${companyId}-${key}`,
   /** A retry of a failed tenant: the failed job keeps its id, so each retry round gets one. */
   retryCustomer: (runId: string, tenant: string, attempts: number) =>
     `refresh-${runId}-${tenant}-retry${attempts}`,

@@ -54,7 +54,11 @@ export async function microsoftCounts(
           })),
         subscriptions: subs
           .filter((s) => s.status === 'active' && s.skuId)
-          .map((s) => ({ skuId: s.skuId!.toLowerCase(), term: s.termDuration, quantity: s.quantity })),
+          .map((s) => ({
+            skuId: s.skuId!.toLowerCase(),
+            term: s.termDuration,
+            quantity: s.quantity,
+          })),
         custom: custom
           .filter((c) => c.companyId === company.id)
           .map((c) => ({
@@ -109,7 +113,7 @@ export async function reconcileCompanyBilling(
     counts,
     mappings: mappings,
     lines,
-    productName: (skuId, part) => names.get(skuId) ?? part ?? skuId,
+    productName: (skuId) => names.get(skuId),
   });
   await deps.psaSync.saveReconciliation(partnerId, companyId, rows);
   const summary: CompanyReconciliation = {
@@ -149,7 +153,10 @@ export async function enqueueApply(
   await deps.queues.enqueue(
     'applyCompanyBilling',
     { partnerId, companyId },
-    { deduplicationKey: deduplicationKeys.applyCompanyBilling(companyId) },
+    {
+      jobId: jobIds.applyCompanyBilling(companyId, String(Date.now())),
+      deduplicationKey: deduplicationKeys.applyCompanyBilling(companyId),
+    },
   );
 }
 

@@ -47,8 +47,7 @@ export async function saveConnection(
 }
 
 export type ConnectionTest =
-  | { ok: true; description: string }
-  | { ok: false; kind: PsaError['kind']; message: string };
+  { ok: true; description: string } | { ok: false; kind: PsaError['kind']; message: string };
 
 /**
  * Calls the PSA with the saved connection and records the outcome: refused credentials or

@@ -1,4 +1,4 @@
-import { and, desc, eq, gt, inArray, isNull, notInArray, sql } from 'drizzle-orm';
+import { and, desc, eq, gt, inArray, isNotNull, isNull, notInArray, sql } from 'drizzle-orm';
 import type { PlannedChange, ReconciliationRow } from '../domain/billing.js';
 import type { PsaKind } from '../psa/client.js';
 import { recordAudit } from './audit.js';
@@ -235,6 +235,25 @@ export class PsaSyncStore {
         .update(psaSyncChanges)
         .set({ status: 'applied', error: null, updatedAt: sql`now()` })
         .where(eq(psaSyncChanges.id, change.id));
+      // The row shows the PSA's new quantity at once, not at the next reconciliation.
+      const moved = write.after - write.before;
+      const r = reconciliationRows;
+      await tx
+        .update(r)
+        .set({
+          psaBilled: sql`${r.psaBilled} + ${moved}`,
+          difference: sql`${r.difference} - ${moved}`,
+          differenceSince: sql`case when ${r.difference} - ${moved} = 0 then null else ${r.differenceSince} end`,
+          psaLineId: write.lineId,
+        })
+        .where(
+          and(
+            eq(r.companyId, change.companyId),
+            eq(r.sourceKey, change.sourceKey),
+            isNotNull(r.psaBilled),
+            isNotNull(r.difference),
+          ),
+        );
       return entry!;
     });
   }

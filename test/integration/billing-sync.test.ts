@@ -4,7 +4,7 @@ import type { PsaKind } from '../../src/psa/client.js';
 import { jobIds } from '../../src/queue/catalog.js';
 import { scenarioWith } from '../support/emulator.js';
 import { startHarness, type Harness } from '../support/harness.js';
-import { keepOnFailure } from '../support/keep-on-failure.js';
+import { suiteFailed } from '../support/keep-on-failure.js';
 import { startTestPsa, type PsaFixture, type TestPsa } from '../support/psa.js';
 import { within } from '../support/within.js';
 
@@ -144,7 +144,6 @@ for (const kind of kinds) {
     let psa: TestPsa;
     let partnerId: string;
     const company: Record<string, string> = {};
-    const keep = keepOnFailure();
 
     before(async () => {
       psa = await startTestPsa(kind, fixture);
@@ -153,7 +152,9 @@ for (const kind of kinds) {
         { PARTNER_CENTER_REQUESTS_PER_SECOND: '200' },
         { extraCaPem: psa.emulator.ca },
       );
-      partnerId = ((await h.api('post', '/partners', { name: 'Billing Partner' })).body as { id: string }).id;
+      partnerId = (
+        (await h.api('post', '/partners', { name: 'Billing Partner' })).body as { id: string }
+      ).id;
       const legacy = (
         await h.api('post', `/partners/${partnerId}/delegated-admins`, {
           username: 'sync@first.example',
@@ -163,7 +164,12 @@ for (const kind of kinds) {
       for (const c of customers as { tenantId: string; name: string; domain: string }[]) {
         const created = await h.runtime.services.partners.addCompany(
           partnerId,
-          { name: c.name, customerTenantId: c.tenantId, domain: c.domain, delegatedAdminId: legacy.id },
+          {
+            name: c.name,
+            customerTenantId: c.tenantId,
+            domain: c.domain,
+            delegatedAdminId: legacy.id,
+          },
           'test',
         );
         company[c.tenantId] = created.id;
@@ -175,8 +181,8 @@ for (const kind of kinds) {
       const run = await h.runEnded(status.run.id);
       expect(run.status).to.equal('completed');
     });
-    after(async () => {
-      await h?.close(keep.failed());
+    after(async function () {
+      await h?.close(suiteFailed(this));
       await psa?.emulator.stop();
     });
 
@@ -220,11 +226,17 @@ for (const kind of kinds) {
     }
 
     const rows = async (query = '') =>
-      ((await h.api('get', `/partners/${partnerId}/reconciliation${query}`)).body as { rows: Row[] })
-        .rows;
+      (
+        (await h.api('get', `/partners/${partnerId}/reconciliation${query}`)).body as {
+          rows: Row[];
+        }
+      ).rows;
     const plan = async () =>
-      ((await h.api('get', `/partners/${partnerId}/billing-sync/plan`)).body as { changes: Change[] })
-        .changes;
+      (
+        (await h.api('get', `/partners/${partnerId}/billing-sync/plan`)).body as {
+          changes: Change[];
+        }
+      ).changes;
     const writes = () =>
       psa.emulator.base.log.filter((e) => e.method !== 'GET' && e.status < 400).length;
 
@@ -241,15 +253,27 @@ for (const kind of kinds) {
     });
 
     it('connects, and suggests each customer’s PSA company by domain, none for a stranger', async () => {
-      const saved = await h.api('put', `/partners/${partnerId}/psa-connection`, { kind, ...psa.fields });
+      const saved = await h.api('put', `/partners/${partnerId}/psa-connection`, {
+        kind,
+        ...psa.fields,
+      });
       expect((saved.body as { test: { ok: boolean } }).test.ok, saved.text).to.equal(true);
       expect((saved.body as { status: string }).status).to.equal('ok');
       const matches = (await h.api('get', `/partners/${partnerId}/psa/companies`)).body as {
-        companies: { customerTenantId: string; suggestion: { candidateId: string; reason: string } | null }[];
+        companies: {
+          customerTenantId: string;
+          suggestion: { candidateId: string; reason: string } | null;
+        }[];
       };
       const of = (t: string) => matches.companies.find((c) => c.customerTenantId === t)!.suggestion;
-      expect(of(tenant.contoso)).to.include({ candidateId: psa.id('company', 1), reason: 'domain' });
-      expect(of(tenant.fabrikam)).to.include({ candidateId: psa.id('company', 2), reason: 'domain' });
+      expect(of(tenant.contoso)).to.include({
+        candidateId: psa.id('company', 1),
+        reason: 'domain',
+      });
+      expect(of(tenant.fabrikam)).to.include({
+        candidateId: psa.id('company', 2),
+        reason: 'domain',
+      });
       expect(of(tenant.northwind)).to.equal(null);
     });
 
@@ -258,13 +282,23 @@ for (const kind of kinds) {
         [tenant.contoso, 1, 11],
         [tenant.fabrikam, 2, 21],
       ] as const) {
-        const linked = await h.api('put', `/partners/${partnerId}/companies/${company[t]}/psa-link`, {
-          psaCompanyId: psa.id('company', psaCompany),
-          containerId: psa.id('container', container),
-        });
+        const linked = await h.api(
+          'put',
+          `/partners/${partnerId}/companies/${company[t]}/psa-link`,
+          {
+            psaCompanyId: psa.id('company', psaCompany),
+            containerId: psa.id('container', container),
+          },
+        );
         expect(linked.status, linked.text).to.equal(200);
       }
-      const map = (skuId: string, productId: number, countBasis: string, applyMode = 'approval', term?: string) =>
+      const map = (
+        skuId: string,
+        productId: number,
+        countBasis: string,
+        applyMode = 'approval',
+        term?: string,
+      ) =>
         h.api('post', `/partners/${partnerId}/psa/product-mappings`, {
           source: { kind: 'sku', skuId, ...(term ? { term } : {}) },
           psaProductId: psa.id('product', productId),
@@ -306,7 +340,11 @@ for (const kind of kinds) {
         psaBilled: 3,
         difference: -1,
       });
-      expect(row(tenant.contoso, sku.visio)).to.include({ microsoftPurchased: 0, psaBilled: 2, difference: -2 });
+      expect(row(tenant.contoso, sku.visio)).to.include({
+        microsoftPurchased: 0,
+        psaBilled: 2,
+        difference: -2,
+      });
       expect(row(tenant.fabrikam, sku.spb)).to.include({ psaBilled: 4, difference: 0 });
       expect(row(tenant.northwind, sku.spb)).to.include({
         microsoftPurchased: 1,
@@ -345,8 +383,14 @@ for (const kind of kinds) {
       expect(psa.billed(11, 105)).to.equal(5);
       expect(psa.emulator.base.log.some((e) => e.method === 'DELETE')).to.equal(false);
       const ledger = (
-        (await h.api('get', `/partners/${partnerId}/billing-sync/ledger?companyId=${company[tenant.contoso]}`))
-          .body as { entries: { product: string; before: number; after: number; approvedBy: string }[] }
+        (
+          await h.api(
+            'get',
+            `/partners/${partnerId}/billing-sync/ledger?companyId=${company[tenant.contoso]}`,
+          )
+        ).body as {
+          entries: { product: string; before: number; after: number; approvedBy: string }[];
+        }
       ).entries;
       expect(ledger.map((e) => [e.product, e.before, e.after, e.approvedBy]).sort()).to.deep.equal(
         [
@@ -362,19 +406,26 @@ for (const kind of kinds) {
       await reconcile();
       expect((await plan()).filter((c) => c.status === 'planned')).to.deep.equal([]);
       const mapped = (await rows()).filter((r) => r.mapped);
-      expect(mapped.every((r) => r.difference === 0), JSON.stringify(mapped)).to.equal(true);
+      expect(
+        mapped.every((r) => r.difference === 0),
+        JSON.stringify(mapped),
+      ).to.equal(true);
       expect(writes()).to.equal(before);
     });
 
     it('exports the rows as CSV when asked for text/csv', async () => {
-      const csv = await h.api('get', `/partners/${partnerId}/reconciliation?unmapped=true`).then(() =>
-        // supertest's helper sets JSON; ask for CSV by the query the pages use.
-        h.api('get', `/partners/${partnerId}/reconciliation?unmapped=true&format=csv`),
-      );
+      const csv = await h
+        .api('get', `/partners/${partnerId}/reconciliation?unmapped=true`)
+        .then(() =>
+          // supertest's helper sets JSON; ask for CSV by the query the pages use.
+          h.api('get', `/partners/${partnerId}/reconciliation?unmapped=true&format=csv`),
+        );
       expect(csv.headers['content-type']).to.match(/^text\/csv/);
       const lines = csv.text.trim().split('\r\n');
       expect(lines[0]).to.match(/^company,company_id,customer_tenant_id,product,sku_id/);
-      expect(lines.some((l) => l.startsWith('Northwind Traders,') && l.includes(tenant.northwind))).to.equal(true);
+      expect(
+        lines.some((l) => l.startsWith('Northwind Traders,') && l.includes(tenant.northwind)),
+      ).to.equal(true);
     });
   });
 }

@@ -39,7 +39,7 @@ export interface Harness {
   responses: string[];
   prefix: string;
   api(
-    method: 'get' | 'post' | 'patch' | 'delete',
+    method: 'get' | 'post' | 'put' | 'patch' | 'delete',
     path: string,
     body?: object,
   ): Promise<request.Response>;

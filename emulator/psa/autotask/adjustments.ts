@@ -8,7 +8,7 @@ import type { AutotaskState } from './state.js';
 // that is approved and posted. Nothing changes when it is refused.
 
 /** Autotask's words when a change would reach into an approved-and-posted period. */
-export const postedPeriodMessage =
+const postedPeriodMessage =
   'Unable to make changes as it would result in the deletion/modification of an already approved and posted contract period.';
 
 const referenceMessage = (field: string, type: string) =>

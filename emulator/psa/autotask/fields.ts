@@ -116,7 +116,7 @@ const specs: Record<string, FieldSpec[]> = {
 };
 
 /** Entities the emulator serves, by their API name. */
-export const entityNames = Object.keys(specs);
+const entityNames = Object.keys(specs);
 
 /** The API's spelling of an entity name given in any casing, or undefined. */
 export function canonicalEntity(name: string): string | undefined {

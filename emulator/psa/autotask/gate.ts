@@ -18,7 +18,7 @@ export const sendErrors = (res: Response, status: number, message: string) =>
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** Autotask's words when the API user's security level does not reach the entity. */
-export const permissionMessage = (entity: string) =>
+const permissionMessage = (entity: string) =>
   `The logged in Resource does not have the adequate permissions to access the ${entity} entity.`;
 
 export function apiGate(state: AutotaskState) {

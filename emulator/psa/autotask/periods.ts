@@ -21,7 +21,7 @@ export const wireDate = (day: string) => `${day}T00:00:00.000Z`;
 export const dayOf = (wire: string) => wire.slice(0, 10);
 export const dayAt = (ms: number) => new Date(ms).toISOString().slice(0, 10);
 
-export function addDays(day: string, days: number): string {
+function addDays(day: string, days: number): string {
   return dayAt(Date.parse(`${day}T00:00:00Z`) + days * 86_400_000);
 }
 
@@ -39,11 +39,6 @@ export function billingPeriods(start: string, end: string, months: number): [str
     const to = addDays(addMonths(start, (k + 1) * months), -1);
     periods.push([from, to < end ? to : end]);
   }
-}
-
-/** The row billing on `day` among one contract service's rows, if any. */
-export function rowOn(rows: UnitRow[], day: string): UnitRow | undefined {
-  return rows.find((r) => dayOf(r.startDate) <= day && day <= dayOf(r.endDate));
 }
 
 /**

@@ -21,7 +21,7 @@ export interface QueryModel {
   filter: Condition[];
 }
 
-export const maxRecordsLimit = 500;
+const maxRecordsLimit = 500;
 const comparisons = ['eq', 'noteq', 'gt', 'gte', 'lt', 'lte'];
 const textOps = ['beginswith', 'endswith', 'contains'];
 const valueOps = [...comparisons, ...textOps, 'in', 'notin'];

@@ -153,4 +153,3 @@ export const autotaskScenarioSchema = z
 
 export type AutotaskScenario = z.infer<typeof autotaskScenarioSchema>;
 export type AutotaskLimits = AutotaskScenario['limits'];
-export type ApiUser = AutotaskScenario['apiUsers'][number];

@@ -3,7 +3,7 @@ import { z } from 'zod';
 // What the partner enters to connect the sync to its Autotask database. The secret is held
 // in memory only while a client exists; callers store it encrypted.
 
-export const defaultZoneLookupUrl = 'https://webservices.autotask.net/atservicesrest/';
+const defaultZoneLookupUrl = 'https://webservices.autotask.net/atservicesrest/';
 
 export const autotaskConnectionSchema = z
   .object({

@@ -135,6 +135,17 @@ describe('Autotask emulator: contract service units and adjustments', () => {
       ],
     });
     expect(await t.rows(contoso, premium)).to.deep.equal(before);
+    // The last posted day is refused too; the first day after it is open.
+    const lastDay = await t.call('POST', '/ContractServiceAdjustments', {
+      ...body,
+      effectiveDate: '2026-12-31',
+    });
+    expect(lastDay.status).to.equal(500);
+    const nextDay = await t.call('POST', '/ContractServiceAdjustments', {
+      ...body,
+      effectiveDate: '2027-01-01',
+    });
+    expect(nextDay.status).to.equal(200);
     const posted = await t.call('POST', '/ContractServiceUnits/query', {
       filter: [
         { op: 'eq', field: 'contractID', value: contoso },

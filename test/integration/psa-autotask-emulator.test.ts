@@ -182,6 +182,27 @@ describe('Autotask emulator: zones, credentials, permissions', () => {
   });
 });
 
+describe('Autotask emulator: scenario', () => {
+  it('refuses an invalid scenario with a 400 naming each problem by its path', async () => {
+    const t = await start();
+    try {
+      const scenario = autotaskEmulator.defaultScenario();
+      const bad = {
+        ...scenario,
+        apiUsers: [{ ...scenario.apiUsers[0], zone: 'zone99' }],
+        contracts: [{ ...scenario.contracts[0], services: [{ serviceID: 999, units: 1 }] }],
+      };
+      const a = await t.call('PUT', `${t.emulator.url}/_emulator/scenario`, bad);
+      expect(a.status).to.equal(400);
+      expect(a.body.error)
+        .to.contain('apiUsers.0.zone: no zone with path zone99')
+        .and.contain('contracts.0.services.0.serviceID: unknown service');
+    } finally {
+      await t.emulator.stop();
+    }
+  });
+});
+
 describe('Autotask emulator: queries, paging, counts, items, field information', () => {
   let t: Awaited<ReturnType<typeof start>>;
   before(async () => (t = await start()));
@@ -271,6 +292,7 @@ describe('Autotask emulator: queries, paging, counts, items, field information',
       { MaxRecords: 501, filter: all },
       { filter: [{ op: 'eq', field: 'nosuchfield', value: 1 }] },
       { filter: [{ op: 'like', field: 'id', value: 1 }] },
+      { MaxRecords: 2, IncludeFields: ['companyName'], filter: all },
     ]) {
       const a = await t.call('POST', '/Companies/query', model);
       expect(a.status, JSON.stringify(model)).to.equal(500);
@@ -313,6 +335,8 @@ describe('Autotask emulator: queries, paging, counts, items, field information',
       contractName: 'Northwind - Managed Services',
     });
     expect((await t.call('GET', '/Contracts/1')).body).to.deep.equal({ item: null });
+    const children = await t.call('GET', '/Contracts/29684184/Services');
+    expect((children.body.items as Json[]).map((s) => s.serviceID)).to.deep.equal([302, 303]);
   });
 
   it('lists field information with the contract status, type and period type picklists', async () => {

@@ -39,7 +39,7 @@ export class HaloState {
     readonly scenario: HaloScenario,
     readonly base: PsaEmulatorBase,
   ) {
-    const created = new Date(base.now()).toISOString();
+    const created = haloDateTime(base.now());
     for (const c of scenario.clients) {
       this.clients.set(c.id, {
         id: c.id,
@@ -212,4 +212,9 @@ export class HaloState {
 /** A scenario date (YYYY-MM-DD or ISO 8601) as Halo writes dates: ISO 8601 without offset. */
 export function isoDate(value: string): string {
   return /^\d{4}-\d{2}-\d{2}$/.test(value) ? `${value}T00:00:00` : value;
+}
+
+/** An instant as Halo writes it: ISO 8601 without offset (a .NET DateTime, UTC here). */
+export function haloDateTime(ms: number): string {
+  return new Date(ms).toISOString().slice(0, 19);
 }

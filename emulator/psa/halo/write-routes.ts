@@ -13,7 +13,7 @@ import {
   type HaloObject,
 } from './fields.js';
 import { deleteOmittedLines, upsertLine } from './lines.js';
-import type { HaloState } from './state.js';
+import { haloDateTime, type HaloState } from './state.js';
 import { renderContract, renderInvoice, renderLicence, renderLine } from './wire.js';
 
 // The resource server's writes. Halo writes by POSTing an array to the collection: an object
@@ -58,7 +58,7 @@ export function writeRoutes(state: HaloState): Router {
                 inactive: false,
                 website: null,
                 domain: null,
-                datecreated: new Date(state.base.now()).toISOString(),
+                datecreated: haloDateTime(state.base.now()),
               }
             : state.clients.get(id);
         if (!client) throw notFound(`Client ${id} not found.`);

@@ -24,7 +24,8 @@ export async function checkHaloConnection(api: HaloApi): Promise<{ description: 
   }
   for (const [path, what] of areas) {
     try {
-      await api.get(path, { count: 1 });
+      // One record of one page (/Item declares no count parameter).
+      await api.get(path, { pageinate: true, page_size: 1, page_no: 1 });
     } catch (error) {
       if (!(error instanceof PsaError)) throw error;
       if (error.kind === 'permission')

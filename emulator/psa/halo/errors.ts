@@ -5,7 +5,7 @@ import type { Response } from 'express';
 // (homotechsual/HaloAPI New-HaloError.ps1), so the resource server answers in that shape.
 
 /** ClassName of every resource-server error body. */
-export const haloErrorClassName = 'System.Exception';
+const haloErrorClassName = 'System.Exception';
 
 export function sendHaloError(res: Response, status: number, message: string): void {
   if (status === 401) res.set('WWW-Authenticate', 'Bearer error="invalid_token"');

@@ -6,7 +6,7 @@ import { badRequest } from './errors.js';
 // orderdesc sort it. (CIPP-API Get-HaloMapping.ps1; the spec's /Client parameters.)
 
 /** page_size when pageinate=true comes without one. */
-export const defaultPageSize = 50;
+const defaultPageSize = 50;
 
 export interface ListQuery {
   pageinate: boolean;

@@ -7,7 +7,7 @@ import type { HaloState } from './state.js';
 // issue #51, homotechsual/HaloAPI issue #31), with no documented Retry-After. Every resource
 // server request counts, per tenant; a refused one does not.
 
-export function rateLimitMessage(requests: number, windowSeconds: number): string {
+function rateLimitMessage(requests: number, windowSeconds: number): string {
   const minutes = windowSeconds / 60;
   const window = Number.isInteger(minutes) ? `${minutes} minute` : `${windowSeconds} second`;
   return `Rate Limit Reached - ${requests} Requests per rolling ${window} window`;

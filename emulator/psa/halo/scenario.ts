@@ -188,4 +188,3 @@ export const haloScenarioSchema = z
   });
 
 export type HaloScenario = z.infer<typeof haloScenarioSchema>;
-export type HaloScenarioApplication = HaloScenario['applications'][number];

@@ -210,7 +210,7 @@ export class HaloState {
 }
 
 /** A scenario date (YYYY-MM-DD or ISO 8601) as Halo writes dates: ISO 8601 without offset. */
-export function isoDate(value: string): string {
+function isoDate(value: string): string {
   return /^\d{4}-\d{2}-\d{2}$/.test(value) ? `${value}T00:00:00` : value;
 }
 

@@ -43,7 +43,7 @@ export function renderLine(state: HaloState, line: HaloLineRecord) {
 }
 
 /** What the line bills today: qty_order, or its licences' count when it is licence-linked. */
-export function billedQuantity(state: HaloState, line: HaloLineRecord): number {
+function billedQuantity(state: HaloState, line: HaloLineRecord): number {
   if (line.quantity_licences.length === 0) return line.qty_order;
   return licenceLinkedQuantity(line.quantity_licences, (id) => state.licences.get(id)?.count ?? 0);
 }

@@ -7,7 +7,7 @@ import { PsaError, type PsaFailureKind } from '../errors.js';
 // error_description}); the text Halo gave is kept verbatim.
 
 /** The message Halo gave in an error answer, or undefined when it gave none. */
-export function haloMessage(response: AxiosResponse): string | undefined {
+function haloMessage(response: AxiosResponse): string | undefined {
   const text = typeof response.data === 'string' ? response.data.trim() : '';
   if (!text) return undefined;
   try {

@@ -53,6 +53,19 @@ describe('HaloPSA emulator', () => {
   beforeEach(() => start());
   after(() => emulator?.stop());
 
+  it('refuses an invalid scenario, naming each problem and its path', () => {
+    const s = structuredClone(haloEmulator.defaultScenario());
+    s.recurringInvoices[0]!.lines[0]!.itemId = 4242;
+    s.applications[0]!.agentId = 9;
+    expect(() => haloEmulator.parseScenario({ ...s, colour: 'blue' })).to.throw(
+      /\(root\): Unrecognized key: "colour"/,
+    );
+    expect(() => haloEmulator.parseScenario(s)).to.throw(/applications\.0\.agentId: no such agent/);
+    expect(() => haloEmulator.parseScenario(s)).to.throw(
+      /recurringInvoices\.0\.lines\.0\.itemId: no such item/,
+    );
+  });
+
   describe('authorisation server', () => {
     it('grants a bearer token for client credentials, with expires_in from the scenario', async () => {
       await start(scenario({ tokenLifetimeSeconds: 900 }));

@@ -1,7 +1,11 @@
 import type { AxiosInstance } from 'axios';
 import type { z } from 'zod';
 import type { PsaClient, PsaKind, PsaRequestHooks } from './client.js';
+import { createAutotaskClient } from './autotask/client.js';
+import { autotaskConnectionSchema } from './autotask/connection.js';
 import { connectwiseConnectionSchema, createConnectwiseClient } from './connectwise/index.js';
+import { createHaloClient } from './halo/client.js';
+import { haloConnectionSchema } from './halo/connection.js';
 
 /** A connection as a person enters it, split into what may be shown and what is sealed. */
 export interface ParsedConnection {
@@ -44,7 +48,7 @@ interface PsaEntry {
   ): PsaClient;
 }
 
-const entries: Partial<Record<PsaKind, PsaEntry>> = {
+const entries: Record<PsaKind, PsaEntry> = {
   connectwise: {
     schema: connectwiseConnectionSchema,
     secrets: ['privateKey'],
@@ -78,13 +82,60 @@ const entries: Partial<Record<PsaKind, PsaEntry>> = {
     create: (connection, options) =>
       createConnectwiseClient(connection as z.input<typeof connectwiseConnectionSchema>, options),
   },
+  autotask: {
+    schema: autotaskConnectionSchema,
+    secrets: ['secret'],
+    fields: [
+      {
+        name: 'userName',
+        label: 'API user name',
+        secret: false,
+        hint: 'An API-only user (Admin › Resources); its zone is looked up from it.',
+      },
+      { name: 'secret', label: 'Secret', secret: true },
+      {
+        name: 'integrationCode',
+        label: 'Integration code',
+        secret: false,
+        hint: 'The API tracking identifier of the integration.',
+      },
+      {
+        name: 'zoneLookupUrl',
+        label: 'Zone lookup address',
+        secret: false,
+        optional: true,
+        hint: 'Leave empty for Autotask’s own, https://webservices.autotask.net/atservicesrest/.',
+      },
+    ],
+    create: (connection, options) =>
+      createAutotaskClient(connection as z.input<typeof autotaskConnectionSchema>, options),
+  },
+  halo: {
+    schema: haloConnectionSchema,
+    secrets: ['clientSecret'],
+    fields: [
+      {
+        name: 'url',
+        label: 'Halo address',
+        secret: false,
+        hint: 'e.g. https://yourcompany.halopsa.com (the API is under /api, sign-in under /auth).',
+      },
+      {
+        name: 'tenant',
+        label: 'Tenant',
+        secret: false,
+        optional: true,
+        hint: 'For Halo-hosted instances, as shown under Configuration › Integrations › Halo API.',
+      },
+      { name: 'clientId', label: 'Client id', secret: false },
+      { name: 'clientSecret', label: 'Client secret', secret: true },
+    ],
+    create: (connection, options) =>
+      createHaloClient(connection as z.input<typeof haloConnectionSchema>, options),
+  },
 };
 
-function entry(kind: PsaKind): PsaEntry {
-  const found = entries[kind];
-  if (!found) throw new Error(`no client for ${kind}`);
-  return found;
-}
+const entry = (kind: PsaKind): PsaEntry => entries[kind];
 
 /** Every PSA the sync can write to, by kind. */
 export const psaRegistry: PsaRegistry = {

@@ -135,7 +135,7 @@ interface Change {
   error: string | null;
 }
 
-const kinds: PsaKind[] = ['connectwise'];
+const kinds: PsaKind[] = ['connectwise', 'autotask', 'halo'];
 
 for (const kind of kinds) {
   describe(`billing sync with ${kind}`, function () {
@@ -237,8 +237,7 @@ for (const kind of kinds) {
           changes: Change[];
         }
       ).changes;
-    const writes = () =>
-      psa.emulator.base.log.filter((e) => e.method !== 'GET' && e.status < 400).length;
+    const writes = () => psa.writes();
 
     it('refuses a wrong secret with the PSA’s reason and marks the connection broken', async () => {
       const saved = await h.api('put', `/partners/${partnerId}/psa-connection`, {

@@ -23,6 +23,20 @@ export function customerRefreshCost(subscriptionsKnown: boolean): number {
   return callsPerCustomer + (subscriptionsKnown ? 0 : firstRefreshSkuCalls);
 }
 
+/** BullMQ's lowest priority (the largest number it takes). */
+const lowestPriority = 2_097_151;
+
+/**
+ * The job at `index` of a fan-out (from 0) runs at priority index + 1. When more work is ready
+ * than the workers take (slots of many partners due at once, jobs long with latency), the
+ * refresh queue then takes turns between runs: every run's first jobs before any run's
+ * hundredth, so a small run's few jobs are not behind a big run's ready backlog. Equal
+ * priorities keep their order; the queue's other jobs (no priority) go before any of these.
+ */
+function fanOutPriority(index: number): number {
+  return Math.min(index + 1, lowestPriority);
+}
+
 export interface RefreshWorkDeps {
   runs: RefreshRunStore;
   queues: JobQueues;
@@ -41,8 +55,9 @@ export interface EnqueuedTenants {
  * Queues a job for every pending tenant of a run that has none, from PostgreSQL. Each job is
  * delayed to its slot in the partner's pacing schedule: the queue then holds only work that
  * may run now, so a partner with thousands of customers feeds the queue at its own pace and
- * a small partner's jobs are not behind its backlog. Ids are derived from the run, the tenant
- * and its retry round; calling this again (the reconciler does) adds only what Redis lost.
+ * a small partner's jobs are not behind its backlog; what is ready at once takes turns by
+ * priority (`fanOutPriority`). Ids are derived from the run, the tenant and its retry round;
+ * calling this again (the reconciler does) adds only what Redis lost.
  */
 export async function enqueuePendingTenants(
   deps: RefreshWorkDeps,
@@ -93,6 +108,7 @@ export async function enqueuePendingTenants(
       payload: { runId: run.id, customerTenantId: tenant },
       jobId,
       delay: waits[i]!,
+      priority: fanOutPriority(i),
     })),
   );
   return { added: missing.map((m) => m.tenant), lost };

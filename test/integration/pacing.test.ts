@@ -97,9 +97,9 @@ describe('per-partner pacing', function () {
     await h.finished('refresh', jobIds.refreshPartner(big.runId));
     // The backlog waits in the delayed set, each job at its slot; little is waiting now.
     const refresh = h.runtime.queues.get('refresh');
-    const counts = await refresh.getJobCounts('delayed', 'waiting', 'active');
+    const counts = await refresh.getJobCounts('delayed', 'waiting', 'prioritized', 'active');
     expect(counts.delayed).to.be.greaterThan(30);
-    expect(counts.waiting).to.be.below(10);
+    expect(counts.waiting! + counts.prioritized!).to.be.below(10);
 
     const small = (await h.api('post', '/partners', { name: 'Small' })).body as { id: string };
     await h.runtime.services.partners.addCompany(
@@ -195,5 +195,67 @@ describe('Graph pacing by resource units', function () {
     expect(spanSec).to.be.at.least(
       ((groupCounts - 1) * transitiveMembersCost) / (tenantBudget / 10) - 1,
     );
+  });
+});
+
+describe('turns between partners when more work is ready than the workers take', function () {
+  this.timeout(120_000);
+  let h: Harness;
+  const bigCustomers = 80;
+
+  before(async () => {
+    // One worker slot, and a pace far above what one slot gets through: the big partner's
+    // whole fan-out is ready at once, as when many partners' slots fall due together.
+    h = await startHarness(
+      scenarioWith((p) =>
+        p.tenantId === partnerTenant
+          ? {
+              ...p,
+              rateLimits: { partnerCenterRps: 2000 },
+              customers: { generate: { seed: 7, count: bigCustomers } },
+            }
+          : p,
+      ),
+      { PARTNER_CENTER_REQUESTS_PER_SECOND: '1000', REFRESH_CONCURRENCY: '1' },
+    );
+  });
+  after(async function () {
+    await h?.close(suiteFailed(this));
+  });
+
+  it("runs a small partner's refresh before a big partner's ready backlog", async () => {
+    const big = (await h.api('post', '/partners', { name: 'Big' })).body as { id: string };
+    for (const c of h.emulator.state.directory.partner(partnerTenant)!.customers) {
+      await h.runtime.services.partners.addCompany(
+        big.id,
+        { name: c.name, customerTenantId: c.tenantId },
+        'test',
+      );
+    }
+    await h.grant(big.id, 'admin@first.example');
+    const bigRun = (await h.runtime.services.runs.latest(big.id))!;
+    await h.finished('refresh', jobIds.refreshPartner(bigRun.id));
+    // The backlog is ready, not waiting for its slots: only taking turns can put anyone first.
+    const refresh = h.runtime.queues.get('refresh');
+    const counts = await refresh.getJobCounts('waiting', 'prioritized');
+    expect(counts.waiting! + counts.prioritized!).to.be.above(bigCustomers / 2);
+
+    const small = (await h.api('post', '/partners', { name: 'Small' })).body as { id: string };
+    await h.runtime.services.partners.addCompany(
+      small.id,
+      { name: 'Explicit Customer', customerTenantId: 'cccccccc-0000-4000-8000-000000000003' },
+      'test',
+    );
+    await h.grant(small.id, 'admin@second.example');
+    const smallRun = (await h.runtime.services.runs.latest(small.id))!;
+    expect(await h.runEnded(smallRun.id)).to.include({ status: 'completed', succeeded: 1 });
+    // Most of the big partner's customers still wait: the small one went ahead of them.
+    expect((await h.runtime.services.runs.get(bigRun.id))!.status).to.equal('running');
+    const pending = await h.runtime.services.runs.pendingTenants(bigRun.id);
+    expect(pending.length).to.be.above(bigCustomers / 2);
+    expect(await h.runEnded(bigRun.id)).to.include({
+      status: 'completed',
+      succeeded: bigCustomers,
+    });
   });
 });

@@ -2,9 +2,15 @@
 // partner whose legacy delegated admin (sync@<scenario domain>) waits to be replaced.
 // Needs only a Redis (REDIS_URL); the database is embedded unless DATABASE_URL is set.
 import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { Redis } from 'ioredis';
 import { loadDefaultScenario } from '../emulator/scenario.js';
 import { startEmulator } from '../emulator/server.js';
+import { startFixturePsa } from '../emulator/psa/fixture.js';
+import { psaKinds, type PsaKind } from '../src/psa/client.js';
+import { demoBilling, seedBilling } from './demo-billing.js';
 import { ConfigError, loadConfig } from '../config/index.js';
 import { runProcess } from '../src/lifecycle.js';
 import { runApi } from '../src/server/run.js';
@@ -46,12 +52,24 @@ client.redirectUris = [`${preliminary.publicUrl}/auth/callback`];
 const emulator = await startEmulator({ scenario, hostname: '127.0.0.1' });
 const partnerSpec = scenario.partners[0]!;
 
+// The partner's PSA, seeded from the emulator's customers (DEMO_PSA picks which).
+const psaKind = (env.DEMO_PSA ?? 'connectwise') as PsaKind;
+if (!psaKinds.includes(psaKind)) {
+  process.stderr.write(`DEMO_PSA: expected one of ${psaKinds.join(', ')}\n`);
+  process.exit(78);
+}
+const billing = demoBilling(emulator.state.directory.partner(partnerSpec.tenantId)!.customers);
+const psa = await startFixturePsa(psaKind, billing.fixture, randomBytes(12).toString('base64url'));
+// One file of the CAs to trust: the Microsoft emulator's and the PSA emulator's.
+const trustedCas = join(dirname(emulator.caFile), 'demo-trusted-cas.pem');
+writeFileSync(trustedCas, `${emulator.ca}\n${psa.emulator.ca}`);
+
 Object.assign(env, {
   MICROSOFT_CLOUD: 'custom',
   MICROSOFT_AUTHORITY_HOST: emulator.url,
   PARTNER_CENTER_URL: emulator.url,
   GRAPH_URL: emulator.url,
-  HTTP_EXTRA_CA_FILE: emulator.caFile,
+  HTTP_EXTRA_CA_FILE: trustedCas,
   MICROSOFT_CLIENT_ID: client.clientId,
   // The scenario's client secret is a test-only value known to the emulator.
   MICROSOFT_CLIENT_SECRET: client.clientSecret,
@@ -86,6 +104,9 @@ await runProcess(
         'demo',
       );
     }
+    // The PSA's calls are paced in Redis: the producer connection must be up first.
+    if (runtime.producer.status !== 'ready') await once(runtime.producer, 'ready');
+    await seedBilling(runtime.services, partner.id, psaKind, psa.fields, billing);
     // People to log in as: an operator, and a user of the partner. DEMO_PASSWORD, or one made
     // up for this run (the database lives in memory unless DATABASE_URL is set).
     const password = env.DEMO_PASSWORD || randomBytes(9).toString('base64url');
@@ -114,6 +135,7 @@ license-sync demo
   Queue dashboard    ${base}/admin/queues   (as the operator, or Authorization: Bearer $ADMIN_API_TOKEN)
   Health             ${base}/readyz    Metrics ${api.metricsPort === undefined ? `${base}/metrics   (the token as Bearer)` : `http://localhost:${api.metricsPort}/metrics`}
   Microsoft emulator ${emulator.url}   (control: ${emulator.url}/_emulator)
+  PSA emulator       ${psa.emulator.url}   (${psaKind}; control: ${psa.emulator.url}/_emulator)
   Partner            ${partner.id}: legacy account ${legacy.username}, ${customers.length} companies
 
 The admin token is ADMIN_API_TOKEN from your environment, or generated into .local/secrets.json:
@@ -121,6 +143,8 @@ The admin token is ADMIN_API_TOKEN from your environment, or generated into .loc
 
 Start a consent as ${admin}, then open the authorizeUrl it returns in a browser:
   curl -s -X POST -H "Authorization: Bearer $ADMIN_API_TOKEN" -H 'Content-Type: application/json' -d '{"returnTo":"/admin/queues","loginHint":"${admin}"}' ${base}/api/v1/partners/${partner.id}/consents
+After the first refresh, Billing (${base}/partners/${partner.id}/billing) shows ${psaKind}'s
+quantities beside Microsoft's and the changes to approve; setup lists the unmapped product.
 See the legacy account replaced:
   curl -s -H "Authorization: Bearer $ADMIN_API_TOKEN" ${base}/api/v1/partners/${partner.id}/delegated-admin
 `);
@@ -141,6 +165,7 @@ See the legacy account replaced:
       (graceMs) => api.close(graceMs),
       (graceMs) => workers.close(graceMs),
       () => emulator.stop(),
+      () => psa.emulator.stop(),
     ];
   },
   env,

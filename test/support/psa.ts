@@ -1,26 +1,13 @@
-import { autotaskEmulator } from '../../emulator/psa/autotask/index.js';
-import { connectwiseEmulator } from '../../emulator/psa/connectwise/index.js';
-import { haloEmulator } from '../../emulator/psa/halo/index.js';
-import { startPsaEmulator, type RunningPsaEmulator } from '../../emulator/psa/server.js';
+import {
+  startAutotaskFixture,
+  startConnectwiseFixture,
+  startHaloFixture,
+  type PsaFixture,
+} from '../../emulator/psa/fixture.js';
+import type { RunningPsaEmulator } from '../../emulator/psa/server.js';
 import type { PsaKind } from '../../src/psa/client.js';
 
-/**
- * A PSA's data described once, whichever PSA plays it: companies with the containers
- * (agreement, contract, recurring invoice) their lines are billed on, and the products.
- */
-export interface PsaFixture {
-  products: { id: number; code: string; name: string }[];
-  companies: {
-    id: number;
-    name: string;
-    domain: string;
-    containers: {
-      id: number;
-      name: string;
-      lines: { id: number; productId: number; quantity: number }[];
-    }[];
-  }[];
-}
+export type { PsaFixture } from '../../emulator/psa/fixture.js';
 
 export interface TestPsa {
   kind: PsaKind;
@@ -43,55 +30,25 @@ const writesOf =
   () =>
     emulator.base.log.filter((e) => e.status < 400 && !isRead(e.method, e.path)).length;
 
-// Test-only credentials, known to the emulators started here.
+// Test-only secrets, known to the emulators started here.
 const secrets = {
-  privateKey: 'cw-private-key-test-only',
+  connectwise: 'cw-private-key-test-only',
   autotask: 'at-secret-test-only',
   halo: 'halo-secret-test-only',
 };
 const today = () => new Date().toISOString().slice(0, 10);
-const startDate = '2026-01-01T00:00:00Z';
+const sameIds = (_kind: string, fixtureId: number) => String(fixtureId);
 
 async function connectwise(fixture: PsaFixture): Promise<TestPsa> {
-  const emulator = await startPsaEmulator(connectwiseEmulator, {
-    scenario: connectwiseEmulator.parseScenario({
-      companyId: 'testmsp',
-      clientIds: ['3f1c8d3e-0000-4000-8000-00000000c11e'],
-      members: [
-        { identifier: 'license-sync', publicKey: 'cw-public-key', privateKey: secrets.privateKey },
-      ],
-      companies: fixture.companies.map((c) => ({
-        id: c.id,
-        identifier: `C${c.id}`,
-        name: c.name,
-        website: `https://www.${c.domain}`,
-      })),
-      catalog: fixture.products.map((p) => ({ id: p.id, identifier: p.code, description: p.name })),
-      agreements: fixture.companies.flatMap((c) =>
-        c.containers.map((a) => ({
-          id: a.id,
-          name: a.name,
-          companyId: c.id,
-          startDate,
-          additions: a.lines.map((l) => ({ ...l, effectiveDate: startDate })),
-        })),
-      ),
-    }),
-  });
-  const fields = {
-    siteUrl: emulator.url,
-    companyId: 'testmsp',
-    publicKey: 'cw-public-key',
-    privateKey: secrets.privateKey,
-    clientId: '3f1c8d3e-0000-4000-8000-00000000c11e',
-  };
+  const { emulator, fields } = await startConnectwiseFixture(fixture, secrets.connectwise);
+  const started = emulator as RunningPsaEmulator<unknown>;
   return {
     kind: 'connectwise',
-    emulator: emulator as RunningPsaEmulator<unknown>,
-    writes: writesOf(emulator as RunningPsaEmulator<unknown>, (method) => method === 'GET'),
+    emulator: started,
+    writes: writesOf(started, (method) => method === 'GET'),
     fields,
     wrongSecret: { ...fields, privateKey: 'not-the-key' },
-    id: (_kind, fixtureId) => String(fixtureId),
+    id: sameIds,
     billed: (containerId, productId) =>
       [...emulator.state.additions.values()]
         .filter(
@@ -105,46 +62,19 @@ async function connectwise(fixture: PsaFixture): Promise<TestPsa> {
 }
 
 async function autotask(fixture: PsaFixture): Promise<TestPsa> {
-  const emulator = await startPsaEmulator(autotaskEmulator, {
-    scenario: autotaskEmulator.parseScenario({
-      zones: [{ path: 'zone5', zoneName: 'America East 5', ci: 5 }],
-      integrationCodes: ['LICSYNCTESTCODE'],
-      apiUsers: [{ userName: 'sync@msp.example', secret: secrets.autotask, zone: 'zone5' }],
-      companies: fixture.companies.map((c) => ({
-        id: c.id,
-        companyName: c.name,
-        webAddress: `https://www.${c.domain}`,
-      })),
-      services: fixture.products.map((p) => ({ id: p.id, name: p.name, unitPrice: 10 })),
-      contracts: fixture.companies.flatMap((c) =>
-        c.containers.map((k) => ({
-          id: k.id,
-          companyID: c.id,
-          contractName: k.name,
-          startDate: '2026-01-01',
-          endDate: '2027-12-31',
-          services: k.lines.map((l) => ({ serviceID: l.productId, units: l.quantity })),
-        })),
-      ),
-    }),
-  });
-  const fields = {
-    userName: 'sync@msp.example',
-    secret: secrets.autotask,
-    integrationCode: 'LICSYNCTESTCODE',
-    zoneLookupUrl: `${emulator.url}/atservicesrest/`,
-  };
+  const { emulator, fields } = await startAutotaskFixture(fixture, secrets.autotask);
+  const started = emulator as RunningPsaEmulator<unknown>;
   return {
     kind: 'autotask',
-    emulator: emulator as RunningPsaEmulator<unknown>,
+    emulator: started,
     // Autotask queries are POSTs too.
     writes: writesOf(
-      emulator as RunningPsaEmulator<unknown>,
+      started,
       (method, path) => method === 'GET' || /\/query(\/count|\/next)?$/.test(path),
     ),
     fields,
     wrongSecret: { ...fields, secret: 'not-the-key' },
-    id: (_kind, fixtureId) => String(fixtureId),
+    id: sameIds,
     billed: (containerId, productId) => {
       const day = new Date(emulator.base.now()).toISOString().slice(0, 10);
       return emulator.state.units
@@ -161,43 +91,15 @@ async function autotask(fixture: PsaFixture): Promise<TestPsa> {
 }
 
 async function halo(fixture: PsaFixture): Promise<TestPsa> {
-  const emulator = await startPsaEmulator(haloEmulator, {
-    scenario: haloEmulator.parseScenario({
-      agents: [{ id: 1, name: 'License Sync' }],
-      applications: [{ clientId: 'halo-sync', clientSecret: secrets.halo, agentId: 1 }],
-      clients: fixture.companies.map((c) => ({
-        id: c.id,
-        name: c.name,
-        website: `https://www.${c.domain}`,
-        domain: c.domain,
-      })),
-      items: fixture.products.map((p) => ({ id: p.id, name: p.name, internalReference: p.code })),
-      recurringInvoices: fixture.companies.flatMap((c) =>
-        c.containers.map((k) => ({
-          id: k.id,
-          clientId: c.id,
-          name: k.name,
-          lines: k.lines.map((l) => ({
-            id: l.id,
-            itemId: l.productId,
-            quantity: l.quantity,
-            startDate: '2026-01-01',
-          })),
-        })),
-      ),
-    }),
-  });
-  const fields = { url: emulator.url, clientId: 'halo-sync', clientSecret: secrets.halo };
+  const { emulator, fields } = await startHaloFixture(fixture, secrets.halo);
+  const started = emulator as RunningPsaEmulator<unknown>;
   return {
     kind: 'halo',
-    emulator: emulator as RunningPsaEmulator<unknown>,
-    writes: writesOf(
-      emulator as RunningPsaEmulator<unknown>,
-      (method, path) => method === 'GET' || path.startsWith('/auth/'),
-    ),
+    emulator: started,
+    writes: writesOf(started, (method, path) => method === 'GET' || path.startsWith('/auth/')),
     fields,
     wrongSecret: { ...fields, clientSecret: 'not-the-key' },
-    id: (_kind, fixtureId) => String(fixtureId),
+    id: sameIds,
     billed: (containerId, productId) =>
       [...emulator.state.lines.values()]
         .filter(

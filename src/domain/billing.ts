@@ -193,7 +193,7 @@ function emptyRow(
 }
 
 /** The Microsoft count a mapping bills for this row; null when it is not known. */
-export function billedCount(row: ReconciliationRow, basis: CountBasis): number | null {
+function billedCount(row: ReconciliationRow, basis: CountBasis): number | null {
   if (basis === 'purchased') return row.microsoftPurchased;
   if (basis === 'assigned') return row.microsoftAssigned;
   return row.customCount;

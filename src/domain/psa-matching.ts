@@ -13,7 +13,7 @@ export interface MatchCandidate {
   tenantIds?: string[];
 }
 
-export type MatchReason = 'tenant' | 'domain' | 'name' | 'similar_name';
+type MatchReason = 'tenant' | 'domain' | 'name' | 'similar_name';
 
 export interface MatchSuggestion {
   candidateId: string;

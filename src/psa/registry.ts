@@ -8,7 +8,7 @@ import { createHaloClient } from './halo/client.js';
 import { haloConnectionSchema } from './halo/connection.js';
 
 /** A connection as a person enters it, split into what may be shown and what is sealed. */
-export interface ParsedConnection {
+interface ParsedConnection {
   settings: Record<string, unknown>;
   secrets: Record<string, string>;
 }

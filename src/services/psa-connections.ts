@@ -72,5 +72,5 @@ export async function testConnection(
 }
 
 /** Failures a person must fix in the connection or in the PSA before anything can work. */
-export const breaksConnection = (error: PsaError) =>
+const breaksConnection = (error: PsaError) =>
   error.kind === 'credentials' || error.kind === 'permission';

@@ -7,7 +7,7 @@ import type { Database } from './database.js';
 import type { KeyRing } from './encryption.js';
 import { psaCompanyLinks, psaConnections, psaProductMappings, psaSyncChanges } from './schema.js';
 
-export type PsaConnectionRow = typeof psaConnections.$inferSelect;
+type PsaConnectionRow = typeof psaConnections.$inferSelect;
 /** A connection as shown: never its sealed credentials. */
 export type PsaConnectionView = Omit<PsaConnectionRow, 'credentialsEnc'>;
 export type PsaCompanyLink = typeof psaCompanyLinks.$inferSelect;

@@ -28,7 +28,7 @@ const connectionView = (c: PsaConnectionView) => ({
 });
 
 /** What a PSA's failure answers with: the PSA's own words, and whose problem it is. */
-export function psaHttpError(error: PsaError): HttpError {
+function psaHttpError(error: PsaError): HttpError {
   const status =
     error.kind === 'rate_limited' || error.kind === 'transient'
       ? 503
@@ -41,7 +41,7 @@ export function psaHttpError(error: PsaError): HttpError {
 }
 
 /** Runs a call to the PSA, turning its failures into answers and refusals into 400s. */
-export async function psaCall<T>(call: () => Promise<T>): Promise<T> {
+async function psaCall<T>(call: () => Promise<T>): Promise<T> {
   try {
     return await call();
   } catch (error) {
@@ -51,7 +51,7 @@ export async function psaCall<T>(call: () => Promise<T>): Promise<T> {
   }
 }
 
-export async function psaClientOr409(
+async function psaClientOr409(
   services: Services,
   partnerId: string,
 ): Promise<{ client: PsaClient; connection: PsaConnectionView }> {

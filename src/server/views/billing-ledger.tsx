@@ -16,7 +16,7 @@ export interface LedgerRow {
 }
 
 /** Every write made to the PSA, newest first; it is never rewritten. */
-export function LedgerTable({ rows, showCompany }: { rows: LedgerRow[]; showCompany: boolean }) {
+function LedgerTable({ rows, showCompany }: { rows: LedgerRow[]; showCompany: boolean }) {
   if (rows.length === 0) return <p class="muted">Nothing has been written to the PSA yet.</p>;
   return (
     <table class="stack" data-testid="ledger">

@@ -11,7 +11,7 @@ export interface SetupCompanyRow {
   suggestion: { candidateId: string; candidateName: string; reason: string } | null;
 }
 
-export interface SetupProductRow {
+interface SetupProductRow {
   sourceKey: string;
   name: string;
   bases: string[];

@@ -30,6 +30,8 @@ const filterOf = (q: Request['query']): ReconciliationFilter =>
   q.differences === 'true' ? 'differences' : q.unmapped === 'true' ? 'unmapped' : 'all';
 const bodyOf = (req: Request) => (req.body ?? {}) as Record<string, unknown>;
 const text = (v: unknown) => (typeof v === 'string' ? v.trim() : '');
+/** `words` ended by one full stop: a PSA's own message often brings its own. */
+const asSentence = (words: string) => (/[.!?]$/.test(words) ? words : `${words}.`);
 const psaFailure = (error: unknown) => {
   if (error instanceof PsaError || error instanceof MappingRefused) return error.message;
   throw error;
@@ -234,9 +236,11 @@ export function billingPages(options: {
       req,
       res,
       to,
-      test?.ok
-        ? `Connected to ${psaNames[kind.data]}: ${test.description}.`
-        : `Saved, but ${psaNames[kind.data]} refused: ${test?.message ?? 'no answer'}.`,
+      asSentence(
+        test?.ok
+          ? `Connected to ${psaNames[kind.data]}: ${test.description}`
+          : `Saved, but ${psaNames[kind.data]} refused: ${test?.message ?? 'no answer'}`,
+      ),
     );
   });
 

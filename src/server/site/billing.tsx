@@ -249,6 +249,8 @@ export function billingPages(options: {
     const company = await companyOf(partner.id, String(req.params.companyId));
     const to = `/partners/${partner.id}/billing/setup`;
     const psaCompanyId = text(bodyOf(req).psaCompanyId);
+    if (!psaCompanyId)
+      return back(req, res, to, `Choose the PSA company ${company.name} is, then confirm.`);
     const found = await psaClientFor(services, partner.id);
     if (!found) return back(req, res, to, 'Connect a PSA first.');
     try {
@@ -353,6 +355,7 @@ export function billingPages(options: {
     const basis = z.enum(['purchased', 'assigned', 'custom_count']).safeParse(body.countBasis);
     if (!source || !basis.success)
       throw new HttpError(400, 'invalid_request', 'Choose a product and a basis.');
+    if (!text(body.psaProductId)) return back(req, res, to, 'Choose the PSA product to bill.');
     const found = await psaClientFor(services, partner.id);
     if (!found) return back(req, res, to, 'Connect a PSA first.');
     try {

@@ -129,8 +129,7 @@ export function BillingSetupPage(props: BillingSetupProps) {
                     />
                   )}
                 </label>
-                {f.hint ? <br /> : null}
-                {f.hint ? <span class="muted">{f.hint}</span> : null}
+                {f.hint ? <span class="muted small">{f.hint}</span> : null}
               </p>
             );
           })}
@@ -243,7 +242,10 @@ export function BillingSetupPage(props: BillingSetupProps) {
                 <tr data-testid="product-row">
                   <td data-label="Microsoft product">
                     {p.name}
-                    <span class="muted"> ({p.companies} companies)</span>
+                    <span class="muted">
+                      {' '}
+                      ({p.companies} {p.companies === 1 ? 'company' : 'companies'})
+                    </span>
                   </td>
                   <td data-label="Billed as">
                     {p.mapping ? (

@@ -94,15 +94,13 @@ describe('the Billing tab in a browser (ConnectWise PSA emulator)', function () 
     page
       .getByTestId(testId)
       .getByTestId(rowTestId)
-      .evaluateAll((rows) =>
-        rows.map((row) =>
-          Object.fromEntries(
-            [...row.querySelectorAll('td')].map((td) => [
-              td.getAttribute('data-label'),
-              (td.textContent ?? '').trim(),
-            ]),
-          ),
-        ),
+      .evaluateAll((rows): Record<string, string>[] =>
+        rows.map((row) => {
+          const cells: Record<string, string> = {};
+          for (const td of row.querySelectorAll('td'))
+            cells[td.getAttribute('data-label') ?? ''] = (td.textContent ?? '').trim();
+          return cells;
+        }),
       );
   /** Each reconciliation row as [company, product, purchased, assigned, PSA bills, difference]. */
   const reconciliation = async (page: Page) =>
@@ -320,7 +318,7 @@ describe('the Billing tab in a browser (ConnectWise PSA emulator)', function () 
       page.waitForEvent('download'),
       page.getByRole('link', { name: 'Export CSV' }).click(),
     ]);
-    const csv = readFileSync((await download.path())!, 'utf8');
+    const csv = readFileSync(await download.path(), 'utf8');
     const lines = csv.split('\r\n');
     expect(lines[0]).to.match(/^company,company_id,customer_tenant_id,product,sku_id,/);
     expect(lines.at(-1)).to.equal('');

@@ -30,6 +30,8 @@ const filterOf = (q: Request['query']): ReconciliationFilter =>
   q.differences === 'true' ? 'differences' : q.unmapped === 'true' ? 'unmapped' : 'all';
 const bodyOf = (req: Request) => (req.body ?? {}) as Record<string, unknown>;
 const text = (v: unknown) => (typeof v === 'string' ? v.trim() : '');
+/** `words` ended by one full stop: a PSA's own message often brings its own. */
+const asSentence = (words: string) => (/[.!?]$/.test(words) ? words : `${words}.`);
 const psaFailure = (error: unknown) => {
   if (error instanceof PsaError || error instanceof MappingRefused) return error.message;
   throw error;
@@ -234,9 +236,11 @@ export function billingPages(options: {
       req,
       res,
       to,
-      test?.ok
-        ? `Connected to ${psaNames[kind.data]}: ${test.description}.`
-        : `Saved, but ${psaNames[kind.data]} refused: ${test?.message ?? 'no answer'}.`,
+      asSentence(
+        test?.ok
+          ? `Connected to ${psaNames[kind.data]}: ${test.description}`
+          : `Saved, but ${psaNames[kind.data]} refused: ${test?.message ?? 'no answer'}`,
+      ),
     );
   });
 
@@ -245,6 +249,8 @@ export function billingPages(options: {
     const company = await companyOf(partner.id, String(req.params.companyId));
     const to = `/partners/${partner.id}/billing/setup`;
     const psaCompanyId = text(bodyOf(req).psaCompanyId);
+    if (!psaCompanyId)
+      return back(req, res, to, `Choose the PSA company ${company.name} is, then confirm.`);
     const found = await psaClientFor(services, partner.id);
     if (!found) return back(req, res, to, 'Connect a PSA first.');
     try {
@@ -349,6 +355,7 @@ export function billingPages(options: {
     const basis = z.enum(['purchased', 'assigned', 'custom_count']).safeParse(body.countBasis);
     if (!source || !basis.success)
       throw new HttpError(400, 'invalid_request', 'Choose a product and a basis.');
+    if (!text(body.psaProductId)) return back(req, res, to, 'Choose the PSA product to bill.');
     const found = await psaClientFor(services, partner.id);
     if (!found) return back(req, res, to, 'Connect a PSA first.');
     try {

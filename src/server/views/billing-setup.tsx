@@ -7,7 +7,7 @@ export interface SetupCompanyRow {
   companyId: string;
   name: string;
   domain: string | null;
-  link: { psaCompanyName: string; containerName: string | null } | null;
+  link: { psaCompanyId: string; psaCompanyName: string; containerName: string | null } | null;
   suggestion: { candidateId: string; candidateName: string; reason: string } | null;
 }
 
@@ -16,7 +16,13 @@ interface SetupProductRow {
   name: string;
   bases: string[];
   companies: number;
-  mapping: { id: string; psaProductName: string; countBasis: string; applyMode: string } | null;
+  mapping: {
+    id: string;
+    psaProductId: string;
+    psaProductName: string;
+    countBasis: string;
+    applyMode: string;
+  } | null;
 }
 
 export interface BillingSetupProps {
@@ -123,8 +129,7 @@ export function BillingSetupPage(props: BillingSetupProps) {
                     />
                   )}
                 </label>
-                {f.hint ? <br /> : null}
-                {f.hint ? <span class="muted">{f.hint}</span> : null}
+                {f.hint ? <span class="muted small">{f.hint}</span> : null}
               </p>
             );
           })}
@@ -196,9 +201,15 @@ export function BillingSetupPage(props: BillingSetupProps) {
                       class="inline"
                     >
                       <Csrf token={viewer.csrfToken} />
-                      <select name="psaCompanyId" aria-label={`PSA company for ${c.name}`}>
+                      {/* Nothing is preselected without a link or a suggestion: one click
+                          must not bill a customer as the first PSA company of the list. */}
+                      <select name="psaCompanyId" required aria-label={`PSA company for ${c.name}`}>
+                        <option value="">Choose a PSA company</option>
                         {props.psaCompanies.map((p) => (
-                          <option value={p.id} selected={p.id === c.suggestion?.candidateId}>
+                          <option
+                            value={p.id}
+                            selected={p.id === (c.link?.psaCompanyId ?? c.suggestion?.candidateId)}
+                          >
                             {p.name}
                           </option>
                         ))}
@@ -231,7 +242,10 @@ export function BillingSetupPage(props: BillingSetupProps) {
                 <tr data-testid="product-row">
                   <td data-label="Microsoft product">
                     {p.name}
-                    <span class="muted"> ({p.companies} companies)</span>
+                    <span class="muted">
+                      {' '}
+                      ({p.companies} {p.companies === 1 ? 'company' : 'companies'})
+                    </span>
                   </td>
                   <td data-label="Billed as">
                     {p.mapping ? (
@@ -249,9 +263,12 @@ export function BillingSetupPage(props: BillingSetupProps) {
                     <form method="post" action={`${base}/products`} class="inline">
                       <Csrf token={viewer.csrfToken} />
                       <input type="hidden" name="sourceKey" value={p.sourceKey} />
-                      <select name="psaProductId" aria-label={`PSA product for ${p.name}`}>
+                      <select name="psaProductId" required aria-label={`PSA product for ${p.name}`}>
+                        <option value="">Choose a PSA product</option>
                         {props.psaProducts.map((x) => (
-                          <option value={x.id}>{x.name}</option>
+                          <option value={x.id} selected={x.id === p.mapping?.psaProductId}>
+                            {x.name}
+                          </option>
                         ))}
                       </select>{' '}
                       <select name="countBasis" aria-label={`Count basis for ${p.name}`}>

@@ -47,6 +47,19 @@ const actionWords = (row: PlanRow) =>
   row.action === 'cancel'
     ? `Cancel the line (billed ${row.before})`
     : `${row.before} → ${row.target}`;
+const several = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`;
+/** What is left to set up, in a sentence; empty when nothing is. */
+const missingWords = (props: Pick<BillingPageProps, 'unlinkedCompanies' | 'unmappedProducts'>) =>
+  [
+    props.unlinkedCompanies
+      ? `${several(props.unlinkedCompanies, 'company is', 'companies are')} not linked to a PSA company`
+      : '',
+    props.unmappedProducts
+      ? `${several(props.unmappedProducts, 'product is', 'products are')} not mapped`
+      : '',
+  ]
+    .filter(Boolean)
+    .join(' and ');
 const statusWords: Record<string, string> = {
   planned: 'Waiting for approval',
   approved: 'Approved, queued',
@@ -83,12 +96,9 @@ export function BillingPage(props: BillingPageProps) {
           <a href={`${base}/setup`}>Fix the connection</a>.
         </p>
       ) : null}
-      {props.unlinkedCompanies + props.unmappedProducts > 0 && connection ? (
+      {missingWords(props) && connection ? (
         <p class="notice" data-testid="unmapped-notice">
-          {props.unlinkedCompanies} {props.unlinkedCompanies === 1 ? 'company is' : 'companies are'}{' '}
-          not linked to a PSA company and {props.unmappedProducts}{' '}
-          {props.unmappedProducts === 1 ? 'product is' : 'products are'} not mapped:{' '}
-          <a href={`${base}/setup`}>set them up</a>.
+          {missingWords(props)}: <a href={`${base}/setup`}>set them up</a>.
         </p>
       ) : null}
 
@@ -165,8 +175,13 @@ export function BillingPage(props: BillingPageProps) {
             </a>
           ))}
         </nav>
-        <p>
-          <a href={`/partners/${partner.id}/billing/reconciliation.csv${query}`} download>
+        {/* A div, not a p: a form may not sit inside a paragraph. */}
+        <div class="actions">
+          <a
+            class="button"
+            href={`/partners/${partner.id}/billing/reconciliation.csv${query}`}
+            download
+          >
             Export CSV
           </a>
           {connection ? (
@@ -174,7 +189,7 @@ export function BillingPage(props: BillingPageProps) {
               <Csrf token={viewer.csrfToken} /> <button type="submit">Compare again now</button>
             </form>
           ) : null}
-        </p>
+        </div>
         <table class="stack" data-testid="reconciliation">
           <thead>
             <tr>
@@ -226,10 +241,18 @@ export function BillingPage(props: BillingPageProps) {
               <th scope="row" colspan={2}>
                 Totals ({totals.rows} rows, {totals.differences} differing)
               </th>
-              <td class="num">{totals.microsoftPurchased}</td>
-              <td class="num">{totals.microsoftAssigned}</td>
-              <td class="num">{totals.psaBilled}</td>
-              <td class="num">{signed(totals.difference)}</td>
+              <td data-label="Purchased" class="num">
+                {totals.microsoftPurchased}
+              </td>
+              <td data-label="Assigned" class="num">
+                {totals.microsoftAssigned}
+              </td>
+              <td data-label="PSA bills" class="num">
+                {totals.psaBilled}
+              </td>
+              <td data-label="Difference" class="num">
+                {signed(totals.difference)}
+              </td>
               <td />
             </tr>
           </tfoot>

@@ -39,6 +39,8 @@ ul.summary .count { font-weight:700; display:inline-block; min-width:2ch; text-a
   table.stack tr { display:block; border-bottom:2px solid var(--line); padding:.4rem 0; }
   table.stack td { display:block; border:0; padding:.2rem 0; }
   table.stack td::before { content:attr(data-label); display:block; font-size:.8rem; color:var(--muted); font-weight:600; }
+  table.stack td.num { text-align:left; }
+  table.stack tfoot th { display:block; border:0; padding:.2rem 0; }
   main { padding:0 .75rem; }
 }
 .actions { display:flex; gap:.5rem; flex-wrap:wrap; margin-top:.75rem; }

@@ -4,7 +4,7 @@ import { createHttpClient } from '../../src/http-client.js';
 import type { AutotaskState } from '../../emulator/psa/autotask/state.js';
 import { createAutotaskClient } from '../../src/psa/autotask/client.js';
 import { autotaskConnectionSchema } from '../../src/psa/autotask/connection.js';
-import { PsaError } from '../../src/psa/errors.js';
+import type { PsaError } from '../../src/psa/errors.js';
 import { psaLimits } from '../../src/psa/limits.js';
 import { PsaPacing } from '../../src/queue/psa-pacing.js';
 import { startTestPsa, type TestPsa } from '../support/psa.js';

@@ -169,7 +169,7 @@ describe('the Billing tab in a browser (ConnectWise PSA emulator)', function () 
 
     await fill(psa.fields.privateKey!);
     expect(await flash(page)).to.match(
-      /^Connected to ConnectWise PSA: testmsp.*: ConnectWise PSA \S+, codebase \S+[^.]\.$/,
+      /^Connected to ConnectWise PSA: demomsp.*: ConnectWise PSA \S+, codebase \S+[^.]\.$/,
     );
     expect(await page.getByTestId('connection-status').textContent()).to.match(
       /^ConnectWise PSA: Working/,

@@ -87,8 +87,8 @@ async function connectwise(fixture: PsaFixture): Promise<TestPsa> {
   };
   return {
     kind: 'connectwise',
-    emulator: emulator as RunningPsaEmulator<unknown>,
-    writes: writesOf(emulator as RunningPsaEmulator<unknown>, (method) => method === 'GET'),
+    emulator,
+    writes: writesOf(emulator, (method) => method === 'GET'),
     fields,
     wrongSecret: { ...fields, privateKey: 'not-the-key' },
     id: (_kind, fixtureId) => String(fixtureId),
@@ -136,10 +136,10 @@ async function autotask(fixture: PsaFixture): Promise<TestPsa> {
   };
   return {
     kind: 'autotask',
-    emulator: emulator as RunningPsaEmulator<unknown>,
+    emulator,
     // Autotask queries are POSTs too.
     writes: writesOf(
-      emulator as RunningPsaEmulator<unknown>,
+      emulator,
       (method, path) => method === 'GET' || /\/query(\/count|\/next)?$/.test(path),
     ),
     fields,
@@ -190,11 +190,8 @@ async function halo(fixture: PsaFixture): Promise<TestPsa> {
   const fields = { url: emulator.url, clientId: 'halo-sync', clientSecret: secrets.halo };
   return {
     kind: 'halo',
-    emulator: emulator as RunningPsaEmulator<unknown>,
-    writes: writesOf(
-      emulator as RunningPsaEmulator<unknown>,
-      (method, path) => method === 'GET' || path.startsWith('/auth/'),
-    ),
+    emulator,
+    writes: writesOf(emulator, (method, path) => method === 'GET' || path.startsWith('/auth/')),
     fields,
     wrongSecret: { ...fields, clientSecret: 'not-the-key' },
     id: (_kind, fixtureId) => String(fixtureId),

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { EventEmitter } from 'node:events';
 import picomatch from 'picomatch';
 import { z } from 'zod';
 
@@ -62,6 +63,19 @@ export interface PsaRequestLogEntry {
 
 const maxLogEntries = 50_000;
 
+interface PsaRequestEvent {
+  method: string;
+  path: string;
+}
+
+/** What an in-process test can watch to act while a request is in the emulator's hands. */
+export interface PsaRequestEvents {
+  /** A request arrived: before the scenario's latency, its faults and its handling. */
+  arrived: [PsaRequestEvent];
+  /** The emulator ended its answer, also when the client hung up before (the write stands). */
+  answered: [PsaRequestEvent & { status: number; clientGone: boolean }];
+}
+
 export class ScenarioError extends Error {
   constructor(message: string) {
     super(message);
@@ -85,6 +99,8 @@ export class PsaEmulatorBase {
   log: PsaRequestLogEntry[] = [];
   private logSeq = 0;
   readonly counters = { requests: 0, writes: 0, byStatus: {} as Record<string, number> };
+  /** Requests as they arrive and are answered (this scenario's; a new scenario, new events). */
+  readonly requests = new EventEmitter<PsaRequestEvents>();
 
   constructor(scenario: { faults: PsaFaultSpec[]; startAt?: string | undefined }) {
     this.faults = scenario.faults.map(activeFault);

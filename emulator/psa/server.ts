@@ -97,6 +97,19 @@ export async function startPsaEmulator<Scenario extends PsaScenarioCommon, State
     res.on('close', () => {
       if (!res.writableFinished) log(499);
     });
+    base.requests.emit('arrived', { method: req.method, path });
+    // A client that hangs up does not stop the handling, as at a real PSA: ending the answer
+    // emits no 'finish' then, so the end itself tells that the request was done with.
+    const end = res.end.bind(res) as (...args: unknown[]) => Response;
+    res.end = ((...args: unknown[]) => {
+      base.requests.emit('answered', {
+        method: req.method,
+        path,
+        status: res.statusCode,
+        clientGone: res.destroyed,
+      });
+      return end(...args);
+    }) as Response['end'];
     if (scenario.latencyMs > 0) await sleep(scenario.latencyMs);
     const fault = base.takeFault(req.method, path);
     if (!fault) return next();

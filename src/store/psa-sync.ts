@@ -235,13 +235,15 @@ export class PsaSyncStore {
         .update(psaSyncChanges)
         .set({ status: 'applied', error: null, updatedAt: sql`now()` })
         .where(eq(psaSyncChanges.id, change.id));
-      // The row shows the PSA's new quantity at once, not at the next reconciliation.
-      const moved = write.after - write.before;
+      // The row shows the PSA's new quantity at once, not at the next reconciliation. It is
+      // set, not moved by after − before: a write found already applied (a retry after a
+      // crash) moved nothing this time, yet the row still shows the quantity before it.
       const r = reconciliationRows;
+      const moved = sql`(${write.after}::integer - ${r.psaBilled})`;
       await tx
         .update(r)
         .set({
-          psaBilled: sql`${r.psaBilled} + ${moved}`,
+          psaBilled: write.after,
           difference: sql`${r.difference} - ${moved}`,
           differenceSince: sql`case when ${r.difference} - ${moved} = 0 then null else ${r.differenceSince} end`,
           psaLineId: write.lineId,

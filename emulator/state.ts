@@ -1,5 +1,5 @@
+import { activeFault, takeFault, type Active } from './faults.js';
 import { randomUUID } from 'node:crypto';
-import picomatch from 'picomatch';
 import { Directory } from './directory.js';
 import type { PartnerUser } from './tenants.js';
 import type { FaultSpec, Scenario } from './scenario.js';
@@ -69,11 +69,7 @@ export interface RequestLogEntry {
   durationMs: number;
 }
 
-export interface ActiveFault extends FaultSpec {
-  id: string;
-  matches: (path: string) => boolean;
-  remaining: number | undefined;
-}
+export type ActiveFault = Active<FaultSpec>;
 
 interface SurfaceCounters {
   requests: number;
@@ -150,18 +146,7 @@ export class EmulatorState {
 
   /** The first fault that applies to this request, counted down if it has a count. */
   takeFault(method: string, path: string): ActiveFault | undefined {
-    for (const fault of this.faults) {
-      if (fault.method && fault.method.toUpperCase() !== method.toUpperCase()) continue;
-      if (!fault.matches(path)) continue;
-      if (fault.remaining !== undefined) {
-        if (fault.remaining <= 0) continue;
-        fault.remaining -= 1;
-      } else if (fault.probability !== undefined && Math.random() >= fault.probability) {
-        continue;
-      }
-      return fault;
-    }
-    return undefined;
+    return takeFault(this.faults, method, path);
   }
 
   /**
@@ -213,13 +198,4 @@ export class EmulatorState {
     this.pending.set(pending.id, pending);
     return pending;
   }
-}
-
-function activeFault(spec: FaultSpec): ActiveFault {
-  return {
-    ...spec,
-    id: randomUUID(),
-    matches: picomatch(spec.path, { dot: true }),
-    remaining: spec.count,
-  };
 }

@@ -1,6 +1,5 @@
-import { randomUUID } from 'node:crypto';
+import { activeFault, takeFault, type Active } from '../faults.js';
 import { EventEmitter } from 'node:events';
-import picomatch from 'picomatch';
 import { z } from 'zod';
 
 // What every PSA emulator shares, whichever PSA it plays: its clock, injected faults, the
@@ -42,11 +41,7 @@ export const psaScenarioBase = {
   startAt: z.string().datetime({ offset: true }).optional(),
 };
 
-export interface ActivePsaFault extends PsaFaultSpec {
-  id: string;
-  remaining: number | undefined;
-  matches: (path: string) => boolean;
-}
+export type ActivePsaFault = Active<PsaFaultSpec>;
 
 export interface PsaRequestLogEntry {
   id: number;
@@ -120,18 +115,7 @@ export class PsaEmulatorBase {
 
   /** The first fault that applies to this request, counted down if it has a count. */
   takeFault(method: string, path: string): ActivePsaFault | undefined {
-    for (const fault of this.faults) {
-      if (fault.method && fault.method.toUpperCase() !== method.toUpperCase()) continue;
-      if (!fault.matches(path)) continue;
-      if (fault.remaining !== undefined) {
-        if (fault.remaining <= 0) continue;
-        fault.remaining -= 1;
-      } else if (fault.probability !== undefined && Math.random() >= fault.probability) {
-        continue;
-      }
-      return fault;
-    }
-    return undefined;
+    return takeFault(this.faults, method, path);
   }
 
   record(entry: Omit<PsaRequestLogEntry, 'id'>): void {
@@ -142,13 +126,4 @@ export class PsaEmulatorBase {
     this.log.push({ id: ++this.logSeq, ...entry });
     if (this.log.length > maxLogEntries) this.log.splice(0, this.log.length - maxLogEntries);
   }
-}
-
-function activeFault(spec: PsaFaultSpec): ActivePsaFault {
-  return {
-    ...spec,
-    id: randomUUID(),
-    matches: picomatch(spec.path, { dot: true }),
-    remaining: spec.count,
-  };
 }

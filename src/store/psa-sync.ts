@@ -92,8 +92,9 @@ export class PsaSyncStore {
   }
 
   /**
-   * Replaces the company's planned changes with a new plan. Changes approved or being
-   * applied stay: a person decided on them, and one may be half-written.
+   * Replaces the company's planned changes with a new plan, keeping those it repeats. Changes
+   * approved or being applied stay: a person decided on them, and one may be half-written.
+   * Returns the plan's planned changes, kept and new.
    */
   async replacePlan(
     partnerId: string,
@@ -101,23 +102,46 @@ export class PsaSyncStore {
     plan: { changes: PlannedChange[]; containerId: string; effectiveDate: string },
   ): Promise<SyncChange[]> {
     return this.db.transaction(async (tx) => {
-      await tx
-        .update(psaSyncChanges)
-        .set({ status: 'discarded', updatedAt: sql`now()` })
-        .where(and(eq(psaSyncChanges.companyId, companyId), eq(psaSyncChanges.status, 'planned')));
-      const open = await tx
-        .select({ sourceKey: psaSyncChanges.sourceKey })
+      // Two reconciliations of one company (a run's, a person's) plan one after the other.
+      await tx.execute(sql`select pg_advisory_xact_lock(hashtext(${`psa-plan:${companyId}`}))`);
+      const current = await tx
+        .select()
         .from(psaSyncChanges)
         .where(
           and(
             eq(psaSyncChanges.companyId, companyId),
-            inArray(psaSyncChanges.status, ['approved', 'applying']),
+            inArray(psaSyncChanges.status, ['planned', 'approved', 'applying']),
           ),
         );
-      const busy = new Set(open.map((o) => o.sourceKey));
-      const fresh = plan.changes.filter((c) => !busy.has(c.sourceKey));
-      if (fresh.length === 0) return [];
-      return tx
+      // A planned change the new plan repeats keeps its id: a page showing it can still
+      // approve it. Approved or applying ones stay whatever the plan says.
+      const same = (c: SyncChange, p: PlannedChange) =>
+        c.status === 'planned' &&
+        c.sourceKey === p.sourceKey &&
+        c.action === p.action &&
+        c.target === p.target &&
+        c.before === p.before &&
+        c.psaLineId === p.psaLineId &&
+        c.containerId === plan.containerId &&
+        c.effectiveDate === plan.effectiveDate;
+      const kept = current.filter((c) => plan.changes.some((p) => same(c, p)));
+      const stale = current.filter((c) => c.status === 'planned' && !kept.includes(c));
+      if (stale.length > 0)
+        await tx
+          .update(psaSyncChanges)
+          .set({ status: 'discarded', updatedAt: sql`now()` })
+          .where(
+            inArray(
+              psaSyncChanges.id,
+              stale.map((c) => c.id),
+            ),
+          );
+      const taken = new Set(
+        current.filter((c) => c.status !== 'planned' || kept.includes(c)).map((c) => c.sourceKey),
+      );
+      const fresh = plan.changes.filter((c) => !taken.has(c.sourceKey));
+      if (fresh.length === 0) return kept;
+      const inserted = await tx
         .insert(psaSyncChanges)
         .values(
           fresh.map((c) => ({
@@ -136,6 +160,7 @@ export class PsaSyncStore {
           })),
         )
         .returning();
+      return [...kept, ...inserted];
     });
   }
 

@@ -527,6 +527,26 @@ describe('PSA connections, reconciliation, sync plan and ledger (PostgreSQL)', f
       });
     });
 
+    it('keeps the id of a planned change the next plan repeats, so a page showing it can approve it', async () => {
+      const { partnerId, companyIds } = await partnerWith(1);
+      const companyId = companyIds[0]!;
+      const first = await sync.replacePlan(
+        partnerId,
+        companyId,
+        plan(change('a', 5), change('b', 6)),
+      );
+      const second = await sync.replacePlan(
+        partnerId,
+        companyId,
+        plan(change('a', 5), change('b', 7)),
+      );
+      const id = (list: SyncChange[], key: string) => list.find((c) => c.sourceKey === key)!.id;
+      expect(id(second, 'a')).to.equal(id(first, 'a'));
+      expect(id(second, 'b')).to.not.equal(id(first, 'b'));
+      const approved = await sync.approve(partnerId, 'alice', [id(first, 'a')]);
+      expect(approved.map((c) => [c.sourceKey, c.target])).to.deep.equal([['a', 5]]);
+    });
+
     it('approves planned changes only, and only the partner’s', async () => {
       const { partnerId, companyIds } = await partnerWith(1);
       const other = await partnerWith(1);

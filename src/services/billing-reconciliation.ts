@@ -94,15 +94,15 @@ export async function reconcileCompanyBilling(
   companyId: string,
   opened?: { connection: PsaConnectionView; client: PsaClient },
 ): Promise<CompanyReconciliation | undefined> {
-  const company = (await deps.partners.companies(partnerId)).find((c) => c.id === companyId);
+  const company = await deps.partners.company(partnerId, companyId);
   if (!company) return undefined;
   const found = opened ?? (await psaClientFor(deps, partnerId));
-  const [links, mappings, counted] = await Promise.all([
-    deps.psaConnections.links(partnerId),
+  const [linked, mappings, counted] = await Promise.all([
+    deps.psaConnections.linkOf(partnerId, companyId),
     deps.psaConnections.mappings(partnerId),
     microsoftCounts(deps, [company]),
   ]);
-  const link = found ? links.find((l) => l.companyId === companyId) : undefined;
+  const link = found ? linked : undefined;
   const { counts, names } = counted.get(companyId)!;
   let lines = null;
   if (link && found) {

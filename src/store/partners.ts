@@ -162,6 +162,15 @@ export class PartnerStore {
     });
   }
 
+  /** One company of the partner; undefined when the partner has none of that id. */
+  async company(partnerId: string, companyId: string): Promise<Company | undefined> {
+    const [row] = await this.db
+      .select()
+      .from(companies)
+      .where(and(eq(companies.partnerId, partnerId), eq(companies.id, companyId)));
+    return row;
+  }
+
   companies(partnerId: string): Promise<Company[]> {
     return this.db
       .select()

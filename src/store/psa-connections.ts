@@ -168,6 +168,16 @@ export class PsaConnectionStore {
     });
   }
 
+  async linkOf(partnerId: string, companyId: string): Promise<PsaCompanyLink | undefined> {
+    const [row] = await this.db
+      .select()
+      .from(psaCompanyLinks)
+      .where(
+        and(eq(psaCompanyLinks.partnerId, partnerId), eq(psaCompanyLinks.companyId, companyId)),
+      );
+    return row;
+  }
+
   links(partnerId: string): Promise<PsaCompanyLink[]> {
     return this.db.select().from(psaCompanyLinks).where(eq(psaCompanyLinks.partnerId, partnerId));
   }

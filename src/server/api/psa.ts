@@ -206,7 +206,7 @@ export function psaRouter(services: Services, actor: string): Router {
 
 export async function companyOr404(services: Services, partnerId: string, companyId: string) {
   const company = z.uuid().safeParse(companyId).success
-    ? (await services.partners.companies(partnerId)).find((c) => c.id === companyId)
+    ? await services.partners.company(partnerId, companyId)
     : undefined;
   if (!company) throw new HttpError(404, 'not_found', `No company ${companyId}.`);
   return company;

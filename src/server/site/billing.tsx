@@ -49,7 +49,7 @@ export function billingPages(options: {
 
   async function companyOf(partnerId: string, companyId: string) {
     const company = z.uuid().safeParse(companyId).success
-      ? (await services.partners.companies(partnerId)).find((c) => c.id === companyId)
+      ? await services.partners.company(partnerId, companyId)
       : undefined;
     if (!company) throw new HttpError(404, 'not_found', 'No such company.');
     return company;
@@ -281,9 +281,7 @@ export function billingPages(options: {
   router.get('/partners/:id/billing/companies/:companyId', signedIn, async (req, res) => {
     const partner = await partnerFor(req);
     const company = await companyOf(partner.id, String(req.params.companyId));
-    const link = (await services.psaConnections.links(partner.id)).find(
-      (l) => l.companyId === company.id,
-    );
+    const link = await services.psaConnections.linkOf(partner.id, company.id);
     if (!link)
       throw new HttpError(404, 'not_found', `${company.name} is not linked to a PSA company.`);
     const found = await psaClientFor(services, partner.id);
@@ -323,9 +321,7 @@ export function billingPages(options: {
       const partner = await partnerFor(req);
       const company = await companyOf(partner.id, String(req.params.companyId));
       const to = `/partners/${partner.id}/billing/companies/${company.id}`;
-      const link = (await services.psaConnections.links(partner.id)).find(
-        (l) => l.companyId === company.id,
-      );
+      const link = await services.psaConnections.linkOf(partner.id, company.id);
       const found = await psaClientFor(services, partner.id);
       if (!link || !found) return back(req, res, to, 'Link the company first.');
       try {

@@ -25,12 +25,15 @@ const view = ({ credentialsEnc: _sealed, ...rest }: PsaConnectionRow): PsaConnec
  */
 async function closeOpenChanges(
   tx: Database,
-  scope: { partnerId: string } | { companyId: string },
+  scope: { partnerId: string; sourceKey?: string } | { companyId: string },
   why: string,
 ): Promise<void> {
   const inScope =
     'partnerId' in scope
-      ? eq(psaSyncChanges.partnerId, scope.partnerId)
+      ? and(
+          eq(psaSyncChanges.partnerId, scope.partnerId),
+          scope.sourceKey === undefined ? undefined : eq(psaSyncChanges.sourceKey, scope.sourceKey),
+        )
       : eq(psaSyncChanges.companyId, scope.companyId);
   await tx
     .update(psaSyncChanges)
@@ -247,7 +250,12 @@ export class PsaConnectionStore {
       .orderBy(psaProductMappings.psaProductName);
   }
 
-  /** Maps a Microsoft product to a PSA product, or changes how it is billed. */
+  /**
+   * Maps a Microsoft product to a PSA product, or changes how it is billed. Open changes
+   * planned under the mapping as it was go when it bills another PSA product or another
+   * count: they would write to the old product, or the old count; the next reconciliation
+   * plans anew.
+   */
   async saveMapping(
     partnerId: string,
     mapping: {
@@ -260,6 +268,25 @@ export class PsaConnectionStore {
     actor: string,
   ): Promise<PsaProductMapping> {
     return this.db.transaction(async (tx) => {
+      const [before] = await tx
+        .select()
+        .from(psaProductMappings)
+        .where(
+          and(
+            eq(psaProductMappings.partnerId, partnerId),
+            eq(psaProductMappings.sourceKey, mapping.sourceKey),
+          ),
+        )
+        .for('update');
+      if (
+        before &&
+        (before.psaProductId !== mapping.psaProductId || before.countBasis !== mapping.countBasis)
+      )
+        await closeOpenChanges(
+          tx,
+          { partnerId, sourceKey: mapping.sourceKey },
+          'The product mapping changed',
+        );
       const [row] = await tx
         .insert(psaProductMappings)
         .values({ ...mapping, partnerId, createdBy: actor })
@@ -280,21 +307,27 @@ export class PsaConnectionStore {
     });
   }
 
+  /** Removes a mapping, and the open changes planned under it: nothing bills it any more. */
   async removeMapping(partnerId: string, id: string, actor: string): Promise<boolean> {
     return this.db.transaction(async (tx) => {
-      const removed = await tx
+      const [removed] = await tx
         .delete(psaProductMappings)
         .where(and(eq(psaProductMappings.partnerId, partnerId), eq(psaProductMappings.id, id)))
-        .returning({ id: psaProductMappings.id });
-      if (removed.length > 0)
-        await recordAudit(tx, {
-          partnerId,
-          actor,
-          action: 'psa_product.unmapped',
-          subjectType: 'psa_product_mapping',
-          subjectId: id,
-        });
-      return removed.length > 0;
+        .returning({ sourceKey: psaProductMappings.sourceKey });
+      if (!removed) return false;
+      await closeOpenChanges(
+        tx,
+        { partnerId, sourceKey: removed.sourceKey },
+        'The product mapping was removed',
+      );
+      await recordAudit(tx, {
+        partnerId,
+        actor,
+        action: 'psa_product.unmapped',
+        subjectType: 'psa_product_mapping',
+        subjectId: id,
+      });
+      return true;
     });
   }
 }

@@ -61,6 +61,27 @@ describe('PSA connections, reconciliation, sync plan and ledger (PostgreSQL)', f
     return { partnerId: partner!.id, companyIds: rows.map((c) => c.id) };
   }
 
+  /** Replaces a company's plan, its products mapped as the plan says (a plan comes of them). */
+  async function replacePlan(
+    partnerId: string,
+    companyId: string,
+    plan: Parameters<PsaSyncStore['replacePlan']>[2],
+  ): Promise<SyncChange[]> {
+    for (const c of plan.changes)
+      await connections.saveMapping(
+        partnerId,
+        {
+          sourceKey: c.sourceKey,
+          psaProductId: c.psaProductId,
+          psaProductName: c.productName,
+          countBasis: 'purchased',
+          applyMode: c.applyMode,
+        },
+        'planner',
+      );
+    return sync.replacePlan(partnerId, companyId, plan);
+  }
+
   async function auditActions(partnerId: string): Promise<{ action: string; details: object }[]> {
     const { rows } = await raw.query<{ action: string; details: object }>(
       'select action, details from audit_events where partner_id = $1 order by id',
@@ -198,7 +219,7 @@ describe('PSA connections, reconciliation, sync plan and ledger (PostgreSQL)', f
         applyMode: 'approval',
       });
       const planAll = async (...keys: string[]) => {
-        await sync.replacePlan(partnerId, companyId, {
+        await replacePlan(partnerId, companyId, {
           changes: keys.map(change),
           containerId: 'agr-7',
           effectiveDate: '2026-12-01',
@@ -256,7 +277,7 @@ describe('PSA connections, reconciliation, sync plan and ledger (PostgreSQL)', f
           'alice',
         );
       const approveOne = async (company: string, sourceKey: string) => {
-        await sync.replacePlan(partnerId, company, {
+        await replacePlan(partnerId, company, {
           changes: [
             {
               sourceKey,
@@ -489,11 +510,7 @@ describe('PSA connections, reconciliation, sync plan and ledger (PostgreSQL)', f
     it('replaces planned changes but keeps approved ones, with no second open change for them', async () => {
       const { partnerId, companyIds } = await partnerWith(1);
       const companyId = companyIds[0]!;
-      const first = await sync.replacePlan(
-        partnerId,
-        companyId,
-        plan(change('a', 5), change('b', 6)),
-      );
+      const first = await replacePlan(partnerId, companyId, plan(change('a', 5), change('b', 6)));
       expect(first.map((c) => [c.sourceKey, c.status, c.target])).to.have.deep.members([
         ['a', 'planned', 5],
         ['b', 'planned', 6],
@@ -501,7 +518,7 @@ describe('PSA connections, reconciliation, sync plan and ledger (PostgreSQL)', f
       const a = first.find((c) => c.sourceKey === 'a')!;
       await sync.approve(partnerId, 'alice', [a.id]);
 
-      const second = await sync.replacePlan(
+      const second = await replacePlan(
         partnerId,
         companyId,
         plan(change('a', 50), change('b', 60), change('c', 70)),
@@ -521,7 +538,7 @@ describe('PSA connections, reconciliation, sync plan and ledger (PostgreSQL)', f
       expect(discarded.map((c) => [c.sourceKey, c.target])).to.deep.equal([['b', 6]]);
 
       // An empty plan discards what is planned, never what was approved.
-      expect(await sync.replacePlan(partnerId, companyId, plan())).to.deep.equal([]);
+      expect(await replacePlan(partnerId, companyId, plan())).to.deep.equal([]);
       expect(byKey(await sync.changes(partnerId, ['planned', 'approved']))).to.deep.equal({
         a: ['approved', 5],
       });
@@ -530,16 +547,8 @@ describe('PSA connections, reconciliation, sync plan and ledger (PostgreSQL)', f
     it('keeps the id of a planned change the next plan repeats, so a page showing it can approve it', async () => {
       const { partnerId, companyIds } = await partnerWith(1);
       const companyId = companyIds[0]!;
-      const first = await sync.replacePlan(
-        partnerId,
-        companyId,
-        plan(change('a', 5), change('b', 6)),
-      );
-      const second = await sync.replacePlan(
-        partnerId,
-        companyId,
-        plan(change('a', 5), change('b', 7)),
-      );
+      const first = await replacePlan(partnerId, companyId, plan(change('a', 5), change('b', 6)));
+      const second = await replacePlan(partnerId, companyId, plan(change('a', 5), change('b', 7)));
       const id = (list: SyncChange[], key: string) => list.find((c) => c.sourceKey === key)!.id;
       expect(id(second, 'a')).to.equal(id(first, 'a'));
       expect(id(second, 'b')).to.not.equal(id(first, 'b'));
@@ -551,12 +560,12 @@ describe('PSA connections, reconciliation, sync plan and ledger (PostgreSQL)', f
       const { partnerId, companyIds } = await partnerWith(1);
       const other = await partnerWith(1);
       const companyId = companyIds[0]!;
-      const planned = await sync.replacePlan(
+      const planned = await replacePlan(
         partnerId,
         companyId,
         plan(change('a', 1), change('b', 2), change('c', 3), change('d', 4)),
       );
-      const othersPlan = await sync.replacePlan(
+      const othersPlan = await replacePlan(
         other.partnerId,
         other.companyIds[0]!,
         plan(change('a', 9)),
@@ -593,17 +602,83 @@ describe('PSA connections, reconciliation, sync plan and ledger (PostgreSQL)', f
       ]);
     });
 
+    it('closes the open changes of a mapping that bills another product or is removed', async () => {
+      const { partnerId, companyIds } = await partnerWith(1);
+      const companyId = companyIds[0]!;
+      const statuses = async () =>
+        Object.fromEntries((await sync.changes(partnerId)).map((c) => [c.sourceKey, c.status]));
+      const remap = (key: string, psaProductId: string, applyMode: 'approval' | 'automatic') =>
+        connections.saveMapping(
+          partnerId,
+          {
+            sourceKey: key,
+            psaProductId,
+            psaProductName: psaProductId,
+            countBasis: 'purchased',
+            applyMode,
+          },
+          'alice',
+        );
+      await replacePlan(partnerId, companyId, plan(change('a', 1)));
+      await sync.approve(partnerId, 'alice');
+      await sync.claim(companyId);
+      await replacePlan(partnerId, companyId, plan(change('a', 1), change('b', 2)));
+      await sync.approve(partnerId, 'alice');
+      await replacePlan(partnerId, companyId, plan(change('a', 1), change('b', 2), change('c', 3)));
+      await replacePlan(
+        partnerId,
+        companyId,
+        plan(change('a', 1), change('b', 2), change('c', 3), change('d', 4)),
+      );
+      expect(await statuses()).to.deep.equal({
+        a: 'applying',
+        b: 'approved',
+        c: 'planned',
+        d: 'planned',
+      });
+
+      // Billed the same way (only approved differently): the plan still holds.
+      await remap('d', 'p-d', 'automatic');
+      expect((await statuses()).d).to.equal('planned');
+      // Another PSA product: nothing planned for the old one may be written to it.
+      for (const key of ['a', 'b', 'c']) await remap(key, `other-${key}`, 'approval');
+      expect(await statuses()).to.deep.equal({
+        a: 'failed',
+        b: 'discarded',
+        c: 'discarded',
+        d: 'planned',
+      });
+      expect(await sync.claim(companyId)).to.deep.equal([]);
+      const [failed] = await sync.changes(partnerId, ['failed']);
+      expect(failed!.error).to.match(/product mapping changed/);
+
+      // A plan made from the mapping as it was (read before the change) plans nothing on it.
+      const stale = await sync.replacePlan(
+        partnerId,
+        companyId,
+        plan(change('b', 2), change('d', 4)),
+      );
+      expect(stale.map((c) => c.sourceKey)).to.deep.equal(['d']);
+      expect(await statuses()).to.include({ b: 'discarded', d: 'planned' });
+
+      // Removed: its open change goes with it.
+      const mappingD = (await connections.mappings(partnerId)).find((m) => m.sourceKey === 'd');
+      expect(await connections.removeMapping(partnerId, mappingD!.id, 'alice')).to.equal(true);
+      expect((await statuses()).d).to.equal('discarded');
+      expect(await sync.changes(partnerId, ['planned', 'approved', 'applying'])).to.deep.equal([]);
+    });
+
     it('claims approved changes, and hands back those left applying', async () => {
       const { partnerId, companyIds } = await partnerWith(2);
       const [companyId, otherCompany] = companyIds as [string, string];
-      await sync.replacePlan(partnerId, companyId, plan(change('a', 1)));
+      await replacePlan(partnerId, companyId, plan(change('a', 1)));
       await sync.approve(partnerId, 'alice');
       const firstClaim = await sync.claim(companyId);
       expect(firstClaim.map((c) => [c.sourceKey, c.status])).to.deep.equal([['a', 'applying']]);
 
       // The worker holding a dies; b is approved, c only planned, d is another company's.
-      await sync.replacePlan(partnerId, companyId, plan(change('b', 2), change('c', 3)));
-      await sync.replacePlan(partnerId, otherCompany, plan(change('d', 4)));
+      await replacePlan(partnerId, companyId, plan(change('b', 2), change('c', 3)));
+      await replacePlan(partnerId, otherCompany, plan(change('d', 4)));
       const planned = await sync.changes(partnerId, ['planned']);
       await sync.approve(
         partnerId,
@@ -635,7 +710,7 @@ describe('PSA connections, reconciliation, sync plan and ledger (PostgreSQL)', f
     };
 
     async function claimedChange(partnerId: string, companyId: string, key = 'sku:a') {
-      await sync.replacePlan(partnerId, companyId, {
+      await replacePlan(partnerId, companyId, {
         changes: [
           {
             sourceKey: key,

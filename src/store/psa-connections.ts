@@ -2,10 +2,17 @@ import { randomUUID } from 'node:crypto';
 import { and, eq, inArray, sql } from 'drizzle-orm';
 import type { ApplyMode, CountBasis, EffectiveDatePolicy } from '../domain/billing.js';
 import type { PsaKind } from '../psa/client.js';
+import { psaSite } from '../psa/site.js';
 import { recordAudit } from './audit.js';
 import type { Database } from './database.js';
 import type { KeyRing } from './encryption.js';
-import { psaCompanyLinks, psaConnections, psaProductMappings, psaSyncChanges } from './schema.js';
+import {
+  psaCompanyLinks,
+  psaConnections,
+  psaProductMappings,
+  psaSyncChanges,
+  reconciliationRows,
+} from './schema.js';
 
 type PsaConnectionRow = typeof psaConnections.$inferSelect;
 /** A connection as shown: never its sealed credentials. */
@@ -92,7 +99,11 @@ export class PsaConnectionStore {
   ): Promise<PsaConnectionView> {
     return this.db.transaction(async (tx) => {
       const [existing] = await tx
-        .select({ id: psaConnections.id, kind: psaConnections.kind })
+        .select({
+          id: psaConnections.id,
+          kind: psaConnections.kind,
+          settings: psaConnections.settings,
+        })
         .from(psaConnections)
         .where(eq(psaConnections.partnerId, partnerId))
         .for('update');
@@ -116,10 +127,16 @@ export class PsaConnectionStore {
             .insert(psaConnections)
             .values({ id, partnerId, createdBy: actor, ...values })
             .returning();
-      // Links and mappings name another PSA's ids: they cannot outlive a change of PSA.
-      if (existing && existing.kind !== input.kind) {
+      // Links, mappings, plans and reconciliation rows name another PSA's (or another site's)
+      // ids: they cannot outlive a move. The same site saved again (a new key) keeps them;
+      // the ledger, what was written, stays whatever happens.
+      const moved =
+        existing &&
+        psaSite(existing.kind, existing.settings) !== psaSite(input.kind, input.settings);
+      if (moved) {
         await tx.delete(psaCompanyLinks).where(eq(psaCompanyLinks.partnerId, partnerId));
         await tx.delete(psaProductMappings).where(eq(psaProductMappings.partnerId, partnerId));
+        await tx.delete(reconciliationRows).where(eq(reconciliationRows.partnerId, partnerId));
         await closeOpenChanges(tx, { partnerId }, 'The PSA connection changed');
       }
       await recordAudit(tx, {

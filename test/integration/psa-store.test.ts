@@ -199,6 +199,105 @@ describe('PSA connections, reconciliation, sync plan and ledger (PostgreSQL)', f
       expect(await connections.mappings(partnerId)).to.deep.equal([]);
     });
 
+    it('drops what names the old site when the connection moves to another site of the same PSA', async () => {
+      const { partnerId, companyIds } = await partnerWith(1);
+      const companyId = companyIds[0]!;
+      const save = (settings: Record<string, unknown>, privateKey = cwSecrets.privateKey) =>
+        connections.save(
+          partnerId,
+          {
+            kind: 'connectwise',
+            settings: { publicKey: 'pub-Q7wz2', clientId: 'client-1', ...settings },
+            secrets: { privateKey },
+            effectiveDatePolicy: 'today',
+          },
+          'alice',
+        );
+      const plannedChange = (sourceKey: string): PlannedChange => ({
+        sourceKey,
+        productName: sourceKey,
+        action: 'set_quantity',
+        psaProductId: 'cw-42',
+        psaLineId: 'add-77',
+        before: 1,
+        target: 2,
+        applyMode: 'approval',
+      });
+      const stored = async () => ({
+        links: (await connections.links(partnerId)).length,
+        mappings: (await connections.mappings(partnerId)).length,
+        rows: (await sync.reconciliation(partnerId)).length,
+        open: (await sync.changes(partnerId, ['planned', 'approved', 'applying'])).length,
+        ledger: (await sync.ledger(partnerId)).length,
+      });
+
+      await save({ siteUrl: 'https://na.myconnectwise.net', companyId: 'contosomsp' });
+      await connections.link(
+        partnerId,
+        {
+          companyId,
+          psaCompanyId: '250',
+          psaCompanyName: 'Contoso Ltd',
+          containerId: 'agr-7',
+          containerName: 'Managed services',
+        },
+        'alice',
+      );
+      // One change written (in the ledger), one open.
+      await replacePlan(partnerId, companyId, {
+        changes: [plannedChange('sku:written')],
+        containerId: 'agr-7',
+        effectiveDate: '2026-12-01',
+      });
+      await sync.approve(partnerId, 'alice');
+      const [claimed] = await sync.claim(companyId);
+      await sync.applied(claimed!, {
+        psaKind: 'connectwise',
+        lineId: 'add-77',
+        before: 1,
+        after: 2,
+        responseId: 'add-77',
+        alreadyApplied: false,
+      });
+      await replacePlan(partnerId, companyId, {
+        changes: [plannedChange('sku:open')],
+        containerId: 'agr-7',
+        effectiveDate: '2026-12-01',
+      });
+      await sync.saveReconciliation(partnerId, companyId, [
+        {
+          sourceKey: 'sku:open',
+          productName: 'M365 E3',
+          skuId: null,
+          skuPartNumber: null,
+          mapping: null,
+          microsoftPurchased: 2,
+          microsoftAssigned: 2,
+          customCount: null,
+          psaBilled: 1,
+          psaLineId: 'add-77',
+          psaLineCount: 1,
+          difference: 1,
+        },
+      ]);
+      const before = { links: 1, mappings: 2, rows: 1, open: 1, ledger: 1 };
+      expect(await stored()).to.deep.equal(before);
+
+      // The same site and company, a new key, typed as the API's address and in capitals.
+      await save(
+        { siteUrl: 'https://API-NA.myconnectwise.net/', companyId: 'ContosoMSP' },
+        'priv-rotated-77',
+      );
+      expect(await stored()).to.deep.equal(before);
+
+      // Another company on the same site: agreement 7 and product 42 are someone else's.
+      await save({ siteUrl: 'https://na.myconnectwise.net', companyId: 'fabrikammsp' });
+      expect(await stored()).to.deep.equal({ links: 0, mappings: 0, rows: 0, open: 0, ledger: 1 });
+      expect((await sync.changes(partnerId, ['discarded'])).map((c) => c.sourceKey)).to.deep.equal([
+        'sku:open',
+      ]);
+    });
+
     it('closes the open changes of a PSA the partner leaves', async () => {
       const { partnerId, companyIds } = await partnerWith(1);
       const companyId = companyIds[0]!;

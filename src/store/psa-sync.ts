@@ -318,15 +318,18 @@ export class PsaSyncStore {
 
   /**
    * Completed runs of partners with a PSA whose reconciliation was never queued (the last
-   * two days': an older one is superseded by the next run anyway).
+   * two days': an older one is superseded by the next run anyway); `runId`: that run only.
    */
-  async runsAwaitingReconciliation(): Promise<{ runId: string; partnerId: string }[]> {
+  async runsAwaitingReconciliation(
+    runId?: string,
+  ): Promise<{ runId: string; partnerId: string }[]> {
     return this.db
       .select({ runId: refreshRuns.id, partnerId: refreshRuns.partnerId })
       .from(refreshRuns)
       .innerJoin(psaConnections, eq(psaConnections.partnerId, refreshRuns.partnerId))
       .where(
         and(
+          runId === undefined ? undefined : eq(refreshRuns.id, runId),
           eq(refreshRuns.status, 'completed'),
           isNull(refreshRuns.billingQueuedAt),
           gt(refreshRuns.finishedAt, sql`now() - interval '2 days'`),

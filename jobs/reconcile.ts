@@ -1,6 +1,6 @@
 import { jobIds, type JobName } from '../src/queue/catalog.js';
 import { enqueuePendingTenants } from '../src/queue/refresh-work.js';
-import { enqueueApply } from '../src/services/billing-reconciliation.js';
+import { enqueueApply, queueRunReconciliations } from '../src/services/billing-reconciliation.js';
 import type { JobContext } from '../src/queue/worker-pool.js';
 import type { JobDeps } from './deps.js';
 
@@ -80,15 +80,8 @@ export async function reconcile(
     }
   }
   const expiredAttempts = await deps.attempts.expireStale();
-  const runsToReconcile = await deps.psaSync.runsAwaitingReconciliation();
-  for (const { runId, partnerId } of runsToReconcile) {
-    await deps.queues.enqueue(
-      'reconcileBilling',
-      { partnerId, runId },
-      { jobId: jobIds.reconcileBilling(partnerId, runId) },
-    );
-    await deps.psaSync.markReconciliationQueued(runId);
-  }
+  // The job that completes a run queues its reconciliation; this catches what a crash missed.
+  const billingReconciliations = await queueRunReconciliations(deps);
   const toApply = await deps.psaSync.companiesToApply();
   for (const { partnerId, companyId } of toApply) await enqueueApply(deps, partnerId, companyId);
   const summary = {
@@ -98,7 +91,7 @@ export async function reconcile(
     replacements: consents.length,
     openRuns: openRuns.length,
     expiredAttempts,
-    billingReconciliations: runsToReconcile.length,
+    billingReconciliations,
     billingApplies: toApply.length,
   };
   ctx.log.debug(summary, 'reconciled');

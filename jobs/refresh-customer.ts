@@ -4,13 +4,20 @@ import {
   refreshCustomerTenant,
   type RefreshCustomerOutcome,
 } from '../src/services/customer-refresh.js';
+import { queueRunReconciliations } from '../src/services/billing-reconciliation.js';
 import type { JobDeps } from './deps.js';
 
-/** One customer tenant of a run: its licenses, subscriptions and custom-license counts. */
-export function refreshCustomer(
+/**
+ * One customer tenant of a run: its licenses, subscriptions and custom-license counts. The
+ * run's last customer completes it, and its PSA reconciliation is queued at once.
+ */
+export async function refreshCustomer(
   { runId, customerTenantId }: JobPayload<'refreshCustomer'>,
   deps: JobDeps,
   ctx: JobContext,
 ): Promise<RefreshCustomerOutcome> {
-  return refreshCustomerTenant(deps, ctx, runId, customerTenantId);
+  const outcome = await refreshCustomerTenant(deps, ctx, runId, customerTenantId);
+  // Skipped too: a copy of the job that recorded the customer may have died before this.
+  await queueRunReconciliations(deps, runId);
+  return outcome;
 }

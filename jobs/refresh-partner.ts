@@ -5,6 +5,7 @@ import {
   startScheduledRefreshes,
   type RefreshPartnerSummary,
 } from '../src/services/refresh.js';
+import { queueRunReconciliations } from '../src/services/billing-reconciliation.js';
 import type { JobDeps } from './deps.js';
 
 /** The daily schedule: one run per partner with an active consent (joining open ones). */
@@ -15,11 +16,16 @@ export function refreshAllPartners(
   return startScheduledRefreshes(deps);
 }
 
-/** A run's listing of the partner's customers and the fan-out to one job per customer. */
-export function refreshPartner(
+/**
+ * A run's listing of the partner's customers and the fan-out to one job per customer. A run
+ * with no customer left to refresh completes here, and its PSA reconciliation is queued.
+ */
+export async function refreshPartner(
   { runId }: JobPayload<'refreshPartner'>,
   deps: JobDeps,
   ctx: JobContext,
 ): Promise<RefreshPartnerSummary | { skipped: string }> {
-  return listAndFanOut(deps, ctx, runId);
+  const summary = await listAndFanOut(deps, ctx, runId);
+  await queueRunReconciliations(deps, runId);
+  return summary;
 }

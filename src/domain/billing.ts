@@ -91,7 +91,8 @@ const termOf = (t: string | null) => t ?? '';
 /**
  * Every product of one company worth a row: each SKU or custom license Microsoft counts, and
  * each mapped product the PSA bills even though Microsoft no longer has it. A SKU whose terms
- * are mapped apart gets one row per mapped term and one for the whole SKU's remaining seats.
+ * are mapped apart gets one row per mapped term and one for the whole SKU's remaining seats:
+ * purchased seats of other terms, and assigned seats less the seats of the terms apart.
  */
 export function reconcileCompany(input: {
   counts: MicrosoftCounts;
@@ -109,12 +110,20 @@ export function reconcileCompany(input: {
 
   const purchased = new Map<string, number>();
   const add = (key: string, n: number) => purchased.set(key, (purchased.get(key) ?? 0) + n);
+  /** Per SKU: the seats of its terms mapped apart, which its whole row must not bill again. */
+  const mappedApart = new Map<string, number>();
   for (const s of counts.subscriptions) {
     const termKey = sourceKey({ kind: 'sku', skuId: s.skuId, term: termOf(s.term) });
     // A term mapped on its own takes its seats; the whole SKU's row counts the rest.
-    if (s.term && bySource.has(termKey)) add(termKey, s.quantity);
-    else add(sourceKey({ kind: 'sku', skuId: s.skuId }), s.quantity);
+    if (s.term && bySource.has(termKey)) {
+      add(termKey, s.quantity);
+      mappedApart.set(s.skuId, (mappedApart.get(s.skuId) ?? 0) + s.quantity);
+    } else add(sourceKey({ kind: 'sku', skuId: s.skuId }), s.quantity);
   }
+  // Assigned seats are per SKU and say nothing of their term: the terms billed apart take
+  // their purchased seats out of them, so no seat is billed on two mappings.
+  const assignedRest = (skuId: string) =>
+    Math.max(0, (assigned.get(skuId) ?? 0) - (mappedApart.get(skuId) ?? 0));
 
   // Unnamed and uncounted (a product Microsoft no longer has): the PSA's name says what it is.
   const skuRow = (key: string, skuId: string, term: boolean, psaName?: string) => {
@@ -123,7 +132,7 @@ export function reconcileCompany(input: {
     return emptyRow(key, name, skuId, part, {
       microsoftPurchased: purchased.get(key) ?? 0,
       // Assigned seats are per SKU: a term's row cannot say how many of them are its own.
-      microsoftAssigned: term ? null : (assigned.get(skuId) ?? 0),
+      microsoftAssigned: term ? null : assignedRest(skuId),
     });
   };
   for (const sku of counts.skus) {

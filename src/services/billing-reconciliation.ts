@@ -161,6 +161,27 @@ export async function enqueueApply(
 }
 
 /**
+ * Queues the reconciliation of completed runs not yet queued: `runId`'s (by the job that
+ * completed it), or all (the reconciler, for what a crash in between missed). The job id is
+ * the run's, so the two meeting queue it once; the run is marked queued after, never before.
+ */
+export async function queueRunReconciliations(
+  deps: Pick<ReconciliationDeps, 'psaSync' | 'queues'>,
+  runId?: string,
+): Promise<number> {
+  const runs = await deps.psaSync.runsAwaitingReconciliation(runId);
+  for (const run of runs) {
+    await deps.queues.enqueue(
+      'reconcileBilling',
+      { partnerId: run.partnerId, runId: run.runId },
+      { jobId: jobIds.reconcileBilling(run.partnerId, run.runId) },
+    );
+    await deps.psaSync.markReconciliationQueued(run.runId);
+  }
+  return runs.length;
+}
+
+/**
  * Reconciles every company of the partner: those not linked at once (no PSA call), the
  * linked ones in one job each, spread over time at the PSA's pace so a big partner's backlog
  * waits in the delayed set rather than in worker slots other partners need.

@@ -2,10 +2,17 @@ import { randomUUID } from 'node:crypto';
 import { and, eq, inArray, sql } from 'drizzle-orm';
 import type { ApplyMode, CountBasis, EffectiveDatePolicy } from '../domain/billing.js';
 import type { PsaKind } from '../psa/client.js';
+import { psaSite } from '../psa/site.js';
 import { recordAudit } from './audit.js';
 import type { Database } from './database.js';
 import type { KeyRing } from './encryption.js';
-import { psaCompanyLinks, psaConnections, psaProductMappings, psaSyncChanges } from './schema.js';
+import {
+  psaCompanyLinks,
+  psaConnections,
+  psaProductMappings,
+  psaSyncChanges,
+  reconciliationRows,
+} from './schema.js';
 
 type PsaConnectionRow = typeof psaConnections.$inferSelect;
 /** A connection as shown: never its sealed credentials. */
@@ -25,12 +32,15 @@ const view = ({ credentialsEnc: _sealed, ...rest }: PsaConnectionRow): PsaConnec
  */
 async function closeOpenChanges(
   tx: Database,
-  scope: { partnerId: string } | { companyId: string },
+  scope: { partnerId: string; sourceKey?: string } | { companyId: string },
   why: string,
 ): Promise<void> {
   const inScope =
     'partnerId' in scope
-      ? eq(psaSyncChanges.partnerId, scope.partnerId)
+      ? and(
+          eq(psaSyncChanges.partnerId, scope.partnerId),
+          scope.sourceKey === undefined ? undefined : eq(psaSyncChanges.sourceKey, scope.sourceKey),
+        )
       : eq(psaSyncChanges.companyId, scope.companyId);
   await tx
     .update(psaSyncChanges)
@@ -89,7 +99,11 @@ export class PsaConnectionStore {
   ): Promise<PsaConnectionView> {
     return this.db.transaction(async (tx) => {
       const [existing] = await tx
-        .select({ id: psaConnections.id, kind: psaConnections.kind })
+        .select({
+          id: psaConnections.id,
+          kind: psaConnections.kind,
+          settings: psaConnections.settings,
+        })
         .from(psaConnections)
         .where(eq(psaConnections.partnerId, partnerId))
         .for('update');
@@ -113,10 +127,16 @@ export class PsaConnectionStore {
             .insert(psaConnections)
             .values({ id, partnerId, createdBy: actor, ...values })
             .returning();
-      // Links and mappings name another PSA's ids: they cannot outlive a change of PSA.
-      if (existing && existing.kind !== input.kind) {
+      // Links, mappings, plans and reconciliation rows name another PSA's (or another site's)
+      // ids: they cannot outlive a move. The same site saved again (a new key) keeps them;
+      // the ledger, what was written, stays whatever happens.
+      const moved =
+        existing &&
+        psaSite(existing.kind, existing.settings) !== psaSite(input.kind, input.settings);
+      if (moved) {
         await tx.delete(psaCompanyLinks).where(eq(psaCompanyLinks.partnerId, partnerId));
         await tx.delete(psaProductMappings).where(eq(psaProductMappings.partnerId, partnerId));
+        await tx.delete(reconciliationRows).where(eq(reconciliationRows.partnerId, partnerId));
         await closeOpenChanges(tx, { partnerId }, 'The PSA connection changed');
       }
       await recordAudit(tx, {
@@ -247,7 +267,12 @@ export class PsaConnectionStore {
       .orderBy(psaProductMappings.psaProductName);
   }
 
-  /** Maps a Microsoft product to a PSA product, or changes how it is billed. */
+  /**
+   * Maps a Microsoft product to a PSA product, or changes how it is billed. Open changes
+   * planned under the mapping as it was go when it bills another PSA product or another
+   * count: they would write to the old product, or the old count; the next reconciliation
+   * plans anew.
+   */
   async saveMapping(
     partnerId: string,
     mapping: {
@@ -260,6 +285,25 @@ export class PsaConnectionStore {
     actor: string,
   ): Promise<PsaProductMapping> {
     return this.db.transaction(async (tx) => {
+      const [before] = await tx
+        .select()
+        .from(psaProductMappings)
+        .where(
+          and(
+            eq(psaProductMappings.partnerId, partnerId),
+            eq(psaProductMappings.sourceKey, mapping.sourceKey),
+          ),
+        )
+        .for('update');
+      if (
+        before &&
+        (before.psaProductId !== mapping.psaProductId || before.countBasis !== mapping.countBasis)
+      )
+        await closeOpenChanges(
+          tx,
+          { partnerId, sourceKey: mapping.sourceKey },
+          'The product mapping changed',
+        );
       const [row] = await tx
         .insert(psaProductMappings)
         .values({ ...mapping, partnerId, createdBy: actor })
@@ -280,21 +324,27 @@ export class PsaConnectionStore {
     });
   }
 
+  /** Removes a mapping, and the open changes planned under it: nothing bills it any more. */
   async removeMapping(partnerId: string, id: string, actor: string): Promise<boolean> {
     return this.db.transaction(async (tx) => {
-      const removed = await tx
+      const [removed] = await tx
         .delete(psaProductMappings)
         .where(and(eq(psaProductMappings.partnerId, partnerId), eq(psaProductMappings.id, id)))
-        .returning({ id: psaProductMappings.id });
-      if (removed.length > 0)
-        await recordAudit(tx, {
-          partnerId,
-          actor,
-          action: 'psa_product.unmapped',
-          subjectType: 'psa_product_mapping',
-          subjectId: id,
-        });
-      return removed.length > 0;
+        .returning({ sourceKey: psaProductMappings.sourceKey });
+      if (!removed) return false;
+      await closeOpenChanges(
+        tx,
+        { partnerId, sourceKey: removed.sourceKey },
+        'The product mapping was removed',
+      );
+      await recordAudit(tx, {
+        partnerId,
+        actor,
+        action: 'psa_product.unmapped',
+        subjectType: 'psa_product_mapping',
+        subjectId: id,
+      });
+      return true;
     });
   }
 }

@@ -5,6 +5,7 @@ import { recordAudit } from './audit.js';
 import type { Database } from './database.js';
 import {
   psaConnections,
+  psaProductMappings,
   psaSyncChanges,
   psaSyncLedger,
   reconciliationRows,
@@ -104,6 +105,28 @@ export class PsaSyncStore {
     return this.db.transaction(async (tx) => {
       // Two reconciliations of one company (a run's, a person's) plan one after the other.
       await tx.execute(sql`select pg_advisory_xact_lock(hashtext(${`psa-plan:${companyId}`}))`);
+      // The plan was made from mappings read before this transaction: a change whose mapping
+      // now bills another product (or is gone) is left out. Locked, so a mapping changed now
+      // waits for this plan and then closes its changes.
+      const keys = plan.changes.map((c) => c.sourceKey);
+      const mapped =
+        keys.length === 0
+          ? []
+          : await tx
+              .select({
+                sourceKey: psaProductMappings.sourceKey,
+                psaProductId: psaProductMappings.psaProductId,
+              })
+              .from(psaProductMappings)
+              .where(
+                and(
+                  eq(psaProductMappings.partnerId, partnerId),
+                  inArray(psaProductMappings.sourceKey, keys),
+                ),
+              )
+              .for('share');
+      const productOf = new Map(mapped.map((m) => [m.sourceKey, m.psaProductId]));
+      const changes = plan.changes.filter((c) => productOf.get(c.sourceKey) === c.psaProductId);
       const current = await tx
         .select()
         .from(psaSyncChanges)
@@ -119,12 +142,13 @@ export class PsaSyncStore {
         c.status === 'planned' &&
         c.sourceKey === p.sourceKey &&
         c.action === p.action &&
+        c.psaProductId === p.psaProductId &&
         c.target === p.target &&
         c.before === p.before &&
         c.psaLineId === p.psaLineId &&
         c.containerId === plan.containerId &&
         c.effectiveDate === plan.effectiveDate;
-      const kept = current.filter((c) => plan.changes.some((p) => same(c, p)));
+      const kept = current.filter((c) => changes.some((p) => same(c, p)));
       const stale = current.filter((c) => c.status === 'planned' && !kept.includes(c));
       if (stale.length > 0)
         await tx
@@ -139,7 +163,7 @@ export class PsaSyncStore {
       const taken = new Set(
         current.filter((c) => c.status !== 'planned' || kept.includes(c)).map((c) => c.sourceKey),
       );
-      const fresh = plan.changes.filter((c) => !taken.has(c.sourceKey));
+      const fresh = changes.filter((c) => !taken.has(c.sourceKey));
       if (fresh.length === 0) return kept;
       const inserted = await tx
         .insert(psaSyncChanges)
@@ -294,15 +318,18 @@ export class PsaSyncStore {
 
   /**
    * Completed runs of partners with a PSA whose reconciliation was never queued (the last
-   * two days': an older one is superseded by the next run anyway).
+   * two days': an older one is superseded by the next run anyway); `runId`: that run only.
    */
-  async runsAwaitingReconciliation(): Promise<{ runId: string; partnerId: string }[]> {
+  async runsAwaitingReconciliation(
+    runId?: string,
+  ): Promise<{ runId: string; partnerId: string }[]> {
     return this.db
       .select({ runId: refreshRuns.id, partnerId: refreshRuns.partnerId })
       .from(refreshRuns)
       .innerJoin(psaConnections, eq(psaConnections.partnerId, refreshRuns.partnerId))
       .where(
         and(
+          runId === undefined ? undefined : eq(refreshRuns.id, runId),
           eq(refreshRuns.status, 'completed'),
           isNull(refreshRuns.billingQueuedAt),
           gt(refreshRuns.finishedAt, sql`now() - interval '2 days'`),

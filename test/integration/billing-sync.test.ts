@@ -291,6 +291,45 @@ for (const kind of kinds) {
       expect(writes()).to.equal(before);
     });
 
+    it('reconciles as soon as a refresh run completes, not at the reconciler’s next pass', async () => {
+      // The reconciler's schedule is gone for this test (the watchdog restores it only after
+      // RECONCILE_INTERVAL_SECONDS, 60 here): only the run's own end can queue the work.
+      await h.runtime.queues.get('maintenance').removeJobScheduler('reconcile');
+      const events = h.events('billing');
+      const reconciled = new Promise<string>((resolve) => {
+        const listener = ({ jobId }: { jobId: string }) => {
+          if (!jobId.startsWith(`reconcile-billing-${partnerId}-`)) return;
+          events.off('completed', listener);
+          resolve(jobId);
+        };
+        events.on('completed', listener);
+      });
+      const started = await h.api('post', `/partners/${partnerId}/refresh`);
+      expect(started.status, started.text).to.equal(202);
+      const runId = (started.body as { runId: string }).runId;
+      const run = await h.runEnded(runId);
+      expect(run.status).to.equal('completed');
+      expect(await within(20_000, 'the run’s reconciliation', reconciled)).to.equal(
+        jobIds.reconcileBilling(partnerId, runId),
+      );
+      const linked = await h.runtime.services.psaConnections.links(partnerId);
+      await Promise.all(
+        linked.map((l) =>
+          within(
+            20_000,
+            `the reconciliation of ${l.psaCompanyName}`,
+            h.finished('billing', jobIds.reconcileCompanyBilling(l.companyId, runId)),
+          ),
+        ),
+      );
+      const stored = await h.runtime.services.psaSync.reconciliation(partnerId);
+      const ofLinked = stored.filter((r) => linked.some((l) => l.companyId === r.companyId));
+      expect(ofLinked).to.not.deep.equal([]);
+      for (const r of ofLinked)
+        expect(r.checkedAt.getTime()).to.be.at.least(run.finishedAt!.getTime());
+      expect((await h.runtime.services.runs.get(runId))!.billingQueuedAt).to.not.equal(null);
+    });
+
     it('exports the rows as CSV when asked for text/csv', async () => {
       const csv = await h
         .api('get', `/partners/${partnerId}/reconciliation?unmapped=true`)

@@ -61,6 +61,27 @@ describe('PSA connections, reconciliation, sync plan and ledger (PostgreSQL)', f
     return { partnerId: partner!.id, companyIds: rows.map((c) => c.id) };
   }
 
+  /** Replaces a company's plan, its products mapped as the plan says (a plan comes of them). */
+  async function replacePlan(
+    partnerId: string,
+    companyId: string,
+    plan: Parameters<PsaSyncStore['replacePlan']>[2],
+  ): Promise<SyncChange[]> {
+    for (const c of plan.changes)
+      await connections.saveMapping(
+        partnerId,
+        {
+          sourceKey: c.sourceKey,
+          psaProductId: c.psaProductId,
+          psaProductName: c.productName,
+          countBasis: 'purchased',
+          applyMode: c.applyMode,
+        },
+        'planner',
+      );
+    return sync.replacePlan(partnerId, companyId, plan);
+  }
+
   async function auditActions(partnerId: string): Promise<{ action: string; details: object }[]> {
     const { rows } = await raw.query<{ action: string; details: object }>(
       'select action, details from audit_events where partner_id = $1 order by id',
@@ -178,6 +199,105 @@ describe('PSA connections, reconciliation, sync plan and ledger (PostgreSQL)', f
       expect(await connections.mappings(partnerId)).to.deep.equal([]);
     });
 
+    it('drops what names the old site when the connection moves to another site of the same PSA', async () => {
+      const { partnerId, companyIds } = await partnerWith(1);
+      const companyId = companyIds[0]!;
+      const save = (settings: Record<string, unknown>, privateKey = cwSecrets.privateKey) =>
+        connections.save(
+          partnerId,
+          {
+            kind: 'connectwise',
+            settings: { publicKey: 'pub-Q7wz2', clientId: 'client-1', ...settings },
+            secrets: { privateKey },
+            effectiveDatePolicy: 'today',
+          },
+          'alice',
+        );
+      const plannedChange = (sourceKey: string): PlannedChange => ({
+        sourceKey,
+        productName: sourceKey,
+        action: 'set_quantity',
+        psaProductId: 'cw-42',
+        psaLineId: 'add-77',
+        before: 1,
+        target: 2,
+        applyMode: 'approval',
+      });
+      const stored = async () => ({
+        links: (await connections.links(partnerId)).length,
+        mappings: (await connections.mappings(partnerId)).length,
+        rows: (await sync.reconciliation(partnerId)).length,
+        open: (await sync.changes(partnerId, ['planned', 'approved', 'applying'])).length,
+        ledger: (await sync.ledger(partnerId)).length,
+      });
+
+      await save({ siteUrl: 'https://na.myconnectwise.net', companyId: 'contosomsp' });
+      await connections.link(
+        partnerId,
+        {
+          companyId,
+          psaCompanyId: '250',
+          psaCompanyName: 'Contoso Ltd',
+          containerId: 'agr-7',
+          containerName: 'Managed services',
+        },
+        'alice',
+      );
+      // One change written (in the ledger), one open.
+      await replacePlan(partnerId, companyId, {
+        changes: [plannedChange('sku:written')],
+        containerId: 'agr-7',
+        effectiveDate: '2026-12-01',
+      });
+      await sync.approve(partnerId, 'alice');
+      const [claimed] = await sync.claim(companyId);
+      await sync.applied(claimed!, {
+        psaKind: 'connectwise',
+        lineId: 'add-77',
+        before: 1,
+        after: 2,
+        responseId: 'add-77',
+        alreadyApplied: false,
+      });
+      await replacePlan(partnerId, companyId, {
+        changes: [plannedChange('sku:open')],
+        containerId: 'agr-7',
+        effectiveDate: '2026-12-01',
+      });
+      await sync.saveReconciliation(partnerId, companyId, [
+        {
+          sourceKey: 'sku:open',
+          productName: 'M365 E3',
+          skuId: null,
+          skuPartNumber: null,
+          mapping: null,
+          microsoftPurchased: 2,
+          microsoftAssigned: 2,
+          customCount: null,
+          psaBilled: 1,
+          psaLineId: 'add-77',
+          psaLineCount: 1,
+          difference: 1,
+        },
+      ]);
+      const before = { links: 1, mappings: 2, rows: 1, open: 1, ledger: 1 };
+      expect(await stored()).to.deep.equal(before);
+
+      // The same site and company, a new key, typed as the API's address and in capitals.
+      await save(
+        { siteUrl: 'https://API-NA.myconnectwise.net/', companyId: 'ContosoMSP' },
+        'priv-rotated-77',
+      );
+      expect(await stored()).to.deep.equal(before);
+
+      // Another company on the same site: agreement 7 and product 42 are someone else's.
+      await save({ siteUrl: 'https://na.myconnectwise.net', companyId: 'fabrikammsp' });
+      expect(await stored()).to.deep.equal({ links: 0, mappings: 0, rows: 0, open: 0, ledger: 1 });
+      expect((await sync.changes(partnerId, ['discarded'])).map((c) => c.sourceKey)).to.deep.equal([
+        'sku:open',
+      ]);
+    });
+
     it('closes the open changes of a PSA the partner leaves', async () => {
       const { partnerId, companyIds } = await partnerWith(1);
       const companyId = companyIds[0]!;
@@ -198,7 +318,7 @@ describe('PSA connections, reconciliation, sync plan and ledger (PostgreSQL)', f
         applyMode: 'approval',
       });
       const planAll = async (...keys: string[]) => {
-        await sync.replacePlan(partnerId, companyId, {
+        await replacePlan(partnerId, companyId, {
           changes: keys.map(change),
           containerId: 'agr-7',
           effectiveDate: '2026-12-01',
@@ -256,7 +376,7 @@ describe('PSA connections, reconciliation, sync plan and ledger (PostgreSQL)', f
           'alice',
         );
       const approveOne = async (company: string, sourceKey: string) => {
-        await sync.replacePlan(partnerId, company, {
+        await replacePlan(partnerId, company, {
           changes: [
             {
               sourceKey,
@@ -489,11 +609,7 @@ describe('PSA connections, reconciliation, sync plan and ledger (PostgreSQL)', f
     it('replaces planned changes but keeps approved ones, with no second open change for them', async () => {
       const { partnerId, companyIds } = await partnerWith(1);
       const companyId = companyIds[0]!;
-      const first = await sync.replacePlan(
-        partnerId,
-        companyId,
-        plan(change('a', 5), change('b', 6)),
-      );
+      const first = await replacePlan(partnerId, companyId, plan(change('a', 5), change('b', 6)));
       expect(first.map((c) => [c.sourceKey, c.status, c.target])).to.have.deep.members([
         ['a', 'planned', 5],
         ['b', 'planned', 6],
@@ -501,7 +617,7 @@ describe('PSA connections, reconciliation, sync plan and ledger (PostgreSQL)', f
       const a = first.find((c) => c.sourceKey === 'a')!;
       await sync.approve(partnerId, 'alice', [a.id]);
 
-      const second = await sync.replacePlan(
+      const second = await replacePlan(
         partnerId,
         companyId,
         plan(change('a', 50), change('b', 60), change('c', 70)),
@@ -521,7 +637,7 @@ describe('PSA connections, reconciliation, sync plan and ledger (PostgreSQL)', f
       expect(discarded.map((c) => [c.sourceKey, c.target])).to.deep.equal([['b', 6]]);
 
       // An empty plan discards what is planned, never what was approved.
-      expect(await sync.replacePlan(partnerId, companyId, plan())).to.deep.equal([]);
+      expect(await replacePlan(partnerId, companyId, plan())).to.deep.equal([]);
       expect(byKey(await sync.changes(partnerId, ['planned', 'approved']))).to.deep.equal({
         a: ['approved', 5],
       });
@@ -530,16 +646,8 @@ describe('PSA connections, reconciliation, sync plan and ledger (PostgreSQL)', f
     it('keeps the id of a planned change the next plan repeats, so a page showing it can approve it', async () => {
       const { partnerId, companyIds } = await partnerWith(1);
       const companyId = companyIds[0]!;
-      const first = await sync.replacePlan(
-        partnerId,
-        companyId,
-        plan(change('a', 5), change('b', 6)),
-      );
-      const second = await sync.replacePlan(
-        partnerId,
-        companyId,
-        plan(change('a', 5), change('b', 7)),
-      );
+      const first = await replacePlan(partnerId, companyId, plan(change('a', 5), change('b', 6)));
+      const second = await replacePlan(partnerId, companyId, plan(change('a', 5), change('b', 7)));
       const id = (list: SyncChange[], key: string) => list.find((c) => c.sourceKey === key)!.id;
       expect(id(second, 'a')).to.equal(id(first, 'a'));
       expect(id(second, 'b')).to.not.equal(id(first, 'b'));
@@ -551,12 +659,12 @@ describe('PSA connections, reconciliation, sync plan and ledger (PostgreSQL)', f
       const { partnerId, companyIds } = await partnerWith(1);
       const other = await partnerWith(1);
       const companyId = companyIds[0]!;
-      const planned = await sync.replacePlan(
+      const planned = await replacePlan(
         partnerId,
         companyId,
         plan(change('a', 1), change('b', 2), change('c', 3), change('d', 4)),
       );
-      const othersPlan = await sync.replacePlan(
+      const othersPlan = await replacePlan(
         other.partnerId,
         other.companyIds[0]!,
         plan(change('a', 9)),
@@ -593,17 +701,83 @@ describe('PSA connections, reconciliation, sync plan and ledger (PostgreSQL)', f
       ]);
     });
 
+    it('closes the open changes of a mapping that bills another product or is removed', async () => {
+      const { partnerId, companyIds } = await partnerWith(1);
+      const companyId = companyIds[0]!;
+      const statuses = async () =>
+        Object.fromEntries((await sync.changes(partnerId)).map((c) => [c.sourceKey, c.status]));
+      const remap = (key: string, psaProductId: string, applyMode: 'approval' | 'automatic') =>
+        connections.saveMapping(
+          partnerId,
+          {
+            sourceKey: key,
+            psaProductId,
+            psaProductName: psaProductId,
+            countBasis: 'purchased',
+            applyMode,
+          },
+          'alice',
+        );
+      await replacePlan(partnerId, companyId, plan(change('a', 1)));
+      await sync.approve(partnerId, 'alice');
+      await sync.claim(companyId);
+      await replacePlan(partnerId, companyId, plan(change('a', 1), change('b', 2)));
+      await sync.approve(partnerId, 'alice');
+      await replacePlan(partnerId, companyId, plan(change('a', 1), change('b', 2), change('c', 3)));
+      await replacePlan(
+        partnerId,
+        companyId,
+        plan(change('a', 1), change('b', 2), change('c', 3), change('d', 4)),
+      );
+      expect(await statuses()).to.deep.equal({
+        a: 'applying',
+        b: 'approved',
+        c: 'planned',
+        d: 'planned',
+      });
+
+      // Billed the same way (only approved differently): the plan still holds.
+      await remap('d', 'p-d', 'automatic');
+      expect((await statuses()).d).to.equal('planned');
+      // Another PSA product: nothing planned for the old one may be written to it.
+      for (const key of ['a', 'b', 'c']) await remap(key, `other-${key}`, 'approval');
+      expect(await statuses()).to.deep.equal({
+        a: 'failed',
+        b: 'discarded',
+        c: 'discarded',
+        d: 'planned',
+      });
+      expect(await sync.claim(companyId)).to.deep.equal([]);
+      const [failed] = await sync.changes(partnerId, ['failed']);
+      expect(failed!.error).to.match(/product mapping changed/);
+
+      // A plan made from the mapping as it was (read before the change) plans nothing on it.
+      const stale = await sync.replacePlan(
+        partnerId,
+        companyId,
+        plan(change('b', 2), change('d', 4)),
+      );
+      expect(stale.map((c) => c.sourceKey)).to.deep.equal(['d']);
+      expect(await statuses()).to.include({ b: 'discarded', d: 'planned' });
+
+      // Removed: its open change goes with it.
+      const mappingD = (await connections.mappings(partnerId)).find((m) => m.sourceKey === 'd');
+      expect(await connections.removeMapping(partnerId, mappingD!.id, 'alice')).to.equal(true);
+      expect((await statuses()).d).to.equal('discarded');
+      expect(await sync.changes(partnerId, ['planned', 'approved', 'applying'])).to.deep.equal([]);
+    });
+
     it('claims approved changes, and hands back those left applying', async () => {
       const { partnerId, companyIds } = await partnerWith(2);
       const [companyId, otherCompany] = companyIds as [string, string];
-      await sync.replacePlan(partnerId, companyId, plan(change('a', 1)));
+      await replacePlan(partnerId, companyId, plan(change('a', 1)));
       await sync.approve(partnerId, 'alice');
       const firstClaim = await sync.claim(companyId);
       expect(firstClaim.map((c) => [c.sourceKey, c.status])).to.deep.equal([['a', 'applying']]);
 
       // The worker holding a dies; b is approved, c only planned, d is another company's.
-      await sync.replacePlan(partnerId, companyId, plan(change('b', 2), change('c', 3)));
-      await sync.replacePlan(partnerId, otherCompany, plan(change('d', 4)));
+      await replacePlan(partnerId, companyId, plan(change('b', 2), change('c', 3)));
+      await replacePlan(partnerId, otherCompany, plan(change('d', 4)));
       const planned = await sync.changes(partnerId, ['planned']);
       await sync.approve(
         partnerId,
@@ -635,7 +809,7 @@ describe('PSA connections, reconciliation, sync plan and ledger (PostgreSQL)', f
     };
 
     async function claimedChange(partnerId: string, companyId: string, key = 'sku:a') {
-      await sync.replacePlan(partnerId, companyId, {
+      await replacePlan(partnerId, companyId, {
         changes: [
           {
             sourceKey: key,

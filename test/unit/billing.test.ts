@@ -163,11 +163,49 @@ describe('reconciliation of one company', () => {
       difference: 0,
     });
     expect(rowOf(rows, `sku:${e3}:P1Y`).mapping).to.equal(p1y);
+    // 12 assigned, of which the 5 yearly seats are billed apart.
     expect(rowOf(rows, `sku:${e3}`)).to.include({
       microsoftPurchased: 10,
-      microsoftAssigned: 12,
+      microsoftAssigned: 7,
       mapping: null,
       difference: null,
+    });
+  });
+
+  it('bills no seat of a term mapped apart on the whole SKU again, whatever its basis', () => {
+    const counts: MicrosoftCounts = {
+      skus: [{ skuId: e3, skuPartNumber: 'SPE_E3', assigned: 12 }],
+      subscriptions: [
+        { skuId: e3, term: 'P1M', quantity: 10 },
+        { skuId: e3, term: 'P1Y', quantity: 4 },
+        { skuId: e3, term: 'P3Y', quantity: 1 },
+      ],
+      custom: [],
+    };
+    const p1y = mapping(`sku:${e3}:P1Y`);
+    const p3y = mapping(`sku:${e3}:P3Y`);
+    const lines = [line('L-1', p1y.psaProductId, 4), line('L-3', p3y.psaProductId, 1)];
+    // 12 assigned less the 4 + 1 seats the terms bill: 7; purchased: the monthly 10.
+    for (const [countBasis, wanted] of [
+      ['assigned', 7],
+      ['purchased', 10],
+    ] as const) {
+      const whole = mapping(`sku:${e3}`, { countBasis });
+      const rows = reconcile(
+        counts,
+        [whole, p1y, p3y],
+        [...lines, line('L-0', whole.psaProductId, 0)],
+      );
+      expect(rowOf(rows, `sku:${e3}`), countBasis).to.include({ psaBilled: 0, difference: wanted });
+      const billed = rows.reduce((sum, r) => sum + (r.psaBilled ?? 0) + (r.difference ?? 0), 0);
+      expect(billed, `${countBasis}: seats billed over all mappings`).to.equal(wanted + 5);
+    }
+    // More seats on the terms apart than assigned: the whole SKU bills none, never fewer.
+    const few = { ...counts, skus: [{ skuId: e3, skuPartNumber: 'SPE_E3', assigned: 3 }] };
+    const whole = mapping(`sku:${e3}`, { countBasis: 'assigned' });
+    expect(rowOf(reconcile(few, [whole, p1y, p3y], lines), `sku:${e3}`)).to.include({
+      microsoftAssigned: 0,
+      difference: 0,
     });
   });
 

@@ -831,7 +831,7 @@ const lines = [
   'the reads the emulator saw per customer (a customer read twice fails the scenario unless a',
   'fault cut its first job short).',
   '',
-  'Scenarios 1–5b use short timings so faults come back within seconds: crashed jobs after 2 s',
+  'Scenarios 1–5b and 7 use short timings so faults come back within seconds: crashed jobs after 2 s',
   '(`JOB_LOCK_SECONDS`), the reconciler every 2 s, Microsoft calls time out after 2 s, logs at',
   "info. Scenarios 3b–3g and 6 use production's: a 30 s lock, 30 s timeouts, the reconciler",
   'every minute, and logs at debug, which the secret scan reads too.',

@@ -32,6 +32,10 @@ export interface RunningPsaEmulator<State> {
   readonly state: State;
   readonly base: PsaEmulatorBase;
   stop(): Promise<void>;
+  /** Stops listening and drops every connection, keeping the state: connections are refused. */
+  down(): Promise<void>;
+  /** Listens again on the same port after down(), with the state as it was. */
+  up(): Promise<void>;
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -135,9 +139,15 @@ export async function startPsaEmulator<Scenario extends PsaScenarioCommon, State
   const hostname = options.hostname ?? '127.0.0.1';
   const server: Server = createServer({ cert: tls.cert, key: tls.key }, app);
   server.keepAliveTimeout = 30_000;
-  server.listen(options.port ?? 0, hostname === 'localhost' ? '127.0.0.1' : hostname);
+  const host = hostname === 'localhost' ? '127.0.0.1' : hostname;
+  server.listen(options.port ?? 0, host);
   await once(server, 'listening');
   const { port } = server.address() as AddressInfo;
+  const close = async () => {
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    server.closeAllConnections();
+    await closed;
+  };
   url = `https://${hostname.includes(':') ? `[${hostname}]` : hostname}:${port}`;
   const dir = options.dir ?? mkdtempSync(join(tmpdir(), `${definition.kind}-emulator-`));
   const caFile = join(dir, `${definition.kind}-emulator-ca.pem`);
@@ -152,10 +162,11 @@ export async function startPsaEmulator<Scenario extends PsaScenarioCommon, State
     get base() {
       return current.base;
     },
-    async stop() {
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeAllConnections();
-      await closed;
+    stop: close,
+    down: close,
+    async up() {
+      server.listen(port, host);
+      await once(server, 'listening');
     },
   };
 }

@@ -3,7 +3,7 @@
 // Results go to docs/RELIABILITY.md. Slow (minutes), so not part of npm test.
 // CHAOS_CUSTOMERS (default 500) sizes the partner; CHAOS_SCENARIOS=1,3b runs only those (the
 // others then count as missing and the suite fails): both for working on the suite itself.
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -17,6 +17,7 @@ import { testSecrets } from '../support/config.js';
 import { ChaosStack, partnerTenant, poll, realTimings, within } from './stack.js';
 import { hostileCallbacks } from './hostile.js';
 import { PageSession } from './page-session.js';
+import { psaOutage } from './psa-outage.js';
 import { verifyRun, type FaultWindow } from './verify.js';
 
 const customers = Number(process.env.CHAOS_CUSTOMERS ?? 500);
@@ -614,6 +615,12 @@ const scenarios: Scenario[] = [
     title: 'secret scan',
     run: secretScan,
   },
+  {
+    id: '7',
+    title: 'PSA outage',
+    timings: 'fast',
+    run: () => psaOutage(stack, partnerId, tenants),
+  },
 ];
 
 async function secretScan(): Promise<Omit<Outcome, 'scenario'>> {
@@ -811,6 +818,8 @@ if (outcomes.some((o) => !o.ok)) {
   process.stdout.write(`service logs: ${logFile}\n`);
 }
 const minutes = ((Date.now() - startedAt) / 60_000).toFixed(1);
+const rowOf = (o: Outcome) =>
+  `| ${o.scenario} | ${o.did} | ${o.expected} | ${o.seen.replaceAll('|', '\\|')} | ${o.ok ? 'pass' : '**FAIL**'} |`;
 const lines = [
   '# Reliability',
   '',
@@ -822,22 +831,45 @@ const lines = [
   'the reads the emulator saw per customer (a customer read twice fails the scenario unless a',
   'fault cut its first job short).',
   '',
-  'Scenarios 1–5b use short timings so faults come back within seconds: crashed jobs after 2 s',
+  'Scenarios 1–5b and 7 use short timings so faults come back within seconds: crashed jobs after 2 s',
   '(`JOB_LOCK_SECONDS`), the reconciler every 2 s, Microsoft calls time out after 2 s, logs at',
   "info. Scenarios 3b–3g and 6 use production's: a 30 s lock, 30 s timeouts, the reconciler",
   'every minute, and logs at debug, which the secret scan reads too.',
   '',
+  "Scenario 7 brings the partner's Autotask down in two ways: its emulator's server stopped",
+  '(connections refused), then every request answered 503 or held past the 2 s timeout.',
+  '',
   '| Scenario | Done | Expected | Seen | |',
   '|---|---|---|---|---|',
-  ...outcomes.map(
-    (o) =>
-      `| ${o.scenario} | ${o.did} | ${o.expected} | ${o.seen.replaceAll('|', '\\|')} | ${o.ok ? 'pass' : '**FAIL**'} |`,
-  ),
+  ...outcomes.map(rowOf),
   '',
   `Run ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC in ${minutes} min on ${cpus().length} × ${cpus()[0]?.model.trim() ?? 'unknown'}, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}.`,
   '',
 ];
-writeFileSync(new URL('../../docs/RELIABILITY.md', import.meta.url), lines.join('\n'));
+const docFile = new URL('../../docs/RELIABILITY.md', import.meta.url);
+const previous = existsSync(docFile) ? readFileSync(docFile, 'utf8') : '';
+// The sections after the table (written by hand) stay as they are.
+const rest = previous.includes('\n## ') ? previous.slice(previous.indexOf('\n## ') + 1) : '';
+if (only) {
+  // Some scenarios only: their rows replaced (or added below the table), the rest kept.
+  const doc = previous.split('\n');
+  const tableEnd = () => {
+    const firstSection = doc.findIndex((l) => l.startsWith('## '));
+    return (firstSection < 0 ? doc : doc.slice(0, firstSection)).findLastIndex((l) =>
+      l.startsWith('| '),
+    );
+  };
+  for (const o of outcomes) {
+    const id = o.scenario.slice(0, o.scenario.indexOf('. '));
+    if (!only.includes(id)) continue;
+    const at = doc.findIndex((l, i) => i <= tableEnd() && l.startsWith(`| ${id}. `));
+    if (at >= 0) doc[at] = rowOf(o);
+    else doc.splice(tableEnd() + 1, 0, rowOf(o));
+  }
+  writeFileSync(docFile, doc.join('\n'));
+} else {
+  writeFileSync(docFile, [...lines, ...(rest ? [rest] : [])].join('\n'));
+}
 process.stdout.write(`wrote docs/RELIABILITY.md (${minutes} min)\n`);
 const passed = outcomes.filter((o) => o.ok).length;
 process.stdout.write(`${passed}/${scenarios.length} scenarios passed\n`);

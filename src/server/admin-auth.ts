@@ -1,5 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { NextFunction, Request, Response } from 'express';
+import { messagePage } from './pages.js';
 
 function sameSecret(given: string, expected: string): boolean {
   // Hash both sides so the comparison takes the same time whatever the lengths.
@@ -68,7 +69,10 @@ export function requireOperator(adminApiToken: string, publicUrl: string) {
       return;
     }
     if (req.user && presentedSecret(req.headers.authorization) === undefined) {
-      res.status(403).type('text/plain').send('The queue dashboard is for operators only.');
+      res
+        .status(403)
+        .type('html')
+        .send(messagePage('Not allowed', 'The queue dashboard is for operators only.'));
       return;
     }
     byToken(req, res, next);

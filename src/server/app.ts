@@ -17,7 +17,7 @@ import { healthRouter, readinessChecks } from './health.js';
 import { createMetrics, serveMetrics, type HttpMetrics } from './metrics.js';
 import { queueBoardPath, queueBoardRouter } from './queue-board.js';
 import { securityHeaders } from './security-headers.js';
-import { siteRouter, sitePageError, siteSession } from './site/index.js';
+import { sendErrorPage, siteRouter, sitePageError, siteSession, wantsPage } from './site/index.js';
 
 type AppRuntime = Pick<Runtime, 'config' | 'log' | 'store' | 'producer' | 'queues' | 'services'>;
 
@@ -114,7 +114,11 @@ export function createApp(
   app.use(siteRouter({ config, services, queues, redis: producer }));
   app.use(sitePageError);
 
-  app.use((_req, _res, next) => next(new HttpError(404, 'not_found', 'No such resource.')));
+  app.use((req, res, next) => {
+    // A browser asking for a page gets one; API clients and scripts keep the JSON answer.
+    if (wantsPage(req)) return sendErrorPage(res, 404, 'There is no page at this address.');
+    next(new HttpError(404, 'not_found', 'No such resource.'));
+  });
   app.use((error: unknown, req: Request, res: Response, next: NextFunction) => {
     if (res.headersSent) {
       next(error);

@@ -35,8 +35,17 @@ export function callbackRouter(deps: {
   log: Logger;
 }): Router {
   const router = Router();
+  // Every answer here leads back to where consents start: none is a dead end.
   const page = (res: Response, status: number, title: string, message: string) =>
-    res.status(status).type('html').send(messagePage(title, message));
+    res
+      .status(status)
+      .type('html')
+      .send(
+        messagePage(title, message, {
+          href: '/company/delegated-admin',
+          text: 'Back to the Delegated Admin page',
+        }),
+      );
   // A consent started in one browser and completed in another may be someone else's: the
   // partner user who started it must finish it, so nothing is recorded from here.
   const otherSession = (res: Response) =>

@@ -9,7 +9,11 @@ import {
   type CustomLicenseSpec,
   type CustomLicenseTokenState,
 } from '../domain/custom-licenses.js';
-import { stepSentences, type MicrosoftFailure } from '../microsoft/error-table.js';
+import {
+  lastAttemptFailure,
+  stepSentences,
+  type MicrosoftFailure,
+} from '../microsoft/error-table.js';
 import { classifyMicrosoftError } from '../microsoft/errors.js';
 import { signedInWithMfa } from '../microsoft/identity.js';
 import { CountRefused, TenantGraph } from '../microsoft/tenant-graph.js';
@@ -210,7 +214,8 @@ export async function countCustomLicenses(
       await deps.customLicenses.markInvalid(token.id, failure.message);
       return { whole: all('will_fail', stepSentences.willFailToUpdate(failure.message)) };
     }
-    return { message: failure.message };
+    // The job's last attempt: the count's sentence must not promise a retry.
+    return { message: lastAttemptFailure(failure, 'customer').message };
   };
 
   let accessToken: string;

@@ -1,4 +1,4 @@
-import { and, desc, eq, inArray, isNull } from 'drizzle-orm';
+import { and, countDistinct, desc, eq, inArray, isNull, ne } from 'drizzle-orm';
 import type { CustomLicenseSpec } from '../domain/custom-licenses.js';
 import { recordAudit } from './audit.js';
 import type { Database } from './database.js';
@@ -215,6 +215,16 @@ export class CustomLicenseStore {
       }
       return rows.length > 0;
     });
+  }
+
+  /** Companies of a run with a custom license it could not count (failed, or will fail). */
+  async companiesNotCounted(runId: string): Promise<number> {
+    const c = customLicenseCounts;
+    const [row] = await this.db
+      .select({ companies: countDistinct(c.companyId) })
+      .from(c)
+      .where(and(eq(c.runId, runId), ne(c.state, 'counted')));
+    return row?.companies ?? 0;
   }
 
   /** Each company's latest count of each (live) definition. */

@@ -3,11 +3,13 @@ import { eq, sql } from 'drizzle-orm';
 import request from 'supertest';
 import { customLicensePermissions } from '../../src/domain/custom-licenses.js';
 import { withLock } from '../../src/queue/partition-lock.js';
+import { countCustomLicenses } from '../../src/services/custom-licenses.js';
 import { jobIds } from '../../src/queue/catalog.js';
 import type { CachePartition } from '../../src/store/token-cache.js';
 import { delegatedAdmins, tokenCachePartitions } from '../../src/store/schema.js';
 import { partnerCenterScope, testScenario } from '../support/emulator.js';
 import { publicUrl, startHarness, type Harness } from '../support/harness.js';
+import { testJobContext } from '../support/job-context.js';
 import { within } from '../support/within.js';
 
 const customerTenant = 'cccccccc-0000-4000-8000-000000000003';
@@ -216,6 +218,11 @@ describe('custom licenses: the second token, its validation and the counts it fe
     );
     // A fixed quantity needs no token.
     expect(counts.get('Antispam')).to.include({ state: 'counted', quantity: 7 });
+    // The company counts as refreshed, and the run's summary says its custom licenses failed.
+    const after = (await h.api('get', `/partners/${partnerId}/delegated-admin`)).body as {
+      run: { succeeded: number; customLicensesFailed: number };
+    };
+    expect(after.run).to.include({ succeeded: 1, customLicensesFailed: 1 });
   });
 
   it('a token without MFA is invalid, says why, and custom licenses say they will fail', async () => {
@@ -367,6 +374,31 @@ describe('custom licenses: the second token, its validation and the counts it fe
     } finally {
       await h.emulator.http.delete(`${h.emulator.url}/_emulator/faults`);
     }
+  });
+
+  it('Graph unavailable on the last attempt: the count failed with a sentence that promises no retry', async () => {
+    await define({ name: 'Business Premium', kind: 'sku_quantity', skuPartNumber: 'SPB' });
+    expect(await generateToken('billing@second.example')).to.include({ outcome: 'completed' });
+    const company = (await h.runtime.services.partners.companies(partnerId))[0]!;
+    h.emulator.state.addFault({ path: '/v1.0/subscribedSkus', status: 503, count: 1 });
+    const ctx = testJobContext({
+      jobId: 'last-attempt',
+      log: h.runtime.log,
+      attemptsMade: 5,
+      finalAttempt: true,
+    });
+    const counts = await countCustomLicenses(
+      h.runtime.services,
+      ctx,
+      partnerId,
+      company.id,
+      customerTenant,
+    );
+    expect(counts).to.have.length(1);
+    expect(counts[0]).to.include({ state: 'failed', quantity: null });
+    expect(counts[0]!.message).to.equal(
+      'Microsoft Graph failed on every attempt (serviceNotAvailable). Retry this customer.',
+    );
   });
 
   it('a definition for chosen companies counts for those only', async () => {

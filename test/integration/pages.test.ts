@@ -61,6 +61,56 @@ describe('pages: login, sessions, CSRF and who sees what', function () {
     );
   });
 
+  it('answers a browser with styled error pages and a way back, and the API with JSON', async () => {
+    const html = 'text/html,application/xhtml+xml,*/*;q=0.8';
+    const styled = (text: string) => {
+      expect(text).to.contain('<link rel="stylesheet" href="/static/style.css">');
+      expect(text).to.contain('<link rel="icon" href="/favicon.ico"');
+      expect(text).to.match(/<a class="button primary" href="[^"]+">/);
+    };
+    const agent = await loggedIn(h.app, people.partnerUser!.email);
+    const missing = await agent.get('/nope').set('Accept', html);
+    expect(missing.status).to.equal(404);
+    expect(missing.type).to.equal('text/html');
+    expect(missing.text).to.contain('<h1>Page not found</h1>');
+    styled(missing.text);
+    const board = await agent.get('/admin/queues').set('Accept', html);
+    expect(board.status).to.equal(403);
+    expect(board.type).to.equal('text/html');
+    expect(board.text).to.contain('The queue dashboard is for operators only.');
+    styled(board.text);
+    const other = await agent
+      .get(`/partners/${otherPartnerId}/delegated-admin`)
+      .set('Accept', html);
+    expect(other.status).to.equal(404);
+    styled(other.text);
+    // The API, and a client that does not ask for HTML, keep the JSON answer.
+    const api = await agent.get('/api/v1/nope').set('Accept', html);
+    expect(api.status).to.equal(401);
+    expect(api.type).to.equal('application/json');
+    const script = await agent.get('/nope');
+    expect(script.body).to.deep.equal({
+      error: { code: 'not_found', message: 'No such resource.' },
+    });
+
+    const icon = await agent.get('/favicon.ico');
+    expect(icon.status).to.equal(200);
+    expect(icon.type).to.equal('image/svg+xml');
+    expect(String(icon.body ?? icon.text)).to.contain('<svg');
+    const page = await agent.get(`/partners/${partnerId}/delegated-admin`);
+    expect(page.text).to.contain('<link rel="icon" href="/favicon.ico" type="image/svg+xml"/>');
+  });
+
+  it('answers a consent response it cannot use (unknown, expired, already used) with a styled page that leads back', async () => {
+    const agent = await loggedIn(h.app, people.partnerUser!.email);
+    const page = await agent.get('/auth/callback?code=c&state=unknown-state');
+    expect(page.status).to.equal(400);
+    expect(page.text).to.contain('<link rel="stylesheet" href="/static/style.css">');
+    expect(page.text).to.contain(
+      '<a class="button primary" href="/company/delegated-admin">Back to the Delegated Admin page</a>',
+    );
+  });
+
   it('refuses a form without its CSRF token, and changes nothing', async () => {
     const operator = await loggedIn(h.app, people.operator.email);
     const before = (await h.runtime.services.partners.list()).length;

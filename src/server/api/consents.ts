@@ -50,14 +50,18 @@ export function delegatedAdminStatus(
   admins: DelegatedAdmin[],
   attempt: ConsentAttempt | undefined,
   run: RefreshRun | undefined,
+  /** Companies of `run` whose custom licenses could not be counted. Default: 0 */
+  customLicensesFailed = 0,
 ) {
   const sam = admins.filter((a) => a.kind === 'sam' && a.status !== 'pending');
   const consent =
     sam.find((a) => a.status === 'active' || a.status === 'needs_reconsent') ?? sam[0] ?? null;
   const legacy = admins.filter((a) => a.kind === 'legacy');
   const activeLegacy = legacy.filter((a) => a.status === 'active');
-  const consentActive = consent?.status === 'active';
-  const model = consentActive ? (activeLegacy.length > 0 ? 'mixed' : 'sam') : 'legacy';
+  // A consent that must be granted again still serves the new model: the accounts it replaced
+  // stay replaced, so the partner is not back on the old one.
+  const onNewModel = consent?.status === 'active' || consent?.status === 'needs_reconsent';
+  const model = onNewModel ? (activeLegacy.length > 0 ? 'mixed' : 'sam') : 'legacy';
   const attemptShown = attempt ? attemptView(attempt) : null;
   let nextAction: string | null = null;
   if (attemptShown?.status === 'failed') nextAction = attemptShown.message;
@@ -98,6 +102,8 @@ export function delegatedAdminStatus(
       failed: run.failed,
       /** Customers the partner cannot reach (GDAP, app consent): fixed there, not retried. */
       noAccess: run.noAccess,
+      /** Companies refreshed whose custom-license counts failed (they count as refreshed). */
+      customLicensesFailed,
       pending: Math.max(0, run.total - run.succeeded - run.failed - run.noAccess),
       startedAt: run.startedAt,
       finishedAt: run.finishedAt,
@@ -186,8 +192,11 @@ export function consentsRouter(services: Services, publicUrl: string): Router {
       services.customLicenses.currentToken(partner.id),
     ]);
     const { status, reason } = customLicenseTokenState(token, new Date());
+    const customLicensesFailed = run
+      ? await services.customLicenses.companiesNotCounted(run.id)
+      : 0;
     res.json({
-      ...delegatedAdminStatus(partner.id, admins, attempt, run),
+      ...delegatedAdminStatus(partner.id, admins, attempt, run, customLicensesFailed),
       customLicenseToken: { status, reason },
     });
   });

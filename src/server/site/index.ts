@@ -6,7 +6,7 @@ import type { JobQueues } from '../../queue/job-queues.js';
 import type { Services } from '../../dependencies.js';
 import { loginFormToken } from '../auth/login-form-token.js';
 import { errorAnswer } from '../http-error.js';
-import { messagePage } from '../pages.js';
+import { favicon, messagePage } from '../pages.js';
 import { stylesheet } from '../views/style.js';
 import { accessPages } from './access.js';
 import { billingPages } from './billing.js';
@@ -42,6 +42,9 @@ export function siteRouter(options: {
   router.get('/static/style.css', (_req, res) => {
     res.type('text/css').set('Cache-Control', 'public, max-age=3600').send(stylesheet);
   });
+  router.get('/favicon.ico', (_req, res) => {
+    res.type('image/svg+xml').set('Cache-Control', 'public, max-age=86400').send(favicon);
+  });
   router.use(express.urlencoded({ extended: false, limit: '20kb' }));
   // The login form has no session to keep a token in (none is made before a login).
   const loginForm = loginFormToken(config.sessionSecret, config.publicUrl.startsWith('https:'));
@@ -60,13 +63,25 @@ export function siteRouter(options: {
   return router;
 }
 
+/** Whether a request is a browser's asking for a page: never the API's, which answers JSON. */
+export const wantsPage = (req: Request) =>
+  !req.path.startsWith('/api/') && req.accepts(['json', 'html']) === 'html';
+
+/** The title of a page that answers an error status. */
+const errorTitles: Record<number, string> = { 403: 'Not allowed', 404: 'Page not found' };
+
+/** An error answered as a page: a browser route's 404 or 403, styled, with a way back. */
+export function sendErrorPage(res: Response, status: number, message: string): void {
+  res
+    .status(status)
+    .type('html')
+    .send(messagePage(errorTitles[status] ?? 'Refused', message));
+}
+
 /** Errors of the pages as pages (the API answers JSON). */
 export function sitePageError(error: unknown, req: Request, res: Response, next: NextFunction) {
   if (req.path.startsWith('/api/') || res.headersSent) return next(error);
   const { status, message } = errorAnswer(error);
   if (status >= 500) return next(error);
-  res
-    .status(status)
-    .type('html')
-    .send(messagePage(status === 404 ? 'Not found' : 'Refused', message));
+  sendErrorPage(res, status, status === 404 ? 'There is no page at this address.' : message);
 }

@@ -8,7 +8,8 @@ import { hashPassword } from '../auth/passwords.js';
 import { HttpError } from '../http-error.js';
 import { invalidRequestSentence } from '../validation.js';
 import { html } from '../views/layout.js';
-import { OperatorPage } from '../views/operator.js';
+import { OperatorPage, type OperatorPartnerRow } from '../views/operator.js';
+import { delegatedAdminStatus } from '../api/consents.js';
 import { operatorsOnly, signedIn, type PageContext } from './page-context.js';
 
 /** The operators' pages: partners and their users, and a partner's refresh started by hand. */
@@ -35,11 +36,31 @@ export function operatorPages(options: {
   router.get('/operator', signedIn, operatorsOnly, async (req, res) => {
     const partners = await services.partners.list();
     const withUsers = await Promise.all(
-      partners.map(async (p) => ({
-        id: p.id,
-        name: p.name,
-        users: (await services.users.ofPartner(p.id)).map((u) => u.email),
-      })),
+      partners.map(async (p): Promise<OperatorPartnerRow> => {
+        const [users, admins, run] = await Promise.all([
+          services.users.ofPartner(p.id),
+          services.partners.admins(p.id),
+          services.runs.latest(p.id),
+        ]);
+        const consent = delegatedAdminStatus(p.id, admins, undefined, undefined).consent;
+        return {
+          id: p.id,
+          name: p.name,
+          users: users.map((u) => u.email),
+          consent:
+            consent?.status === 'active' || consent?.status === 'needs_reconsent'
+              ? consent.status
+              : 'none',
+          lastRun: run
+            ? {
+                status: run.status,
+                at: run.finishedAt ?? run.startedAt,
+                failed: run.failed,
+                noAccess: run.noAccess,
+              }
+            : null,
+        };
+      }),
     );
     res
       .type('html')

@@ -61,9 +61,11 @@ export function partnerPages(options: {
         services.runs.failures(partner.id),
         services.access.forPartner(partner.id),
       ]);
-    const status = delegatedAdminStatus(partner.id, admins, attempt, run);
+    const customLicensesFailed = run
+      ? await services.customLicenses.companiesNotCounted(run.id)
+      : 0;
+    const status = delegatedAdminStatus(partner.id, admins, attempt, run, customLicensesFailed);
     const names = new Map(companies.map((c) => [c.id, c.name]));
-    const tokenAttemptView = tokenAttempt ? attemptView(tokenAttempt) : null;
     res.type('html').send(
       html(
         <DelegatedAdminPage
@@ -85,7 +87,7 @@ export function partnerPages(options: {
             ...customLicenseTokenState(token, new Date()),
             upn: token?.username ?? null,
             lastValidatedAt: token?.lastValidatedAt ?? null,
-            attemptMessage: tokenAttemptView?.status === 'failed' ? tokenAttemptView.message : null,
+            attempt: tokenAttempt ? attemptView(tokenAttempt) : null,
           }}
           access={
             access.length > 0

@@ -18,7 +18,8 @@ export interface DelegatedAdminPageProps {
   token: CustomLicenseTokenState & {
     upn: string | null;
     lastValidatedAt: Date | null;
-    attemptMessage: string | null;
+    /** The latest custom-license token consent, followed like the Partner Center one. */
+    attempt: { status: string; message: string | null } | null;
   };
   /** Customers by GDAP access problem, once access has been read. */
   access: { total: number; counts: Record<AccessProblem, number> } | null;
@@ -37,16 +38,21 @@ const accessProblemLines: [AccessProblem, string][] = [
   ['no_auto_extend', 'relationship that cannot auto-extend'],
 ];
 
+/** A sentence from elsewhere, ended once: "… again." is not followed by another period. */
+const sentence = (text: string) => (/[.!?…]$/.test(text.trim()) ? text.trim() : `${text.trim()}.`);
+
 const yesNo = (value: boolean) =>
   value ? <span class="ok">Yes</span> : <span class="bad">No</span>;
 
 export function DelegatedAdminPage(props: DelegatedAdminPageProps) {
   const { viewer, partner, status, failures, token } = props;
   const run = status.run;
-  const working =
-    run?.status === 'running' ||
-    status.attempt?.status === 'received' ||
-    status.attempt?.status === 'exchanging';
+  const completing = (a: { status: string } | null) =>
+    a?.status === 'received' || a?.status === 'exchanging';
+  const consentCompleting = completing(status.attempt);
+  const tokenCompleting = completing(token.attempt);
+  // Reloads until what runs in the background ends: a refresh, or either consent completing.
+  const working = run?.status === 'running' || consentCompleting || tokenCompleting;
   const replaced = status.legacyAccounts.filter((a) => a.status === 'replaced');
   const base = `/partners/${partner.id}`;
   return (
@@ -129,9 +135,15 @@ export function DelegatedAdminPage(props: DelegatedAdminPageProps) {
         ) : null}
         <form method="post" action={`${base}/consent`} class="actions">
           <Csrf token={viewer.csrfToken} />
-          <button type="submit" class="primary">
-            Grant Partner Center Consent
-          </button>
+          {consentCompleting ? (
+            <button type="submit" disabled>
+              Completing consent…
+            </button>
+          ) : (
+            <button type="submit" class="primary">
+              Grant Partner Center Consent
+            </button>
+          )}
           <span class="muted">
             Sign in with an Admin Agent account that uses MFA. This may take a few minutes while
             consent is granted and we do the initial refresh.
@@ -144,18 +156,29 @@ export function DelegatedAdminPage(props: DelegatedAdminPageProps) {
         {run ? (
           <div data-testid="run">
             <p role="status">
-              {run.status === 'running'
-                ? `Refreshing: ${run.succeeded + run.failed + run.noAccess} of ${run.total || '…'} companies done`
-                : run.status === 'completed'
-                  ? `Refresh completed ${when(run.finishedAt)}: ${run.succeeded} of ${run.total} companies refreshed`
-                  : `Refresh stopped: ${run.message ?? ''}`}
-              {run.failed > 0 ? `, ${run.failed} failed` : ''}
-              {run.noAccess > 0 ? (
+              {run.status === 'running' && run.total === 0 ? (
+                'Refreshing: listing the partner’s customers…'
+              ) : (
                 <>
-                  , <a href={`${base}/access?show=attention`}>{run.noAccess} without access</a>
+                  {run.status === 'running'
+                    ? `Refreshing: ${run.succeeded + run.failed + run.noAccess} of ${run.total} companies done`
+                    : run.status === 'completed'
+                      ? `Refresh completed ${when(run.finishedAt)}: ${run.succeeded} of ${run.total} companies refreshed`
+                      : run.total > 0
+                        ? `Refresh stopped after ${run.succeeded + run.failed + run.noAccess} of ${run.total} companies`
+                        : 'Refresh stopped'}
+                  {run.failed > 0 ? `, ${run.failed} failed` : ''}
+                  {run.noAccess > 0 ? (
+                    <>
+                      , <a href={`${base}/access?show=attention`}>{run.noAccess} without access</a>
+                    </>
+                  ) : null}
+                  {run.customLicensesFailed > 0
+                    ? `; custom licenses failed for ${run.customLicensesFailed}`
+                    : ''}
+                  .{run.status === 'stopped' && run.message ? ` ${sentence(run.message)}` : ''}
                 </>
-              ) : null}
-              .
+              )}
             </p>
             <progress
               max={Math.max(run.total, 1)}
@@ -273,7 +296,13 @@ export function DelegatedAdminPage(props: DelegatedAdminPageProps) {
           {token.upn ? ` · ${token.upn}` : ''}
           {token.lastValidatedAt ? ` · validated ${when(token.lastValidatedAt)}` : ''}
         </p>
-        {token.attemptMessage ? <p class="notice bad">{token.attemptMessage}</p> : null}
+        {token.attempt?.status === 'failed' && token.attempt.message ? (
+          <p class="notice bad">{token.attempt.message}</p>
+        ) : tokenCompleting ? (
+          <p class="muted" role="status" data-testid="token-attempt">
+            {token.attempt?.message}
+          </p>
+        ) : null}
         {token.reason ? (
           <p class={token.status === 'expiring' ? 'warn' : 'bad'}>{token.reason}</p>
         ) : null}
@@ -281,7 +310,9 @@ export function DelegatedAdminPage(props: DelegatedAdminPageProps) {
         <div class="actions">
           <form method="post" action={`${base}/custom-license-token/consent`} class="inline">
             <Csrf token={viewer.csrfToken} />
-            <button type="submit">Generate custom-license token</button>
+            <button type="submit" disabled={tokenCompleting}>
+              {tokenCompleting ? 'Completing the token…' : 'Generate custom-license token'}
+            </button>
           </form>
           {token.status !== 'missing' ? (
             <form method="post" action={`${base}/custom-license-token/validate`} class="inline">

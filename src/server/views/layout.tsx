@@ -52,11 +52,14 @@ export function Page({
         <meta name="viewport" content="width=device-width, initial-scale=1" />
         {refreshSeconds ? <meta http-equiv="refresh" content={String(refreshSeconds)} /> : null}
         <title>{`${title} · license-sync`}</title>
+        <link rel="icon" href="/favicon.ico" type="image/svg+xml" />
         <link rel="stylesheet" href="/static/style.css" />
       </head>
       <body>
         <header>
-          <span class="brand">license-sync</span>
+          <a class="brand" href="/">
+            license-sync
+          </a>
           {viewer ? (
             <nav aria-label="Main">
               {partner ? (

@@ -1,8 +1,28 @@
-import { Csrf, Page, type Viewer } from './layout.js';
+import { Csrf, Page, when, type Viewer } from './layout.js';
+
+/** One partner's row: who uses it, its consent, and how its last refresh went. */
+export interface OperatorPartnerRow {
+  id: string;
+  name: string;
+  users: string[];
+  consent: 'active' | 'needs_reconsent' | 'none';
+  lastRun: {
+    status: 'running' | 'completed' | 'stopped';
+    at: Date;
+    failed: number;
+    noAccess: number;
+  } | null;
+}
+
+const consentWords = {
+  active: <span class="ok">Consent granted</span>,
+  needs_reconsent: <span class="bad">Consent must be granted again</span>,
+  none: <span class="muted">No consent yet</span>,
+};
 
 export interface OperatorPageProps {
   viewer: Viewer;
-  partners: { id: string; name: string; users: string[] }[];
+  partners: OperatorPartnerRow[];
   flash?: string | undefined;
   error?: string | undefined;
 }
@@ -23,35 +43,70 @@ export function OperatorPage({ viewer, partners, flash, error }: OperatorPagePro
       ) : null}
       <section aria-labelledby="partners">
         <h2 id="partners">Partners</h2>
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">Partner</th>
-              <th scope="col">Users</th>
-              <th scope="col">
-                <span class="muted">Actions</span>
-              </th>
-            </tr>
-          </thead>
-          <tbody>
-            {partners.map((p) => (
+        {partners.length === 0 ? (
+          <p class="muted" data-testid="no-partners">
+            No partners yet. Add the first one below; its users can then grant consent.
+          </p>
+        ) : (
+          <table>
+            <thead>
               <tr>
-                <td>
-                  <a href={`/partners/${p.id}/delegated-admin`}>{p.name}</a>
-                </td>
-                <td>{p.users.join(', ') || <span class="muted">none</span>}</td>
-                <td>
-                  <form method="post" action={`/partners/${p.id}/refresh`} class="inline">
-                    <Csrf token={viewer.csrfToken} />
-                    <button type="submit" aria-label={`Sync now ${p.name}`}>
-                      Sync now
-                    </button>
-                  </form>
-                </td>
+                <th scope="col">Partner</th>
+                <th scope="col">Users</th>
+                <th scope="col">Status</th>
+                <th scope="col">Last refresh</th>
+                <th scope="col">Failures</th>
+                <th scope="col">
+                  <span class="muted">Actions</span>
+                </th>
               </tr>
-            ))}
-          </tbody>
-        </table>
+            </thead>
+            <tbody>
+              {partners.map((p) => (
+                <tr data-testid="partner-row">
+                  <td>
+                    <a href={`/partners/${p.id}/delegated-admin`}>{p.name}</a>
+                  </td>
+                  <td>{p.users.join(', ') || <span class="muted">none</span>}</td>
+                  <td>{consentWords[p.consent]}</td>
+                  <td>
+                    {p.lastRun ? (
+                      p.lastRun.status === 'running' ? (
+                        'Running'
+                      ) : (
+                        `${p.lastRun.status === 'completed' ? 'Completed' : 'Stopped'} ${when(p.lastRun.at)}`
+                      )
+                    ) : (
+                      <span class="muted">never</span>
+                    )}
+                  </td>
+                  <td>
+                    {p.lastRun && p.lastRun.failed + p.lastRun.noAccess > 0 ? (
+                      <a class="bad" href={`/partners/${p.id}/delegated-admin`}>
+                        {[
+                          p.lastRun.failed > 0 ? `${p.lastRun.failed} failed` : '',
+                          p.lastRun.noAccess > 0 ? `${p.lastRun.noAccess} without access` : '',
+                        ]
+                          .filter(Boolean)
+                          .join(', ')}
+                      </a>
+                    ) : (
+                      <span class="muted">{p.lastRun ? 'none' : '—'}</span>
+                    )}
+                  </td>
+                  <td>
+                    <form method="post" action={`/partners/${p.id}/refresh`} class="inline">
+                      <Csrf token={viewer.csrfToken} />
+                      <button type="submit" aria-label={`Sync now ${p.name}`}>
+                        Sync now
+                      </button>
+                    </form>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
         <p>
           <a href="/admin/queues">Open the queue dashboard (Bull Board)</a>
         </p>

@@ -215,3 +215,37 @@ export async function startBillingReconciliation(
   if (jobs.length > 0) await deps.queues.enqueueBulk('reconcileCompanyBilling', jobs);
   return { linked: jobs.length, unlinked };
 }
+
+/** How far a reconciliation asked for by hand has got. */
+export interface ReconciliationProgress {
+  /** The partner's job and every company job it queued have ended. */
+  finished: boolean;
+  /** Company jobs ended, of those queued (0 of 0 until the partner's job has queued them). */
+  companiesDone: number;
+  companies: number;
+}
+
+/**
+ * Follows the reconciliation queued as `jobIds.reconcileBilling(partnerId, key)`: its company
+ * jobs carry that job's id as their key. A job no longer kept (retention) counts as ended.
+ */
+export async function reconciliationProgress(
+  deps: Pick<ReconciliationDeps, 'queues' | 'psaConnections'>,
+  partnerId: string,
+  key: string,
+): Promise<ReconciliationProgress> {
+  const queue = deps.queues.get('billing');
+  const parentId = jobIds.reconcileBilling(partnerId, key);
+  const parent = await queue.getJob(parentId);
+  const ended = async (job: Awaited<ReturnType<typeof queue.getJob>>) =>
+    !job || ['completed', 'failed'].includes(await job.getState());
+  if (!(await ended(parent))) return { finished: false, companiesDone: 0, companies: 0 };
+  const links = await deps.psaConnections.links(partnerId);
+  const states = await Promise.all(
+    links.map(async (l) =>
+      ended(await queue.getJob(jobIds.reconcileCompanyBilling(l.companyId, parentId))),
+    ),
+  );
+  const companiesDone = states.filter(Boolean).length;
+  return { finished: companiesDone === states.length, companiesDone, companies: states.length };
+}

@@ -1,5 +1,6 @@
 import {
   basesFor,
+  parseSourceKey,
   sourceKey,
   type ApplyMode,
   type BillingSource,
@@ -10,6 +11,7 @@ import type { PsaClient, PsaCompany } from '../psa/client.js';
 import type { CustomLicenseStore } from '../store/custom-licenses.js';
 import type { PartnerStore } from '../store/partners.js';
 import type { PsaCompanyLink, PsaProductMapping } from '../store/psa-connections.js';
+import type { PsaSyncStore } from '../store/psa-sync.js';
 import { microsoftCounts } from './billing-reconciliation.js';
 import type { PsaDeps } from './psa-connections.js';
 import type { RefreshRunStore } from '../store/refresh-runs.js';
@@ -162,6 +164,47 @@ export async function microsoftProducts(
       });
   }
   return [...products.values()].sort((a, b) => a.name.localeCompare(b.name));
+}
+
+export interface MappableProduct extends MicrosoftProduct {
+  /** False: no company's Microsoft counts have it; a mapping or a reconciliation row names it. */
+  countedByMicrosoft: boolean;
+}
+
+/**
+ * Every product the setup page offers to map: the Microsoft products, then those only a
+ * mapping or the last reconciliation still names (a SKU Microsoft no longer counts, still
+ * billed in the PSA). Any other SKU can be mapped by its id.
+ */
+export async function mappableProducts(
+  deps: MappingDeps & { psaSync: Pick<PsaSyncStore, 'reconciliation'> },
+  partnerId: string,
+): Promise<MappableProduct[]> {
+  const [products, mappings, rows] = await Promise.all([
+    microsoftProducts(deps, partnerId),
+    deps.psaConnections.mappings(partnerId),
+    deps.psaSync.reconciliation(partnerId),
+  ]);
+  const listed = new Map<string, MappableProduct>(
+    products.map((p) => [p.sourceKey, { ...p, countedByMicrosoft: true }]),
+  );
+  const named = (key: string, name: string) => {
+    const source = parseSourceKey(key);
+    if (!source || listed.has(key)) return;
+    const term = source.kind === 'sku' && source.term ? ` (${source.term})` : '';
+    listed.set(key, {
+      sourceKey: key,
+      source,
+      name: name.endsWith(term) ? name : `${name}${term}`,
+      bases: basesFor(source),
+      companies: 0,
+      countedByMicrosoft: false,
+    });
+  };
+  // A reconciliation row knows Microsoft's name; a mapping only the PSA's.
+  for (const r of rows) named(r.sourceKey, r.productName);
+  for (const m of mappings) named(m.sourceKey, m.psaProductName);
+  return [...listed.values()].sort((a, b) => a.name.localeCompare(b.name));
 }
 
 /** Maps a Microsoft product to a PSA product; the product must exist in the PSA. */

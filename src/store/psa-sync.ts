@@ -1,4 +1,15 @@
-import { and, desc, eq, gt, inArray, isNotNull, isNull, notInArray, sql } from 'drizzle-orm';
+import {
+  and,
+  desc,
+  eq,
+  getTableColumns,
+  gt,
+  inArray,
+  isNotNull,
+  isNull,
+  notInArray,
+  sql,
+} from 'drizzle-orm';
 import type { PlannedChange, ReconciliationRow } from '../domain/billing.js';
 import type { PsaKind } from '../psa/client.js';
 import { recordAudit } from './audit.js';
@@ -15,6 +26,15 @@ import {
 export type StoredReconciliationRow = typeof reconciliationRows.$inferSelect;
 export type SyncChange = typeof psaSyncChanges.$inferSelect;
 export type LedgerEntry = typeof psaSyncLedger.$inferSelect;
+/** A ledger entry as it is shown. */
+export type LedgerRecord = LedgerEntry & {
+  /**
+   * What the PSA billed when the change was planned (null once its change is gone). For a write
+   * found already applied, `before` is the PSA's quantity read at the time, which was already
+   * `after`: this is the quantity the write moved from, as known.
+   */
+  plannedBefore: number | null;
+};
 
 /** Reconciliation rows, the sync plan's changes and the ledger of what was written. */
 export class PsaSyncStore {
@@ -353,10 +373,11 @@ export class PsaSyncStore {
   }
 
   /** The ledger, newest first: the partner's, or one company's. */
-  ledger(partnerId: string, companyId?: string): Promise<LedgerEntry[]> {
+  ledger(partnerId: string, companyId?: string): Promise<LedgerRecord[]> {
     return this.db
-      .select()
+      .select({ ...getTableColumns(psaSyncLedger), plannedBefore: psaSyncChanges.before })
       .from(psaSyncLedger)
+      .leftJoin(psaSyncChanges, eq(psaSyncChanges.id, psaSyncLedger.changeId))
       .where(
         and(
           eq(psaSyncLedger.partnerId, partnerId),

@@ -2,11 +2,13 @@ import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { expect } from 'chai';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { ConnectwiseState } from '../../emulator/psa/connectwise/state.js';
 import {
   customers,
   fixture,
   partnerTenant,
   seedBillingPartner,
+  sku,
   tenant,
 } from '../support/billing-fixture.js';
 import { launchBrowser } from '../support/browser.js';
@@ -125,6 +127,19 @@ describe('the Billing tab in a browser (ConnectWise PSA emulator)', function () 
         })
         .map((e) => e.textContent),
     );
+
+  /** The header's height and its words broken over two lines (none should be). */
+  const header = (page: Page) =>
+    page.locator('header').evaluate((el) => ({
+      height: Math.round(el.getBoundingClientRect().height),
+      broken: [...el.querySelectorAll('a, .brand, .who, button')]
+        .filter((e) => {
+          const range = document.createRange();
+          range.selectNodeContents(e);
+          return new Set([...range.getClientRects()].map((r) => Math.round(r.top))).size > 1;
+        })
+        .map((e) => e.textContent),
+    }));
 
   it('connects ConnectWise PSA, links and maps, compares, writes what was approved and records it', async () => {
     const { partnerId, company } = await seedBillingPartner(h, 'Billing Browser Partner');
@@ -249,6 +264,32 @@ describe('the Billing tab in a browser (ConnectWise PSA emulator)', function () 
         .textContent(),
     ).to.equal('Microsoft 365 Business Premium (P1Y) (1 company)');
 
+    // Visio, which no company has any more yet Contoso is still billed for: mapped by its SKU
+    // id, refused first with the API's own words.
+    const other = page.getByTestId('other-product');
+    const mapOther = async (skuId: string, term: string, basis: string) => {
+      await other.getByLabel('SKU id').fill(skuId);
+      await other.getByLabel('Term').selectOption(term);
+      await other.getByLabel('PSA product').selectOption({ label: 'Visio Plan 2' });
+      await other.getByLabel('Count basis').selectOption({ label: basis });
+      await other.getByRole('button', { name: 'Map this product' }).click();
+    };
+    await mapOther('not-a-sku', '', 'Purchased seats');
+    expect(await flash(page)).to.equal('Not mapped: Invalid request: source.skuId: Invalid UUID.');
+    await mapOther(sku.visio, 'P1Y', 'Assigned seats');
+    expect(await flash(page)).to.equal(
+      'Not mapped: Seats of one term can only be billed as purchased: Microsoft assigns seats per product, not per term.',
+    );
+    await mapOther(sku.visio, '', 'Purchased seats');
+    expect(await flash(page)).to.equal('Mapped to Visio Plan 2.');
+    const visio = productRow('Visio Plan 2');
+    expect(await visio.locator('td[data-label="Microsoft product"]').textContent()).to.equal(
+      'Visio Plan 2 (not counted by Microsoft)',
+    );
+    expect(await visio.locator('td[data-label="Billed as"]').textContent()).to.equal(
+      'Visio Plan 2, Purchased seats, after approval',
+    );
+
     // Compare: one job per linked company, and Business Basic, mapped to apply automatically,
     // written to Fabrikam's agreement without a person.
     await page.getByRole('link', { name: 'Billing', exact: true }).click();
@@ -257,23 +298,27 @@ describe('the Billing tab in a browser (ConnectWise PSA emulator)', function () 
       'the comparison of two companies and the automatic write',
     );
     await page.getByRole('button', { name: 'Compare again now' }).click();
-    expect(await flash(page)).to.equal(
-      'Comparing with the PSA now; reload this page in a minute to see the result.',
-    );
+    expect(await flash(page)).to.equal('Comparing with the PSA now.');
     await compared;
     expect(psa.billed(21, 103)).to.equal(2);
-    await page.reload();
+    // No reload: the page follows the comparison and the write, then stops refreshing.
+    await page
+      .getByTestId('comparing')
+      .filter({ hasText: 'Compared with the PSA: the numbers below are the new ones.' })
+      .waitFor({ timeout: 30_000 });
+    expect(await page.locator('meta[http-equiv="refresh"]').count()).to.equal(0);
 
     expect(await reconciliation(page)).to.deep.equal([
       ['Contoso Ltd', 'Exchange Online (Plan 1)', '3', '2', '3', '-1'],
       ['Contoso Ltd', 'Microsoft 365 Business Premium', '15', '12', '14', '+1'],
+      ['Contoso Ltd', 'Visio Plan 2', '0', '0', '2', '-2'],
       ['Fabrikam, Inc.', 'Microsoft 365 Business Basic', '2', '1', '2', '0'],
       ['Fabrikam, Inc.', 'Microsoft 365 Business Premium', '4', '4', '4', '0'],
       ['Northwind Traders', 'Microsoft 365 Business Premium (not mapped)', '1', '1', '—', '—'],
     ]);
     expect(
       (await page.getByTestId('totals').locator('th, td').allTextContents()).map((t) => t.trim()),
-    ).to.deep.equal(['Totals (5 rows, 2 differing)', '25', '20', '23', '0', '']);
+    ).to.deep.equal(['Totals (6 rows, 3 differing)', '25', '20', '25', '-2', '']);
 
     expect(await page.getByTestId('unmapped-notice').textContent()).to.equal(
       '1 company is not linked to a PSA company: set them up.',
@@ -290,6 +335,7 @@ describe('the Billing tab in a browser (ConnectWise PSA emulator)', function () 
     expect(await plan()).to.have.deep.members([
       ['Contoso Ltd', 'Exchange Online (Plan 1)', '3 → 2', 'Waiting for approval'],
       ['Contoso Ltd', 'Microsoft 365 Business Premium', '14 → 15', 'Waiting for approval'],
+      ['Contoso Ltd', 'Visio Plan 2', 'Cancel the line (billed 2)', 'Waiting for approval'],
     ]);
     expect(psa.billed(11, 101)).to.equal(14);
     expect(psa.billed(11, 102)).to.equal(3);
@@ -304,6 +350,7 @@ describe('the Billing tab in a browser (ConnectWise PSA emulator)', function () 
     expect((await reconciliation(page)).map((r) => [r[0], r[1], r[5]])).to.deep.equal([
       ['Contoso Ltd', 'Exchange Online (Plan 1)', '-1'],
       ['Contoso Ltd', 'Microsoft 365 Business Premium', '+1'],
+      ['Contoso Ltd', 'Visio Plan 2', '-2'],
     ]);
     await page.getByRole('link', { name: 'Unmapped' }).click();
     await page.waitForURL(/\?unmapped=true$/);
@@ -311,7 +358,7 @@ describe('the Billing tab in a browser (ConnectWise PSA emulator)', function () 
       ['Northwind Traders', 'Microsoft 365 Business Premium (not mapped)'],
     ]);
     await page.getByRole('link', { name: 'All', exact: true }).click();
-    expect(await page.getByTestId('reconciliation-row').count()).to.equal(5);
+    expect(await page.getByTestId('reconciliation-row').count()).to.equal(6);
 
     // The export: RFC 4180 (CRLF, a name with a comma quoted), product names in full.
     const [download] = await Promise.all([
@@ -323,7 +370,7 @@ describe('the Billing tab in a browser (ConnectWise PSA emulator)', function () 
     expect(lines[0]).to.match(/^company,company_id,customer_tenant_id,product,sku_id,/);
     expect(lines.at(-1)).to.equal('');
     expect(csv.replace(/\r\n/g, '')).to.not.include('\n');
-    expect(lines.slice(1, -1).map((l) => l.split(',').slice(0, 5))).to.have.lengthOf(5);
+    expect(lines.slice(1, -1).map((l) => l.split(',').slice(0, 5))).to.have.lengthOf(6);
     expect(
       lines.filter((l) => l.startsWith('"Fabrikam, Inc.",')).map((l) => l.split(',')[4]),
     ).to.have.members(['Microsoft 365 Business Basic', 'Microsoft 365 Business Premium']);
@@ -342,8 +389,9 @@ describe('the Billing tab in a browser (ConnectWise PSA emulator)', function () 
     expect(psa.billed(11, 101)).to.equal(15);
     expect(psa.billed(11, 102)).to.equal(3);
     await page.reload();
-    expect(await plan()).to.deep.equal([
+    expect(await plan()).to.have.deep.members([
       ['Contoso Ltd', 'Exchange Online (Plan 1)', '3 → 2', 'Waiting for approval'],
+      ['Contoso Ltd', 'Visio Plan 2', 'Cancel the line (billed 2)', 'Waiting for approval'],
     ]);
     expect(await reconciliation(page)).to.deep.include([
       'Contoso Ltd',
@@ -353,6 +401,19 @@ describe('the Billing tab in a browser (ConnectWise PSA emulator)', function () 
       '15',
       '0',
     ]);
+
+    // Exchange set to 2 in the PSA itself before its approved change is written: the write
+    // finds its target in place, sends nothing, and the ledger says so.
+    const exchange = [...(psa.emulator.state as ConnectwiseState).additions.values()].find(
+      (a) => a.agreementId === 11 && a.productId === 102,
+    )!;
+    exchange.quantity = 2;
+    const found = billingJobsCompleted({ 'apply-billing-': 1 }, 'the write found in place');
+    await page
+      .getByLabel('Approve Exchange Online (Plan 1) for Contoso Ltd', { exact: true })
+      .check();
+    await page.getByRole('button', { name: 'Approve selected' }).click();
+    await found;
 
     // The ledger, for the partner and on the company's page.
     const ledgerRow = {
@@ -364,10 +425,16 @@ describe('the Billing tab in a browser (ConnectWise PSA emulator)', function () 
     const written = await tableRows(page, 'ledger', 'ledger-row');
     // Newest first: the approved write, then the automatic one of the comparison.
     expect(written.map((r) => [r.Company, r.Product, r.Quantity, r['Approved by']])).to.deep.equal([
+      [
+        'Contoso Ltd',
+        'Exchange Online (Plan 1)',
+        'Already applied: billed 2 (was 3 when planned)',
+        partnerUser!.email,
+      ],
       ['Contoso Ltd', 'Microsoft 365 Business Premium', '14 → 15', partnerUser!.email],
       ['Fabrikam, Inc.', 'Microsoft 365 Business Basic', '0 → 2', 'automatic'],
     ]);
-    expect(written[0]!['PSA record']).to.match(/^ConnectWise PSA \d+$/);
+    expect(written[1]!['PSA record']).to.match(/^ConnectWise PSA \d+$/);
     await page.goto(`${base}/partners/${partnerId}/billing/setup`);
     await linkRow('Contoso Ltd').getByRole('link', { name: 'Agreement and history' }).click();
     await page.getByRole('heading', { name: 'Contoso Ltd · Contoso' }).waitFor();
@@ -378,19 +445,27 @@ describe('the Billing tab in a browser (ConnectWise PSA emulator)', function () 
         .textContent(),
     ).to.equal('Contoso Microsoft 365');
     const companyRows = await tableRows(page, 'ledger', 'ledger-row');
-    expect(companyRows).to.have.lengthOf(1);
-    expect(companyRows[0]).to.include(ledgerRow);
+    expect(companyRows).to.have.lengthOf(2);
+    expect(companyRows[1]).to.include(ledgerRow);
     expect(await wrappedValues(page)).to.deep.equal([]);
+    expect(await header(page)).to.deep.equal({ height: 65, broken: [] });
 
     // On a phone the tables become cards: nothing wider than the screen, no number broken.
     await page.setViewportSize({ width: 375, height: 812 });
-    for (const path of ['', '/setup', '/ledger', `/companies/${company[tenant.contoso]}`]) {
-      await page.goto(`${base}/partners/${partnerId}/billing${path}`);
+    // The header keeps two rows (brand and log-out, then the tabs), no word broken.
+    const paths = ['', '/setup', '/ledger', `/companies/${company[tenant.contoso]}`].map(
+      (p) => `billing${p}`,
+    );
+    for (const path of [...paths, 'delegated-admin', 'companies', 'access']) {
+      await page.goto(`${base}/partners/${partnerId}/${path}`);
       expect(
         await page.evaluate(() => document.documentElement.scrollWidth),
-        `billing${path} at 375 px`,
+        `${path} at 375 px`,
       ).to.be.at.most(375);
-      expect(await wrappedValues(page), `billing${path} at 375 px`).to.deep.equal([]);
+      expect(await wrappedValues(page), `${path} at 375 px`).to.deep.equal([]);
+      const { height, broken } = await header(page);
+      expect(broken, `${path}'s header at 375 px`).to.deep.equal([]);
+      expect(height, `${path}'s header at 375 px`).to.be.at.most(90);
     }
   });
 });

@@ -6,7 +6,7 @@ import type { Services } from '../../dependencies.js';
 import { jobIds } from '../../queue/catalog.js';
 import type { JobQueues } from '../../queue/job-queues.js';
 import { enqueueApply } from '../../services/billing-reconciliation.js';
-import type { LedgerEntry, StoredReconciliationRow, SyncChange } from '../../store/psa-sync.js';
+import type { LedgerRecord, StoredReconciliationRow, SyncChange } from '../../store/psa-sync.js';
 import { HttpError } from '../http-error.js';
 import { parseOr400 } from '../validation.js';
 import { partnerOr404 } from './partners.js';
@@ -152,7 +152,13 @@ const changeView = (c: SyncChange) => ({
   createdAt: c.createdAt,
 });
 
-const ledgerView = (e: LedgerEntry) => ({
+/**
+ * A ledger entry: `before` and `after` are the PSA's quantity read just before the write and
+ * the one it bills after. `alreadyApplied`: the PSA already billed `after` (a retry after a
+ * crash, or a change made in the PSA), nothing was sent, so `before` equals `after`;
+ * `plannedBefore` is then what it moved from, as the plan read it (null once its change is gone).
+ */
+const ledgerView = (e: LedgerRecord) => ({
   id: e.id,
   companyId: e.companyId,
   changeId: e.changeId,
@@ -166,6 +172,7 @@ const ledgerView = (e: LedgerEntry) => ({
   effectiveDate: e.effectiveDate,
   psaResponseId: e.psaResponseId,
   alreadyApplied: e.alreadyApplied,
+  plannedBefore: e.plannedBefore,
   approvedBy: e.approvedBy,
   appliedAt: e.appliedAt,
 });

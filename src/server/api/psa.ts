@@ -80,7 +80,8 @@ const sourceSchema = z.discriminatedUnion('kind', [
     .strict(),
   z.object({ kind: z.literal('custom'), definitionId: z.uuid() }).strict(),
 ]);
-const mappingBody = z
+/** A product mapping as the API takes it; the setup page's forms are checked by it too. */
+export const productMappingBody = z
   .object({
     source: sourceSchema,
     psaProductId: id,
@@ -187,7 +188,7 @@ export function psaRouter(services: Services, actor: string): Router {
 
   router.post('/partners/:id/psa/product-mappings', async (req, res) => {
     const partner = await partnerOr404(services, req.params.id);
-    const body = parseOr400(mappingBody, req.body ?? {});
+    const body = parseOr400(productMappingBody, req.body ?? {});
     const { client } = await psaClientOr409(services, partner.id);
     const mapping = await psaCall(() => mapProduct(services, partner.id, client, body, actor));
     res.status(201).json(mapping);

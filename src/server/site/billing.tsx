@@ -6,18 +6,23 @@ import { psaKinds, type PsaKind } from '../../psa/client.js';
 import { PsaError } from '../../psa/errors.js';
 import { jobIds } from '../../queue/catalog.js';
 import type { JobQueues } from '../../queue/job-queues.js';
-import { enqueueApply } from '../../services/billing-reconciliation.js';
+import {
+  enqueueApply,
+  reconciliationProgress,
+  type ReconciliationProgress,
+} from '../../services/billing-reconciliation.js';
 import { psaClientFor, saveConnection, testConnection } from '../../services/psa-connections.js';
 import {
   companyMatches,
   linkCompany,
   MappingRefused,
+  mappableProducts,
   mapProduct,
-  microsoftProducts,
   unmapped,
 } from '../../services/psa-mapping.js';
-import type { LedgerEntry } from '../../store/psa-sync.js';
+import type { LedgerRecord } from '../../store/psa-sync.js';
 import { reconciliationCsv, reconciliationTotals, reconciliationView } from '../api/billing.js';
+import { productMappingBody } from '../api/psa.js';
 import { HttpError } from '../http-error.js';
 import { invalidRequestSentence } from '../validation.js';
 import { BillingPage, psaNames, type ReconciliationFilter } from '../views/billing.js';
@@ -28,6 +33,9 @@ import { signedIn, type PageContext } from './page-context.js';
 
 const filterOf = (q: Request['query']): ReconciliationFilter =>
   q.differences === 'true' ? 'differences' : q.unmapped === 'true' ? 'unmapped' : 'all';
+/** The key of a reconciliation a page asked for (`page-<ms>`), which the page then follows. */
+const comparingKey = (q: Request['query']) =>
+  typeof q.comparing === 'string' && /^page-\d{1,15}$/.test(q.comparing) ? q.comparing : undefined;
 const bodyOf = (req: Request) => (req.body ?? {}) as Record<string, unknown>;
 const text = (v: unknown) => (typeof v === 'string' ? v.trim() : '');
 /** `words` ended by one full stop: a PSA's own message often brings its own. */
@@ -55,7 +63,7 @@ export function billingPages(options: {
     return company;
   }
 
-  async function ledgerRows(partnerId: string, entries: LedgerEntry[]): Promise<LedgerRow[]> {
+  async function ledgerRows(partnerId: string, entries: LedgerRecord[]): Promise<LedgerRow[]> {
     const names = new Map(
       (await services.partners.companies(partnerId)).map((c) => [c.id, c.name]),
     );
@@ -70,6 +78,15 @@ export function billingPages(options: {
   router.get('/partners/:id/billing', signedIn, async (req, res) => {
     const partner = await partnerFor(req);
     const filter = filterOf(req.query);
+    const key = comparingKey(req.query);
+    // Read before the rows: once it says finished, the rows read next are the new ones.
+    const comparing: ReconciliationProgress | undefined = key
+      ? await reconciliationProgress(
+          { queues, psaConnections: services.psaConnections },
+          partner.id,
+          key,
+        )
+      : undefined;
     const [rows, connection, changes, missing, companies] = await Promise.all([
       reconciliationView(services, partner.id, {
         differences: filter === 'differences',
@@ -97,6 +114,7 @@ export function billingPages(options: {
           }))}
           unmappedProducts={missing.products.length}
           unlinkedCompanies={missing.companies.length}
+          comparing={comparing}
           flash={takeFlash(req)}
         />,
       ),
@@ -120,16 +138,18 @@ export function billingPages(options: {
     const partner = await partnerFor(req);
     if (!(await services.psaConnections.get(partner.id)))
       return back(req, res, `/partners/${partner.id}/billing`, 'Connect a PSA first.');
+    const key = `page-${Date.now()}`;
     await queues.enqueue(
       'reconcileBilling',
       { partnerId: partner.id },
-      { jobId: jobIds.reconcileBilling(partner.id, `page-${Date.now()}`) },
+      { jobId: jobIds.reconcileBilling(partner.id, key) },
     );
+    // The page follows the comparison it asked for and shows its numbers once it is done.
     back(
       req,
       res,
-      `/partners/${partner.id}/billing`,
-      'Comparing with the PSA now; reload this page in a minute to see the result.',
+      `/partners/${partner.id}/billing?comparing=${key}`,
+      'Comparing with the PSA now.',
     );
   });
 
@@ -175,7 +195,7 @@ export function billingPages(options: {
       }
     }
     const [products, mappings] = await Promise.all([
-      microsoftProducts(services, partner.id),
+      mappableProducts(services, partner.id),
       services.psaConnections.mappings(partner.id),
     ]);
     const mappingOf = new Map(mappings.map((m) => [m.sourceKey, m]));
@@ -343,15 +363,29 @@ export function billingPages(options: {
     },
   );
 
+  // A listed product comes as its sourceKey; any other SKU as its id and term. Both are
+  // checked as the API checks them, and refused with its words.
   router.post('/partners/:id/billing/products', signedIn, async (req, res) => {
     const partner = await partnerFor(req);
     const body = bodyOf(req);
     const to = `/partners/${partner.id}/billing/setup`;
-    const source = parseSourceKey(text(body.sourceKey));
-    const basis = z.enum(['purchased', 'assigned', 'custom_count']).safeParse(body.countBasis);
-    if (!source || !basis.success)
-      throw new HttpError(400, 'invalid_request', 'Choose a product and a basis.');
+    const listed = text(body.sourceKey);
+    const source = listed
+      ? (parseSourceKey(listed) ?? listed)
+      : {
+          kind: 'sku',
+          skuId: text(body.skuId),
+          ...(text(body.term) ? { term: text(body.term) } : {}),
+        };
     if (!text(body.psaProductId)) return back(req, res, to, 'Choose the PSA product to bill.');
+    const parsed = productMappingBody.safeParse({
+      source,
+      psaProductId: text(body.psaProductId),
+      countBasis: body.countBasis,
+      applyMode: body.applyMode === 'automatic' ? 'automatic' : 'approval',
+    });
+    if (!parsed.success)
+      return back(req, res, to, `Not mapped: ${invalidRequestSentence(parsed.error)}`);
     const found = await psaClientFor(services, partner.id);
     if (!found) return back(req, res, to, 'Connect a PSA first.');
     try {
@@ -359,12 +393,7 @@ export function billingPages(options: {
         services,
         partner.id,
         found.client,
-        {
-          source,
-          psaProductId: text(body.psaProductId),
-          countBasis: basis.data,
-          applyMode: body.applyMode === 'automatic' ? 'automatic' : 'approval',
-        },
+        parsed.data,
         req.user!.email,
       );
       back(req, res, to, `Mapped to ${mapping.psaProductName}.`);

@@ -11,6 +11,8 @@ export interface LedgerRow {
   effectiveDate: string;
   psaResponseId: string;
   alreadyApplied: boolean;
+  /** What the PSA billed when the change was planned; null once the change is gone. */
+  plannedBefore: number | null;
   approvedBy: string;
   appliedAt: Date;
 }
@@ -37,10 +39,22 @@ function LedgerTable({ rows, showCompany }: { rows: LedgerRow[]; showCompany: bo
             <td data-label="Written">{when(r.appliedAt)}</td>
             {showCompany ? <td data-label="Company">{r.companyName}</td> : null}
             <td data-label="Product">{r.product}</td>
-            <td data-label="Quantity" class="nowrap">
-              {r.before} → {r.after}
+            <td data-label="Quantity">
+              {r.alreadyApplied ? (
+                // Nothing was sent: the PSA read before the write already billed its target,
+                // so its before is its after; the plan's before is what it moved from.
+                <>
+                  Already applied: <span class="nowrap">billed {r.after}</span>
+                  {r.plannedBefore === null ? null : (
+                    <span class="muted"> (was {r.plannedBefore} when planned)</span>
+                  )}
+                </>
+              ) : (
+                <span class="nowrap">
+                  {r.before} → {r.after}
+                </span>
+              )}
               {r.action === 'cancel' ? ' (cancelled)' : ''}
-              {r.alreadyApplied ? <span class="muted"> (already in the PSA)</span> : null}
             </td>
             <td data-label="Effective" class="nowrap">
               {day(r.effectiveDate)}

@@ -16,6 +16,8 @@ interface SetupProductRow {
   name: string;
   bases: string[];
   companies: number;
+  /** False: Microsoft counts it for no company; a mapping or the reconciliation names it. */
+  countedByMicrosoft: boolean;
   mapping: {
     id: string;
     psaProductId: string;
@@ -244,7 +246,9 @@ export function BillingSetupPage(props: BillingSetupProps) {
                     {p.name}
                     <span class="muted">
                       {' '}
-                      ({p.companies} {p.companies === 1 ? 'company' : 'companies'})
+                      {p.countedByMicrosoft
+                        ? `(${p.companies} ${p.companies === 1 ? 'company' : 'companies'})`
+                        : '(not counted by Microsoft)'}
                     </span>
                   </td>
                   <td data-label="Billed as">
@@ -291,6 +295,76 @@ export function BillingSetupPage(props: BillingSetupProps) {
               ))}
             </tbody>
           </table>
+          <h3 id="other-product">Another Microsoft product</h3>
+          <p class="muted small">
+            A product no company has any more, still billed in the PSA: its SKU id maps it.
+          </p>
+          <form
+            method="post"
+            action={`${base}/products`}
+            data-testid="other-product"
+            aria-labelledby="other-product"
+          >
+            <Csrf token={viewer.csrfToken} />
+            <p>
+              <label>
+                SKU id
+                <br />
+                <input
+                  name="skuId"
+                  type="text"
+                  required
+                  autocomplete="off"
+                  placeholder="00000000-0000-0000-0000-000000000000"
+                />
+              </label>
+            </p>
+            <p>
+              <label>
+                Term
+                <br />
+                <select name="term">
+                  <option value="">Every term</option>
+                  {['P1M', 'P1Y', 'P3Y'].map((t) => (
+                    <option value={t}>{t}</option>
+                  ))}
+                </select>
+              </label>
+            </p>
+            <p>
+              <label>
+                PSA product
+                <br />
+                <select name="psaProductId" required>
+                  <option value="">Choose a PSA product</option>
+                  {props.psaProducts.map((x) => (
+                    <option value={x.id}>{x.name}</option>
+                  ))}
+                </select>
+              </label>
+            </p>
+            <p>
+              <label>
+                Count basis
+                <br />
+                <select name="countBasis">
+                  <option value="purchased">{basisWords.purchased}</option>
+                  <option value="assigned">{basisWords.assigned}</option>
+                </select>
+              </label>
+            </p>
+            <p>
+              <label>
+                Changes applied
+                <br />
+                <select name="applyMode">
+                  <option value="approval">After approval</option>
+                  <option value="automatic">Automatically</option>
+                </select>
+              </label>
+            </p>
+            <button type="submit">Map this product</button>
+          </form>
         </section>
       ) : null}
     </Page>

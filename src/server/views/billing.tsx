@@ -1,3 +1,4 @@
+import type { ReconciliationProgress } from '../../services/billing-reconciliation.js';
 import type { ReconciliationView, reconciliationTotals } from '../api/billing.js';
 import { Csrf, day, Page, when, type Viewer } from './layout.js';
 
@@ -26,6 +27,8 @@ export interface BillingPageProps {
   plan: PlanRow[];
   unmappedProducts: number;
   unlinkedCompanies: number;
+  /** The comparison this page asked for, which it follows until it is done. */
+  comparing?: ReconciliationProgress | undefined;
   flash?: string | undefined;
 }
 
@@ -76,12 +79,36 @@ export function BillingPage(props: BillingPageProps) {
   const base = `/partners/${partner.id}/billing`;
   const query = filter === 'all' ? '' : `?${filter}=true`;
   const planned = plan.filter((p) => p.status === 'planned');
+  const comparing = props.comparing;
+  // Changes approved automatically are written right after the comparison: followed too.
+  const writing =
+    connection?.status !== 'broken' &&
+    plan.some((p) => p.status === 'approved' || p.status === 'applying');
+  const following = comparing ? !comparing.finished || writing : false;
   return (
-    <Page title="Billing" viewer={viewer} partner={partner} current="billing" wide>
+    <Page
+      title="Billing"
+      viewer={viewer}
+      partner={partner}
+      current="billing"
+      wide
+      refreshSeconds={following ? 2 : undefined}
+    >
       <h1>{partner.name} · Billing</h1>
       {props.flash ? (
         <p class="notice" role="status">
           {props.flash}
+        </p>
+      ) : null}
+      {comparing ? (
+        <p class="notice" data-testid="comparing" aria-live="polite">
+          {!following
+            ? 'Compared with the PSA: the numbers below are the new ones.'
+            : comparing.finished
+              ? 'Compared with the PSA; writing the approved changes. This page follows it.'
+              : comparing.companies > 0
+                ? `Comparing with the PSA: ${comparing.companiesDone} of ${several(comparing.companies, 'company', 'companies')} compared. This page follows it.`
+                : 'Comparing with the PSA: starting. This page follows it.'}
         </p>
       ) : null}
       {!connection ? (

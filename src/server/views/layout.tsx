@@ -103,7 +103,9 @@ export function Page({
           {viewer ? (
             <form method="post" action="/logout">
               <Csrf token={viewer.csrfToken} />
-              <span class="muted">{viewer.email} </span>
+              <span class="muted who" title={viewer.email}>
+                {viewer.email}
+              </span>{' '}
               <button type="submit">Log out</button>
             </form>
           ) : null}

@@ -5,7 +5,8 @@ export const stylesheet = `
 body { margin:0; font:16px/1.5 system-ui, -apple-system, "Segoe UI", sans-serif; color:var(--ink); background:#f6f8fa; }
 header { background:#fff; border-bottom:1px solid var(--line); padding:.75rem 1.5rem; display:flex; gap:1.5rem; align-items:center; flex-wrap:wrap; }
 header .brand { font-weight:700; color:var(--ink); text-decoration:none; }
-header nav a { margin-right:1rem; color:var(--accent); text-decoration:none; }
+header nav a { margin-right:1rem; color:var(--accent); text-decoration:none; white-space:nowrap; }
+header .who { white-space:nowrap; }
 header nav a[aria-current="page"] { font-weight:700; text-decoration:underline; }
 header form { margin-left:auto; }
 main { max-width:64rem; margin:1.5rem auto; padding:0 1.5rem; }
@@ -42,6 +43,16 @@ ul.summary .count { font-weight:700; display:inline-block; min-width:2ch; text-a
   table.stack td.num { text-align:left; }
   table.stack tfoot th { display:block; border:0; padding:.2rem 0; }
   main { padding:0 .75rem; }
+  /* A table not made of cards scrolls sideways inside itself, never the whole page. */
+  table:not(.stack) { display:block; overflow-x:auto; }
+  /* Two rows that never break a word: the brand and log-out, then the tabs (scrolling sideways
+     when an operator's six do not fit); a long email is cut short, its whole in the tooltip. */
+  header { padding:.5rem .75rem; gap:.25rem .75rem; }
+  header form { display:flex; align-items:center; gap:.4rem; min-width:0; }
+  header .who { max-width:8rem; overflow:hidden; text-overflow:ellipsis; }
+  header nav { order:1; flex:1 0 100%; display:flex; overflow-x:auto; }
+  header nav a { margin-right:.6rem; font-size:.95rem; }
+  header nav a:last-child { margin-right:0; }
 }
 .actions { display:flex; gap:.5rem; flex-wrap:wrap; margin-top:.75rem; }
 `;

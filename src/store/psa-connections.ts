@@ -1,6 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { and, eq, inArray, sql } from 'drizzle-orm';
-import type { ApplyMode, CountBasis, EffectiveDatePolicy } from '../domain/billing.js';
+import type {
+  ApplyMode,
+  CountBasis,
+  EffectiveDatePolicy,
+  ProrationPolicy,
+} from '../domain/billing.js';
 import type { PsaKind } from '../psa/client.js';
 import { recordAudit } from './audit.js';
 import type { Database } from './database.js';
@@ -84,6 +89,8 @@ export class PsaConnectionStore {
       settings: Record<string, unknown>;
       secrets: Record<string, string>;
       effectiveDatePolicy: EffectiveDatePolicy;
+      /** Default: prorate */
+      proration?: ProrationPolicy;
     },
     actor: string,
   ): Promise<PsaConnectionView> {
@@ -102,6 +109,7 @@ export class PsaConnectionStore {
           psaCredentialsContext(id),
         ),
         effectiveDatePolicy: input.effectiveDatePolicy,
+        proration: input.proration ?? 'prorate',
         status: 'untested' as const,
         lastError: null,
         lastTestedAt: null,

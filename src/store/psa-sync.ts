@@ -1,5 +1,5 @@
 import { and, desc, eq, gt, inArray, isNotNull, isNull, notInArray, sql } from 'drizzle-orm';
-import type { PlannedChange, ReconciliationRow } from '../domain/billing.js';
+import type { PlannedChange, ProrationPolicy, ReconciliationRow } from '../domain/billing.js';
 import type { PsaKind } from '../psa/client.js';
 import { recordAudit } from './audit.js';
 import type { Database } from './database.js';
@@ -99,7 +99,13 @@ export class PsaSyncStore {
   async replacePlan(
     partnerId: string,
     companyId: string,
-    plan: { changes: PlannedChange[]; containerId: string; effectiveDate: string },
+    plan: {
+      changes: PlannedChange[];
+      containerId: string;
+      effectiveDate: string;
+      /** Default: prorate */
+      proration?: ProrationPolicy;
+    },
   ): Promise<SyncChange[]> {
     return this.db.transaction(async (tx) => {
       // Two reconciliations of one company (a run's, a person's) plan one after the other.
@@ -123,7 +129,8 @@ export class PsaSyncStore {
         c.before === p.before &&
         c.psaLineId === p.psaLineId &&
         c.containerId === plan.containerId &&
-        c.effectiveDate === plan.effectiveDate;
+        c.effectiveDate === plan.effectiveDate &&
+        c.proration === (plan.proration ?? 'prorate');
       const kept = current.filter((c) => plan.changes.some((p) => same(c, p)));
       const stale = current.filter((c) => c.status === 'planned' && !kept.includes(c));
       if (stale.length > 0)
@@ -156,6 +163,7 @@ export class PsaSyncStore {
             before: c.before,
             target: c.target,
             effectiveDate: plan.effectiveDate,
+            proration: plan.proration ?? 'prorate',
             status: 'planned' as const,
           })),
         )
@@ -251,6 +259,7 @@ export class PsaSyncStore {
           before: write.before,
           after: write.after,
           effectiveDate: change.effectiveDate,
+          proration: change.proration,
           psaResponseId: write.responseId,
           alreadyApplied: write.alreadyApplied,
           approvedBy: change.approvedBy ?? 'automatic',

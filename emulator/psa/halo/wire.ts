@@ -1,3 +1,4 @@
+import { roundMoney } from '../proration.js';
 import {
   licenceLinkedQuantity,
   type HaloAzureTenantRecord,
@@ -67,4 +68,3 @@ export function renderInvoice(state: HaloState, invoice: HaloInvoiceRecord, with
   };
 }
 
-const roundMoney = (n: number) => Math.round(n * 100) / 100;

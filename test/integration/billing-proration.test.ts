@@ -22,8 +22,10 @@ import { within } from '../support/within.js';
 
 // The partner's proration choice, per PSA, through the API to what the PSA's emulator holds:
 // Contoso's Business Premium (14 → 15) is written without proration, then its Exchange
-// (3 → 2) with it. Expected prorated amounts are worked out here from the calendar month of
-// today (the emulators prorate by calendar month of their clock, which is the real one).
+// (3 → 2) with it. The ConnectWise and Halo emulators prorate by calendar month of their
+// clock, set to the 20th for that write (on the 1st the whole month is left, which would
+// hide a proration that charges the whole month); Autotask's emulator keeps the real clock,
+// since the effective date the sync plans is today's.
 
 interface Ledger {
   product: string;
@@ -32,10 +34,11 @@ interface Ledger {
 }
 
 const round = (n: number) => Math.round(n * 100) / 100;
-function restOfMonth(): number {
-  const now = new Date();
-  const days = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1, 0)).getUTCDate();
-  return (days - now.getUTCDate() + 1) / days;
+/** The share of `ms`'s calendar month left, that day included. */
+function restOfMonth(ms: number): number {
+  const d = new Date(ms);
+  const days = new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 0)).getUTCDate();
+  return (days - d.getUTCDate() + 1) / days;
 }
 const today = () => new Date().toISOString().slice(0, 10);
 
@@ -181,6 +184,11 @@ for (const kind of ['connectwise', 'autotask', 'halo'] as const) {
 
     it('writes a change with proration as the PSA understands it', async () => {
       expect((await connect('prorate')).status).to.equal(200);
+      if (kind !== 'autotask') {
+        const month = new Date().toISOString().slice(0, 7);
+        psa.emulator.base.clockOffsetMs = Date.parse(`${month}-20T12:00:00Z`) - Date.now();
+      }
+      const clock = psa.emulator.base.now();
       expect((await map(sku.exchange, 102, 'assigned')).status).to.equal(201);
       const planned = await syncContoso();
       expect(planned.map((c) => [c.product, c.proration])).to.deep.equal([
@@ -189,7 +197,7 @@ for (const kind of ['connectwise', 'autotask', 'halo'] as const) {
       expect(psa.billed(11, 102)).to.equal(2);
       if (kind === 'connectwise') {
         const held = holds.connectwise(psa, 102) as { unitPrice: number };
-        const proratePrice = round(held.unitPrice * restOfMonth());
+        const proratePrice = round(held.unitPrice * restOfMonth(clock));
         expect(held).to.include({
           flag: true,
           proratePrice,
@@ -209,9 +217,9 @@ for (const kind of ['connectwise', 'autotask', 'halo'] as const) {
           rows: [
             {
               quantity: -1,
-              unitprice: round(held.unit_price * restOfMonth()),
+              unitprice: round(held.unit_price * restOfMonth(clock)),
               isinvoiced: false,
-              date: today(),
+              date: new Date(clock).toISOString().slice(0, 10),
             },
           ],
         });

@@ -64,7 +64,10 @@ export function additionRoutes(
    * the quantity alone keeps them; one without the flag clears them.
    */
   const prorated = (
-    fields: Pick<StoredAddition, 'quantity' | 'unitPrice' | 'unitCost' | 'prorateCurrentPeriodFlag'>,
+    fields: Pick<
+      StoredAddition,
+      'quantity' | 'unitPrice' | 'unitCost' | 'prorateCurrentPeriodFlag'
+    >,
     current: StoredAddition | undefined,
   ) => {
     const change = fields.quantity - (current?.quantity ?? 0);

@@ -99,7 +99,7 @@ export interface HaloLineRecord {
 }
 
 /** A pending partial-period charge of a line (InvoiceDetailProRata). */
-export interface HaloProRataRecord {
+interface HaloProRataRecord {
   id: number;
   invoicedetailid: number;
   recurring_invoice_id: number;

@@ -67,4 +67,3 @@ export function renderInvoice(state: HaloState, invoice: HaloInvoiceRecord, with
     ...(withLines ? { lines } : {}),
   };
 }
-

@@ -102,7 +102,12 @@ export async function seedBilling(
   fields: Record<string, string>,
   billing: DemoBilling,
 ): Promise<void> {
-  await saveConnection(services, partnerId, { kind, effectiveDatePolicy: 'today', fields }, 'demo');
+  await saveConnection(
+    services,
+    partnerId,
+    { kind, effectiveDatePolicy: 'today', proration: 'prorate', fields },
+    'demo',
+  );
   await testConnection(services, partnerId);
   const companies = await services.partners.companies(partnerId);
   for (const link of billing.links) {

@@ -10,7 +10,8 @@ import { startPsaEmulator, type PsaEmulatorOptions, type RunningPsaEmulator } fr
  * tests and the demo describe their PSA this way; each PSA's emulator gets it in its own terms.
  */
 export interface PsaFixture {
-  products: { id: number; code: string; name: string }[];
+  /** unitPrice: what a seat bills a month. Default: 0 (Autotask: 10) */
+  products: { id: number; code: string; name: string; unitPrice?: number }[];
   companies: {
     id: number;
     name: string;
@@ -44,7 +45,12 @@ export async function startConnectwiseFixture(
         name: c.name,
         website: `https://www.${c.domain}`,
       })),
-      catalog: fixture.products.map((p) => ({ id: p.id, identifier: p.code, description: p.name })),
+      catalog: fixture.products.map((p) => ({
+        id: p.id,
+        identifier: p.code,
+        description: p.name,
+        price: p.unitPrice ?? 0,
+      })),
       agreements: fixture.companies.flatMap((c) =>
         c.containers.map((a) => ({
           id: a.id,
@@ -83,7 +89,11 @@ export async function startAutotaskFixture(
         companyName: c.name,
         webAddress: `https://www.${c.domain}`,
       })),
-      services: fixture.products.map((p) => ({ id: p.id, name: p.name, unitPrice: 10 })),
+      services: fixture.products.map((p) => ({
+        id: p.id,
+        name: p.name,
+        unitPrice: p.unitPrice ?? 10,
+      })),
       contracts: fixture.companies.flatMap((c) =>
         c.containers.map((k) => ({
           id: k.id,
@@ -118,7 +128,12 @@ export async function startHaloFixture(fixture: PsaFixture, secret: string, opti
         website: `https://www.${c.domain}`,
         domain: c.domain,
       })),
-      items: fixture.products.map((p) => ({ id: p.id, name: p.name, internalReference: p.code })),
+      items: fixture.products.map((p) => ({
+        id: p.id,
+        name: p.name,
+        internalReference: p.code,
+        recurringPrice: p.unitPrice ?? 0,
+      })),
       recurringInvoices: fixture.companies.flatMap((c) =>
         c.containers.map((k) => ({
           id: k.id,

@@ -14,6 +14,14 @@ export type SyncChangeStatus =
 export type EffectiveDatePolicy = 'today' | 'next_month';
 
 /**
+ * How the PSA bills a change that takes effect inside a billing period: prorate: the part of
+ * the period left is charged (or credited) at once; none: the change is billed from the next
+ * period on. Default: prorate (what Autotask always does, and ConnectWise and Halo can).
+ */
+export type ProrationPolicy = 'prorate' | 'none';
+export const prorationPolicies = ['prorate', 'none'] as const satisfies ProrationPolicy[];
+
+/**
  * What a PSA product mapping bills: one SKU whatever its term, one SKU on one term (ISO 8601
  * duration: P1M, P1Y, P3Y), or one custom license.
  */
@@ -272,9 +280,27 @@ export function planCompany(rows: ReconciliationRow[]): {
   return { changes, skipped };
 }
 
-/** The effective date of a change planned at `now` (UTC), as YYYY-MM-DD. */
-export function effectiveDate(policy: EffectiveDatePolicy, now: Date): string {
-  if (policy === 'today') return now.toISOString().slice(0, 10);
-  const first = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1, 1));
-  return first.toISOString().slice(0, 10);
+/**
+ * The effective date of a change planned at `now` (UTC), as YYYY-MM-DD. A PSA that prorates
+ * every change inside a period (`prorationByDate`: Autotask, which has no flag to turn it off)
+ * bills without proration only when the change starts a period: there, `none` moves the date
+ * to the first day of the next month. The other PSAs take a flag and keep the date.
+ */
+export function effectiveDate(
+  policy: EffectiveDatePolicy,
+  now: Date,
+  proration: { policy: ProrationPolicy; prorationByDate: boolean } = {
+    policy: 'prorate',
+    prorationByDate: false,
+  },
+): string {
+  const firstOfNextMonth = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1, 1))
+    .toISOString()
+    .slice(0, 10);
+  if (policy === 'next_month') return firstOfNextMonth;
+  const today = now.toISOString().slice(0, 10);
+  const startsPeriod = now.getUTCDate() === 1;
+  if (proration.prorationByDate && proration.policy === 'none' && !startsPeriod)
+    return firstOfNextMonth;
+  return today;
 }

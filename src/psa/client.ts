@@ -1,3 +1,5 @@
+import type { ProrationPolicy } from '../domain/billing.js';
+
 // What the billing sync needs from any PSA, in the sync's own words. Each PSA's client
 // (src/psa/<psa>/) maps these onto its API: a "billing container" is a ConnectWise agreement,
 // an Autotask contract or a Halo recurring invoice; a "line" is an agreement addition, a
@@ -50,6 +52,8 @@ export interface QuantityChange {
   target: number;
   /** YYYY-MM-DD */
   effectiveDate: string;
+  /** Whether the part of the period left is billed for the change. Default: prorate */
+  proration?: ProrationPolicy;
 }
 
 export interface AppliedChange {
@@ -71,6 +75,11 @@ export interface PsaRequestHooks {
 
 export interface PsaClient {
   readonly kind: PsaKind;
+  /**
+   * The PSA prorates every change inside a period and takes no flag to say otherwise
+   * (Autotask): only the effective date decides, so no proration means a period's first day.
+   */
+  readonly prorationByDate: boolean;
   /** Checks the address, credentials and permissions; throws a PsaError saying which failed. */
   testConnection(): Promise<{ description: string }>;
   listCompanies(): Promise<PsaCompany[]>;

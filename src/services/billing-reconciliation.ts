@@ -129,7 +129,11 @@ export async function reconcileCompanyBilling(
   const changes = await deps.psaSync.replacePlan(partnerId, companyId, {
     changes: plan.changes,
     containerId: link.containerId,
-    effectiveDate: effectiveDate(found.connection.effectiveDatePolicy, new Date()),
+    effectiveDate: effectiveDate(found.connection.effectiveDatePolicy, new Date(), {
+      policy: found.connection.proration,
+      prorationByDate: found.client.prorationByDate,
+    }),
+    proration: found.connection.proration,
   });
   summary.planned = changes.length;
   const automatic = new Set(

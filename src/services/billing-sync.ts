@@ -49,6 +49,7 @@ export async function applyCompanyChanges(
               ...line,
               target: change.target,
               effectiveDate: change.effectiveDate,
+              proration: change.proration,
             });
       await deps.psaSync.applied(change, { psaKind: connection.kind, ...result });
       if (result.alreadyApplied) summary.alreadyApplied += 1;

@@ -1,5 +1,5 @@
 import type { AxiosInstance } from 'axios';
-import type { EffectiveDatePolicy } from '../domain/billing.js';
+import type { EffectiveDatePolicy, ProrationPolicy } from '../domain/billing.js';
 import type { PsaClient, PsaKind } from '../psa/client.js';
 import { PsaError } from '../psa/errors.js';
 import type { PsaRegistry } from '../psa/registry.js';
@@ -35,15 +35,17 @@ export async function psaClientFor(
 export async function saveConnection(
   deps: PsaDeps,
   partnerId: string,
-  input: { kind: PsaKind; effectiveDatePolicy: EffectiveDatePolicy; fields: unknown },
+  input: {
+    kind: PsaKind;
+    effectiveDatePolicy: EffectiveDatePolicy;
+    proration: ProrationPolicy;
+    fields: unknown;
+  },
   actor: string,
 ): Promise<PsaConnectionView> {
-  const parsed = deps.psaRegistry.parse(input.kind, input.fields);
-  return deps.psaConnections.save(
-    partnerId,
-    { kind: input.kind, effectiveDatePolicy: input.effectiveDatePolicy, ...parsed },
-    actor,
-  );
+  const { fields, ...choices } = input;
+  const parsed = deps.psaRegistry.parse(input.kind, fields);
+  return deps.psaConnections.save(partnerId, { ...choices, ...parsed }, actor);
 }
 
 export type ConnectionTest =

@@ -1,6 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { and, eq, inArray, sql } from 'drizzle-orm';
-import type { ApplyMode, CountBasis, EffectiveDatePolicy } from '../domain/billing.js';
+import type {
+  ApplyMode,
+  CountBasis,
+  EffectiveDatePolicy,
+  ProrationPolicy,
+} from '../domain/billing.js';
 import type { PsaKind } from '../psa/client.js';
 import { psaSite } from '../psa/site.js';
 import { recordAudit } from './audit.js';
@@ -94,6 +99,8 @@ export class PsaConnectionStore {
       settings: Record<string, unknown>;
       secrets: Record<string, string>;
       effectiveDatePolicy: EffectiveDatePolicy;
+      /** Default: prorate */
+      proration?: ProrationPolicy;
     },
     actor: string,
   ): Promise<PsaConnectionView> {
@@ -116,6 +123,7 @@ export class PsaConnectionStore {
           psaCredentialsContext(id),
         ),
         effectiveDatePolicy: input.effectiveDatePolicy,
+        proration: input.proration ?? 'prorate',
         status: 'untested' as const,
         lastError: null,
         lastTestedAt: null,

@@ -10,7 +10,7 @@ import {
   notInArray,
   sql,
 } from 'drizzle-orm';
-import type { PlannedChange, ReconciliationRow } from '../domain/billing.js';
+import type { PlannedChange, ProrationPolicy, ReconciliationRow } from '../domain/billing.js';
 import type { PsaKind } from '../psa/client.js';
 import { recordAudit } from './audit.js';
 import type { Database } from './database.js';
@@ -120,7 +120,13 @@ export class PsaSyncStore {
   async replacePlan(
     partnerId: string,
     companyId: string,
-    plan: { changes: PlannedChange[]; containerId: string; effectiveDate: string },
+    plan: {
+      changes: PlannedChange[];
+      containerId: string;
+      effectiveDate: string;
+      /** Default: prorate */
+      proration?: ProrationPolicy;
+    },
   ): Promise<SyncChange[]> {
     return this.db.transaction(async (tx) => {
       // Two reconciliations of one company (a run's, a person's) plan one after the other.
@@ -167,7 +173,8 @@ export class PsaSyncStore {
         c.before === p.before &&
         c.psaLineId === p.psaLineId &&
         c.containerId === plan.containerId &&
-        c.effectiveDate === plan.effectiveDate;
+        c.effectiveDate === plan.effectiveDate &&
+        c.proration === (plan.proration ?? 'prorate');
       const kept = current.filter((c) => changes.some((p) => same(c, p)));
       const stale = current.filter((c) => c.status === 'planned' && !kept.includes(c));
       if (stale.length > 0)
@@ -200,6 +207,7 @@ export class PsaSyncStore {
             before: c.before,
             target: c.target,
             effectiveDate: plan.effectiveDate,
+            proration: plan.proration ?? 'prorate',
             status: 'planned' as const,
           })),
         )
@@ -295,6 +303,7 @@ export class PsaSyncStore {
           before: write.before,
           after: write.after,
           effectiveDate: change.effectiveDate,
+          proration: change.proration,
           psaResponseId: write.responseId,
           alreadyApplied: write.alreadyApplied,
           approvedBy: change.approvedBy ?? 'automatic',

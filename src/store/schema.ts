@@ -10,6 +10,7 @@ import type {
   ApplyMode,
   CountBasis,
   EffectiveDatePolicy,
+  ProrationPolicy,
   SyncAction,
   SyncChangeStatus,
 } from '../domain/billing.js';
@@ -523,6 +524,8 @@ export const psaConnections = pgTable(
       .$type<EffectiveDatePolicy>()
       .notNull()
       .default('today'),
+    /** Whether changes inside a billing period are prorated (src/domain/billing.ts). */
+    proration: text('proration').$type<ProrationPolicy>().notNull().default('prorate'),
     status: text('status').$type<PsaConnectionStatus>().notNull().default('untested'),
     /** The last failure, as the PSA worded it. */
     lastError: text('last_error'),
@@ -634,6 +637,8 @@ export const psaSyncChanges = pgTable(
     target: integer('target').notNull(),
     /** YYYY-MM-DD */
     effectiveDate: text('effective_date').notNull(),
+    /** The connection's proration when the change was planned: what the write asks for. */
+    proration: text('proration').$type<ProrationPolicy>().notNull().default('prorate'),
     status: text('status').$type<SyncChangeStatus>().notNull(),
     approvedBy: text('approved_by'),
     approvedAt: timestamp('approved_at', { withTimezone: true }),
@@ -668,6 +673,8 @@ export const psaSyncLedger = pgTable(
     before: integer('before').notNull(),
     after: integer('after').notNull(),
     effectiveDate: text('effective_date').notNull(),
+    /** The proration the write asked for; null for writes made before it was recorded. */
+    proration: text('proration').$type<ProrationPolicy>(),
     /** The PSA's id for the write (addition, adjustment, line). */
     psaResponseId: text('psa_response_id').notNull(),
     /** The PSA already billed the target when the write was retried: nothing was sent. */

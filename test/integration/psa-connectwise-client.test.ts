@@ -267,7 +267,10 @@ describe('the ConnectWise PSA client', () => {
         [
           'PATCH',
           '/v4_6_release/apis/3.0/finance/agreements/1002/additions/5002',
-          [{ op: 'replace', path: 'quantity', value: 50 }],
+          [
+            { op: 'replace', path: 'quantity', value: 50 },
+            { op: 'replace', path: 'prorateCurrentPeriodFlag', value: true },
+          ],
         ],
       ]);
       const again = lastLogId();
@@ -313,6 +316,7 @@ describe('the ConnectWise PSA client', () => {
         billCustomer: 'Billable',
         quantity: 6,
         effectiveDate: '2026-12-01T00:00:00Z',
+        prorateCurrentPeriodFlag: true,
       });
       const again = lastLogId();
       expect(

@@ -225,7 +225,9 @@ describe('HaloPSA client', () => {
       expect(emulator.state.lines.get(902)!.qty_order).to.equal(11);
       const writes = requests('POST', '/api/RecurringInvoice/updatelines');
       expect(writes).to.have.length(1);
-      expect(writes[0]!.body).to.deep.equal([{ id: 902, ihid: 71, qty_order: 11 }]);
+      expect(writes[0]!.body).to.deep.equal([
+        { id: 902, ihid: 71, qty_order: 11, prorata_next_invoice: true },
+      ]);
       const again = await halo.setQuantity(change);
       expect(again).to.deep.include({ lineId: '902', before: 11, after: 11, alreadyApplied: true });
       expect(

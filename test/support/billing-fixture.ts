@@ -66,7 +66,7 @@ export const customers: ScenarioInput['partners'][number]['customers'] = [
 export const fixture: PsaFixture = {
   products: [
     { id: 101, code: 'M365-BP', name: 'Microsoft 365 Business Premium' },
-    { id: 102, code: 'EXO-P1', name: 'Exchange Online (Plan 1)' },
+    { id: 102, code: 'EXO-P1', name: 'Exchange Online (Plan 1)', unitPrice: 4 },
     { id: 103, code: 'M365-BB', name: 'Microsoft 365 Business Basic' },
     { id: 104, code: 'VISIO-P2', name: 'Visio Plan 2' },
     { id: 105, code: 'BACKUP', name: 'Managed Backup' },

@@ -487,4 +487,32 @@ describe('effective date of a change', () => {
     expect(effectiveDate('next_month', lastMinute)).to.equal('2027-01-01');
     expect(effectiveDate('next_month', new Date('2026-12-01T00:00:00Z'))).to.equal('2027-01-01');
   });
+
+  describe('without proration', () => {
+    const byDate = (policy: 'prorate' | 'none') => ({ policy, prorationByDate: true });
+    const byFlag = (policy: 'prorate' | 'none') => ({ policy, prorationByDate: false });
+
+    it('starts the next period where the date alone decides (Autotask)', () => {
+      const march = new Date('2026-03-15T23:30:00Z');
+      expect(effectiveDate('today', march, byDate('none'))).to.equal('2026-04-01');
+      expect(effectiveDate('today', march, byDate('prorate'))).to.equal('2026-03-15');
+      const lastMinute = new Date('2026-12-31T23:59:59Z');
+      expect(effectiveDate('today', lastMinute, byDate('none'))).to.equal('2027-01-01');
+    });
+
+    it('keeps a date that already starts a period, and next month as it is', () => {
+      expect(effectiveDate('today', new Date('2026-03-01T08:00:00Z'), byDate('none'))).to.equal(
+        '2026-03-01',
+      );
+      expect(
+        effectiveDate('next_month', new Date('2026-03-15T00:00:00Z'), byDate('none')),
+      ).to.equal('2026-04-01');
+    });
+
+    it('keeps the day where the PSA takes a flag (ConnectWise, Halo)', () => {
+      const march = new Date('2026-03-15T23:30:00Z');
+      expect(effectiveDate('today', march, byFlag('none'))).to.equal('2026-03-15');
+      expect(effectiveDate('next_month', march, byFlag('none'))).to.equal('2026-04-01');
+    });
+  });
 });

@@ -19,9 +19,20 @@ const patchablePaths = [
   'description',
   'invoiceDescription',
   'serialNumber',
+  'prorateCurrentPeriodFlag',
 ] as const;
 
-type AdditionFields = Omit<StoredAddition, 'id' | 'agreementId' | 'lastUpdated' | 'updatedBy'>;
+type AdditionFields = Omit<
+  StoredAddition,
+  | 'id'
+  | 'agreementId'
+  | 'lastUpdated'
+  | 'updatedBy'
+  | 'proratePrice'
+  | 'prorateCost'
+  | 'extendedProratePrice'
+  | 'extendedProrateCost'
+>;
 type Result = { fields: AdditionFields } | { errors: FieldError[] };
 
 const problem = (code: string, field: string, message: string): FieldError => ({
@@ -115,6 +126,10 @@ export function additionFields(
     effectiveDate: optionalDate(errors, 'effectiveDate', b.effectiveDate),
     cancelledDate: optionalDate(errors, 'cancelledDate', b.cancelledDate),
     taxableFlag: b.taxableFlag === undefined ? false : b.taxableFlag === true,
+    prorateCurrentPeriodFlag:
+      b.prorateCurrentPeriodFlag === undefined || b.prorateCurrentPeriodFlag === null
+        ? false
+        : b.prorateCurrentPeriodFlag === true,
     description:
       textUpTo(errors, 'description', b.description, 60) ??
       (repointed || !current ? (product?.description ?? '') : current.description),
@@ -123,6 +138,15 @@ export function additionFields(
   };
   if (b.taxableFlag !== undefined && typeof b.taxableFlag !== 'boolean')
     errors.push(problem('InvalidValue', 'taxableFlag', 'The taxableFlag must be true or false.'));
+  const prorate = b.prorateCurrentPeriodFlag;
+  if (prorate !== undefined && prorate !== null && typeof prorate !== 'boolean')
+    errors.push(
+      problem(
+        'InvalidValue',
+        'prorateCurrentPeriodFlag',
+        'The prorateCurrentPeriodFlag must be true or false.',
+      ),
+    );
   if (fields.effectiveDate && fields.cancelledDate && fields.cancelledDate < fields.effectiveDate)
     errors.push(
       problem(
@@ -149,6 +173,7 @@ function writableView(a: StoredAddition): Record<string, unknown> {
     description: a.description,
     invoiceDescription: a.invoiceDescription,
     serialNumber: a.serialNumber,
+    prorateCurrentPeriodFlag: a.prorateCurrentPeriodFlag,
   };
 }
 

@@ -1,5 +1,6 @@
 import { Router, type Request, type Response } from 'express';
 import { requireLevel } from './access.js';
+import { remainingMonthShare, roundMoney } from '../proration.js';
 import { additionFields, patchedBody } from './addition-body.js';
 import { sendConnectwiseError } from './errors.js';
 import { sendCount, sendList } from './listing.js';
@@ -57,6 +58,35 @@ export function additionRoutes(
     lastUpdated: formatDate(state.base.now()),
     updatedBy: (res.locals.member as Member).identifier,
   });
+  /**
+   * The prorate fields of a write: a quantity change made with the flag bills (or credits)
+   * the changed seats for the rest of the emulator clock's calendar month. A write that leaves
+   * the quantity alone keeps them; one without the flag clears them.
+   */
+  const prorated = (
+    fields: Pick<
+      StoredAddition,
+      'quantity' | 'unitPrice' | 'unitCost' | 'prorateCurrentPeriodFlag'
+    >,
+    current: StoredAddition | undefined,
+  ) => {
+    const change = fields.quantity - (current?.quantity ?? 0);
+    if (current && change === 0) {
+      const { proratePrice, prorateCost, extendedProratePrice, extendedProrateCost } = current;
+      return { proratePrice, prorateCost, extendedProratePrice, extendedProrateCost };
+    }
+    if (!fields.prorateCurrentPeriodFlag)
+      return { proratePrice: 0, prorateCost: 0, extendedProratePrice: 0, extendedProrateCost: 0 };
+    const { share } = remainingMonthShare(state.base.now());
+    const proratePrice = roundMoney(fields.unitPrice * share);
+    const prorateCost = roundMoney(fields.unitCost * share);
+    return {
+      proratePrice,
+      prorateCost,
+      extendedProratePrice: roundMoney(proratePrice * change),
+      extendedProrateCost: roundMoney(prorateCost * change),
+    };
+  };
   const invalid = (res: Response, errors: Parameters<typeof sendConnectwiseError>[3]) =>
     sendConnectwiseError(res, 400, 'addition object is invalid', errors);
 
@@ -89,7 +119,13 @@ export function additionRoutes(
       return sendConnectwiseError(res, 400, 'Additions cannot be added to a cancelled agreement.');
     const result = additionFields(state, req.body);
     if ('errors' in result) return invalid(res, { errors: result.errors });
-    const addition = { id: state.nextAdditionId++, agreementId, ...result.fields, ...stamp(res) };
+    const addition = {
+      id: state.nextAdditionId++,
+      agreementId,
+      ...result.fields,
+      ...prorated(result.fields, undefined),
+      ...stamp(res),
+    };
     state.additions.set(addition.id, addition);
     res.status(201).json(view(res, addition));
   });
@@ -97,7 +133,12 @@ export function additionRoutes(
   const replace = (res: Response, current: StoredAddition, body: unknown) => {
     const result = additionFields(state, body, current);
     if ('errors' in result) return invalid(res, { errors: result.errors });
-    const updated = { ...current, ...result.fields, ...stamp(res) };
+    const updated = {
+      ...current,
+      ...result.fields,
+      ...prorated(result.fields, current),
+      ...stamp(res),
+    };
     state.additions.set(updated.id, updated);
     res.json(view(res, updated));
   };

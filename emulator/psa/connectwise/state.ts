@@ -24,6 +24,14 @@ export interface StoredAddition {
   invoiceDescription?: string | undefined;
   serialNumber?: string | undefined;
   taxableFlag: boolean;
+  /** Bill the rest of the current period for a change (emulator-proration in additions.ts). */
+  prorateCurrentPeriodFlag: boolean;
+  /** The unit price and cost for the rest of the month the last quantity change was made in. */
+  proratePrice: number;
+  prorateCost: number;
+  /** The prorated price and cost of that change's seats (negative: a credit). */
+  extendedProratePrice: number;
+  extendedProrateCost: number;
   lastUpdated: string;
   updatedBy: string;
 }
@@ -72,6 +80,11 @@ export function createConnectwiseState(
         cancelledDate: line.cancelledDate && formatDate(Date.parse(line.cancelledDate)),
         description: product.description,
         taxableFlag: false,
+        prorateCurrentPeriodFlag: false,
+        proratePrice: 0,
+        prorateCost: 0,
+        extendedProratePrice: 0,
+        extendedProrateCost: 0,
         lastUpdated: created,
         updatedBy: 'scenario',
       });

@@ -122,6 +122,11 @@ export function additionView(
     uom: 'Each',
     extPrice: a.unitPrice * (a.quantity - a.lessIncluded),
     extCost: a.unitCost * (a.quantity - a.lessIncluded),
+    prorateCurrentPeriodFlag: a.prorateCurrentPeriodFlag,
+    proratePrice: a.proratePrice,
+    prorateCost: a.prorateCost,
+    extendedProratePrice: a.extendedProratePrice,
+    extendedProrateCost: a.extendedProrateCost,
     ...(versionAtLeast(model, referenceModelSince)
       ? { agreementStatus: additionStatus(state, a) }
       : {}),

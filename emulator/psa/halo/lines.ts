@@ -15,7 +15,8 @@ import {
   type HaloLineLicenceLink,
   type HaloLineRecord,
 } from './records.js';
-import type { HaloState } from './state.js';
+import { remainingMonthShare, roundMoney } from '../proration.js';
+import { haloDateTime, type HaloState } from './state.js';
 
 // Writing recurring invoice lines (InvoiceDetail), the same way from POST /RecurringInvoice
 // (lines[] of a header), /RecurringInvoice/updatelines and /RecurringInvoice/Lines.
@@ -52,7 +53,7 @@ export function upsertLine(
     item_code: null,
     item_shortdescription: null,
     item_longdescription: null,
-    qty_order: 1,
+    qty_order: 0,
     unit_price: 0,
     unit_cost: 0,
     startdate: null,
@@ -61,7 +62,13 @@ export function upsertLine(
     sequenceid: 0,
     recurring_invoice_quantity_type: quantityTypeFixed,
     quantity_licences: [],
+    prorata_next_invoice: false,
+    prorata_quantity: 0,
+    prorata_unit_price: 0,
+    prorata_data: [],
   };
+  // A line added without a quantity bills one; with its quantity it may prorate from none.
+  if (numberField(entry, 'qty_order') === undefined) line.qty_order = 1;
   applyLineFields(state, line, entry);
   if (line._itemid === null && !line.item_shortdescription)
     throw badRequest('A line needs an item (_itemid) or a description.');
@@ -70,6 +77,7 @@ export function upsertLine(
 }
 
 function applyLineFields(state: HaloState, line: HaloLineRecord, entry: HaloObject): void {
+  const before = line.qty_order;
   const qty = numberField(entry, 'qty_order');
   if (qty !== undefined && qty < 0) throw badRequest('Quantity cannot be negative.');
   const itemId = integerField(entry, '_itemid');
@@ -98,12 +106,40 @@ function applyLineFields(state: HaloState, line: HaloLineRecord, entry: HaloObje
     startdate: dateField(entry, 'startdate'),
     enddate: dateField(entry, 'enddate'),
     isinactive: booleanField(entry, 'isinactive'),
+    prorata_next_invoice: booleanField(entry, 'prorata_next_invoice'),
   });
+  if (line.prorata_next_invoice && line.qty_order !== before) recordProRata(state, line, before);
   if (entry.quantity_licences !== undefined) {
     line.quantity_licences = licenceLinks(state, line.id, entry.quantity_licences);
     line.recurring_invoice_quantity_type =
       line.quantity_licences.length > 0 ? quantityTypeLicences : quantityTypeFixed;
   }
+}
+
+/**
+ * A quantity change on a line that prorates: the changed seats are charged (or credited) for
+ * the rest of the emulator clock's calendar month, on the next invoice.
+ */
+function recordProRata(state: HaloState, line: HaloLineRecord, before: number): void {
+  const now = state.base.now();
+  const { share } = remainingMonthShare(now);
+  const quantity = line.qty_order - before;
+  const unitprice = roundMoney(line.unit_price * share);
+  const ids = [...state.lines.values(), line].flatMap((l) => l.prorata_data.map((p) => p.id));
+  line.prorata_data.push({
+    id: Math.max(0, ...ids) + 1,
+    invoicedetailid: line.id,
+    recurring_invoice_id: line.ihid,
+    client_id: state.invoices.get(line.ihid)!.client_id,
+    date: haloDateTime(now),
+    quantity,
+    unitprice,
+    unitcost: roundMoney(line.unit_cost * share),
+    prorata_next_invoice: true,
+    isinvoiced: false,
+  });
+  line.prorata_quantity = quantity;
+  line.prorata_unit_price = unitprice;
 }
 
 function licenceLinks(state: HaloState, lineId: number, value: unknown): HaloLineLicenceLink[] {

@@ -90,6 +90,29 @@ export interface HaloLineRecord {
   sequenceid: number;
   recurring_invoice_quantity_type: number;
   quantity_licences: HaloLineLicenceLink[];
+  /** Charge (or credit) the rest of the period for a quantity change on the next invoice. */
+  prorata_next_invoice: boolean;
+  /** The last pro-rata charge's seats and its unit price for the part of the period left. */
+  prorata_quantity: number;
+  prorata_unit_price: number;
+  prorata_data: HaloProRataRecord[];
+}
+
+/** A pending partial-period charge of a line (InvoiceDetailProRata). */
+interface HaloProRataRecord {
+  id: number;
+  invoicedetailid: number;
+  recurring_invoice_id: number;
+  client_id: number;
+  /** When the charged part of the period starts. */
+  date: string;
+  /** The seats added (negative: removed). */
+  quantity: number;
+  /** The line's unit price for the part of the period left. */
+  unitprice: number;
+  unitcost: number;
+  prorata_next_invoice: boolean;
+  isinvoiced: boolean;
 }
 
 /** A recurring invoice header (InvoiceHeader); its lines are kept apart, by id. */

@@ -146,6 +146,10 @@ export class HaloState {
                     pro_rata: 0,
                   },
                 ],
+          prorata_next_invoice: false,
+          prorata_quantity: 0,
+          prorata_unit_price: 0,
+          prorata_data: [],
         });
       }
     }

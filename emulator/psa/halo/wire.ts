@@ -1,3 +1,4 @@
+import { roundMoney } from '../proration.js';
 import {
   licenceLinkedQuantity,
   type HaloAzureTenantRecord,
@@ -66,5 +67,3 @@ export function renderInvoice(state: HaloState, invoice: HaloInvoiceRecord, with
     ...(withLines ? { lines } : {}),
   };
 }
-
-const roundMoney = (n: number) => Math.round(n * 100) / 100;

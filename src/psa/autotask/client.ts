@@ -77,6 +77,8 @@ export function createAutotaskClient(
 
   return {
     kind: 'autotask',
+    // An adjustment inside a period is always prorated: the effective date alone decides.
+    prorationByDate: true,
 
     async testConnection() {
       const zone = await api.currentZone().catch((error: unknown) => {

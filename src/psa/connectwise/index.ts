@@ -63,11 +63,11 @@ export function createConnectwiseClient(
     });
     return parseRecords(additionRecord, [data], 'an addition')[0]!;
   };
-  const patchAddition = async (addition: AdditionRecord, field: string, value: unknown) => {
+  const patchAddition = async (addition: AdditionRecord, fields: Record<string, unknown>) => {
     // Written through the agreement that owns it: a parent agreement only shows it.
     const { data } = await api.call(`${additionsPath(addition.agreementId)}/${addition.id}`, {
       method: 'PATCH',
-      body: [{ op: 'replace', path: field, value }],
+      body: Object.entries(fields).map(([path, value]) => ({ op: 'replace', path, value })),
       entity: 'additions',
     });
     return parseRecords(additionRecord, [data], 'an addition')[0]!;
@@ -84,6 +84,7 @@ export function createConnectwiseClient(
 
   return {
     kind: 'connectwise',
+    prorationByDate: false,
     testConnection: () => testConnectwiseConnection(api),
 
     async listCompanies(): Promise<PsaCompany[]> {
@@ -141,6 +142,7 @@ export function createConnectwiseClient(
       const agreementId = recordId(change.containerId, 'agreement');
       const productId = recordId(change.productId, 'product');
       const effectiveDate = connectwiseDate(change.effectiveDate);
+      const prorate = (change.proration ?? 'prorate') === 'prorate';
       let line: AdditionRecord | undefined;
       if (change.lineId) {
         line = await additionById(agreementId, recordId(change.lineId, 'addition')).catch(
@@ -162,7 +164,12 @@ export function createConnectwiseClient(
             responseId: lineId,
             alreadyApplied: true,
           };
-        const updated = await patchAddition(line, 'quantity', change.target);
+        // The flag has ConnectWise bill (or credit) the rest of the current period for the
+        // change; without it the new quantity is billed from the next period.
+        const updated = await patchAddition(line, {
+          quantity: change.target,
+          prorateCurrentPeriodFlag: prorate,
+        });
         return {
           lineId,
           before: line.quantity,
@@ -180,6 +187,7 @@ export function createConnectwiseClient(
           billCustomer: settings.newAdditionBillCustomer,
           quantity: change.target,
           effectiveDate,
+          prorateCurrentPeriodFlag: prorate,
         },
         entity: 'additions',
       });
@@ -204,7 +212,7 @@ export function createConnectwiseClient(
       const billed = isCancelled(addition) ? 0 : addition.quantity;
       if (addition.cancelledDate && Date.parse(addition.cancelledDate) <= Date.parse(cancelledDate))
         return { lineId, before: billed, after: 0, responseId: lineId, alreadyApplied: true };
-      await patchAddition(addition, 'cancelledDate', cancelledDate);
+      await patchAddition(addition, { cancelledDate });
       return { lineId, before: billed, after: 0, responseId: lineId, alreadyApplied: false };
     },
   };

@@ -77,6 +77,7 @@ export function createHaloClient(
 
   return {
     kind: 'halo',
+    prorationByDate: false,
 
     testConnection: () => checkHaloConnection(api),
 

@@ -53,7 +53,13 @@ export class HaloLineWriter {
       return { lineId, before, after: before, responseId: lineId, alreadyApplied: true };
     if (licenceLinks(line).length > 0) return this.setLicenceCount(line, before, change.target);
     const written = await this.api.post<HaloLineJson[]>('/RecurringInvoice/updatelines', [
-      { id: line.id, ihid: invoice.id, qty_order: change.target },
+      {
+        id: line.id,
+        ihid: invoice.id,
+        qty_order: change.target,
+        // Halo charges (or credits) the rest of the period on the next invoice, or not at all.
+        prorata_next_invoice: (change.proration ?? 'prorate') === 'prorate',
+      },
     ]);
     const after = Array.isArray(written) ? written[0] : undefined;
     return {
@@ -75,6 +81,7 @@ export class HaloLineWriter {
         _itemid: idOf(change.productId, 'item'),
         qty_order: change.target,
         startdate: change.effectiveDate,
+        prorata_next_invoice: (change.proration ?? 'prorate') === 'prorate',
       },
     ]);
     const line = Array.isArray(written) ? written[0] : undefined;

@@ -145,6 +145,7 @@ const changeView = (c: SyncChange) => ({
   before: c.before,
   target: c.target,
   effectiveDate: c.effectiveDate,
+  proration: c.proration,
   status: c.status,
   approvedBy: c.approvedBy,
   approvedAt: c.approvedAt,
@@ -170,6 +171,8 @@ const ledgerView = (e: LedgerRecord) => ({
   before: e.before,
   after: e.after,
   effectiveDate: e.effectiveDate,
+  /** prorate | none; null for writes made before it was recorded. */
+  proration: e.proration,
   psaResponseId: e.psaResponseId,
   alreadyApplied: e.alreadyApplied,
   plannedBefore: e.plannedBefore,

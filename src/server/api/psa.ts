@@ -1,6 +1,7 @@
 import { Router } from 'express';
 import { z } from 'zod';
 import type { Services } from '../../dependencies.js';
+import { prorationPolicies } from '../../domain/billing.js';
 import { psaKinds, type PsaClient } from '../../psa/client.js';
 import { PsaError } from '../../psa/errors.js';
 import { psaClientFor, saveConnection, testConnection } from '../../services/psa-connections.js';
@@ -21,6 +22,7 @@ const connectionView = (c: PsaConnectionView) => ({
   kind: c.kind,
   settings: c.settings,
   effectiveDatePolicy: c.effectiveDatePolicy,
+  proration: c.proration,
   status: c.status,
   lastError: c.lastError,
   lastTestedAt: c.lastTestedAt,
@@ -67,6 +69,8 @@ const connectionBody = z
     kind: z.enum(psaKinds),
     /** When planned changes take effect. Default: today */
     effectiveDatePolicy: z.enum(['today', 'next_month']).default('today'),
+    /** Whether changes inside a billing period are prorated. Default: prorate */
+    proration: z.enum(prorationPolicies).default('prorate'),
   })
   .passthrough();
 const linkBody = z.object({ psaCompanyId: id, containerId: id.optional() }).strict();
@@ -105,13 +109,16 @@ export function psaRouter(services: Services, actor: string): Router {
   // Saves the connection, then tries it: the answer says at once whether it works.
   router.put('/partners/:id/psa-connection', async (req, res) => {
     const partner = await partnerOr404(services, req.params.id);
-    const { kind, effectiveDatePolicy, ...fields } = parseOr400(connectionBody, req.body ?? {});
+    const { kind, effectiveDatePolicy, proration, ...fields } = parseOr400(
+      connectionBody,
+      req.body ?? {},
+    );
     let connection: PsaConnectionView;
     try {
       connection = await saveConnection(
         services,
         partner.id,
-        { kind, effectiveDatePolicy, fields },
+        { kind, effectiveDatePolicy, proration, fields },
         actor,
       );
     } catch (error) {

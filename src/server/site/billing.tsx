@@ -243,6 +243,7 @@ export function billingPages(options: {
         {
           kind: kind.data,
           effectiveDatePolicy: body.effectiveDatePolicy === 'next_month' ? 'next_month' : 'today',
+          proration: body.proration === 'none' ? 'none' : 'prorate',
           fields,
         },
         req.user!.email,

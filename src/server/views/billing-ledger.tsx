@@ -1,4 +1,4 @@
-import { psaNames } from './billing.js';
+import { prorationWords, psaNames } from './billing.js';
 import { Csrf, day, Page, when, type Viewer } from './layout.js';
 
 export interface LedgerRow {
@@ -9,6 +9,8 @@ export interface LedgerRow {
   before: number;
   after: number;
   effectiveDate: string;
+  /** Null: written before the proration was recorded. */
+  proration: string | null;
   psaResponseId: string;
   alreadyApplied: boolean;
   /** What the PSA billed when the change was planned; null once the change is gone. */
@@ -58,6 +60,7 @@ function LedgerTable({ rows, showCompany }: { rows: LedgerRow[]; showCompany: bo
             </td>
             <td data-label="Effective" class="nowrap">
               {day(r.effectiveDate)}
+              {r.proration ? <span class="muted"> {prorationWords[r.proration]}</span> : null}
             </td>
             <td data-label="Approved by">{r.approvedBy}</td>
             <td data-label="PSA record">

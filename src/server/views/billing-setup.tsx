@@ -38,6 +38,7 @@ export interface BillingSetupProps {
         lastTestedAt: Date | null;
         settings: Record<string, unknown>;
         effectiveDatePolicy: string;
+        proration: string;
       }
     | undefined;
   /** The PSA whose form is shown. */
@@ -51,6 +52,13 @@ export interface BillingSetupProps {
   psaError?: string | undefined;
   flash?: string | undefined;
 }
+
+const prorationHints: Record<PsaKind, string> = {
+  connectwise: 'ConnectWise PSA: sets the addition’s “prorate current period” flag.',
+  autotask:
+    'Autotask always prorates a change inside a period: not prorating moves its effective date to the first day of next month.',
+  halo: 'HaloPSA: sets the line’s “pro-rata on next invoice”.',
+};
 
 const reasonWords: Record<string, string> = {
   tenant: 'the PSA links this tenant',
@@ -151,6 +159,25 @@ export function BillingSetupPage(props: BillingSetupProps) {
                 </option>
               </select>
             </label>
+          </p>
+          <p>
+            <label>
+              A change inside a month
+              <br />
+              <select name="proration">
+                <option value="prorate" selected={connection?.proration !== 'none'}>
+                  Is prorated: the rest of the month is charged or credited
+                </option>
+                <option value="none" selected={connection?.proration === 'none'}>
+                  Is not prorated: it is billed from the next month
+                </option>
+              </select>
+            </label>
+            <br />
+            <span class="muted small">
+              {prorationHints[props.formKind]} When changes take effect on the first day of next
+              month, nothing is prorated whatever this says.
+            </span>
           </p>
           <button type="submit">Save and try the connection</button>
         </form>

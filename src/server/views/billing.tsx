@@ -12,6 +12,7 @@ export interface PlanRow {
   before: number;
   target: number;
   effectiveDate: string;
+  proration: string;
   status: string;
   error: string | null;
   approvedBy: string | null;
@@ -36,6 +37,11 @@ export const psaNames: Record<string, string> = {
   connectwise: 'ConnectWise PSA',
   autotask: 'Autotask',
   halo: 'HaloPSA',
+};
+
+export const prorationWords: Record<string, string> = {
+  prorate: 'prorated',
+  none: 'not prorated',
 };
 
 const filterWords: Record<ReconciliationFilter, string> = {
@@ -167,6 +173,7 @@ export function BillingPage(props: BillingPageProps) {
                     </td>
                     <td data-label="Effective" class="nowrap">
                       {day(p.effectiveDate)}
+                      <span class="muted"> {prorationWords[p.proration]}</span>
                     </td>
                     <td data-label="Status">
                       {statusWords[p.status] ?? p.status}

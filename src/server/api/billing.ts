@@ -139,7 +139,7 @@ export function reconciliationCsv(rows: ReconciliationView[]): string {
       sku_part_number: 'skuId' in r.product ? (r.product.skuPartNumber ?? '') : '',
       term: 'skuId' in r.product ? (r.product.term ?? '') : '',
       pricing: 'skuId' in r.product ? r.product.pricing : '',
-      in_billed_totals: r.inBilledTotals,
+      in_billed_totals: r.inBilledTotals ? 'yes' : 'no',
       custom_license_id: 'customLicenseId' in r.product ? r.product.customLicenseId : '',
       microsoft_purchased: r.microsoftPurchased ?? '',
       microsoft_assigned: r.microsoftAssigned ?? '',

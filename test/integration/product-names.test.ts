@@ -5,6 +5,7 @@ import { reconcileCompanyBilling } from '../../src/services/billing-reconciliati
 import { licenseSnapshots } from '../../src/store/schema.js';
 import { scenarioWith } from '../support/emulator.js';
 import { startHarness, type Harness } from '../support/harness.js';
+import { createPeople, loggedIn } from '../support/pages.js';
 
 const secondPartner = 'bbbbbbbb-0000-4000-8000-000000000002';
 const explicitCustomer = 'cccccccc-0000-4000-8000-000000000003';
@@ -199,5 +200,19 @@ describe('product names from Microsoft’s SKU reference; free and trial SKUs ou
       pricing: 'paid',
       inBilledTotals: true,
     });
+  });
+
+  it('shows product names on the companies page, part numbers beside them, and unknown SKUs to operators', async () => {
+    const people = await createPeople(h, partnerId);
+    const operator = await loggedIn(h.app, people.operator.email);
+    const companies = await operator.get(`/partners/${partnerId}/companies`);
+    expect(companies.status).to.equal(200);
+    expect(companies.text).to.contain('Microsoft 365 Business Premium');
+    expect(companies.text).to.contain('title="SPB"');
+    expect(companies.text).to.match(/Microsoft Power Automate Free.*· free, not in totals/s);
+    expect(companies.text).to.match(/Billed seats in total: <strong>\d+<\/strong>/);
+    const page = await operator.get('/operator');
+    expect(page.text).to.contain('SKUs without a product name');
+    expect(page.text).to.contain('CONTOSO_NEW_ADDON');
   });
 });

@@ -147,7 +147,7 @@ describe('product names from Microsoft’s SKU reference; free and trial SKUs ou
     );
     const response = await h.api('get', `/partners/${partnerId}/reconciliation?format=csv`);
     expect(response.status).to.equal(200);
-    const rows = parse(response.text, { columns: true }) as Record<string, string>[];
+    const rows = parse<Record<string, string>>(response.text, { columns: true });
     const byPart = Object.fromEntries(rows.map((r) => [r.sku_part_number, r]));
     expect(byPart.SPB).to.include({
       product: 'Microsoft 365 Business Premium',

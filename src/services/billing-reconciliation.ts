@@ -5,6 +5,7 @@ import {
   type MicrosoftCounts,
   type SkippedRow,
 } from '../domain/billing.js';
+import { skuProduct } from '../domain/sku-names.js';
 import type { PsaClient } from '../psa/client.js';
 import type { CustomLicenseStore } from '../store/custom-licenses.js';
 import type { CustomerSubscriptionStore } from '../store/customer-subscriptions.js';
@@ -40,18 +41,26 @@ export async function microsoftCounts(
   for (const company of companies) {
     const tenant = company.customerTenantId;
     const subs = tenant ? (subscriptions.get(tenant) ?? []) : [];
+    const own = snapshots.filter((s) => s.companyId === company.id);
+    // Microsoft's product name when its SKU reference lists the SKU, else the offer's name.
     const names = new Map<string, string>();
     for (const s of subs) if (s.skuId && s.offerName) names.set(s.skuId.toLowerCase(), s.offerName);
+    const skus = [
+      ...own.map((s) => ({ skuId: s.skuId, part: s.skuPartNumber })),
+      ...subs.flatMap((s) => (s.skuId ? [{ skuId: s.skuId, part: null }] : [])),
+    ];
+    for (const { skuId, part } of skus) {
+      const product = skuProduct(skuId, part);
+      if (product.known) names.set(skuId.toLowerCase(), product.productName);
+    }
     byCompany.set(company.id, {
       names,
       counts: {
-        skus: snapshots
-          .filter((s) => s.companyId === company.id)
-          .map((s) => ({
-            skuId: s.skuId.toLowerCase(),
-            skuPartNumber: s.skuPartNumber,
-            assigned: s.consumedUnits,
-          })),
+        skus: own.map((s) => ({
+          skuId: s.skuId.toLowerCase(),
+          skuPartNumber: s.skuPartNumber,
+          assigned: s.consumedUnits,
+        })),
         subscriptions: subs
           .filter((s) => s.status === 'active' && s.skuId)
           .map((s) => ({

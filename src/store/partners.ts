@@ -79,6 +79,31 @@ export class PartnerStore {
     return partner;
   }
 
+  /** Changes a partner's name or settings, audited; undefined when there is no such partner. */
+  async update(
+    id: string,
+    changes: { name?: string | undefined; includeFreeSkusInTotals?: boolean | undefined },
+    actor: string,
+  ): Promise<Partner | undefined> {
+    return this.db.transaction(async (tx) => {
+      const [partner] = await tx
+        .update(partners)
+        .set({ ...changes, updatedAt: new Date() })
+        .where(eq(partners.id, id))
+        .returning();
+      if (!partner) return undefined;
+      await recordAudit(tx, {
+        partnerId: id,
+        actor,
+        action: 'partner.updated',
+        subjectType: 'partner',
+        subjectId: id,
+        details: changes,
+      });
+      return partner;
+    });
+  }
+
   /** Whether a partner other than `partnerId` holds this Microsoft tenant. */
   async tenantHeldByAnother(tenantId: string, partnerId: string): Promise<boolean> {
     const rows = await this.db

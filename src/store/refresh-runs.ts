@@ -310,6 +310,21 @@ export class RefreshRunStore {
     return rows.map((r) => r.snapshot);
   }
 
+  /** Every SKU the refreshes have seen: id, part number, companies holding it, last seen. */
+  async seenSkus() {
+    const s = licenseSnapshots;
+    return this.db
+      .select({
+        skuId: s.skuId,
+        skuPartNumber: s.skuPartNumber,
+        companies: sql<number>`count(distinct ${s.companyId})::int`,
+        lastSeenAt: sql<Date>`max(${s.capturedAt})`.mapWith(s.capturedAt),
+      })
+      .from(s)
+      .groupBy(s.skuId, s.skuPartNumber)
+      .orderBy(s.skuPartNumber);
+  }
+
   /** Ends a run early (no consent, consent needs renewing) with a sentence for the partner. */
   async stop(runId: string, message: string): Promise<void> {
     await this.db

@@ -49,6 +49,8 @@ export const partners = pgTable(
     name: text('name').notNull(),
     /** The partner's own Entra tenant, known once a consent names it. */
     homeTenantId: uuid('home_tenant_id'),
+    /** Whether free and trial SKUs' seats count in the partner's billed totals. Default: false */
+    includeFreeSkusInTotals: boolean('include_free_skus_in_totals').notNull().default(false),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },

@@ -2,6 +2,7 @@ import { stringify } from 'csv-stringify/sync';
 import { Router, type Request } from 'express';
 import { z } from 'zod';
 import { parseSourceKey } from '../../domain/billing.js';
+import { countsInBilledTotals, skuProduct, type SkuPricing } from '../../domain/sku-names.js';
 import type { Services } from '../../dependencies.js';
 import { jobIds } from '../../queue/catalog.js';
 import type { JobQueues } from '../../queue/job-queues.js';
@@ -29,8 +30,16 @@ export interface ReconciliationView {
   companyName: string;
   customerTenantId: string | null;
   product:
-    | { name: string; skuId: string; skuPartNumber: string | null; term: string | null }
+    | {
+        name: string;
+        skuId: string;
+        skuPartNumber: string | null;
+        term: string | null;
+        pricing: SkuPricing;
+      }
     | { name: string; customLicenseId: string };
+  /** Whether the row's seats count in billed totals (free and trial SKUs: the partner's choice). */
+  inBilledTotals: boolean;
   microsoftPurchased: number | null;
   microsoftAssigned: number | null;
   customCount: number | null;
@@ -47,16 +56,18 @@ export async function reconciliationView(
   partnerId: string,
   filter: { differences?: boolean; unmapped?: boolean; companyId?: string | undefined },
 ): Promise<ReconciliationView[]> {
-  const [rows, companies, links] = await Promise.all([
+  const [rows, companies, links, partner] = await Promise.all([
     services.psaSync.reconciliation(partnerId),
     services.partners.companies(partnerId),
     services.psaConnections.links(partnerId),
+    services.partners.get(partnerId),
   ]);
+  const includeFreeSkus = partner?.includeFreeSkusInTotals ?? false;
   const companyOf = new Map(companies.map((c) => [c.id, c]));
   const linked = new Set(links.map((l) => l.companyId));
   return rows
     .filter((r) => !filter.companyId || r.companyId === filter.companyId)
-    .map((r) => view(r, companyOf.get(r.companyId), linked.has(r.companyId)))
+    .map((r) => view(r, companyOf.get(r.companyId), linked.has(r.companyId), includeFreeSkus))
     .filter(
       (r) => (!filter.differences || Boolean(r.difference)) && (!filter.unmapped || !r.mapped),
     )
@@ -70,8 +81,10 @@ function view(
   r: StoredReconciliationRow,
   company: { name: string; customerTenantId: string | null } | undefined,
   linked: boolean,
+  includeFreeSkus: boolean,
 ): ReconciliationView {
   const source = parseSourceKey(r.sourceKey);
+  const pricing = r.skuId ? skuProduct(r.skuId, r.skuPartNumber).pricing : 'paid';
   return {
     companyId: r.companyId,
     companyName: company?.name ?? '',
@@ -84,7 +97,9 @@ function view(
             skuId: r.skuId ?? '',
             skuPartNumber: r.skuPartNumber,
             term: source?.kind === 'sku' ? (source.term ?? null) : null,
+            pricing,
           },
+    inBilledTotals: countsInBilledTotals(pricing, includeFreeSkus),
     microsoftPurchased: r.microsoftPurchased,
     microsoftAssigned: r.microsoftAssigned,
     customCount: r.customCount,
@@ -98,13 +113,15 @@ function view(
 
 const sum = (values: (number | null)[]) => values.reduce<number>((s, v) => s + (v ?? 0), 0);
 
+/** Row counts over every row; seat sums over the rows counted in billed totals. */
 export function reconciliationTotals(rows: ReconciliationView[]) {
+  const billed = rows.filter((r) => r.inBilledTotals);
   return {
     rows: rows.length,
-    microsoftPurchased: sum(rows.map((r) => r.microsoftPurchased)),
-    microsoftAssigned: sum(rows.map((r) => r.microsoftAssigned)),
-    psaBilled: sum(rows.map((r) => r.psaBilled)),
-    difference: sum(rows.map((r) => r.difference)),
+    microsoftPurchased: sum(billed.map((r) => r.microsoftPurchased)),
+    microsoftAssigned: sum(billed.map((r) => r.microsoftAssigned)),
+    psaBilled: sum(billed.map((r) => r.psaBilled)),
+    difference: sum(billed.map((r) => r.difference)),
     differences: rows.filter((r) => r.difference).length,
     unmapped: rows.filter((r) => !r.mapped).length,
   };
@@ -121,6 +138,8 @@ export function reconciliationCsv(rows: ReconciliationView[]): string {
       sku_id: 'skuId' in r.product ? r.product.skuId : '',
       sku_part_number: 'skuId' in r.product ? (r.product.skuPartNumber ?? '') : '',
       term: 'skuId' in r.product ? (r.product.term ?? '') : '',
+      pricing: 'skuId' in r.product ? r.product.pricing : '',
+      in_billed_totals: r.inBilledTotals ? 'yes' : 'no',
       custom_license_id: 'customLicenseId' in r.product ? r.product.customLicenseId : '',
       microsoft_purchased: r.microsoftPurchased ?? '',
       microsoft_assigned: r.microsoftAssigned ?? '',

@@ -1,5 +1,6 @@
 import { Router } from 'express';
 import { z } from 'zod';
+import { countsInBilledTotals, skuProduct } from '../../domain/sku-names.js';
 import { singleLineText } from '../../domain/text.js';
 import type { Services } from '../../dependencies.js';
 import type { Company, DelegatedAdmin, Partner } from '../../store/partners.js';
@@ -16,6 +17,8 @@ const partnerView = (p: Partner) => ({
   id: p.id,
   name: p.name,
   homeTenantId: p.homeTenantId,
+  /** Whether free and trial SKUs' seats count in billed totals. */
+  includeFreeSkusInTotals: p.includeFreeSkusInTotals,
   createdAt: p.createdAt,
 });
 
@@ -46,64 +49,95 @@ export async function partnerOr404(services: Services, id: string): Promise<Part
 
 /** Each company with its latest licenses and custom-license counts, and what the listing found. */
 export async function companiesOverview(services: Services, partnerId: string) {
-  const companies = await services.partners.companies(partnerId);
+  const [companies, partner] = await Promise.all([
+    services.partners.companies(partnerId),
+    services.partners.get(partnerId),
+  ]);
+  const includeFreeSkus = partner?.includeFreeSkusInTotals ?? false;
   const [snapshots, run, counts, subscriptions] = await Promise.all([
     services.runs.latestLicenses(companies.map((c) => c.id)),
     services.runs.latest(partnerId),
     services.customLicenses.latestCounts(companies.map((c) => c.id)),
     services.subscriptions.forCompanies(companies.map((c) => c.id)),
   ]);
-  return {
-    /** Partner Center customers the latest refresh found with no company here. */
-    customersNotYetAdded: run?.notYetAdded ?? [],
-    companies: companies.map((c) => {
-      const own = snapshots.filter((s) => s.companyId === c.id);
-      const terms = (c.customerTenantId && subscriptions.get(c.customerTenantId)) || [];
+  const listed = companies.map((c) => {
+    const own = snapshots.filter((s) => s.companyId === c.id);
+    const terms = (c.customerTenantId && subscriptions.get(c.customerTenantId)) || [];
+    const licenses = own.map((s) => {
+      const product = skuProduct(s.skuId, s.skuPartNumber);
       return {
-        ...companyView(c),
-        licensesRefreshedAt: own[0]?.capturedAt ?? null,
-        licenses: own.map((s) => ({
-          skuId: s.skuId,
-          skuPartNumber: s.skuPartNumber,
-          activeUnits: s.activeUnits,
-          consumedUnits: s.consumedUnits,
-          availableUnits: s.activeUnits + s.warningUnits - s.consumedUnits,
-          suspendedUnits: s.suspendedUnits,
-          billedQuantity: s.billedQuantity,
-          /** The subscriptions of this SKU with their terms, as the latest refresh listed them. */
-          subscriptions: terms
-            .filter((t) => t.skuId === s.skuId)
-            .map((t) => ({
-              subscriptionId: t.subscriptionId,
-              offerId: t.offerId,
-              offerName: t.offerName,
-              productType: t.productType,
-              quantity: t.quantity,
-              status: t.status,
-              termDuration: t.termDuration,
-              billingCycle: t.billingCycle,
-              commitmentEndDate: t.commitmentEndDate,
-              cancellationAllowedUntilDate: t.cancellationAllowedUntilDate,
-              autoRenewEnabled: t.autoRenewEnabled,
-              isTrial: t.isTrial,
-            })),
-        })),
-        /** Each custom license's latest count, or why it did not update. */
-        customLicenses: counts
-          .filter((n) => n.companyId === c.id)
-          .map((n) => ({
-            definitionId: n.definitionId,
-            name: n.name,
-            kind: n.kind,
-            state: n.state,
-            quantity: n.quantity,
-            message: n.message,
-            countedAt: n.countedAt,
-            /** The last quantity that did count, when the latest did not. */
-            lastCounted: n.state === 'counted' ? null : n.lastCounted,
+        skuId: s.skuId,
+        skuPartNumber: s.skuPartNumber,
+        productName: product.productName,
+        /** paid, free or trial (free and trial seats stay out of billed totals by default). */
+        pricing: product.pricing,
+        inBilledTotals: countsInBilledTotals(product.pricing, includeFreeSkus),
+        activeUnits: s.activeUnits,
+        consumedUnits: s.consumedUnits,
+        availableUnits: s.activeUnits + s.warningUnits - s.consumedUnits,
+        suspendedUnits: s.suspendedUnits,
+        billedQuantity: s.billedQuantity,
+        /** The subscriptions of this SKU with their terms, as the latest refresh listed them. */
+        subscriptions: terms
+          .filter((t) => t.skuId === s.skuId)
+          .map((t) => ({
+            subscriptionId: t.subscriptionId,
+            offerId: t.offerId,
+            offerName: t.offerName,
+            productType: t.productType,
+            quantity: t.quantity,
+            status: t.status,
+            termDuration: t.termDuration,
+            billingCycle: t.billingCycle,
+            commitmentEndDate: t.commitmentEndDate,
+            cancellationAllowedUntilDate: t.cancellationAllowedUntilDate,
+            autoRenewEnabled: t.autoRenewEnabled,
+            isTrial: t.isTrial,
           })),
       };
-    }),
+    });
+    return {
+      ...companyView(c),
+      licensesRefreshedAt: own[0]?.capturedAt ?? null,
+      licenses,
+      /** Seats of the licenses counted in billed totals. */
+      totals: seatTotals(licenses),
+      customLicenses: counts
+        .filter((n) => n.companyId === c.id)
+        .map((n) => ({
+          definitionId: n.definitionId,
+          name: n.name,
+          kind: n.kind,
+          state: n.state,
+          quantity: n.quantity,
+          message: n.message,
+          countedAt: n.countedAt,
+          /** The last quantity that did count, when the latest did not. */
+          lastCounted: n.state === 'counted' ? null : n.lastCounted,
+        })),
+    };
+  });
+  return {
+    /** Whether free and trial SKUs' seats are in the totals (the partner's choice). */
+    includeFreeSkusInTotals: includeFreeSkus,
+    /** Seats across the companies still visible in Partner Center, billed licenses only. */
+    totals: seatTotals(
+      listed.filter((c) => c.visibility !== 'not_visible').flatMap((c) => c.licenses),
+    ),
+    /** Partner Center customers the latest refresh found with no company here. */
+    customersNotYetAdded: run?.notYetAdded ?? [],
+    companies: listed,
+  };
+}
+
+/** Seats of the licenses counted in billed totals (free and trial SKUs only if chosen). */
+function seatTotals(
+  licenses: { inBilledTotals: boolean; billedQuantity: number; consumedUnits: number }[],
+) {
+  const counted = licenses.filter((l) => l.inBilledTotals);
+  return {
+    billedQuantity: counted.reduce((sum, l) => sum + l.billedQuantity, 0),
+    consumedUnits: counted.reduce((sum, l) => sum + l.consumedUnits, 0),
   };
 }
 
@@ -125,6 +159,22 @@ export function partnersRouter(services: Services, actor: string): Router {
 
   router.get('/partners/:id', async (req, res) => {
     res.json(partnerView(await partnerOr404(services, req.params.id)));
+  });
+
+  router.patch('/partners/:id', async (req, res) => {
+    const partner = await partnerOr404(services, req.params.id);
+    const body = parseOr400(
+      z
+        .object({
+          name: singleLineText({ min: 1, max: 200 }).optional(),
+          includeFreeSkusInTotals: z.boolean().optional(),
+        })
+        .strict(),
+      req.body,
+    );
+    const updated = await services.partners.update(partner.id, body, actor);
+    if (!updated) throw new HttpError(404, 'not_found', `No partner ${partner.id}.`);
+    res.json(partnerView(updated));
   });
 
   router.post('/partners/:id/delegated-admins', async (req, res) => {

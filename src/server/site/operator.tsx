@@ -4,6 +4,7 @@ import { singleLineText } from '../../domain/text.js';
 import type { JobQueues } from '../../queue/job-queues.js';
 import type { Services } from '../../dependencies.js';
 import { syncNow } from '../api/refresh.js';
+import { unknownSkus } from '../api/skus.js';
 import { hashPassword } from '../auth/passwords.js';
 import { HttpError } from '../http-error.js';
 import { invalidRequestSentence } from '../validation.js';
@@ -34,7 +35,7 @@ export function operatorPages(options: {
   });
 
   router.get('/operator', signedIn, operatorsOnly, async (req, res) => {
-    const partners = await services.partners.list();
+    const [partners, skus] = await Promise.all([services.partners.list(), unknownSkus(services)]);
     const withUsers = await Promise.all(
       partners.map(async (p): Promise<OperatorPartnerRow> => {
         const [users, admins, run] = await Promise.all([
@@ -65,7 +66,14 @@ export function operatorPages(options: {
     res
       .type('html')
       .send(
-        html(<OperatorPage viewer={viewerOf(req)} partners={withUsers} flash={takeFlash(req)} />),
+        html(
+          <OperatorPage
+            viewer={viewerOf(req)}
+            partners={withUsers}
+            unknownSkus={skus}
+            flash={takeFlash(req)}
+          />,
+        ),
       );
   });
 

@@ -248,8 +248,18 @@ export function BillingPage(props: BillingPageProps) {
             {rows.map((r) => (
               <tr data-testid="reconciliation-row" class={r.difference ? 'differs' : undefined}>
                 <td data-label="Company">{r.companyName}</td>
-                <td data-label="Product">
+                <td
+                  data-label="Product"
+                  title={'skuId' in r.product ? (r.product.skuPartNumber ?? undefined) : undefined}
+                >
                   {r.product.name}
+                  {'skuId' in r.product && r.product.pricing !== 'paid' ? (
+                    <span class="muted">
+                      {' '}
+                      · {r.product.pricing}
+                      {r.inBilledTotals ? '' : ', not in totals'}
+                    </span>
+                  ) : null}
                   {r.mapped ? null : <span class="muted"> (not mapped)</span>}
                 </td>
                 <td data-label="Purchased" class="num">

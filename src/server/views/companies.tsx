@@ -38,9 +38,19 @@ export function CompaniesPage({ viewer, partner, overview }: CompaniesPageProps)
                   ) : (
                     <ul>
                       {c.licenses.map((l) => (
-                        <li data-testid="license">
-                          {l.skuPartNumber}: {l.billedQuantity} / {l.activeUnits} /{' '}
-                          {l.consumedUnits}
+                        <li data-testid="license" title={l.skuPartNumber}>
+                          {l.productName}
+                          {l.productName !== l.skuPartNumber ? (
+                            <span class="muted"> ({l.skuPartNumber})</span>
+                          ) : null}
+                          {l.pricing !== 'paid' ? (
+                            <span class="muted" data-testid="pricing">
+                              {' '}
+                              · {l.pricing}
+                              {l.inBilledTotals ? '' : ', not in totals'}
+                            </span>
+                          ) : null}
+                          : {l.billedQuantity} / {l.activeUnits} / {l.consumedUnits}
                         </li>
                       ))}
                     </ul>
@@ -74,6 +84,15 @@ export function CompaniesPage({ viewer, partner, overview }: CompaniesPageProps)
             ))}
           </tbody>
         </table>
+        <p data-testid="seat-totals">
+          Billed seats in total: <strong>{overview.totals.billedQuantity}</strong>, assigned:{' '}
+          <strong>{overview.totals.consumedUnits}</strong>
+          <span class="muted">
+            {overview.includeFreeSkusInTotals
+              ? ' (free and trial products included)'
+              : ' (free and trial products left out)'}
+          </span>
+        </p>
       </section>
       {overview.customersNotYetAdded.length > 0 ? (
         <section aria-labelledby="not-added">

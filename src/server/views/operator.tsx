@@ -23,11 +23,13 @@ const consentWords = {
 export interface OperatorPageProps {
   viewer: Viewer;
   partners: OperatorPartnerRow[];
+  /** SKUs seen in licenses that Microsoft's SKU reference does not name. */
+  unknownSkus: { skuId: string; skuPartNumber: string; companies: number }[];
   flash?: string | undefined;
   error?: string | undefined;
 }
 
-export function OperatorPage({ viewer, partners, flash, error }: OperatorPageProps) {
+export function OperatorPage({ viewer, partners, unknownSkus, flash, error }: OperatorPageProps) {
   return (
     <Page title="Partners" viewer={viewer} current="operator">
       <h1>Partners</h1>
@@ -111,6 +113,25 @@ export function OperatorPage({ viewer, partners, flash, error }: OperatorPagePro
           <a href="/admin/queues">Open the queue dashboard (Bull Board)</a>
         </p>
       </section>
+      {unknownSkus.length > 0 ? (
+        <section aria-labelledby="unknown-skus">
+          <h2 id="unknown-skus">SKUs without a product name</h2>
+          <p class="muted">
+            Microsoft’s SKU reference does not list these SKUs, so pages show their part number. Run{' '}
+            <code>npm run skus:update</code> with a newer reference to name them.
+          </p>
+          <ul>
+            {unknownSkus.map((s) => (
+              <li data-testid="unknown-sku">
+                {s.skuPartNumber}{' '}
+                <span class="muted">
+                  ({s.skuId}, {s.companies} companies)
+                </span>
+              </li>
+            ))}
+          </ul>
+        </section>
+      ) : null}
       <section aria-labelledby="new-partner">
         <h2 id="new-partner">Add a partner</h2>
         <form method="post" action="/operator/partners">

@@ -1,0 +1,1 @@
+ALTER TABLE "partners" ADD COLUMN "include_free_skus_in_totals" boolean DEFAULT false NOT NULL;

@@ -10,6 +10,7 @@ import { accessRouter } from './api/access.js';
 import { refreshRouter } from './api/refresh.js';
 import { billingRouter } from './api/billing.js';
 import { psaRouter } from './api/psa.js';
+import { renewalsRouter } from './api/renewals.js';
 import { callbackOutagePage, callbackRouter } from './callback.js';
 import { consentStarts, requestLimiter, tooManyConsentStarts } from './request-limits.js';
 import { HttpError, errorAnswer } from './http-error.js';
@@ -108,6 +109,7 @@ export function createApp(
   api.use(customLicensesRouter(services, queues, config.publicUrl, 'admin-api'));
   api.use(psaRouter(services, 'admin-api'));
   api.use(billingRouter(services, queues, 'admin-api'));
+  api.use(renewalsRouter(services));
   api.use((_req, _res, next) => next(new HttpError(404, 'not_found', 'No such resource.')));
   app.use('/api/v1', api);
 

@@ -254,7 +254,7 @@ describe('renewals: API, CSV and page from a real refresh against the emulator',
     expect(res.headers['content-type']).to.match(/^text\/csv; charset=utf-8/);
     expect(res.headers['content-disposition']).to.contain('attachment');
     expect(res.text).to.contain('\r\n');
-    const records = parse(res.text, { columns: true }) as Record<string, string>[];
+    const records = parse<Record<string, string>>(res.text, { columns: true });
     expect(records.map((r) => r.subscription_id)).to.deep.equal(
       json.rows.map((r) => r.subscriptionId),
     );
@@ -309,7 +309,7 @@ describe('renewals: API, CSV and page from a real refresh against the emulator',
 
     const csv = await agent.get(`/partners/${partnerId}/renewals.csv?days=60`);
     expect(csv.headers['content-type']).to.match(/^text\/csv/);
-    expect((parse(csv.text, { columns: true }) as unknown[]).length).to.equal(4);
+    expect(parse<Record<string, string>>(csv.text, { columns: true }).length).to.equal(4);
 
     const other = await h.runtime.services.partners.create('Other Partner', 'test');
     expect((await agent.get(`/partners/${other.id}/renewals`)).status).to.equal(404);

@@ -20,7 +20,7 @@ export interface TermInput {
 
 export type TermName = 'monthly' | 'yearly' | 'three-year' | 'other';
 
-export const termNames: Record<string, TermName> = {
+const termNames: Record<string, TermName> = {
   P1M: 'monthly',
   P1Y: 'yearly',
   P3Y: 'three-year',

@@ -5,7 +5,7 @@ export const stylesheet = `
 body { margin:0; font:16px/1.5 system-ui, -apple-system, "Segoe UI", sans-serif; color:var(--ink); background:#f6f8fa; }
 header { background:#fff; border-bottom:1px solid var(--line); padding:.75rem 1.5rem; display:flex; gap:1.5rem; align-items:center; flex-wrap:wrap; }
 header .brand { font-weight:700; }
-header nav a { margin-right:1rem; color:var(--accent); text-decoration:none; }
+header nav a { margin-right:1rem; color:var(--accent); text-decoration:none; white-space:nowrap; }
 header nav a[aria-current="page"] { font-weight:700; text-decoration:underline; }
 header form { margin-left:auto; }
 main { max-width:64rem; margin:1.5rem auto; padding:0 1.5rem; }

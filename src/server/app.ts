@@ -11,6 +11,7 @@ import { refreshRouter } from './api/refresh.js';
 import { billingRouter } from './api/billing.js';
 import { psaRouter } from './api/psa.js';
 import { skusRouter } from './api/skus.js';
+import { renewalsRouter } from './api/renewals.js';
 import { callbackOutagePage, callbackRouter } from './callback.js';
 import { consentStarts, requestLimiter, tooManyConsentStarts } from './request-limits.js';
 import { HttpError, errorAnswer } from './http-error.js';
@@ -110,6 +111,7 @@ export function createApp(
   api.use(psaRouter(services, 'admin-api'));
   api.use(billingRouter(services, queues, 'admin-api'));
   api.use(skusRouter(services));
+  api.use(renewalsRouter(services));
   api.use((_req, _res, next) => next(new HttpError(404, 'not_found', 'No such resource.')));
   app.use('/api/v1', api);
 

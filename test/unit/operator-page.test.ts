@@ -3,7 +3,8 @@ import { html } from '../../src/server/views/layout.js';
 import { OperatorPage, type OperatorPartnerRow } from '../../src/server/views/operator.js';
 
 const viewer = { email: 'ops@example.test', role: 'operator' as const, csrfToken: 'csrf' };
-const page = (partners: OperatorPartnerRow[]) => html(OperatorPage({ viewer, partners, unknownSkus: [] }));
+const page = (partners: OperatorPartnerRow[]) =>
+  html(OperatorPage({ viewer, partners, unknownSkus: [] }));
 /** The cells of each partner row, as text. */
 const rows = (document: string) =>
   [...document.matchAll(/<tr data-testid="partner-row">([\s\S]*?)<\/tr>/g)].map((row) =>

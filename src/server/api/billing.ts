@@ -1,5 +1,4 @@
-import { stringify } from 'csv-stringify/sync';
-import { Router, type Request } from 'express';
+import { Router } from 'express';
 import { z } from 'zod';
 import { parseSourceKey } from '../../domain/billing.js';
 import { countsInBilledTotals, skuProduct, type SkuPricing } from '../../domain/sku-names.js';
@@ -8,6 +7,7 @@ import { jobIds } from '../../queue/catalog.js';
 import type { JobQueues } from '../../queue/job-queues.js';
 import { enqueueApply } from '../../services/billing-reconciliation.js';
 import type { LedgerRecord, StoredReconciliationRow, SyncChange } from '../../store/psa-sync.js';
+import { toCsv, wantsCsv } from '../csv.js';
 import { HttpError } from '../http-error.js';
 import { parseOr400 } from '../validation.js';
 import { partnerOr404 } from './partners.js';
@@ -20,10 +20,6 @@ const flag = z
 const reconciliationQuery = z
   .object({ differences: flag, unmapped: flag, companyId: z.uuid().optional() })
   .strict();
-
-/** Whether the caller asked for CSV (Accept: text/csv, or ?format=csv from a page link). */
-const wantsCsv = (req: Request) =>
-  req.query.format === 'csv' || req.accepts(['application/json', 'text/csv']) === 'text/csv';
 
 export interface ReconciliationView {
   companyId: string;
@@ -129,7 +125,7 @@ export function reconciliationTotals(rows: ReconciliationView[]) {
 
 /** RFC 4180 CSV of the rows, with product names, tenant ids and ISO 8601 dates. */
 export function reconciliationCsv(rows: ReconciliationView[]): string {
-  return stringify(
+  return toCsv(
     rows.map((r) => ({
       company: r.companyName,
       company_id: r.companyId,
@@ -150,7 +146,6 @@ export function reconciliationCsv(rows: ReconciliationView[]): string {
       mapped: r.mapped,
       checked_at: r.checkedAt.toISOString(),
     })),
-    { header: true, record_delimiter: '\r\n' },
   );
 }
 

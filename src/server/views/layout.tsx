@@ -28,7 +28,7 @@ export interface PageProps {
   viewer?: Viewer | undefined;
   /** The partner whose tabs are shown. */
   partner?: { id: string; name: string } | undefined;
-  current?: 'delegated-admin' | 'companies' | 'access' | 'billing' | 'operator';
+  current?: 'delegated-admin' | 'companies' | 'access' | 'billing' | 'renewals' | 'operator';
   /** A page whose table needs more width than text does. Default: false */
   wide?: boolean | undefined;
   /** Seconds before the browser reloads the page (live progress without JavaScript). */
@@ -87,6 +87,12 @@ export function Page({
                     aria-current={current === 'billing' ? 'page' : undefined}
                   >
                     Billing
+                  </a>
+                  <a
+                    href={`/partners/${partner.id}/renewals`}
+                    aria-current={current === 'renewals' ? 'page' : undefined}
+                  >
+                    Renewals
                   </a>
                 </>
               ) : null}

@@ -1,3 +1,4 @@
+import { skuProduct } from '../../domain/sku-names.js';
 import { Router } from 'express';
 import { z } from 'zod';
 import {
@@ -93,6 +94,7 @@ export async function renewalsView(
       if (!renewing && !open) continue;
       const partNumber = (s.skuId && partNumbers.get(s.skuId.toLowerCase())) || null;
       const attributed = seats.get(s.subscriptionId);
+      const named = skuProduct(s.skuId, partNumber);
       rows.push({
         companyId: company.id,
         companyName: company.name,
@@ -100,7 +102,8 @@ export async function renewalsView(
         subscriptionId: s.subscriptionId,
         offerName: s.offerName,
         skuId: s.skuId,
-        productName: s.offerName ?? partNumber,
+        // Microsoft's product name where the SKU reference has it, else the offer's name.
+        productName: named.known ? named.productName : (s.offerName ?? partNumber),
         skuPartNumber: partNumber,
         term: termOf(s.termDuration),
         termDuration: s.termDuration,

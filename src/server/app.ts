@@ -9,6 +9,7 @@ import { partnersRouter } from './api/partners.js';
 import { accessRouter } from './api/access.js';
 import { refreshRouter } from './api/refresh.js';
 import { billingRouter } from './api/billing.js';
+import { seatHistoryRouter } from './api/seat-history.js';
 import { psaRouter } from './api/psa.js';
 import { callbackOutagePage, callbackRouter } from './callback.js';
 import { consentStarts, requestLimiter, tooManyConsentStarts } from './request-limits.js';
@@ -108,6 +109,7 @@ export function createApp(
   api.use(customLicensesRouter(services, queues, config.publicUrl, 'admin-api'));
   api.use(psaRouter(services, 'admin-api'));
   api.use(billingRouter(services, queues, 'admin-api'));
+  api.use(seatHistoryRouter(services));
   api.use((_req, _res, next) => next(new HttpError(404, 'not_found', 'No such resource.')));
   app.use('/api/v1', api);
 

@@ -21,7 +21,7 @@ const reconciliationQuery = z
   .strict();
 
 /** Whether the caller asked for CSV (Accept: text/csv, or ?format=csv from a page link). */
-const wantsCsv = (req: Request) =>
+export const wantsCsv = (req: Request) =>
   req.query.format === 'csv' || req.accepts(['application/json', 'text/csv']) === 'text/csv';
 
 export interface ReconciliationView {

@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { parse } from 'csv-parse/sync';
 import { eq, sql } from 'drizzle-orm';
 import request from 'supertest';
+import type { ReconciliationRow } from '../../src/domain/billing.js';
 import { companies, seatHistory } from '../../src/store/schema.js';
 import { scenarioWith } from '../support/emulator.js';
 import { adminAuth, startHarness, type Harness } from '../support/harness.js';
@@ -165,6 +166,61 @@ describe('seat history: every change between runs, append-only', function () {
     expect(parsed.map((r) => [r.product, r.field, r.from, r.to, r.run_id])).to.deep.equal(
       rows.map((r) => [r.productName, r.field, String(r.from), String(r.to), r.runId]),
     );
+  });
+
+  it('records what the PSA bills when a reconciliation read it, with no run', async () => {
+    const company = await h.runtime.services.partners.addCompany(
+      partnerId,
+      { name: 'PSA Billed', customerTenantId: 'eeeeeeee-0000-4000-8000-0000000000aa' },
+      'test',
+    );
+    const row = (psaBilled: number | null): ReconciliationRow => ({
+      sourceKey: `sku:${skuIds.SPB}`,
+      productName: 'Microsoft 365 Business Premium',
+      skuId: skuIds.SPB,
+      skuPartNumber: 'SPB',
+      mapping: null,
+      microsoftPurchased: 10,
+      microsoftAssigned: 8,
+      customCount: null,
+      psaBilled,
+      psaLineId: null,
+      psaLineCount: 1,
+      difference: null,
+    });
+    const save = (rows: ReconciliationRow[], psaRead: boolean) =>
+      h.runtime.services.psaSync.saveReconciliation(partnerId, company.id, rows, psaRead);
+    const recorded = async () =>
+      (
+        (await h.api('get', `/partners/${partnerId}/companies/${company.id}/history`)).body as {
+          history: HistoryRow[];
+        }
+      ).history;
+    await save([row(5)], true);
+    await save([row(7)], true);
+    await save([row(7)], true);
+    // Not read (no link, the PSA down), or read with no value for the product: what it bills
+    // is unknown, not 0.
+    await save([], false);
+    await save([row(null)], true);
+    expect(await recorded()).to.have.length(2);
+    // Read, and the product is gone.
+    await save([], true);
+    expect(
+      (await recorded()).map((r) => [
+        r.runId,
+        r.skuId,
+        r.productName,
+        r.field,
+        r.from,
+        r.to,
+        r.initial,
+      ]),
+    ).to.deep.equal([
+      [null, skuIds.SPB, 'Microsoft 365 Business Premium', 'psaBilled', 7, 0, false],
+      [null, skuIds.SPB, 'Microsoft 365 Business Premium', 'psaBilled', 5, 7, false],
+      [null, skuIds.SPB, 'Microsoft 365 Business Premium', 'psaBilled', 0, 5, true],
+    ]);
   });
 
   it('refuses to rewrite the history; deleting the company takes it along', async () => {

@@ -137,7 +137,10 @@ export function seatSeries(
     .sort((a, b) => a.at.getTime() - b.at.getTime());
   const products = new Map<string, { name: string; lines: Map<SeatField, SeatLine> }>();
   for (const c of sorted) {
-    const product = products.get(c.productKey) ?? { name: c.productName, lines: new Map() };
+    const product = products.get(c.productKey) ?? {
+      name: c.productName,
+      lines: new Map<SeatField, SeatLine>(),
+    };
     product.name = c.productName;
     products.set(c.productKey, product);
     let line = product.lines.get(c.field);

@@ -6,7 +6,7 @@ import { seatHistory } from './schema.js';
 export type SeatHistoryRow = typeof seatHistory.$inferSelect;
 
 /** Rows the company page and the API read at most: the newest. */
-export const seatHistoryLimit = 1000;
+const seatHistoryLimit = 1000;
 
 /**
  * Records the changes from the company's last recorded values of `fields` to `next`, inside

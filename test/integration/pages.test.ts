@@ -236,7 +236,7 @@ describe('pages: login, sessions, CSRF and who sees what', function () {
 
     const csv = await agent.get(`/partners/${partnerId}/companies/${company.id}?format=csv`);
     expect(csv.headers['content-type']).to.match(/^text\/csv/);
-    const parsed = parse(csv.text, { columns: true }) as Record<string, string>[];
+    const parsed = parse<Record<string, string>>(csv.text, { columns: true });
     expect(parsed.map((r) => [r.product, r.field, r.change])).to.deep.equal([
       ['SPB', 'billed', '2'],
       ['SPB', 'purchased', '2'],

@@ -162,7 +162,7 @@ describe('seat history: every change between runs, append-only', function () {
       .set('Accept', 'text/csv');
     expect(csv.status).to.equal(200);
     expect(csv.headers['content-type']).to.match(/^text\/csv/);
-    const parsed = parse(csv.text, { columns: true }) as Record<string, string>[];
+    const parsed = parse<Record<string, string>>(csv.text, { columns: true });
     expect(parsed.map((r) => [r.product, r.field, r.from, r.to, r.run_id])).to.deep.equal(
       rows.map((r) => [r.productName, r.field, String(r.from), String(r.to), r.runId]),
     );

@@ -26,7 +26,7 @@ const fieldLabel: Record<SeatField, string> = {
 };
 
 /** "+3" or "−2" (a minus sign, not a hyphen). */
-export const signed = (n: number) => (n > 0 ? `+${n}` : n < 0 ? `\u2212${-n}` : '0');
+const signed = (n: number) => (n > 0 ? `+${n}` : n < 0 ? `\u2212${-n}` : '0');
 
 export function CompanyPage({
   viewer,

@@ -45,7 +45,7 @@ export function stepPath(line: SeatLine, from: Date, to: Date, max: number): str
 }
 
 /** What the chart shows, in words: each line's first and last value over the window. */
-export function chartDescription(series: ProductSeries, days: number): string {
+function chartDescription(series: ProductSeries, days: number): string {
   const parts = series.lines.map((l) => {
     const start = l.points[0]?.value ?? 0;
     const end = l.points.at(-1)?.value ?? 0;

@@ -24,6 +24,7 @@ import { PsaConnectionStore } from './store/psa-connections.js';
 import { PsaSyncStore } from './store/psa-sync.js';
 import { PartnerStore } from './store/partners.js';
 import { RefreshRunStore } from './store/refresh-runs.js';
+import { SeatHistoryStore } from './store/seat-history.js';
 import { TokenCacheStore } from './store/token-cache.js';
 import { UserStore } from './store/users.js';
 
@@ -54,6 +55,8 @@ export interface Services {
   psaConnections: PsaConnectionStore;
   /** Reconciliation rows, planned changes and the ledger of PSA writes. */
   psaSync: PsaSyncStore;
+  /** Every change of a company's seat counts. */
+  seatHistory: SeatHistoryStore;
   psaRegistry: PsaRegistry;
   /** Keeps each partner's PSA calls within the PSA's limits across workers. */
   psaPacing: PsaPacing;
@@ -104,6 +107,7 @@ export function createServices(
     sealedValues: new SealedValueStore(store.db, keyRing),
     psaConnections: new PsaConnectionStore(store.db, keyRing),
     psaSync: new PsaSyncStore(store.db),
+    seatHistory: new SeatHistoryStore(store.db),
     psaRegistry,
     psaPacing: new PsaPacing(redis, config.queuePrefix),
     psaHttp: createHttpClient({

@@ -9,6 +9,7 @@ import { partnersRouter } from './api/partners.js';
 import { accessRouter } from './api/access.js';
 import { refreshRouter } from './api/refresh.js';
 import { billingRouter } from './api/billing.js';
+import { seatHistoryRouter } from './api/seat-history.js';
 import { psaRouter } from './api/psa.js';
 import { skusRouter } from './api/skus.js';
 import { renewalsRouter } from './api/renewals.js';
@@ -112,6 +113,7 @@ export function createApp(
   api.use(billingRouter(services, queues, 'admin-api'));
   api.use(skusRouter(services));
   api.use(renewalsRouter(services));
+  api.use(seatHistoryRouter(services));
   api.use((_req, _res, next) => next(new HttpError(404, 'not_found', 'No such resource.')));
   app.use('/api/v1', api);
 

@@ -124,7 +124,7 @@ export async function reconcileCompanyBilling(
     lines,
     productName: (skuId) => names.get(skuId),
   });
-  await deps.psaSync.saveReconciliation(partnerId, companyId, rows);
+  await deps.psaSync.saveReconciliation(partnerId, companyId, rows, lines !== null);
   const summary: CompanyReconciliation = {
     rows: rows.length,
     differences: rows.filter((r) => r.difference).length,

@@ -14,6 +14,7 @@ import type { PlannedChange, ProrationPolicy, ReconciliationRow } from '../domai
 import type { PsaKind } from '../psa/client.js';
 import { recordAudit } from './audit.js';
 import type { Database } from './database.js';
+import { recordSeatChanges } from './seat-history.js';
 import {
   psaConnections,
   psaProductMappings,
@@ -41,15 +42,39 @@ export class PsaSyncStore {
   constructor(private readonly db: Database) {}
 
   /**
-   * Replaces one company's rows with a new reconciliation. A difference keeps the time it
-   * first appeared until it is gone; rows for products no longer counted nor billed go.
+   * Replaces one company's rows with a new reconciliation, and records what changed in what
+   * the PSA bills. A difference keeps the time it first appeared until it is gone; rows for
+   * products no longer counted nor billed go.
    */
   async saveReconciliation(
     partnerId: string,
     companyId: string,
     rows: ReconciliationRow[],
+    /** Whether the PSA's lines were read: without them, what it bills is unknown. */
+    psaRead = false,
   ): Promise<void> {
     await this.db.transaction(async (tx) => {
+      // What the PSA bills goes into the seat history; a row it was not read for tells nothing.
+      if (psaRead)
+        await recordSeatChanges(tx, {
+          companyId,
+          runId: null,
+          fields: ['psaBilled'],
+          next: rows.flatMap((r) =>
+            r.psaBilled === null
+              ? []
+              : [
+                  {
+                    productKey: r.sourceKey,
+                    skuId: r.skuId,
+                    productName: r.productName,
+                    field: 'psaBilled' as const,
+                    value: r.psaBilled,
+                  },
+                ],
+          ),
+          unknown: rows.filter((r) => r.psaBilled === null).map((r) => r.sourceKey),
+        });
       const keys = rows.map((r) => r.sourceKey);
       await tx
         .delete(reconciliationRows)

@@ -1,5 +1,6 @@
 import { and, desc, eq, inArray, sql } from 'drizzle-orm';
 import type { LicenseSnapshot } from '../domain/licenses.js';
+import { microsoftSeatValues } from '../domain/seat-history.js';
 import type { MicrosoftFailure } from '../microsoft/error-table.js';
 import { insertCustomLicenseCounts, type CustomLicenseCountInput } from './custom-licenses.js';
 import {
@@ -8,6 +9,7 @@ import {
 } from './customer-subscriptions.js';
 import type { Database } from './database.js';
 import { licenseSnapshots, refreshResults, refreshRuns, type RefreshRunTrigger } from './schema.js';
+import { recordSeatChanges } from './seat-history.js';
 
 export type RefreshRun = typeof refreshRuns.$inferSelect;
 
@@ -104,9 +106,9 @@ export class RefreshRunStore {
   }
 
   /**
-   * The tenant's snapshot set, its subscriptions, its custom-license counts and its success,
-   * once per (run, tenant) whatever the retries: only a pending result moves, and unique keys
-   * absorb a repeat.
+   * The tenant's snapshot set, its subscriptions, its custom-license counts, the changes of
+   * its seat counts since the last reading, and its success, once per (run, tenant) whatever
+   * the retries: only a pending result moves, and unique keys absorb a repeat.
    */
   async succeed(
     runId: string,
@@ -152,7 +154,15 @@ export class RefreshRunStore {
           subscriptions.rows,
         );
       }
-      if (companyId) await insertCustomLicenseCounts(tx, runId, companyId, customCounts);
+      if (companyId) {
+        await insertCustomLicenseCounts(tx, runId, companyId, customCounts);
+        await recordSeatChanges(tx, {
+          companyId,
+          runId,
+          fields: ['purchased', 'assigned', 'billed'],
+          next: microsoftSeatValues(snapshots),
+        });
+      }
       await countOutcomes(tx, runId, { succeeded: 1 });
       return true;
     });

@@ -15,6 +15,7 @@ import type {
   SyncChangeStatus,
 } from '../domain/billing.js';
 import type { CustomLicenseKind } from '../domain/custom-licenses.js';
+import type { SeatField } from '../domain/seat-history.js';
 import type { PsaKind } from '../psa/client.js';
 import { sql } from 'drizzle-orm';
 import {
@@ -687,5 +688,37 @@ export const psaSyncLedger = pgTable(
   (t) => [
     index('psa_sync_ledger_company_idx').on(t.companyId, t.appliedAt),
     uniqueIndex('psa_sync_ledger_change_uq').on(t.changeId),
+  ],
+);
+
+/**
+ * Every change of a company's seat counts, one row per product and field, never rewritten (a
+ * trigger refuses UPDATE, and DELETE unless the company is gone: deleting a company or its
+ * partner takes its history with it). `run_id` has no foreign key so pruning runs leaves the
+ * history whole; it is null for PSA counts, which a reconciliation reads outside any run.
+ */
+export const seatHistory = pgTable(
+  'seat_history',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    companyId: uuid('company_id')
+      .notNull()
+      .references(() => companies.id, { onDelete: 'cascade' }),
+    runId: uuid('run_id'),
+    /** A SKU id for Microsoft's fields, a reconciliation source key for `psaBilled`. */
+    productKey: text('product_key').notNull(),
+    skuId: uuid('sku_id'),
+    productName: text('product_name').notNull(),
+    field: text('field').$type<SeatField>().notNull(),
+    fromValue: integer('from_value').notNull(),
+    toValue: integer('to_value').notNull(),
+    /** The company's first reading: its values as found, not purchases. */
+    initial: boolean('initial').notNull().default(false),
+    at: timestamp('at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [
+    index('seat_history_company_at_idx').on(t.companyId, t.at),
+    // The last value per product and field, which the next reading is compared with.
+    index('seat_history_company_product_idx').on(t.companyId, t.productKey, t.field, t.id),
   ],
 );

@@ -1,5 +1,9 @@
 import { expect } from 'chai';
+import { randomUUID } from 'node:crypto';
+import { parse } from 'csv-parse/sync';
 import { accessSentences } from '../../src/domain/access.js';
+import { microsoftSeatValues } from '../../src/domain/seat-history.js';
+import { recordSeatChanges } from '../../src/store/seat-history.js';
 import { startHarness, type Harness } from '../support/harness.js';
 import { removePrefix } from '../support/redis.js';
 import { suiteFailed } from '../support/keep-on-failure.js';
@@ -225,6 +229,76 @@ describe('pages: login, sessions, CSRF and who sees what', function () {
     const after = await agent.get(`/partners/${partnerId}/delegated-admin`);
     expect(after.status).to.equal(303);
     expect(after.headers.location).to.match(/^\/login/);
+  });
+
+  it("shows a company's seat history as a table and a chart, and 404 for another partner's", async () => {
+    const services = h.runtime.services;
+    const company = await services.partners.addCompany(
+      partnerId,
+      { name: 'History Company', customerTenantId: randomUUID() },
+      'test',
+    );
+    const theirs = await services.partners.addCompany(
+      otherPartnerId,
+      { name: 'Not Yours', customerTenantId: randomUUID() },
+      'test',
+    );
+    const spb = { skuId: 'cbdc14ab-d96c-4c30-b9f4-6ada7cdc1d46', skuPartNumber: 'SPB' };
+    for (const [runId, activeUnits] of [
+      [randomUUID(), 10],
+      [randomUUID(), 12],
+    ] as const) {
+      await h.runtime.store.db.transaction((tx) =>
+        recordSeatChanges(tx, {
+          companyId: company.id,
+          runId,
+          fields: ['purchased', 'assigned', 'billed'],
+          next: microsoftSeatValues([
+            { ...spb, activeUnits, consumedUnits: 5, billedQuantity: activeUnits },
+          ]),
+        }),
+      );
+    }
+    const agent = await loggedIn(h.app, people.partnerUser!.email);
+    const companies = await agent.get(`/partners/${partnerId}/companies`);
+    expect(companies.text).to.contain(
+      `<a href="/partners/${partnerId}/companies/${company.id}">History Company</a>`,
+    );
+    const page = await agent.get(`/partners/${partnerId}/companies/${company.id}`);
+    expect(page.status).to.equal(200);
+    expect(page.text).to.contain('<h1>Own Partner · History Company</h1>');
+    const rows = page.text.match(/<tr data-testid="seat-change">/g) ?? [];
+    expect(rows).to.have.length(5);
+    // Newest first: the two seats bought, then the first reading.
+    expect(page.text).to.match(
+      /<td data-label="Change" class="num">\+2<\/td><td data-label="From → to" class="num">10 → 12<\/td>/,
+    );
+    expect(page.text).to.contain('<span class="muted">first reading</span>');
+    // The chart: inline SVG, named and described, no script; the tables stack on a phone.
+    expect(page.text).to.match(/<svg viewBox="0 0 320 120" role="img" aria-labelledby="[^"]+"/);
+    expect(page.text).to.contain('SPB: seats over 90 days</title>');
+    expect(page.text).to.contain(
+      'Over the last 90 days, purchased went from 0 to 12 in 2 changes; assigned went from 0 to 5 in 1 change.',
+    );
+    expect(page.text).to.match(/<path class="seat-purchased" d="M[^"]+"/);
+    expect(page.text).not.to.contain('<script');
+    expect(page.text).to.contain('<table class="stack">');
+
+    const csv = await agent.get(`/partners/${partnerId}/companies/${company.id}?format=csv`);
+    expect(csv.headers['content-type']).to.match(/^text\/csv/);
+    const parsed = parse<Record<string, string>>(csv.text, { columns: true });
+    expect(parsed.map((r) => [r.product, r.field, r.change])).to.deep.equal([
+      ['SPB', 'billed', '2'],
+      ['SPB', 'purchased', '2'],
+      ['SPB', 'billed', '10'],
+      ['SPB', 'assigned', '5'],
+      ['SPB', 'purchased', '10'],
+    ]);
+
+    expect((await agent.get(`/partners/${partnerId}/companies/${theirs.id}`)).status).to.equal(404);
+    expect((await agent.get(`/partners/${otherPartnerId}/companies/${theirs.id}`)).status).to.equal(
+      404,
+    );
   });
 
   it('rate-limits login attempts: wrong passwords, then 429 even with the right one', async () => {

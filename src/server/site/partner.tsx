@@ -3,12 +3,15 @@ import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import type { Config } from '../../../config/index.js';
 import { accessSummary } from '../../domain/access.js';
+import { seatSeries } from '../../domain/seat-history.js';
 import { customLicenseTokenState } from '../../domain/custom-licenses.js';
 import { deduplicationKeys, jobIds } from '../../queue/catalog.js';
 import type { JobQueues } from '../../queue/job-queues.js';
 import type { Services } from '../../dependencies.js';
 import { attemptView, delegatedAdminStatus, startConsent } from '../api/consents.js';
 import { companiesOverview } from '../api/partners.js';
+import { companyOr404 } from '../api/psa.js';
+import { seatChangeView, seatHistoryCsv } from '../api/seat-history.js';
 import { retryFailures } from '../api/refresh.js';
 import { messagePage } from '../pages.js';
 import {
@@ -19,9 +22,13 @@ import {
   validationRequests,
 } from '../request-limits.js';
 import { CompaniesPage } from '../views/companies.js';
+import { CompanyPage } from '../views/company.js';
 import { DelegatedAdminPage } from '../views/delegated-admin.js';
 import { html } from '../views/layout.js';
 import { signedIn, type PageContext } from './page-context.js';
+
+/** Days the company page's seat charts cover. */
+const chartDays = 90;
 
 /**
  * A partner's pages: the Delegated Admin tab (consents started from it, the custom-license
@@ -113,6 +120,42 @@ export function partnerPages(options: {
           />,
         ),
       );
+  });
+
+  // One company: its licenses, its seats over the chart's window, and its seat history.
+  router.get('/partners/:id/companies/:companyId', signedIn, async (req, res) => {
+    const partner = await partnerFor(req);
+    const company = await companyOr404(services, partner.id, String(req.params.companyId));
+    const now = new Date();
+    const [history, charted, licenses] = await Promise.all([
+      services.seatHistory.forCompany(company.id),
+      services.seatHistory.forChart(company.id, new Date(now.getTime() - chartDays * 86_400_000)),
+      services.runs.latestLicenses([company.id]),
+    ]);
+    if (req.query.format === 'csv') {
+      res
+        .type('text/csv; charset=utf-8')
+        .attachment(`seat-history-${company.id}.csv`)
+        .send(seatHistoryCsv(company, history));
+      return;
+    }
+    res.type('html').send(
+      html(
+        <CompanyPage
+          viewer={viewerOf(req)}
+          partner={partner}
+          company={company}
+          licenses={licenses}
+          series={seatSeries(
+            charted.map((r) => ({ ...r, from: r.fromValue, to: r.toValue })),
+            now,
+            chartDays,
+          )}
+          days={chartDays}
+          history={history.map(seatChangeView)}
+        />,
+      ),
+    );
   });
 
   const startAndGo =

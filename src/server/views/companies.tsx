@@ -28,7 +28,7 @@ export function CompaniesPage({ viewer, partner, overview }: CompaniesPageProps)
             {visible.map((c) => (
               <tr data-testid="company-row">
                 <td>
-                  {c.name}
+                  <a href={`/partners/${partner.id}/companies/${c.id}`}>{c.name}</a>
                   <br />
                   <span class="muted">{c.domain ?? c.customerTenantId}</span>
                 </td>

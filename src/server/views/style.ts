@@ -54,5 +54,13 @@ ul.summary .count { font-weight:700; display:inline-block; min-width:2ch; text-a
   header nav a { margin-right:.6rem; font-size:.95rem; }
   header nav a:last-child { margin-right:0; }
 }
+.charts { display:grid; grid-template-columns:repeat(auto-fill, minmax(18rem, 1fr)); gap:1rem; }
+figure.seat-chart { margin:0; } figure.seat-chart svg { width:100%; height:auto; display:block; }
+.seat-chart text { font-size:9px; fill:var(--muted); } .seat-chart .axis { stroke:var(--line); }
+.seat-chart path { fill:none; stroke-width:2; } .seat-chart path.seat-purchased { stroke:var(--accent); }
+.seat-chart path.seat-assigned { stroke:var(--ok); stroke-dasharray:4 3; }
+.seat-chart .key { white-space:nowrap; margin-left:.6rem; font-size:.85rem; }
+.seat-chart .key::before { content:""; display:inline-block; width:1rem; height:0; margin-right:.3rem; vertical-align:middle; border-top:2px solid; }
+.key.seat-purchased::before { border-color:var(--accent); } .key.seat-assigned::before { border-top-style:dashed; border-color:var(--ok); }
 .actions { display:flex; gap:.5rem; flex-wrap:wrap; margin-top:.75rem; }
 `;

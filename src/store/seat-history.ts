@@ -1,5 +1,6 @@
 import { and, desc, eq, gte, inArray, lt, sql } from 'drizzle-orm';
 import { diffSeats, type SeatField, type SeatValue } from '../domain/seat-history.js';
+import { skuProduct } from '../domain/sku-names.js';
 import type { Database } from './database.js';
 import { seatHistory } from './schema.js';
 
@@ -58,18 +59,32 @@ export async function recordSeatChanges(
   return changes.length;
 }
 
+/**
+ * A Microsoft row is stored under its SKU's part number and read under Microsoft's product
+ * name (the SKU reference), so a reference update renames the whole history. A PSA row keeps
+ * the name it was billed under.
+ */
+const named = (rows: SeatHistoryRow[]): SeatHistoryRow[] =>
+  rows.map((r) =>
+    r.skuId && r.field !== 'psaBilled'
+      ? { ...r, productName: skuProduct(r.skuId, r.productName).productName }
+      : r,
+  );
+
 /** A company's seat history, read. */
 export class SeatHistoryStore {
   constructor(private readonly db: Database) {}
 
   /** The company's changes, newest first (at most `seatHistoryLimit`). */
-  forCompany(companyId: string): Promise<SeatHistoryRow[]> {
-    return this.db
-      .select()
-      .from(seatHistory)
-      .where(eq(seatHistory.companyId, companyId))
-      .orderBy(desc(seatHistory.at), desc(seatHistory.id))
-      .limit(seatHistoryLimit);
+  async forCompany(companyId: string): Promise<SeatHistoryRow[]> {
+    return named(
+      await this.db
+        .select()
+        .from(seatHistory)
+        .where(eq(seatHistory.companyId, companyId))
+        .orderBy(desc(seatHistory.at), desc(seatHistory.id))
+        .limit(seatHistoryLimit),
+    );
   }
 
   /**
@@ -90,6 +105,6 @@ export class SeatHistoryStore {
         .where(and(eq(h.companyId, companyId), gte(h.at, since)))
         .orderBy(h.id),
     ]);
-    return [...before, ...within];
+    return named([...before, ...within]);
   }
 }

@@ -276,7 +276,7 @@ describe('pages: login, sessions, CSRF and who sees what', function () {
     expect(page.text).to.contain('<span class="muted">first reading</span>');
     // The chart: inline SVG, named and described, no script; the tables stack on a phone.
     expect(page.text).to.match(/<svg viewBox="0 0 320 120" role="img" aria-labelledby="[^"]+"/);
-    expect(page.text).to.contain('SPB: seats over 90 days</title>');
+    expect(page.text).to.contain('Microsoft 365 Business Premium: seats over 90 days</title>');
     expect(page.text).to.contain(
       'Over the last 90 days, purchased went from 0 to 12 in 2 changes; assigned went from 0 to 5 in 1 change.',
     );
@@ -288,11 +288,11 @@ describe('pages: login, sessions, CSRF and who sees what', function () {
     expect(csv.headers['content-type']).to.match(/^text\/csv/);
     const parsed = parse<Record<string, string>>(csv.text, { columns: true });
     expect(parsed.map((r) => [r.product, r.field, r.change])).to.deep.equal([
-      ['SPB', 'billed', '2'],
-      ['SPB', 'purchased', '2'],
-      ['SPB', 'billed', '10'],
-      ['SPB', 'assigned', '5'],
-      ['SPB', 'purchased', '10'],
+      ['Microsoft 365 Business Premium', 'billed', '2'],
+      ['Microsoft 365 Business Premium', 'purchased', '2'],
+      ['Microsoft 365 Business Premium', 'billed', '10'],
+      ['Microsoft 365 Business Premium', 'assigned', '5'],
+      ['Microsoft 365 Business Premium', 'purchased', '10'],
     ]);
 
     expect((await agent.get(`/partners/${partnerId}/companies/${theirs.id}`)).status).to.equal(404);

@@ -97,14 +97,14 @@ describe('seat history: every change between runs, append-only', function () {
     // SPB 20 purchased and billed, 2 assigned; Exchange 5 and 1; Business Basic 4 and none.
     expect(shape(initial)).to.have.deep.members(
       [
-        [skuIds.SPB, 'SPB', 'purchased', 20],
-        [skuIds.SPB, 'SPB', 'assigned', 2],
-        [skuIds.SPB, 'SPB', 'billed', 20],
-        [skuIds.EXCHANGESTANDARD, 'EXCHANGESTANDARD', 'purchased', 5],
-        [skuIds.EXCHANGESTANDARD, 'EXCHANGESTANDARD', 'assigned', 1],
-        [skuIds.EXCHANGESTANDARD, 'EXCHANGESTANDARD', 'billed', 5],
-        [skuIds.O365_BUSINESS_ESSENTIALS, 'O365_BUSINESS_ESSENTIALS', 'purchased', 4],
-        [skuIds.O365_BUSINESS_ESSENTIALS, 'O365_BUSINESS_ESSENTIALS', 'billed', 4],
+        [skuIds.SPB, 'Microsoft 365 Business Premium', 'purchased', 20],
+        [skuIds.SPB, 'Microsoft 365 Business Premium', 'assigned', 2],
+        [skuIds.SPB, 'Microsoft 365 Business Premium', 'billed', 20],
+        [skuIds.EXCHANGESTANDARD, 'Exchange Online (Plan 1)', 'purchased', 5],
+        [skuIds.EXCHANGESTANDARD, 'Exchange Online (Plan 1)', 'assigned', 1],
+        [skuIds.EXCHANGESTANDARD, 'Exchange Online (Plan 1)', 'billed', 5],
+        [skuIds.O365_BUSINESS_ESSENTIALS, 'Microsoft 365 Business Basic', 'purchased', 4],
+        [skuIds.O365_BUSINESS_ESSENTIALS, 'Microsoft 365 Business Basic', 'billed', 4],
       ].map(([skuId, productName, field, to]) => ({
         runId: first,
         skuId,
@@ -136,11 +136,11 @@ describe('seat history: every change between runs, append-only', function () {
     const newest = rows.slice(0, 5);
     expect(shape(newest)).to.have.deep.members(
       [
-        [skuIds.SPB, 'SPB', 'purchased', 20, 23],
-        [skuIds.SPB, 'SPB', 'billed', 20, 23],
-        [skuIds.SPB, 'SPB', 'assigned', 2, 1],
-        [skuIds.O365_BUSINESS_ESSENTIALS, 'O365_BUSINESS_ESSENTIALS', 'purchased', 4, 0],
-        [skuIds.O365_BUSINESS_ESSENTIALS, 'O365_BUSINESS_ESSENTIALS', 'billed', 4, 0],
+        [skuIds.SPB, 'Microsoft 365 Business Premium', 'purchased', 20, 23],
+        [skuIds.SPB, 'Microsoft 365 Business Premium', 'billed', 20, 23],
+        [skuIds.SPB, 'Microsoft 365 Business Premium', 'assigned', 2, 1],
+        [skuIds.O365_BUSINESS_ESSENTIALS, 'Microsoft 365 Business Basic', 'purchased', 4, 0],
+        [skuIds.O365_BUSINESS_ESSENTIALS, 'Microsoft 365 Business Basic', 'billed', 4, 0],
       ].map(([skuId, productName, field, from, to]) => ({
         runId: second,
         skuId,

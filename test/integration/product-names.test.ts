@@ -3,11 +3,10 @@ import { parse } from 'csv-parse/sync';
 import { eq, sql } from 'drizzle-orm';
 import { reconcileCompanyBilling } from '../../src/services/billing-reconciliation.js';
 import { licenseSnapshots } from '../../src/store/schema.js';
-import { scenarioWith } from '../support/emulator.js';
-import { startHarness, type Harness } from '../support/harness.js';
+import { startWithSecondPartnerCustomer } from '../support/subscriptions.js';
+import type { Harness } from '../support/harness.js';
 import { createPeople, loggedIn } from '../support/pages.js';
 
-const secondPartner = 'bbbbbbbb-0000-4000-8000-000000000002';
 const explicitCustomer = 'cccccccc-0000-4000-8000-000000000003';
 const tenant = 'dddddddd-0000-4000-8000-000000000017';
 const flowFree = 'f30db892-07e9-47e9-837c-80727f46fd3d';
@@ -55,29 +54,18 @@ describe('product names from Microsoft’s SKU reference; free and trial SKUs ou
   let partnerId: string;
 
   before(async () => {
-    h = await startHarness(
-      scenarioWith((p) =>
-        p.tenantId === secondPartner
-          ? { ...p, customers: [...(p.customers as unknown[]), freeAndPaid] as typeof p.customers }
-          : p,
-      ),
-    );
-    partnerId = (
-      (await h.api('post', '/partners', { name: 'Names Partner' })).body as { id: string }
-    ).id;
-    const legacy = (
-      await h.api('post', `/partners/${partnerId}/delegated-admins`, {
-        username: 'sync@second.example',
-        password: 'legacy-pw-test-only',
-      })
-    ).body as { id: string };
+    let legacyId: string;
+    ({ h, partnerId, legacyId } = await startWithSecondPartnerCustomer(
+      freeAndPaid,
+      'Names Partner',
+    ));
     for (const [customerTenantId, name] of [
       [explicitCustomer, 'Explicit Customer'],
       [tenant, 'Free And Paid Ltd'],
     ] as const)
       await h.runtime.services.partners.addCompany(
         partnerId,
-        { name, customerTenantId, delegatedAdminId: legacy.id },
+        { name, customerTenantId, delegatedAdminId: legacyId },
         'test',
       );
     await h.grant(partnerId, 'admin@second.example');

@@ -1,13 +1,11 @@
 import { expect } from 'chai';
 import { parse } from 'csv-parse/sync';
 import request from 'supertest';
-import { scenarioWith } from '../support/emulator.js';
-import { adminAuth, startHarness, type Harness } from '../support/harness.js';
+import { adminAuth, type Harness } from '../support/harness.js';
 import { suiteFailed } from '../support/keep-on-failure.js';
 import { createPeople, loggedIn } from '../support/pages.js';
-import { skuIds } from '../support/subscriptions.js';
+import { skuIds, startWithSecondPartnerCustomer } from '../support/subscriptions.js';
 
-const secondPartner = 'bbbbbbbb-0000-4000-8000-000000000002';
 const tenant = 'eeeeeeee-0000-4000-8000-00000000000a';
 const dayMs = 86_400_000;
 
@@ -124,21 +122,7 @@ describe('renewals: API, CSV and page from a real refresh against the emulator',
   let companyId: string;
 
   before(async () => {
-    h = await startHarness(
-      scenarioWith((p) =>
-        p.tenantId === secondPartner
-          ? {
-              ...p,
-              customers: [...(p.customers as unknown[]), renewalsCustomer] as typeof p.customers,
-            }
-          : p,
-      ),
-    );
-    partnerId = (
-      (await h.api('post', '/partners', { name: 'Renewals Partner' })).body as {
-        id: string;
-      }
-    ).id;
+    ({ h, partnerId } = await startWithSecondPartnerCustomer(renewalsCustomer, 'Renewals Partner'));
     companyId = (
       await h.runtime.services.partners.addCompany(
         partnerId,

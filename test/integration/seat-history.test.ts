@@ -4,11 +4,9 @@ import { eq, sql } from 'drizzle-orm';
 import request from 'supertest';
 import type { ReconciliationRow } from '../../src/domain/billing.js';
 import { companies, seatHistory } from '../../src/store/schema.js';
-import { scenarioWith } from '../support/emulator.js';
-import { adminAuth, startHarness, type Harness } from '../support/harness.js';
-import { skuIds, termsCustomer } from '../support/subscriptions.js';
+import { adminAuth, type Harness } from '../support/harness.js';
+import { skuIds, termsCustomer, startWithSecondPartnerCustomer } from '../support/subscriptions.js';
 
-const secondPartner = 'bbbbbbbb-0000-4000-8000-000000000002';
 const terms = termsCustomer.tenantId;
 
 interface HistoryRow {
@@ -29,30 +27,16 @@ describe('seat history: every change between runs, append-only', function () {
   let companyId: string;
 
   before(async () => {
-    h = await startHarness(
-      scenarioWith((p) =>
-        p.tenantId === secondPartner
-          ? {
-              ...p,
-              customers: [...(p.customers as unknown[]), termsCustomer] as typeof p.customers,
-            }
-          : p,
-      ),
+    let legacyId: string;
+    ({ h, partnerId, legacyId } = await startWithSecondPartnerCustomer(
+      termsCustomer,
+      'History Partner',
       { PARTNER_CENTER_REQUESTS_PER_SECOND: '20' },
-    );
-    partnerId = (
-      (await h.api('post', '/partners', { name: 'History Partner' })).body as { id: string }
-    ).id;
-    const legacy = (
-      await h.api('post', `/partners/${partnerId}/delegated-admins`, {
-        username: 'sync@second.example',
-        password: 'legacy-pw-test-only',
-      })
-    ).body as { id: string };
+    ));
     companyId = (
       await h.runtime.services.partners.addCompany(
         partnerId,
-        { name: 'Terms Customer', customerTenantId: terms, delegatedAdminId: legacy.id },
+        { name: 'Terms Customer', customerTenantId: terms, delegatedAdminId: legacyId },
         'test',
       )
     ).id;

@@ -3,11 +3,14 @@ import { and, eq } from 'drizzle-orm';
 import type { Subscription } from '../../emulator/tenants.js';
 import { skuByPartNumber } from '../../emulator/skus.js';
 import { customerSubscriptions, licenseSnapshots, refreshResults } from '../../src/store/schema.js';
-import { scenarioWith } from '../support/emulator.js';
-import { startHarness, type Harness } from '../support/harness.js';
-import { skuIds, termsBilled, termsCustomer } from '../support/subscriptions.js';
+import type { Harness } from '../support/harness.js';
+import {
+  skuIds,
+  termsBilled,
+  termsCustomer,
+  startWithSecondPartnerCustomer,
+} from '../support/subscriptions.js';
 
-const secondPartner = 'bbbbbbbb-0000-4000-8000-000000000002';
 const explicitCustomer = 'cccccccc-0000-4000-8000-000000000003';
 const terms = termsCustomer.tenantId;
 
@@ -25,33 +28,19 @@ describe('subscriptions joined to SKUs through their provisioning status, cached
   // Each test has its own service and emulator: tests change the customer's subscriptions and
   // count the calls its first refresh makes.
   beforeEach(async () => {
-    h = await startHarness(
-      scenarioWith((p) =>
-        p.tenantId === secondPartner
-          ? {
-              ...p,
-              customers: [...(p.customers as unknown[]), termsCustomer] as typeof p.customers,
-            }
-          : p,
-      ),
+    let legacyId: string;
+    ({ h, partnerId, legacyId } = await startWithSecondPartnerCustomer(
+      termsCustomer,
+      'Terms Partner',
       { PARTNER_CENTER_REQUESTS_PER_SECOND: '20' },
-    );
-    partnerId = (
-      (await h.api('post', '/partners', { name: 'Terms Partner' })).body as { id: string }
-    ).id;
-    const legacy = (
-      await h.api('post', `/partners/${partnerId}/delegated-admins`, {
-        username: 'sync@second.example',
-        password: 'legacy-pw-test-only',
-      })
-    ).body as { id: string };
+    ));
     for (const [tenant, name] of [
       [explicitCustomer, 'Explicit Customer'],
       [terms, 'Terms Customer'],
     ] as const) {
       await h.runtime.services.partners.addCompany(
         partnerId,
-        { name, customerTenantId: tenant, delegatedAdminId: legacy.id },
+        { name, customerTenantId: tenant, delegatedAdminId: legacyId },
         'test',
       );
     }

@@ -1,4 +1,6 @@
 import type { ScenarioInput } from '../../emulator/scenario.js';
+import { scenarioWith } from './emulator.js';
+import { startHarness, type Harness } from './harness.js';
 
 type ExplicitCustomerInput = Exclude<
   ScenarioInput['partners'][number]['customers'],
@@ -48,3 +50,36 @@ export const termsCustomer = {
 } satisfies ExplicitCustomerInput;
 
 export const termsBilled = { SPB: 20, EXCHANGESTANDARD: 5, O365_BUSINESS_ESSENTIALS: 4 };
+
+/** The emulator's second partner: its admin consents as admin@second.example. */
+const secondPartner = 'bbbbbbbb-0000-4000-8000-000000000002';
+
+/**
+ * A harness whose second Microsoft partner also serves `customer`, and one of our partners,
+ * named `partnerName`, holding that partner's legacy delegated-admin account (sync@second.example),
+ * the account a consent as admin@second.example replaces.
+ */
+export async function startWithSecondPartnerCustomer(
+  customer: { tenantId: string; name: string },
+  partnerName: string,
+  env?: Record<string, string>,
+): Promise<{ h: Harness; partnerId: string; legacyId: string }> {
+  const h = await startHarness(
+    scenarioWith((p) =>
+      p.tenantId === secondPartner
+        ? { ...p, customers: [...(p.customers as unknown[]), customer] as typeof p.customers }
+        : p,
+    ),
+    env,
+  );
+  const partnerId = (
+    (await h.api('post', '/partners', { name: partnerName })).body as { id: string }
+  ).id;
+  const legacy = (
+    await h.api('post', `/partners/${partnerId}/delegated-admins`, {
+      username: 'sync@second.example',
+      password: 'legacy-pw-test-only',
+    })
+  ).body as { id: string };
+  return { h, partnerId, legacyId: legacy.id };
+}

@@ -5,6 +5,7 @@ import { generatableSecrets, type GeneratableSecret } from './local-secrets.js';
 import {
   encryptionKeys,
   guid,
+  listenHost,
   optionalString,
   origin,
   tcpPort,
@@ -80,6 +81,14 @@ export const envVariables = {
       ),
   ),
   PORT: variable({ meaning: 'HTTP port.' }, tcpPort().default(3000)),
+  HOST: variable(
+    {
+      meaning:
+        'Address the HTTP listeners (`PORT`, `METRICS_PORT`) bind to; `npm run demo` takes `127.0.0.1` when unset.',
+      unset: 'unset: all',
+    },
+    optionalString().pipe(listenHost.optional()),
+  ),
   METRICS_PORT: variable(
     {
       meaning:

@@ -56,6 +56,8 @@ export interface Config {
   queuePrefix: string;
   /** PORT */
   port: number;
+  /** Address the HTTP listeners bind to; undefined binds every interface. HOST */
+  host: string | undefined;
   /**
    * Port of a listener serving /metrics alone, unauthenticated (the main port then has none);
    * undefined serves /metrics on PORT, behind ADMIN_API_TOKEN as a Bearer token. METRICS_PORT
@@ -203,6 +205,7 @@ export function loadConfig(
       redisUrl: e.REDIS_URL,
       queuePrefix: e.QUEUE_PREFIX,
       port,
+      host: e.HOST,
       metricsPort: e.METRICS_PORT,
       publicUrl: e.PUBLIC_URL ?? `http://localhost:${port}`,
       logLevel: e.LOG_LEVEL,

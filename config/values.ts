@@ -46,6 +46,18 @@ export const trustProxy = z.string().transform((value, ctx): TrustProxy => {
   return entries;
 });
 
+/** An address to bind a listener to: an IP address (`0.0.0.0`, `::1`) or a host name. */
+export const listenHost = z
+  .string()
+  .refine(
+    (value) =>
+      isIP(value) !== 0 ||
+      /^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/.test(
+        value,
+      ),
+    { message: 'expected an IP address (0.0.0.0, 127.0.0.1, ::) or a host name' },
+  );
+
 /** A string with surrounding blanks removed; blank or missing is undefined. */
 export const optionalString = () =>
   z

@@ -6,6 +6,7 @@ import { once } from 'node:events';
 import { writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { Redis } from 'ioredis';
+import { pino } from 'pino';
 import { loadDefaultScenario } from '../emulator/scenario.js';
 import { startEmulator } from '../emulator/server.js';
 import { startFixturePsa } from '../emulator/psa/fixture.js';
@@ -76,12 +77,15 @@ Object.assign(env, {
   // Fresh emulator keys every run: an embedded database that outlives it would hold tokens
   // nothing can redeem, so the demo's own database lives in memory unless told otherwise.
   PGLITE_DATA_DIR: env.PGLITE_DATA_DIR ?? 'memory://',
+  // Seeded people with a printed password: this machine only, unless HOST says otherwise.
+  HOST: env.HOST ?? '127.0.0.1',
 });
 
 await runProcess(
   'license-sync-demo',
   async (runtime) => {
-    const api = await runApi(runtime);
+    // Each request's line at debug: at the default level the banner stays on screen.
+    const api = await runApi(runtime, { requestLogLevel: 'debug' });
     const workers = runWorkers(runtime);
     const { partners } = runtime.services;
     const partner = await partners.create(partnerSpec.name, 'demo');
@@ -123,6 +127,20 @@ await runProcess(
     );
     const base = `http://localhost:${api.port}`;
     const admin = partnerSpec.users.find((u) => u.mfa && u.adminAgent)!.upn;
+    // Start-up's own lines first, so that the banner below is the last thing on screen.
+    await Promise.all([workers.scheduled, workers.resealQueued]);
+    runtime.log.info(
+      {
+        partnerId: partner.id,
+        apiUrl: base,
+        emulatorUrl: emulator.url,
+        caFile: emulator.caFile,
+        companies: customers.length,
+        loginUrl: `${base}/login`,
+        users: [partnerEmail, operatorEmail],
+      },
+      'demo ready',
+    );
     process.stdout.write(`
 license-sync demo
   Open               ${base}/login
@@ -148,19 +166,6 @@ quantities beside Microsoft's and the changes to approve; setup lists the unmapp
 See the legacy account replaced:
   curl -s -H "Authorization: Bearer $ADMIN_API_TOKEN" ${base}/api/v1/partners/${partner.id}/delegated-admin
 `);
-    // Last: tests wait for this line, and the banner above must be out by then.
-    runtime.log.info(
-      {
-        partnerId: partner.id,
-        apiUrl: base,
-        emulatorUrl: emulator.url,
-        caFile: emulator.caFile,
-        companies: customers.length,
-        loginUrl: `${base}/login`,
-        users: [partnerEmail, operatorEmail],
-      },
-      'demo ready',
-    );
     return [
       (graceMs) => api.close(graceMs),
       (graceMs) => workers.close(graceMs),
@@ -169,4 +174,6 @@ See the legacy account replaced:
     ];
   },
   env,
+  // Written at once, so that every line logged before the banner is out before it.
+  pino.destination({ dest: 1, sync: true }),
 );

@@ -1,4 +1,5 @@
 import { loadConfig, ConfigError, type Config } from '../config/index.js';
+import type { DestinationStream } from 'pino';
 import { createLogger, type Logger } from './logger.js';
 import { openRuntime, type Runtime } from './runtime.js';
 
@@ -14,6 +15,8 @@ export async function runProcess(
   start: (runtime: Runtime) => Promise<Stopper[]>,
   /** The environment to configure from. Default: process.env */
   env?: Record<string, string | undefined>,
+  /** Where the log goes. Default: stdout, written asynchronously */
+  logDestination?: DestinationStream,
 ): Promise<void> {
   let config: Config;
   let notices: string[];
@@ -25,7 +28,7 @@ export async function runProcess(
     );
     process.exit(78); // EX_CONFIG
   }
-  const log: Logger = createLogger({ level: config.logLevel, name });
+  const log: Logger = createLogger({ level: config.logLevel, name, destination: logDestination });
   for (const notice of notices) log.info(notice);
 
   let runtime: Runtime;

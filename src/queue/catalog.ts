@@ -249,6 +249,26 @@ export const deduplicationKeys = {
   resealKeys: (currentKeyId: string) => `reseal-keys-${currentKeyId}`,
 };
 
+/** The longest `label` a job's data keeps (a company's name, cut). Default: 80 */
+const maxJobLabelLength = 80;
+
+/**
+ * Job data: the catalog payload (ids) and, for a job about one company, its `label`: the
+ * company's name, so the dashboard names the job by more than a tenant id. The label is for
+ * people only; processors see the payload. Never a secret.
+ */
+export function jobData(payload: object, label?: string): object {
+  const short = label?.trim().slice(0, maxJobLabelLength);
+  return short ? { ...payload, label: short } : payload;
+}
+
+/** A job's data split back into the payload its processor takes and its label. */
+export function splitJobData(data: unknown): { payload: unknown; label?: string } {
+  if (typeof data !== 'object' || data === null || !('label' in data)) return { payload: data };
+  const { label, ...payload } = data;
+  return { payload, ...(typeof label === 'string' ? { label } : {}) };
+}
+
 type JobCatalog = typeof jobCatalog;
 export type JobName = keyof JobCatalog;
 export type JobPayload<N extends JobName> = z.infer<JobCatalog[N]['payload']>;

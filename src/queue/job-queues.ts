@@ -4,6 +4,7 @@ import { defaultQueueTuning, type QueueTuning } from '../../config/index.js';
 import {
   backoffType,
   jobCatalog,
+  jobData,
   jobNames,
   queueNames,
   retention,
@@ -24,6 +25,11 @@ export interface EnqueueOptions {
    * (and answers that job). Default: none
    */
   deduplicationKey?: string;
+  /**
+   * A short name for people, shown on the dashboard beside the job's name: the company the
+   * job is about. Kept in the job's data as `label`, outside the payload. Default: none
+   */
+  label?: string;
 }
 
 /** The catalog's queues on one Redis connection, with type-checked enqueueing. */
@@ -80,7 +86,8 @@ export class JobQueues {
    */
   private checked<N extends JobName>(name: N, payload: JobPayload<N>, options: EnqueueOptions) {
     const definition = jobCatalog[name];
-    const data = definition.payload.parse(payload) as object;
+    const { label, deduplicationKey, ...jobOptions } = options;
+    const data = jobData(definition.payload.parse(payload), label);
     // A fail-fast producer (no offline queue) must not wait for Redis: BullMQ would hold the
     // add until the connection is ready, and an HTTP request with it.
     if (
@@ -95,7 +102,6 @@ export class JobQueues {
     ) {
       throw new Error(`job id "${options.jobId}" must not contain ':' nor be all digits`);
     }
-    const { deduplicationKey, ...jobOptions } = options;
     return {
       name,
       data,

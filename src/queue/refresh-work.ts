@@ -63,14 +63,17 @@ export async function enqueuePendingTenants(
   deps: RefreshWorkDeps,
   run: { id: string; partnerId: string },
 ): Promise<EnqueuedTenants> {
-  const pending = (await deps.runs.pendingTenants(run.id)).map(({ tenant, attempts }) => ({
-    tenant,
-    attempts,
-    jobId:
-      attempts === 0
-        ? jobIds.refreshCustomer(run.id, tenant)
-        : jobIds.retryCustomer(run.id, tenant, attempts),
-  }));
+  const pending = (await deps.runs.pendingTenants(run.id)).map(
+    ({ tenant, attempts, companyName }) => ({
+      tenant,
+      attempts,
+      companyName,
+      jobId:
+        attempts === 0
+          ? jobIds.refreshCustomer(run.id, tenant)
+          : jobIds.retryCustomer(run.id, tenant, attempts),
+    }),
+  );
   const states = await deps.queues.presence(
     'refreshCustomer',
     pending.map((p) => p.jobId),
@@ -104,9 +107,10 @@ export async function enqueuePendingTenants(
   );
   await deps.queues.enqueueBulk(
     'refreshCustomer',
-    missing.map(({ tenant, jobId }, i) => ({
+    missing.map(({ tenant, jobId, companyName }, i) => ({
       payload: { runId: run.id, customerTenantId: tenant },
       jobId,
+      label: companyName ?? undefined,
       delay: waits[i]!,
       priority: fanOutPriority(i),
     })),

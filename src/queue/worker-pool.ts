@@ -11,6 +11,7 @@ import {
   queueNames,
   queueSettings,
   retryDelay,
+  splitJobData,
   type JobName,
   type JobPayload,
 } from './catalog.js';
@@ -119,7 +120,7 @@ export function startWorkerPool<Deps>(options: WorkerPoolOptions<Deps>): WorkerP
     const name = job.name as JobName;
     const definition = jobCatalog[name];
     if (!definition) throw new UnrecoverableError(`unknown job "${job.name}"`);
-    const parsed = definition.payload.safeParse(job.data);
+    const parsed = definition.payload.safeParse(splitJobData(job.data).payload);
     if (!parsed.success) {
       throw new UnrecoverableError(`invalid payload for ${name}: ${parsed.error.message}`);
     }

@@ -24,11 +24,20 @@ import { sendErrorPage, siteRouter, sitePageError, siteSession, wantsPage } from
 
 type AppRuntime = Pick<Runtime, 'config' | 'log' | 'store' | 'producer' | 'queues' | 'services'>;
 
+export interface AppOptions {
+  /**
+   * The level of the line each request leaves (a request that fails with a 5xx is logged at
+   * `error` as well). Default: `info`
+   */
+  requestLogLevel?: 'info' | 'debug';
+}
+
 /** The Express app: thin routes that validate, record and enqueue. */
 export function createApp(
   runtime: AppRuntime,
   /** Request and queue metrics, shared with a METRICS_PORT listener. Default: the app's own */
   metrics: HttpMetrics = createMetrics(() => runtime.queues.all()),
+  { requestLogLevel = 'info' }: AppOptions = {},
 ): express.Express {
   const { config, log, store, producer, queues, services } = runtime;
   const app = express();
@@ -40,6 +49,7 @@ export function createApp(
   app.use(
     pinoHttp({
       logger: log,
+      useLevel: requestLogLevel,
       // Health probes every few seconds would drown the log.
       autoLogging: { ignore: (req) => req.url === '/healthz' || req.url === '/readyz' },
       serializers: {

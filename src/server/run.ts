@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Runtime } from '../runtime.js';
-import { createApp } from './app.js';
+import { createApp, type AppOptions } from './app.js';
 import { createMetrics, createMetricsApp } from './metrics.js';
 
 export interface RunningApi {
@@ -14,9 +14,9 @@ export interface RunningApi {
   close(graceMs: number): Promise<void>;
 }
 
-async function listen(server: Server): Promise<number> {
+async function listen(server: Server): Promise<AddressInfo> {
   await once(server, 'listening');
-  return (server.address() as AddressInfo).port;
+  return server.address() as AddressInfo;
 }
 
 async function closeServer(server: Server, graceMs: number): Promise<void> {
@@ -27,17 +27,21 @@ async function closeServer(server: Server, graceMs: number): Promise<void> {
   clearTimeout(timer);
 }
 
-export async function runApi(runtime: Runtime): Promise<RunningApi> {
+export async function runApi(runtime: Runtime, options: AppOptions = {}): Promise<RunningApi> {
   const { config, log } = runtime;
   const metrics = createMetrics(() => runtime.queues.all());
-  const server = createApp(runtime, metrics).listen(config.port);
-  const port = await listen(server);
-  log.info({ port, publicUrl: config.publicUrl }, 'API listening');
+  // Without HOST, Node binds every interface (IPv6 and IPv4).
+  const server = createApp(runtime, metrics, options).listen({
+    port: config.port,
+    host: config.host,
+  });
+  const { port, address } = await listen(server);
+  log.info({ port, address, publicUrl: config.publicUrl }, 'API listening');
   const metricsServer =
     config.metricsPort === undefined
       ? undefined
-      : createMetricsApp(metrics).listen(config.metricsPort);
-  const metricsPort = metricsServer && (await listen(metricsServer));
+      : createMetricsApp(metrics).listen({ port: config.metricsPort, host: config.host });
+  const metricsPort = metricsServer && (await listen(metricsServer)).port;
   if (metricsServer) log.info({ port: metricsPort }, 'metrics listening');
   return {
     server,

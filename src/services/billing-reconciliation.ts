@@ -152,23 +152,26 @@ export async function reconcileCompanyBilling(
   if (approve.length > 0) {
     const approved = await deps.psaSync.approve(partnerId, 'automatic', approve);
     summary.approvedAutomatically = approved.length;
-    await enqueueApply(deps, partnerId, companyId);
+    await enqueueApply(deps, partnerId, companyId, company.name);
   }
   return summary;
 }
 
-/** Queues the company's apply job (one per company at a time). */
+/** Queues the company's apply job (one per company at a time), named with the company. */
 export async function enqueueApply(
-  deps: Pick<ReconciliationDeps, 'queues'>,
+  deps: Pick<ReconciliationDeps, 'queues' | 'partners'>,
   partnerId: string,
   companyId: string,
+  companyName?: string,
 ): Promise<void> {
+  const label = companyName ?? (await deps.partners.company(partnerId, companyId))?.name;
   await deps.queues.enqueue(
     'applyCompanyBilling',
     { partnerId, companyId },
     {
       jobId: jobIds.applyCompanyBilling(companyId, String(Date.now())),
       deduplicationKey: deduplicationKeys.applyCompanyBilling(companyId),
+      label,
     },
   );
 }
@@ -222,6 +225,7 @@ export async function startBillingReconciliation(
     .map((c, i) => ({
       payload: { partnerId, companyId: c.id },
       jobId: jobIds.reconcileCompanyBilling(c.id, key),
+      label: c.name,
       // About four PSA calls per company (lines, their units or details, pages).
       delay: Math.round(i * 4 * spacingMs),
     }));

@@ -8,7 +8,13 @@ import {
   type CustomerSubscriptionInput,
 } from './customer-subscriptions.js';
 import type { Database } from './database.js';
-import { licenseSnapshots, refreshResults, refreshRuns, type RefreshRunTrigger } from './schema.js';
+import {
+  companies,
+  licenseSnapshots,
+  refreshResults,
+  refreshRuns,
+  type RefreshRunTrigger,
+} from './schema.js';
 import { recordSeatChanges } from './seat-history.js';
 
 export type RefreshRun = typeof refreshRuns.$inferSelect;
@@ -87,11 +93,21 @@ export class RefreshRunStore {
     });
   }
 
-  /** Tenants still to refresh, with the attempts earlier rounds (retries) made. */
-  pendingTenants(runId: string): Promise<{ tenant: string; attempts: number }[]> {
+  /**
+   * Tenants still to refresh, with the attempts earlier rounds (retries) made and their
+   * company's name (null once the company is deleted).
+   */
+  pendingTenants(
+    runId: string,
+  ): Promise<{ tenant: string; attempts: number; companyName: string | null }[]> {
     return this.db
-      .select({ tenant: refreshResults.customerTenantId, attempts: refreshResults.attempts })
+      .select({
+        tenant: refreshResults.customerTenantId,
+        attempts: refreshResults.attempts,
+        companyName: companies.name,
+      })
       .from(refreshResults)
+      .leftJoin(companies, eq(companies.id, refreshResults.companyId))
       .where(and(eq(refreshResults.runId, runId), eq(refreshResults.status, 'pending')));
   }
 

@@ -38,6 +38,13 @@ describe('npm run demo', function () {
     });
     const ready = await demo.waitForLog((l) => l.msg === 'demo ready');
     expect(ready.companies).to.equal(36);
+    // The banner comes last; its last line is the command that shows the replaced account.
+    const bannerEnd = await demo.waitForLine((line) =>
+      line.endsWith(`/partners/${ready.partnerId as string}/delegated-admin`),
+    );
+    // This machine only, HOST being unset.
+    const listening = await demo.waitForLog((l) => l.msg === 'API listening');
+    expect(listening.address).to.equal('127.0.0.1');
     const output = demo.lines.join('\n');
     /** The banner's line whose first column is `label`, its columns joined by one space. */
     const bannerLine = (label: string) =>
@@ -70,6 +77,9 @@ describe('npm run demo', function () {
       }),
     });
     expect(login.status).to.equal(303);
+    // Requests log at debug, start-up before the banner: nothing has scrolled it away.
+    const afterBanner = demo.lines.slice(demo.lines.lastIndexOf(bannerEnd) + 1);
+    expect(afterBanner.filter((line) => line.trim() !== '')).to.deep.equal([]);
 
     const base = `http://localhost:${port}/api/v1/partners/${ready.partnerId as string}`;
     const headers = {

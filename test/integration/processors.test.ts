@@ -36,6 +36,7 @@ describe('processors meeting failures, called directly', function () {
   let h: Harness;
   let partnerId: string;
   let tenants: { customerTenantId: string; companyId: string }[];
+  const companyNames = new Map<string, string>();
   let jobDeps: TestJobDeps;
   let deps: JobDeps;
 
@@ -57,6 +58,7 @@ describe('processors meeting failures, called directly', function () {
         customerTenantId: c.tenantId,
       });
       expect(company.status, company.text).to.equal(201);
+      companyNames.set(c.tenantId, c.name);
       tenants.push({
         customerTenantId: c.tenantId,
         companyId: (company.body as { id: string }).id,
@@ -480,7 +482,11 @@ describe('processors meeting failures, called directly', function () {
     });
     for (const tenant of missing) {
       const job = await deps.queues.get('refresh').getJob(jobIds.refreshCustomer(runId, tenant));
-      expect(job?.data, tenant).to.deep.equal({ runId, customerTenantId: tenant });
+      expect(job?.data, tenant).to.deep.equal({
+        runId,
+        customerTenantId: tenant,
+        label: companyNames.get(tenant),
+      });
       expect(await job!.getState()).to.be.oneOf(['waiting', 'delayed', 'prioritized']);
     }
     expect(await runOf(runId)).to.include({ status: 'running', failed: 1 });

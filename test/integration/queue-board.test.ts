@@ -1,5 +1,9 @@
 import { expect } from 'chai';
 import request from 'supertest';
+import { randomUUID } from 'node:crypto';
+import { jobIds } from '../../src/queue/catalog.js';
+import { enqueuePendingTenants } from '../../src/queue/refresh-work.js';
+import { enqueueApply } from '../../src/services/billing-reconciliation.js';
 import { testSecrets } from '../support/config.js';
 import { testScenario } from '../support/emulator.js';
 import { publicUrl, startHarness, type Harness } from '../support/harness.js';
@@ -95,5 +99,40 @@ describe('admin credentials and the queue dashboard: Bearer only, no cross-origi
       .set('Origin', publicUrl)
       .expect(200);
     expect(await maintenance().isPaused()).to.equal(false);
+  });
+
+  it('lists customer and company jobs with the company name, their ids unchanged', async () => {
+    const { services, queues } = h.runtime;
+    const tenant = randomUUID();
+    const company = await services.partners.addCompany(
+      partnerId,
+      { name: 'Fabrikam Board Ltd', customerTenantId: tenant },
+      'test',
+    );
+    const { run } = await services.runs.start(partnerId, 'manual');
+    await services.runs.addTenants(run.id, [{ customerTenantId: tenant, companyId: company.id }]);
+    await enqueuePendingTenants({ ...services, queues }, run);
+    await enqueueApply({ ...services, queues }, partnerId, company.id);
+
+    const listed = async (queue: string) => {
+      const res = await request(h.app)
+        .get('/admin/queues/api/queues')
+        .query({ activeQueue: queue, status: 'latest', page: 1, jobsPerPage: 50 })
+        .set('Authorization', `Bearer ${token}`)
+        .expect(200);
+      const board = (
+        res.body as { queues: { name: string; jobs: { id: string; name: string }[] }[] }
+      ).queues;
+      return board.find((q) => q.name === queue)!.jobs;
+    };
+    const customerJob = (await listed('refresh')).find(
+      (j) => j.id === jobIds.refreshCustomer(run.id, tenant),
+    );
+    expect(customerJob?.name).to.equal('refreshCustomer · Fabrikam Board Ltd');
+    const applyJob = (await listed('billing')).find((j) =>
+      j.id.startsWith(`apply-billing-${company.id}-`),
+    );
+    expect(applyJob?.name).to.equal('applyCompanyBilling · Fabrikam Board Ltd');
+    await services.runs.stop(run.id, 'test ended');
   });
 });

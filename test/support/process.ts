@@ -10,6 +10,8 @@ export interface ServiceProcess {
   waitForLog(
     predicate: (line: Record<string, unknown>) => boolean,
   ): Promise<Record<string, unknown>>;
+  /** Resolves with the first line, JSON or not, matching `predicate`. */
+  waitForLine(predicate: (line: string) => boolean): Promise<string>;
   /** Resolves with the exit code (or signal). */
   exited: Promise<number | string>;
 }
@@ -29,8 +31,15 @@ export function startService(
     predicate: (l: Record<string, unknown>) => boolean;
     resolve: (l: Record<string, unknown>) => void;
   }[] = [];
+  const lineWaiters: { predicate: (l: string) => boolean; resolve: (l: string) => void }[] = [];
   const onLine = (line: string) => {
     lines.push(line);
+    for (const waiter of [...lineWaiters]) {
+      if (waiter.predicate(line)) {
+        lineWaiters.splice(lineWaiters.indexOf(waiter), 1);
+        waiter.resolve(line);
+      }
+    }
     let parsed: Record<string, unknown>;
     try {
       parsed = JSON.parse(line) as Record<string, unknown>;
@@ -51,6 +60,16 @@ export function startService(
     child,
     lines,
     exited,
+    waitForLine(predicate) {
+      const seen = lines.find(predicate);
+      if (seen !== undefined) return Promise.resolve(seen);
+      return Promise.race([
+        new Promise<string>((resolve) => lineWaiters.push({ predicate, resolve })),
+        exited.then((code) => {
+          throw new Error(`process exited (${code}) first:\n${lines.join('\n')}`);
+        }),
+      ]);
+    },
     waitForLog(predicate) {
       for (const line of lines) {
         try {

@@ -1,9 +1,21 @@
 import { expect } from 'chai';
-import { jobNames, retryDelay } from '../../src/queue/catalog.js';
+import { jobData, jobNames, retryDelay, splitJobData } from '../../src/queue/catalog.js';
 import { assertProcessorsMatchCatalog } from '../../src/queue/worker-pool.js';
 import { processors } from '../../workers/processors.js';
 
 describe('job catalog', () => {
+  it("keeps a job's label beside its payload, short, and gives processors the payload alone", () => {
+    const payload = { runId: 'r', customerTenantId: 't' };
+    expect(jobData(payload)).to.deep.equal(payload);
+    expect(jobData(payload, '  ')).to.deep.equal(payload);
+    const data = jobData(payload, ` Contoso ${'x'.repeat(200)}`) as { label: string };
+    expect(data.label)
+      .to.have.length(80)
+      .and.match(/^Contoso x/);
+    expect(splitJobData(data)).to.deep.equal({ payload, label: data.label });
+    expect(splitJobData(payload)).to.deep.equal({ payload });
+  });
+
   it('waits exponentially longer between retries, capped, with up to half of it random', () => {
     const waits = [1, 2, 3, 4, 5, 6, 9].map((n) => retryDelay('refreshCustomer', n, 1));
     expect(waits).to.deep.equal([2_000, 4_000, 8_000, 16_000, 30_000, 30_000, 30_000]);

@@ -142,6 +142,20 @@ describe('config', () => {
     ).to.deep.equal(['10.0.0.0/8', '192.168.1.5', 'fd00::/8', 'loopback']);
   });
 
+  it('binds every interface unless HOST names an address, which it checks', () => {
+    expect(loadConfig(testEnv()).config.host).to.equal(undefined);
+    expect(loadConfig(testEnv({ HOST: ' ' })).config.host).to.equal(undefined);
+    expect(loadConfig(testEnv({ HOST: '127.0.0.1' })).config.host).to.equal('127.0.0.1');
+    expect(loadConfig(testEnv({ HOST: '::' })).config.host).to.equal('::');
+    expect(loadConfig(testEnv({ HOST: 'app.internal' })).config.host).to.equal('app.internal');
+    expect(problemsOf(testEnv({ HOST: 'http://localhost' })).problems).to.deep.equal([
+      {
+        variable: 'HOST',
+        message: 'expected an IP address (0.0.0.0, 127.0.0.1, ::) or a host name',
+      },
+    ]);
+  });
+
   it('names TRUST_PROXY and shows what it takes when an entry is neither hops nor an address', () => {
     for (const [value, bad] of [
       ['true', 'true'],

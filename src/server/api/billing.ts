@@ -246,7 +246,7 @@ export function billingRouter(services: Services, queues: JobQueues, actor: stri
     );
     const approved = await services.psaSync.approve(partner.id, actor, body.changeIds);
     for (const companyId of new Set(approved.map((c) => c.companyId)))
-      await enqueueApply({ queues }, partner.id, companyId);
+      await enqueueApply({ queues, partners: services.partners }, partner.id, companyId);
     res.status(202).json({ approved: approved.map(changeView) });
   });
 

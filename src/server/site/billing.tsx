@@ -163,7 +163,7 @@ export function billingPages(options: {
     if (ids && ids.length === 0) return back(req, res, to, 'Tick the changes to approve first.');
     const approved = await services.psaSync.approve(partner.id, req.user!.email, ids);
     for (const companyId of new Set(approved.map((c) => c.companyId)))
-      await enqueueApply({ queues }, partner.id, companyId);
+      await enqueueApply({ queues, partners: services.partners }, partner.id, companyId);
     back(
       req,
       res,

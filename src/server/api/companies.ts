@@ -265,7 +265,7 @@ export function companiesCsv(companies: Awaited<ReturnType<typeof companiesView>
         customer_tenant_id: c.customerTenantId ?? '',
       };
       const status = {
-        stale: c.stale,
+        stale: c.stale ? 'true' : 'false',
         stale_reason: c.staleReason ?? '',
         as_of: c.licensesRefreshedAt?.toISOString() ?? '',
       };

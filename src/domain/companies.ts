@@ -99,7 +99,7 @@ export function matchesFilter(filter: CompanyFilter, c: CompanyFacts): boolean {
 }
 
 /** Whether the search text is in the company's name, domain or tenant id (any case). */
-export function matchesSearch(search: string, c: CompanyFacts): boolean {
+function matchesSearch(search: string, c: CompanyFacts): boolean {
   const needle = search.trim().toLowerCase();
   if (needle === '') return true;
   return [c.name, c.domain, c.customerTenantId].some((v) => v?.toLowerCase().includes(needle));

@@ -173,8 +173,8 @@ describe('the Companies tab in a browser', function () {
     expect(await page.getByTestId('stale').textContent()).to.match(/^Stale counts: /);
     expect(await page.getByTestId('access').count()).to.equal(1);
     expect(await page.getByRole('heading', { name: 'Custom licenses' }).count()).to.equal(1);
-    expect(
-      await page.getByTestId('license').first().locator('td').first().textContent(),
-    ).to.match(/^Microsoft 365|^Exchange/);
+    expect(await page.getByTestId('license').first().locator('td').first().textContent()).to.match(
+      /^Microsoft 365|^Exchange/,
+    );
   });
 });

@@ -137,7 +137,10 @@ describe('companies API: search, filters, sort, stale counts and CSV, from real 
   });
 
   it('refuses unknown filters and sorts with a 400 that names them', async () => {
-    const res = await h.api('get', `/partners/${partnerId}/companies?filter=stale,cheap&sort=price`);
+    const res = await h.api(
+      'get',
+      `/partners/${partnerId}/companies?filter=stale,cheap&sort=price`,
+    );
     expect(res.status).to.equal(400);
     expect((res.body as { error: { message: string } }).error.message).to.match(
       /filter=cheap, sort=price/,
@@ -148,12 +151,13 @@ describe('companies API: search, filters, sort, stale counts and CSV, from real 
     const all = await list();
     const rows = await csvOf('', 'text/csv');
     expect(rows).to.deep.equal(await csvOf('?format=csv'));
-    expect(rows.map((r) => [r.company, r.customer_tenant_id, r.product, r.sku_part_number])).to
-      .have.deep.members(
-        all.companies.flatMap((c) =>
-          c.licenses.map((l) => [c.name, c.customerTenantId, l.productName, l.skuPartNumber]),
-        ),
-      );
+    expect(
+      rows.map((r) => [r.company, r.customer_tenant_id, r.product, r.sku_part_number]),
+    ).to.have.deep.members(
+      all.companies.flatMap((c) =>
+        c.licenses.map((l) => [c.name, c.customerTenantId, l.productName, l.skuPartNumber]),
+      ),
+    );
     for (const r of rows) {
       const company = all.companies.find((c) => c.customerTenantId === r.customer_tenant_id)!;
       const license = company.licenses.find((l) => l.skuPartNumber === r.sku_part_number)!;

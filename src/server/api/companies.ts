@@ -299,7 +299,7 @@ export function companiesCsv(companies: Awaited<ReturnType<typeof companiesView>
 }
 
 /** The sentence naming query values that are no filter or sort. */
-export const unknownQuerySentence = (unknown: string[]) =>
+const unknownQuerySentence = (unknown: string[]) =>
   `Unknown ${unknown.join(', ')}: filters are ${companyFilters.join(', ')}; sorts are ${companySorts.join(', ')}.`;
 
 /** A partner's companies, searched, filtered and sorted, as JSON or CSV. */

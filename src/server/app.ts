@@ -5,6 +5,7 @@ import { redactUrl, serializeError } from '../logger.js';
 import { carriesAdminBearer, requireAdmin, requireOperator } from './admin-auth.js';
 import { consentsRouter } from './api/consents.js';
 import { customLicensesRouter } from './api/custom-licenses.js';
+import { companiesRouter } from './api/companies.js';
 import { partnersRouter } from './api/partners.js';
 import { accessRouter } from './api/access.js';
 import { refreshRouter } from './api/refresh.js';
@@ -115,6 +116,7 @@ export function createApp(
   );
   // The admin token is the only API credential so far; audit events name it so.
   api.use(partnersRouter(services, 'admin-api'));
+  api.use(companiesRouter(services));
   api.use(consentsRouter(services, config.publicUrl));
   api.use(refreshRouter(services, queues));
   api.use(accessRouter(services, queues, 'admin-api'));

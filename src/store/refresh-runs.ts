@@ -69,6 +69,33 @@ export class RefreshRunStore {
     return run;
   }
 
+  /** The partner's latest run that completed (whatever its failures); counts older are stale. */
+  async latestCompleted(partnerId: string): Promise<RefreshRun | undefined> {
+    const [run] = await this.db
+      .select()
+      .from(refreshRuns)
+      .where(and(eq(refreshRuns.partnerId, partnerId), eq(refreshRuns.status, 'completed')))
+      .orderBy(desc(refreshRuns.startedAt))
+      .limit(1);
+    return run;
+  }
+
+  /** Every tenant's result in a run: its outcome and, when it failed, why. */
+  resultsOf(runId: string) {
+    return this.db
+      .select({
+        companyId: refreshResults.companyId,
+        customerTenantId: refreshResults.customerTenantId,
+        status: refreshResults.status,
+        attempts: refreshResults.attempts,
+        errorCode: refreshResults.errorCode,
+        errorMessage: refreshResults.errorMessage,
+        finishedAt: refreshResults.finishedAt,
+      })
+      .from(refreshResults)
+      .where(eq(refreshResults.runId, runId));
+  }
+
   /** Records the tenants the run covers (idempotent) and sets its total. */
   async addTenants(
     runId: string,

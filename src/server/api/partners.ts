@@ -1,6 +1,5 @@
 import { Router } from 'express';
 import { z } from 'zod';
-import { countsInBilledTotals, skuProduct } from '../../domain/sku-names.js';
 import { singleLineText } from '../../domain/text.js';
 import type { Services } from '../../dependencies.js';
 import type { Company, DelegatedAdmin, Partner } from '../../store/partners.js';
@@ -31,7 +30,8 @@ const adminView = (a: DelegatedAdmin) => ({
   createdAt: a.createdAt,
 });
 
-const companyView = (c: Company) => ({
+/** A company as the API shows it. */
+export const companyView = (c: Company) => ({
   id: c.id,
   name: c.name,
   customerTenantId: c.customerTenantId,
@@ -45,100 +45,6 @@ export async function partnerOr404(services: Services, id: string): Promise<Part
   const partner = guid.safeParse(id).success ? await services.partners.get(id) : undefined;
   if (!partner) throw new HttpError(404, 'not_found', `No partner ${id}.`);
   return partner;
-}
-
-/** Each company with its latest licenses and custom-license counts, and what the listing found. */
-export async function companiesOverview(services: Services, partnerId: string) {
-  const [companies, partner] = await Promise.all([
-    services.partners.companies(partnerId),
-    services.partners.get(partnerId),
-  ]);
-  const includeFreeSkus = partner?.includeFreeSkusInTotals ?? false;
-  const [snapshots, run, counts, subscriptions] = await Promise.all([
-    services.runs.latestLicenses(companies.map((c) => c.id)),
-    services.runs.latest(partnerId),
-    services.customLicenses.latestCounts(companies.map((c) => c.id)),
-    services.subscriptions.forCompanies(companies.map((c) => c.id)),
-  ]);
-  const listed = companies.map((c) => {
-    const own = snapshots.filter((s) => s.companyId === c.id);
-    const terms = (c.customerTenantId && subscriptions.get(c.customerTenantId)) || [];
-    const licenses = own.map((s) => {
-      const product = skuProduct(s.skuId, s.skuPartNumber);
-      return {
-        skuId: s.skuId,
-        skuPartNumber: s.skuPartNumber,
-        productName: product.productName,
-        /** paid, free or trial (free and trial seats stay out of billed totals by default). */
-        pricing: product.pricing,
-        inBilledTotals: countsInBilledTotals(product.pricing, includeFreeSkus),
-        activeUnits: s.activeUnits,
-        consumedUnits: s.consumedUnits,
-        availableUnits: s.activeUnits + s.warningUnits - s.consumedUnits,
-        suspendedUnits: s.suspendedUnits,
-        billedQuantity: s.billedQuantity,
-        /** The subscriptions of this SKU with their terms, as the latest refresh listed them. */
-        subscriptions: terms
-          .filter((t) => t.skuId === s.skuId)
-          .map((t) => ({
-            subscriptionId: t.subscriptionId,
-            offerId: t.offerId,
-            offerName: t.offerName,
-            productType: t.productType,
-            quantity: t.quantity,
-            status: t.status,
-            termDuration: t.termDuration,
-            billingCycle: t.billingCycle,
-            commitmentEndDate: t.commitmentEndDate,
-            cancellationAllowedUntilDate: t.cancellationAllowedUntilDate,
-            autoRenewEnabled: t.autoRenewEnabled,
-            isTrial: t.isTrial,
-          })),
-      };
-    });
-    return {
-      ...companyView(c),
-      licensesRefreshedAt: own[0]?.capturedAt ?? null,
-      licenses,
-      /** Seats of the licenses counted in billed totals. */
-      totals: seatTotals(licenses),
-      customLicenses: counts
-        .filter((n) => n.companyId === c.id)
-        .map((n) => ({
-          definitionId: n.definitionId,
-          name: n.name,
-          kind: n.kind,
-          state: n.state,
-          quantity: n.quantity,
-          message: n.message,
-          countedAt: n.countedAt,
-          /** The last quantity that did count, when the latest did not. */
-          lastCounted: n.state === 'counted' ? null : n.lastCounted,
-        })),
-    };
-  });
-  return {
-    /** Whether free and trial SKUs' seats are in the totals (the partner's choice). */
-    includeFreeSkusInTotals: includeFreeSkus,
-    /** Seats across the companies still visible in Partner Center, billed licenses only. */
-    totals: seatTotals(
-      listed.filter((c) => c.visibility !== 'not_visible').flatMap((c) => c.licenses),
-    ),
-    /** Partner Center customers the latest refresh found with no company here. */
-    customersNotYetAdded: run?.notYetAdded ?? [],
-    companies: listed,
-  };
-}
-
-/** Seats of the licenses counted in billed totals (free and trial SKUs only if chosen). */
-function seatTotals(
-  licenses: { inBilledTotals: boolean; billedQuantity: number; consumedUnits: number }[],
-) {
-  const counted = licenses.filter((l) => l.inBilledTotals);
-  return {
-    billedQuantity: counted.reduce((sum, l) => sum + l.billedQuantity, 0),
-    consumedUnits: counted.reduce((sum, l) => sum + l.consumedUnits, 0),
-  };
 }
 
 /** Partners, their legacy delegated-admin accounts and their companies. */
@@ -237,11 +143,6 @@ export function partnersRouter(services: Services, actor: string): Router {
       }
       throw error;
     }
-  });
-
-  router.get('/partners/:id/companies', async (req, res) => {
-    const partner = await partnerOr404(services, req.params.id);
-    res.json(await companiesOverview(services, partner.id));
   });
 
   return router;

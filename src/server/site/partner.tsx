@@ -9,7 +9,8 @@ import { deduplicationKeys, jobIds } from '../../queue/catalog.js';
 import type { JobQueues } from '../../queue/job-queues.js';
 import type { Services } from '../../dependencies.js';
 import { attemptView, delegatedAdminStatus, startConsent } from '../api/consents.js';
-import { companiesOverview } from '../api/partners.js';
+import { companiesCsv, companiesOverview, companiesView } from '../api/companies.js';
+import { parseCompanyQuery } from '../../domain/companies.js';
 import { companyOr404 } from '../api/psa.js';
 import { seatChangeView, seatHistoryCsv } from '../api/seat-history.js';
 import { retryFailures } from '../api/refresh.js';
@@ -107,8 +108,18 @@ export function partnerPages(options: {
     );
   });
 
+  // Search, filters and sort come as a GET form; unknown ones are ignored with a notice.
   router.get('/partners/:id/companies', signedIn, async (req, res) => {
     const partner = await partnerFor(req);
+    const query = parseCompanyQuery(req.query);
+    const view = await companiesView(services, partner.id, query);
+    if (req.query.format === 'csv') {
+      res
+        .type('text/csv; charset=utf-8')
+        .attachment(`companies-${partner.id}.csv`)
+        .send(companiesCsv(view.companies));
+      return;
+    }
     res
       .type('html')
       .send(
@@ -116,21 +127,27 @@ export function partnerPages(options: {
           <CompaniesPage
             viewer={viewerOf(req)}
             partner={partner}
-            overview={await companiesOverview(services, partner.id)}
+            view={view}
+            notice={
+              query.unknown.length > 0
+                ? `Ignored ${query.unknown.join(', ')}: not a filter or sort this page knows.`
+                : undefined
+            }
           />,
         ),
       );
   });
 
-  // One company: its licenses, its seats over the chart's window, and its seat history.
+  // One company: its licenses, custom licenses, access, last run, seats over the chart's window
+  // and seat history.
   router.get('/partners/:id/companies/:companyId', signedIn, async (req, res) => {
     const partner = await partnerFor(req);
     const company = await companyOr404(services, partner.id, String(req.params.companyId));
     const now = new Date();
-    const [history, charted, licenses] = await Promise.all([
+    const [history, charted, overview] = await Promise.all([
       services.seatHistory.forCompany(company.id),
       services.seatHistory.forChart(company.id, new Date(now.getTime() - chartDays * 86_400_000)),
-      services.runs.latestLicenses([company.id]),
+      companiesOverview(services, partner.id, { companyId: company.id }),
     ]);
     if (req.query.format === 'csv') {
       res
@@ -144,8 +161,7 @@ export function partnerPages(options: {
         <CompanyPage
           viewer={viewerOf(req)}
           partner={partner}
-          company={company}
-          licenses={licenses}
+          company={overview.companies[0]!}
           series={seatSeries(
             charted.map((r) => ({ ...r, from: r.fromValue, to: r.toValue })),
             now,

@@ -1,18 +1,14 @@
+import type { AccessState } from '../../domain/access.js';
 import type { ProductSeries, SeatField } from '../../domain/seat-history.js';
+import type { companiesOverview } from '../api/companies.js';
 import type { seatChangeView } from '../api/seat-history.js';
-import { Page, when, type Viewer } from './layout.js';
+import { day, Page, when, type Viewer } from './layout.js';
 import { SeatChart } from './seat-chart.js';
 
 export interface CompanyPageProps {
   viewer: Viewer;
   partner: { id: string; name: string };
-  company: { id: string; name: string; customerTenantId: string | null; domain: string | null };
-  licenses: {
-    skuPartNumber: string;
-    activeUnits: number;
-    consumedUnits: number;
-    billedQuantity: number;
-  }[];
+  company: Awaited<ReturnType<typeof companiesOverview>>['companies'][number];
   series: ProductSeries[];
   days: number;
   history: ReturnType<typeof seatChangeView>[];
@@ -25,19 +21,28 @@ const fieldLabel: Record<SeatField, string> = {
   psaBilled: 'Billed in the PSA',
 };
 
+const lastRunSentence = {
+  pending: 'Refreshing now.',
+  succeeded: 'Refreshed.',
+  failed: 'The refresh failed for this company.',
+  no_access: 'The refresh could not reach this customer.',
+} as const;
+
+const accessWords: Record<AccessState, string> = {
+  ok: 'Access is in order.',
+  expiring: 'Access is expiring.',
+  expired: 'Access has expired.',
+  no_relationship: 'No GDAP relationship.',
+  missing_role: 'A role is missing.',
+  app_not_consented: 'The app is not consented.',
+};
+
 /** "+3" or "−2" (a minus sign, not a hyphen). */
 const signed = (n: number) => (n > 0 ? `+${n}` : n < 0 ? `\u2212${-n}` : '0');
 
-export function CompanyPage({
-  viewer,
-  partner,
-  company,
-  licenses,
-  series,
-  days,
-  history,
-}: CompanyPageProps) {
+export function CompanyPage({ viewer, partner, company, series, days, history }: CompanyPageProps) {
   const base = `/partners/${partner.id}/companies/${company.id}`;
+  const { licenses, lastRun, access } = company;
   return (
     <Page title={company.name} viewer={viewer} partner={partner} current="companies">
       <p class="small">
@@ -46,7 +51,45 @@ export function CompanyPage({
       <h1>
         {partner.name} · {company.name}
       </h1>
-      <p class="muted">{company.domain ?? company.customerTenantId}</p>
+      <p class="muted">
+        {company.domain ? `${company.domain} · ` : ''}
+        {company.customerTenantId ?? 'no tenant id yet'}
+      </p>
+      {company.stale ? (
+        <p class="notice bad" data-testid="stale">
+          Stale counts: {company.staleReason}
+        </p>
+      ) : null}
+      <section aria-labelledby="last-run">
+        <h2 id="last-run">Last run</h2>
+        {lastRun ? (
+          <p data-testid="last-run">
+            <span
+              class={lastRun.status === 'failed' || lastRun.status === 'no_access' ? 'bad' : ''}
+            >
+              {lastRunSentence[lastRun.status]}
+            </span>{' '}
+            <span class="muted nowrap">
+              (run {lastRun.runId.slice(0, 8)}, started {when(lastRun.runStartedAt)}
+              {lastRun.finishedAt ? `, done ${when(lastRun.finishedAt)}` : ''}
+              {lastRun.attempts > 1 ? `, ${lastRun.attempts} attempts` : ''})
+            </span>
+            {lastRun.errorMessage ? (
+              <>
+                <br />
+                <span class="bad">{lastRun.errorMessage}</span>
+              </>
+            ) : null}
+          </p>
+        ) : (
+          <p class="muted" data-testid="last-run">
+            The latest run did not cover this company.
+          </p>
+        )}
+        <p class="muted small">
+          Counts as of <span class="nowrap">{when(company.licensesRefreshedAt, 'never')}</span>.
+        </p>
+      </section>
       <section aria-labelledby="licenses">
         <h2 id="licenses">Licenses now</h2>
         {licenses.length === 0 ? (
@@ -70,7 +113,19 @@ export function CompanyPage({
             <tbody>
               {licenses.map((l) => (
                 <tr data-testid="license">
-                  <td data-label="Product">{l.skuPartNumber}</td>
+                  <td data-label="Product" title={l.skuPartNumber}>
+                    {l.productName}
+                    {l.productName !== l.skuPartNumber ? (
+                      <span class="muted small"> ({l.skuPartNumber})</span>
+                    ) : null}
+                    {l.pricing !== 'paid' ? (
+                      <span class="muted small">
+                        {' '}
+                        · {l.pricing}
+                        {l.inBilledTotals ? '' : ', not in totals'}
+                      </span>
+                    ) : null}
+                  </td>
                   <td data-label="Purchased" class="num">
                     {l.activeUnits}
                   </td>
@@ -84,6 +139,86 @@ export function CompanyPage({
               ))}
             </tbody>
           </table>
+        )}
+      </section>
+      <section aria-labelledby="custom-licenses">
+        <h2 id="custom-licenses">Custom licenses</h2>
+        {company.customLicenses.length === 0 ? (
+          <p class="muted">No custom licenses counted for this company.</p>
+        ) : (
+          <table class="stack">
+            <thead>
+              <tr>
+                <th scope="col">Name</th>
+                <th scope="col" class="num">
+                  Count
+                </th>
+                <th scope="col">Counted</th>
+              </tr>
+            </thead>
+            <tbody>
+              {company.customLicenses.map((n) => (
+                <tr data-testid="custom-license">
+                  <td data-label="Name">{n.name}</td>
+                  <td data-label="Count" class="num">
+                    {n.state === 'counted' ? (
+                      n.quantity
+                    ) : (
+                      <span class="bad">
+                        {n.lastCounted ? `${n.lastCounted.quantity} (last counted)` : '—'}
+                      </span>
+                    )}
+                  </td>
+                  <td data-label="Counted">
+                    <span class="nowrap">{when(n.countedAt)}</span>
+                    {n.state === 'counted' ? null : (
+                      <>
+                        <br />
+                        <span class="bad small">{n.message}</span>
+                      </>
+                    )}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
+      </section>
+      <section aria-labelledby="access">
+        <h2 id="access">Access</h2>
+        {access ? (
+          <div data-testid="access">
+            <p>
+              <span
+                class={access.state === 'ok' ? 'ok' : access.state === 'expiring' ? 'warn' : 'bad'}
+              >
+                {accessWords[access.state]}
+              </span>
+              <span class="muted small nowrap"> · checked {when(access.checkedAt, 'never')}</span>
+            </p>
+            {access.reason ? <p class="small">{access.reason}</p> : null}
+            {access.relationships.length > 0 ? (
+              <ul class="small">
+                {access.relationships.map((r) => (
+                  <li>
+                    {r.displayName} <span class="muted">({r.status}</span>
+                    {r.endDateTime ? (
+                      <span class="muted nowrap">, ends {day(r.endDateTime)}</span>
+                    ) : null}
+                    <span class="muted">)</span>
+                    {r.roles.length > 0 ? `: ${r.roles.join(', ')}` : ''}
+                  </li>
+                ))}
+              </ul>
+            ) : null}
+            <p class="small">
+              <a href={`/partners/${partner.id}/access`}>All customers' access</a>
+            </p>
+          </div>
+        ) : (
+          <p class="muted" data-testid="access">
+            This customer's GDAP access has not been checked yet.
+          </p>
         )}
       </section>
       <section aria-labelledby="seats">

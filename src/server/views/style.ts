@@ -32,6 +32,8 @@ ul.plain { list-style:none; margin:0; padding:0; } ul.plain > li + li { margin-t
 .filters a { border:1px solid var(--line); border-radius:999px; padding:.15rem .7rem; color:var(--accent); text-decoration:none; white-space:nowrap; }
 .filters a[aria-current="page"] { background:var(--accent); border-color:var(--accent); color:#fff; }
 .filters .count { font-weight:700; }
+form.companies-query fieldset { border:0; padding:0; margin:.5rem 0; } form.companies-query legend { font-weight:600; padding:0; }
+form.companies-query label.check { display:inline-block; font-weight:normal; margin:.2rem 1rem .2rem 0; white-space:nowrap; }
 ul.summary { list-style:none; padding:0; margin:0; display:grid; grid-template-columns:repeat(auto-fill, minmax(15rem, 1fr)); gap:.4rem 1rem; }
 ul.summary .count { font-weight:700; display:inline-block; min-width:2ch; text-align:right; margin-right:.4rem; }
 /* On a phone a wide table becomes one card per row, each value under its heading's words. */

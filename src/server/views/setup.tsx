@@ -17,7 +17,7 @@ export interface SetupPageProps {
 }
 
 /** What each kind counts, in the words the forms use. */
-export const kindWords: Record<CustomLicenseKind, string> = {
+const kindWords: Record<CustomLicenseKind, string> = {
   licensed_users: 'Licensed users',
   group_members: 'Members of a group',
   user_mailboxes: 'User mailboxes',
@@ -27,9 +27,10 @@ export const kindWords: Record<CustomLicenseKind, string> = {
 };
 const kinds = Object.keys(kindWords) as CustomLicenseKind[];
 
-const param = (d: CustomLicenseDefinition | undefined, key: string) => {
-  const value = (d?.params as Record<string, unknown> | undefined)?.[key];
-  return Array.isArray(value) ? value.join(', ') : value === undefined ? '' : String(value);
+const param = (d: CustomLicenseDefinition | undefined, key: string): string => {
+  const value = d?.params[key];
+  if (Array.isArray(value)) return value.join(', ');
+  return typeof value === 'string' || typeof value === 'number' ? String(value) : '';
 };
 
 /** The fields of one kind, filled from a saved definition when editing. */

@@ -197,14 +197,18 @@ describe('pages: Setup (companies, legacy accounts, custom licenses, sync now)',
 
   it('creates, changes and deletes custom licenses of every kind, refused with the schema’s words', async () => {
     const agent = await loggedIn(h.app, people.partnerUser!.email);
-    const [company] = await h.runtime.services.partners.companies(partnerId);
+    const company = await h.runtime.services.partners.addCompany(
+      partnerId,
+      { name: 'Counted Ltd', domain: 'counted.example' },
+      'test',
+    );
     const forms = [
       { kind: 'licensed_users', name: 'Staff', domains: 'fabrikam.example, contoso.example' },
       { kind: 'group_members', name: 'Backup users', group: 'Backup' },
       { kind: 'user_mailboxes', name: 'Mailboxes' },
       { kind: 'shared_mailboxes', name: 'Shared' },
       { kind: 'sku_quantity', name: 'E3 seats', skuPartNumber: 'SPE_E3', measure: 'assigned' },
-      { kind: 'fixed', name: 'Firewall', quantity: '3', companyIds: company!.id },
+      { kind: 'fixed', name: 'Firewall', quantity: '3', companyIds: company.id },
     ];
     for (const form of forms) {
       const created = await submit(agent, partnerId, '/custom-licenses', form);
@@ -224,7 +228,7 @@ describe('pages: Setup (companies, legacy accounts, custom licenses, sync now)',
       measure: 'assigned',
     });
     expect(saved.get('fixed')!.params).to.deep.equal({ quantity: 3 });
-    expect(saved.get('fixed')!.companyIds).to.deep.equal([company!.id]);
+    expect(saved.get('fixed')!.companyIds).to.deep.equal([company.id]);
     expect(saved.get('group_members')!.companyIds).to.equal(null);
 
     const refusals: [object, string][] = [
@@ -294,8 +298,16 @@ describe('pages: Setup (companies, legacy accounts, custom licenses, sync now)',
   it("refuses another partner's Setup page and forms with 404, and changes nothing", async () => {
     const stranger = await loggedIn(h.app, otherPeople.partnerUser!.email);
     expect((await stranger.get(`/partners/${partnerId}/setup`)).status).to.equal(404);
-    const [company] = await h.runtime.services.partners.companies(partnerId);
-    const [definition] = await h.runtime.services.customLicenses.definitions(partnerId);
+    const company = await h.runtime.services.partners.addCompany(
+      partnerId,
+      { name: 'Guarded Ltd', domain: 'guarded.example' },
+      'test',
+    );
+    const definition = await h.runtime.services.customLicenses.createDefinition(
+      partnerId,
+      { name: 'Guarded', companyIds: null, spec: { kind: 'fixed', quantity: 1 } },
+      'test',
+    );
     const own = await stranger.get(`/partners/${otherPartnerId}/setup`);
     const _csrf = csrfOf(own.text);
     const before = {
@@ -305,12 +317,12 @@ describe('pages: Setup (companies, legacy accounts, custom licenses, sync now)',
     };
     const attempts: [string, object][] = [
       ['/companies', { name: 'Intruder', domain: 'intruder.example' }],
-      [`/companies/${company!.id}`, { name: 'Taken', domain: 'taken.example' }],
+      [`/companies/${company.id}`, { name: 'Taken', domain: 'taken.example' }],
       ['/customers', { scope: 'all' }],
       ['/delegated-admins', { username: 'evil@intruder.example', password: 'x' }],
       ['/custom-licenses', { kind: 'fixed', name: 'Intruder', quantity: '1' }],
-      [`/custom-licenses/${definition!.id}`, { name: 'Taken' }],
-      [`/custom-licenses/${definition!.id}/delete`, {}],
+      [`/custom-licenses/${definition.id}`, { name: 'Taken' }],
+      [`/custom-licenses/${definition.id}/delete`, {}],
       ['/sync', {}],
     ];
     for (const [path, fields] of attempts) {
@@ -322,12 +334,12 @@ describe('pages: Setup (companies, legacy accounts, custom licenses, sync now)',
     }
     // Nor through their own partner's address with this partner's ids.
     const cross = await stranger
-      .post(`/partners/${otherPartnerId}/setup/companies/${company!.id}`)
+      .post(`/partners/${otherPartnerId}/setup/companies/${company.id}`)
       .type('form')
       .send({ name: 'Taken', domain: 'taken.example', _csrf });
     expect(cross.status).to.equal(404);
     const crossDelete = await stranger
-      .post(`/partners/${otherPartnerId}/setup/custom-licenses/${definition!.id}/delete`)
+      .post(`/partners/${otherPartnerId}/setup/custom-licenses/${definition.id}/delete`)
       .type('form')
       .send({ _csrf });
     expect(crossDelete.status).to.equal(404);

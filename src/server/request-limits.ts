@@ -21,6 +21,13 @@ export const validationRequests: RequestBudget = { limit: 20, windowMs: 15 * 60 
 export const tooManyValidations =
   'Too many validations requested. Wait 15 minutes, then validate again.';
 
+/** Sync now from the pages, per partner per window. Default: 1 per minute */
+export const syncNowRequests: RequestBudget = { limit: 1, windowMs: 60 * 1000 };
+
+/** The sentence a refused sync now answers with. */
+export const tooManySyncs =
+  'A sync was asked for this partner less than a minute ago. Wait a minute, then sync again.';
+
 /**
  * Limits requests that each store or enqueue something (a consent attempt, a validation job):
  * `keyOf` names whose budget a request spends, `refuse` answers once it is spent. Counts live

@@ -187,6 +187,54 @@ export class PartnerStore {
     });
   }
 
+  /**
+   * Changes a company's name, domain and customer tenant, audited; undefined when the partner
+   * has no company of that id. A new tenant makes its visibility unknown until the next listing.
+   */
+  async updateCompany(
+    partnerId: string,
+    companyId: string,
+    changes: { name: string; domain?: string | undefined; customerTenantId?: string | undefined },
+    actor: string,
+  ): Promise<Company | undefined> {
+    return this.db.transaction(async (tx) => {
+      const [before] = await tx
+        .select()
+        .from(companies)
+        .where(and(eq(companies.partnerId, partnerId), eq(companies.id, companyId)))
+        .for('update');
+      if (!before) return undefined;
+      const tenant = changes.customerTenantId?.toLowerCase() ?? null;
+      const [row] = await tx
+        .update(companies)
+        .set({
+          name: changes.name,
+          domain: changes.domain?.toLowerCase() ?? null,
+          customerTenantId: tenant,
+          ...(tenant === before.customerTenantId ? {} : { visibility: 'unknown' as const }),
+          updatedAt: new Date(),
+        })
+        .where(eq(companies.id, companyId))
+        .returning();
+      await recordAudit(tx, {
+        partnerId,
+        actor,
+        action: 'company.updated',
+        subjectType: 'company',
+        subjectId: companyId,
+        details: {
+          name: row!.name,
+          domain: row!.domain,
+          customerTenantId: row!.customerTenantId,
+          ...(before.customerTenantId === row!.customerTenantId
+            ? {}
+            : { previousCustomerTenantId: before.customerTenantId }),
+        },
+      });
+      return row!;
+    });
+  }
+
   /** One company of the partner; undefined when the partner has none of that id. */
   async company(partnerId: string, companyId: string): Promise<Company | undefined> {
     const [row] = await this.db

@@ -38,6 +38,64 @@ const definitionView = (d: CustomLicenseDefinition) => ({
   updatedAt: d.updatedAt,
 });
 
+/** A new custom license as the API and the pages take it: its name, companies and kind. */
+export const newCustomLicenseBody = z
+  .object(common)
+  .loose()
+  .transform((b, ctx) => {
+    const { name, companyIds, ...rest } = b;
+    const spec = customLicenseKindSchema.safeParse(rest);
+    if (!spec.success) {
+      for (const issue of spec.error.issues) ctx.addIssue({ ...issue, code: 'custom' });
+      return z.NEVER;
+    }
+    return { name, companyIds: companyIds ?? null, spec: spec.data };
+  });
+
+/**
+ * A definition as a change asks it to be: the fields given replace the saved ones; the kind
+ * stays (400 otherwise), and the result is checked as a new one of that kind is.
+ */
+export function definitionChanges(existing: CustomLicenseDefinition, body: unknown) {
+  const patch = parseOr400(z.object(common).partial().loose(), body);
+  const { name, companyIds, ...rest } = patch;
+  if ('kind' in rest && rest.kind !== existing.kind) {
+    throw new HttpError(
+      400,
+      'invalid_request',
+      'kind cannot change: create another custom license and delete this one.',
+    );
+  }
+  const spec: CustomLicenseSpec = parseOr400(customLicenseKindSchema, {
+    ...existing.params,
+    ...rest,
+    kind: existing.kind,
+  });
+  return {
+    name: name ?? existing.name,
+    companyIds: companyIds === undefined ? existing.companyIds : companyIds,
+    spec,
+  };
+}
+
+/** The companies chosen must be the partner's own (400 naming the others). */
+export async function checkCompanies(
+  services: Services,
+  partnerId: string,
+  ids: string[] | null | undefined,
+) {
+  if (!ids) return;
+  const own = new Set((await services.partners.companies(partnerId)).map((c) => c.id));
+  const unknown = ids.filter((id) => !own.has(id.toLowerCase()));
+  if (unknown.length > 0) {
+    throw new HttpError(
+      400,
+      'invalid_request',
+      `companyIds: not companies of this partner: ${unknown.slice(0, 5).join(', ')}.`,
+    );
+  }
+}
+
 /** The custom-license token (its consent, status and validation) and custom-license definitions. */
 export function customLicensesRouter(
   services: Services,
@@ -102,38 +160,10 @@ export function customLicensesRouter(
     res.json({ customLicenses: definitions.map(definitionView) });
   });
 
-  /** The companies chosen must be the partner's own. */
-  const checkCompanies = async (partnerId: string, ids: string[] | null | undefined) => {
-    if (!ids) return;
-    const own = new Set((await services.partners.companies(partnerId)).map((c) => c.id));
-    const unknown = ids.filter((id) => !own.has(id.toLowerCase()));
-    if (unknown.length > 0) {
-      throw new HttpError(
-        400,
-        'invalid_request',
-        `companyIds: not companies of this partner: ${unknown.slice(0, 5).join(', ')}.`,
-      );
-    }
-  };
-
   router.post('/partners/:id/custom-licenses', async (req, res) => {
     const partner = await partnerOr404(services, req.params.id);
-    const body = parseOr400(
-      z
-        .object(common)
-        .loose()
-        .transform((b, ctx) => {
-          const { name, companyIds, ...rest } = b;
-          const spec = customLicenseKindSchema.safeParse(rest);
-          if (!spec.success) {
-            for (const issue of spec.error.issues) ctx.addIssue({ ...issue, code: 'custom' });
-            return z.NEVER;
-          }
-          return { name, companyIds: companyIds ?? null, spec: spec.data };
-        }),
-      req.body,
-    );
-    await checkCompanies(partner.id, body.companyIds);
+    const body = parseOr400(newCustomLicenseBody, req.body);
+    await checkCompanies(services, partner.id, body.companyIds);
     const created = await services.customLicenses.createDefinition(partner.id, body, actor);
     res.status(201).json(definitionView(created));
   });
@@ -149,29 +179,12 @@ export function customLicensesRouter(
   router.patch('/partners/:id/custom-licenses/:definitionId', async (req, res) => {
     const partner = await partnerOr404(services, req.params.id);
     const existing = await definitionOr404(partner.id, req.params.definitionId);
-    const patch = parseOr400(z.object(common).partial().loose(), req.body ?? {});
-    const { name, companyIds, ...rest } = patch;
-    if ('kind' in rest && rest.kind !== existing.kind) {
-      throw new HttpError(
-        400,
-        'invalid_request',
-        'kind cannot change: create another custom license and delete this one.',
-      );
-    }
-    const spec: CustomLicenseSpec = parseOr400(customLicenseKindSchema, {
-      ...existing.params,
-      ...rest,
-      kind: existing.kind,
-    });
-    await checkCompanies(partner.id, companyIds);
+    const { name, companyIds, spec } = definitionChanges(existing, req.body ?? {});
+    await checkCompanies(services, partner.id, companyIds);
     const updated = await services.customLicenses.updateDefinition(
       partner.id,
       existing.id,
-      {
-        name: name ?? existing.name,
-        companyIds: companyIds === undefined ? existing.companyIds : companyIds,
-        spec,
-      },
+      { name, companyIds, spec },
       actor,
     );
     if (!updated) throw new HttpError(404, 'not_found', `No custom license ${existing.id}.`);

@@ -15,12 +15,13 @@ import { operatorPages } from './operator.js';
 import { pageContext } from './page-context.js';
 import { partnerPages } from './partner.js';
 import { renewalsPages } from './renewals.js';
+import { setupPages } from './setup.js';
 
 export { siteSession } from './session.js';
 
 /**
- * The pages: login, a partner's Delegated Admin, Companies, Access, Billing and Renewals tabs,
- * the operators' page.
+ * The pages: login, a partner's Delegated Admin, Companies, Access, Billing, Renewals and
+ * Setup, the operators' page.
  * Every form below is CSRF-checked: the login form by its own signed token, the others by the
  * session's.
  */
@@ -62,6 +63,7 @@ export function siteRouter(options: {
   router.use(accessPages({ services, queues, page }));
   router.use(billingPages({ services, queues, page }));
   router.use(renewalsPages({ services, page }));
+  router.use(setupPages({ config, services, queues, redis, page }));
   router.use(operatorPages({ services, queues, page }));
   return router;
 }

@@ -28,7 +28,8 @@ export interface PageProps {
   viewer?: Viewer | undefined;
   /** The partner whose tabs are shown. */
   partner?: { id: string; name: string } | undefined;
-  current?: 'delegated-admin' | 'companies' | 'access' | 'billing' | 'renewals' | 'operator';
+  current?:
+    'delegated-admin' | 'companies' | 'access' | 'billing' | 'renewals' | 'setup' | 'operator';
   /** A page whose table needs more width than text does. Default: false */
   wide?: boolean | undefined;
   /** Seconds before the browser reloads the page (live progress without JavaScript). */
@@ -93,6 +94,12 @@ export function Page({
                     aria-current={current === 'renewals' ? 'page' : undefined}
                   >
                     Renewals
+                  </a>
+                  <a
+                    href={`/partners/${partner.id}/setup`}
+                    aria-current={current === 'setup' ? 'page' : undefined}
+                  >
+                    Setup
                   </a>
                 </>
               ) : null}

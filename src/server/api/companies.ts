@@ -13,6 +13,18 @@ import { toCsv, wantsCsv } from '../csv.js';
 import { HttpError } from '../http-error.js';
 import { companyView, partnerOr404 } from './partners.js';
 
+/** Rows grouped by their company, in their order. */
+function byCompany<T extends { companyId: string | null }>(rows: T[]): Map<string, T[]> {
+  const grouped = new Map<string, T[]>();
+  for (const row of rows) {
+    if (row.companyId === null) continue;
+    const list = grouped.get(row.companyId);
+    if (list) list.push(row);
+    else grouped.set(row.companyId, [row]);
+  }
+  return grouped;
+}
+
 /**
  * Each company (or the one asked for) with its latest licenses and custom-license counts, its
  * result in the latest run, its GDAP access, whether its counts are stale, and what the
@@ -40,9 +52,12 @@ export async function companiesOverview(
     run ? services.runs.resultsOf(run.id) : Promise.resolve([]),
   ]);
   const resultOf = new Map(results.map((r) => [r.customerTenantId, r]));
+  // Each company's rows, read once: a large partner's page must not scan them per company.
+  const snapshotsOf = byCompany(snapshots);
+  const countsOf = byCompany(counts);
   const accessOf = new Map(access.map((a) => [a.customerTenantId, a]));
   const listed = companies.map((c) => {
-    const own = snapshots.filter((s) => s.companyId === c.id);
+    const own = snapshotsOf.get(c.id) ?? [];
     const terms = (c.customerTenantId && subscriptions.get(c.customerTenantId)) || [];
     const licenses = own.map((s) => {
       const product = skuProduct(s.skuId, s.skuPartNumber);
@@ -80,19 +95,17 @@ export async function companiesOverview(
     const result = c.customerTenantId ? resultOf.get(c.customerTenantId) : undefined;
     const gdap = c.customerTenantId ? accessOf.get(c.customerTenantId) : undefined;
     const refreshedAt = own[0]?.capturedAt ?? null;
-    const customLicenses = counts
-      .filter((n) => n.companyId === c.id)
-      .map((n) => ({
-        definitionId: n.definitionId,
-        name: n.name,
-        kind: n.kind,
-        state: n.state,
-        quantity: n.quantity,
-        message: n.message,
-        countedAt: n.countedAt,
-        /** The last quantity that did count, when the latest did not. */
-        lastCounted: n.state === 'counted' ? null : n.lastCounted,
-      }));
+    const customLicenses = (countsOf.get(c.id) ?? []).map((n) => ({
+      definitionId: n.definitionId,
+      name: n.name,
+      kind: n.kind,
+      state: n.state,
+      quantity: n.quantity,
+      message: n.message,
+      countedAt: n.countedAt,
+      /** The last quantity that did count, when the latest did not. */
+      lastCounted: n.state === 'counted' ? null : n.lastCounted,
+    }));
     const stale = staleness({
       countsAt: refreshedAt,
       lastCompletedRunStartedAt: lastCompleted?.startedAt ?? null,

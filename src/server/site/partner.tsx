@@ -143,19 +143,20 @@ export function partnerPages(options: {
   router.get('/partners/:id/companies/:companyId', signedIn, async (req, res) => {
     const partner = await partnerFor(req);
     const company = await companyOr404(services, partner.id, String(req.params.companyId));
+    if (req.query.format === 'csv') {
+      // The export is the history alone: nothing else of the page is read for it.
+      res
+        .type('text/csv; charset=utf-8')
+        .attachment(`seat-history-${company.id}.csv`)
+        .send(seatHistoryCsv(company, await services.seatHistory.forCompany(company.id)));
+      return;
+    }
     const now = new Date();
     const [history, charted, overview] = await Promise.all([
       services.seatHistory.forCompany(company.id),
       services.seatHistory.forChart(company.id, new Date(now.getTime() - chartDays * 86_400_000)),
       companiesOverview(services, partner.id, { companyId: company.id }),
     ]);
-    if (req.query.format === 'csv') {
-      res
-        .type('text/csv; charset=utf-8')
-        .attachment(`seat-history-${company.id}.csv`)
-        .send(seatHistoryCsv(company, history));
-      return;
-    }
     res.type('html').send(
       html(
         <CompanyPage

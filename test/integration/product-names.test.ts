@@ -170,8 +170,10 @@ describe('product names from Microsoft’s SKU reference; free and trial SKUs ou
       activeUnits: 2,
       consumedUnits: 1,
       billedQuantity: 2,
-      // The run's own time to the microsecond, so that the listing takes it as the latest.
-      capturedAt: sql`(select max(captured_at) from license_snapshots where run_id = ${latest!.runId})`,
+      // This tenant's own time in the run, to the microsecond, so that the listing takes it with
+      // the tenant's other licenses as the latest set (the run's other customer may come later).
+      capturedAt: sql`(select max(captured_at) from license_snapshots
+        where run_id = ${latest!.runId} and customer_tenant_id = ${tenant})`,
     });
     const { skus } = (await h.api('get', '/unknown-skus')).body as {
       skus: { skuId: string; skuPartNumber: string; companies: number; lastSeenAt: string }[];

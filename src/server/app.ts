@@ -116,7 +116,7 @@ export function createApp(
   );
   // The admin token is the only API credential so far; audit events name it so.
   api.use(partnersRouter(services, 'admin-api'));
-  api.use(companiesRouter(services));
+  api.use(companiesRouter(services, 'admin-api'));
   api.use(consentsRouter(services, config.publicUrl));
   api.use(refreshRouter(services, queues));
   api.use(accessRouter(services, queues, 'admin-api'));

@@ -49,6 +49,30 @@ export function tenantTaken(error: unknown): boolean {
   return false;
 }
 
+/** The unique index that keeps a customer tenant to one company of a partner (schema.ts). */
+const companyTenantIndex = 'companies_partner_tenant_uq';
+
+/** Whether the error is the unique index refusing a customer tenant another company has. */
+export function companyTenantTaken(error: unknown): boolean {
+  for (const e of errorChain(error)) {
+    if (e.code === '23505' && (e as { constraint?: unknown }).constraint === companyTenantIndex) {
+      return true;
+    }
+  }
+  return false;
+}
+
+/**
+ * A company's fields as an update writes them: null clears one; a delegatedAdminId left
+ * undefined keeps the account the company has.
+ */
+export interface CompanyFields {
+  name: string;
+  domain: string | null;
+  customerTenantId: string | null;
+  delegatedAdminId?: string | null;
+}
+
 /** Partners, their legacy delegated admins and their companies. */
 export class PartnerStore {
   constructor(
@@ -188,13 +212,16 @@ export class PartnerStore {
   }
 
   /**
-   * Changes a company's name, domain and customer tenant, audited; undefined when the partner
-   * has no company of that id. A new tenant makes its visibility unknown until the next listing.
+   * Changes a company, audited; undefined when the partner has no company of that id. `change`
+   * gets the row locked for the update, so a change made of some fields keeps the others as
+   * they are at that moment; what it throws rolls the change back. A new tenant makes the
+   * company's visibility unknown until the next listing; a tenant another company of the
+   * partner has fails with a unique violation (companyTenantTaken).
    */
   async updateCompany(
     partnerId: string,
     companyId: string,
-    changes: { name: string; domain?: string | undefined; customerTenantId?: string | undefined },
+    change: (before: Company) => CompanyFields,
     actor: string,
   ): Promise<Company | undefined> {
     return this.db.transaction(async (tx) => {
@@ -204,6 +231,7 @@ export class PartnerStore {
         .where(and(eq(companies.partnerId, partnerId), eq(companies.id, companyId)))
         .for('update');
       if (!before) return undefined;
+      const changes = change(before);
       const tenant = changes.customerTenantId?.toLowerCase() ?? null;
       const [row] = await tx
         .update(companies)
@@ -211,6 +239,9 @@ export class PartnerStore {
           name: changes.name,
           domain: changes.domain?.toLowerCase() ?? null,
           customerTenantId: tenant,
+          ...(changes.delegatedAdminId === undefined
+            ? {}
+            : { delegatedAdminId: changes.delegatedAdminId }),
           ...(tenant === before.customerTenantId ? {} : { visibility: 'unknown' as const }),
           updatedAt: new Date(),
         })
@@ -226,6 +257,7 @@ export class PartnerStore {
           name: row!.name,
           domain: row!.domain,
           customerTenantId: row!.customerTenantId,
+          delegatedAdminId: row!.delegatedAdminId,
           ...(before.customerTenantId === row!.customerTenantId
             ? {}
             : { previousCustomerTenantId: before.customerTenantId }),

@@ -11,7 +11,8 @@ import { countsInBilledTotals, skuProduct, type SkuPricing } from '../../domain/
 import type { Services } from '../../dependencies.js';
 import { toCsv, wantsCsv } from '../csv.js';
 import { HttpError } from '../http-error.js';
-import { companyView, partnerOr404 } from './partners.js';
+import { companyView, partnerOr404, patchCompany } from './partners.js';
+import { companyOr404 } from './psa.js';
 
 /** Rows grouped by their company, in their order. */
 function byCompany<T extends { companyId: string | null }>(rows: T[]): Map<string, T[]> {
@@ -315,8 +316,15 @@ export function companiesCsv(companies: Awaited<ReturnType<typeof companiesView>
 const unknownQuerySentence = (unknown: string[]) =>
   `Unknown ${unknown.join(', ')}: filters are ${companyFilters.join(', ')}; sorts are ${companySorts.join(', ')}.`;
 
-/** A partner's companies, searched, filtered and sorted, as JSON or CSV. */
-export function companiesRouter(services: Services): Router {
+/** One company as the listing shows it. */
+async function companyEntry(services: Services, partnerId: string, companyId: string) {
+  const { companies } = await companiesOverview(services, partnerId, { companyId });
+  if (!companies[0]) throw new HttpError(404, 'not_found', `No company ${companyId}.`);
+  return companies[0];
+}
+
+/** A partner's companies, searched, filtered and sorted, as JSON or CSV; one company, read or changed. */
+export function companiesRouter(services: Services, actor: string): Router {
   const router = Router();
 
   router.get('/partners/:id/companies', async (req, res) => {
@@ -333,6 +341,19 @@ export function companiesRouter(services: Services): Router {
       return;
     }
     res.json(view);
+  });
+
+  router.get('/partners/:id/companies/:companyId', async (req, res) => {
+    const partner = await partnerOr404(services, req.params.id);
+    const company = await companyOr404(services, partner.id, req.params.companyId);
+    res.json(await companyEntry(services, partner.id, company.id));
+  });
+
+  router.patch('/partners/:id/companies/:companyId', async (req, res) => {
+    const partner = await partnerOr404(services, req.params.id);
+    const company = await companyOr404(services, partner.id, req.params.companyId);
+    await patchCompany(services, partner.id, company.id, req.body, actor);
+    res.json(await companyEntry(services, partner.id, company.id));
   });
 
   return router;

@@ -2,7 +2,13 @@ import { Router } from 'express';
 import { z } from 'zod';
 import { singleLineText } from '../../domain/text.js';
 import type { Services } from '../../dependencies.js';
-import type { Company, DelegatedAdmin, Partner } from '../../store/partners.js';
+import {
+  companyTenantTaken,
+  type Company,
+  type CompanyFields,
+  type DelegatedAdmin,
+  type Partner,
+} from '../../store/partners.js';
 import { HttpError } from '../http-error.js';
 import { parseOr400 } from '../validation.js';
 
@@ -72,10 +78,31 @@ export const companyChangesBody = z
     message: 'give customerTenantId or domain',
   });
 
+/**
+ * A company's changes in a PATCH: the fields given replace the company's, null clears its
+ * domain, tenant or account. The company as changed must pass companyChangesBody.
+ */
+const companyPatchBody = z
+  .object({
+    name: companyFields.name.optional(),
+    domain: companyFields.domain.nullable(),
+    customerTenantId: companyFields.customerTenantId.nullable(),
+    delegatedAdminId: guid.nullable().optional(),
+  })
+  .strict();
+
 /** The sentence a second company of the same customer tenant is refused with. */
 const tenantTakenByCompany = 'A company with this customer tenant already exists for this partner.';
-const isUniqueViolation = (error: unknown) =>
-  /unique|duplicate/i.test(String((error as { cause?: unknown }).cause ?? error));
+
+/** 400 unless the account is one of the partner's in use. */
+async function checkAdminOfPartner(services: Services, partnerId: string, adminId: string) {
+  if (!(await services.partners.adminBelongsTo(partnerId, adminId)))
+    throw new HttpError(
+      400,
+      'invalid_request',
+      'delegatedAdminId is not an account of this partner.',
+    );
+}
 
 /** Adds a company of the partner, audited; 400 for another partner's account, 409 for a tenant taken. */
 export async function addCompany(
@@ -84,41 +111,85 @@ export async function addCompany(
   body: z.infer<typeof newCompanyBody>,
   actor: string,
 ): Promise<Company> {
-  if (
-    body.delegatedAdminId &&
-    !(await services.partners.adminBelongsTo(partnerId, body.delegatedAdminId))
-  ) {
-    throw new HttpError(
-      400,
-      'invalid_request',
-      'delegatedAdminId is not an account of this partner.',
-    );
-  }
+  if (body.delegatedAdminId) await checkAdminOfPartner(services, partnerId, body.delegatedAdminId);
   try {
     return await services.partners.addCompany(partnerId, body, actor);
   } catch (error) {
-    if (isUniqueViolation(error)) throw new HttpError(409, 'conflict', tenantTakenByCompany);
+    if (companyTenantTaken(error)) throw new HttpError(409, 'conflict', tenantTakenByCompany);
     throw error;
   }
 }
 
 /** Changes a company of the partner, audited; 404 when it has none of that id, 409 for a tenant taken. */
-export async function changeCompany(
+async function updateCompanyOr404(
+  services: Services,
+  partnerId: string,
+  companyId: string,
+  change: (before: Company) => CompanyFields,
+  actor: string,
+): Promise<Company> {
+  let changed: Company | undefined;
+  try {
+    changed = await services.partners.updateCompany(partnerId, companyId, change, actor);
+  } catch (error) {
+    if (companyTenantTaken(error)) throw new HttpError(409, 'conflict', tenantTakenByCompany);
+    throw error;
+  }
+  if (!changed) throw new HttpError(404, 'not_found', `No company ${companyId}.`);
+  return changed;
+}
+
+/** Stored fields from a checked company: a field left out is cleared. */
+const storedFields = (c: z.infer<typeof companyChangesBody>) => ({
+  name: c.name,
+  domain: c.domain ?? null,
+  customerTenantId: c.customerTenantId ?? null,
+});
+
+/** Sets a company's name, domain and customer tenant as the setup form gives them all. */
+export function changeCompany(
   services: Services,
   partnerId: string,
   companyId: string,
   body: z.infer<typeof companyChangesBody>,
   actor: string,
 ): Promise<Company> {
-  let changed: Company | undefined;
-  try {
-    changed = await services.partners.updateCompany(partnerId, companyId, body, actor);
-  } catch (error) {
-    if (isUniqueViolation(error)) throw new HttpError(409, 'conflict', tenantTakenByCompany);
-    throw error;
-  }
-  if (!changed) throw new HttpError(404, 'not_found', 'No such company.');
-  return changed;
+  return updateCompanyOr404(services, partnerId, companyId, () => storedFields(body), actor);
+}
+
+/**
+ * Changes the fields a PATCH gives (400 naming a bad one, before anything changes), over the
+ * company as it is when locked for the update; 404 and 409 as changeCompany.
+ */
+export async function patchCompany(
+  services: Services,
+  partnerId: string,
+  companyId: string,
+  requestBody: unknown,
+  actor: string,
+): Promise<Company> {
+  const patch = parseOr400(companyPatchBody, requestBody ?? {});
+  if (patch.delegatedAdminId)
+    await checkAdminOfPartner(services, partnerId, patch.delegatedAdminId);
+  // A field left out keeps the company's value; null clears it (undefined to the schema).
+  const orCurrent = <T>(value: T | null | undefined, current: T | null) =>
+    (value === undefined ? current : value) ?? undefined;
+  return updateCompanyOr404(
+    services,
+    partnerId,
+    companyId,
+    (before) => ({
+      ...storedFields(
+        parseOr400(companyChangesBody, {
+          name: patch.name ?? before.name,
+          domain: orCurrent(patch.domain, before.domain),
+          customerTenantId: orCurrent(patch.customerTenantId, before.customerTenantId),
+        }),
+      ),
+      delegatedAdminId: patch.delegatedAdminId,
+    }),
+    actor,
+  );
 }
 
 /** The partner named in the path, or 404. */

@@ -345,20 +345,28 @@ export class RefreshRunStore {
     }
   }
 
-  /** Each company's latest snapshot set (the last successful refresh of its tenant). */
+  /**
+   * Each company's latest snapshot set (the last successful refresh of its tenant), of the
+   * tenant it is linked to now: a company moved to another customer, or unlinked, does not
+   * keep showing the licenses of the one before.
+   */
   async latestLicenses(companyIds: string[]) {
     if (companyIds.length === 0) return [];
     const s = licenseSnapshots;
     const latest = this.db
-      .select({ tenant: s.customerTenantId, at: sql<Date>`max(${s.capturedAt})`.as('at') })
+      .select({ company: s.companyId, at: sql<Date>`max(${s.capturedAt})`.as('at') })
       .from(s)
+      .innerJoin(
+        companies,
+        and(eq(companies.id, s.companyId), eq(companies.customerTenantId, s.customerTenantId)),
+      )
       .where(inArray(s.companyId, companyIds))
-      .groupBy(s.customerTenantId)
+      .groupBy(s.companyId)
       .as('latest');
     const rows = await this.db
       .select({ snapshot: s })
       .from(s)
-      .innerJoin(latest, and(eq(s.customerTenantId, latest.tenant), eq(s.capturedAt, latest.at)))
+      .innerJoin(latest, and(eq(s.companyId, latest.company), eq(s.capturedAt, latest.at)))
       .orderBy(s.skuPartNumber);
     return rows.map((r) => r.snapshot);
   }

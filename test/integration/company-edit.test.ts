@@ -133,6 +133,8 @@ describe('company edit API: PATCH and GET /partners/:id/companies/:companyId', f
     const unlinked = await patch(company.id, { customerTenantId: null });
     expect(unlinked.status, JSON.stringify(unlinked.body)).to.equal(200);
     expect(unlinked.body).to.include({ customerTenantId: null, domain: 'elsewhere.example' });
+    // The customer's licenses went with the link: they are no longer this company's.
+    expect((unlinked.body as CompanyEntry).licenses).to.deep.equal([]);
     const [update] = (await updates(company.id)).slice(-1);
     expect(update!.details).to.include({
       customerTenantId: null,

@@ -17,5 +17,5 @@ export function singleLineText(bounds: {
     .trim()
     .refine((text) => !controlCharacters.test(text), 'must not contain control characters')
     .min(bounds.min ?? 0, bounds.min === 1 ? 'must not be empty' : undefined)
-    .max(bounds.max);
+    .max(bounds.max, `must be at most ${bounds.max} characters`);
 }

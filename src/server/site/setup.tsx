@@ -157,7 +157,11 @@ export function setupPages(options: {
     prefix: `${config.queuePrefix}:sync-now:pages:`,
     keyOf: (req) => `partner:${String(req.params.id).toLowerCase()}`,
     refuse: (_req, res) => {
-      res.status(429).type('html').send(messagePage('Too many requests', tooManySyncs));
+      const toSetup = { href: setupOf(res.locals.partner as Partner), text: 'Back to Setup' };
+      res
+        .status(429)
+        .type('html')
+        .send(messagePage('Too many requests', tooManySyncs, toSetup));
     },
   });
   router.post('/partners/:id/setup/sync', signedIn, ownPartner, syncLimit, async (req, res) => {

@@ -82,6 +82,8 @@ describe('the Setup tab in a browser', function () {
     let context = sessions.get(email);
     if (!context) {
       context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+      // An element that is not there fails the test in seconds, not after the mocha timeout.
+      context.setDefaultTimeout(5_000);
       sessions.set(email, context);
       const login = await context.newPage();
       await login.goto(`${base}/login`);
@@ -107,7 +109,7 @@ describe('the Setup tab in a browser', function () {
   }
 
   /** A section's form: its summary clicked open unless the page already shows it open. */
-  async function opened(page: Page, details: Locator) {
+  async function opened(details: Locator) {
     if (!(await details.evaluate((d) => (d as HTMLDetailsElement).open)))
       await details.locator('summary').click();
     return details;
@@ -116,8 +118,19 @@ describe('the Setup tab in a browser', function () {
   /** A form's field by its label; "Name" exactly, since other labels mention a display name. */
   const field = (form: Locator, label: string) =>
     form.getByLabel(label, { exact: label === 'Name' });
-  const flash = (page: Page) => page.getByTestId('flash').textContent();
-  const refusal = (form: Locator) => form.getByTestId('form-error').textContent();
+  /** The sentence on top of the page, or what the page says instead (failing fast, readably). */
+  async function flash(page: Page) {
+    const top = page.getByTestId('flash');
+    if ((await top.count()) > 0) return top.textContent();
+    const beside = await page.getByTestId('form-error').allTextContents();
+    return `no sentence on top; ${beside.length > 0 ? `beside a form: ${beside.join(' ')}` : `the page: ${await page.title()}`}`;
+  }
+  /** The sentence beside a form, or what the page says instead. */
+  async function refusal(form: Locator) {
+    const beside = form.getByTestId('form-error');
+    if ((await beside.count()) > 0) return beside.textContent();
+    return `nothing beside the form; ${await flash(form.page())}`;
+  }
   const companies = () => h.runtime.services.partners.companies(partnerId);
   const setupRows = (page: Page) =>
     page.getByTestId('setup-company').locator('td:first-child').allTextContents();
@@ -125,7 +138,7 @@ describe('the Setup tab in a browser', function () {
   it('refuses a bad company beside its form with the input kept, then adds, edits and links one', async () => {
     const page = await signedIn(people.partnerUser!.email);
     await page.getByRole('heading', { name: 'Setup Browser · Setup' }).waitFor();
-    const add = await opened(page, page.locator('#add-company'));
+    const add = await opened(page.locator('#add-company'));
     await add.getByLabel('Name').fill('Fabrikam');
     await add.getByLabel('Domain').fill('not a domain');
     await submits(page, add.getByRole('button', { name: 'Add the company' }));
@@ -155,7 +168,7 @@ describe('the Setup tab in a browser', function () {
 
     // Edit: a bad tenant id is refused beside this company's form, the new name kept.
     const row = page.getByTestId('setup-company').filter({ hasText: 'Fabrikam' });
-    let edit = await opened(page, row.locator('details'));
+    let edit = await opened(row.locator('details'));
     await edit.getByLabel('Name').fill('Fabrikam Inc');
     await edit.getByLabel('Customer tenant id').fill('nope');
     await submits(page, edit.getByRole('button', { name: 'Save' }));
@@ -176,7 +189,7 @@ describe('the Setup tab in a browser', function () {
 
     // Linked to a Partner Center customer chosen from the list, which no longer offers it.
     const northwind = listed[0]!;
-    edit = await opened(page, page.locator(`#company-${company!.id}`));
+    edit = await opened(page.locator(`#company-${company!.id}`));
     await edit
       .getByLabel('Or link to a Partner Center customer')
       .selectOption({ label: `${northwind.name} (${northwind.domain})` });
@@ -242,7 +255,7 @@ describe('the Setup tab in a browser', function () {
   it('refuses a bad legacy account with the name kept, adds a good one, and never shows the password', async () => {
     const page = await signedIn(people.partnerUser!.email);
     const password = `legacy-${Date.now()}-pw`;
-    const form = await opened(page, page.locator('#add-legacy'));
+    const form = await opened(page.locator('#add-legacy'));
     await form.getByLabel('User principal name').fill('no-at-sign');
     await form.getByLabel('Password').fill(password);
     await submits(page, form.getByRole('button', { name: 'Add the account' }));
@@ -395,7 +408,7 @@ describe('the Setup tab in a browser', function () {
     // Edit the fixed one: refused beside its own form, then saved; then deleted.
     const fixed = saved.get('fixed')!;
     const item = page.getByTestId('custom-license').filter({ hasText: 'Firewall' });
-    let edit = await opened(page, item.locator('details'));
+    let edit = await opened(item.locator('details'));
     await edit.getByLabel('Name').fill('Firewall boxes');
     await edit.getByLabel('Quantity').fill('-1');
     await submits(page, edit.getByRole('button', { name: 'Save' }));
@@ -422,7 +435,7 @@ describe('the Setup tab in a browser', function () {
       },
     );
 
-    edit = await opened(page, page.locator(`#license-${fixed.id}`));
+    edit = await opened(page.locator(`#license-${fixed.id}`));
     await submits(page, edit.getByRole('button', { name: 'Delete' }));
     expect(await flash(page)).to.equal('Deleted the custom license Firewall boxes.');
     expect(
@@ -449,7 +462,7 @@ describe('the Setup tab in a browser', function () {
 
     // Their own form sent to the other partner's address is refused the same way.
     await stranger.goto(`${base}/partners/${otherPartnerId}/setup`);
-    const add = await opened(stranger, stranger.locator('#add-company'));
+    const add = await opened(stranger.locator('#add-company'));
     await add.getByLabel('Name').fill('Intruder');
     await add.getByLabel('Domain').fill('intruder.example');
     await add
@@ -466,7 +479,7 @@ describe('the Setup tab in a browser', function () {
 
     // Their own partner's setup they change.
     await stranger.goto(`${base}/partners/${otherPartnerId}/setup`);
-    const own = await opened(stranger, stranger.locator('#add-company'));
+    const own = await opened(stranger.locator('#add-company'));
     await own.getByLabel('Name').fill('Own Ltd');
     await own.getByLabel('Domain').fill('own.example');
     await submits(stranger, own.getByRole('button', { name: 'Add the company' }));
@@ -479,7 +492,7 @@ describe('the Setup tab in a browser', function () {
       [otherPartnerId, 'Operator Two'],
     ] as const) {
       await operator.goto(`${base}/partners/${partner}/setup`);
-      const form = await opened(operator, operator.locator('#add-company'));
+      const form = await opened(operator.locator('#add-company'));
       await form.getByLabel('Name').fill(name);
       await form.getByLabel('Domain').fill(`${name.replace(' ', '-').toLowerCase()}.example`);
       await submits(operator, form.getByRole('button', { name: 'Add the company' }));

@@ -20,6 +20,8 @@ const domainName = z
   .toLowerCase()
   .regex(/^[a-z0-9-]+(\.[a-z0-9-]+)+$/, 'expected a DNS domain such as contoso.com');
 
+const wholeQuantity = 'expected a whole number, 0 or more, such as 3';
+
 /** The kinds and their parameters; `kind` picks the count. */
 export const customLicenseKindSchema = z.discriminatedUnion('kind', [
   /** Users with at least one license; optionally only UPNs in the given domains. */
@@ -43,7 +45,14 @@ export const customLicenseKindSchema = z.discriminatedUnion('kind', [
     measure: z.enum(['purchased', 'assigned']).default('purchased'),
   }),
   /** The same quantity for every company it applies to. */
-  z.object({ kind: z.literal('fixed'), quantity: z.number().int().min(0).max(10_000_000) }),
+  z.object({
+    kind: z.literal('fixed'),
+    quantity: z
+      .number({ error: wholeQuantity })
+      .int(wholeQuantity)
+      .min(0, wholeQuantity)
+      .max(10_000_000, 'expected at most 10000000'),
+  }),
 ]);
 export type CustomLicenseSpec = z.infer<typeof customLicenseKindSchema>;
 export type CustomLicenseKind = CustomLicenseSpec['kind'];

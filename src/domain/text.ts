@@ -16,6 +16,6 @@ export function singleLineText(bounds: {
     .string()
     .trim()
     .refine((text) => !controlCharacters.test(text), 'must not contain control characters')
-    .min(bounds.min ?? 0)
-    .max(bounds.max);
+    .min(bounds.min ?? 0, bounds.min === 1 ? 'must not be empty' : undefined)
+    .max(bounds.max, `must be at most ${bounds.max} characters`);
 }

@@ -5,12 +5,15 @@ import type { Services } from '../../dependencies.js';
 import type { Store } from '../../store/database.js';
 import type { UserRole } from '../../store/schema.js';
 import { PostgresSessionStore } from '../auth/session-store.js';
+import type { RefusedForm } from '../views/refused-form.js';
 
 declare module 'express-session' {
   interface SessionData {
     userId?: string;
     /** One sentence shown once on the next page (what the last form did). */
     flash?: string;
+    /** The form the last request refused, shown once again as it was sent (no password). */
+    refused?: RefusedForm;
   }
 }
 

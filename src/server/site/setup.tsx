@@ -2,7 +2,7 @@ import { Router, type NextFunction, type Request, type Response } from 'express'
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import type { Config } from '../../../config/index.js';
-import type { CustomLicenseKind } from '../../domain/custom-licenses.js';
+import { customLicenseKindSchema, type CustomLicenseKind } from '../../domain/custom-licenses.js';
 import type { Services } from '../../dependencies.js';
 import type { JobQueues } from '../../queue/job-queues.js';
 import type { Partner } from '../../store/partners.js';
@@ -28,6 +28,17 @@ const text = (v: unknown) => (typeof v === 'string' ? v.trim() : '');
 /** A form field left blank is a field not given. */
 const given = (v: unknown) => text(v) || undefined;
 const listOf = (v: unknown) => ([] as unknown[]).concat(v ?? []).map(String);
+
+/** The fields a refused form is shown again with; a password is never among them. */
+const companyFields = ['name', 'domain', 'customerTenantId', 'delegatedAdminId', 'linkTenantId'];
+const licenseFields = ['name', 'domains', 'group', 'skuPartNumber', 'measure', 'quantity'];
+const kinds: string[] = customLicenseKindSchema.options.map((o) => o.shape.kind.value);
+function keptFields(body: Record<string, unknown>, names: string[]) {
+  const kept: Record<string, string | string[]> = {};
+  for (const name of names) if (typeof body[name] === 'string') kept[name] = body[name];
+  if (body.companyIds !== undefined) kept.companyIds = listOf(body.companyIds);
+  return kept;
+}
 
 /** The kind's fields of a custom-license form, as the API's JSON would carry them. */
 function kindFields(kind: CustomLicenseKind, body: Record<string, unknown>) {
@@ -74,21 +85,34 @@ export function setupPages(options: {
   const router = Router();
   const setupOf = (partner: Partner) => `/partners/${partner.id}/setup`;
 
-  /** Runs a change; what the API would refuse with a 4xx comes back as the page's sentence. */
+  /**
+   * Runs a change; what the API would refuse with a 4xx comes back as the page's sentence,
+   * beside the form (`form`: its id and the fields it is shown again with) when there is one.
+   */
   async function refusedAsFlash(
     req: Request,
     res: Response,
     to: string,
     change: () => Promise<string>,
+    form?: { id: string; fields: string[] },
   ) {
     let done: string;
     try {
       done = await change();
     } catch (error) {
-      if (error instanceof z.ZodError) return back(req, res, to, invalidRequestSentence(error));
-      if (error instanceof HttpError && error.status < 500 && error.status !== 404)
-        return back(req, res, to, error.message);
-      throw error;
+      let message: string;
+      if (error instanceof z.ZodError) message = invalidRequestSentence(error);
+      else if (error instanceof HttpError && error.status < 500 && error.status !== 404)
+        message = error.message;
+      else throw error;
+      if (!form) return back(req, res, to, message);
+      req.session.refused = {
+        partnerId: String(req.params.id).toLowerCase(),
+        form: form.id,
+        message,
+        fields: keptFields(bodyOf(req), form.fields),
+      };
+      return back(req, res, `${to}#${form.id}`);
     }
     back(req, res, to, done);
   }
@@ -102,6 +126,8 @@ export function setupPages(options: {
       services.customLicenses.definitions(partner.id),
     ]);
     const tenants = new Set(companies.map((c) => c.customerTenantId));
+    const refused = req.session.refused;
+    delete req.session.refused;
     res.type('html').send(
       html(
         <SetupPage
@@ -114,6 +140,7 @@ export function setupPages(options: {
           admins={admins}
           definitions={definitions}
           flash={takeFlash(req)}
+          refused={refused}
         />,
       ),
     );
@@ -130,7 +157,11 @@ export function setupPages(options: {
     prefix: `${config.queuePrefix}:sync-now:pages:`,
     keyOf: (req) => `partner:${String(req.params.id).toLowerCase()}`,
     refuse: (_req, res) => {
-      res.status(429).type('html').send(messagePage('Too many requests', tooManySyncs));
+      const toSetup = { href: setupOf(res.locals.partner as Partner), text: 'Back to Setup' };
+      res
+        .status(429)
+        .type('html')
+        .send(messagePage('Too many requests', tooManySyncs, toSetup));
     },
   });
   router.post('/partners/:id/setup/sync', signedIn, ownPartner, syncLimit, async (req, res) => {
@@ -144,20 +175,26 @@ export function setupPages(options: {
   router.post('/partners/:id/setup/companies', signedIn, async (req, res) => {
     const partner = await partnerFor(req);
     const body = bodyOf(req);
-    await refusedAsFlash(req, res, setupOf(partner), async () => {
-      const company = await addCompany(
-        services,
-        partner.id,
-        newCompanyBody.parse({
-          name: text(body.name),
-          customerTenantId: given(body.customerTenantId),
-          domain: given(body.domain),
-          delegatedAdminId: given(body.delegatedAdminId),
-        }),
-        req.user!.email,
-      );
-      return `Added ${company.name}.`;
-    });
+    await refusedAsFlash(
+      req,
+      res,
+      setupOf(partner),
+      async () => {
+        const company = await addCompany(
+          services,
+          partner.id,
+          newCompanyBody.parse({
+            name: text(body.name),
+            customerTenantId: given(body.customerTenantId),
+            domain: given(body.domain),
+            delegatedAdminId: given(body.delegatedAdminId),
+          }),
+          req.user!.email,
+        );
+        return `Added ${company.name}.`;
+      },
+      { id: 'add-company', fields: companyFields },
+    );
   });
 
   router.post('/partners/:id/setup/companies/:companyId', signedIn, async (req, res) => {
@@ -166,21 +203,27 @@ export function setupPages(options: {
     if (!z.uuid().safeParse(companyId).success)
       throw new HttpError(404, 'not_found', 'No such company.');
     const body = bodyOf(req);
-    await refusedAsFlash(req, res, setupOf(partner), async () => {
-      const company = await changeCompany(
-        services,
-        partner.id,
-        companyId,
-        companyChangesBody.parse({
-          name: text(body.name),
-          // A customer chosen from the list links it, whatever the tenant field says.
-          customerTenantId: given(body.linkTenantId) ?? given(body.customerTenantId),
-          domain: given(body.domain),
-        }),
-        req.user!.email,
-      );
-      return `Saved ${company.name}.`;
-    });
+    await refusedAsFlash(
+      req,
+      res,
+      setupOf(partner),
+      async () => {
+        const company = await changeCompany(
+          services,
+          partner.id,
+          companyId,
+          companyChangesBody.parse({
+            name: text(body.name),
+            // A customer chosen from the list links it, whatever the tenant field says.
+            customerTenantId: given(body.linkTenantId) ?? given(body.customerTenantId),
+            domain: given(body.domain),
+          }),
+          req.user!.email,
+        );
+        return `Saved ${company.name}.`;
+      },
+      { id: `company-${companyId.toLowerCase()}`, fields: companyFields },
+    );
   });
 
   // Partner Center customers not yet added, as the latest refresh stored them: one, or all.
@@ -225,41 +268,54 @@ export function setupPages(options: {
   router.post('/partners/:id/setup/delegated-admins', signedIn, async (req, res) => {
     const partner = await partnerFor(req);
     const body = bodyOf(req);
-    await refusedAsFlash(req, res, setupOf(partner), async () => {
-      // The password goes as the form sent it: sealed by the store, never echoed back.
-      const parsed = legacyAdminBody.parse({
-        username: text(body.username),
-        password: typeof body.password === 'string' ? body.password : '',
-      });
-      const admin = await services.partners.addLegacyAdmin(
-        partner.id,
-        parsed.username,
-        parsed.password,
-        req.user!.email,
-      );
-      return `Added the legacy account ${admin.username}.`;
-    });
+    await refusedAsFlash(
+      req,
+      res,
+      setupOf(partner),
+      async () => {
+        // The password goes as the form sent it: sealed by the store, never echoed back.
+        const parsed = legacyAdminBody.parse({
+          username: text(body.username),
+          password: typeof body.password === 'string' ? body.password : '',
+        });
+        const admin = await services.partners.addLegacyAdmin(
+          partner.id,
+          parsed.username,
+          parsed.password,
+          req.user!.email,
+        );
+        return `Added the legacy account ${admin.username}.`;
+      },
+      { id: 'add-legacy', fields: ['username'] },
+    );
   });
 
   router.post('/partners/:id/setup/custom-licenses', signedIn, async (req, res) => {
     const partner = await partnerFor(req);
     const body = bodyOf(req);
     const kind = text(body.kind) as CustomLicenseKind;
-    await refusedAsFlash(req, res, setupOf(partner), async () => {
-      const parsed = newCustomLicenseBody.parse({
-        name: text(body.name),
-        companyIds: companiesOf(body),
-        kind,
-        ...kindFields(kind, body),
-      });
-      await checkCompanies(services, partner.id, parsed.companyIds);
-      const created = await services.customLicenses.createDefinition(
-        partner.id,
-        parsed,
-        req.user!.email,
-      );
-      return `Created the custom license ${created.name}; the next sync counts it.`;
-    });
+    await refusedAsFlash(
+      req,
+      res,
+      setupOf(partner),
+      async () => {
+        const parsed = newCustomLicenseBody.parse({
+          name: text(body.name),
+          companyIds: companiesOf(body),
+          kind,
+          ...kindFields(kind, body),
+        });
+        await checkCompanies(services, partner.id, parsed.companyIds);
+        const created = await services.customLicenses.createDefinition(
+          partner.id,
+          parsed,
+          req.user!.email,
+        );
+        return `Created the custom license ${created.name}; the next sync counts it.`;
+      },
+      // An unknown kind has no form to show the refusal beside: it goes on top.
+      kinds.includes(kind) ? { id: `new-license-${kind}`, fields: licenseFields } : undefined,
+    );
   });
 
   const definitionOf = async (partnerId: string, id: string) => {
@@ -274,22 +330,28 @@ export function setupPages(options: {
     const partner = await partnerFor(req);
     const existing = await definitionOf(partner.id, String(req.params.definitionId));
     const body = bodyOf(req);
-    await refusedAsFlash(req, res, setupOf(partner), async () => {
-      const changes = definitionChanges(existing, {
-        name: text(body.name),
-        companyIds: companiesOf(body),
-        ...kindFields(existing.kind, body),
-      });
-      await checkCompanies(services, partner.id, changes.companyIds);
-      const updated = await services.customLicenses.updateDefinition(
-        partner.id,
-        existing.id,
-        changes,
-        req.user!.email,
-      );
-      if (!updated) throw new HttpError(404, 'not_found', 'No such custom license.');
-      return `Saved the custom license ${updated.name}.`;
-    });
+    await refusedAsFlash(
+      req,
+      res,
+      setupOf(partner),
+      async () => {
+        const changes = definitionChanges(existing, {
+          name: text(body.name),
+          companyIds: companiesOf(body),
+          ...kindFields(existing.kind, body),
+        });
+        await checkCompanies(services, partner.id, changes.companyIds);
+        const updated = await services.customLicenses.updateDefinition(
+          partner.id,
+          existing.id,
+          changes,
+          req.user!.email,
+        );
+        if (!updated) throw new HttpError(404, 'not_found', 'No such custom license.');
+        return `Saved the custom license ${updated.name}.`;
+      },
+      { id: `license-${existing.id}`, fields: licenseFields },
+    );
   });
 
   router.post(

@@ -1,7 +1,8 @@
-import type { CustomLicenseKind } from '../../domain/custom-licenses.js';
 import type { CustomLicenseDefinition } from '../../store/custom-licenses.js';
 import type { Company, DelegatedAdmin } from '../../store/partners.js';
 import { Csrf, Page, when, type Viewer } from './layout.js';
+import { keptValue, Refusal, type RefusedForm } from './refused-form.js';
+import { CustomLicensesSection } from './setup-custom-licenses.js';
 
 export interface SetupPageProps {
   viewer: Viewer;
@@ -14,93 +15,8 @@ export interface SetupPageProps {
   admins: DelegatedAdmin[];
   definitions: CustomLicenseDefinition[];
   flash?: string | undefined;
-}
-
-/** What each kind counts, in the words the forms use. */
-const kindWords: Record<CustomLicenseKind, string> = {
-  licensed_users: 'Licensed users',
-  group_members: 'Members of a group',
-  user_mailboxes: 'User mailboxes',
-  shared_mailboxes: 'Shared mailboxes',
-  sku_quantity: 'Quantity of a Microsoft license',
-  fixed: 'A fixed quantity',
-};
-const kinds = Object.keys(kindWords) as CustomLicenseKind[];
-
-const param = (d: CustomLicenseDefinition | undefined, key: string): string => {
-  const value = d?.params[key];
-  if (Array.isArray(value)) return value.join(', ');
-  return typeof value === 'string' || typeof value === 'number' ? String(value) : '';
-};
-
-/** The fields of one kind, filled from a saved definition when editing. */
-function KindFields({ kind, saved }: { kind: CustomLicenseKind; saved?: CustomLicenseDefinition }) {
-  switch (kind) {
-    case 'licensed_users':
-      return (
-        <label>
-          Only users in these domains <span class="muted">(optional; commas between)</span>
-          <input type="text" name="domains" value={param(saved, 'domains')} />
-        </label>
-      );
-    case 'group_members':
-      return (
-        <label>
-          Group (display name or object id)
-          <input type="text" name="group" value={param(saved, 'group')} />
-        </label>
-      );
-    case 'sku_quantity':
-      return (
-        <>
-          <label>
-            SKU part number
-            <input type="text" name="skuPartNumber" value={param(saved, 'skuPartNumber')} />
-          </label>
-          <label>
-            Count
-            <select name="measure">
-              <option value="purchased" selected={param(saved, 'measure') !== 'assigned'}>
-                Purchased seats
-              </option>
-              <option value="assigned" selected={param(saved, 'measure') === 'assigned'}>
-                Assigned seats
-              </option>
-            </select>
-          </label>
-        </>
-      );
-    case 'fixed':
-      return (
-        <label>
-          Quantity
-          <input type="text" inputmode="numeric" name="quantity" value={param(saved, 'quantity')} />
-        </label>
-      );
-    default:
-      return null;
-  }
-}
-
-/** The companies a definition counts for: none ticked means every company. */
-function CompanyChoice(props: { companies: Company[]; chosen: string[] | null }) {
-  if (props.companies.length === 0) return null;
-  return (
-    <fieldset>
-      <legend class="small">Companies (none ticked: every company)</legend>
-      {props.companies.map((c) => (
-        <label class="small">
-          <input
-            type="checkbox"
-            name="companyIds"
-            value={c.id}
-            checked={props.chosen?.includes(c.id) ?? false}
-          />{' '}
-          {c.name}
-        </label>
-      ))}
-    </fieldset>
-  );
+  /** The form the server just refused, shown again as it was sent. */
+  refused?: RefusedForm | undefined;
 }
 
 /** What only the API could set up before: companies, legacy accounts, custom licenses. */
@@ -108,6 +24,12 @@ export function SetupPage(props: SetupPageProps) {
   const { viewer, partner, companies, notYetAdded } = props;
   const base = `/partners/${partner.id}/setup`;
   const legacy = props.admins.filter((a) => a.kind === 'legacy');
+  const refusedFor = (form: string) =>
+    props.refused?.partnerId === partner.id && props.refused.form === form
+      ? props.refused
+      : undefined;
+  const addCompany = refusedFor('add-company');
+  const addLegacy = refusedFor('add-legacy');
   return (
     <Page title="Setup" viewer={viewer} partner={partner} current="setup" wide>
       <h1>{partner.name} · Setup</h1>
@@ -144,73 +66,95 @@ export function SetupPage(props: SetupPageProps) {
             </tr>
           </thead>
           <tbody>
-            {companies.map((c) => (
-              <tr data-testid="setup-company">
-                <td>{c.name}</td>
-                <td>{c.domain ?? <span class="muted">—</span>}</td>
-                <td>
-                  {c.customerTenantId ?? <span class="muted">not linked yet</span>}
-                  {c.visibility === 'not_visible' ? (
-                    <span class="warn small"> · not in the latest customer list</span>
-                  ) : null}
-                </td>
-                <td>
-                  <details>
-                    <summary>Edit</summary>
-                    <form method="post" action={`${base}/companies/${c.id}`}>
-                      <Csrf token={viewer.csrfToken} />
-                      <label>
-                        Name
-                        <input type="text" name="name" value={c.name} />
-                      </label>
-                      <label>
-                        Domain
-                        <input type="text" name="domain" value={c.domain ?? ''} />
-                      </label>
-                      <label>
-                        Customer tenant id
-                        <input
-                          type="text"
-                          name="customerTenantId"
-                          value={c.customerTenantId ?? ''}
-                        />
-                      </label>
-                      {notYetAdded.length > 0 ? (
+            {companies.map((c) => {
+              const refused = refusedFor(`company-${c.id}`);
+              return (
+                <tr data-testid="setup-company">
+                  <td>{c.name}</td>
+                  <td>{c.domain ?? <span class="muted">—</span>}</td>
+                  <td>
+                    {c.customerTenantId ?? <span class="muted">not linked yet</span>}
+                    {c.visibility === 'not_visible' ? (
+                      <span class="warn small"> · not in the latest customer list</span>
+                    ) : null}
+                  </td>
+                  <td>
+                    <details id={`company-${c.id}`} open={refused !== undefined}>
+                      <summary>Edit</summary>
+                      <Refusal refused={refused} />
+                      <form method="post" action={`${base}/companies/${c.id}`}>
+                        <Csrf token={viewer.csrfToken} />
                         <label>
-                          Or link to a Partner Center customer
-                          <select name="linkTenantId">
-                            <option value="">—</option>
-                            {notYetAdded.map((n) => (
-                              <option value={n.customerTenantId}>
-                                {n.name} ({n.domain})
-                              </option>
-                            ))}
-                          </select>
+                          Name
+                          <input
+                            type="text"
+                            name="name"
+                            value={keptValue(refused, 'name', c.name)}
+                          />
                         </label>
-                      ) : null}
-                      <button type="submit">Save</button>
-                    </form>
-                  </details>
-                </td>
-              </tr>
-            ))}
+                        <label>
+                          Domain
+                          <input
+                            type="text"
+                            name="domain"
+                            value={keptValue(refused, 'domain', c.domain ?? '')}
+                          />
+                        </label>
+                        <label>
+                          Customer tenant id
+                          <input
+                            type="text"
+                            name="customerTenantId"
+                            value={keptValue(refused, 'customerTenantId', c.customerTenantId ?? '')}
+                          />
+                        </label>
+                        {notYetAdded.length > 0 ? (
+                          <label>
+                            Or link to a Partner Center customer
+                            <select name="linkTenantId">
+                              <option value="">—</option>
+                              {notYetAdded.map((n) => (
+                                <option
+                                  value={n.customerTenantId}
+                                  selected={
+                                    keptValue(refused, 'linkTenantId') === n.customerTenantId
+                                  }
+                                >
+                                  {n.name} ({n.domain})
+                                </option>
+                              ))}
+                            </select>
+                          </label>
+                        ) : null}
+                        <button type="submit">Save</button>
+                      </form>
+                    </details>
+                  </td>
+                </tr>
+              );
+            })}
           </tbody>
         </table>
-        <details>
+        <details id="add-company" open={addCompany !== undefined}>
           <summary>Add a company</summary>
+          <Refusal refused={addCompany} />
           <form method="post" action={`${base}/companies`}>
             <Csrf token={viewer.csrfToken} />
             <label>
               Name
-              <input type="text" name="name" />
+              <input type="text" name="name" value={keptValue(addCompany, 'name')} />
             </label>
             <label>
               Domain <span class="muted">(a refresh links the customer with this domain)</span>
-              <input type="text" name="domain" />
+              <input type="text" name="domain" value={keptValue(addCompany, 'domain')} />
             </label>
             <label>
               Customer tenant id <span class="muted">(or this)</span>
-              <input type="text" name="customerTenantId" />
+              <input
+                type="text"
+                name="customerTenantId"
+                value={keptValue(addCompany, 'customerTenantId')}
+              />
             </label>
             {legacy.some((a) => a.status === 'active') ? (
               <label>
@@ -220,7 +164,12 @@ export function SetupPage(props: SetupPageProps) {
                   {legacy
                     .filter((a) => a.status === 'active')
                     .map((a) => (
-                      <option value={a.id}>{a.username}</option>
+                      <option
+                        value={a.id}
+                        selected={keptValue(addCompany, 'delegatedAdminId') === a.id}
+                      >
+                        {a.username}
+                      </option>
                     ))}
                 </select>
               </label>
@@ -291,13 +240,19 @@ export function SetupPage(props: SetupPageProps) {
             </tbody>
           </table>
         )}
-        <details>
+        <details id="add-legacy" open={addLegacy !== undefined}>
           <summary>Add a legacy account</summary>
+          <Refusal refused={addLegacy} />
           <form method="post" action={`${base}/delegated-admins`}>
             <Csrf token={viewer.csrfToken} />
             <label>
               User principal name
-              <input type="text" name="username" autocomplete="off" />
+              <input
+                type="text"
+                name="username"
+                autocomplete="off"
+                value={keptValue(addLegacy, 'username')}
+              />
             </label>
             <label>
               Password <span class="muted">(kept encrypted, never shown again)</span>
@@ -308,55 +263,13 @@ export function SetupPage(props: SetupPageProps) {
         </details>
       </section>
 
-      <section aria-labelledby="custom-licenses">
-        <h2 id="custom-licenses">Custom licenses</h2>
-        {props.definitions.length === 0 ? <p class="muted">No custom licenses.</p> : null}
-        <ul class="plain" data-testid="custom-licenses">
-          {props.definitions.map((d) => (
-            <li data-testid="custom-license">
-              <strong>{d.name}</strong> <span class="muted">· {kindWords[d.kind]}</span>
-              <details>
-                <summary>Edit</summary>
-                <form method="post" action={`${base}/custom-licenses/${d.id}`}>
-                  <Csrf token={viewer.csrfToken} />
-                  <label>
-                    Name
-                    <input type="text" name="name" value={d.name} />
-                  </label>
-                  <KindFields kind={d.kind} saved={d} />
-                  <CompanyChoice companies={companies} chosen={d.companyIds} />
-                  <button type="submit">Save</button>
-                </form>
-                <form
-                  method="post"
-                  action={`${base}/custom-licenses/${d.id}/delete`}
-                  class="small-form"
-                >
-                  <Csrf token={viewer.csrfToken} />
-                  <button type="submit">Delete</button>
-                </form>
-              </details>
-            </li>
-          ))}
-        </ul>
-        <h3>New custom license</h3>
-        {kinds.map((kind) => (
-          <details>
-            <summary>{kindWords[kind]}</summary>
-            <form method="post" action={`${base}/custom-licenses`}>
-              <Csrf token={viewer.csrfToken} />
-              <input type="hidden" name="kind" value={kind} />
-              <label>
-                Name
-                <input type="text" name="name" />
-              </label>
-              <KindFields kind={kind} />
-              <CompanyChoice companies={companies} chosen={null} />
-              <button type="submit">Create</button>
-            </form>
-          </details>
-        ))}
-      </section>
+      <CustomLicensesSection
+        base={base}
+        csrfToken={viewer.csrfToken}
+        companies={companies}
+        definitions={props.definitions}
+        refusedFor={refusedFor}
+      />
     </Page>
   );
 }

@@ -44,7 +44,7 @@ const windowClosesAfterBuying = (n: number) =>
  * monthly, 5, bought 2 days ago (window open, its month ends within 30 days). Exchange: D
  * yearly, 3, last day in exactly 30 days; E yearly, 2, in 31 days, auto-renew off. Business
  * Basic: F yearly billed monthly, 5, in 61 days; G yearly, 1, in 200 days; H yearly, 2, bought
- * 3 days ago (window open); I monthly, 1, bought 8 days ago (window closed yesterday).
+ * 3 days ago (window open); I monthly, 1, bought 7½ days ago (window closed 12 hours ago).
  * Twelve users have Business Premium, two of them Exchange, one Business Basic.
  *
  * Microsoft counts assigned seats per product; the page puts them on the terms that end last,
@@ -117,7 +117,7 @@ const renewalsCustomer = {
       quantity: 1,
       termDuration: 'P1M',
       billingCycle: 'monthly',
-      creationDate: boughtDaysAgo(8),
+      creationDate: boughtDaysAgo(7.5),
     },
   ],
   users: [
@@ -343,7 +343,7 @@ describe('Renewals and a company’s seat history in a browser', function () {
     expect(in30.summary).to.equal(
       '2 commitments end with 6 unassigned seats that could be dropped at renewal.',
     );
-    // Open now: bought 3 and 2 days ago, the one that closes first on top; not the one bought 8
+    // Open now: bought 3 and 2 days ago, the one that closes first on top; not the one bought 7½
     // days ago.
     expect(in30.open).to.deep.equal([h3, c2]);
 

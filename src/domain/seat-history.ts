@@ -104,9 +104,14 @@ export interface RecordedChange {
   field: SeatField;
   from: number;
   to: number;
+  /** The company's first reading (see SeatChange). Default: false */
+  initial?: boolean;
 }
 
-/** A step line: the value at the window's start, then each change in the window. */
+/**
+ * A step line: the value at the window's start (or the first reading, when within the window),
+ * then each change in the window.
+ */
 export interface SeatLine {
   field: SeatField;
   points: { at: Date; value: number }[];
@@ -122,8 +127,9 @@ export interface ProductSeries {
 
 /**
  * Per product, the step lines of `fields` over the `days` before `now`, from the changes
- * (any order; those before the window give its starting value). Products with no seats in the
- * whole window are left out; each line ends at `now` with its last value.
+ * (any order; those before the window give its starting value; a first reading within it
+ * starts its line). Products with no seats in the whole window are left out; each line ends
+ * at `now` with its last value.
  */
 export function seatSeries(
   changes: readonly RecordedChange[],
@@ -144,6 +150,11 @@ export function seatSeries(
     product.name = c.productName;
     products.set(c.productKey, product);
     let line = product.lines.get(c.field);
+    if (!line && c.initial && c.at >= start) {
+      // Nothing was known before the first reading: the line starts there, not at 0.
+      product.lines.set(c.field, { field: c.field, points: [{ at: c.at, value: c.to }] });
+      continue;
+    }
     if (!line) {
       line = { field: c.field, points: [{ at: start, value: c.at < start ? c.to : c.from }] };
       product.lines.set(c.field, line);

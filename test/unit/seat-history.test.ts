@@ -113,6 +113,25 @@ describe('seat history: the 90-day series and its SVG', () => {
     expect(series!.lines.map((l) => l.field)).to.deep.equal(['purchased', 'assigned']);
   });
 
+  it('starts a line at a first reading within the window, not at 0 before it', () => {
+    const [series] = seatSeries(
+      [
+        { ...change(daysAgo(20), 'purchased', 0, 10), initial: true },
+        change(daysAgo(5), 'purchased', 10, 13),
+      ],
+      now,
+      90,
+    );
+    expect(series!.lines[0]!.points.map((p) => [p.at, p.value])).to.deep.equal([
+      [daysAgo(20), 10],
+      [daysAgo(5), 13],
+      [now, 13],
+    ]);
+    expect(render(SeatChart({ series: series!, days: 90 }))).to.contain(
+      'Over the last 90 days, purchased went from 10 to 13 in 1 change; assigned stayed at 0.',
+    );
+  });
+
   it('draws step lines in an SVG with a title and a description, no script', () => {
     const [series] = seatSeries(
       [change(daysAgo(100), 'purchased', 0, 20), change(daysAgo(45), 'purchased', 20, 10)],

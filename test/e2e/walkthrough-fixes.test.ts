@@ -54,6 +54,8 @@ describe('fixes from the walk-through, in a browser', function () {
     const context = await browser.newContext({ ignoreHTTPSErrors: true });
     contexts.push(context);
     const page = await context.newPage();
+    // What is on a page shows at once; the waits for background work set their own limits.
+    page.setDefaultTimeout(10_000);
     await page.goto(`${base}/login`);
     await page.getByLabel('Email').fill(email);
     await page.getByLabel('Password').fill(testPassword);

@@ -204,7 +204,8 @@ describe('fixes from the walk-through, in a browser', function () {
     const slowListing = json<{ faults: { id: string }[] }>(
       await h.emulator.http.post(`${h.emulator.url}/_emulator/faults`, {
         path: '/v1/customers',
-        delayMs: 4_000,
+        // Long enough that a page reload lands inside it on a loaded machine.
+        delayMs: 8_000,
       }),
     ).faults[0]!.id;
     await page.getByRole('button', { name: 'Grant Partner Center Consent' }).click();

@@ -29,8 +29,11 @@ export interface DemoDays {
 /** Customers whose seats change over the days: few, so that each page has a story. */
 const changingCustomers = 6;
 const changesPerDay = 2;
-/** A day's refresh of the demo's 36 customers takes seconds; this is its limit. */
-const runLimitMs = 120_000;
+/**
+ * A day's limit: its refresh takes seconds, its PSA reconciliation the PSA's pace (36 companies:
+ * half a minute with ConnectWise, three minutes with HaloPSA).
+ */
+const runLimitMs = 600_000;
 
 export async function simulateDays(demo: DemoDays): Promise<RefreshRun[]> {
   const { runtime, emulator, clock } = demo;

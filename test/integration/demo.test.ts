@@ -242,7 +242,8 @@ describe('npm run demo', function () {
   it('refuses DEMO_DAYS with DATABASE_URL, whose now() it cannot move', async () => {
     demo = startService('scripts/demo.ts', {
       DEMO_DAYS: '3',
-      DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/postgres',
+      // Nothing listens there: the refusal comes before any connection.
+      DATABASE_URL: `postgres://postgres@127.0.0.1:${await closedPort()}/none`,
       REDIS_URL: testRedisUrl,
     });
     expect(await demo.exited).to.equal(78);

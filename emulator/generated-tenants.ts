@@ -23,7 +23,7 @@ import {
 // Generated customers: many varied small-business tenants from a seed, the same run after run.
 
 /** mulberry32: a small seeded PRNG, enough for varied but repeatable test data. */
-function prng(seed: number): () => number {
+export function prng(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;

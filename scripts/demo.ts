@@ -1,6 +1,7 @@
 // npm run demo: the Microsoft emulator, the API and the workers in one process, with a seeded
 // partner whose legacy delegated admin (sync@<scenario domain>) waits to be replaced.
 // Needs only a Redis (REDIS_URL); the database is embedded unless DATABASE_URL is set.
+// DEMO_DAYS=n replays n days of daily refreshes ending today (consent granted by the demo).
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { writeFileSync } from 'node:fs';
@@ -17,6 +18,8 @@ import { runProcess } from '../src/lifecycle.js';
 import { runApi } from '../src/server/run.js';
 import { runWorkers } from '../workers/run.js';
 import { hashPassword } from '../src/server/auth/passwords.js';
+import { moveClockBack } from './demo-clock.js';
+import { simulateDays } from './demo-days.js';
 
 const env: Record<string, string | undefined> = { ...process.env };
 
@@ -25,6 +28,23 @@ try {
   preliminary = loadConfig(env).config;
 } catch (error) {
   process.stderr.write(`${error instanceof ConfigError ? error.message : String(error)}\n`);
+  process.exit(78);
+}
+
+// Days of history to replay: the clock moves back, which PostgreSQL's now() cannot follow.
+const maxDemoDays = 90;
+const demoDays = env.DEMO_DAYS ? Number(env.DEMO_DAYS) : undefined;
+if (
+  demoDays !== undefined &&
+  !(Number.isInteger(demoDays) && demoDays >= 1 && demoDays <= maxDemoDays)
+) {
+  process.stderr.write(`DEMO_DAYS: expected a whole number of days from 1 to ${maxDemoDays}\n`);
+  process.exit(78);
+}
+if (demoDays !== undefined && env.DATABASE_URL) {
+  process.stderr.write(
+    "DEMO_DAYS replays past days on a clock moved back, and a PostgreSQL server's now() cannot be moved: unset DATABASE_URL to use the embedded database.\n",
+  );
   process.exit(78);
 }
 
@@ -64,6 +84,10 @@ const psa = await startFixturePsa(psaKind, billing.fixture, randomBytes(12).toSt
 // One file of the CAs to trust: the Microsoft emulator's and the PSA emulator's.
 const trustedCas = join(dirname(emulator.caFile), 'demo-trusted-cas.pem');
 writeFileSync(trustedCas, `${emulator.ca}\n${psa.emulator.ca}`);
+
+// From here on the process lives DEMO_DAYS - 1 days back, until the replay reaches today. The
+// emulators started first: their GDAP ends and certificates count from the real time.
+const clock = demoDays === undefined ? undefined : moveClockBack(demoDays - 1);
 
 Object.assign(env, {
   MICROSOFT_CLOUD: 'custom',
@@ -129,6 +153,21 @@ await runProcess(
     const admin = partnerSpec.users.find((u) => u.mfa && u.adminAgent)!.upn;
     // Start-up's own lines first, so that the banner below is the last thing on screen.
     await Promise.all([workers.scheduled, workers.resealQueued]);
+    const replayed = clock && {
+      runs: await simulateDays({
+        runtime,
+        emulator: emulator.state,
+        caFile: emulator.caFile,
+        partnerId: partner.id,
+        partnerTenantId: partnerSpec.tenantId,
+        admin,
+        days: demoDays!,
+        clock,
+      }).catch((error: unknown) => {
+        runtime.log.fatal({ err: error }, `DEMO_DAYS: ${(error as Error).message}`);
+        process.exit(1);
+      }),
+    };
     runtime.log.info(
       {
         partnerId: partner.id,
@@ -138,6 +177,7 @@ await runProcess(
         companies: customers.length,
         loginUrl: `${base}/login`,
         users: [partnerEmail, operatorEmail],
+        days: demoDays,
       },
       'demo ready',
     );
@@ -159,9 +199,15 @@ license-sync demo
 The admin token is ADMIN_API_TOKEN from your environment, or generated into .local/secrets.json:
   export ADMIN_API_TOKEN=$(node -p "require('./.local/secrets.json').ADMIN_API_TOKEN")
 
-Start a consent as ${admin}, then open the authorizeUrl it returns in a browser:
+${
+  replayed
+    ? `Replayed ${demoDays} days: ${admin} granted consent, and a refresh ran each day since
+${replayed.runs[0]!.startedAt.toISOString().slice(0, 10)}; companies show their seat history, Renewals the terms ending soon.
+`
+    : `Start a consent as ${admin}, then open the authorizeUrl it returns in a browser:
   curl -s -X POST -H "Authorization: Bearer $ADMIN_API_TOKEN" -H 'Content-Type: application/json' -d '{"returnTo":"/admin/queues","loginHint":"${admin}"}' ${base}/api/v1/partners/${partner.id}/consents
-After the first refresh, Billing (${base}/partners/${partner.id}/billing) shows ${psaKind}'s
+`
+}After the first refresh, Billing (${base}/partners/${partner.id}/billing) shows ${psaKind}'s
 quantities beside Microsoft's and the changes to approve; setup lists the unmapped product.
 See the legacy account replaced:
   curl -s -H "Authorization: Bearer $ADMIN_API_TOKEN" ${base}/api/v1/partners/${partner.id}/delegated-admin

@@ -9,8 +9,6 @@ import { suiteFailed } from '../support/keep-on-failure.js';
 import { createPeople, testPassword } from '../support/pages.js';
 import { closedPort } from '../support/redis.js';
 
-/** Set UPDATE_SCREENSHOTS=1 to rewrite docs/screenshots/ from these tests. */
-const screenshots = process.env.UPDATE_SCREENSHOTS ? 'docs/screenshots' : undefined;
 const partnerTenant = '8f3c2b1a-6d4e-4f70-9a1b-2c3d4e5f6a7b';
 
 describe('the Access tab in a browser (GDAP scenario: one customer per case)', function () {
@@ -95,7 +93,6 @@ describe('the Access tab in a browser (GDAP scenario: one customer per case)', f
     const { page } = await consentedPartnerPage('Access Partner');
     await page.getByRole('link', { name: 'Access', exact: true }).click();
     await page.getByRole('heading', { name: 'Access Partner · Access', level: 1 }).waitFor();
-    if (screenshots) await page.screenshot({ path: `${screenshots}/access.png`, fullPage: true });
 
     expect(await page.getByTestId('access-row').count()).to.equal(11);
     expect(await stateOf(page, gdapCustomers.allGood)).to.equal('OK');

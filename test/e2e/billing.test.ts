@@ -20,9 +20,6 @@ import { startTestPsa, type TestPsa } from '../support/psa.js';
 import { closedPort } from '../support/redis.js';
 import { within } from '../support/within.js';
 
-/** Set UPDATE_SCREENSHOTS=1 to rewrite docs/screenshots/billing.png from this walk-through. */
-const screenshots = process.env.UPDATE_SCREENSHOTS ? 'docs/screenshots' : undefined;
-
 // The Billing tab as a partner's user works it, against ConnectWise PSA's emulator holding the
 // fixture of test/support/billing-fixture.ts; every number below is written by hand from it.
 
@@ -342,7 +339,6 @@ describe('the Billing tab in a browser (ConnectWise PSA emulator)', function () 
 
     // Readable at 1280 px: no number or quantity broken over two lines.
     expect(await wrappedValues(page)).to.deep.equal([]);
-    if (screenshots) await page.screenshot({ path: `${screenshots}/billing.png`, fullPage: true });
 
     // Filters, without script.
     await page.getByRole('link', { name: 'Differences only' }).click();

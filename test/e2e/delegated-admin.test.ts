@@ -11,8 +11,6 @@ import { createPeople, testPassword } from '../support/pages.js';
 import { closedPort } from '../support/redis.js';
 
 const partnerTenant = 'aaaaaaaa-0000-4000-8000-000000000001';
-/** Set UPDATE_SCREENSHOTS=1 to rewrite docs/screenshots/ from this walk-through. */
-const screenshots = process.env.UPDATE_SCREENSHOTS ? 'docs/screenshots' : undefined;
 
 describe('the Delegated Admin page in a browser (help page steps, against the emulator)', function () {
   this.timeout(180_000);
@@ -137,8 +135,6 @@ describe('the Delegated Admin page in a browser (help page steps, against the em
     const { partner, user } = await seededPartner('Browser Partner');
     const page = await newPage();
     await logIn(page, user.email, partner.name);
-    if (screenshots)
-      await page.screenshot({ path: `${screenshots}/delegated-admin-before.png`, fullPage: true });
     expect(await tableRow(page, 'accounts', 'legacy-row')).to.deep.include({
       Account: 'sync@first.example',
       Model: 'Old (delegated admin)',
@@ -148,8 +144,6 @@ describe('the Delegated Admin page in a browser (help page steps, against the em
     await grantAs(page, 'admin@first.example', 'Accept');
     // Back on the page: it follows the consent and the initial refresh until both are done.
     await page.getByText(/Refresh completed/).waitFor({ timeout: 90_000 });
-    if (screenshots)
-      await page.screenshot({ path: `${screenshots}/delegated-admin-after.png`, fullPage: true });
     const consent = await tableRow(page, 'accounts', 'consent-row');
     expect(consent).to.deep.include({
       Account: 'admin@first.example',
@@ -173,8 +167,6 @@ describe('the Delegated Admin page in a browser (help page steps, against the em
     for (const row of await rows.all()) {
       expect(await row.getByTestId('license').count()).to.be.greaterThan(0);
     }
-    if (screenshots)
-      await page.screenshot({ path: `${screenshots}/companies.png`, fullPage: true });
     expect(page.url()).to.equal(`${base}/partners/${partner.id}/companies`);
     expect(refusedByPolicy).to.deep.equal([]);
   });
@@ -224,8 +216,6 @@ describe('the Delegated Admin page in a browser (help page steps, against the em
     } finally {
       await h.emulator.http.delete(`${h.emulator.url}/_emulator/faults`);
     }
-    if (screenshots)
-      await page.screenshot({ path: `${screenshots}/failed-company.png`, fullPage: true });
     await page.getByRole('button', { name: `Retry ${failing.name}` }).click();
     await page.getByText('Retrying 1 company.', { exact: true }).waitFor();
     // The page follows the reopened run until it completes, with no failure left.
@@ -252,7 +242,6 @@ describe('the Delegated Admin page in a browser (help page steps, against the em
     for (const name of ['Operated Partner', 'Unconsented Partner']) {
       expect(await page.getByRole('link', { name, exact: true }).count(), name).to.equal(1);
     }
-    if (screenshots) await page.screenshot({ path: `${screenshots}/operator.png`, fullPage: true });
     await page.getByRole('button', { name: 'Sync now Operated Partner', exact: true }).click();
     await page.waitForURL(`${base}/partners/${partner.id}/delegated-admin`);
     await page.getByRole('status').getByText('Refresh started.', { exact: true }).waitFor();

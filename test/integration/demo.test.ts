@@ -180,6 +180,78 @@ describe('npm run demo', function () {
     expect(await demo.exited).to.equal(0);
   });
 
+  it('replays DEMO_DAYS days of daily refreshes ending today: seat changes on each day, the last run today', async function () {
+    this.timeout(240_000);
+    const port = await closedPort();
+    const today = new Date().toISOString().slice(0, 10);
+    const yesterday = new Date(Date.now() - 86_400_000).toISOString().slice(0, 10);
+    demo = startService('scripts/demo.ts', {
+      PORT: String(port),
+      QUEUE_PREFIX: prefix,
+      REDIS_URL: testRedisUrl,
+      ADMIN_API_TOKEN: testSecrets.ADMIN_API_TOKEN,
+      ENCRYPTION_KEYS: testSecrets.ENCRYPTION_KEYS,
+      DEMO_PASSWORD: demoPassword,
+      DEMO_DAYS: '2',
+    });
+    const ready = await demo.waitForLog((l) => l.msg === 'demo ready');
+    expect(ready.days).to.equal(2);
+    // The process's clock is the real one again.
+    expect(Math.abs((ready.time as number) - Date.now())).to.be.below(60_000);
+    const base = `http://localhost:${port}/api/v1/partners/${ready.partnerId as string}`;
+    const headers = { Authorization: `Bearer ${testSecrets.ADMIN_API_TOKEN}` };
+    const status = (await (await fetch(`${base}/delegated-admin`, { headers })).json()) as {
+      model: string;
+      consent: { upn: string; grantedAt: string };
+      run: RunView & { startedAt: string };
+    };
+    expect(status.model).to.equal('sam');
+    // Consent and the first refresh yesterday, the last refresh today.
+    expect(status.consent.upn).to.equal('admin@s365l.com');
+    expect(status.consent.grantedAt.slice(0, 10)).to.equal(yesterday);
+    expect(status.run).to.include({ status: 'completed', succeeded: 22, failed: 0 });
+    expect(status.run.startedAt.slice(0, 10)).to.equal(today);
+    const { companies } = (await (await fetch(`${base}/companies`, { headers })).json()) as {
+      companies: { id: string; licensesRefreshedAt: string | null }[];
+    };
+    const history = (
+      await Promise.all(
+        companies.map(async (c) => {
+          const res = await fetch(`${base}/companies/${c.id}/history`, { headers });
+          return ((await res.json()) as { history: { at: string; initial: boolean }[] }).history;
+        }),
+      )
+    ).flat();
+    const days = (rows: { at: string }[]) => [...new Set(rows.map((r) => r.at.slice(0, 10)))];
+    // Every company found yesterday, and today's changes read today.
+    expect(days(history.filter((r) => r.initial))).to.deep.equal([yesterday]);
+    expect(days(history.filter((r) => !r.initial))).to.deep.equal([today]);
+    // The banner says what was replayed, and nothing follows it.
+    const bannerEnd = await demo.waitForLine((line) =>
+      line.endsWith(`/partners/${ready.partnerId as string}/delegated-admin`),
+    );
+    expect(demo.lines.join('\n')).to.contain(
+      `Replayed 2 days: admin@s365l.com granted consent, and a refresh ran each day since\n${yesterday}`,
+    );
+    const afterBanner = demo.lines.slice(demo.lines.lastIndexOf(bannerEnd) + 1);
+    expect(afterBanner.filter((line) => line.trim() !== '')).to.deep.equal([]);
+    demo.child.kill('SIGTERM');
+    expect(await demo.exited).to.equal(0);
+  });
+
+  it('refuses DEMO_DAYS with DATABASE_URL, whose now() it cannot move', async () => {
+    demo = startService('scripts/demo.ts', {
+      DEMO_DAYS: '3',
+      // Nothing listens there: the refusal comes before any connection.
+      DATABASE_URL: `postgres://postgres@127.0.0.1:${await closedPort()}/none`,
+      REDIS_URL: testRedisUrl,
+    });
+    expect(await demo.exited).to.equal(78);
+    expect(demo.lines.join('\n')).to.contain(
+      "DEMO_DAYS replays past days on a clock moved back, and a PostgreSQL server's now() cannot be moved: unset DATABASE_URL",
+    );
+  });
+
   it('says clearly that it needs Redis when none answers', async () => {
     demo = startService('scripts/demo.ts', {
       REDIS_URL: `redis://127.0.0.1:${await closedPort()}`,

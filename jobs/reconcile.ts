@@ -1,5 +1,6 @@
 import { jobIds, type JobName } from '../src/queue/catalog.js';
 import { enqueuePendingTenants } from '../src/queue/refresh-work.js';
+import { enqueueAlertDeliveries } from '../src/services/alert-delivery.js';
 import { enqueueApply, queueRunReconciliations } from '../src/services/billing-reconciliation.js';
 import type { JobContext } from '../src/queue/worker-pool.js';
 import type { JobDeps } from './deps.js';
@@ -21,6 +22,23 @@ export interface ReconcileSummary {
   billingReconciliations: number;
   /** Companies whose approved PSA changes got their apply job (again). */
   billingApplies: number;
+  /** Pending alert deliveries whose job Redis no longer had, queued again. */
+  alertDeliveries: number;
+}
+
+/**
+ * Queues again each pending alert delivery whose job is missing from Redis (lost, or never
+ * added because Redis was down at the commit). Its job id comes from the row, so a job still
+ * queued is not doubled; one that ended left the row sent or failed, or retries it itself.
+ */
+async function requeueAlertDeliveries(deps: JobDeps): Promise<number> {
+  // A row its writer is queueing right now gets the same job id: the second add is ignored.
+  const pending = await deps.alerts.pendingDeliveries();
+  const ids = pending.map(jobIds.deliverAlert);
+  const presence = await deps.queues.presence('deliverAlert', ids);
+  const missing = pending.filter((_, i) => presence[i] === 'missing');
+  await enqueueAlertDeliveries(deps.queues, missing);
+  return missing.length;
 }
 
 /** A received consent younger than this may still be on its way into the queue. */
@@ -84,6 +102,7 @@ export async function reconcile(
   const billingReconciliations = await queueRunReconciliations(deps);
   const toApply = await deps.psaSync.companiesToApply();
   for (const { partnerId, companyId } of toApply) await enqueueApply(deps, partnerId, companyId);
+  const alertDeliveries = await requeueAlertDeliveries(deps);
   const summary = {
     schedules,
     exchanges,
@@ -93,6 +112,7 @@ export async function reconcile(
     expiredAttempts,
     billingReconciliations,
     billingApplies: toApply.length,
+    alertDeliveries,
   };
   ctx.log.debug(summary, 'reconciled');
   return summary;

@@ -37,12 +37,19 @@ const reasonsLine = (reasons: z.infer<typeof topReasons>) =>
     ? ''
     : ` Most common: ${reasons.map((r) => `${r.reason} (${r.customers})`).join('; ')}.`;
 
+/** The keys of events that hold one per partner: what a state change resolves. */
+export const alertKeys = {
+  consentNeeded: 'consent-needed',
+  customLicenseTokenInvalid: 'custom-license-token-invalid',
+  runFailures: 'run-failures',
+} as const;
+
 export const alertEvents = {
   /** The Partner Center consent stopped working (revoked, MFA required again, expired). */
   consentNeeded: defineEvent({
     severity: 'critical',
     details: z.object({ reason }).strict(),
-    key: () => 'consent-needed',
+    key: () => alertKeys.consentNeeded,
     title: () => 'Partner Center consent must be granted again',
     summary: (d) =>
       `${d.reason} Until then no license counts are refreshed. Open Delegated Admin and click Grant Partner Center Consent.`,
@@ -52,7 +59,7 @@ export const alertEvents = {
   customLicenseTokenInvalid: defineEvent({
     severity: 'critical',
     details: z.object({ reason }).strict(),
-    key: () => 'custom-license-token-invalid',
+    key: () => alertKeys.customLicenseTokenInvalid,
     title: () => 'The custom-license token no longer works',
     summary: (d) =>
       `${d.reason} Custom licenses will fail to update until the custom-license token is generated again.`,
@@ -84,7 +91,7 @@ export const alertEvents = {
       .strict(),
     // Per partner, not per run: tomorrow's run with failures updates nothing until this one is
     // resolved by a run without them.
-    key: () => 'run-failures',
+    key: () => alertKeys.runFailures,
     title: (d) => `${plural(d.failed + d.noAccess, 'customer')} of ${d.total} were not refreshed`,
     summary: (d) =>
       `The last refresh ended with ${plural(d.failed, 'failed customer')} and ${plural(d.noAccess, 'customer')} without access.${reasonsLine(d.reasons)} Retry them from Companies once the cause is fixed.`,

@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, inArray, isNull, lt, or, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, inArray, isNull, or, sql } from 'drizzle-orm';
 import { describeAlert, type AlertEvent } from '../domain/alert-events.js';
 import type { Database } from './database.js';
 import { alertDeliveries, alerts, notificationChannels } from './schema.js';
@@ -131,12 +131,12 @@ export class AlertStore {
       .where(and(eq(alertDeliveries.id, id), eq(alertDeliveries.status, 'pending')));
   }
 
-  /** Pending deliveries queued before `before`, oldest first: the reconciler's to check. */
-  async pendingDeliveries(before: Date, limit = 1000): Promise<string[]> {
+  /** Pending deliveries, oldest first: the reconciler's to check. Default limit: 1,000 */
+  async pendingDeliveries(limit = 1000): Promise<string[]> {
     const rows = await this.db
       .select({ id: alertDeliveries.id })
       .from(alertDeliveries)
-      .where(and(eq(alertDeliveries.status, 'pending'), lt(alertDeliveries.queuedAt, before)))
+      .where(eq(alertDeliveries.status, 'pending'))
       .orderBy(asc(alertDeliveries.queuedAt))
       .limit(limit);
     return rows.map((r) => r.id);

@@ -1,5 +1,7 @@
 import { and, eq, inArray, ne } from 'drizzle-orm';
+import { alertKeys } from '../domain/alert-events.js';
 import { domainOf } from '../domain/domain-match.js';
+import { resolveAlert } from './alerts.js';
 import { recordAudit } from './audit.js';
 import type { ConsentAttempt } from './consent-attempts.js';
 import type { Database } from './database.js';
@@ -79,13 +81,16 @@ export class ConsentStore {
     });
   }
 
-  /** The Partner Center consent checked (MFA, Admin Agent): it becomes active, audited. */
+  /**
+   * The Partner Center consent checked (MFA, Admin Agent): it becomes active, audited, and the
+   * partner's consent-needed alert is resolved. Completes with the alert deliveries to queue.
+   */
   complete(
     attempt: ConsentAttempt,
     consentId: string,
     tenantId: string,
     upn: string,
-  ): Promise<BindOutcome<void>> {
+  ): Promise<BindOutcome<string[]>> {
     return this.bindAndComplete(attempt.partnerId, tenantId, async (tx) => {
       const now = new Date();
       await tx
@@ -110,6 +115,7 @@ export class ConsentStore {
         subjectId: consentId,
         details: { upn, tenantId, mfa: true, adminAgent: true },
       });
+      return resolveAlert(tx, attempt.partnerId, alertKeys.consentNeeded);
     });
   }
 

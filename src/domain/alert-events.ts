@@ -190,7 +190,7 @@ export const alertEvents = {
 
 export type AlertEventName = keyof typeof alertEvents;
 export const alertEventNames = Object.keys(alertEvents) as [AlertEventName, ...AlertEventName[]];
-export type AlertDetails<E extends AlertEventName> = z.infer<(typeof alertEvents)[E]['details']>;
+type AlertDetails<E extends AlertEventName> = z.infer<(typeof alertEvents)[E]['details']>;
 
 /** An event as raised: which one, for which partner, with its checked details. */
 export interface AlertEvent<E extends AlertEventName = AlertEventName> {

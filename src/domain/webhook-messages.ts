@@ -6,7 +6,7 @@ export type ChannelKind = 'webhook' | 'teams' | 'slack';
 export const channelKinds = ['webhook', 'teams', 'slack'] as const;
 
 /** raised: the alert opened; resolved: it closed; test: the channel's test-send. */
-export type MessageKind = 'raised' | 'resolved' | 'test';
+type MessageKind = 'raised' | 'resolved' | 'test';
 
 /** What every message says, whatever the channel's format. No secret is ever part of it. */
 export interface AlertMessage {

@@ -3,8 +3,8 @@ import { describeAlert, type AlertEvent } from '../domain/alert-events.js';
 import type { Database } from './database.js';
 import { alertDeliveries, alerts, notificationChannels } from './schema.js';
 
-export type Alert = typeof alerts.$inferSelect;
-export type AlertDelivery = typeof alertDeliveries.$inferSelect;
+type Alert = typeof alerts.$inferSelect;
+type AlertDelivery = typeof alertDeliveries.$inferSelect;
 export type NotificationChannel = typeof notificationChannels.$inferSelect;
 
 /** The channels that receive a partner's alerts: its own and the operators' global ones. */

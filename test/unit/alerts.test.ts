@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { classifyWebhookAddress } from '../../src/domain/address-ranges.js';
-import { alertEventNames, alertEvents, describeAlert } from '../../src/domain/alert-events.js';
+import type { alertEvents } from '../../src/domain/alert-events.js';
+import { alertEventNames, describeAlert } from '../../src/domain/alert-events.js';
 import {
   messageBody,
   webhookSignature,

@@ -285,7 +285,8 @@ async function completeCustomLicenseToken(
     await deps.consents.completeCustomLicenseToken(attempt, tokenId, tenant.tenantId, state.status),
   );
   if ('refusal' in binding) return fail(binding.refusal);
-  const upn = binding.completed;
+  const { upn, deliveries } = binding.completed;
+  await enqueueAlertDeliveries(deps.queues, deliveries);
   ctx.log.info({ attemptId: attempt.id, status: state.status }, 'custom-license token saved');
   return { outcome: 'completed', delegatedAdminId: tokenId, upn };
 }

@@ -142,6 +142,16 @@ export class AlertStore {
     return rows.map((r) => r.id);
   }
 
+  /** A partner's pending deliveries: those a completed run's transaction may have written. */
+  async pendingDeliveriesOf(partnerId: string): Promise<string[]> {
+    const rows = await this.db
+      .select({ id: alertDeliveries.id })
+      .from(alertDeliveries)
+      .innerJoin(alerts, eq(alerts.id, alertDeliveries.alertId))
+      .where(and(eq(alerts.partnerId, partnerId), eq(alertDeliveries.status, 'pending')));
+    return rows.map((r) => r.id);
+  }
+
   /** A partner's alerts, newest first, each with its deliveries. */
   async history(partnerId: string, limit = 200) {
     const list = await this.db

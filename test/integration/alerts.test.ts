@@ -64,11 +64,21 @@ async function consentedPartner(env: Record<string, string> = { ALLOW_PRIVATE_WE
   const partnerId = (
     (await h.api('post', '/partners', { name: 'Alerted Partner' })).body as { id: string }
   ).id;
+  // Each customer a company, so runs refresh (and can fail) them.
+  const tenants = h.emulator.state.directory
+    .partner(partnerTenant)!
+    .customers.map((c) => c.tenantId);
+  for (const [i, tenantId] of tenants.entries()) {
+    await h.api('post', `/partners/${partnerId}/companies`, {
+      name: `Customer ${i}`,
+      customerTenantId: tenantId,
+    });
+  }
   const granted = await h.grant(partnerId, 'admin@first.example');
   expect(granted.outcome.outcome).to.equal('completed');
   const status = await h.api('get', `/partners/${partnerId}/delegated-admin`);
   await h.runEnded((status.body as { run: { id: string } }).run.id);
-  return { h, partnerId, consentId: String(granted.outcome.delegatedAdminId) };
+  return { h, partnerId, tenants, consentId: String(granted.outcome.delegatedAdminId) };
 }
 
 /** The real state change: tokens revoked at Microsoft, then a refresh meets it. */
@@ -282,6 +292,34 @@ describe('alerts: raised by the state change, sent once per channel, resolved by
     expect(shown!.broken!.reason).to.equal('The receiver answered 410: channel_is_archived');
     const fixed = await h.api('patch', `${base}/${slack.id}`, { broken: false });
     expect(fixed.body.broken).to.equal(null);
+  });
+
+  it('a run that ends with a failed customer raises run-failures with its reason; a clean run resolves it', async () => {
+    const p = await consentedPartner();
+    h = p.h;
+    receiver = await startWebhookReceiver();
+    await addChannel(h, `/partners/${p.partnerId}`, { kind: 'slack', url: receiver.url('/runs') });
+    const refreshed = async () => {
+      const started = await h!.api('post', `/partners/${p.partnerId}/refresh`);
+      return h!.runEnded((started.body as { runId: string }).runId);
+    };
+    await h.emulator.http.post(`${h.emulator.url}/_emulator/faults`, [
+      { path: `/v1/customers/${p.tenants[0]}/subscribedskus`, status: 403, count: 1 },
+    ]);
+    expect(await refreshed()).to.include({ status: 'completed', failed: 1 });
+    const [raised] = await receiver.waitFor('/runs', 1);
+    expect(JSON.parse(raised!.body).text).to.equal(
+      `1 customer of ${p.tenants.length} were not refreshed`,
+    );
+    const [open] = await alertsOf(h, p.partnerId);
+    expect(open).to.include({
+      event: 'runFinishedWithFailures',
+      key: 'run-failures',
+      resolvedAt: null,
+    });
+    expect(await refreshed()).to.include({ status: 'completed', failed: 0 });
+    const [, resolved] = await receiver.waitFor('/runs', 2);
+    expect(JSON.parse(resolved!.body).text).to.match(/^Resolved: /);
   });
 
   it("Redis loses the deployment's keys between the raise and the delivery: the reconciler queues it again", async () => {

@@ -263,6 +263,27 @@ describe('alerts: raised by the state change, sent once per channel, resolved by
     expect(alert!.deliveries[0]).to.include({ status: 'sent', attempts: 2 });
   });
 
+  it('a receiver answering 429 with Retry-After gets the alert after that wait, without using an attempt', async () => {
+    const p = await consentedPartner();
+    h = p.h;
+    receiver = await startWebhookReceiver((n) =>
+      n === 0 ? { status: 429, headers: { 'Retry-After': '2' } } : { status: 200 },
+    );
+    await addChannel(h, `/partners/${p.partnerId}`, {
+      kind: 'webhook',
+      url: receiver.url('/busy'),
+    });
+    await revokeAndRefresh(h, p.partnerId);
+    const [first, second] = await receiver.waitFor('/busy', 2);
+    const [id] = await deliveryIds(h, p.partnerId);
+    expect(await h.finished('alerts', jobIds.deliverAlert(id!))).to.deep.equal({ sent: true });
+    const job = await Job.fromId(h.runtime.queues.get('alerts'), jobIds.deliverAlert(id!));
+    // Put back by Retry-After: one attempt made (the one that sent), two starts.
+    expect(job!.attemptsMade).to.equal(1);
+    expect(job!.attemptsStarted).to.equal(2);
+    expect(second!.at - first!.at).to.be.at.least(1_900);
+  });
+
   it('a receiver answering 410 fails the delivery at once and marks the channel broken until fixed', async () => {
     const p = await consentedPartner();
     h = p.h;

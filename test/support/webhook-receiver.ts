@@ -6,6 +6,8 @@ interface ReceivedRequest {
   headers: IncomingHttpHeaders;
   /** The raw body as received. */
   body: string;
+  /** When it arrived (ms since the epoch). */
+  at: number;
 }
 
 /** What the receiver answers to its `n`-th request on a path (0 for the first). */
@@ -38,7 +40,12 @@ export async function startWebhookReceiver(
     req.on('end', () => {
       const path = req.url ?? '/';
       const n = requests.filter((r) => r.path === path).length;
-      requests.push({ path, headers: req.headers, body: Buffer.concat(chunks).toString('utf8') });
+      requests.push({
+        path,
+        headers: req.headers,
+        body: Buffer.concat(chunks).toString('utf8'),
+        at: Date.now(),
+      });
       const { status, headers, body } = answer(n, path);
       res.writeHead(status, { 'Content-Type': 'text/plain', ...headers });
       res.end(body ?? (status < 300 ? 'ok' : 'no'));

@@ -193,13 +193,13 @@ export const jobCatalog = {
   }),
   /**
    * Sends one alert message to one channel (an outbox row). Retried on 5xx, timeouts and
-   * network errors over about an hour and a half; a 429 waits its Retry-After without using an
-   * attempt; any other 4xx fails at once and marks the channel broken.
+   * network errors for one to two hours (2 s doubling to 30 min, with jitter); a 429 waits its
+   * Retry-After without using an attempt; any other 4xx fails at once and breaks the channel.
    */
   deliverAlert: defineJob({
     queue: 'alerts',
     payload: z.object({ deliveryId: z.uuid() }).strict(),
-    attempts: 12,
+    attempts: 14,
     backoffMs: 2_000,
     maxBackoffMs: 30 * 60_000,
   }),

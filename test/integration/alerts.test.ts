@@ -1,9 +1,11 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import { expect } from 'chai';
-import { Job } from 'bullmq';
+import { Job, UnrecoverableError, Worker } from 'bullmq';
 import { eq } from 'drizzle-orm';
+import { abandonedDeliveryMessage } from '../../jobs/reconcile.js';
 import { jobIds } from '../../src/queue/catalog.js';
+import { createWorkerConnection } from '../../src/queue/connections.js';
 import { enqueueAlertDeliveries } from '../../src/services/alert-delivery.js';
 import { alertDeliveries, alerts } from '../../src/store/schema.js';
 import { runWorkers } from '../../workers/run.js';
@@ -11,6 +13,7 @@ import { scenarioWith } from '../support/emulator.js';
 import { publicUrl, startHarness, type Harness } from '../support/harness.js';
 import { removePrefix } from '../support/redis.js';
 import { startWebhookReceiver, type WebhookReceiver } from '../support/webhook-receiver.js';
+import { within } from '../support/within.js';
 
 const partnerTenant = 'aaaaaaaa-0000-4000-8000-000000000001';
 
@@ -341,6 +344,54 @@ describe('alerts: raised by the state change, sent once per channel, resolved by
     expect(await refreshed()).to.include({ status: 'completed', failed: 0 });
     const [, resolved] = await receiver.waitFor('/runs', 2);
     expect(JSON.parse(resolved!.body).text).to.match(/^Resolved: /);
+  });
+
+  it('a delivery whose job failed without an outcome (stalled out) is failed by the reconciler, not left pending', async () => {
+    const p = await consentedPartner();
+    h = p.h;
+    receiver = await startWebhookReceiver();
+    await addChannel(h, `/partners/${p.partnerId}`, {
+      kind: 'webhook',
+      url: receiver.url('/hook'),
+    });
+    await h.workers!.close(1_000);
+    const [id] = await h.runtime.services.partners.needsReconsent(p.consentId, 'Revoked.');
+    const jobId = jobIds.deliverAlert(id!);
+    const connection = createWorkerConnection(h.runtime.config.redisUrl);
+    const crashing = new Worker(
+      'alerts',
+      () => Promise.reject(new UnrecoverableError('job stalled more than allowable limit')),
+      { connection, prefix: h.prefix },
+    );
+    try {
+      const failed = new Promise<void>((resolve) => {
+        crashing.on('failed', (job) => (job?.id === jobId ? resolve() : undefined));
+      });
+      await enqueueAlertDeliveries(h.runtime.queues, [id!]);
+      await within(20_000, 'the delivery job to fail', failed);
+    } finally {
+      await crashing.close();
+      connection.disconnect();
+    }
+    const workers = runWorkers(h.runtime);
+    try {
+      const reconciled = await h.runtime.queues.enqueue(
+        'reconcile',
+        {},
+        { jobId: `reconcile-${Date.now()}` },
+      );
+      const summary = await h.finished('maintenance', reconciled.id!);
+      const [alert] = await alertsOf(h, p.partnerId);
+      // The start-up pass or this one failed it; neither queued it again.
+      expect(summary.alertDeliveries).to.equal(0);
+      expect(alert!.deliveries[0]).to.include({
+        status: 'failed',
+        lastError: abandonedDeliveryMessage,
+      });
+      expect(receiver.received('/hook')).to.have.length(0);
+    } finally {
+      await workers.close(1_000);
+    }
   });
 
   it("Redis loses the deployment's keys between the raise and the delivery: the reconciler queues it again", async () => {

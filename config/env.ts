@@ -289,6 +289,16 @@ export const envVariables = {
       .max(600, 'expected at most 600 seconds')
       .default(30),
   ),
+  ALLOW_PRIVATE_WEBHOOKS: variable(
+    {
+      meaning:
+        '`true` lets alert webhooks reach loopback, private and link-local addresses (tests, a receiver on the same network); otherwise refused.',
+    },
+    z
+      .enum(['true', 'false'], { message: 'expected true or false' })
+      .default('false')
+      .transform((v) => v === 'true'),
+  ),
 };
 export type EnvVariable = keyof typeof envVariables;
 

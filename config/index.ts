@@ -121,6 +121,11 @@ export interface Config {
    */
   shutdownGraceSeconds: number;
   queues: QueueTuning;
+  /**
+   * Whether alert webhooks may reach loopback, private, link-local and other non-public
+   * addresses. ALLOW_PRIVATE_WEBHOOKS
+   */
+  allowPrivateWebhooks: boolean;
 }
 
 export interface LoadedConfig {
@@ -227,6 +232,7 @@ export function loadConfig(
       trustProxy: e.TRUST_PROXY ?? false,
       shutdownGraceSeconds: e.SHUTDOWN_GRACE_SECONDS,
       queues: queueTuningOf(e),
+      allowPrivateWebhooks: e.ALLOW_PRIVATE_WEBHOOKS,
     },
   };
 }

@@ -1,5 +1,6 @@
 import { jobIds, type JobName } from '../src/queue/catalog.js';
 import { enqueuePendingTenants } from '../src/queue/refresh-work.js';
+import { enqueueAlertDeliveries } from '../src/services/alert-delivery.js';
 import { enqueueApply, queueRunReconciliations } from '../src/services/billing-reconciliation.js';
 import type { JobContext } from '../src/queue/worker-pool.js';
 import type { JobDeps } from './deps.js';
@@ -21,6 +22,39 @@ export interface ReconcileSummary {
   billingReconciliations: number;
   /** Companies whose approved PSA changes got their apply job (again). */
   billingApplies: number;
+  /** Pending alert deliveries whose job Redis no longer had, queued again. */
+  alertDeliveries: number;
+  /** Pending alert deliveries failed because their job had failed without an outcome. */
+  abandonedAlertDeliveries: number;
+}
+
+/** What the alert history says of a delivery whose job failed without recording an outcome. */
+export const abandonedDeliveryMessage =
+  'Not sent: the delivery job ended without an outcome (it stalled or was put back too often).';
+
+/**
+ * Queues again each pending alert delivery whose job is missing from Redis (lost, or never
+ * added because Redis was down at the commit). Its job id comes from the row, so a job still
+ * queued is not doubled. A job that failed without recording an outcome (stalled out) fails
+ * its delivery with a sentence, rather than leaving it pending for ever.
+ */
+async function requeueAlertDeliveries(
+  deps: JobDeps,
+): Promise<{ requeued: number; abandoned: number }> {
+  // A row its writer is queueing right now gets the same job id: the second add is ignored.
+  const pending = await deps.alerts.pendingDeliveries();
+  const ids = pending.map(jobIds.deliverAlert);
+  const presence = await deps.queues.presence('deliverAlert', ids);
+  const missing = pending.filter((_, i) => presence[i] === 'missing');
+  await enqueueAlertDeliveries(deps.queues, missing);
+  let abandoned = 0;
+  for (const [i, id] of pending.entries()) {
+    if (presence[i] !== 'ended') continue;
+    if ((await deps.queues.get('alerts').getJobState(ids[i]!)) !== 'failed') continue;
+    await deps.alerts.finish(id, { failed: abandonedDeliveryMessage });
+    abandoned += 1;
+  }
+  return { requeued: missing.length, abandoned };
 }
 
 /** A received consent younger than this may still be on its way into the queue. */
@@ -84,6 +118,7 @@ export async function reconcile(
   const billingReconciliations = await queueRunReconciliations(deps);
   const toApply = await deps.psaSync.companiesToApply();
   for (const { partnerId, companyId } of toApply) await enqueueApply(deps, partnerId, companyId);
+  const deliveries = await requeueAlertDeliveries(deps);
   const summary = {
     schedules,
     exchanges,
@@ -93,6 +128,8 @@ export async function reconcile(
     expiredAttempts,
     billingReconciliations,
     billingApplies: toApply.length,
+    alertDeliveries: deliveries.requeued,
+    abandonedAlertDeliveries: deliveries.abandoned,
   };
   ctx.log.debug(summary, 'reconciled');
   return summary;

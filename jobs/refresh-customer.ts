@@ -4,6 +4,7 @@ import {
   refreshCustomerTenant,
   type RefreshCustomerOutcome,
 } from '../src/services/customer-refresh.js';
+import { queueRunAlerts } from '../src/services/alert-delivery.js';
 import { queueRunReconciliations } from '../src/services/billing-reconciliation.js';
 import type { JobDeps } from './deps.js';
 
@@ -19,5 +20,6 @@ export async function refreshCustomer(
   const outcome = await refreshCustomerTenant(deps, ctx, runId, customerTenantId);
   // Skipped too: a copy of the job that recorded the customer may have died before this.
   await queueRunReconciliations(deps, runId);
+  await queueRunAlerts(deps, runId);
   return outcome;
 }

@@ -5,6 +5,7 @@ import {
   startScheduledRefreshes,
   type RefreshPartnerSummary,
 } from '../src/services/refresh.js';
+import { queueRunAlerts } from '../src/services/alert-delivery.js';
 import { queueRunReconciliations } from '../src/services/billing-reconciliation.js';
 import type { JobDeps } from './deps.js';
 
@@ -27,5 +28,6 @@ export async function refreshPartner(
 ): Promise<RefreshPartnerSummary | { skipped: string }> {
   const summary = await listAndFanOut(deps, ctx, runId);
   await queueRunReconciliations(deps, runId);
+  await queueRunAlerts(deps, runId);
   return summary;
 }

@@ -20,7 +20,12 @@ export function configurationRows(): ConfigurationRow[] {
     if (!doc) throw new Error(`${variable} has no meaning in config/env.ts`);
     const parsed = schema.safeParse(undefined);
     const value: unknown = parsed.success ? parsed.data : undefined;
-    if (value !== undefined && typeof value !== 'string' && typeof value !== 'number') {
+    if (
+      value !== undefined &&
+      typeof value !== 'string' &&
+      typeof value !== 'number' &&
+      typeof value !== 'boolean'
+    ) {
       throw new Error(`${variable} has a default the table cannot show`);
     }
     if (value !== undefined && doc.unset !== undefined) {

@@ -10,6 +10,7 @@ import type { JobQueues } from './queue/job-queues.js';
 import { Pacer } from './queue/pacer.js';
 import { withLock } from './queue/partition-lock.js';
 import { CustomerAccessStore } from './store/access.js';
+import { AlertStore } from './store/alerts.js';
 import { ConsentAttemptStore } from './store/consent-attempts.js';
 import { ConsentStore } from './store/consents.js';
 import { CustomLicenseStore } from './store/custom-licenses.js';
@@ -22,6 +23,7 @@ import { PsaPacing } from './queue/psa-pacing.js';
 import { SealedValueStore } from './store/key-rotation.js';
 import { PsaConnectionStore } from './store/psa-connections.js';
 import { PsaSyncStore } from './store/psa-sync.js';
+import { NotificationChannelStore } from './store/notification-channels.js';
 import { PartnerStore } from './store/partners.js';
 import { RefreshRunStore } from './store/refresh-runs.js';
 import { SeatHistoryStore } from './store/seat-history.js';
@@ -62,6 +64,10 @@ export interface Services {
   psaPacing: PsaPacing;
   /** The outbound client for PSA calls. */
   psaHttp: AxiosInstance;
+  /** Alerts and their delivery outbox. */
+  alerts: AlertStore;
+  /** Where alerts go: webhooks, Teams and Slack, with sealed URLs and secrets. */
+  notificationChannels: NotificationChannelStore;
 }
 
 /** What the services in src/services use: the shared stores and clients, and the queues. */
@@ -115,5 +121,7 @@ export function createServices(
       timeoutMs: config.microsoft.httpTimeoutSeconds * 1000,
       maxSockets: 16,
     }),
+    alerts: new AlertStore(store.db),
+    notificationChannels: new NotificationChannelStore(store.db, keyRing),
   };
 }

@@ -1,6 +1,7 @@
 import { consentApps, refreshAccess } from '../jobs/access.js';
 import { applyCompanyBilling, reconcileBilling, reconcileCompanyBilling } from '../jobs/billing.js';
 import type { JobDeps } from '../jobs/deps.js';
+import { deliverAlert } from '../jobs/deliver-alert.js';
 import { exchangeConsentCode } from '../jobs/exchange-consent-code.js';
 import { reconcile } from '../jobs/reconcile.js';
 import { refreshCustomer } from '../jobs/refresh-customer.js';
@@ -29,4 +30,5 @@ export const processors: ProcessorTable<JobDeps> = {
   reconcileBilling,
   reconcileCompanyBilling,
   applyCompanyBilling,
+  deliverAlert,
 };

@@ -23,6 +23,11 @@ export const queueSettings = {
     /** Default: 5 */
     concurrency: () => 5,
   },
+  /** Alert deliveries: one job per message to one channel. */
+  alerts: {
+    /** Default: 10 (each job waits on a receiver, not on this process) */
+    concurrency: () => 10,
+  },
 } as const satisfies Record<string, { concurrency: (tuning: QueueTuning) => number }>;
 export type QueueName = keyof typeof queueSettings;
 export const queueNames = Object.keys(queueSettings) as QueueName[];
@@ -187,6 +192,18 @@ export const jobCatalog = {
     maxBackoffMs: 120_000,
   }),
   /**
+   * Sends one alert message to one channel (an outbox row). Retried on 5xx, timeouts and
+   * network errors for one to two hours (2 s doubling to 30 min, with jitter); a 429 waits its
+   * Retry-After without using an attempt; any other 4xx fails at once and breaks the channel.
+   */
+  deliverAlert: defineJob({
+    queue: 'alerts',
+    payload: z.object({ deliveryId: z.uuid() }).strict(),
+    attempts: 14,
+    backoffMs: 2_000,
+    maxBackoffMs: 30 * 60_000,
+  }),
+  /**
    * Seals again with the first key of ENCRYPTION_KEYS every value an older key sealed. Queued
    * at worker start-up when such values exist; `npm run keys -- reseal` does the same at once.
    */
@@ -232,6 +249,8 @@ export const jobIds = {
     `reconcile-billing-company-${companyId}-${key}`,
   /** A company's writes to its PSA, once per `key` (a time); deduplicated while one is live. */
   applyCompanyBilling: (companyId: string, key: string) => `apply-billing-${companyId}-${key}`,
+  /** One job per outbox row: queued after the commit, and again by the reconciler. */
+  deliverAlert: (deliveryId: string) => `alert-delivery-${deliveryId}`,
   /** A retry of a failed tenant: the failed job keeps its id, so each retry round gets one. */
   retryCustomer: (runId: string, tenant: string, attempts: number) =>
     `refresh-${runId}-${tenant}-retry${attempts}`,

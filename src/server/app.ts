@@ -14,6 +14,7 @@ import { seatHistoryRouter } from './api/seat-history.js';
 import { psaRouter } from './api/psa.js';
 import { skusRouter } from './api/skus.js';
 import { renewalsRouter } from './api/renewals.js';
+import { notificationsRouter } from './api/notifications.js';
 import { callbackOutagePage, callbackRouter } from './callback.js';
 import { consentStarts, requestLimiter, tooManyConsentStarts } from './request-limits.js';
 import { HttpError, errorAnswer } from './http-error.js';
@@ -126,6 +127,7 @@ export function createApp(
   api.use(skusRouter(services));
   api.use(renewalsRouter(services));
   api.use(seatHistoryRouter(services));
+  api.use(notificationsRouter(services, config, 'admin-api'));
   api.use((_req, _res, next) => next(new HttpError(404, 'not_found', 'No such resource.')));
   app.use('/api/v1', api);
 

@@ -20,6 +20,7 @@ import type { ConsentAttempt } from '../store/consent-attempts.js';
 import type { BindOutcome } from '../store/consents.js';
 import type { ReplacementResult } from '../store/replacement.js';
 import type { CachePartition } from '../store/token-cache.js';
+import { enqueueAlertDeliveries } from './alert-delivery.js';
 import { checkCustomLicenseToken } from './custom-licenses.js';
 import { startRefresh } from './refresh.js';
 
@@ -173,6 +174,7 @@ export async function completeConsent(
     await deps.consents.complete(attempt, consentId, tenant.tenantId, upn),
   );
   if ('refusal' in binding) return fail(binding.refusal);
+  await enqueueAlertDeliveries(deps.queues, binding.completed);
   await deps.queues.enqueue(
     'replaceLegacyAdmins',
     { delegatedAdminId: consentId },
@@ -283,7 +285,8 @@ async function completeCustomLicenseToken(
     await deps.consents.completeCustomLicenseToken(attempt, tokenId, tenant.tenantId, state.status),
   );
   if ('refusal' in binding) return fail(binding.refusal);
-  const upn = binding.completed;
+  const { upn, deliveries } = binding.completed;
+  await enqueueAlertDeliveries(deps.queues, deliveries);
   ctx.log.info({ attemptId: attempt.id, status: state.status }, 'custom-license token saved');
   return { outcome: 'completed', delegatedAdminId: tokenId, upn };
 }

@@ -1,6 +1,6 @@
 import { setTimeout } from 'node:timers/promises';
 import { decodeJwt } from 'jose';
-import type { Services } from '../dependencies.js';
+import type { ServiceDeps } from '../dependencies.js';
 import {
   canCount,
   customLicenseKindSchema,
@@ -19,6 +19,7 @@ import { signedInWithMfa } from '../microsoft/identity.js';
 import { CountRefused, TenantGraph } from '../microsoft/tenant-graph.js';
 import { ProgrammingError } from '../programming-error.js';
 import { isOutage, type JobContext } from '../queue/worker-pool.js';
+import { enqueueAlertDeliveries } from './alert-delivery.js';
 import type {
   CustomLicenseCountInput,
   CustomLicenseDefinition,
@@ -36,7 +37,7 @@ const customerTenantsTried = 10;
  * A transient failure throws (the caller retries) and leaves the last outcome in place.
  */
 export async function checkCustomLicenseToken(
-  deps: Pick<Services, 'customLicenses' | 'identity' | 'partners'>,
+  deps: Pick<ServiceDeps, 'customLicenses' | 'identity' | 'partners' | 'queues'>,
   partnerId: string,
   /** A token not yet in use (a new one being saved); default: the partner's current one. */
   candidate?: CustomLicenseToken,
@@ -51,12 +52,13 @@ export async function checkCustomLicenseToken(
     purpose: 'custom_license',
   };
   const invalid = async (reason: string, used: boolean, extra = {}) => {
-    await deps.customLicenses.recordValidation(token.id, {
+    const deliveries = await deps.customLicenses.recordValidation(token.id, {
       validation: 'invalid',
       reason,
       used,
       ...extra,
     });
+    await enqueueAlertDeliveries(deps.queues, deliveries);
     return customLicenseTokenState(
       { ...token, validation: 'invalid', validationReason: reason },
       new Date(),
@@ -139,13 +141,14 @@ export async function checkCustomLicenseToken(
       mfa,
     });
   }
-  await deps.customLicenses.recordValidation(token.id, {
+  const deliveries = await deps.customLicenses.recordValidation(token.id, {
     validation: 'valid',
     reason: null,
     used: true,
     grantedScopes: granted,
     mfa,
   });
+  await enqueueAlertDeliveries(deps.queues, deliveries);
   return customLicenseTokenState(
     { ...asActive, validation: 'valid', validationReason: null, lastUsedAt: new Date() },
     new Date(),
@@ -168,7 +171,7 @@ class CustomLicenseRetry extends Error {
  * transient failure throws CustomLicenseRetry, unless this is the last attempt.
  */
 export async function countCustomLicenses(
-  deps: Pick<Services, 'customLicenses' | 'identity' | 'graph' | 'graphPacer'>,
+  deps: Pick<ServiceDeps, 'customLicenses' | 'identity' | 'graph' | 'graphPacer' | 'queues'>,
   ctx: JobContext,
   partnerId: string,
   companyId: string,
@@ -211,7 +214,10 @@ export async function countCustomLicenses(
       await ctx.retryAfter(failure.retryAfterMs + Math.random() * 1000);
     if (failure.kind === 'transient' && !ctx.finalAttempt) throw new CustomLicenseRetry(failure);
     if (failure.kind === 'needs_reconsent') {
-      await deps.customLicenses.markInvalid(token.id, failure.message);
+      await enqueueAlertDeliveries(
+        deps.queues,
+        await deps.customLicenses.markInvalid(token.id, failure.message),
+      );
       return { whole: all('will_fail', stepSentences.willFailToUpdate(failure.message)) };
     }
     // The job's last attempt: the count's sentence must not promise a retry.

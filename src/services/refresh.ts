@@ -8,6 +8,7 @@ import { jobIds } from '../queue/catalog.js';
 import { enqueuePendingTenants } from '../queue/refresh-work.js';
 import { isOutage, type JobContext } from '../queue/worker-pool.js';
 import type { RefreshRunTrigger } from '../store/schema.js';
+import { enqueueAlertDeliveries } from './alert-delivery.js';
 import { consentPartition, listCustomers, readAccessKeepingLast } from './access.js';
 import { checkCustomLicenseToken } from './custom-licenses.js';
 
@@ -28,13 +29,15 @@ export async function startRefresh(
 
 /** Ends the run, and the consent when Microsoft says it no longer works. */
 export async function stopForFailure(
-  deps: Pick<ServiceDeps, 'partners' | 'runs'>,
+  deps: Pick<ServiceDeps, 'partners' | 'runs' | 'queues'>,
   runId: string,
   consentId: string,
   failure: MicrosoftFailure,
 ) {
-  if (failure.kind === 'needs_reconsent')
-    await deps.partners.needsReconsent(consentId, failure.message);
+  if (failure.kind === 'needs_reconsent') {
+    const deliveries = await deps.partners.needsReconsent(consentId, failure.message);
+    await enqueueAlertDeliveries(deps.queues, deliveries);
+  }
   await deps.runs.stop(runId, failure.message);
 }
 

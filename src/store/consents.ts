@@ -1,7 +1,10 @@
 import { and, eq, inArray, ne } from 'drizzle-orm';
+import { alertKeys } from '../domain/alert-events.js';
 import { domainOf } from '../domain/domain-match.js';
+import { resolveAlert } from './alerts.js';
 import { recordAudit } from './audit.js';
 import type { ConsentAttempt } from './consent-attempts.js';
+import { tokenInvalidAlert } from './custom-licenses.js';
 import type { Database } from './database.js';
 import { bindHomeTenant, tenantTaken, type DelegatedAdmin } from './partners.js';
 import { replaceLegacyAdminsByDomain, type ReplacementResult } from './replacement.js';
@@ -79,13 +82,16 @@ export class ConsentStore {
     });
   }
 
-  /** The Partner Center consent checked (MFA, Admin Agent): it becomes active, audited. */
+  /**
+   * The Partner Center consent checked (MFA, Admin Agent): it becomes active, audited, and the
+   * partner's consent-needed alert is resolved. Completes with the alert deliveries to queue.
+   */
   complete(
     attempt: ConsentAttempt,
     consentId: string,
     tenantId: string,
     upn: string,
-  ): Promise<BindOutcome<void>> {
+  ): Promise<BindOutcome<string[]>> {
     return this.bindAndComplete(attempt.partnerId, tenantId, async (tx) => {
       const now = new Date();
       await tx
@@ -110,12 +116,14 @@ export class ConsentStore {
         subjectId: consentId,
         details: { upn, tenantId, mfa: true, adminAgent: true },
       });
+      return resolveAlert(tx, attempt.partnerId, alertKeys.consentNeeded);
     });
   }
 
   /**
    * The validated custom-license token becomes the partner's current one; the ones before it
-   * are replaced and their tokens deleted. Resolves with the token's username.
+   * are replaced and their tokens deleted. Its validation raises or resolves the
+   * custom-license-token-invalid alert. Resolves with the token's username and the deliveries.
    */
   completeCustomLicenseToken(
     attempt: ConsentAttempt,
@@ -123,7 +131,7 @@ export class ConsentStore {
     tenantId: string,
     /** The validation's status, for the audit. */
     status: string,
-  ): Promise<BindOutcome<string>> {
+  ): Promise<BindOutcome<{ upn: string; deliveries: string[] }>> {
     return this.bindAndComplete(attempt.partnerId, tenantId, async (tx) => {
       const now = new Date();
       const [token] = await tx
@@ -160,7 +168,11 @@ export class ConsentStore {
         subjectId: tokenId,
         details: { upn: token!.username, status, replaced: older.map((o) => o.id) },
       });
-      return token!.username;
+      const deliveries =
+        token!.validation === 'valid'
+          ? await resolveAlert(tx, attempt.partnerId, alertKeys.customLicenseTokenInvalid)
+          : await tokenInvalidAlert(tx, attempt.partnerId, token!.validationReason);
+      return { upn: token!.username, deliveries };
     });
   }
 

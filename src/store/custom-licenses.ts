@@ -1,5 +1,7 @@
 import { and, countDistinct, desc, eq, inArray, isNull, ne } from 'drizzle-orm';
+import { alertKeys } from '../domain/alert-events.js';
 import type { CustomLicenseSpec } from '../domain/custom-licenses.js';
+import { raiseAlert, resolveAlert } from './alerts.js';
 import { recordAudit } from './audit.js';
 import type { Database } from './database.js';
 import {
@@ -27,6 +29,14 @@ export interface DefinitionInput {
 }
 
 /** A custom-license token that counts or says why it cannot (not pending, not replaced). */
+/** Raises the custom-license-token-invalid alert in `tx`, with the validation's sentence. */
+export const tokenInvalidAlert = (tx: Database, partnerId: string, reason: string | null) =>
+  raiseAlert(tx, {
+    event: 'customLicenseTokenInvalid',
+    partnerId,
+    details: { reason: (reason ?? 'The custom-license token does not work.').slice(0, 500) },
+  });
+
 const tokenInUse = and(
   eq(delegatedAdmins.kind, 'custom_license'),
   inArray(delegatedAdmins.status, ['active', 'needs_reconsent']),
@@ -66,7 +76,11 @@ export class CustomLicenseStore {
     return rows.map((r) => r.partnerId);
   }
 
-  /** A validation's outcome; `used` when the refresh token was redeemed on the way. */
+  /**
+   * A validation's outcome; `used` when the refresh token was redeemed on the way. For the
+   * token in use, the custom-license-token-invalid alert is raised or resolved with it; answers
+   * the alert deliveries to queue.
+   */
   async recordValidation(
     tokenId: string,
     outcome: {
@@ -76,21 +90,28 @@ export class CustomLicenseStore {
       grantedScopes?: string[];
       mfa?: boolean;
     },
-  ): Promise<void> {
+  ): Promise<string[]> {
     const now = new Date();
-    await this.db
-      .update(delegatedAdmins)
-      .set({
-        validation: outcome.validation,
-        validationReason: outcome.reason,
-        lastValidatedAt: now,
-        lastError: outcome.reason,
-        ...(outcome.used ? { lastUsedAt: now } : {}),
-        ...(outcome.grantedScopes ? { grantedScopes: outcome.grantedScopes } : {}),
-        ...(outcome.mfa !== undefined ? { mfaVerified: outcome.mfa } : {}),
-        updatedAt: now,
-      })
-      .where(eq(delegatedAdmins.id, tokenId));
+    return this.db.transaction(async (tx) => {
+      const [token] = await tx
+        .update(delegatedAdmins)
+        .set({
+          validation: outcome.validation,
+          validationReason: outcome.reason,
+          lastValidatedAt: now,
+          lastError: outcome.reason,
+          ...(outcome.used ? { lastUsedAt: now } : {}),
+          ...(outcome.grantedScopes ? { grantedScopes: outcome.grantedScopes } : {}),
+          ...(outcome.mfa !== undefined ? { mfaVerified: outcome.mfa } : {}),
+          updatedAt: now,
+        })
+        .where(eq(delegatedAdmins.id, tokenId))
+        .returning({ partnerId: delegatedAdmins.partnerId, status: delegatedAdmins.status });
+      if (token?.status !== 'active') return [];
+      return outcome.validation === 'valid'
+        ? resolveAlert(tx, token.partnerId, alertKeys.customLicenseTokenInvalid)
+        : tokenInvalidAlert(tx, token.partnerId, outcome.reason);
+    });
   }
 
   /** The refresh token was redeemed: its 90-day inactivity clock restarts. */
@@ -101,12 +122,19 @@ export class CustomLicenseStore {
       .where(eq(delegatedAdmins.id, tokenId));
   }
 
-  /** Microsoft refused the token while counting: invalid until it is generated again. */
-  async markInvalid(tokenId: string, reason: string): Promise<void> {
-    await this.db
-      .update(delegatedAdmins)
-      .set({ validation: 'invalid', validationReason: reason, lastError: reason })
-      .where(eq(delegatedAdmins.id, tokenId));
+  /**
+   * Microsoft refused the token while counting: invalid until it is generated again. Raises the
+   * custom-license-token-invalid alert with it; answers the deliveries to queue.
+   */
+  async markInvalid(tokenId: string, reason: string): Promise<string[]> {
+    return this.db.transaction(async (tx) => {
+      const [token] = await tx
+        .update(delegatedAdmins)
+        .set({ validation: 'invalid', validationReason: reason, lastError: reason })
+        .where(eq(delegatedAdmins.id, tokenId))
+        .returning({ partnerId: delegatedAdmins.partnerId, status: delegatedAdmins.status });
+      return token?.status === 'active' ? tokenInvalidAlert(tx, token.partnerId, reason) : [];
+    });
   }
 
   definitions(partnerId: string): Promise<CustomLicenseDefinition[]> {

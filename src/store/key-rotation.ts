@@ -3,11 +3,13 @@ import type { PgColumn, PgTable } from 'drizzle-orm/pg-core';
 import { codeContext, sealContext } from './consent-attempts.js';
 import type { Database } from './database.js';
 import { DecryptionError, type KeyRing } from './encryption.js';
+import { channelSecretContext, channelUrlContext } from './notification-channels.js';
 import { legacyPasswordContext } from './partners.js';
 import { psaCredentialsContext } from './psa-connections.js';
 import {
   consentAttempts,
   delegatedAdmins,
+  notificationChannels,
   psaConnections,
   tokenCachePartitions,
 } from './schema.js';
@@ -142,6 +144,43 @@ export const sealedColumns: SealedColumn[] = [
           .set({ credentialsEnc: next })
           .where(and(eq(psaConnections.id, id), eq(psaConnections.credentialsEnc, current)))
           .returning({ id: psaConnections.id })
+      ).length > 0,
+  },
+  {
+    name: 'notification_channels.url_enc',
+    table: notificationChannels,
+    id: notificationChannels.id,
+    sealed: notificationChannels.urlEnc,
+    parts: {},
+    contexts: (row) => [channelUrlContext(row.id!)],
+    replace: async (db, id, current, next) =>
+      (
+        await db
+          .update(notificationChannels)
+          .set({ urlEnc: next })
+          .where(and(eq(notificationChannels.id, id), eq(notificationChannels.urlEnc, current)))
+          .returning({ id: notificationChannels.id })
+      ).length > 0,
+  },
+  {
+    name: 'notification_channels.signing_secret_enc',
+    table: notificationChannels,
+    id: notificationChannels.id,
+    sealed: notificationChannels.signingSecretEnc,
+    parts: {},
+    contexts: (row) => [channelSecretContext(row.id!)],
+    replace: async (db, id, current, next) =>
+      (
+        await db
+          .update(notificationChannels)
+          .set({ signingSecretEnc: next })
+          .where(
+            and(
+              eq(notificationChannels.id, id),
+              eq(notificationChannels.signingSecretEnc, current),
+            ),
+          )
+          .returning({ id: notificationChannels.id })
       ).length > 0,
   },
 ];

@@ -1,5 +1,6 @@
 import { and, asc, desc, eq, inArray, isNull, ne, or } from 'drizzle-orm';
 import { domainOf } from '../domain/domain-match.js';
+import { raiseAlert } from './alerts.js';
 import { recordAudit } from './audit.js';
 import { errorChain } from './availability.js';
 import type { Database } from './database.js';
@@ -310,17 +311,30 @@ export class PartnerStore {
     return rows.map((r) => r.partnerId);
   }
 
-  /** The consent stopped working: the partner must grant it again. */
-  async needsReconsent(consentId: string, reason: string): Promise<void> {
-    await this.db
-      .update(delegatedAdmins)
-      .set({
-        status: 'needs_reconsent',
-        lastError: reason,
-        nextAction: reason,
-        updatedAt: new Date(),
-      })
-      .where(and(eq(delegatedAdmins.id, consentId), eq(delegatedAdmins.status, 'active')));
+  /**
+   * The consent stopped working: the partner must grant it again. The consent-needed alert is
+   * raised in the same transaction; answers its deliveries to queue (none when the consent was
+   * no longer active, so a repeat raises nothing).
+   */
+  async needsReconsent(consentId: string, reason: string): Promise<string[]> {
+    return this.db.transaction(async (tx) => {
+      const [consent] = await tx
+        .update(delegatedAdmins)
+        .set({
+          status: 'needs_reconsent',
+          lastError: reason,
+          nextAction: reason,
+          updatedAt: new Date(),
+        })
+        .where(and(eq(delegatedAdmins.id, consentId), eq(delegatedAdmins.status, 'active')))
+        .returning({ partnerId: delegatedAdmins.partnerId });
+      if (!consent) return [];
+      return raiseAlert(tx, {
+        event: 'consentNeeded',
+        partnerId: consent.partnerId,
+        details: { reason: reason.slice(0, 500) },
+      });
+    });
   }
 
   async setCompanyTenant(

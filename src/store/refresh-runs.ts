@@ -2,6 +2,8 @@ import { and, desc, eq, inArray, sql } from 'drizzle-orm';
 import type { LicenseSnapshot } from '../domain/licenses.js';
 import { microsoftSeatValues } from '../domain/seat-history.js';
 import type { MicrosoftFailure } from '../microsoft/error-table.js';
+import { alertKeys } from '../domain/alert-events.js';
+import { raiseAlert, resolveAlert } from './alerts.js';
 import { insertCustomLicenseCounts, type CustomLicenseCountInput } from './custom-licenses.js';
 import {
   replaceCustomerSubscriptions,
@@ -408,7 +410,7 @@ async function countOutcomes(
   const failed = outcomes.failed ?? 0;
   const noAccess = outcomes.noAccess ?? 0;
   const done = sql`${refreshRuns.status} = 'running' and ${refreshRuns.succeeded} + ${refreshRuns.failed} + ${refreshRuns.noAccess} + ${succeeded + failed + noAccess} >= ${refreshRuns.total}`;
-  await tx
+  const [run] = await tx
     .update(refreshRuns)
     .set({
       succeeded: sql`${refreshRuns.succeeded} + ${succeeded}`,
@@ -417,11 +419,13 @@ async function countOutcomes(
       status: sql`case when ${done} then 'completed' else ${refreshRuns.status} end`,
       finishedAt: sql`case when ${done} then now() else ${refreshRuns.finishedAt} end`,
     })
-    .where(eq(refreshRuns.id, runId));
+    .where(eq(refreshRuns.id, runId))
+    .returning(completion);
+  if (run?.justCompleted) await alertOnCompletion(tx, run);
 }
 
 async function finishIfDone(tx: Database, runId: string): Promise<void> {
-  await tx
+  const [run] = await tx
     .update(refreshRuns)
     .set({ status: 'completed', finishedAt: sql`now()` })
     .where(
@@ -430,5 +434,58 @@ async function finishIfDone(tx: Database, runId: string): Promise<void> {
         eq(refreshRuns.status, 'running'),
         sql`${refreshRuns.succeeded} + ${refreshRuns.failed} + ${refreshRuns.noAccess} >= ${refreshRuns.total}`,
       ),
-    );
+    )
+    .returning(completion);
+  if (run) await alertOnCompletion(tx, run);
+}
+
+/** What a completed run's alert needs; `justCompleted`: completed by this very transaction. */
+const completion = {
+  id: refreshRuns.id,
+  partnerId: refreshRuns.partnerId,
+  total: refreshRuns.total,
+  failed: refreshRuns.failed,
+  noAccess: refreshRuns.noAccess,
+  // RETURNING sees the new row: finished now, in this transaction, means completed here.
+  justCompleted: sql<boolean>`${refreshRuns.status} = 'completed' and ${refreshRuns.finishedAt} = now()`,
+};
+
+/**
+ * In the transaction that completes a run: a run with failed or unreachable customers raises
+ * the run-failures alert (with its most common reasons); a run without resolves it.
+ */
+async function alertOnCompletion(
+  tx: Database,
+  run: { id: string; partnerId: string; total: number; failed: number; noAccess: number },
+): Promise<void> {
+  if (run.failed + run.noAccess === 0) {
+    await resolveAlert(tx, run.partnerId, alertKeys.runFailures);
+    return;
+  }
+  const reasons = await tx
+    .select({
+      reason: sql<string>`coalesce(${refreshResults.errorMessage}, 'No reason recorded.')`,
+      customers: sql<number>`count(*)::int`,
+    })
+    .from(refreshResults)
+    .where(
+      and(
+        eq(refreshResults.runId, run.id),
+        inArray(refreshResults.status, ['failed', 'no_access']),
+      ),
+    )
+    .groupBy(refreshResults.errorMessage)
+    .orderBy(sql`count(*) desc`)
+    .limit(3);
+  await raiseAlert(tx, {
+    event: 'runFinishedWithFailures',
+    partnerId: run.partnerId,
+    details: {
+      runId: run.id,
+      total: run.total,
+      failed: run.failed,
+      noAccess: run.noAccess,
+      reasons: reasons.map((r) => ({ reason: r.reason.slice(0, 500), customers: r.customers })),
+    },
+  });
 }

@@ -14,8 +14,10 @@ import type {
   SyncAction,
   SyncChangeStatus,
 } from '../domain/billing.js';
+import type { AlertEventName, AlertSeverity } from '../domain/alert-events.js';
 import type { CustomLicenseKind } from '../domain/custom-licenses.js';
 import type { SeatField } from '../domain/seat-history.js';
+import type { ChannelKind } from '../domain/webhook-messages.js';
 import type { PsaKind } from '../psa/client.js';
 import { sql } from 'drizzle-orm';
 import {
@@ -720,5 +722,96 @@ export const seatHistory = pgTable(
     index('seat_history_company_at_idx').on(t.companyId, t.at),
     // The last value per product and field, which the next reading is compared with.
     index('seat_history_company_product_idx').on(t.companyId, t.productKey, t.field, t.id),
+  ],
+);
+
+/**
+ * Where a partner's alerts go (partnerId null: an operators' channel that receives every
+ * partner's). The URL is sealed: a Slack or Teams incoming-webhook URL is itself the credential.
+ */
+export const notificationChannels = pgTable(
+  'notification_channels',
+  {
+    id: id(),
+    partnerId: uuid('partner_id').references(() => partners.id, { onDelete: 'cascade' }),
+    kind: text('kind').$type<ChannelKind>().notNull(),
+    /** The URL, sealed by the key ring. */
+    urlEnc: text('url_enc').notNull(),
+    /** What people see of the URL: its host. */
+    urlHost: text('url_host').notNull(),
+    /** Generic webhooks only: the HMAC signing secret, sealed. */
+    signingSecretEnc: text('signing_secret_enc'),
+    /** The events sent here; null: all of them. */
+    events: jsonb('events').$type<AlertEventName[]>(),
+    /** Whether a "resolved" message follows a raised one. Default: true */
+    notifyResolved: boolean('notify_resolved').notNull().default(true),
+    /** Collect non-critical alerts into a daily digest. Default: false */
+    digest: boolean('digest').notNull().default(false),
+    /** Set when the receiver refused a message for good (4xx): nothing is sent until cleared. */
+    brokenAt: timestamp('broken_at', { withTimezone: true }),
+    brokenReason: text('broken_reason'),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [index('notification_channels_partner_idx').on(t.partnerId)],
+);
+
+/** A condition that needs a person, from raised to resolved. */
+export const alerts = pgTable(
+  'alerts',
+  {
+    id: id(),
+    partnerId: uuid('partner_id')
+      .notNull()
+      .references(() => partners.id, { onDelete: 'cascade' }),
+    event: text('event').$type<AlertEventName>().notNull(),
+    /** The event's deduplication key (src/domain/alert-events.ts). */
+    key: text('key').notNull(),
+    severity: text('severity').$type<AlertSeverity>().notNull(),
+    /** The event's details: counts, dates and sentences, never a secret. */
+    details: jsonb('details').$type<Record<string, unknown>>().notNull(),
+    raisedAt: timestamp('raised_at', { withTimezone: true }).notNull().defaultNow(),
+    resolvedAt: timestamp('resolved_at', { withTimezone: true }),
+  },
+  (t) => [
+    // One open alert per condition: raising it again while open adds nothing.
+    uniqueIndex('alerts_open_key_uq')
+      .on(t.partnerId, t.key)
+      .where(sql`${t.resolvedAt} is null`),
+    index('alerts_partner_raised_idx').on(t.partnerId, t.raisedAt),
+  ],
+);
+
+/** pending: to send (its job queued, or re-queued by the reconciler); sent; failed: gave up. */
+export type AlertDeliveryStatus = 'pending' | 'sent' | 'failed';
+
+/**
+ * The outbox: one message of an alert to one channel, written in the transaction that raised
+ * or resolved the alert, so no crash or Redis loss can drop it.
+ */
+export const alertDeliveries = pgTable(
+  'alert_deliveries',
+  {
+    id: id(),
+    alertId: uuid('alert_id')
+      .notNull()
+      .references(() => alerts.id, { onDelete: 'cascade' }),
+    channelId: uuid('channel_id')
+      .notNull()
+      .references(() => notificationChannels.id, { onDelete: 'cascade' }),
+    kind: text('kind').$type<'raised' | 'resolved'>().notNull(),
+    status: text('status').$type<AlertDeliveryStatus>().notNull().default('pending'),
+    attempts: integer('attempts').notNull().default(0),
+    lastError: text('last_error'),
+    queuedAt: timestamp('queued_at', { withTimezone: true }).notNull().defaultNow(),
+    lastAttemptAt: timestamp('last_attempt_at', { withTimezone: true }),
+    sentAt: timestamp('sent_at', { withTimezone: true }),
+  },
+  (t) => [
+    // Idempotent: a message of an alert goes to a channel once.
+    uniqueIndex('alert_deliveries_alert_channel_kind_uq').on(t.alertId, t.channelId, t.kind),
+    index('alert_deliveries_pending_idx')
+      .on(t.queuedAt)
+      .where(sql`${t.status} = 'pending'`),
   ],
 );

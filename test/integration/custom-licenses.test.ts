@@ -388,7 +388,7 @@ describe('custom licenses: the second token, its validation and the counts it fe
       finalAttempt: true,
     });
     const counts = await countCustomLicenses(
-      h.runtime.services,
+      { ...h.runtime.services, queues: h.runtime.queues },
       ctx,
       partnerId,
       company.id,
@@ -438,6 +438,33 @@ describe('custom licenses: the second token, its validation and the counts it fe
     expect(counts.get('Shared mailboxes')!.message).to.match(/^Will fail to update: .*revoked/);
     // Billing keeps the last quantity that did count.
     expect(counts.get('Shared mailboxes')!.lastCounted).to.include({ quantity: 2 });
+  });
+
+  it('a revoked token raises the custom-license-token-invalid alert once; a new token resolves it', async () => {
+    await generateToken('billing@second.example');
+    await h.emulator.http.post(`${h.emulator.url}/_emulator/users/billing@second.example/revoke`);
+    const validate = async () => {
+      const { jobId } = (
+        await h.api('post', `/partners/${partnerId}/custom-license-token/validate`)
+      ).body as { jobId: string };
+      await h.finished('refresh', jobId);
+    };
+    await validate();
+    await validate();
+    const alerts = async () =>
+      (await h.api('get', `/partners/${partnerId}/alerts`)).body.alerts as {
+        event: string;
+        details: { reason: string };
+        resolvedAt: string | null;
+      }[];
+    const [raised, ...more] = await alerts();
+    expect(more).to.deep.equal([]);
+    expect(raised).to.include({ event: 'customLicenseTokenInvalid', resolvedAt: null });
+    expect(raised!.details.reason).to.match(/revoked.*Generate the custom-license token again/);
+    await h.emulator.http.post(`${h.emulator.url}/_emulator/clock`, { advanceSeconds: 1 });
+    await generateToken('billing@second.example');
+    const [resolved] = await alerts();
+    expect(resolved!.resolvedAt).to.be.a('string');
   });
 
   it('a token unused for 80 days is expiring; validating it uses it and makes it valid again', async () => {

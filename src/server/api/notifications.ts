@@ -1,0 +1,164 @@
+import { Router, type Request } from 'express';
+import { z } from 'zod';
+import type { Config } from '../../../config/index.js';
+import type { Services } from '../../dependencies.js';
+import { alertEventNames } from '../../domain/alert-events.js';
+import { channelKinds } from '../../domain/webhook-messages.js';
+import { testSend, webhookPolicy } from '../../services/alert-delivery.js';
+import { webhookUrlRefusal } from '../../services/webhook-sender.js';
+import type { NotificationChannel } from '../../store/alerts.js';
+import { HttpError } from '../http-error.js';
+import { parseOr400 } from '../validation.js';
+import { partnerOr404 } from './partners.js';
+
+const url = z.string().trim().min(1).max(2000);
+const events = z
+  .array(z.enum(alertEventNames))
+  .min(1)
+  .max(alertEventNames.length)
+  .transform((list) => [...new Set(list)])
+  .nullable();
+
+const newChannel = z
+  .object({
+    kind: z.enum(channelKinds),
+    url,
+    events: events.optional(),
+    notifyResolved: z.boolean().optional(),
+    digest: z.boolean().optional(),
+  })
+  .strict();
+
+const channelChange = z
+  .object({
+    url: url.optional(),
+    events: events.optional(),
+    notifyResolved: z.boolean().optional(),
+    digest: z.boolean().optional(),
+    /** false clears the broken mark (after the receiver was fixed). */
+    broken: z.literal(false).optional(),
+  })
+  .strict();
+
+const guid = z.uuid();
+
+/** A channel as the API shows it: the URL's host only, never the URL or the secret. */
+const channelView = (c: NotificationChannel) => ({
+  id: c.id,
+  partnerId: c.partnerId,
+  kind: c.kind,
+  host: c.urlHost,
+  events: c.events,
+  notifyResolved: c.notifyResolved,
+  digest: c.digest,
+  broken: c.brokenAt ? { at: c.brokenAt, reason: c.brokenReason } : null,
+  createdAt: c.createdAt,
+  updatedAt: c.updatedAt,
+});
+
+/**
+ * Notification channels (a partner's, and the operators' global ones) and a partner's alert
+ * history. URLs are checked (https in production, no private address) before they are saved.
+ */
+export function notificationsRouter(
+  services: Services,
+  config: Pick<Config, 'nodeEnv' | 'allowPrivateWebhooks' | 'publicUrl'>,
+  actor: string,
+): Router {
+  const router = Router();
+  const policy = webhookPolicy(config);
+  const deps = { notificationChannels: services.notificationChannels, config };
+
+  const checkUrl = async (raw: string | undefined) => {
+    if (raw === undefined) return;
+    const refusal = await webhookUrlRefusal(raw, policy);
+    if (refusal) throw new HttpError(400, 'invalid_request', refusal);
+  };
+  /** The scope of the request: the partner's id (404 if none) or null for global channels. */
+  const scopeOf = async (req: Request): Promise<string | null> =>
+    req.params.id === undefined ? null : (await partnerOr404(services, String(req.params.id))).id;
+  const channelOr404 = async (scope: string | null, id: string) => {
+    const channel = guid.safeParse(id).success
+      ? await services.notificationChannels.get(scope, id)
+      : undefined;
+    if (!channel) throw new HttpError(404, 'not_found', `No notification channel ${id}.`);
+    return channel;
+  };
+
+  for (const base of ['/partners/:id/notification-channels', '/notification-channels']) {
+    router.get(base, async (req, res) => {
+      const scope = await scopeOf(req);
+      res.json({ channels: (await services.notificationChannels.list(scope)).map(channelView) });
+    });
+
+    router.post(base, async (req, res) => {
+      const scope = await scopeOf(req);
+      const body = parseOr400(newChannel, req.body);
+      await checkUrl(body.url);
+      const { channel, signingSecret } = await services.notificationChannels.create(
+        scope,
+        body,
+        actor,
+      );
+      // The signing secret is shown here once; it is sealed and never answered again.
+      res
+        .status(201)
+        .json({ ...channelView(channel), ...(signingSecret ? { signingSecret } : {}) });
+    });
+
+    router.patch(`${base}/:channelId`, async (req, res) => {
+      const scope = await scopeOf(req);
+      await channelOr404(scope, String(req.params.channelId));
+      const change = parseOr400(channelChange, req.body);
+      await checkUrl(change.url);
+      const channel = await services.notificationChannels.update(
+        scope,
+        String(req.params.channelId),
+        change,
+        actor,
+      );
+      if (!channel) throw new HttpError(404, 'not_found', 'No such notification channel.');
+      res.json(channelView(channel));
+    });
+
+    router.delete(`${base}/:channelId`, async (req, res) => {
+      const scope = await scopeOf(req);
+      await channelOr404(scope, String(req.params.channelId));
+      await services.notificationChannels.delete(scope, String(req.params.channelId), actor);
+      res.status(204).end();
+    });
+
+    router.post(`${base}/:channelId/test`, async (req, res) => {
+      const scope = await scopeOf(req);
+      const channel = await channelOr404(scope, String(req.params.channelId));
+      res.json(await testSend(deps, channel.id, scope));
+    });
+  }
+
+  router.get('/partners/:id/alerts', async (req, res) => {
+    const partner = await partnerOr404(services, String(req.params.id));
+    const history = await services.alerts.history(partner.id);
+    res.json({
+      alerts: history.map(({ alert, deliveries }) => ({
+        id: alert.id,
+        event: alert.event,
+        key: alert.key,
+        severity: alert.severity,
+        details: alert.details,
+        raisedAt: alert.raisedAt,
+        resolvedAt: alert.resolvedAt,
+        deliveries: deliveries.map((d) => ({
+          channelId: d.channelId,
+          channel: { kind: d.channelKind, host: d.channelHost },
+          kind: d.kind,
+          status: d.status,
+          attempts: d.attempts,
+          lastError: d.lastError,
+          sentAt: d.sentAt,
+        })),
+      })),
+    });
+  });
+
+  return router;
+}

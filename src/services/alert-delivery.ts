@@ -1,0 +1,214 @@
+import type { Config } from '../../config/index.js';
+
+import type { Services } from '../dependencies.js';
+import { describeAlert } from '../domain/alert-events.js';
+import {
+  messageBody,
+  signatureHeaders,
+  webhookSignature,
+  type AlertMessage,
+} from '../domain/webhook-messages.js';
+import { parseRetryAfter } from '../http-client.js';
+import { jobIds } from '../queue/catalog.js';
+import type { JobQueues } from '../queue/job-queues.js';
+import type { JobContext } from '../queue/worker-pool.js';
+import type { ChannelTarget } from '../store/notification-channels.js';
+import { postWebhook, type PostOutcome, type WebhookPolicy } from './webhook-sender.js';
+
+/** The configuration sending reads: the URL rules and the origin links point at. */
+type SendConfig = Pick<Config, 'nodeEnv' | 'allowPrivateWebhooks' | 'publicUrl'>;
+
+/** A receiver that does not answer within this many ms is retried. Default: 10 s */
+const sendTimeoutMs = 10_000;
+/** The longest Retry-After honoured; a longer one waits this long. Default: 1 hour */
+const maxRetryAfterMs = 3_600_000;
+
+/** Which webhook URLs the service may reach, from its configuration. */
+export const webhookPolicy = (config: Pick<Config, 'nodeEnv' | 'allowPrivateWebhooks'>) =>
+  ({
+    requireHttps: config.nodeEnv === 'production',
+    allowPrivate: config.allowPrivateWebhooks,
+  }) satisfies WebhookPolicy;
+
+/**
+ * Queues one job per delivery, after the transaction that wrote them committed. A failure here
+ * loses nothing: the rows are pending, and the reconciler queues them again.
+ */
+export async function enqueueAlertDeliveries(
+  queues: JobQueues,
+  deliveryIds: readonly string[],
+): Promise<void> {
+  for (const deliveryId of deliveryIds) {
+    await queues
+      .enqueue('deliverAlert', { deliveryId }, { jobId: jobIds.deliverAlert(deliveryId) })
+      .catch(() => undefined);
+  }
+}
+
+/**
+ * After a job that may have completed the run: the run's alert (raised or resolved in the
+ * completing transaction) is queued now rather than at the reconciler's next pass.
+ */
+export async function queueRunAlerts(
+  deps: Pick<Services, 'runs' | 'alerts'> & { queues: JobQueues },
+  runId: string,
+): Promise<void> {
+  const run = await deps.runs.get(runId);
+  if (run?.status !== 'completed') return;
+  await enqueueAlertDeliveries(deps.queues, await deps.alerts.pendingDeliveriesOf(run.partnerId));
+}
+
+/** What one send came to, in the words stored on the delivery and the channel. */
+type SendVerdict =
+  | { verdict: 'sent' }
+  | { verdict: 'retry'; error: string; afterMs?: number }
+  | { verdict: 'refused'; error: string };
+
+/** 2xx sent; 429, 5xx and no answer retried; any other answer refused for good. */
+function verdictOf(outcome: PostOutcome): SendVerdict {
+  if (!outcome.answered) {
+    return outcome.refused
+      ? { verdict: 'refused', error: outcome.message }
+      : { verdict: 'retry', error: `No answer: ${outcome.message}` };
+  }
+  const said = `The receiver answered ${outcome.status}${outcome.text ? `: ${outcome.text}` : ''}`;
+  if (outcome.status >= 200 && outcome.status < 300) return { verdict: 'sent' };
+  if (outcome.status === 429) {
+    const afterMs = parseRetryAfter(outcome.retryAfter);
+    return {
+      verdict: 'retry',
+      error: said,
+      ...(afterMs !== undefined ? { afterMs: Math.min(afterMs, maxRetryAfterMs) } : {}),
+    };
+  }
+  if (outcome.status >= 500) return { verdict: 'retry', error: said };
+  return { verdict: 'refused', error: said };
+}
+
+/** Signs a generic webhook's body; the chat formats carry their credential in the URL. */
+function headersFor(
+  target: ChannelTarget,
+  deliveryId: string,
+  body: string,
+): Record<string, string> {
+  if (target.kind !== 'webhook' || !target.signingSecret) return {};
+  const timestamp = Math.floor(Date.now() / 1000);
+  return {
+    [signatureHeaders.timestamp]: String(timestamp),
+    [signatureHeaders.signature]: webhookSignature(target.signingSecret, timestamp, body),
+    [signatureHeaders.delivery]: deliveryId,
+  };
+}
+
+async function send(
+  config: SendConfig,
+  target: ChannelTarget,
+  message: AlertMessage,
+  signal?: AbortSignal,
+): Promise<SendVerdict> {
+  const body = messageBody(target.kind, message);
+  const outcome = await postWebhook(
+    target.url,
+    body,
+    headersFor(target, message.deliveryId, body),
+    {
+      ...webhookPolicy(config),
+      timeoutMs: sendTimeoutMs,
+      ...(signal ? { signal } : {}),
+    },
+  );
+  return verdictOf(outcome);
+}
+
+export type DeliveryResult =
+  { skipped: string } | { sent: true } | { failed: string; channelBroken: boolean };
+
+/**
+ * Sends one outbox row: nothing when it is no longer pending (a repeat job); otherwise posts
+ * it and records the outcome. Retryable failures throw (the queue's backoff applies) or wait
+ * out Retry-After; a refusal fails the delivery and marks the channel broken.
+ */
+export async function deliverAlert(
+  deps: Pick<Services, 'alerts' | 'notificationChannels'> & { config: SendConfig },
+  ctx: JobContext,
+  deliveryId: string,
+): Promise<DeliveryResult> {
+  const row = await deps.alerts.delivery(deliveryId);
+  if (!row || row.delivery.status !== 'pending')
+    return { skipped: row?.delivery.status ?? 'missing' };
+  const { delivery, alert, channel } = row;
+  if (channel.brokenAt) {
+    const failed = `Not sent: the channel is broken (${channel.brokenReason ?? 'refused earlier'}).`;
+    await deps.alerts.finish(deliveryId, { failed });
+    return { failed, channelBroken: true };
+  }
+  const text = describeAlert(alert.event, alert.partnerId, alert.details);
+  const message: AlertMessage = {
+    deliveryId,
+    kind: delivery.kind,
+    alertId: alert.id,
+    partnerId: alert.partnerId,
+    event: alert.event,
+    key: alert.key,
+    severity: alert.severity,
+    title: text.title,
+    summary: text.summary,
+    url: new URL(text.path, deps.config.publicUrl).toString(),
+    raisedAt: alert.raisedAt.toISOString(),
+    resolvedAt: alert.resolvedAt?.toISOString() ?? null,
+  };
+  const result = await send(
+    deps.config,
+    deps.notificationChannels.target(channel),
+    message,
+    ctx.signal,
+  );
+  if (result.verdict === 'sent') {
+    await deps.alerts.finish(deliveryId, { sent: true });
+    return { sent: true };
+  }
+  if (result.verdict === 'refused') {
+    await deps.alerts.finish(deliveryId, { failed: result.error });
+    await deps.notificationChannels.markBroken(channel.id, result.error);
+    ctx.log.warn({ deliveryId, channelId: channel.id }, 'alert refused: channel marked broken');
+    return { failed: result.error, channelBroken: true };
+  }
+  if (ctx.finalAttempt && result.afterMs === undefined) {
+    await deps.alerts.finish(deliveryId, { failed: result.error });
+    return { failed: result.error, channelBroken: false };
+  }
+  await deps.alerts.recordAttempt(deliveryId, result.error);
+  if (result.afterMs !== undefined) return ctx.retryAfter(result.afterMs);
+  throw new Error(result.error);
+}
+
+/** A channel's test-send: the same formats and checks, answered at once, nothing stored. */
+export async function testSend(
+  deps: Pick<Services, 'notificationChannels'> & { config: SendConfig },
+  channelId: string,
+  partnerId: string | null,
+): Promise<{ ok: boolean; outcome: string }> {
+  const channel = await deps.notificationChannels.get(partnerId, channelId);
+  if (!channel) return { ok: false, outcome: 'No such channel.' };
+  const now = new Date().toISOString();
+  const result = await send(deps.config, deps.notificationChannels.target(channel), {
+    deliveryId: `test-${Date.now()}`,
+    kind: 'test',
+    alertId: 'test',
+    partnerId,
+    event: 'test',
+    key: 'test',
+    severity: 'info',
+    title: 'Test message from license-sync',
+    summary: 'This channel receives license-sync alerts.',
+    url: new URL(
+      partnerId ? `/partners/${partnerId}/delegated-admin` : '/operator',
+      deps.config.publicUrl,
+    ).toString(),
+    raisedAt: now,
+    resolvedAt: null,
+  });
+  if (result.verdict === 'sent')
+    return { ok: true, outcome: 'Delivered: the receiver answered 2xx.' };
+  return { ok: false, outcome: result.error };
+}

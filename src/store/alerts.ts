@@ -1,0 +1,190 @@
+import { and, asc, desc, eq, inArray, isNull, or, sql } from 'drizzle-orm';
+import { describeAlert, type AlertEvent } from '../domain/alert-events.js';
+import type { Database } from './database.js';
+import { alertDeliveries, alerts, notificationChannels } from './schema.js';
+
+type Alert = typeof alerts.$inferSelect;
+type AlertDelivery = typeof alertDeliveries.$inferSelect;
+export type NotificationChannel = typeof notificationChannels.$inferSelect;
+
+/** The channels that receive a partner's alerts: its own and the operators' global ones. */
+const channelsOf = (partnerId: string) =>
+  or(eq(notificationChannels.partnerId, partnerId), isNull(notificationChannels.partnerId));
+
+/**
+ * Opens an alert and writes its outbox rows, one per channel that takes the event, inside the
+ * caller's transaction (the one that made the state change). Nothing when an alert with the
+ * same key is open. Returns the new deliveries' ids, to enqueue after the commit.
+ */
+export async function raiseAlert(tx: Database, event: AlertEvent): Promise<string[]> {
+  const text = describeAlert(event.event, event.partnerId, event.details);
+  // The partial unique index on open keys turns a second raise into no row.
+  const [alert] = await tx
+    .insert(alerts)
+    .values({
+      partnerId: event.partnerId,
+      event: event.event,
+      key: text.key,
+      severity: text.severity,
+      details: event.details as Record<string, unknown>,
+    })
+    .onConflictDoNothing()
+    .returning({ id: alerts.id });
+  if (!alert) return [];
+  const channels = await tx
+    .select({ id: notificationChannels.id, events: notificationChannels.events })
+    .from(notificationChannels)
+    .where(channelsOf(event.partnerId));
+  const taking = channels.filter((c) => !c.events || c.events.includes(event.event));
+  if (taking.length === 0) return [];
+  const rows = await tx
+    .insert(alertDeliveries)
+    .values(taking.map((c) => ({ alertId: alert.id, channelId: c.id, kind: 'raised' as const })))
+    .onConflictDoNothing()
+    .returning({ id: alertDeliveries.id });
+  return rows.map((r) => r.id);
+}
+
+/**
+ * Closes the partner's open alert with this key, in the caller's transaction, and writes a
+ * "resolved" message for each channel that was sent the alert and wants to hear it ended.
+ * Returns the new deliveries' ids (none when no alert was open).
+ */
+export async function resolveAlert(
+  tx: Database,
+  partnerId: string,
+  key: string,
+): Promise<string[]> {
+  const [alert] = await tx
+    .update(alerts)
+    .set({ resolvedAt: new Date() })
+    .where(and(eq(alerts.partnerId, partnerId), eq(alerts.key, key), isNull(alerts.resolvedAt)))
+    .returning({ id: alerts.id });
+  if (!alert) return [];
+  const told = await tx
+    .select({ channelId: alertDeliveries.channelId })
+    .from(alertDeliveries)
+    .innerJoin(notificationChannels, eq(notificationChannels.id, alertDeliveries.channelId))
+    .where(
+      and(
+        eq(alertDeliveries.alertId, alert.id),
+        eq(alertDeliveries.kind, 'raised'),
+        eq(notificationChannels.notifyResolved, true),
+      ),
+    );
+  if (told.length === 0) return [];
+  const rows = await tx
+    .insert(alertDeliveries)
+    .values(
+      told.map((t) => ({ alertId: alert.id, channelId: t.channelId, kind: 'resolved' as const })),
+    )
+    .onConflictDoNothing()
+    .returning({ id: alertDeliveries.id });
+  return rows.map((r) => r.id);
+}
+
+/** A delivery with what sending it needs: its alert and its channel. */
+export interface DeliveryToSend {
+  delivery: AlertDelivery;
+  alert: Alert;
+  channel: NotificationChannel;
+}
+
+/** Alerts and their outbox. */
+export class AlertStore {
+  constructor(private readonly db: Database) {}
+
+  async delivery(id: string): Promise<DeliveryToSend | undefined> {
+    const [row] = await this.db
+      .select({ delivery: alertDeliveries, alert: alerts, channel: notificationChannels })
+      .from(alertDeliveries)
+      .innerJoin(alerts, eq(alerts.id, alertDeliveries.alertId))
+      .innerJoin(notificationChannels, eq(notificationChannels.id, alertDeliveries.channelId))
+      .where(eq(alertDeliveries.id, id));
+    return row;
+  }
+
+  /** Counts an attempt that will be retried, with the receiver's answer as its error. */
+  async recordAttempt(id: string, error: string): Promise<void> {
+    await this.db
+      .update(alertDeliveries)
+      .set({
+        attempts: sql`${alertDeliveries.attempts} + 1`,
+        lastError: error,
+        lastAttemptAt: new Date(),
+      })
+      .where(and(eq(alertDeliveries.id, id), eq(alertDeliveries.status, 'pending')));
+  }
+
+  /** Ends a pending delivery: sent, or failed with the reason. */
+  async finish(id: string, outcome: { sent: true } | { failed: string }): Promise<void> {
+    const now = new Date();
+    await this.db
+      .update(alertDeliveries)
+      .set({
+        attempts: sql`${alertDeliveries.attempts} + 1`,
+        lastAttemptAt: now,
+        ...('sent' in outcome
+          ? { status: 'sent' as const, sentAt: now, lastError: null }
+          : { status: 'failed' as const, lastError: outcome.failed }),
+      })
+      .where(and(eq(alertDeliveries.id, id), eq(alertDeliveries.status, 'pending')));
+  }
+
+  /** Pending deliveries, oldest first: the reconciler's to check. Default limit: 1,000 */
+  async pendingDeliveries(limit = 1000): Promise<string[]> {
+    const rows = await this.db
+      .select({ id: alertDeliveries.id })
+      .from(alertDeliveries)
+      .where(eq(alertDeliveries.status, 'pending'))
+      .orderBy(asc(alertDeliveries.queuedAt))
+      .limit(limit);
+    return rows.map((r) => r.id);
+  }
+
+  /** A partner's pending deliveries: those a completed run's transaction may have written. */
+  async pendingDeliveriesOf(partnerId: string): Promise<string[]> {
+    const rows = await this.db
+      .select({ id: alertDeliveries.id })
+      .from(alertDeliveries)
+      .innerJoin(alerts, eq(alerts.id, alertDeliveries.alertId))
+      .where(and(eq(alerts.partnerId, partnerId), eq(alertDeliveries.status, 'pending')));
+    return rows.map((r) => r.id);
+  }
+
+  /** A partner's alerts, newest first, each with its deliveries. */
+  async history(partnerId: string, limit = 200) {
+    const list = await this.db
+      .select()
+      .from(alerts)
+      .where(eq(alerts.partnerId, partnerId))
+      .orderBy(desc(alerts.raisedAt), desc(alerts.id))
+      .limit(limit);
+    if (list.length === 0) return [];
+    const deliveries = await this.db
+      .select({
+        alertId: alertDeliveries.alertId,
+        channelId: alertDeliveries.channelId,
+        channelKind: notificationChannels.kind,
+        channelHost: notificationChannels.urlHost,
+        kind: alertDeliveries.kind,
+        status: alertDeliveries.status,
+        attempts: alertDeliveries.attempts,
+        lastError: alertDeliveries.lastError,
+        sentAt: alertDeliveries.sentAt,
+      })
+      .from(alertDeliveries)
+      .innerJoin(notificationChannels, eq(notificationChannels.id, alertDeliveries.channelId))
+      .where(
+        inArray(
+          alertDeliveries.alertId,
+          list.map((a) => a.id),
+        ),
+      )
+      .orderBy(asc(alertDeliveries.queuedAt));
+    return list.map((alert) => ({
+      alert,
+      deliveries: deliveries.filter((d) => d.alertId === alert.id),
+    }));
+  }
+}

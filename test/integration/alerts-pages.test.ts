@@ -1,11 +1,11 @@
 import { expect } from 'chai';
-import { and, eq, inArray } from 'drizzle-orm';
+import { eq, inArray } from 'drizzle-orm';
 import type request from 'supertest';
 import { loadConfig } from '../../config/index.js';
 import { webhookSignature } from '../../src/domain/webhook-messages.js';
 import { createApp } from '../../src/server/app.js';
 import { raiseAlert, resolveAlert } from '../../src/store/alerts.js';
-import { alertDeliveries, auditEvents } from '../../src/store/schema.js';
+import { alertDeliveries, auditEvents, notificationChannels } from '../../src/store/schema.js';
 import { testScenario } from '../support/emulator.js';
 import { startHarness, type Harness } from '../support/harness.js';
 import { suiteFailed } from '../support/keep-on-failure.js';
@@ -50,6 +50,10 @@ describe('pages: Alerts (channels, test-send, broken, history) and the operators
     people = await createPeople(h, partnerId);
     otherPeople = await createPeople(h, otherPartnerId);
     receiver = await startWebhookReceiver();
+  });
+  // Each test starts with no channel, so any one runs alone and a failure spreads to no other.
+  beforeEach(async () => {
+    await h.runtime.store.db.delete(notificationChannels);
   });
   after(async function () {
     await receiver?.close();
@@ -154,17 +158,15 @@ describe('pages: Alerts (channels, test-send, broken, history) and the operators
       .select()
       .from(auditEvents)
       .where(
-        and(
-          eq(auditEvents.partnerId, partnerId),
-          eq(auditEvents.action, 'notification_channel.created'),
+        inArray(
+          auditEvents.subjectId,
+          (await channels(partnerId)).map((c) => c.id),
         ),
       );
-    expect(audited.map((a) => a.actor)).to.deep.equal([
-      people.partnerUser!.email,
-      people.partnerUser!.email,
+    expect(audited.map((a) => [a.action, a.actor, a.partnerId])).to.deep.equal([
+      ['notification_channel.created', people.partnerUser!.email, partnerId],
+      ['notification_channel.created', people.partnerUser!.email, partnerId],
     ]);
-    for (const c of await channels(partnerId))
-      await h.runtime.services.notificationChannels.delete(partnerId, c.id, 'test');
   });
 
   it('edits a channel’s events and settings: a private new URL refused with the input kept, then saved', async () => {
@@ -223,7 +225,6 @@ describe('pages: Alerts (channels, test-send, broken, history) and the operators
     expect(
       await h.runtime.services.notificationChannels.get(partnerId, channel.id),
     ).to.deep.include({ events: null, notifyResolved: true, digest: false });
-    await h.runtime.services.notificationChannels.delete(partnerId, channel.id, 'test');
   });
 
   it('sends a test and shows its outcome, marks a broken channel fixed, and deletes after a confirmation', async () => {
@@ -368,7 +369,6 @@ describe('pages: Alerts (channels, test-send, broken, history) and the operators
     expect((await other.get(`/partners/${otherPartnerId}/alerts`)).text).to.contain(
       'data-testid="no-alerts"',
     );
-    for (const c of [webhook, slack]) await hooks.delete(partnerId, c.id, 'test');
   });
 
   it("refuses another partner's tab and forms with a 404 page, and the operators' page with a 403, changing nothing", async () => {
@@ -424,7 +424,6 @@ describe('pages: Alerts (channels, test-send, broken, history) and the operators
     expect(await channels(partnerId)).to.deep.equal(before);
     expect(await channels(otherPartnerId)).to.deep.equal([]);
     expect(await channels(null)).to.deep.equal([]);
-    await h.runtime.services.notificationChannels.delete(partnerId, channel.id, 'test');
   });
 
   it("lets operators add, edit and delete a global channel, and lists every partner's broken channel", async () => {
@@ -518,6 +517,5 @@ describe('pages: Alerts (channels, test-send, broken, history) and the operators
       ['notification_channel.changed', people.operator.email, null],
       ['notification_channel.deleted', people.operator.email, null],
     ]);
-    await h.runtime.services.notificationChannels.delete(otherPartnerId, partners.id, 'test');
   });
 });

@@ -517,5 +517,13 @@ describe('pages: Alerts (channels, test-send, broken, history) and the operators
       ['notification_channel.changed', people.operator.email, null],
       ['notification_channel.deleted', people.operator.email, null],
     ]);
+
+    // A global generic webhook's secret is shown once too.
+    const hook = await submit(operator, base, '/channels', { kind: 'webhook', url: publicHook });
+    const secret = /data-testid="signing-secret-value">([^<]+)</.exec(hook.text)?.[1];
+    expect(secret).to.equal(
+      h.runtime.services.notificationChannels.target((await channels(null))[0]!).signingSecret,
+    );
+    expect((await operator.get(base)).text).not.to.contain(secret);
   });
 });

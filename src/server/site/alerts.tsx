@@ -122,6 +122,7 @@ export function alertsPages(options: {
           <AlertsPage
             {...shared}
             heading="Notification channels"
+            empty="No channels yet: alerts are only listed in the history below."
             partner={scope.partner}
             alerts={await alertRows(scope.partner.id)}
           />,
@@ -139,6 +140,8 @@ export function alertsPages(options: {
         <OperatorAlertsPage
           {...shared}
           heading="Global channels"
+          intro="Global channels receive the alerts of every partner, beside the partner’s own channels."
+          empty="No global channels yet."
           broken={broken.map((channel) => ({
             channel,
             partner: channel.partnerId ? byId.get(channel.partnerId) : undefined,

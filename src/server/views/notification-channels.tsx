@@ -89,8 +89,8 @@ function ChannelRow(props: {
   const { viewer, channel: c } = props;
   const path = `${props.base}/channels/${c.id}`;
   const refused = props.refused?.form === `channel-${c.id}` ? props.refused : undefined;
-  return (
-    <tr data-testid="channel">
+  return [
+    <tr class="channel" data-testid="channel">
       <td data-label="Kind">{kindLabels[c.kind]}</td>
       <td data-label="Sends to">{destinationOf(c)}</td>
       <td data-label="Events">{eventsTaken(c.events)}</td>
@@ -105,7 +105,7 @@ function ChannelRow(props: {
           <span class="ok">OK</span>
         )}
       </td>
-      <td data-label="Change">
+      <td data-label="Change" class="nowrap">
         <form method="post" action={`${path}/test`} class="small-form">
           <Csrf token={viewer.csrfToken} />
           <button type="submit">Send a test</button>
@@ -116,8 +116,16 @@ function ChannelRow(props: {
             <button type="submit">Mark as fixed</button>
           </form>
         ) : null}
+        <p class="small-form">
+          <a href={`${path}/delete`}>Delete…</a>
+        </p>
+      </td>
+    </tr>,
+    // The edit form gets the table's whole width: thirteen events do not fit in a cell.
+    <tr class="edit-row">
+      <td colSpan={7}>
         <details id={`channel-${c.id}`} open={refused !== undefined}>
-          <summary>Edit</summary>
+          <summary>Edit the channel to {destinationOf(c)}</summary>
           <Refusal refused={refused} />
           <form method="post" action={path}>
             <Csrf token={viewer.csrfToken} />
@@ -130,18 +138,19 @@ function ChannelRow(props: {
             <button type="submit">Save</button>
           </form>
         </details>
-        <p class="small-form">
-          <a href={`${path}/delete`}>Delete…</a>
-        </p>
       </td>
-    </tr>
-  );
+    </tr>,
+  ];
 }
 
 export interface ChannelsSectionProps {
   viewer: Viewer;
   /** The section's heading: a partner's channels, or the operators' global ones. */
   heading: string;
+  /** What the section says about its channels before listing them, if anything. */
+  intro?: string | undefined;
+  /** What it says when there are none. */
+  empty: string;
   /** Where the forms post: a partner's `/partners/:id/alerts`, or `/operator/alerts`. */
   base: string;
   channels: NotificationChannel[];
@@ -158,6 +167,7 @@ export function ChannelsSection(props: ChannelsSectionProps) {
   return (
     <section aria-labelledby="channels">
       <h2 id="channels">{props.heading}</h2>
+      {props.intro ? <p class="muted">{props.intro}</p> : null}
       {props.newSecret ? (
         <div class="notice" data-testid="signing-secret">
           <p>
@@ -179,7 +189,7 @@ export function ChannelsSection(props: ChannelsSectionProps) {
       ) : null}
       {channels.length === 0 ? (
         <p class="muted" data-testid="no-channels">
-          No channels yet: alerts are only shown on this page.
+          {props.empty}
         </p>
       ) : (
         <table class="stack" data-testid="channels">

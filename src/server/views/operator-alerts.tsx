@@ -65,9 +65,6 @@ export function OperatorAlertsPage(props: OperatorAlertsPageProps) {
           </table>
         )}
       </section>
-      <p class="muted">
-        Global channels receive the alerts of every partner, beside the partner’s own channels.
-      </p>
       <ChannelsSection {...props} />
     </Page>
   );

@@ -16,6 +16,8 @@ const count = z.number().int().min(0);
 const topReasons = z.array(z.object({ reason, customers: count })).max(5);
 
 interface EventDefinition<D extends z.ZodType> {
+  /** What the event is, in a sentence for a person choosing which events a channel takes. */
+  about: string;
   severity: AlertSeverity;
   details: D;
   /** The stable key: the same condition gives the same key, so it is sent once until resolved. */
@@ -47,6 +49,7 @@ export const alertKeys = {
 export const alertEvents = {
   /** The Partner Center consent stopped working (revoked, MFA required again, expired). */
   consentNeeded: defineEvent({
+    about: 'Partner Center consent must be granted again (revoked, MFA required again, expired).',
     severity: 'critical',
     details: z.object({ reason }).strict(),
     key: () => alertKeys.consentNeeded,
@@ -57,6 +60,7 @@ export const alertEvents = {
   }),
   /** The custom-license token no longer works: custom licenses will fail to update. */
   customLicenseTokenInvalid: defineEvent({
+    about: 'The custom-license token no longer works.',
     severity: 'critical',
     details: z.object({ reason }).strict(),
     key: () => alertKeys.customLicenseTokenInvalid,
@@ -67,6 +71,7 @@ export const alertEvents = {
   }),
   /** The custom-license token nears its 90-day inactivity limit (within 14 days). */
   customLicenseTokenExpiring: defineEvent({
+    about: 'The custom-license token is within 14 days of its 90-day inactivity limit.',
     severity: 'warning',
     details: z.object({ expiresAt: isoDate }).strict(),
     // One alert per expiry date: a token used again gets a later date, and a new alert if it
@@ -79,6 +84,7 @@ export const alertEvents = {
   }),
   /** A refresh run ended with customers that failed or that the partner cannot reach. */
   runFinishedWithFailures: defineEvent({
+    about: 'A refresh ended with customers that failed or cannot be reached.',
     severity: 'warning',
     details: z
       .object({
@@ -99,6 +105,7 @@ export const alertEvents = {
   }),
   /** The scheduled refresh did not start on time. */
   runNotStarted: defineEvent({
+    about: 'The scheduled refresh did not start on time.',
     severity: 'warning',
     details: z.object({ scheduledAt: isoDate }).strict(),
     key: (d) => `run-not-started-${day(d.scheduledAt)}`,
@@ -109,6 +116,7 @@ export const alertEvents = {
   }),
   /** A refresh run has been running far longer than expected. */
   runNotFinished: defineEvent({
+    about: 'A refresh has been running far longer than expected.',
     severity: 'warning',
     details: z.object({ runId: z.uuid(), startedAt: isoDate }).strict(),
     key: (d) => `run-not-finished-${d.runId}`,
@@ -119,6 +127,7 @@ export const alertEvents = {
   }),
   /** GDAP relationships end within 30 days (no auto-extend). */
   gdapEnding30Days: defineEvent({
+    about: 'GDAP relationships end within 30 days.',
     severity: 'info',
     details: z.object({ customers: count, firstEndsAt: isoDate }).strict(),
     key: (d) => `gdap-ending-30-${day(d.firstEndsAt)}`,
@@ -129,6 +138,7 @@ export const alertEvents = {
   }),
   /** GDAP relationships end within 7 days. */
   gdapEnding7Days: defineEvent({
+    about: 'GDAP relationships end within 7 days.',
     severity: 'warning',
     details: z.object({ customers: count, firstEndsAt: isoDate }).strict(),
     key: (d) => `gdap-ending-7-${day(d.firstEndsAt)}`,
@@ -139,6 +149,7 @@ export const alertEvents = {
   }),
   /** GDAP relationships have ended: those customers can no longer be read. */
   gdapEnded: defineEvent({
+    about: 'GDAP relationships have ended.',
     severity: 'critical',
     details: z.object({ customers: count }).strict(),
     key: () => 'gdap-ended',
@@ -149,6 +160,7 @@ export const alertEvents = {
   }),
   /** The app is not consented in some customer tenants. */
   appConsentMissing: defineEvent({
+    about: 'The app is not consented in some customer tenants.',
     severity: 'warning',
     details: z.object({ customers: count }).strict(),
     key: () => 'app-consent-missing',
@@ -159,6 +171,7 @@ export const alertEvents = {
   }),
   /** The billing sync with the PSA failed. */
   billingSyncFailed: defineEvent({
+    about: 'The billing sync with the PSA failed.',
     severity: 'critical',
     details: z.object({ reason }).strict(),
     key: () => 'billing-sync-failed',
@@ -168,6 +181,7 @@ export const alertEvents = {
   }),
   /** Products are billed nowhere: no PSA product is mapped to them. */
   unmappedProducts: defineEvent({
+    about: 'Products with seats have no PSA product mapped.',
     severity: 'warning',
     details: z.object({ products: count }).strict(),
     key: () => 'unmapped-products',
@@ -178,6 +192,7 @@ export const alertEvents = {
   }),
   /** Commitments renew soon, or their cancellation window is open. */
   renewalWindow: defineEvent({
+    about: 'Commitments renew soon, or their cancellation window is open.',
     severity: 'info',
     details: z.object({ subscriptions: count, windowEndsAt: isoDate }).strict(),
     key: (d) => `renewal-window-${day(d.windowEndsAt)}`,

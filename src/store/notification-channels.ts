@@ -1,5 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { and, asc, eq, isNull, type SQL } from 'drizzle-orm';
+import { and, asc, desc, eq, isNotNull, isNull, type SQL } from 'drizzle-orm';
 import type { AlertEventName } from '../domain/alert-events.js';
 import type { ChannelKind } from '../domain/webhook-messages.js';
 import type { NotificationChannel } from './alerts.js';
@@ -100,6 +100,15 @@ export class NotificationChannelStore {
       .from(notificationChannels)
       .where(inScope(scope))
       .orderBy(asc(notificationChannels.createdAt));
+  }
+
+  /** Every broken channel, partners' and global, most recently broken first: the operators'. */
+  broken(): Promise<NotificationChannel[]> {
+    return this.db
+      .select()
+      .from(notificationChannels)
+      .where(isNotNull(notificationChannels.brokenAt))
+      .orderBy(desc(notificationChannels.brokenAt));
   }
 
   async get(scope: Scope, id: string): Promise<NotificationChannel | undefined> {

@@ -4,7 +4,7 @@ import { OperatorPage, type OperatorPartnerRow } from '../../src/server/views/op
 
 const viewer = { email: 'ops@example.test', role: 'operator' as const, csrfToken: 'csrf' };
 const page = (partners: OperatorPartnerRow[]) =>
-  html(OperatorPage({ viewer, partners, unknownSkus: [] }));
+  html(OperatorPage({ viewer, partners, unknownSkus: [], brokenChannels: 0 }));
 /** The cells of each partner row, as text. */
 const rows = (document: string) =>
   [...document.matchAll(/<tr data-testid="partner-row">([\s\S]*?)<\/tr>/g)].map((row) =>

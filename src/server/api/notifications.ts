@@ -11,7 +11,7 @@ import { HttpError } from '../http-error.js';
 import { parseOr400 } from '../validation.js';
 import { partnerOr404 } from './partners.js';
 
-const url = z.string().trim().min(1).max(2000);
+const url = z.string().trim().min(1, 'give the URL the channel sends to').max(2000);
 const events = z
   .array(z.enum(alertEventNames))
   .min(1)
@@ -19,7 +19,7 @@ const events = z
   .transform((list) => [...new Set(list)])
   .nullable();
 
-const newChannel = z
+export const newChannel = z
   .object({
     kind: z.enum(channelKinds),
     url,
@@ -29,7 +29,7 @@ const newChannel = z
   })
   .strict();
 
-const channelChange = z
+export const channelChange = z
   .object({
     url: url.optional(),
     events: events.optional(),

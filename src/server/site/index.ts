@@ -9,6 +9,7 @@ import { errorAnswer } from '../http-error.js';
 import { favicon, messagePage } from '../pages.js';
 import { stylesheet } from '../views/style.js';
 import { accessPages } from './access.js';
+import { alertsPages } from './alerts.js';
 import { billingPages } from './billing.js';
 import { loginPages } from './login.js';
 import { operatorPages } from './operator.js';
@@ -20,8 +21,8 @@ import { setupPages } from './setup.js';
 export { siteSession } from './session.js';
 
 /**
- * The pages: login, a partner's Delegated Admin, Companies, Access, Billing, Renewals and
- * Setup, the operators' page.
+ * The pages: login, a partner's Delegated Admin, Companies, Access, Billing, Renewals, Setup
+ * and Alerts, the operators' pages.
  * Every form below is CSRF-checked: the login form by its own signed token, the others by the
  * session's.
  */
@@ -64,6 +65,7 @@ export function siteRouter(options: {
   router.use(billingPages({ services, queues, page }));
   router.use(renewalsPages({ services, page }));
   router.use(setupPages({ config, services, queues, redis, page }));
+  router.use(alertsPages({ config, services, page }));
   router.use(operatorPages({ services, queues, page }));
   return router;
 }

@@ -35,7 +35,11 @@ export function operatorPages(options: {
   });
 
   router.get('/operator', signedIn, operatorsOnly, async (req, res) => {
-    const [partners, skus] = await Promise.all([services.partners.list(), unknownSkus(services)]);
+    const [partners, skus, broken] = await Promise.all([
+      services.partners.list(),
+      unknownSkus(services),
+      services.notificationChannels.broken(),
+    ]);
     const withUsers = await Promise.all(
       partners.map(async (p): Promise<OperatorPartnerRow> => {
         const [users, admins, run] = await Promise.all([
@@ -71,6 +75,7 @@ export function operatorPages(options: {
             viewer={viewerOf(req)}
             partners={withUsers}
             unknownSkus={skus}
+            brokenChannels={broken.length}
             flash={takeFlash(req)}
           />,
         ),

@@ -9,6 +9,11 @@ import type { RefusedForm } from '../views/refused-form.js';
 
 declare module 'express-session' {
   interface SessionData {
+    /**
+     * The generic webhook channel this session just created: the next Alerts page opens its
+     * signing secret from the channel's seal and shows it, once. The secret is never stored here.
+     */
+    secretToShow?: string;
     userId?: string;
     /** One sentence shown once on the next page (what the last form did). */
     flash?: string;

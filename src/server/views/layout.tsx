@@ -29,7 +29,14 @@ export interface PageProps {
   /** The partner whose tabs are shown. */
   partner?: { id: string; name: string } | undefined;
   current?:
-    'delegated-admin' | 'companies' | 'access' | 'billing' | 'renewals' | 'setup' | 'operator';
+    | 'delegated-admin'
+    | 'companies'
+    | 'access'
+    | 'billing'
+    | 'renewals'
+    | 'setup'
+    | 'alerts'
+    | 'operator';
   /** A page whose table needs more width than text does. Default: false */
   wide?: boolean | undefined;
   /** Seconds before the browser reloads the page (live progress without JavaScript). */
@@ -100,6 +107,12 @@ export function Page({
                     aria-current={current === 'setup' ? 'page' : undefined}
                   >
                     Setup
+                  </a>
+                  <a
+                    href={`/partners/${partner.id}/alerts`}
+                    aria-current={current === 'alerts' ? 'page' : undefined}
+                  >
+                    Alerts
                   </a>
                 </>
               ) : null}

@@ -25,11 +25,20 @@ export interface OperatorPageProps {
   partners: OperatorPartnerRow[];
   /** SKUs seen in licenses that Microsoft's SKU reference does not name. */
   unknownSkus: { skuId: string; skuPartNumber: string; companies: number }[];
+  /** Notification channels, partners' or global, that refused for good. */
+  brokenChannels: number;
   flash?: string | undefined;
   error?: string | undefined;
 }
 
-export function OperatorPage({ viewer, partners, unknownSkus, flash, error }: OperatorPageProps) {
+export function OperatorPage({
+  viewer,
+  partners,
+  unknownSkus,
+  brokenChannels,
+  flash,
+  error,
+}: OperatorPageProps) {
   return (
     <Page title="Partners" viewer={viewer} current="operator">
       <h1>Partners</h1>
@@ -111,6 +120,19 @@ export function OperatorPage({ viewer, partners, unknownSkus, flash, error }: Op
         )}
         <p>
           <a href="/admin/queues">Open the queue dashboard (Bull Board)</a>
+        </p>
+      </section>
+      <section aria-labelledby="alert-channels">
+        <h2 id="alert-channels">Alert channels</h2>
+        <p>
+          {brokenChannels === 0 ? (
+            <span class="muted">No notification channel is broken.</span>
+          ) : (
+            <span class="bad" data-testid="broken-channel-count">
+              {brokenChannels === 1 ? '1 channel is' : `${brokenChannels} channels are`} broken.
+            </span>
+          )}{' '}
+          <a href="/operator/alerts">Broken channels and the global channels</a>
         </p>
       </section>
       {unknownSkus.length > 0 ? (

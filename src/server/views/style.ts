@@ -64,5 +64,9 @@ figure.seat-chart { margin:0; } figure.seat-chart svg { width:100%; height:auto;
 .seat-chart .key { white-space:nowrap; margin-left:.6rem; font-size:.85rem; }
 .seat-chart .key::before { content:""; display:inline-block; width:1rem; height:0; margin-right:.3rem; vertical-align:middle; border-top:2px solid; }
 .key.seat-purchased::before { border-color:var(--accent); } .key.seat-assigned::before { border-top-style:dashed; border-color:var(--ok); }
+label.check { font-weight:normal; margin:.2rem 0; }
+fieldset.choice { border:0; padding:0; margin:.5rem 0; columns:2 22rem; column-gap:2rem; } fieldset.choice legend { font-weight:600; padding:0; }
+fieldset.choice label { break-inside:avoid; } tr.channel td { border-bottom:0; } tr.edit-row td { padding-top:0; }
+code { overflow-wrap:anywhere; }
 .actions { display:flex; gap:.5rem; flex-wrap:wrap; margin-top:.75rem; }
 `;

@@ -3,8 +3,9 @@ import { z } from 'zod';
 import type { Config } from '../../../config/index.js';
 import type { Services } from '../../dependencies.js';
 import { alertEventNames } from '../../domain/alert-events.js';
-import { channelKinds } from '../../domain/webhook-messages.js';
-import { testSend, webhookPolicy } from '../../services/alert-delivery.js';
+import { mailtoUrl, maxEmailAddresses, normalizedAddresses } from '../../domain/email-messages.js';
+import { webhookKinds } from '../../domain/webhook-messages.js';
+import { noSmtpReason, testSend, webhookPolicy } from '../../services/alert-delivery.js';
 import { webhookUrlRefusal } from '../../services/webhook-sender.js';
 import type { NotificationChannel } from '../../store/alerts.js';
 import { HttpError } from '../http-error.js';
@@ -19,19 +20,38 @@ const events = z
   .transform((list) => [...new Set(list)])
   .nullable();
 
-const newChannel = z
-  .object({
-    kind: z.enum(channelKinds),
-    url,
-    events: events.optional(),
-    notifyResolved: z.boolean().optional(),
-    digest: z.boolean().optional(),
-  })
-  .strict();
+/** An email channel's addresses: each checked, the domain lower-cased, each kept once. */
+const addresses = z
+  .array(
+    z
+      .string()
+      .trim()
+      .max(254, 'an address has at most 254 characters')
+      .pipe(z.email('expected an email address such as it@example.com')),
+  )
+  .min(1, 'expected at least one address')
+  .transform(normalizedAddresses)
+  .pipe(
+    z.array(z.string()).max(maxEmailAddresses, `expected at most ${maxEmailAddresses} addresses`),
+  );
+
+const channelOptions = {
+  events: events.optional(),
+  notifyResolved: z.boolean().optional(),
+  digest: z.boolean().optional(),
+};
+
+const newChannel = z.discriminatedUnion('kind', [
+  z.object({ kind: z.enum(webhookKinds), url, ...channelOptions }).strict(),
+  z.object({ kind: z.literal('email'), addresses, ...channelOptions }).strict(),
+]);
 
 const channelChange = z
   .object({
+    /** Webhook kinds only. */
     url: url.optional(),
+    /** Email channels only; new addresses clear the broken mark, as a new URL does. */
+    addresses: addresses.optional(),
     events: events.optional(),
     notifyResolved: z.boolean().optional(),
     digest: z.boolean().optional(),
@@ -42,12 +62,15 @@ const channelChange = z
 
 const guid = z.uuid();
 
-/** A channel as the API shows it: the URL's host only, never the URL or the secret. */
+/**
+ * A channel as the API shows it: the URL's host only, never the URL or the secret; an email
+ * channel's addresses (kept, comma-separated, where a webhook's host is).
+ */
 const channelView = (c: NotificationChannel) => ({
   id: c.id,
   partnerId: c.partnerId,
   kind: c.kind,
-  host: c.urlHost,
+  ...(c.kind === 'email' ? { addresses: c.urlHost.split(', ') } : { host: c.urlHost }),
   events: c.events,
   notifyResolved: c.notifyResolved,
   digest: c.digest,
@@ -62,12 +85,16 @@ const channelView = (c: NotificationChannel) => ({
  */
 export function notificationsRouter(
   services: Services,
-  config: Pick<Config, 'nodeEnv' | 'allowPrivateWebhooks' | 'publicUrl'>,
+  config: Pick<Config, 'nodeEnv' | 'allowPrivateWebhooks' | 'publicUrl' | 'smtp'>,
   actor: string,
 ): Router {
   const router = Router();
   const policy = webhookPolicy(config);
-  const deps = { notificationChannels: services.notificationChannels, config };
+  const deps = {
+    notificationChannels: services.notificationChannels,
+    partners: services.partners,
+    config,
+  };
 
   const checkUrl = async (raw: string | undefined) => {
     if (raw === undefined) return;
@@ -94,10 +121,19 @@ export function notificationsRouter(
     router.post(base, async (req, res) => {
       const scope = await scopeOf(req);
       const body = parseOr400(newChannel, req.body);
-      await checkUrl(body.url);
+      if (body.kind === 'email' && !config.smtp.url) {
+        throw new HttpError(
+          400,
+          'invalid_request',
+          `Email channels cannot be added. ${noSmtpReason}`,
+        );
+      }
+      const input =
+        body.kind === 'email' ? { ...body, kind: body.kind, url: mailtoUrl(body.addresses) } : body;
+      if (body.kind !== 'email') await checkUrl(body.url);
       const { channel, signingSecret } = await services.notificationChannels.create(
         scope,
-        body,
+        input,
         actor,
       );
       // The signing secret is shown here once; it is sealed and never answered again.
@@ -108,13 +144,22 @@ export function notificationsRouter(
 
     router.patch(`${base}/:channelId`, async (req, res) => {
       const scope = await scopeOf(req);
-      await channelOr404(scope, String(req.params.channelId));
-      const change = parseOr400(channelChange, req.body);
+      const existing = await channelOr404(scope, String(req.params.channelId));
+      const { addresses: newAddresses, ...change } = parseOr400(channelChange, req.body);
+      if (existing.kind === 'email' ? change.url !== undefined : newAddresses !== undefined) {
+        throw new HttpError(
+          400,
+          'invalid_request',
+          existing.kind === 'email'
+            ? 'Invalid request: url: an email channel has addresses, not a URL.'
+            : 'Invalid request: addresses: only an email channel has addresses.',
+        );
+      }
       await checkUrl(change.url);
       const channel = await services.notificationChannels.update(
         scope,
         String(req.params.channelId),
-        change,
+        newAddresses ? { ...change, url: mailtoUrl(newAddresses) } : change,
         actor,
       );
       if (!channel) throw new HttpError(404, 'not_found', 'No such notification channel.');

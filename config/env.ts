@@ -35,7 +35,7 @@ function variable<S extends z.ZodType>(doc: VariableDoc, schema: S): S {
 }
 
 /** The sender outside production when SMTP_FROM is unset; mail servers refuse it. */
-const defaultMailFrom = 'license-sync <alerts@localhost>';
+const defaultMailFrom = 'alerts@localhost';
 
 export const secretNames = Object.keys(generatableSecrets) as GeneratableSecret[];
 
@@ -307,7 +307,7 @@ export const envVariables = {
   SMTP_URL: variable(
     {
       meaning:
-        'Mail server for email alerts: `smtp://` (STARTTLS when offered) or `smtps://`, with `user:password@` if it asks for a login. Without it, email channels cannot be added.',
+        'Mail server of email alerts: `smtp://` (STARTTLS if offered) or `smtps://`, `user:password@` for a login.',
       unset: 'unset: no email',
     },
     optionalString().pipe(smtpUrl.optional()),

@@ -7,7 +7,7 @@ import { simpleParser, type AddressObject } from 'mailparser';
 import { SMTPServer } from 'smtp-server';
 
 /** A message as the sink received it. */
-export interface ReceivedMail {
+interface ReceivedMail {
   /** The envelope: who the client named in MAIL FROM and RCPT TO. */
   envelope: { from: string; to: string[] };
   from: string;
@@ -157,7 +157,8 @@ export async function startMailSink(
       'X-Content-Type-Options': 'nosniff',
     };
     const path = (req.url ?? '/').split('?')[0];
-    if (req.method === 'GET' && path === '/messages.json') {
+    const reading = req.method === 'GET' || req.method === 'HEAD';
+    if (reading && path === '/messages.json') {
       res.writeHead(200, { ...headers, 'Content-Type': 'application/json' });
       res.end(
         JSON.stringify({
@@ -174,7 +175,7 @@ export async function startMailSink(
       );
       return;
     }
-    if (req.method === 'GET' && path === '/') {
+    if (reading && path === '/') {
       res.writeHead(200, { ...headers, 'Content-Type': 'text/html; charset=utf-8' });
       res.end(page(mails));
       return;

@@ -152,7 +152,7 @@ describe('email configuration', () => {
     const plain = loadConfig(testEnv({ SMTP_URL: 'smtp://127.0.0.1:2525' })).config.smtp;
     expect(plain).to.deep.equal({
       url: 'smtp://127.0.0.1:2525',
-      from: 'license-sync <alerts@localhost>',
+      from: 'alerts@localhost',
     });
     expect(loadConfig(testEnv()).config.smtp.url).to.equal(undefined);
   });

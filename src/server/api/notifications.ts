@@ -8,6 +8,7 @@ import { webhookKinds } from '../../domain/webhook-messages.js';
 import { noSmtpReason, testSend, webhookPolicy } from '../../services/alert-delivery.js';
 import { webhookUrlRefusal } from '../../services/webhook-sender.js';
 import type { NotificationChannel } from '../../store/alerts.js';
+import type { ChannelInput } from '../../store/notification-channels.js';
 import { HttpError } from '../http-error.js';
 import { parseOr400 } from '../validation.js';
 import { partnerOr404 } from './partners.js';
@@ -128,9 +129,15 @@ export function notificationsRouter(
           `Email channels cannot be added. ${noSmtpReason}`,
         );
       }
-      const input =
-        body.kind === 'email' ? { ...body, kind: body.kind, url: mailtoUrl(body.addresses) } : body;
-      if (body.kind !== 'email') await checkUrl(body.url);
+      let input: ChannelInput;
+      if (body.kind === 'email') {
+        // The addresses are kept as one mailto: URI, where a webhook keeps its URL.
+        const { addresses: list, ...options } = body;
+        input = { ...options, url: mailtoUrl(list) };
+      } else {
+        await checkUrl(body.url);
+        input = body;
+      }
       const { channel, signingSecret } = await services.notificationChannels.create(
         scope,
         input,

@@ -94,7 +94,13 @@ ${items || '<p>Nothing yet.</p>'}
  * No TLS (STARTTLS is not offered), so smtp:// reaches it as plain SMTP.
  */
 export async function startMailSink(
-  options: { smtpPort?: number; httpPort?: number; answer?: MailAnswer } = {},
+  options: {
+    smtpPort?: number;
+    httpPort?: number;
+    answer?: MailAnswer;
+    /** Refuse every login with 535, as a server does for a wrong password. */
+    refuseLogin?: boolean;
+  } = {},
 ): Promise<MailSink> {
   const mails: ReceivedMail[] = [];
   const refused: ReceivedMail[] = [];
@@ -107,7 +113,14 @@ export async function startMailSink(
     authOptional: true,
     // Loopback only: a login in clear is what a client with user:password in its URL sends.
     allowInsecureAuth: true,
-    onAuth: (auth, _session, callback) => callback(null, { user: auth.username ?? 'anonymous' }),
+    onAuth: (auth, _session, callback) =>
+      options.refuseLogin
+        ? callback(
+            Object.assign(new Error('5.7.8 Authentication credentials invalid'), {
+              responseCode: 535,
+            }),
+          )
+        : callback(null, { user: auth.username ?? 'anonymous' }),
     onData(stream, session, callback) {
       const n = offered++;
       const chunks: Buffer[] = [];

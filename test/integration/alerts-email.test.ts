@@ -2,7 +2,9 @@ import { expect } from 'chai';
 import { Job } from 'bullmq';
 import { eq } from 'drizzle-orm';
 import { startMailSink, type MailSink } from '../../emulator/mail-sink.js';
+import { alertEmail } from '../../src/domain/email-messages.js';
 import { jobIds } from '../../src/queue/catalog.js';
+import { sendMail } from '../../src/services/email-sender.js';
 import { alertDeliveries, alerts } from '../../src/store/schema.js';
 import { testSecrets } from '../support/config.js';
 import { scenarioWith } from '../support/emulator.js';
@@ -147,6 +149,19 @@ describe('alerts by email: sent over SMTP to a real server on loopback', functio
     expect(resolved!.text).to.include('This no longer needs attention.');
     expect(resolved!.envelope.to).to.deep.equal(['it@mailed.example', 'Ops@mailed.example']);
 
+    // The sink's page and JSON: newest first; the HTML part only inside a sandboxed frame.
+    const listed = (await (await fetch(`${sink.pageUrl}messages.json`)).json()) as {
+      messages: { subject: string; to: string[]; html: string }[];
+    };
+    expect(listed.messages.map((m) => m.subject.split(':')[0])).to.deep.equal([
+      '[license-sync] Resolved',
+      '[license-sync] Critical',
+    ]);
+    const shown = await (await fetch(sink.pageUrl)).text();
+    expect(shown).to.include('<h1>Mail received (2)</h1>');
+    expect(shown).to.include('<iframe sandbox="" title="HTML part" srcdoc="&lt;!doctype html&gt;');
+    expect(shown).not.to.include('<a href=');
+
     // No token the emulator issued, no password and no service secret in any message or log.
     const issued = Object.values(
       JSON.parse(
@@ -164,9 +179,10 @@ describe('alerts by email: sent over SMTP to a real server on loopback', functio
       testSecrets.SESSION_SECRET,
       testSecrets.ENCRYPTION_KEYS.split(':')[1]!,
     ];
+    // Decoded as well as raw: quoted-printable may fold a secret across a soft line break.
     const mail = sink
       .received()
-      .map((m) => m.raw)
+      .flatMap((m) => [m.raw, m.subject, m.text, m.html ?? ''])
       .join('\n');
     const logs = h.logLines.join('');
     for (const secret of secrets) {
@@ -270,5 +286,79 @@ describe('alerts by email: sent over SMTP to a real server on loopback', functio
     });
     const [shown] = ((await h.api('get', base)).body as { channels: ChannelView[] }).channels;
     expect(shown).to.deep.include({ addresses: ['it@mailed.example'], broken: null });
+  });
+});
+
+describe('the SMTP sender: what each answer of a real server comes to', function () {
+  this.timeout(30_000);
+  let sink: MailSink | undefined;
+  afterEach(async () => {
+    await sink?.close();
+    sink = undefined;
+  });
+
+  const mail = alertEmail(
+    {
+      deliveryId: 'd1',
+      kind: 'raised',
+      alertId: 'a1',
+      partnerId: 'p1',
+      event: 'consentNeeded',
+      key: 'consent-needed',
+      severity: 'critical',
+      title: 'Partner Center consent must be granted again',
+      summary: 'The consent was revoked.',
+      url: `${publicUrl}/partners/p1/delegated-admin`,
+      raisedAt: '2026-12-01T10:00:00.000Z',
+      resolvedAt: null,
+    },
+    { partnerName: 'Mailed Partner', messageIdDomain: 'localhost' },
+  );
+  const send = (url: string) =>
+    sendMail({ url, from: 'alerts@license-sync.example' }, ['it@mailed.example'], mail, {
+      timeoutMs: 5_000,
+    });
+
+  it('4xx and 503 may pass later, 5xx never; a refused login and no server are retried', async () => {
+    const replies = [
+      { code: 421, message: '4.7.0 Try again later' },
+      { code: 452, message: '4.3.1 Insufficient system storage' },
+      { code: 503, message: '5.5.1 Bad sequence of commands' },
+      { code: 550, message: '5.1.1 Mailbox unavailable' },
+      { code: 554, message: '5.7.1 Message rejected as spam' },
+    ];
+    sink = await startMailSink({ answer: (n) => replies[n] });
+    const outcomes = [];
+    for (let i = 0; i < replies.length; i++) outcomes.push(await send(sink.smtpUrl));
+    expect(outcomes.map((o) => (o.sent ? 'sent' : o.permanent))).to.deep.equal([
+      false,
+      false,
+      false,
+      true,
+      true,
+    ]);
+    expect(outcomes[3]).to.deep.include({
+      message: 'The mail server answered 550 5.1.1 Mailbox unavailable',
+    });
+    expect(await send(sink.smtpUrl)).to.deep.equal({ sent: true, rejected: [] });
+    await sink.close();
+
+    sink = await startMailSink({ refuseLogin: true });
+    const refused = await send(sink.smtpUrl.replace('smtp://', `smtp://alerts:${smtpPassword}@`));
+    expect(refused).to.deep.include({ sent: false, permanent: false });
+    expect(refused.sent ? '' : refused.message).to.match(
+      /^The mail server refused the service's SMTP login \(check SMTP_URL\): .*535/,
+    );
+    expect(JSON.stringify(refused)).not.to.include(smtpPassword);
+    expect(sink.offered()).to.equal(0);
+
+    const port = Number(new URL(sink.smtpUrl).port);
+    await sink.close();
+    sink = undefined;
+    const unreachable = await send(`smtp://127.0.0.1:${port}`);
+    expect(unreachable).to.deep.include({ sent: false, permanent: false });
+    expect(unreachable.sent ? '' : unreachable.message).to.match(
+      /^No answer from the mail server: .*ECONNREFUSED/,
+    );
   });
 });

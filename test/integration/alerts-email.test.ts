@@ -121,6 +121,11 @@ describe('alerts by email: sent over SMTP to a real server on loopback', functio
     expect(raised!.html).to.include(`<a href="${page}">`);
     expect(raised!.html).not.to.match(/<img|<script|<link/i);
     const [delivery] = await deliveriesOf(h, p.partnerId);
+    const history = await h.api('get', `/partners/${p.partnerId}/alerts`);
+    expect(history.body.alerts[0].deliveries[0].channel).to.deep.equal({
+      kind: 'email',
+      addresses: ['it@mailed.example', 'Ops@mailed.example'],
+    });
     expect(raised!.messageId).to.equal(`<alert-delivery.${delivery!.id}@localhost>`);
 
     // The same change again adds nothing: the consent is no longer active, and the key is open.

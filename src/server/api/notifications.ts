@@ -63,15 +63,16 @@ const channelChange = z
 
 const guid = z.uuid();
 
-/**
- * A channel as the API shows it: the URL's host only, never the URL or the secret; an email
- * channel's addresses (kept, comma-separated, where a webhook's host is).
- */
+/** A webhook's host, or an email channel's addresses (kept, comma-separated, in its place). */
+const targetView = (kind: string, shown: string) =>
+  kind === 'email' ? { addresses: shown.split(', ') } : { host: shown };
+
+/** A channel as the API shows it: the URL's host only, never the URL or the secret. */
 const channelView = (c: NotificationChannel) => ({
   id: c.id,
   partnerId: c.partnerId,
   kind: c.kind,
-  ...(c.kind === 'email' ? { addresses: c.urlHost.split(', ') } : { host: c.urlHost }),
+  ...targetView(c.kind, c.urlHost),
   events: c.events,
   notifyResolved: c.notifyResolved,
   digest: c.digest,
@@ -201,7 +202,7 @@ export function notificationsRouter(
         resolvedAt: alert.resolvedAt,
         deliveries: deliveries.map((d) => ({
           channelId: d.channelId,
-          channel: { kind: d.channelKind, host: d.channelHost },
+          channel: { kind: d.channelKind, ...targetView(d.channelKind, d.channelHost) },
           kind: d.kind,
           status: d.status,
           attempts: d.attempts,

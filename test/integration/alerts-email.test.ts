@@ -154,16 +154,31 @@ describe('alerts by email: sent over SMTP to a real server on loopback', functio
     expect(resolved!.text).to.include('This no longer needs attention.');
     expect(resolved!.envelope.to).to.deep.equal(['it@mailed.example', 'Ops@mailed.example']);
 
+    // The test-send goes the same way, answered at once.
+    const tested = await h.api(
+      'post',
+      `/partners/${p.partnerId}/notification-channels/${channel.id}/test`,
+    );
+    expect(tested.body).to.deep.equal({
+      ok: true,
+      outcome: 'Delivered: the mail server accepted it.',
+    });
+    const [, , test] = await sink.waitFor(3);
+    expect(test!.subject).to.equal(
+      '[license-sync] Test message from license-sync (Mailed Partner)',
+    );
+
     // The sink's page and JSON: newest first; the HTML part only inside a sandboxed frame.
     const listed = (await (await fetch(`${sink.pageUrl}messages.json`)).json()) as {
       messages: { subject: string; to: string[]; html: string }[];
     };
     expect(listed.messages.map((m) => m.subject.split(':')[0])).to.deep.equal([
+      '[license-sync] Test message from license-sync (Mailed Partner)',
       '[license-sync] Resolved',
       '[license-sync] Critical',
     ]);
     const shown = await (await fetch(sink.pageUrl)).text();
-    expect(shown).to.include('<h1>Mail received (2)</h1>');
+    expect(shown).to.include('<h1>Mail received (3)</h1>');
     expect(shown).to.include('<iframe sandbox="" title="HTML part" srcdoc="&lt;!doctype html&gt;');
     expect(shown).not.to.include('<a href=');
 
@@ -234,6 +249,12 @@ describe('alerts by email: sent over SMTP to a real server on loopback', functio
     expect(job!.attemptsMade).to.equal(1);
     expect(sink.offered()).to.equal(1);
     const reply = 'The mail server answered 550 5.1.1 Mailbox unavailable';
+    // The test-send says the same at once.
+    const tested = await h.api(
+      'post',
+      `/partners/${p.partnerId}/notification-channels/${channel.id}/test`,
+    );
+    expect(tested.body).to.deep.equal({ ok: false, outcome: reply });
     expect((await deliveriesOf(h, p.partnerId))[0]).to.include({
       status: 'failed',
       attempts: 1,

@@ -6,8 +6,10 @@ import {
   encryptionKeys,
   guid,
   listenHost,
+  mailFrom,
   optionalString,
   origin,
+  smtpUrl,
   tcpPort,
   trustProxy,
   urlWithProtocols,
@@ -31,6 +33,9 @@ function variable<S extends z.ZodType>(doc: VariableDoc, schema: S): S {
   variableDocs.add(schema, doc);
   return schema;
 }
+
+/** The sender outside production when SMTP_FROM is unset; mail servers refuse it. */
+const defaultMailFrom = 'alerts@localhost';
 
 export const secretNames = Object.keys(generatableSecrets) as GeneratableSecret[];
 
@@ -299,6 +304,23 @@ export const envVariables = {
       .default('false')
       .transform((v) => v === 'true'),
   ),
+  SMTP_URL: variable(
+    {
+      meaning:
+        'Mail server of email alerts: `smtp://` (STARTTLS if offered) or `smtps://`, `user:password@` for a login.',
+      unset: 'unset: no email',
+    },
+    optionalString().pipe(smtpUrl.optional()),
+  ),
+  SMTP_FROM: variable(
+    {
+      meaning:
+        'Sender of email alerts: `alerts@example.com` or `Name <alerts@example.com>`; required in production when `SMTP_URL` is set.',
+    },
+    optionalString()
+      .pipe(mailFrom.optional())
+      .transform((v) => v ?? defaultMailFrom),
+  ),
 };
 export type EnvVariable = keyof typeof envVariables;
 
@@ -331,6 +353,13 @@ export const envSchema = z.object(envVariables).superRefine((env, ctx) => {
           message: 'required when NODE_ENV=production',
         });
       }
+    }
+    if (env.SMTP_URL && env.SMTP_FROM === defaultMailFrom) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['SMTP_FROM'],
+        message: 'required when NODE_ENV=production and SMTP_URL is set',
+      });
     }
     if (env.PUBLIC_URL && !env.PUBLIC_URL.startsWith('https:')) {
       ctx.addIssue({

@@ -126,6 +126,15 @@ export interface Config {
    * addresses. ALLOW_PRIVATE_WEBHOOKS
    */
   allowPrivateWebhooks: boolean;
+  smtp: {
+    /**
+     * The mail server email alerts go through; undefined: no email channels. It may hold the
+     * SMTP password: never logged (pino redacts `smtp.url`). SMTP_URL
+     */
+    url: string | undefined;
+    /** The From of alert emails. SMTP_FROM */
+    from: string;
+  };
 }
 
 export interface LoadedConfig {
@@ -233,6 +242,7 @@ export function loadConfig(
       shutdownGraceSeconds: e.SHUTDOWN_GRACE_SECONDS,
       queues: queueTuningOf(e),
       allowPrivateWebhooks: e.ALLOW_PRIVATE_WEBHOOKS,
+      smtp: { url: e.SMTP_URL, from: e.SMTP_FROM },
     },
   };
 }

@@ -132,3 +132,50 @@ export const tcpPort = () =>
     .int('expected a TCP port number')
     .min(0, 'expected a TCP port number')
     .max(65535, 'expected a TCP port number');
+
+/**
+ * The mail server alerts are sent through: smtp:// (STARTTLS when offered) or smtps:// (TLS from
+ * the start), a host, an optional port and an optional user:password. The messages never repeat
+ * the value: it may carry the password.
+ */
+export const smtpUrl = z.string().superRefine((value, ctx) => {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    ctx.addIssue({
+      code: 'custom',
+      message: 'expected a URL such as smtp://user:password@mail.example.com:587',
+    });
+    return;
+  }
+  const problem =
+    url.protocol !== 'smtp:' && url.protocol !== 'smtps:'
+      ? 'expected smtp:// or smtps://'
+      : !url.hostname
+        ? 'expected a host, as in smtp://mail.example.com:587'
+        : url.password && !url.username
+          ? 'a password needs a user name (smtp://user:password@host)'
+          : (url.pathname !== '' && url.pathname !== '/') || url.search || url.hash
+            ? 'expected no path, query or fragment: smtp[s]://[user:password@]host[:port]'
+            : undefined;
+  if (problem) ctx.addIssue({ code: 'custom', message: problem });
+});
+
+const emailAddress = z.email();
+
+/**
+ * A From address: `alerts@example.com` or `Name <alerts@example.com>`. No line break or quote
+ * can reach the header.
+ */
+export const mailFrom = z.string().superRefine((value, ctx) => {
+  const named = /^([^<>"\r\n]{1,100}?)\s*<([^<>\s]+)>$/.exec(value);
+  const address = named ? named[2]! : value;
+  if (!emailAddress.safeParse(address).success) {
+    ctx.addIssue({
+      code: 'custom',
+      message:
+        'expected an address (alerts@example.com) or a name and one (License sync <alerts@example.com>)',
+    });
+  }
+});

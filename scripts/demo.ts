@@ -13,6 +13,7 @@ import { startEmulator } from '../emulator/server.js';
 import { startFixturePsa } from '../emulator/psa/fixture.js';
 import { psaKinds, type PsaKind } from '../src/psa/client.js';
 import { demoBilling, seedBilling } from './demo-billing.js';
+import { startDemoMail } from './demo-mail.js';
 import { ConfigError, loadConfig } from '../config/index.js';
 import { runProcess } from '../src/lifecycle.js';
 import { runApi } from '../src/server/run.js';
@@ -85,6 +86,8 @@ const psa = await startFixturePsa(psaKind, billing.fixture, randomBytes(12).toSt
 const trustedCas = join(dirname(emulator.caFile), 'demo-trusted-cas.pem');
 writeFileSync(trustedCas, `${emulator.ca}\n${psa.emulator.ca}`);
 
+const mail = await startDemoMail(env);
+
 // From here on the process lives DEMO_DAYS - 1 days back, until the replay reaches today. The
 // emulators started first: their GDAP ends and certificates count from the real time.
 const clock = demoDays === undefined ? undefined : moveClockBack(demoDays - 1);
@@ -135,6 +138,7 @@ await runProcess(
     // The PSA's calls are paced in Redis: the producer connection must be up first.
     if (runtime.producer.status !== 'ready') await once(runtime.producer, 'ready');
     await seedBilling(runtime.services, partner.id, psaKind, psa.fields, billing);
+    await mail.addChannel(runtime.services, partner.id, `it@${partnerSpec.domain}`);
     // People to log in as: an operator, and a user of the partner. DEMO_PASSWORD, or one made
     // up for this run (the database lives in memory unless DATABASE_URL is set).
     const password = env.DEMO_PASSWORD || randomBytes(9).toString('base64url');
@@ -194,6 +198,7 @@ license-sync demo
   Health             ${base}/readyz    Metrics ${api.metricsPort === undefined ? `${base}/metrics   (the token as Bearer)` : `http://localhost:${api.metricsPort}/metrics`}
   Microsoft emulator ${emulator.url}   (control: ${emulator.url}/_emulator)
   PSA emulator       ${psa.emulator.url}   (${psaKind}; control: ${psa.emulator.url}/_emulator)
+  Mail received      ${mail.pageUrl}   (alerts emailed to it@${partnerSpec.domain})
   Partner            ${partner.id}: legacy account ${legacy.username}, ${customers.length} companies
 
 The admin token is ADMIN_API_TOKEN from your environment, or generated into .local/secrets.json:
@@ -217,6 +222,7 @@ See the legacy account replaced:
       (graceMs) => workers.close(graceMs),
       () => emulator.stop(),
       () => psa.emulator.stop(),
+      () => mail.close(),
     ];
   },
   env,

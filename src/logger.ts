@@ -59,6 +59,9 @@ const redactPaths = [
   '*.authorizationCode',
   '*.codeVerifier',
   '*.secret',
+  // The SMTP URL may carry the mail server's password (config.smtp.url).
+  'smtp.url',
+  '*.smtp.url',
   'password',
   'token',
   'accessToken',

@@ -1,9 +1,11 @@
 import { createHmac } from 'node:crypto';
 import type { AlertSeverity } from './alert-events.js';
 
-/** Where alerts can be sent. Email comes later; the column is text so kinds can be added. */
-export type ChannelKind = 'webhook' | 'teams' | 'slack';
-export const channelKinds = ['webhook', 'teams', 'slack'] as const;
+/** The channels that POST to a URL: generic signed JSON, Teams and Slack. */
+export const webhookKinds = ['webhook', 'teams', 'slack'] as const;
+type WebhookKind = (typeof webhookKinds)[number];
+/** Where alerts can be sent: a webhook of some kind, or email (src/domain/email-messages.ts). */
+export type ChannelKind = WebhookKind | 'email';
 
 /** raised: the alert opened; resolved: it closed; test: the channel's test-send. */
 type MessageKind = 'raised' | 'resolved' | 'test';
@@ -135,7 +137,7 @@ function slackBody(m: AlertMessage) {
 }
 
 /** The JSON body a channel of `kind` receives for the message. */
-export function messageBody(kind: ChannelKind, message: AlertMessage): string {
+export function messageBody(kind: WebhookKind, message: AlertMessage): string {
   const shape =
     kind === 'teams'
       ? teamsBody(message)

@@ -2,6 +2,7 @@ import type { Config } from '../../config/index.js';
 
 import type { Services } from '../dependencies.js';
 import { describeAlert } from '../domain/alert-events.js';
+import { alertEmail, mailtoAddresses } from '../domain/email-messages.js';
 import {
   messageBody,
   signatureHeaders,
@@ -13,10 +14,15 @@ import { jobIds } from '../queue/catalog.js';
 import type { JobQueues } from '../queue/job-queues.js';
 import type { JobContext } from '../queue/worker-pool.js';
 import type { ChannelTarget } from '../store/notification-channels.js';
+import { sendMail, type MailOutcome } from './email-sender.js';
 import { postWebhook, type PostOutcome, type WebhookPolicy } from './webhook-sender.js';
 
-/** The configuration sending reads: the URL rules and the origin links point at. */
-type SendConfig = Pick<Config, 'nodeEnv' | 'allowPrivateWebhooks' | 'publicUrl'>;
+/** The configuration sending reads: the URL rules, the mail server, the origin links point at. */
+type SendConfig = Pick<Config, 'nodeEnv' | 'allowPrivateWebhooks' | 'publicUrl' | 'smtp'>;
+
+/** Why email cannot be sent: no mail server is configured. */
+export const noSmtpReason =
+  'Email is not configured: set SMTP_URL (and SMTP_FROM) to the mail server and restart.';
 
 /** A receiver that does not answer within this many ms is retried. Default: 10 s */
 const sendTimeoutMs = 10_000;
@@ -58,11 +64,15 @@ export async function queueRunAlerts(
   await enqueueAlertDeliveries(deps.queues, await deps.alerts.pendingDeliveriesOf(run.partnerId));
 }
 
-/** What one send came to, in the words stored on the delivery and the channel. */
+/**
+ * What one send came to, in the words stored on the delivery and the channel: refused breaks
+ * the channel, failed ends the delivery alone (the service's setup, not the channel, is wrong).
+ */
 type SendVerdict =
   | { verdict: 'sent' }
   | { verdict: 'retry'; error: string; afterMs?: number }
-  | { verdict: 'refused'; error: string };
+  | { verdict: 'refused'; error: string }
+  | { verdict: 'failed'; error: string };
 
 /** 2xx sent; 429, 5xx and no answer retried; any other answer refused for good. */
 function verdictOf(outcome: PostOutcome): SendVerdict {
@@ -100,12 +110,43 @@ function headersFor(
   };
 }
 
+/** Sent (some recipients may be refused), 4xx and no answer retried, 5xx refused. */
+function mailVerdictOf(outcome: MailOutcome): SendVerdict {
+  if (outcome.sent) return { verdict: 'sent' };
+  return outcome.permanent
+    ? { verdict: 'refused', error: outcome.message }
+    : { verdict: 'retry', error: outcome.message };
+}
+
+async function sendEmail(
+  config: SendConfig,
+  target: ChannelTarget,
+  message: AlertMessage,
+  partnerName: string | null,
+  signal?: AbortSignal,
+): Promise<SendVerdict> {
+  if (!config.smtp.url) return { verdict: 'failed', error: noSmtpReason };
+  const mail = alertEmail(message, {
+    partnerName,
+    messageIdDomain: new URL(config.publicUrl).hostname,
+  });
+  const outcome = await sendMail(
+    { url: config.smtp.url, from: config.smtp.from },
+    mailtoAddresses(target.url),
+    mail,
+    { timeoutMs: sendTimeoutMs, ...(signal ? { signal } : {}) },
+  );
+  return mailVerdictOf(outcome);
+}
+
 async function send(
   config: SendConfig,
   target: ChannelTarget,
   message: AlertMessage,
+  partnerName: string | null,
   signal?: AbortSignal,
 ): Promise<SendVerdict> {
+  if (target.kind === 'email') return sendEmail(config, target, message, partnerName, signal);
   const body = messageBody(target.kind, message);
   const outcome = await postWebhook(
     target.url,
@@ -129,7 +170,7 @@ export type DeliveryResult =
  * out Retry-After; a refusal fails the delivery and marks the channel broken.
  */
 export async function deliverAlert(
-  deps: Pick<Services, 'alerts' | 'notificationChannels'> & { config: SendConfig },
+  deps: Pick<Services, 'alerts' | 'notificationChannels' | 'partners'> & { config: SendConfig },
   ctx: JobContext,
   deliveryId: string,
 ): Promise<DeliveryResult> {
@@ -157,10 +198,12 @@ export async function deliverAlert(
     raisedAt: alert.raisedAt.toISOString(),
     resolvedAt: alert.resolvedAt?.toISOString() ?? null,
   };
+  const partnerName = (await deps.partners.get(alert.partnerId))?.name ?? null;
   const result = await send(
     deps.config,
     deps.notificationChannels.target(channel),
     message,
+    partnerName,
     ctx.signal,
   );
   if (result.verdict === 'sent') {
@@ -173,6 +216,10 @@ export async function deliverAlert(
     ctx.log.warn({ deliveryId, channelId: channel.id }, 'alert refused: channel marked broken');
     return { failed: result.error, channelBroken: true };
   }
+  if (result.verdict === 'failed') {
+    await deps.alerts.finish(deliveryId, { failed: result.error });
+    return { failed: result.error, channelBroken: false };
+  }
   if (ctx.finalAttempt && result.afterMs === undefined) {
     await deps.alerts.finish(deliveryId, { failed: result.error });
     return { failed: result.error, channelBroken: false };
@@ -184,31 +231,44 @@ export async function deliverAlert(
 
 /** A channel's test-send: the same formats and checks, answered at once, nothing stored. */
 export async function testSend(
-  deps: Pick<Services, 'notificationChannels'> & { config: SendConfig },
+  deps: Pick<Services, 'notificationChannels' | 'partners'> & { config: SendConfig },
   channelId: string,
   partnerId: string | null,
 ): Promise<{ ok: boolean; outcome: string }> {
   const channel = await deps.notificationChannels.get(partnerId, channelId);
   if (!channel) return { ok: false, outcome: 'No such channel.' };
   const now = new Date().toISOString();
-  const result = await send(deps.config, deps.notificationChannels.target(channel), {
-    deliveryId: `test-${Date.now()}`,
-    kind: 'test',
-    alertId: 'test',
-    partnerId,
-    event: 'test',
-    key: 'test',
-    severity: 'info',
-    title: 'Test message from license-sync',
-    summary: 'This channel receives license-sync alerts.',
-    url: new URL(
-      partnerId ? `/partners/${partnerId}/delegated-admin` : '/operator',
-      deps.config.publicUrl,
-    ).toString(),
-    raisedAt: now,
-    resolvedAt: null,
-  });
+  const partnerName = partnerId ? ((await deps.partners.get(partnerId))?.name ?? null) : null;
+  const target = deps.notificationChannels.target(channel);
+  const result = await send(
+    deps.config,
+    target,
+    {
+      deliveryId: `test-${Date.now()}`,
+      kind: 'test',
+      alertId: 'test',
+      partnerId,
+      event: 'test',
+      key: 'test',
+      severity: 'info',
+      title: 'Test message from license-sync',
+      summary: 'This channel receives license-sync alerts.',
+      url: new URL(
+        partnerId ? `/partners/${partnerId}/delegated-admin` : '/operator',
+        deps.config.publicUrl,
+      ).toString(),
+      raisedAt: now,
+      resolvedAt: null,
+    },
+    partnerName,
+  );
   if (result.verdict === 'sent')
-    return { ok: true, outcome: 'Delivered: the receiver answered 2xx.' };
+    return {
+      ok: true,
+      outcome:
+        target.kind === 'email'
+          ? 'Delivered: the mail server accepted it.'
+          : 'Delivered: the receiver answered 2xx.',
+    };
   return { ok: false, outcome: result.error };
 }

@@ -1,6 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { and, asc, desc, eq, isNotNull, isNull, type SQL } from 'drizzle-orm';
+import { and, asc, desc, eq, isNotNull, isNull, sql, type SQL } from 'drizzle-orm';
 import type { AlertEventName } from '../domain/alert-events.js';
+import { addressesLabel, mailtoAddresses } from '../domain/email-messages.js';
 import type { ChannelKind } from '../domain/webhook-messages.js';
 import type { NotificationChannel } from './alerts.js';
 import { recordAudit } from './audit.js';
@@ -13,7 +14,14 @@ export const channelUrlContext = (channelId: string) => `notification_channel:${
 export const channelSecretContext = (channelId: string) =>
   `notification_channel:${channelId}:signing_secret`;
 
-/** What a channel is made of, as the API takes it. */
+/**
+ * What people see of a channel's target, kept beside the sealed URL: a webhook's host, or an
+ * email channel's addresses (its URL is `mailto:` with them; addresses are not secret).
+ */
+const shownTarget = (url: string) =>
+  url.startsWith('mailto:') ? addressesLabel(mailtoAddresses(url)) : new URL(url).host;
+
+/** What a channel is made of, as the API takes it (an email channel's url is `mailto:`). */
 export interface ChannelInput {
   kind: ChannelKind;
   url: string;
@@ -73,7 +81,7 @@ export class NotificationChannelStore {
           partnerId: scope,
           kind: input.kind,
           urlEnc: this.keyRing.encrypt(input.url, channelUrlContext(id)),
-          urlHost: new URL(input.url).host,
+          urlHost: shownTarget(input.url),
           signingSecretEnc: signingSecret
             ? this.keyRing.encrypt(signingSecret, channelSecretContext(id))
             : null,
@@ -132,7 +140,7 @@ export class NotificationChannelStore {
           ...(change.url !== undefined
             ? {
                 urlEnc: this.keyRing.encrypt(change.url, channelUrlContext(id)),
-                urlHost: new URL(change.url).host,
+                urlHost: shownTarget(change.url),
               }
             : {}),
           ...(change.events !== undefined ? { events: change.events } : {}),
@@ -191,7 +199,9 @@ export class NotificationChannelStore {
   async markBroken(id: string, reason: string): Promise<void> {
     await this.db
       .update(notificationChannels)
-      .set({ brokenAt: new Date(), brokenReason: reason, updatedAt: new Date() })
+      // The database's clock, to the microsecond: two channels broken in one millisecond still
+      // list in the order they broke.
+      .set({ brokenAt: sql`now()`, brokenReason: reason, updatedAt: sql`now()` })
       .where(and(eq(notificationChannels.id, id), isNull(notificationChannels.brokenAt)));
   }
 }

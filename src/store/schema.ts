@@ -735,9 +735,9 @@ export const notificationChannels = pgTable(
     id: id(),
     partnerId: uuid('partner_id').references(() => partners.id, { onDelete: 'cascade' }),
     kind: text('kind').$type<ChannelKind>().notNull(),
-    /** The URL, sealed by the key ring. */
+    /** The URL, sealed by the key ring; an email channel's is `mailto:` and its addresses. */
     urlEnc: text('url_enc').notNull(),
-    /** What people see of the URL: its host. */
+    /** What people see of the URL: its host, or an email channel's addresses. */
     urlHost: text('url_host').notNull(),
     /** Generic webhooks only: the HMAC signing secret, sealed. */
     signingSecretEnc: text('signing_secret_enc'),

@@ -169,6 +169,74 @@ describe('pages: Alerts (channels, test-send, broken, history) and the operators
     ]);
   });
 
+  it('adds an email channel by its addresses once email is configured, and edits them', async () => {
+    const base = `/partners/${partnerId}/alerts`;
+    // Without SMTP_URL the page says why email cannot be added, and adds nothing.
+    const plain = await loggedIn(h.app, people.partnerUser!.email);
+    const unconfigured = await submit(plain, base, '/channels', {
+      kind: 'email',
+      addresses: 'billing@partner.example',
+    });
+    expect(unconfigured.status).to.equal(400);
+    expect(unconfigured.said).to.match(/^Email channels cannot be added\. .*SMTP_URL/);
+    const withMail = createApp({
+      ...h.runtime,
+      config: loadConfig({ ...h.env, SMTP_URL: 'smtp://127.0.0.1:2525' }).config,
+    });
+    const agent = await loggedIn(withMail, people.partnerUser!.email);
+    const bad = await submit(agent, base, '/channels', {
+      kind: 'email',
+      addresses: 'billing@partner.example, not-an-address',
+    });
+    expect(bad.status).to.equal(400);
+    expect(bad.said).to.contain('expected an email address');
+    expect(formOf(bad.text, 'add-channel')).to.contain(
+      'billing@partner.example, not-an-address</textarea>',
+    );
+    expect(await channels(partnerId)).to.deep.equal([]);
+
+    const added = await submit(agent, base, '/channels', {
+      kind: 'email',
+      addresses: 'billing@Partner.example\nops@partner.example, billing@partner.example',
+    });
+    expect(added.said).to.equal(
+      'Added the Email channel to billing@partner.example, ops@partner.example.',
+    );
+    const [saved] = await channels(partnerId);
+    expect(saved).to.deep.include({
+      kind: 'email',
+      urlHost: 'billing@partner.example, ops@partner.example',
+    });
+    // A URL is not an email channel's, and blank addresses keep the saved ones.
+    const edited = await submit(
+      agent,
+      base,
+      `/channels/${saved!.id}`,
+      {
+        addresses: '',
+        events: 'consentNeeded',
+      },
+      `channel-${saved!.id}`,
+    );
+    expect(edited.said).to.equal(
+      'Saved the channel to billing@partner.example, ops@partner.example.',
+    );
+    const moved = await submit(
+      agent,
+      base,
+      `/channels/${saved!.id}`,
+      {
+        addresses: 'alerts@partner.example',
+      },
+      `channel-${saved!.id}`,
+    );
+    expect(moved.said).to.equal('Saved the channel to alerts@partner.example.');
+    expect((await channels(partnerId))[0]).to.deep.include({
+      urlHost: 'alerts@partner.example',
+      events: null,
+    });
+  });
+
   it('edits a channel’s events and settings: a private new URL refused with the input kept, then saved', async () => {
     const agent = await loggedIn(h.app, people.partnerUser!.email);
     const base = `/partners/${partnerId}/alerts`;

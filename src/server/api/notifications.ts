@@ -3,10 +3,12 @@ import { z } from 'zod';
 import type { Config } from '../../../config/index.js';
 import type { Services } from '../../dependencies.js';
 import { alertEventNames } from '../../domain/alert-events.js';
-import { channelKinds } from '../../domain/webhook-messages.js';
-import { testSend, webhookPolicy } from '../../services/alert-delivery.js';
+import { mailtoUrl, maxEmailAddresses, normalizedAddresses } from '../../domain/email-messages.js';
+import { webhookKinds } from '../../domain/webhook-messages.js';
+import { noSmtpReason, testSend, webhookPolicy } from '../../services/alert-delivery.js';
 import { webhookUrlRefusal } from '../../services/webhook-sender.js';
 import type { NotificationChannel } from '../../store/alerts.js';
+import type { ChannelChange, ChannelInput } from '../../store/notification-channels.js';
 import { HttpError } from '../http-error.js';
 import { parseOr400 } from '../validation.js';
 import { partnerOr404 } from './partners.js';
@@ -19,19 +21,38 @@ const events = z
   .transform((list) => [...new Set(list)])
   .nullable();
 
-export const newChannel = z
-  .object({
-    kind: z.enum(channelKinds),
-    url,
-    events: events.optional(),
-    notifyResolved: z.boolean().optional(),
-    digest: z.boolean().optional(),
-  })
-  .strict();
+/** An email channel's addresses: each checked, the domain lower-cased, each kept once. */
+const addresses = z
+  .array(
+    z
+      .string()
+      .trim()
+      .max(254, 'an address has at most 254 characters')
+      .pipe(z.email('expected an email address such as it@example.com')),
+  )
+  .min(1, 'expected at least one address')
+  .transform(normalizedAddresses)
+  .pipe(
+    z.array(z.string()).max(maxEmailAddresses, `expected at most ${maxEmailAddresses} addresses`),
+  );
+
+const channelOptions = {
+  events: events.optional(),
+  notifyResolved: z.boolean().optional(),
+  digest: z.boolean().optional(),
+};
+
+export const newChannel = z.discriminatedUnion('kind', [
+  z.object({ kind: z.enum(webhookKinds), url, ...channelOptions }).strict(),
+  z.object({ kind: z.literal('email'), addresses, ...channelOptions }).strict(),
+]);
 
 export const channelChange = z
   .object({
+    /** Webhook kinds only. */
     url: url.optional(),
+    /** Email channels only; new addresses clear the broken mark, as a new URL does. */
+    addresses: addresses.optional(),
     events: events.optional(),
     notifyResolved: z.boolean().optional(),
     digest: z.boolean().optional(),
@@ -42,12 +63,16 @@ export const channelChange = z
 
 const guid = z.uuid();
 
+/** A webhook's host, or an email channel's addresses (kept, comma-separated, in its place). */
+const targetView = (kind: string, shown: string) =>
+  kind === 'email' ? { addresses: shown.split(', ') } : { host: shown };
+
 /** A channel as the API shows it: the URL's host only, never the URL or the secret. */
 const channelView = (c: NotificationChannel) => ({
   id: c.id,
   partnerId: c.partnerId,
   kind: c.kind,
-  host: c.urlHost,
+  ...targetView(c.kind, c.urlHost),
   events: c.events,
   notifyResolved: c.notifyResolved,
   digest: c.digest,
@@ -57,23 +82,70 @@ const channelView = (c: NotificationChannel) => ({
 });
 
 /**
- * Notification channels (a partner's, and the operators' global ones) and a partner's alert
- * history. URLs are checked (https in production, no private address) before they are saved.
+ * How a channel's form or body becomes what is stored, for the API and the pages alike: an
+ * email channel's addresses as one mailto: URI (refused while email is not configured), a
+ * webhook's URL only once its address is allowed. Each refusal is a 400 with a sentence.
  */
-export function notificationsRouter(
-  services: Services,
-  config: Pick<Config, 'nodeEnv' | 'allowPrivateWebhooks' | 'publicUrl'>,
-  actor: string,
-): Router {
-  const router = Router();
+export function channelRules(config: Pick<Config, 'nodeEnv' | 'allowPrivateWebhooks' | 'smtp'>) {
   const policy = webhookPolicy(config);
-  const deps = { notificationChannels: services.notificationChannels, config };
-
   const checkUrl = async (raw: string | undefined) => {
     if (raw === undefined) return;
     const refusal = await webhookUrlRefusal(raw, policy);
     if (refusal) throw new HttpError(400, 'invalid_request', refusal);
   };
+  return {
+    async input(body: z.output<typeof newChannel>): Promise<ChannelInput> {
+      if (body.kind !== 'email') {
+        await checkUrl(body.url);
+        return body;
+      }
+      if (!config.smtp.url) {
+        throw new HttpError(
+          400,
+          'invalid_request',
+          `Email channels cannot be added. ${noSmtpReason}`,
+        );
+      }
+      const { addresses: list, ...options } = body;
+      return { ...options, url: mailtoUrl(list) };
+    },
+    async change(
+      existing: NotificationChannel,
+      body: z.output<typeof channelChange>,
+    ): Promise<ChannelChange> {
+      const { addresses: newAddresses, ...change } = body;
+      if (existing.kind === 'email' ? change.url !== undefined : newAddresses !== undefined) {
+        throw new HttpError(
+          400,
+          'invalid_request',
+          existing.kind === 'email'
+            ? 'Invalid request: url: an email channel has addresses, not a URL.'
+            : 'Invalid request: addresses: only an email channel has addresses.',
+        );
+      }
+      await checkUrl(change.url);
+      return newAddresses ? { ...change, url: mailtoUrl(newAddresses) } : change;
+    },
+  };
+}
+
+/**
+ * Notification channels (a partner's, and the operators' global ones) and a partner's alert
+ * history. URLs are checked (https in production, no private address) before they are saved.
+ */
+export function notificationsRouter(
+  services: Services,
+  config: Pick<Config, 'nodeEnv' | 'allowPrivateWebhooks' | 'publicUrl' | 'smtp'>,
+  actor: string,
+): Router {
+  const router = Router();
+  const rules = channelRules(config);
+  const deps = {
+    notificationChannels: services.notificationChannels,
+    partners: services.partners,
+    config,
+  };
+
   /** The scope of the request: the partner's id (404 if none) or null for global channels. */
   const scopeOf = async (req: Request): Promise<string | null> =>
     req.params.id === undefined ? null : (await partnerOr404(services, String(req.params.id))).id;
@@ -93,11 +165,10 @@ export function notificationsRouter(
 
     router.post(base, async (req, res) => {
       const scope = await scopeOf(req);
-      const body = parseOr400(newChannel, req.body);
-      await checkUrl(body.url);
+      const input = await rules.input(parseOr400(newChannel, req.body));
       const { channel, signingSecret } = await services.notificationChannels.create(
         scope,
-        body,
+        input,
         actor,
       );
       // The signing secret is shown here once; it is sealed and never answered again.
@@ -108,9 +179,8 @@ export function notificationsRouter(
 
     router.patch(`${base}/:channelId`, async (req, res) => {
       const scope = await scopeOf(req);
-      await channelOr404(scope, String(req.params.channelId));
-      const change = parseOr400(channelChange, req.body);
-      await checkUrl(change.url);
+      const existing = await channelOr404(scope, String(req.params.channelId));
+      const change = await rules.change(existing, parseOr400(channelChange, req.body));
       const channel = await services.notificationChannels.update(
         scope,
         String(req.params.channelId),
@@ -149,7 +219,7 @@ export function notificationsRouter(
         resolvedAt: alert.resolvedAt,
         deliveries: deliveries.map((d) => ({
           channelId: d.channelId,
-          channel: { kind: d.channelKind, host: d.channelHost },
+          channel: { kind: d.channelKind, ...targetView(d.channelKind, d.channelHost) },
           kind: d.kind,
           status: d.status,
           attempts: d.attempts,

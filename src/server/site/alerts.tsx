@@ -3,10 +3,9 @@ import { z } from 'zod';
 import type { Config } from '../../../config/index.js';
 import type { Services } from '../../dependencies.js';
 import { describeAlert } from '../../domain/alert-events.js';
-import { testSend, webhookPolicy } from '../../services/alert-delivery.js';
-import { webhookUrlRefusal } from '../../services/webhook-sender.js';
+import { testSend } from '../../services/alert-delivery.js';
 import type { Partner } from '../../store/partners.js';
-import { channelChange, newChannel } from '../api/notifications.js';
+import { channelChange, channelRules, newChannel } from '../api/notifications.js';
 import { HttpError } from '../http-error.js';
 import { invalidRequestSentence } from '../validation.js';
 import { AlertsPage, type AlertRow } from '../views/alerts.js';
@@ -25,11 +24,16 @@ const eventsOf = (body: Record<string, unknown>) => {
   return events.length > 0 ? events : null;
 };
 const ticked = (v: unknown) => v === 'on';
+/** An email channel's addresses as typed: one per line, or separated by commas or spaces. */
+const addressesOf = (body: Record<string, unknown>) =>
+  text(body.addresses)
+    .split(/[\s,;]+/)
+    .filter((a) => a !== '');
 
 /** What a refused channel form is shown again with. */
 function keptFields(body: Record<string, unknown>): RefusedForm['fields'] {
   const kept: RefusedForm['fields'] = { events: listOf(body.events) };
-  for (const name of ['kind', 'url', 'notifyResolved', 'digest'])
+  for (const name of ['kind', 'url', 'addresses', 'notifyResolved', 'digest'])
     if (typeof body[name] === 'string') kept[name] = body[name];
   return kept;
 }
@@ -56,8 +60,12 @@ export function alertsPages(options: {
   const { config, services, page } = options;
   const { viewerOf, takeFlash, back, partnerFor } = page;
   const router = Router();
-  const policy = webhookPolicy(config);
-  const deps = { notificationChannels: services.notificationChannels, config };
+  const deps = {
+    notificationChannels: services.notificationChannels,
+    partners: services.partners,
+    config,
+  };
+  const rules = channelRules(config);
 
   const partnerScope = async (req: Request): Promise<Scope> => {
     const partner = await partnerFor(req);
@@ -73,11 +81,6 @@ export function alertsPages(options: {
       : undefined;
     if (!channel) throw new HttpError(404, 'not_found', 'No such notification channel.');
     return channel;
-  };
-
-  const checkUrl = async (url: string | undefined) => {
-    const refusal = url === undefined ? null : await webhookUrlRefusal(url, policy);
-    if (refusal) throw new HttpError(400, 'invalid_request', refusal);
   };
 
   async function alertRows(partnerId: string): Promise<AlertRow[]> {
@@ -192,14 +195,17 @@ export function alertsPages(options: {
       const scope = await scopeOf(req);
       const body = bodyOf(req);
       await change(req, res, scope, 'add-channel', async () => {
-        const input = newChannel.parse({
-          kind: text(body.kind),
-          url: text(body.url),
-          events: eventsOf(body),
-          notifyResolved: ticked(body.notifyResolved),
-          digest: ticked(body.digest),
-        });
-        await checkUrl(input.url);
+        const kind = text(body.kind);
+        const input = await rules.input(
+          newChannel.parse({
+            kind,
+            // An email channel has addresses where the others have a URL.
+            ...(kind === 'email' ? { addresses: addressesOf(body) } : { url: text(body.url) }),
+            events: eventsOf(body),
+            notifyResolved: ticked(body.notifyResolved),
+            digest: ticked(body.digest),
+          }),
+        );
         const { channel, signingSecret } = await services.notificationChannels.create(
           scope.id,
           input,
@@ -215,14 +221,18 @@ export function alertsPages(options: {
       const channel = await channelIn(scope, req);
       const body = bodyOf(req);
       await change(req, res, scope, `channel-${channel.id}`, async () => {
-        const changes = channelChange.parse({
-          // Blank keeps the saved URL, which the page never shows.
-          url: text(body.url) || undefined,
-          events: eventsOf(body),
-          notifyResolved: ticked(body.notifyResolved),
-          digest: ticked(body.digest),
-        });
-        await checkUrl(changes.url);
+        const changes = await rules.change(
+          channel,
+          channelChange.parse({
+            // Blank keeps the saved URL or addresses, which the form does not show again.
+            ...(channel.kind === 'email'
+              ? { addresses: text(body.addresses) ? addressesOf(body) : undefined }
+              : { url: text(body.url) || undefined }),
+            events: eventsOf(body),
+            notifyResolved: ticked(body.notifyResolved),
+            digest: ticked(body.digest),
+          }),
+        );
         const saved = await services.notificationChannels.update(
           scope.id,
           channel.id,

@@ -1,5 +1,5 @@
 import { alertEventNames, alertEvents, type AlertEventName } from '../../domain/alert-events.js';
-import { channelKinds, type ChannelKind } from '../../domain/webhook-messages.js';
+import { webhookKinds, type ChannelKind } from '../../domain/webhook-messages.js';
 import type { NotificationChannel } from '../../store/alerts.js';
 import { Csrf, Page, when, type Viewer } from './layout.js';
 import { keptList, keptValue, Refusal, type RefusedForm } from './refused-form.js';
@@ -9,7 +9,11 @@ export const kindLabels: Record<ChannelKind, string> = {
   webhook: 'Generic webhook (signed JSON)',
   teams: 'Microsoft Teams',
   slack: 'Slack',
+  email: 'Email',
 };
+
+/** Every kind a channel can be, in the order the form offers them. */
+const channelKinds: readonly ChannelKind[] = [...webhookKinds, 'email'];
 
 /**
  * Where a channel sends, as the pages may show it: the URL's host only, never the whole URL
@@ -129,10 +133,24 @@ function ChannelRow(props: {
           <Refusal refused={refused} />
           <form method="post" action={path}>
             <Csrf token={viewer.csrfToken} />
-            <label>
-              New URL <span class="muted">(blank: keep the current one)</span>
-              <input type="text" name="url" autocomplete="off" value={keptValue(refused, 'url')} />
-            </label>
+            {c.kind === 'email' ? (
+              <label>
+                New addresses <span class="muted">(blank: keep the current ones)</span>
+                <textarea name="addresses" rows={2}>
+                  {keptValue(refused, 'addresses')}
+                </textarea>
+              </label>
+            ) : (
+              <label>
+                New URL <span class="muted">(blank: keep the current one)</span>
+                <input
+                  type="text"
+                  name="url"
+                  autocomplete="off"
+                  value={keptValue(refused, 'url')}
+                />
+              </label>
+            )}
             <EventChoice chosen={keptList(refused, 'events', c.events)} />
             <Flags refused={refused} notifyResolved={c.notifyResolved} digest={c.digest} />
             <button type="submit">Save</button>
@@ -232,6 +250,15 @@ export function ChannelsSection(props: ChannelsSectionProps) {
               (for Teams and Slack, the incoming webhook’s; only its host is shown afterwards)
             </span>
             <input type="text" name="url" autocomplete="off" value={keptValue(add, 'url')} />
+          </label>
+          <label>
+            Email addresses{' '}
+            <span class="muted">
+              (for Email, instead of a URL: one per line or separated by commas)
+            </span>
+            <textarea name="addresses" rows={2}>
+              {keptValue(add, 'addresses')}
+            </textarea>
           </label>
           <EventChoice chosen={keptList(add, 'events', null)} />
           <Flags refused={add} notifyResolved={true} digest={false} />

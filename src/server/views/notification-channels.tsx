@@ -253,9 +253,7 @@ export function ChannelsSection(props: ChannelsSectionProps) {
           </label>
           <label>
             Email addresses{' '}
-            <span class="muted">
-              (for Email, instead of a URL: one per line or separated by commas)
-            </span>
+            <span class="muted">(for Email: one per line, or separated by commas)</span>
             <textarea name="addresses" rows={2}>
               {keptValue(add, 'addresses')}
             </textarea>

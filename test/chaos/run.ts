@@ -18,6 +18,7 @@ import { ChaosStack, partnerTenant, poll, realTimings, within } from './stack.js
 import { hostileCallbacks } from './hostile.js';
 import { PageSession } from './page-session.js';
 import { psaOutage } from './psa-outage.js';
+import { alertCrash, deliveredPayloads } from './alert-crash.js';
 import { verifyRun, type FaultWindow } from './verify.js';
 
 const customers = Number(process.env.CHAOS_CUSTOMERS ?? 500);
@@ -610,9 +611,27 @@ const scenarios: Scenario[] = [
       };
     },
   },
+  // Before the secret scan, which searches what it delivered.
+  {
+    id: '8',
+    title: 'alert survives a crash',
+    timings: 'fast',
+    run: () =>
+      alertCrash(stack, partnerId, async () => {
+        const again = await startConsent();
+        const answer = await callBack(again.callback);
+        const ended = await consentEnded(again.attemptId, 120_000);
+        return {
+          attempt: `${answer.status} ${ended.attempt.status}`.replace(/^303 /, ''),
+          run: `${ended.run.status} ${ended.run.succeeded}/${ended.run.total}`,
+        };
+      }),
+  },
   {
     id: '6',
     title: 'secret scan',
+    // Logs at debug are among those searched, also when it runs alone.
+    timings: 'production',
     run: secretScan,
   },
   {
@@ -713,6 +732,22 @@ async function secretScan(): Promise<Omit<Outcome, 'scenario'>> {
     for (const r of rows) if (r.v) pgText.push(r.v);
   }
   sources.push(['PostgreSQL', pgText.join('\n')]);
+  // What the alert scenario delivered: bodies and headers (the signature is the secret's
+  // output, not the secret; the path is the channel's URL itself), and every mail whole.
+  for (const [secret, kind] of deliveredPayloads.secrets) secrets.set(secret, kind);
+  const { requests, mails } = deliveredPayloads;
+  sources.push([
+    'delivered webhooks',
+    requests
+      .map((r) => {
+        const headers = Object.entries(r.headers).filter(
+          ([name]) => name !== 'license-sync-signature',
+        );
+        return `${JSON.stringify(headers)}\n${r.body}`;
+      })
+      .join('\n'),
+  ]);
+  sources.push(['delivered mails', mails.map((m) => m.raw).join('\n')]);
   const leaks: string[] = [];
   for (const [where, text] of sources) {
     for (const [secret, kind] of secrets) {
@@ -722,15 +757,21 @@ async function secretScan(): Promise<Omit<Outcome, 'scenario'>> {
   const kinds = new Map<string, number>();
   for (const kind of secrets.values()) kinds.set(kind, (kinds.get(kind) ?? 0) + 1);
   return {
-    did: `searched logs (${logLines.length} lines, ${debugLines} at debug), ${redisText.length / 2} Redis keys, the Bull Board API and ${columns.length} PostgreSQL text columns for ${secrets.size} secrets (${[
+    did: `searched logs (${logLines.length} lines, ${debugLines} at debug), ${redisText.length / 2} Redis keys, the Bull Board API, ${columns.length} PostgreSQL text columns (${pgText.length} values), ${requests.length} delivered webhook requests (bodies and headers but the signature) and ${mails.length} delivered mails (whole, headers and parts) for ${secrets.size} secrets (${[
       ...kinds,
     ]
       .map(([k, n]) => `${n} ${k}`)
       .join(', ')})`,
     expected:
-      'none in clear; debug logs of the API and workers among those searched; states and nonces among the secrets',
+      'none in clear; debug logs of the API and workers among those searched; states and nonces among the secrets; the alerts delivered in scenario 8 among those searched',
     seen: leaks.length === 0 ? 'none' : [...new Set(leaks)].join('; '),
-    ok: leaks.length === 0 && debugLines > 0 && states > 0 && nonces > 0,
+    ok:
+      leaks.length === 0 &&
+      debugLines > 0 &&
+      states > 0 &&
+      nonces > 0 &&
+      // Alerts delivered (scenario 8 ran): their payloads were among those searched.
+      (deliveredPayloads.secrets.size === 0 || (requests.length > 0 && mails.length > 0)),
   };
 }
 

@@ -172,9 +172,11 @@ export async function alertCrash(
     const hookBodies = hooks.map((r) => JSON.parse(r.body) as { id: string; type: string });
     const hookRaised = hookBodies.filter((b) => b.type === 'alert.raised');
     const hookResolved = hookBodies.filter((b) => b.type === 'alert.resolved');
-    const hookIds = new Set(hooks.filter((_, i) => hookBodies[i]!.type === 'alert.raised').map(
-      (r) => String(r.headers['license-sync-delivery']),
-    ));
+    const hookIds = new Set(
+      hooks
+        .filter((_, i) => hookBodies[i]!.type === 'alert.raised')
+        .map((r) => String(r.headers['license-sync-delivery'])),
+    );
     const idsMatchBody = hooks.every(
       (r, i) => r.headers['license-sync-delivery'] === hookBodies[i]!.id,
     );

@@ -18,6 +18,7 @@ import { ChaosStack, partnerTenant, poll, realTimings, within } from './stack.js
 import { hostileCallbacks } from './hostile.js';
 import { PageSession } from './page-session.js';
 import { psaOutage } from './psa-outage.js';
+import { alertCrash, deliveredPayloads } from './alert-crash.js';
 import { verifyRun, type FaultWindow } from './verify.js';
 
 const customers = Number(process.env.CHAOS_CUSTOMERS ?? 500);
@@ -610,6 +611,19 @@ const scenarios: Scenario[] = [
       };
     },
   },
+  // Before the secret scan, which searches what it delivered.
+  {
+    id: '8',
+    title: 'alert survives a crash',
+    timings: 'fast',
+    run: () =>
+      alertCrash(stack, partnerId, async () => {
+        const again = await startConsent();
+        const answer = await callBack(again.callback);
+        const ended = await consentEnded(again.attemptId, 120_000);
+        return `${answer.status} ${ended.attempt.status}`.replace(/^303 /, '');
+      }),
+  },
   {
     id: '6',
     title: 'secret scan',
@@ -713,6 +727,22 @@ async function secretScan(): Promise<Omit<Outcome, 'scenario'>> {
     for (const r of rows) if (r.v) pgText.push(r.v);
   }
   sources.push(['PostgreSQL', pgText.join('\n')]);
+  // What the alert scenario delivered: bodies and headers (the signature is the secret's
+  // output, not the secret; the path is the channel's URL itself), and every mail whole.
+  for (const [secret, kind] of deliveredPayloads.secrets) secrets.set(secret, kind);
+  const { requests, mails } = deliveredPayloads;
+  sources.push([
+    'delivered webhooks',
+    requests
+      .map((r) => {
+        const headers = Object.entries(r.headers).filter(
+          ([name]) => name !== 'license-sync-signature',
+        );
+        return `${JSON.stringify(headers)}\n${r.body}`;
+      })
+      .join('\n'),
+  ]);
+  sources.push(['delivered mails', mails.map((m) => m.raw).join('\n')]);
   const leaks: string[] = [];
   for (const [where, text] of sources) {
     for (const [secret, kind] of secrets) {
@@ -722,15 +752,21 @@ async function secretScan(): Promise<Omit<Outcome, 'scenario'>> {
   const kinds = new Map<string, number>();
   for (const kind of secrets.values()) kinds.set(kind, (kinds.get(kind) ?? 0) + 1);
   return {
-    did: `searched logs (${logLines.length} lines, ${debugLines} at debug), ${redisText.length / 2} Redis keys, the Bull Board API and ${columns.length} PostgreSQL text columns for ${secrets.size} secrets (${[
+    did: `searched logs (${logLines.length} lines, ${debugLines} at debug), ${redisText.length / 2} Redis keys, the Bull Board API, ${columns.length} PostgreSQL text columns (${pgText.length} values), ${requests.length} delivered webhook requests (bodies and headers but the signature) and ${mails.length} delivered mails (whole, headers and parts) for ${secrets.size} secrets (${[
       ...kinds,
     ]
       .map(([k, n]) => `${n} ${k}`)
       .join(', ')})`,
     expected:
-      'none in clear; debug logs of the API and workers among those searched; states and nonces among the secrets',
+      'none in clear; debug logs of the API and workers among those searched; states and nonces among the secrets; the alerts delivered in scenario 8 among those searched',
     seen: leaks.length === 0 ? 'none' : [...new Set(leaks)].join('; '),
-    ok: leaks.length === 0 && debugLines > 0 && states > 0 && nonces > 0,
+    ok:
+      leaks.length === 0 &&
+      debugLines > 0 &&
+      states > 0 &&
+      nonces > 0 &&
+      // Alerts delivered (scenario 8 ran): their payloads were among those searched.
+      (deliveredPayloads.secrets.size === 0 || (requests.length > 0 && mails.length > 0)),
   };
 }
 
@@ -831,13 +867,14 @@ const lines = [
   'the reads the emulator saw per customer (a customer read twice fails the scenario unless a',
   'fault cut its first job short).',
   '',
-  'Scenarios 1–5b and 7 use short timings so faults come back within seconds: crashed jobs after 2 s',
+  'Scenarios 1–5b, 7 and 8 use short timings so faults come back within seconds: crashed jobs after 2 s',
   '(`JOB_LOCK_SECONDS`), the reconciler every 2 s, Microsoft calls time out after 2 s, logs at',
   "info. Scenarios 3b–3g and 6 use production's: a 30 s lock, 30 s timeouts, the reconciler",
   'every minute, and logs at debug, which the secret scan reads too.',
   '',
   "Scenario 7 brings the partner's Autotask down in two ways: its emulator's server stopped",
   '(connections refused), then every request answered 503 or held past the 2 s timeout.',
+  'Scenario 8 runs before 6, whose scan searches the webhooks and mails it delivered.',
   '',
   '| Scenario | Done | Expected | Seen | |',
   '|---|---|---|---|---|',

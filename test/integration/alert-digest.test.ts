@@ -1,11 +1,11 @@
 import { createHmac } from 'node:crypto';
 import { expect } from 'chai';
-import { eq } from 'drizzle-orm';
+import { eq, inArray } from 'drizzle-orm';
 import { startMailSink, type MailSink } from '../../emulator/mail-sink.js';
 import type { AlertEvent } from '../../src/domain/alert-events.js';
 import { jobIds } from '../../src/queue/catalog.js';
 import { enqueueAlertDeliveries } from '../../src/services/alert-delivery.js';
-import { sendAlertDigests } from '../../src/services/alert-digest.js';
+import { latestDigestTime, sendAlertDigests } from '../../src/services/alert-digest.js';
 import { raiseAlert } from '../../src/store/alerts.js';
 import { alertDeliveries, alerts } from '../../src/store/schema.js';
 import { publicUrl, startHarness, type Harness } from '../support/harness.js';
@@ -141,5 +141,52 @@ describe('alert digest: a digest channel hears warnings once a day, critical ale
     expect(mail!.html).to.include(`<a href="${publicUrl}/partners/${partnerId}/delegated-admin">`);
     expect(await runDigest(h)).to.deep.equal({ sent: 0, failed: 0, retry: 0 });
     expect(sink.received()).to.have.length(1);
+  });
+
+  it('a missed digest run (Redis lost its schedule): the reconciler queues it, once, and it sends', async () => {
+    receiver = await startWebhookReceiver();
+    // An hour far from now: the reconciler's grace after the digest hour never applies.
+    h = await startHarness(undefined, {
+      ALLOW_PRIVATE_WEBHOOKS: 'true',
+      ALERT_DIGEST_HOUR_UTC: String((new Date().getUTCHours() + 12) % 24),
+    });
+    const partnerId = (
+      (await h.api('post', '/partners', { name: 'Missed Digest' })).body as { id: string }
+    ).id;
+    const added = await h.api('post', `/partners/${partnerId}/notification-channels`, {
+      kind: 'slack',
+      url: receiver.url('/slack'),
+      digest: true,
+    });
+    expect(added.status, added.text).to.equal(201);
+    const ids = [
+      ...(await raise(h, expiring(partnerId, '2030-03-10'))),
+      ...(await raise(h, expiring(partnerId, '2030-03-20'))),
+    ];
+    // Raised two days ago: the last digest time passed without a run.
+    await h.runtime.store.db
+      .update(alertDeliveries)
+      .set({ queuedAt: new Date(Date.now() - 2 * 86_400_000) })
+      .where(inArray(alertDeliveries.id, ids));
+    const reconcile = async () => {
+      const job = await h!.runtime.queues.enqueue(
+        'reconcile',
+        {},
+        { jobId: `reconcile-${Date.now()}` },
+      );
+      return h!.finished('maintenance', job.id!);
+    };
+    expect((await reconcile()).overdueDigest).to.equal(true);
+    const { day } = latestDigestTime(new Date(), h.runtime.config.queues.alertDigestHourUtc);
+    expect(await h.finished('alerts', jobIds.sendAlertDigests(day))).to.deep.equal({
+      sent: 1,
+      failed: 0,
+      retry: 0,
+    });
+    const [slack] = receiver.received('/slack');
+    expect(receiver.received('/slack')).to.have.length(1);
+    expect(slack!.body).to.include('2 alerts');
+    expect((await reconcile()).overdueDigest).to.equal(false);
+    expect(receiver.received('/slack')).to.have.length(1);
   });
 });

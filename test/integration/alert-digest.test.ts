@@ -189,4 +189,38 @@ describe('alert digest: a digest channel hears warnings once a day, critical ale
     expect((await reconcile()).overdueDigest).to.equal(false);
     expect(receiver.received('/slack')).to.have.length(1);
   });
+
+  it('a receiver answering 503 keeps the deliveries pending and the job failing; the retry sends them once; a 410 breaks the channel', async () => {
+    const answers = [503, 200, 410];
+    receiver = await startWebhookReceiver((n) => ({ status: answers[n] ?? 200 }));
+    h = await startHarness(undefined, { ALLOW_PRIVATE_WEBHOOKS: 'true' });
+    const partnerId = (
+      (await h.api('post', '/partners', { name: 'Retried Digest' })).body as { id: string }
+    ).id;
+    const added = await h.api('post', `/partners/${partnerId}/notification-channels`, {
+      kind: 'teams',
+      url: receiver.url('/teams'),
+      digest: true,
+    });
+    expect(added.status, added.text).to.equal(201);
+    await raise(h, expiring(partnerId, '2030-04-10'));
+    let error: unknown;
+    await runDigest(h).catch((e: unknown) => (error = e));
+    expect(String(error)).to.include('The receiver answered 503');
+    expect(await statusesOf(h, partnerId)).to.deep.equal(['pending']);
+    expect(await runDigest(h)).to.deep.equal({ sent: 1, failed: 0, retry: 0 });
+    expect(await statusesOf(h, partnerId)).to.deep.equal(['sent']);
+    const [, sent] = receiver.received('/teams');
+    expect(receiver.received('/teams')).to.have.length(2);
+    expect(sent!.body).to.include('The custom-license token expires on 2030-04-10');
+
+    await raise(h, expiring(partnerId, '2030-04-20'));
+    expect(await runDigest(h)).to.deep.equal({ sent: 0, failed: 1, retry: 0 });
+    expect((await statusesOf(h, partnerId)).sort()).to.deep.equal(['failed', 'sent']);
+    const channel = await h.runtime.services.notificationChannels.get(
+      partnerId,
+      (added.body as { id: string }).id,
+    );
+    expect(channel!.brokenReason).to.include('410');
+  });
 });

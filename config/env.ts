@@ -282,6 +282,18 @@ export const envVariables = {
       .refine((n) => n > 0 && 60 % n === 0, 'expected a divisor of 60 (1, 2, 3, 5, ..., 30, 60)')
       .default(60),
   ),
+  ALERT_DIGEST_HOUR_UTC: variable(
+    {
+      meaning:
+        'The hour (UTC, 0-23) at which channels with the daily digest on receive the alerts collected since the last one.',
+    },
+    z.coerce
+      .number({ message: 'expected an hour' })
+      .int('expected a whole hour')
+      .min(0, 'expected an hour from 0 to 23')
+      .max(23, 'expected an hour from 0 to 23')
+      .default(7),
+  ),
   JOB_LOCK_SECONDS: variable(
     {
       meaning:

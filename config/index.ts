@@ -22,6 +22,8 @@ export interface QueueTuning {
    * after one to two of these. JOB_LOCK_SECONDS
    */
   jobLockSeconds: number;
+  /** The hour (UTC) the daily alert digest is sent. ALERT_DIGEST_HOUR_UTC */
+  alertDigestHourUtc: number;
 }
 
 function queueTuningOf(env: Env): QueueTuning {
@@ -30,6 +32,7 @@ function queueTuningOf(env: Env): QueueTuning {
     refreshGlobalConcurrency: env.REFRESH_GLOBAL_CONCURRENCY,
     reconcileIntervalSeconds: env.RECONCILE_INTERVAL_SECONDS,
     jobLockSeconds: env.JOB_LOCK_SECONDS,
+    alertDigestHourUtc: env.ALERT_DIGEST_HOUR_UTC,
   };
 }
 

@@ -1,6 +1,7 @@
 import { jobIds, type JobName } from '../src/queue/catalog.js';
 import { enqueuePendingTenants } from '../src/queue/refresh-work.js';
 import { enqueueAlertDeliveries } from '../src/services/alert-delivery.js';
+import { latestDigestTime } from '../src/services/alert-digest.js';
 import { enqueueApply, queueRunReconciliations } from '../src/services/billing-reconciliation.js';
 import type { JobContext } from '../src/queue/worker-pool.js';
 import type { JobDeps } from './deps.js';
@@ -26,6 +27,8 @@ export interface ReconcileSummary {
   alertDeliveries: number;
   /** Pending alert deliveries failed because their job had failed without an outcome. */
   abandonedAlertDeliveries: number;
+  /** Whether an overdue daily digest was queued (its scheduled run was missed or lost). */
+  overdueDigest: boolean;
 }
 
 /** What the alert history says of a delivery whose job failed without recording an outcome. */
@@ -55,6 +58,22 @@ async function requeueAlertDeliveries(
     abandoned += 1;
   }
   return { requeued: missing.length, abandoned };
+}
+
+/** After the digest hour, the scheduled run has this long before the reconciler queues one. */
+const digestGraceMs = 10 * 60_000;
+
+/**
+ * Queues the digest job when deliveries wait that the last digest time should have sent (its
+ * scheduled run was lost with Redis, or missed while no worker ran). Once per digest day; a
+ * run that finds nothing pending sends nothing.
+ */
+async function queueOverdueDigest(deps: JobDeps, now = new Date()): Promise<boolean> {
+  const { at, day } = latestDigestTime(now, deps.config.queues.alertDigestHourUtc);
+  if (now.getTime() - at.getTime() < digestGraceMs) return false;
+  if (!(await deps.alerts.digestOverdue(at))) return false;
+  await deps.queues.enqueue('sendAlertDigests', {}, { jobId: jobIds.sendAlertDigests(day) });
+  return true;
 }
 
 /** A received consent younger than this may still be on its way into the queue. */
@@ -119,6 +138,7 @@ export async function reconcile(
   const toApply = await deps.psaSync.companiesToApply();
   for (const { partnerId, companyId } of toApply) await enqueueApply(deps, partnerId, companyId);
   const deliveries = await requeueAlertDeliveries(deps);
+  const overdueDigest = await queueOverdueDigest(deps);
   const summary = {
     schedules,
     exchanges,
@@ -130,6 +150,7 @@ export async function reconcile(
     billingApplies: toApply.length,
     alertDeliveries: deliveries.requeued,
     abandonedAlertDeliveries: deliveries.abandoned,
+    overdueDigest,
   };
   ctx.log.debug(summary, 'reconciled');
   return summary;

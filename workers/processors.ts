@@ -2,6 +2,7 @@ import { consentApps, refreshAccess } from '../jobs/access.js';
 import { applyCompanyBilling, reconcileBilling, reconcileCompanyBilling } from '../jobs/billing.js';
 import type { JobDeps } from '../jobs/deps.js';
 import { deliverAlert } from '../jobs/deliver-alert.js';
+import { sendAlertDigests } from '../jobs/send-alert-digests.js';
 import { exchangeConsentCode } from '../jobs/exchange-consent-code.js';
 import { reconcile } from '../jobs/reconcile.js';
 import { refreshCustomer } from '../jobs/refresh-customer.js';
@@ -31,4 +32,5 @@ export const processors: ProcessorTable<JobDeps> = {
   reconcileCompanyBilling,
   applyCompanyBilling,
   deliverAlert,
+  sendAlertDigests,
 };

@@ -204,6 +204,19 @@ export const jobCatalog = {
     maxBackoffMs: 30 * 60_000,
   }),
   /**
+   * Sends each channel with the daily digest on one message with the alerts raised and
+   * resolved since its last digest, at ALERT_DIGEST_HOUR_UTC; the reconciler queues it again
+   * when a digest is overdue. Safe to run at any time: sent deliveries are not sent again.
+   */
+  sendAlertDigests: defineJob({
+    queue: 'alerts',
+    payload: z.object({}).strict(),
+    attempts: 8,
+    backoffMs: 60_000,
+    maxBackoffMs: 30 * 60_000,
+    schedule: ({ alertDigestHourUtc }) => `0 0 ${alertDigestHourUtc} * * *`,
+  }),
+  /**
    * Seals again with the first key of ENCRYPTION_KEYS every value an older key sealed. Queued
    * at worker start-up when such values exist; `npm run keys -- reseal` does the same at once.
    */
@@ -251,6 +264,8 @@ export const jobIds = {
   applyCompanyBilling: (companyId: string, key: string) => `apply-billing-${companyId}-${key}`,
   /** One job per outbox row: queued after the commit, and again by the reconciler. */
   deliverAlert: (deliveryId: string) => `alert-delivery-${deliveryId}`,
+  /** The reconciler's run of an overdue digest: once per digest day. */
+  sendAlertDigests: (day: string) => `alert-digests-${day}`,
   /** A retry of a failed tenant: the failed job keeps its id, so each retry round gets one. */
   retryCustomer: (runId: string, tenant: string, attempts: number) =>
     `refresh-${runId}-${tenant}-retry${attempts}`,

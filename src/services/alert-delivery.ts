@@ -18,14 +18,14 @@ import { sendMail, type MailOutcome } from './email-sender.js';
 import { postWebhook, type PostOutcome, type WebhookPolicy } from './webhook-sender.js';
 
 /** The configuration sending reads: the URL rules, the mail server, the origin links point at. */
-type SendConfig = Pick<Config, 'nodeEnv' | 'allowPrivateWebhooks' | 'publicUrl' | 'smtp'>;
+export type SendConfig = Pick<Config, 'nodeEnv' | 'allowPrivateWebhooks' | 'publicUrl' | 'smtp'>;
 
 /** Why email cannot be sent: no mail server is configured. */
 export const noSmtpReason =
   'Email is not configured: set SMTP_URL (and SMTP_FROM) to the mail server and restart.';
 
 /** A receiver that does not answer within this many ms is retried. Default: 10 s */
-const sendTimeoutMs = 10_000;
+export const sendTimeoutMs = 10_000;
 /** The longest Retry-After honoured; a longer one waits this long. Default: 1 hour */
 const maxRetryAfterMs = 3_600_000;
 
@@ -68,14 +68,14 @@ export async function queueRunAlerts(
  * What one send came to, in the words stored on the delivery and the channel: refused breaks
  * the channel, failed ends the delivery alone (the service's setup, not the channel, is wrong).
  */
-type SendVerdict =
+export type SendVerdict =
   | { verdict: 'sent' }
   | { verdict: 'retry'; error: string; afterMs?: number }
   | { verdict: 'refused'; error: string }
   | { verdict: 'failed'; error: string };
 
 /** 2xx sent; 429, 5xx and no answer retried; any other answer refused for good. */
-function verdictOf(outcome: PostOutcome): SendVerdict {
+export function verdictOf(outcome: PostOutcome): SendVerdict {
   if (!outcome.answered) {
     return outcome.refused
       ? { verdict: 'refused', error: outcome.message }
@@ -96,7 +96,7 @@ function verdictOf(outcome: PostOutcome): SendVerdict {
 }
 
 /** Signs a generic webhook's body; the chat formats carry their credential in the URL. */
-function headersFor(
+export function headersFor(
   target: ChannelTarget,
   deliveryId: string,
   body: string,
@@ -111,7 +111,7 @@ function headersFor(
 }
 
 /** Sent (some recipients may be refused), 4xx and no answer retried, 5xx refused. */
-function mailVerdictOf(outcome: MailOutcome): SendVerdict {
+export function mailVerdictOf(outcome: MailOutcome): SendVerdict {
   if (outcome.sent) return { verdict: 'sent' };
   return outcome.permanent
     ? { verdict: 'refused', error: outcome.message }
@@ -178,6 +178,8 @@ export async function deliverAlert(
   if (!row || row.delivery.status !== 'pending')
     return { skipped: row?.delivery.status ?? 'missing' };
   const { delivery, alert, channel } = row;
+  // The daily digest sends it (src/services/alert-digest.ts); it stays pending until then.
+  if (channel.digest && alert.severity !== 'critical') return { skipped: 'digest' };
   if (channel.brokenAt) {
     const failed = `Not sent: the channel is broken (${channel.brokenReason ?? 'refused earlier'}).`;
     await deps.alerts.finish(deliveryId, { failed });

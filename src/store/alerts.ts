@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, inArray, isNull, or, sql } from 'drizzle-orm';
+import { and, asc, desc, eq, inArray, isNull, lt, ne, not, or, sql } from 'drizzle-orm';
 import { describeAlert, type AlertEvent } from '../domain/alert-events.js';
 import type { Database } from './database.js';
 import { alertDeliveries, alerts, notificationChannels } from './schema.js';
@@ -10,6 +10,12 @@ export type NotificationChannel = typeof notificationChannels.$inferSelect;
 /** The channels that receive a partner's alerts: its own and the operators' global ones. */
 const channelsOf = (partnerId: string) =>
   or(eq(notificationChannels.partnerId, partnerId), isNull(notificationChannels.partnerId));
+
+/**
+ * A delivery the daily digest sends rather than its own job: the channel collects alerts into a
+ * digest, and the alert is not critical (a critical one goes at once whatever the channel).
+ */
+const heldForDigest = and(eq(notificationChannels.digest, true), ne(alerts.severity, 'critical'));
 
 /**
  * Opens an alert and writes its outbox rows, one per channel that takes the event, inside the
@@ -90,6 +96,15 @@ export interface DeliveryToSend {
   channel: NotificationChannel;
 }
 
+/** One delivery a digest covers, with its alert. */
+export interface DigestItem {
+  delivery: AlertDelivery;
+  alert: Alert;
+}
+
+/** What a digest's send came to: sent, failed for good, or to be tried again (stays pending). */
+export type DigestOutcome = 'sent' | { failed: string } | { retry: string };
+
 /** Alerts and their outbox. */
 export class AlertStore {
   constructor(private readonly db: Database) {}
@@ -131,25 +146,118 @@ export class AlertStore {
       .where(and(eq(alertDeliveries.id, id), eq(alertDeliveries.status, 'pending')));
   }
 
-  /** Pending deliveries, oldest first: the reconciler's to check. Default limit: 1,000 */
+  /**
+   * Pending deliveries sent one by one, oldest first: the reconciler's to check. Those a digest
+   * collects wait for it. Default limit: 1,000
+   */
   async pendingDeliveries(limit = 1000): Promise<string[]> {
     const rows = await this.db
       .select({ id: alertDeliveries.id })
       .from(alertDeliveries)
-      .where(eq(alertDeliveries.status, 'pending'))
+      .innerJoin(alerts, eq(alerts.id, alertDeliveries.alertId))
+      .innerJoin(notificationChannels, eq(notificationChannels.id, alertDeliveries.channelId))
+      .where(and(eq(alertDeliveries.status, 'pending'), not(heldForDigest!)))
       .orderBy(asc(alertDeliveries.queuedAt))
       .limit(limit);
     return rows.map((r) => r.id);
   }
 
-  /** A partner's pending deliveries: those a completed run's transaction may have written. */
+  /** A partner's pending deliveries sent one by one: those a completed run may have written. */
   async pendingDeliveriesOf(partnerId: string): Promise<string[]> {
     const rows = await this.db
       .select({ id: alertDeliveries.id })
       .from(alertDeliveries)
       .innerJoin(alerts, eq(alerts.id, alertDeliveries.alertId))
-      .where(and(eq(alerts.partnerId, partnerId), eq(alertDeliveries.status, 'pending')));
+      .innerJoin(notificationChannels, eq(notificationChannels.id, alertDeliveries.channelId))
+      .where(
+        and(
+          eq(alerts.partnerId, partnerId),
+          eq(alertDeliveries.status, 'pending'),
+          not(heldForDigest!),
+        ),
+      );
     return rows.map((r) => r.id);
+  }
+
+  /** Whether a digest delivery waits that was queued before `before`: a digest is overdue. */
+  async digestOverdue(before: Date): Promise<boolean> {
+    const [row] = await this.db
+      .select({ id: alertDeliveries.id })
+      .from(alertDeliveries)
+      .innerJoin(alerts, eq(alerts.id, alertDeliveries.alertId))
+      .innerJoin(notificationChannels, eq(notificationChannels.id, alertDeliveries.channelId))
+      .where(
+        and(
+          eq(alertDeliveries.status, 'pending'),
+          heldForDigest,
+          lt(alertDeliveries.queuedAt, before),
+        ),
+      )
+      .limit(1);
+    return row !== undefined;
+  }
+
+  /** The channels with deliveries waiting for a digest. */
+  async digestChannels(): Promise<NotificationChannel[]> {
+    const waiting = this.db
+      .selectDistinct({ id: alertDeliveries.channelId })
+      .from(alertDeliveries)
+      .innerJoin(alerts, eq(alerts.id, alertDeliveries.alertId))
+      .innerJoin(notificationChannels, eq(notificationChannels.id, alertDeliveries.channelId))
+      .where(and(eq(alertDeliveries.status, 'pending'), heldForDigest));
+    return this.db
+      .select()
+      .from(notificationChannels)
+      .where(inArray(notificationChannels.id, waiting))
+      .orderBy(asc(notificationChannels.createdAt));
+  }
+
+  /**
+   * Sends one channel's digest: locks its waiting deliveries (a concurrent run skips them and
+   * finds none), hands them to `send`, and records its outcome on all of them in the same
+   * transaction. A crash before the commit leaves them pending for the next run.
+   */
+  async withDigest<T>(
+    channelId: string,
+    send: (items: DigestItem[]) => Promise<{ result: T; outcome: DigestOutcome }>,
+  ): Promise<T | undefined> {
+    return this.db.transaction(async (tx) => {
+      const items = await tx
+        .select({ delivery: alertDeliveries, alert: alerts })
+        .from(alertDeliveries)
+        .innerJoin(alerts, eq(alerts.id, alertDeliveries.alertId))
+        .innerJoin(notificationChannels, eq(notificationChannels.id, alertDeliveries.channelId))
+        .where(
+          and(
+            eq(alertDeliveries.channelId, channelId),
+            eq(alertDeliveries.status, 'pending'),
+            heldForDigest,
+          ),
+        )
+        .orderBy(asc(alertDeliveries.queuedAt), asc(alertDeliveries.id))
+        .for('update', { of: alertDeliveries, skipLocked: true });
+      if (items.length === 0) return undefined;
+      const { result, outcome } = await send(items);
+      const now = new Date();
+      await tx
+        .update(alertDeliveries)
+        .set({
+          attempts: sql`${alertDeliveries.attempts} + 1`,
+          lastAttemptAt: now,
+          ...(outcome === 'sent'
+            ? { status: 'sent' as const, sentAt: now, lastError: null }
+            : 'failed' in outcome
+              ? { status: 'failed' as const, lastError: outcome.failed }
+              : { lastError: outcome.retry }),
+        })
+        .where(
+          inArray(
+            alertDeliveries.id,
+            items.map((i) => i.delivery.id),
+          ),
+        );
+      return result;
+    });
   }
 
   /** A partner's alerts, newest first, each with its deliveries. */

@@ -77,6 +77,12 @@ describe('queue layer', function () {
       'reconcile',
       'refreshAllPartners',
       'validateCustomLicenseTokens',
+      'sendAlertDigests',
+    ]);
+    // The digest on the alerts queue, so its sends never hold up the reconciler.
+    const digest = await queues.get('alerts').getJobSchedulers();
+    expect(digest.map((s) => [s.key, s.pattern, s.tz])).to.deep.equal([
+      ['sendAlertDigests', '0 0 7 * * *', 'UTC'],
     ]);
     const schedulers = await queues.get('maintenance').getJobSchedulers();
     expect(schedulers.map((s) => [s.key, s.pattern, s.tz])).to.have.deep.members([

@@ -32,6 +32,7 @@ describe('configuration documentation', () => {
       refreshGlobalConcurrency: envDefaults.REFRESH_GLOBAL_CONCURRENCY,
       reconcileIntervalSeconds: envDefaults.RECONCILE_INTERVAL_SECONDS,
       jobLockSeconds: envDefaults.JOB_LOCK_SECONDS,
+      alertDigestHourUtc: envDefaults.ALERT_DIGEST_HOUR_UTC,
     });
   });
 

@@ -65,6 +65,7 @@ describe('config', () => {
       refreshGlobalConcurrency: 12,
       reconcileIntervalSeconds: 15,
       jobLockSeconds: 30,
+      alertDigestHourUtc: 7,
     });
     const error = problemsOf(
       testEnv({ RECONCILE_INTERVAL_SECONDS: '7', REFRESH_CONCURRENCY: '0', JOB_LOCK_SECONDS: 'x' }),

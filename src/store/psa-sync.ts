@@ -10,8 +10,10 @@ import {
   notInArray,
   sql,
 } from 'drizzle-orm';
+import { alertKeys } from '../domain/alert-events.js';
 import type { PlannedChange, ProrationPolicy, ReconciliationRow } from '../domain/billing.js';
 import type { PsaKind } from '../psa/client.js';
+import { raiseAlert, resolveAlert } from './alerts.js';
 import { recordAudit } from './audit.js';
 import type { Database } from './database.js';
 import { recordSeatChanges } from './seat-history.js';
@@ -359,15 +361,35 @@ export class PsaSyncStore {
             isNotNull(r.difference),
           ),
         );
+      // A write the PSA took: the billing sync works again.
+      await resolveAlert(tx, change.partnerId, alertKeys.billingSyncFailed);
       return entry!;
     });
   }
 
-  async failed(changeId: string, error: string): Promise<void> {
-    await this.db
-      .update(psaSyncChanges)
-      .set({ status: 'failed', error, updatedAt: sql`now()` })
-      .where(eq(psaSyncChanges.id, changeId));
+  /**
+   * The PSA refused a change: it ends failed with the PSA's words, and the billing-sync-failed
+   * alert is raised with them in the same transaction. Answers the deliveries to queue.
+   */
+  async failed(changeId: string, error: string): Promise<string[]> {
+    return this.db.transaction(async (tx) => {
+      const [change] = await tx
+        .update(psaSyncChanges)
+        .set({ status: 'failed', error, updatedAt: sql`now()` })
+        .where(eq(psaSyncChanges.id, changeId))
+        .returning({
+          partnerId: psaSyncChanges.partnerId,
+          productName: psaSyncChanges.productName,
+        });
+      if (!change) return [];
+      return raiseAlert(tx, {
+        event: 'billingSyncFailed',
+        partnerId: change.partnerId,
+        details: {
+          reason: `The PSA refused the change to ${change.productName}: ${error}`.slice(0, 500),
+        },
+      });
+    });
   }
 
   /**

@@ -83,7 +83,7 @@ for (const kind of ['connectwise'] as const) {
       const hook = await h.api('post', `/partners/${partnerId}/notification-channels`, {
         kind: 'webhook',
         url: receiver.url('/hook'),
-        events: ['billingSyncFailed'],
+        events: ['billingSyncFailed', 'unmappedProducts'],
       });
       expect(hook.status, hook.text).to.equal(201);
       await h.grant(partnerId, 'admin@first.example');
@@ -134,6 +134,19 @@ for (const kind of ['connectwise'] as const) {
       const change = plan.changes.find((c) => c.status === 'planned');
       expect(change, JSON.stringify(plan)).to.not.equal(undefined);
       return change!;
+    }
+
+    /** Reconciles through the API, to the company's rows saved. */
+    async function reconcileOnly(): Promise<void> {
+      const started = await h.api('post', `/partners/${partnerId}/reconciliation`);
+      const jobId = (started.body as { jobId: string }).jobId;
+      await within(30_000, 'the reconciliation', h.finished('billing', jobId));
+      const [link] = await h.runtime.services.psaConnections.links(partnerId);
+      await within(
+        60_000,
+        'the company reconciliation',
+        h.finished('billing', jobIds.reconcileCompanyBilling(link!.companyId, jobId)),
+      );
     }
 
     /** Approves every planned change and resolves when the company's apply job completed. */
@@ -195,6 +208,35 @@ for (const kind of ['connectwise'] as const) {
       expect(messages().map((m) => m.what)).to.deep.equal([
         'alert.raised billingSyncFailed',
         'alert.resolved billingSyncFailed',
+      ]);
+    });
+
+    it('a product with seats left unmapped raises unmapped-products once; mapping it again resolves it', async () => {
+      const mappings = (
+        (await h.api('get', `/partners/${partnerId}/psa/product-mappings`)).body as {
+          mappings: { id: string }[];
+        }
+      ).mappings;
+      for (const m of mappings)
+        await h.api('delete', `/partners/${partnerId}/psa/product-mappings/${m.id}`);
+      await reconcileOnly();
+      await reconcileOnly();
+      await receiver.waitFor('/hook', 3, 20_000);
+      expect(messages().map((m) => m.what)[2]).to.equal('alert.raised unmappedProducts');
+      expect(messages()[2]!.summary).to.match(/^1 product with seats/);
+      const mapped = await h.api('post', `/partners/${partnerId}/psa/product-mappings`, {
+        source: { kind: 'sku', skuId: spb },
+        psaProductId: psa.id('product', 101),
+        countBasis: 'purchased',
+      });
+      expect(mapped.status, mapped.text).to.equal(201);
+      await reconcileOnly();
+      await receiver.waitFor('/hook', 4, 20_000);
+      expect(messages().map((m) => m.what)).to.deep.equal([
+        'alert.raised billingSyncFailed',
+        'alert.resolved billingSyncFailed',
+        'alert.raised unmappedProducts',
+        'alert.resolved unmappedProducts',
       ]);
     });
   });

@@ -137,6 +137,11 @@ export async function reconcile(
   const billingReconciliations = await queueRunReconciliations(deps);
   const toApply = await deps.psaSync.companiesToApply();
   for (const { partnerId, companyId } of toApply) await enqueueApply(deps, partnerId, companyId);
+  // Time-based alerts: the key (the expiry date) makes each one raised once.
+  await enqueueAlertDeliveries(
+    deps.queues,
+    await deps.customLicenses.keepExpiringAlerts(new Date()),
+  );
   const deliveries = await requeueAlertDeliveries(deps);
   const overdueDigest = await queueOverdueDigest(deps);
   const summary = {

@@ -44,6 +44,7 @@ export const alertKeys = {
   consentNeeded: 'consent-needed',
   customLicenseTokenInvalid: 'custom-license-token-invalid',
   runFailures: 'run-failures',
+  billingSyncFailed: 'billing-sync-failed',
 } as const;
 
 export const alertEvents = {
@@ -174,7 +175,7 @@ export const alertEvents = {
     about: 'The billing sync with the PSA failed.',
     severity: 'critical',
     details: z.object({ reason }).strict(),
-    key: () => 'billing-sync-failed',
+    key: () => alertKeys.billingSyncFailed,
     title: () => 'The billing sync with the PSA failed',
     summary: (d) => `${d.reason} The PSA's billing is not being checked until this is fixed.`,
     page: '/billing/setup',

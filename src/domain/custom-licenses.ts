@@ -98,6 +98,10 @@ const inactivityLimitDays = 90;
 const expiryWarningDays = 14;
 const dayMs = 24 * 3600 * 1000;
 
+/** When a refresh token last redeemed at `lastUsedAt` stops working: 90 days without use. */
+export const tokenExpiresAt = (lastUsedAt: Date) =>
+  new Date(lastUsedAt.getTime() + inactivityLimitDays * dayMs);
+
 /** A token not valid, or about to stop being: why, and what the partner should do. */
 interface FlaggedTokenState<Status extends string> {
   status: Status;
@@ -142,7 +146,7 @@ export function customLicenseTokenState(
     return { status: 'invalid', reason, nextAction: generate };
   }
   if (token.lastUsedAt) {
-    const expiresAt = new Date(token.lastUsedAt.getTime() + inactivityLimitDays * dayMs);
+    const expiresAt = tokenExpiresAt(token.lastUsedAt);
     if (expiresAt <= now) {
       return {
         status: 'invalid',

@@ -9,6 +9,7 @@ import { partnerCenterScope } from '../microsoft/identity.js';
 import { isOutage } from '../queue/worker-pool.js';
 import type { AccessActionOutcome } from '../store/schema.js';
 import { consentPartition, recordAppConsent } from './access.js';
+import { enqueueAlertDeliveries } from './alert-delivery.js';
 
 // The fixes of GDAP access the product makes itself, each audited in access_actions: the app's
 // consent in customer tenants (through Partner Center), and a relationship's auto-extend.
@@ -171,7 +172,7 @@ async function followRelationship(
     r.id === relationshipId ? { ...r, autoExtendDuration } : r,
   );
   const definitions = await deps.customLicenses.definitions(partnerId);
-  await deps.access.saveRelationships(
+  const deliveries = await deps.access.saveRelationships(
     partnerId,
     customerTenantId,
     relationships,
@@ -182,4 +183,5 @@ async function followRelationship(
       now: new Date(),
     }),
   );
+  await enqueueAlertDeliveries(deps.queues, deliveries);
 }

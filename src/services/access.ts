@@ -19,6 +19,7 @@ import { partnerCenterScope } from '../microsoft/identity.js';
 import type { PartnerCenterCustomer } from '../microsoft/partner-center.js';
 import { groupsOfSignedInUser } from '../microsoft/partner-roles.js';
 import { ProgrammingError } from '../programming-error.js';
+import { enqueueAlertDeliveries } from './alert-delivery.js';
 import { isOutage } from '../queue/worker-pool.js';
 import type { CachePartition } from '../store/token-cache.js';
 import type { DelegatedAdmin } from '../store/partners.js';
@@ -132,7 +133,7 @@ async function readAccess(
   const appConsent = new Map(known.map((k) => [k.customerTenantId, k.appConsent]));
   const needs = featuresUsedBy(definitions.map((d) => d.kind));
   const now = new Date();
-  await deps.access.saveRead(
+  const deliveries = await deps.access.saveRead(
     partnerId,
     [...names].map(([tenant, name]) => {
       const own = byCustomer.get(tenant) ?? [];
@@ -149,6 +150,7 @@ async function readAccess(
       };
     }),
   );
+  await enqueueAlertDeliveries(deps.queues, deliveries);
   return { customers: names.size };
 }
 
@@ -223,13 +225,19 @@ export async function recordAppConsent(
   if (row?.appConsent === (consented ? 'consented' : 'not_consented')) return;
   if (!row?.checkedAt) {
     // Relationships never read: only a refusal is worth a row; a consent forgets one.
-    if (consented) await deps.access.forget(partnerId, customerTenantId);
-    else
-      await deps.access.saveAppConsent(partnerId, customerTenantId, false, appNotConsentedAccess());
+    const deliveries = consented
+      ? await deps.access.forget(partnerId, customerTenantId)
+      : await deps.access.saveAppConsent(
+          partnerId,
+          customerTenantId,
+          false,
+          appNotConsentedAccess(),
+        );
+    await enqueueAlertDeliveries(deps.queues, deliveries);
     return;
   }
   const definitions = await deps.customLicenses.definitions(partnerId);
-  await deps.access.saveAppConsent(
+  const deliveries = await deps.access.saveAppConsent(
     partnerId,
     customerTenantId,
     consented,
@@ -240,4 +248,5 @@ export async function recordAppConsent(
       now: new Date(),
     }),
   );
+  await enqueueAlertDeliveries(deps.queues, deliveries);
 }

@@ -16,6 +16,7 @@ import type { RefreshRunStore } from '../store/refresh-runs.js';
 import type { JobQueues } from '../queue/job-queues.js';
 import { deduplicationKeys, jobIds } from '../queue/catalog.js';
 import { psaClientFor, type PsaDeps } from './psa-connections.js';
+import { enqueueAlertDeliveries } from './alert-delivery.js';
 
 export interface ReconciliationDeps extends PsaDeps {
   partners: PartnerStore;
@@ -124,7 +125,10 @@ export async function reconcileCompanyBilling(
     lines,
     productName: (skuId) => names.get(skuId),
   });
-  await deps.psaSync.saveReconciliation(partnerId, companyId, rows, lines !== null);
+  await enqueueAlertDeliveries(
+    deps.queues,
+    await deps.psaSync.saveReconciliation(partnerId, companyId, rows, lines !== null),
+  );
   const summary: CompanyReconciliation = {
     rows: rows.length,
     differences: rows.filter((r) => r.difference).length,

@@ -1,6 +1,9 @@
 import { PsaError } from '../psa/errors.js';
 import type { JobContext } from '../queue/worker-pool.js';
+import type { AlertStore } from '../store/alerts.js';
+import type { JobQueues } from '../queue/job-queues.js';
 import type { PsaSyncStore } from '../store/psa-sync.js';
+import { enqueueAlertDeliveries } from './alert-delivery.js';
 import { psaClientFor, type PsaDeps } from './psa-connections.js';
 
 export interface ApplySummary {
@@ -24,6 +27,21 @@ const inPlaceWaitMs = 2_000;
  * a PSA that is down or busy retries the job (429: after its wait).
  */
 export async function applyCompanyChanges(
+  deps: PsaDeps & { psaSync: PsaSyncStore; alerts: AlertStore; queues: JobQueues },
+  partnerId: string,
+  companyId: string,
+  ctx: Pick<JobContext, 'retryAfter' | 'log'>,
+): Promise<ApplySummary> {
+  try {
+    return await applyChanges(deps, partnerId, companyId, ctx);
+  } finally {
+    // The billing-sync-failed alert raised or resolved with a change's outcome, queued now
+    // rather than at the reconciler's next pass.
+    await enqueueAlertDeliveries(deps.queues, await deps.alerts.pendingDeliveriesOf(partnerId));
+  }
+}
+
+async function applyChanges(
   deps: PsaDeps & { psaSync: PsaSyncStore },
   partnerId: string,
   companyId: string,

@@ -1,5 +1,7 @@
 import { and, desc, eq, sql } from 'drizzle-orm';
 import type { CustomerAccess, RelationshipAccess } from '../domain/access.js';
+import { accessAlertDetails } from '../domain/access-alerts.js';
+import { keepAlert } from './alerts.js';
 import type { Database } from './database.js';
 import {
   accessActions,
@@ -16,6 +18,24 @@ export interface AccessRead extends CustomerAccess {
   customerTenantId: string;
   customerName: string | null;
   relationships: RelationshipAccess[];
+}
+
+/**
+ * Raises or resolves the partner's GDAP alerts from its stored access, in the transaction that
+ * stored it. Returns the new deliveries' ids, to queue after the commit.
+ */
+async function keepAccessAlerts(tx: Database, partnerId: string): Promise<string[]> {
+  const rows = await tx
+    .select({ state: customerAccess.state, relationships: customerAccess.relationships })
+    .from(customerAccess)
+    .where(eq(customerAccess.partnerId, partnerId));
+  const details = accessAlertDetails(rows, new Date());
+  return [
+    ...(await keepAlert(tx, partnerId, 'gdapEnded', details.gdapEnded)),
+    ...(await keepAlert(tx, partnerId, 'gdapEnding7Days', details.gdapEnding7Days)),
+    ...(await keepAlert(tx, partnerId, 'gdapEnding30Days', details.gdapEnding30Days)),
+    ...(await keepAlert(tx, partnerId, 'appConsentMissing', details.appConsentMissing)),
+  ];
 }
 
 /** GDAP access per (partner, customer tenant), and the audit of the fixes asked for it. */
@@ -43,10 +63,13 @@ export class CustomerAccessStore {
     return row;
   }
 
-  /** Records a read of the partner's relationships: every customer's row, app consent kept. */
-  async saveRead(partnerId: string, reads: AccessRead[]): Promise<void> {
-    if (reads.length === 0) return;
-    await this.db.transaction(async (tx) => {
+  /**
+   * Records a read of the partner's relationships: every customer's row, app consent kept, and
+   * the GDAP alerts it shows. Returns the alerts' new deliveries.
+   */
+  async saveRead(partnerId: string, reads: AccessRead[]): Promise<string[]> {
+    if (reads.length === 0) return [];
+    return this.db.transaction(async (tx) => {
       for (let i = 0; i < reads.length; i += 500) {
         await tx
           .insert(customerAccess)
@@ -74,6 +97,7 @@ export class CustomerAccessStore {
             },
           });
       }
+      return keepAccessAlerts(tx, partnerId);
     });
   }
 
@@ -83,7 +107,7 @@ export class CustomerAccessStore {
     customerTenantId: string,
     consented: boolean,
     access: CustomerAccess,
-  ): Promise<void> {
+  ): Promise<string[]> {
     const values = {
       state: access.state,
       features: access.features,
@@ -91,13 +115,16 @@ export class CustomerAccessStore {
       appConsent: consented ? ('consented' as const) : ('not_consented' as const),
       appConsentCheckedAt: sql`now()`,
     };
-    await this.db
-      .insert(customerAccess)
-      .values({ partnerId, customerTenantId, ...values })
-      .onConflictDoUpdate({
-        target: [customerAccess.partnerId, customerAccess.customerTenantId],
-        set: values,
-      });
+    return this.db.transaction(async (tx) => {
+      await tx
+        .insert(customerAccess)
+        .values({ partnerId, customerTenantId, ...values })
+        .onConflictDoUpdate({
+          target: [customerAccess.partnerId, customerAccess.customerTenantId],
+          set: values,
+        });
+      return keepAccessAlerts(tx, partnerId);
+    });
   }
 
   /** Records one relationship as changed (auto-extend), with the access that follows. */
@@ -106,33 +133,39 @@ export class CustomerAccessStore {
     customerTenantId: string,
     relationships: RelationshipAccess[],
     access: CustomerAccess,
-  ): Promise<void> {
-    await this.db
-      .update(customerAccess)
-      .set({
-        relationships,
-        state: access.state,
-        features: access.features,
-        reason: access.reason ?? null,
-      })
-      .where(
-        and(
-          eq(customerAccess.partnerId, partnerId),
-          eq(customerAccess.customerTenantId, customerTenantId),
-        ),
-      );
+  ): Promise<string[]> {
+    return this.db.transaction(async (tx) => {
+      await tx
+        .update(customerAccess)
+        .set({
+          relationships,
+          state: access.state,
+          features: access.features,
+          reason: access.reason ?? null,
+        })
+        .where(
+          and(
+            eq(customerAccess.partnerId, partnerId),
+            eq(customerAccess.customerTenantId, customerTenantId),
+          ),
+        );
+      return keepAccessAlerts(tx, partnerId);
+    });
   }
 
   /** Drops a customer's row (one holding only an app consent now known to be given). */
-  async forget(partnerId: string, customerTenantId: string): Promise<void> {
-    await this.db
-      .delete(customerAccess)
-      .where(
-        and(
-          eq(customerAccess.partnerId, partnerId),
-          eq(customerAccess.customerTenantId, customerTenantId),
-        ),
-      );
+  async forget(partnerId: string, customerTenantId: string): Promise<string[]> {
+    return this.db.transaction(async (tx) => {
+      await tx
+        .delete(customerAccess)
+        .where(
+          and(
+            eq(customerAccess.partnerId, partnerId),
+            eq(customerAccess.customerTenantId, customerTenantId),
+          ),
+        );
+      return keepAccessAlerts(tx, partnerId);
+    });
   }
 
   async recordAction(action: {

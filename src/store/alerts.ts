@@ -1,5 +1,5 @@
 import { and, asc, desc, eq, inArray, isNull, lt, ne, not, or, sql } from 'drizzle-orm';
-import { describeAlert, type AlertEvent } from '../domain/alert-events.js';
+import { describeAlert, type AlertEvent, type AlertEventName } from '../domain/alert-events.js';
 import type { Database } from './database.js';
 import { alertDeliveries, alerts, notificationChannels } from './schema.js';
 
@@ -87,6 +87,31 @@ export async function resolveAlert(
     .onConflictDoNothing()
     .returning({ id: alertDeliveries.id });
   return rows.map((r) => r.id);
+}
+
+/**
+ * Keeps the partner's open alert of `event` in step with the condition, in the caller's
+ * transaction: with details, raises it (first resolving an open one whose key, built from
+ * older details such as an earlier date, differs); with null, resolves every open one.
+ * Returns the new deliveries' ids.
+ */
+export async function keepAlert<E extends AlertEventName>(
+  tx: Database,
+  partnerId: string,
+  event: E,
+  details: AlertEvent<E>['details'] | null,
+): Promise<string[]> {
+  const key = details === null ? null : describeAlert(event, partnerId, details).key;
+  const open = await tx
+    .select({ key: alerts.key })
+    .from(alerts)
+    .where(
+      and(eq(alerts.partnerId, partnerId), eq(alerts.event, event), isNull(alerts.resolvedAt)),
+    );
+  const ids: string[] = [];
+  for (const o of open) if (o.key !== key) ids.push(...(await resolveAlert(tx, partnerId, o.key)));
+  if (details !== null) ids.push(...(await raiseAlert(tx, { event, partnerId, details })));
+  return ids;
 }
 
 /** A delivery with what sending it needs: its alert and its channel. */

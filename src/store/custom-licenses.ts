@@ -1,10 +1,15 @@
 import { and, countDistinct, desc, eq, inArray, isNull, ne } from 'drizzle-orm';
 import { alertKeys } from '../domain/alert-events.js';
-import type { CustomLicenseSpec } from '../domain/custom-licenses.js';
-import { raiseAlert, resolveAlert } from './alerts.js';
+import {
+  customLicenseTokenState,
+  tokenExpiresAt,
+  type CustomLicenseSpec,
+} from '../domain/custom-licenses.js';
+import { keepAlert, raiseAlert, resolveAlert } from './alerts.js';
 import { recordAudit } from './audit.js';
 import type { Database } from './database.js';
 import {
+  alerts,
   customLicenseCounts,
   customLicenseDefinitions,
   delegatedAdmins,
@@ -74,6 +79,43 @@ export class CustomLicenseStore {
       .from(delegatedAdmins)
       .where(tokenInUse);
     return rows.map((r) => r.partnerId);
+  }
+
+  /**
+   * The periodic pass over the inactivity limit: raises the custom-license-token-expiring alert
+   * of each partner whose token in use is within 14 days of it, and resolves the open ones of
+   * partners whose token was used since (or replaced). Answers the deliveries to queue.
+   */
+  async keepExpiringAlerts(now: Date): Promise<string[]> {
+    const open = await this.db
+      .selectDistinct({ partnerId: alerts.partnerId })
+      .from(alerts)
+      .where(and(eq(alerts.event, 'customLicenseTokenExpiring'), isNull(alerts.resolvedAt)));
+    const partners = new Set([
+      ...(await this.partnersWithToken()),
+      ...open.map((o) => o.partnerId),
+    ]);
+    const deliveries: string[] = [];
+    for (const partnerId of partners) {
+      const ids = await this.db.transaction(async (tx) => {
+        const [token] = await tx
+          .select()
+          .from(delegatedAdmins)
+          .where(and(eq(delegatedAdmins.partnerId, partnerId), tokenInUse))
+          .orderBy(desc(delegatedAdmins.consentedAt))
+          .limit(1);
+        const expiring =
+          token?.lastUsedAt && customLicenseTokenState(token, now).status === 'expiring';
+        return keepAlert(
+          tx,
+          partnerId,
+          'customLicenseTokenExpiring',
+          expiring ? { expiresAt: tokenExpiresAt(token.lastUsedAt!).toISOString() } : null,
+        );
+      });
+      deliveries.push(...ids);
+    }
+    return deliveries;
   }
 
   /**

@@ -10,8 +10,10 @@ import {
   notInArray,
   sql,
 } from 'drizzle-orm';
+import { alertKeys } from '../domain/alert-events.js';
 import type { PlannedChange, ProrationPolicy, ReconciliationRow } from '../domain/billing.js';
 import type { PsaKind } from '../psa/client.js';
+import { keepAlert, raiseAlert, resolveAlert } from './alerts.js';
 import { recordAudit } from './audit.js';
 import type { Database } from './database.js';
 import { recordSeatChanges } from './seat-history.js';
@@ -52,8 +54,8 @@ export class PsaSyncStore {
     rows: ReconciliationRow[],
     /** Whether the PSA's lines were read: without them, what it bills is unknown. */
     psaRead = false,
-  ): Promise<void> {
-    await this.db.transaction(async (tx) => {
+  ): Promise<string[]> {
+    return this.db.transaction(async (tx) => {
       // What the PSA bills goes into the seat history; a row it was not read for tells nothing.
       if (psaRead)
         await recordSeatChanges(tx, {
@@ -84,48 +86,8 @@ export class PsaSyncStore {
             keys.length > 0 ? notInArray(reconciliationRows.sourceKey, keys) : undefined,
           ),
         );
-      if (rows.length === 0) return;
-      await tx
-        .insert(reconciliationRows)
-        .values(
-          rows.map((r) => ({
-            companyId,
-            partnerId,
-            sourceKey: r.sourceKey,
-            mappingId: r.mapping?.id ?? null,
-            productName: r.productName,
-            skuId: r.skuId,
-            skuPartNumber: r.skuPartNumber,
-            microsoftPurchased: r.microsoftPurchased,
-            microsoftAssigned: r.microsoftAssigned,
-            customCount: r.customCount,
-            psaBilled: r.psaBilled,
-            psaLineId: r.psaLineId,
-            difference: r.difference,
-            differenceSince: r.difference ? sql`now()` : null,
-          })),
-        )
-        .onConflictDoUpdate({
-          target: [reconciliationRows.companyId, reconciliationRows.sourceKey],
-          set: {
-            mappingId: sql`excluded.mapping_id`,
-            productName: sql`excluded.product_name`,
-            skuId: sql`excluded.sku_id`,
-            skuPartNumber: sql`excluded.sku_part_number`,
-            microsoftPurchased: sql`excluded.microsoft_purchased`,
-            microsoftAssigned: sql`excluded.microsoft_assigned`,
-            customCount: sql`excluded.custom_count`,
-            psaBilled: sql`excluded.psa_billed`,
-            psaLineId: sql`excluded.psa_line_id`,
-            difference: sql`excluded.difference`,
-            differenceSince: sql`case
-              when excluded.difference is null or excluded.difference = 0 then null
-              when ${reconciliationRows.difference} is null or ${reconciliationRows.difference} = 0
-                then now()
-              else ${reconciliationRows.differenceSince} end`,
-            checkedAt: sql`now()`,
-          },
-        });
+      if (rows.length > 0) await upsertRows(tx, partnerId, companyId, rows);
+      return keepUnmappedAlert(tx, partnerId);
     });
   }
 
@@ -359,15 +321,35 @@ export class PsaSyncStore {
             isNotNull(r.difference),
           ),
         );
+      // A write the PSA took: the billing sync works again.
+      await resolveAlert(tx, change.partnerId, alertKeys.billingSyncFailed);
       return entry!;
     });
   }
 
-  async failed(changeId: string, error: string): Promise<void> {
-    await this.db
-      .update(psaSyncChanges)
-      .set({ status: 'failed', error, updatedAt: sql`now()` })
-      .where(eq(psaSyncChanges.id, changeId));
+  /**
+   * The PSA refused a change: it ends failed with the PSA's words, and the billing-sync-failed
+   * alert is raised with them in the same transaction. Answers the deliveries to queue.
+   */
+  async failed(changeId: string, error: string): Promise<string[]> {
+    return this.db.transaction(async (tx) => {
+      const [change] = await tx
+        .update(psaSyncChanges)
+        .set({ status: 'failed', error, updatedAt: sql`now()` })
+        .where(eq(psaSyncChanges.id, changeId))
+        .returning({
+          partnerId: psaSyncChanges.partnerId,
+          productName: psaSyncChanges.productName,
+        });
+      if (!change) return [];
+      return raiseAlert(tx, {
+        event: 'billingSyncFailed',
+        partnerId: change.partnerId,
+        details: {
+          reason: `The PSA refused the change to ${change.productName}: ${error}`.slice(0, 500),
+        },
+      });
+    });
   }
 
   /**
@@ -420,4 +402,74 @@ export class PsaSyncStore {
       )
       .orderBy(desc(psaSyncLedger.appliedAt), desc(psaSyncLedger.id));
   }
+}
+
+/** Writes a company's reconciliation rows, keeping when each difference began. */
+async function upsertRows(
+  tx: Database,
+  partnerId: string,
+  companyId: string,
+  rows: ReconciliationRow[],
+): Promise<void> {
+  await tx
+    .insert(reconciliationRows)
+    .values(
+      rows.map((r) => ({
+        companyId,
+        partnerId,
+        sourceKey: r.sourceKey,
+        mappingId: r.mapping?.id ?? null,
+        productName: r.productName,
+        skuId: r.skuId,
+        skuPartNumber: r.skuPartNumber,
+        microsoftPurchased: r.microsoftPurchased,
+        microsoftAssigned: r.microsoftAssigned,
+        customCount: r.customCount,
+        psaBilled: r.psaBilled,
+        psaLineId: r.psaLineId,
+        difference: r.difference,
+        differenceSince: r.difference ? sql`now()` : null,
+      })),
+    )
+    .onConflictDoUpdate({
+      target: [reconciliationRows.companyId, reconciliationRows.sourceKey],
+      set: {
+        mappingId: sql`excluded.mapping_id`,
+        productName: sql`excluded.product_name`,
+        skuId: sql`excluded.sku_id`,
+        skuPartNumber: sql`excluded.sku_part_number`,
+        microsoftPurchased: sql`excluded.microsoft_purchased`,
+        microsoftAssigned: sql`excluded.microsoft_assigned`,
+        customCount: sql`excluded.custom_count`,
+        psaBilled: sql`excluded.psa_billed`,
+        psaLineId: sql`excluded.psa_line_id`,
+        difference: sql`excluded.difference`,
+        differenceSince: sql`case
+              when excluded.difference is null or excluded.difference = 0 then null
+              when ${reconciliationRows.difference} is null or ${reconciliationRows.difference} = 0
+                then now()
+              else ${reconciliationRows.differenceSince} end`,
+        checkedAt: sql`now()`,
+      },
+    });
+}
+
+/**
+ * Raises the unmapped-products alert while the partner's reconciliation shows products with
+ * seats that no PSA product is mapped to, and resolves it once none is left.
+ */
+async function keepUnmappedAlert(tx: Database, partnerId: string): Promise<string[]> {
+  const r = reconciliationRows;
+  const [row] = await tx
+    .select({ products: sql<number>`count(distinct ${r.sourceKey})::integer` })
+    .from(r)
+    .where(
+      and(
+        eq(r.partnerId, partnerId),
+        isNull(r.mappingId),
+        sql`(coalesce(${r.microsoftPurchased}, 0) > 0 or coalesce(${r.customCount}, 0) > 0)`,
+      ),
+    );
+  const products = row?.products ?? 0;
+  return keepAlert(tx, partnerId, 'unmappedProducts', products > 0 ? { products } : null);
 }

@@ -1,5 +1,6 @@
 import type { AlertSeverity } from './alert-events.js';
 import type { AlertEmail } from './email-messages.js';
+import { slackText, teamsCard } from './webhook-messages.js';
 
 /** One alert in a digest: what happened to it since the last digest, and where to fix it. */
 export interface DigestEntry {
@@ -66,39 +67,16 @@ function genericBody(d: AlertDigest) {
 
 /** A Teams message with one Adaptive Card: a headline and, per alert, its line and link. */
 function teamsBody(d: AlertDigest) {
-  return {
-    type: 'message',
-    attachments: [
-      {
-        contentType: 'application/vnd.microsoft.card.adaptive',
-        contentUrl: null,
-        content: {
-          $schema: 'http://adaptivecards.io/schemas/adaptive-card.json',
-          type: 'AdaptiveCard',
-          version: '1.4',
-          body: [
-            {
-              type: 'TextBlock',
-              size: 'Medium',
-              weight: 'Bolder',
-              wrap: true,
-              text: headlineOf(d),
-            },
-            ...d.entries.map((e) => ({
-              type: 'TextBlock',
-              wrap: true,
-              // Teams renders a Markdown link in a TextBlock.
-              text: `${entryLine(e).replace(/[[\]]/g, '')} [Open](${e.url})`,
-            })),
-          ],
-        },
-      },
-    ],
-  };
+  return teamsCard([
+    { type: 'TextBlock', size: 'Medium', weight: 'Bolder', wrap: true, text: headlineOf(d) },
+    ...d.entries.map((e) => ({
+      type: 'TextBlock',
+      wrap: true,
+      // Teams renders a Markdown link in a TextBlock.
+      text: `${entryLine(e).replace(/[[\]]/g, '')} [Open](${e.url})`,
+    })),
+  ]);
 }
-
-const slackText = (s: string) =>
-  s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
 /** Slack's largest message has 50 blocks: the header, then at most 48 alerts and a remainder. */
 const slackMaxEntries = 48;

@@ -78,10 +78,10 @@ function genericBody(m: AlertMessage) {
 }
 
 /**
- * Microsoft Teams incoming webhook (Workflows or connector): a message with one Adaptive Card
- * attachment, the shape Teams documents for webhooks (docs/alerts.md cites it).
+ * A Teams message with one Adaptive Card holding `body` (and `actions`), the envelope Teams
+ * documents for incoming webhooks; alerts and digests differ only in the card's content.
  */
-function teamsBody(m: AlertMessage) {
+export function teamsCard(body: object[], actions: object[] = []) {
   return {
     type: 'message',
     attachments: [
@@ -92,25 +92,8 @@ function teamsBody(m: AlertMessage) {
           $schema: 'http://adaptivecards.io/schemas/adaptive-card.json',
           type: 'AdaptiveCard',
           version: '1.4',
-          body: [
-            {
-              type: 'TextBlock',
-              size: 'Medium',
-              weight: 'Bolder',
-              wrap: true,
-              text: headline(m),
-              ...(m.kind === 'raised' && m.severity === 'critical' ? { color: 'Attention' } : {}),
-            },
-            { type: 'TextBlock', wrap: true, text: body(m) },
-            {
-              type: 'FactSet',
-              facts: [
-                { title: 'Severity', value: m.severity },
-                { title: 'Event', value: m.event },
-              ],
-            },
-          ],
-          actions: [{ type: 'Action.OpenUrl', title: 'Open license-sync', url: m.url }],
+          body,
+          ...(actions.length > 0 ? { actions } : {}),
         },
       },
     ],
@@ -118,8 +101,36 @@ function teamsBody(m: AlertMessage) {
 }
 
 /** Escapes what Slack's mrkdwn treats as control characters. */
-const slackText = (s: string) =>
+export const slackText = (s: string) =>
   s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+
+/**
+ * Microsoft Teams incoming webhook (Workflows or connector): a message with one Adaptive Card
+ * attachment, the shape Teams documents for webhooks (docs/alerts.md cites it).
+ */
+function teamsBody(m: AlertMessage) {
+  return teamsCard(
+    [
+      {
+        type: 'TextBlock',
+        size: 'Medium',
+        weight: 'Bolder',
+        wrap: true,
+        text: headline(m),
+        ...(m.kind === 'raised' && m.severity === 'critical' ? { color: 'Attention' } : {}),
+      },
+      { type: 'TextBlock', wrap: true, text: body(m) },
+      {
+        type: 'FactSet',
+        facts: [
+          { title: 'Severity', value: m.severity },
+          { title: 'Event', value: m.event },
+        ],
+      },
+    ],
+    [{ type: 'Action.OpenUrl', title: 'Open license-sync', url: m.url }],
+  );
+}
 
 /** Slack incoming webhook: `text` (the notification's fallback) and Block Kit blocks. */
 function slackBody(m: AlertMessage) {

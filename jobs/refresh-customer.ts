@@ -4,8 +4,7 @@ import {
   refreshCustomerTenant,
   type RefreshCustomerOutcome,
 } from '../src/services/customer-refresh.js';
-import { queueRunAlerts } from '../src/services/alert-delivery.js';
-import { queueRunReconciliations } from '../src/services/billing-reconciliation.js';
+import { queueRunFollowUps } from '../src/services/run-completion.js';
 import type { JobDeps } from './deps.js';
 
 /**
@@ -19,7 +18,6 @@ export async function refreshCustomer(
 ): Promise<RefreshCustomerOutcome> {
   const outcome = await refreshCustomerTenant(deps, ctx, runId, customerTenantId);
   // Skipped too: a copy of the job that recorded the customer may have died before this.
-  await queueRunReconciliations(deps, runId);
-  await queueRunAlerts(deps, runId);
+  await queueRunFollowUps(deps, runId);
   return outcome;
 }

@@ -5,8 +5,7 @@ import {
   startScheduledRefreshes,
   type RefreshPartnerSummary,
 } from '../src/services/refresh.js';
-import { queueRunAlerts } from '../src/services/alert-delivery.js';
-import { queueRunReconciliations } from '../src/services/billing-reconciliation.js';
+import { queueRunFollowUps } from '../src/services/run-completion.js';
 import type { JobDeps } from './deps.js';
 
 /** The daily schedule: one run per partner with an active consent (joining open ones). */
@@ -27,7 +26,6 @@ export async function refreshPartner(
   ctx: JobContext,
 ): Promise<RefreshPartnerSummary | { skipped: string }> {
   const summary = await listAndFanOut(deps, ctx, runId);
-  await queueRunReconciliations(deps, runId);
-  await queueRunAlerts(deps, runId);
+  await queueRunFollowUps(deps, runId);
   return summary;
 }

@@ -52,19 +52,6 @@ export async function enqueueAlertDeliveries(
 }
 
 /**
- * After a job that may have completed the run: the run's alert (raised or resolved in the
- * completing transaction) is queued now rather than at the reconciler's next pass.
- */
-export async function queueRunAlerts(
-  deps: Pick<Services, 'runs' | 'alerts'> & { queues: JobQueues },
-  runId: string,
-): Promise<void> {
-  const run = await deps.runs.get(runId);
-  if (run?.status !== 'completed') return;
-  await enqueueAlertDeliveries(deps.queues, await deps.alerts.pendingDeliveriesOf(run.partnerId));
-}
-
-/**
  * What one send came to, in the words stored on the delivery and the channel: refused breaks
  * the channel, failed ends the delivery alone (the service's setup, not the channel, is wrong).
  */

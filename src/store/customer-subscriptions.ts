@@ -183,7 +183,7 @@ export class CustomerSubscriptionStore {
   /** Each partner's renewal-window alerts, from its companies' subscriptions. */
   private async renewalWindowsByPartner(now: Date): Promise<Map<string, RenewalWindowAlert[]>> {
     const t = customerSubscriptions;
-    // The index's range: the rule itself is renewalWindowAlerts'.
+    // The range the partial index serves; renewalWindowAlerts applies the rule itself.
     const rows = await this.db
       .select({
         partnerId: t.partnerId,

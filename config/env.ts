@@ -294,6 +294,29 @@ export const envVariables = {
       .max(23, 'expected an hour from 0 to 23')
       .default(7),
   ),
+  ALERT_RUN_NOT_STARTED_MINUTES: variable(
+    {
+      meaning:
+        'Minutes after the daily refresh (03:00 UTC) before a partner with no run started since it is alerted (`runNotStarted`).',
+    },
+    z.coerce
+      .number({ message: 'expected a number of minutes' })
+      .int('expected a whole number of minutes')
+      .min(1, 'expected at least 1 minute')
+      .max(1380, "expected at most 1380 minutes (23 hours, before the next day's refresh)")
+      .default(60),
+  ),
+  ALERT_RUN_NOT_FINISHED_HOURS: variable(
+    {
+      meaning:
+        'Hours a refresh run may stay open (since it started, or was reopened to retry failures) before it is alerted (`runNotFinished`).',
+    },
+    z.coerce
+      .number({ message: 'expected a number of hours' })
+      .positive('expected a positive number of hours')
+      .max(168, 'expected at most 168 hours (a week)')
+      .default(6),
+  ),
   JOB_LOCK_SECONDS: variable(
     {
       meaning:

@@ -124,6 +124,16 @@ export interface Config {
    */
   shutdownGraceSeconds: number;
   queues: QueueTuning;
+  /** When the reconciler finds a refresh run late. */
+  runAlerts: {
+    /**
+     * Minutes after the daily scheduled refresh before a partner with no run started since is
+     * alerted. ALERT_RUN_NOT_STARTED_MINUTES
+     */
+    notStartedGraceMinutes: number;
+    /** Hours a run may stay open before it is alerted. ALERT_RUN_NOT_FINISHED_HOURS */
+    notFinishedHours: number;
+  };
   /**
    * Whether alert webhooks may reach loopback, private, link-local and other non-public
    * addresses. ALLOW_PRIVATE_WEBHOOKS
@@ -244,6 +254,10 @@ export function loadConfig(
       trustProxy: e.TRUST_PROXY ?? false,
       shutdownGraceSeconds: e.SHUTDOWN_GRACE_SECONDS,
       queues: queueTuningOf(e),
+      runAlerts: {
+        notStartedGraceMinutes: e.ALERT_RUN_NOT_STARTED_MINUTES,
+        notFinishedHours: e.ALERT_RUN_NOT_FINISHED_HOURS,
+      },
       allowPrivateWebhooks: e.ALLOW_PRIVATE_WEBHOOKS,
       smtp: { url: e.SMTP_URL, from: e.SMTP_FROM },
     },

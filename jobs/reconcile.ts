@@ -3,6 +3,7 @@ import { enqueuePendingTenants } from '../src/queue/refresh-work.js';
 import { enqueueAlertDeliveries } from '../src/services/alert-delivery.js';
 import { latestDigestTime } from '../src/services/alert-digest.js';
 import { enqueueApply, queueRunReconciliations } from '../src/services/billing-reconciliation.js';
+import { keepTimedAlerts } from '../src/services/timed-alerts.js';
 import type { JobContext } from '../src/queue/worker-pool.js';
 import type { JobDeps } from './deps.js';
 
@@ -23,6 +24,8 @@ export interface ReconcileSummary {
   billingReconciliations: number;
   /** Companies whose approved PSA changes got their apply job (again). */
   billingApplies: number;
+  /** Deliveries of the alerts time raised or resolved (see keepTimedAlerts). */
+  timedAlertDeliveries: number;
   /** Pending alert deliveries whose job Redis no longer had, queued again. */
   alertDeliveries: number;
   /** Pending alert deliveries failed because their job had failed without an outcome. */
@@ -137,11 +140,7 @@ export async function reconcile(
   const billingReconciliations = await queueRunReconciliations(deps);
   const toApply = await deps.psaSync.companiesToApply();
   for (const { partnerId, companyId } of toApply) await enqueueApply(deps, partnerId, companyId);
-  // Time-based alerts: the key (the expiry date) makes each one raised once.
-  await enqueueAlertDeliveries(
-    deps.queues,
-    await deps.customLicenses.keepExpiringAlerts(new Date()),
-  );
+  const timedAlertDeliveries = await keepTimedAlerts(deps, new Date());
   const deliveries = await requeueAlertDeliveries(deps);
   const overdueDigest = await queueOverdueDigest(deps);
   const summary = {
@@ -153,6 +152,7 @@ export async function reconcile(
     expiredAttempts,
     billingReconciliations,
     billingApplies: toApply.length,
+    timedAlertDeliveries,
     alertDeliveries: deliveries.requeued,
     abandonedAlertDeliveries: deliveries.abandoned,
     overdueDigest,

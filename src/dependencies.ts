@@ -15,6 +15,7 @@ import { ConsentAttemptStore } from './store/consent-attempts.js';
 import { ConsentStore } from './store/consents.js';
 import { CustomLicenseStore } from './store/custom-licenses.js';
 import { CustomerSubscriptionStore } from './store/customer-subscriptions.js';
+import { LateRunStore } from './store/late-runs.js';
 import type { Store } from './store/database.js';
 import type { KeyRing } from './store/encryption.js';
 import { psaRegistry } from './psa/registry.js';
@@ -41,6 +42,8 @@ export interface Services {
   identity: MicrosoftIdentity;
   partnerCenter: PartnerCenterClient;
   runs: RefreshRunStore;
+  /** Scheduled refreshes that did not start and runs that do not end: their alerts. */
+  lateRuns: LateRunStore;
   /** Customer subscriptions, their terms and their SKUs. */
   subscriptions: CustomerSubscriptionStore;
   pacer: Pacer;
@@ -99,6 +102,7 @@ export function createServices(
     ),
     partnerCenter: new PartnerCenterClient(http, config.microsoft.endpoints.partnerCenterUrl),
     runs: new RefreshRunStore(store.db),
+    lateRuns: new LateRunStore(store.db),
     subscriptions: new CustomerSubscriptionStore(store.db),
     pacer: new Pacer(redis, config.queuePrefix, config.microsoft.partnerCenterRps),
     graph: new GraphClient(http, config.microsoft.endpoints.graphUrl),

@@ -39,12 +39,14 @@ const reasonsLine = (reasons: z.infer<typeof topReasons>) =>
     ? ''
     : ` Most common: ${reasons.map((r) => `${r.reason} (${r.customers})`).join('; ')}.`;
 
-/** The keys of events that hold one per partner: what a state change resolves. */
+/** The keys a state change resolves: of events that hold one per partner, or one per run. */
 export const alertKeys = {
   consentNeeded: 'consent-needed',
   customLicenseTokenInvalid: 'custom-license-token-invalid',
   runFailures: 'run-failures',
   billingSyncFailed: 'billing-sync-failed',
+  /** One per run: resolved by the transaction that ends the run. */
+  runNotFinished: (runId: string) => `run-not-finished-${runId}`,
 } as const;
 
 export const alertEvents = {
@@ -120,7 +122,7 @@ export const alertEvents = {
     about: 'A refresh has been running far longer than expected.',
     severity: 'warning',
     details: z.object({ runId: z.uuid(), startedAt: isoDate }).strict(),
-    key: (d) => `run-not-finished-${d.runId}`,
+    key: (d) => alertKeys.runNotFinished(d.runId),
     title: () => 'A refresh has not finished on schedule',
     summary: (d) =>
       `The refresh started at ${d.startedAt} is still running. Check the workers and the queue dashboard.`,

@@ -54,9 +54,48 @@ export function renewsWithin(s: TermInput, days: number, now: Date): boolean {
  * Whether the subscription can still be cancelled or reduced now: new commerce allows it until
  * `cancellationAllowedUntilDate` (seven days after a purchase or renewal), whatever the term.
  */
-export function windowOpen(s: TermInput, now: Date): boolean {
+export function windowOpen(
+  s: Pick<TermInput, 'status' | 'cancellationAllowedUntilDate'>,
+  now: Date,
+): boolean {
   if (s.status !== 'active' || !s.cancellationAllowedUntilDate) return false;
   return now.getTime() < s.cancellationAllowedUntilDate.getTime();
+}
+
+/**
+ * How far ahead the renewal-window alert looks. Default: 7 days, the length of a new-commerce
+ * window (seven days after a purchase or renewal), so every open window is announced.
+ */
+export const renewalAlertHorizonDays = 7;
+
+/** What one renewal-window alert says: how many windows close on one day, and the first. */
+export interface RenewalWindowAlert {
+  subscriptions: number;
+  /** ISO 8601: the earliest close of that UTC day. */
+  windowEndsAt: string;
+}
+
+/**
+ * The renewal-window alerts the subscriptions call for: one per UTC day on which open windows
+ * close within the horizon, with their number and the first close of the day. A day's alert
+ * stays while any window of that day is open.
+ */
+export function renewalWindowAlerts(
+  subscriptions: Pick<TermInput, 'status' | 'cancellationAllowedUntilDate'>[],
+  now: Date,
+): RenewalWindowAlert[] {
+  const horizon = now.getTime() + renewalAlertHorizonDays * dayMs;
+  const byDay = new Map<string, RenewalWindowAlert>();
+  for (const s of subscriptions) {
+    if (!windowOpen(s, now) || s.cancellationAllowedUntilDate!.getTime() > horizon) continue;
+    const endsAt = s.cancellationAllowedUntilDate!.toISOString();
+    const day = byDay.get(endsAt.slice(0, 10));
+    byDay.set(endsAt.slice(0, 10), {
+      subscriptions: (day?.subscriptions ?? 0) + 1,
+      windowEndsAt: day && day.windowEndsAt < endsAt ? day.windowEndsAt : endsAt,
+    });
+  }
+  return [...byDay.values()].sort((a, b) => a.windowEndsAt.localeCompare(b.windowEndsAt));
 }
 
 /**

@@ -57,6 +57,9 @@ export const retention = {
   removeOnFail: { age: 14 * 24 * 3600 },
 } as const;
 
+/** The hour (UTC) of the daily refresh of every partner. Default: 3 */
+export const scheduledRefreshHourUtc = 3;
+
 const defineJob = <P extends z.ZodType>(definition: JobDefinition<P>) => definition;
 
 /**
@@ -99,7 +102,7 @@ export const jobCatalog = {
     payload: z.object({}).strict(),
     attempts: 5,
     backoffMs: 60_000,
-    schedule: () => '0 0 3 * * *',
+    schedule: () => `0 0 ${scheduledRefreshHourUtc} * * *`,
   }),
   /** Lists a partner's customers (all pages) and fans out one job per customer tenant. */
   refreshPartner: defineJob({

@@ -7,6 +7,7 @@ import {
   type DigestEntry,
 } from '../domain/digest-messages.js';
 import { mailtoAddresses } from '../domain/email-messages.js';
+import { latestDailyTime } from '../domain/run-schedule.js';
 import type { JobContext } from '../queue/worker-pool.js';
 import type { DigestItem, DigestOutcome, NotificationChannel } from '../store/alerts.js';
 import {
@@ -27,8 +28,7 @@ import { postWebhook } from './webhook-sender.js';
  * has not come yet) and its UTC day: the (channel, day) a digest is sent once for.
  */
 export function latestDigestTime(now: Date, hourUtc: number): { at: Date; day: string } {
-  const at = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate(), hourUtc));
-  if (at > now) at.setUTCDate(at.getUTCDate() - 1);
+  const at = latestDailyTime(now, hourUtc);
   return { at, day: at.toISOString().slice(0, 10) };
 }
 

@@ -12,18 +12,22 @@ import { enqueueAlertDeliveries } from './alert-delivery.js';
 import { consentPartition, listCustomers, readAccessKeepingLast } from './access.js';
 import { checkCustomLicenseToken } from './custom-licenses.js';
 
-/** Opens a run for the partner (or joins the open one) and queues its listing. */
+/**
+ * Opens a run for the partner (or joins the open one) and queues its listing, and the alerts
+ * its start resolved.
+ */
 export async function startRefresh(
   deps: Pick<ServiceDeps, 'runs' | 'queues'>,
   partnerId: string,
   trigger: RefreshRunTrigger,
 ) {
-  const started = await deps.runs.start(partnerId, trigger);
+  const { deliveries, ...started } = await deps.runs.start(partnerId, trigger);
   await deps.queues.enqueue(
     'refreshPartner',
     { runId: started.run.id },
     { jobId: jobIds.refreshPartner(started.run.id) },
   );
+  await enqueueAlertDeliveries(deps.queues, deliveries);
   return started;
 }
 
@@ -38,7 +42,7 @@ export async function stopForFailure(
     const deliveries = await deps.partners.needsReconsent(consentId, failure.message);
     await enqueueAlertDeliveries(deps.queues, deliveries);
   }
-  await deps.runs.stop(runId, failure.message);
+  await enqueueAlertDeliveries(deps.queues, await deps.runs.stop(runId, failure.message));
 }
 
 /** The daily schedule: one run per partner with an active consent (joining open ones). */
@@ -76,7 +80,11 @@ export async function listAndFanOut(
   if (!run || run.status !== 'running') return { skipped: run?.status ?? 'missing' };
   const consent = await deps.partners.activeConsent(run.partnerId);
   if (!consent) {
-    await deps.runs.stop(runId, 'No active consent: grant Partner Center consent first.');
+    const stopped = await deps.runs.stop(
+      runId,
+      'No active consent: grant Partner Center consent first.',
+    );
+    await enqueueAlertDeliveries(deps.queues, stopped);
     return { skipped: 'no consent' };
   }
   let customers: PartnerCenterCustomer[];

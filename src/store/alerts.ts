@@ -90,18 +90,18 @@ export async function resolveAlert(
 }
 
 /**
- * Keeps the partner's open alert of `event` in step with the condition, in the caller's
- * transaction: with details, raises it (first resolving an open one whose key, built from
- * older details such as an earlier date, differs); with null, resolves every open one.
+ * Keeps the partner's open alerts of `event` in step with the conditions, in the caller's
+ * transaction: raises one per details given, and resolves every open one whose key is not
+ * among theirs (built from older details, such as an earlier date, or a condition gone).
  * Returns the new deliveries' ids.
  */
-export async function keepAlert<E extends AlertEventName>(
+export async function keepAlerts<E extends AlertEventName>(
   tx: Database,
   partnerId: string,
   event: E,
-  details: AlertEvent<E>['details'] | null,
+  detailsList: AlertEvent<E>['details'][],
 ): Promise<string[]> {
-  const key = details === null ? null : describeAlert(event, partnerId, details).key;
+  const keys = new Set(detailsList.map((d) => describeAlert(event, partnerId, d).key));
   const open = await tx
     .select({ key: alerts.key })
     .from(alerts)
@@ -109,9 +109,35 @@ export async function keepAlert<E extends AlertEventName>(
       and(eq(alerts.partnerId, partnerId), eq(alerts.event, event), isNull(alerts.resolvedAt)),
     );
   const ids: string[] = [];
-  for (const o of open) if (o.key !== key) ids.push(...(await resolveAlert(tx, partnerId, o.key)));
-  if (details !== null) ids.push(...(await raiseAlert(tx, { event, partnerId, details })));
+  for (const o of open)
+    if (!keys.has(o.key)) ids.push(...(await resolveAlert(tx, partnerId, o.key)));
+  for (const details of detailsList)
+    ids.push(...(await raiseAlert(tx, { event, partnerId, details })));
   return ids;
+}
+
+/**
+ * Keeps the partner's one open alert of `event` in step with the condition: with details,
+ * raises it (first resolving an open one whose key differs); with null, resolves every open one.
+ */
+export function keepAlert<E extends AlertEventName>(
+  tx: Database,
+  partnerId: string,
+  event: E,
+  details: AlertEvent<E>['details'] | null,
+): Promise<string[]> {
+  return keepAlerts(tx, partnerId, event, details === null ? [] : [details]);
+}
+
+/** The open alerts of `event`, across partners: what a periodic pass may have to resolve. */
+export async function openAlertsOf(
+  db: Database,
+  event: AlertEventName,
+): Promise<{ partnerId: string; key: string }[]> {
+  return db
+    .select({ partnerId: alerts.partnerId, key: alerts.key })
+    .from(alerts)
+    .where(and(eq(alerts.event, event), isNull(alerts.resolvedAt)));
 }
 
 /** A delivery with what sending it needs: its alert and its channel. */

@@ -1,6 +1,15 @@
-import { and, eq, inArray, notInArray, sql } from 'drizzle-orm';
+import { and, eq, gt, inArray, lte, notInArray, sql } from 'drizzle-orm';
+import { alertEvents } from '../domain/alert-events.js';
+import {
+  renewalAlertHorizonDays,
+  renewalWindowAlerts,
+  type RenewalWindowAlert,
+} from '../domain/renewals.js';
+import { keepAlerts, openAlertsOf } from './alerts.js';
 import type { Database } from './database.js';
 import { companies, customerSubscriptions } from './schema.js';
+
+const dayMs = 86_400_000;
 
 /** One subscription as Partner Center listed it, with its SKU when known. */
 export interface CustomerSubscriptionInput {
@@ -143,6 +152,71 @@ export class CustomerSubscriptionStore {
     rows: CustomerSubscriptionInput[],
   ): Promise<void> {
     if (rows.length > 0) await upsert(this.db, partnerId, customerTenantId, runId, rows);
+  }
+
+  /**
+   * The periodic pass over cancellation windows: keeps each partner's renewal-window alerts in
+   * step with its companies' subscriptions (those the Renewals page shows), one per day on which
+   * open windows close within the horizon. A day whose windows have all closed, or whose
+   * subscriptions are gone, is resolved. Partners whose alerts already match are not written
+   * to. Answers the deliveries to queue.
+   */
+  async keepRenewalWindowAlerts(now: Date): Promise<string[]> {
+    const wanted = await this.renewalWindowsByPartner(now);
+    const open = new Map<string, Set<string>>();
+    for (const o of await openAlertsOf(this.db, 'renewalWindow')) {
+      open.set(o.partnerId, (open.get(o.partnerId) ?? new Set()).add(o.key));
+    }
+    const deliveries: string[] = [];
+    for (const partnerId of new Set([...wanted.keys(), ...open.keys()])) {
+      const windows = wanted.get(partnerId) ?? [];
+      const keys = windows.map((w) => alertEvents.renewalWindow.key(w));
+      const openKeys = open.get(partnerId) ?? new Set();
+      if (keys.length === openKeys.size && keys.every((k) => openKeys.has(k))) continue;
+      deliveries.push(
+        ...(await this.db.transaction((tx) => keepAlerts(tx, partnerId, 'renewalWindow', windows))),
+      );
+    }
+    return deliveries;
+  }
+
+  /** Each partner's renewal-window alerts, from its companies' subscriptions. */
+  private async renewalWindowsByPartner(now: Date): Promise<Map<string, RenewalWindowAlert[]>> {
+    const t = customerSubscriptions;
+    // The range the partial index serves; renewalWindowAlerts applies the rule itself.
+    const rows = await this.db
+      .select({
+        partnerId: t.partnerId,
+        status: t.status,
+        cancellationAllowedUntilDate: t.cancellationAllowedUntilDate,
+      })
+      .from(t)
+      .innerJoin(
+        companies,
+        and(
+          eq(companies.partnerId, t.partnerId),
+          eq(companies.customerTenantId, t.customerTenantId),
+        ),
+      )
+      .where(
+        and(
+          eq(t.status, 'active'),
+          gt(t.cancellationAllowedUntilDate, now),
+          lte(
+            t.cancellationAllowedUntilDate,
+            new Date(now.getTime() + renewalAlertHorizonDays * dayMs),
+          ),
+        ),
+      );
+    const byPartner = new Map<string, typeof rows>();
+    for (const row of rows) {
+      const list = byPartner.get(row.partnerId) ?? [];
+      list.push(row);
+      byPartner.set(row.partnerId, list);
+    }
+    return new Map(
+      [...byPartner].map(([partnerId, subs]) => [partnerId, renewalWindowAlerts(subs, now)]),
+    );
   }
 
   /** The subscriptions of these companies' tenants, by tenant. */

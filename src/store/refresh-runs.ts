@@ -3,7 +3,7 @@ import type { LicenseSnapshot } from '../domain/licenses.js';
 import { microsoftSeatValues } from '../domain/seat-history.js';
 import type { MicrosoftFailure } from '../microsoft/error-table.js';
 import { alertKeys } from '../domain/alert-events.js';
-import { raiseAlert, resolveAlert } from './alerts.js';
+import { keepAlert, raiseAlert, resolveAlert } from './alerts.js';
 import { insertCustomLicenseCounts, type CustomLicenseCountInput } from './custom-licenses.js';
 import {
   replaceCustomerSubscriptions,
@@ -28,22 +28,30 @@ export type RefreshRun = typeof refreshRuns.$inferSelect;
 export class RefreshRunStore {
   constructor(private readonly db: Database) {}
 
-  /** Opens a run, or returns the open one (one per partner, enforced by a unique index). */
+  /**
+   * Opens a run, or returns the open one (one per partner, enforced by a unique index). A run
+   * opened resolves, in its transaction, the partner's alerts of scheduled refreshes that had not
+   * started; answers their deliveries to queue.
+   */
   async start(
     partnerId: string,
     trigger: RefreshRunTrigger,
-  ): Promise<{ run: RefreshRun; deduplicated: boolean }> {
-    const [run] = await this.db
-      .insert(refreshRuns)
-      .values({ partnerId, trigger })
-      .onConflictDoNothing()
-      .returning();
-    if (run) return { run, deduplicated: false };
+  ): Promise<{ run: RefreshRun; deduplicated: boolean; deliveries: string[] }> {
+    const opened = await this.db.transaction(async (tx) => {
+      const [run] = await tx
+        .insert(refreshRuns)
+        .values({ partnerId, trigger })
+        .onConflictDoNothing()
+        .returning();
+      if (!run) return undefined;
+      return { run, deliveries: await keepAlert(tx, partnerId, 'runNotStarted', null) };
+    });
+    if (opened) return { ...opened, deduplicated: false };
     const [open] = await this.db
       .select()
       .from(refreshRuns)
       .where(and(eq(refreshRuns.partnerId, partnerId), eq(refreshRuns.status, 'running')));
-    return { run: open!, deduplicated: true };
+    return { run: open!, deduplicated: true, deliveries: [] };
   }
 
   async get(id: string): Promise<RefreshRun | undefined> {
@@ -331,6 +339,7 @@ export class RefreshRunStore {
             .update(refreshRuns)
             .set({
               status: 'running',
+              openedAt: sql`now()`,
               finishedAt: null,
               error: null,
               failed: sql`${refreshRuns.failed} - ${reopened.length}`,
@@ -388,12 +397,19 @@ export class RefreshRunStore {
       .orderBy(s.skuPartNumber);
   }
 
-  /** Ends a run early (no consent, consent needs renewing) with a sentence for the partner. */
-  async stop(runId: string, message: string): Promise<void> {
-    await this.db
-      .update(refreshRuns)
-      .set({ status: 'stopped', error: message, finishedAt: sql`now()` })
-      .where(and(eq(refreshRuns.id, runId), eq(refreshRuns.status, 'running')));
+  /**
+   * Ends a run early (no consent, consent needs renewing) with a sentence for the partner, and
+   * resolves its not-finished alert; answers that alert's deliveries to queue.
+   */
+  async stop(runId: string, message: string): Promise<string[]> {
+    return this.db.transaction(async (tx) => {
+      const [run] = await tx
+        .update(refreshRuns)
+        .set({ status: 'stopped', error: message, finishedAt: sql`now()` })
+        .where(and(eq(refreshRuns.id, runId), eq(refreshRuns.status, 'running')))
+        .returning({ partnerId: refreshRuns.partnerId });
+      return run ? resolveAlert(tx, run.partnerId, alertKeys.runNotFinished(runId)) : [];
+    });
   }
 }
 
@@ -451,13 +467,15 @@ const completion = {
 };
 
 /**
- * In the transaction that completes a run: a run with failed or unreachable customers raises
- * the run-failures alert (with its most common reasons); a run without resolves it.
+ * In the transaction that completes a run: its not-finished alert is resolved; a run with failed
+ * or unreachable customers raises the run-failures alert (with its most common reasons); a run
+ * without resolves it.
  */
 async function alertOnCompletion(
   tx: Database,
   run: { id: string; partnerId: string; total: number; failed: number; noAccess: number },
 ): Promise<void> {
+  await resolveAlert(tx, run.partnerId, alertKeys.runNotFinished(run.id));
   if (run.failed + run.noAccess === 0) {
     await resolveAlert(tx, run.partnerId, alertKeys.runFailures);
     return;

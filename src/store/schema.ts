@@ -247,6 +247,11 @@ export const refreshRuns = pgTable(
       .notNull()
       .default([]),
     startedAt: timestamp('started_at', { withTimezone: true }).notNull().defaultNow(),
+    /**
+     * When the run was last opened: its start, or the retry of its failed customers that
+     * reopened it. How long it has been running is counted from here.
+     */
+    openedAt: timestamp('opened_at', { withTimezone: true }).notNull().defaultNow(),
     finishedAt: timestamp('finished_at', { withTimezone: true }),
     /** When the partner's PSA reconciliation after this run was queued; null: not yet. */
     billingQueuedAt: timestamp('billing_queued_at', { withTimezone: true }),
@@ -356,6 +361,10 @@ export const customerSubscriptions = pgTable(
       t.customerTenantId,
       t.subscriptionId,
     ),
+    // The reconciler's pass over cancellation windows closing soon, across every partner.
+    index('customer_subscriptions_open_window_idx')
+      .on(t.cancellationAllowedUntilDate)
+      .where(sql`${t.status} = 'active'`),
   ],
 );
 

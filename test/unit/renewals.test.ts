@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import {
   attributeSeats,
   daysToCommitmentEnd,
+  renewalWindowAlerts,
   renewsWithin,
   termOf,
   windowOpen,
@@ -145,5 +146,29 @@ describe('renewals: commitments ending within N days, open cancellation windows,
       a: { assigned: 3, unassigned: 0 },
       b: { assigned: 1, unassigned: 2 },
     });
+  });
+
+  it('renewal-window alerts: one per UTC day on which open windows close within 7 days, with their number and the first close', () => {
+    const closes = (iso: string, over: Partial<TermInput> = {}) =>
+      sub({ cancellationAllowedUntilDate: new Date(iso), ...over });
+    expect(
+      renewalWindowAlerts(
+        [
+          closes('2026-12-06T18:00:00.000Z'),
+          closes('2026-12-03T09:00:00.000Z'),
+          closes('2026-12-06T08:30:00.000Z'),
+          // Closed already, not active, past the horizon: none of them.
+          closes('2026-12-01T11:59:59.000Z'),
+          closes('2026-12-04T00:00:00.000Z', { status: 'suspended' }),
+          closes('2026-12-08T12:00:01.000Z'),
+          sub(),
+        ],
+        now,
+      ),
+    ).to.deep.equal([
+      { subscriptions: 1, windowEndsAt: '2026-12-03T09:00:00.000Z' },
+      { subscriptions: 2, windowEndsAt: '2026-12-06T08:30:00.000Z' },
+    ]);
+    expect(renewalWindowAlerts([closes('2026-12-08T12:00:00.000Z')], now)).to.have.length(1);
   });
 });

@@ -1,12 +1,7 @@
 import { cloudPresets, type CloudEndpoints, type CloudName } from './clouds.js';
 import { envDefaults, envSchema, secretNames, type Env } from './env.js';
 import { ensureLocalSecrets, type GeneratableSecret } from './local-secrets.js';
-import {
-  encryptionKeys,
-  type EncryptionKey,
-  type RedisNode,
-  type TrustProxy,
-} from './values.js';
+import { encryptionKeys, type EncryptionKey, type RedisNode, type TrustProxy } from './values.js';
 
 export type { CloudEndpoints } from './clouds.js';
 export type { EncryptionKey, RedisNode } from './values.js';

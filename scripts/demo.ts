@@ -70,9 +70,7 @@ try {
   await probe.connect();
   await probe.ping();
 } catch {
-  process.stderr.write(
-    `npm run demo needs ${redisWhere}.\n`,
-  );
+  process.stderr.write(`npm run demo needs ${redisWhere}.\n`);
   process.exit(1);
 } finally {
   probe.disconnect();

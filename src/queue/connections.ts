@@ -36,10 +36,7 @@ export function createWorkerConnection(
  * once while Redis is down, so a request can answer 503 rather than hang.
  */
 export function createProducerConnection(url: string, options?: RedisOptions): Redis;
-export function createProducerConnection(
-  target: RedisTarget,
-  options?: RedisOptions,
-): RedisClient;
+export function createProducerConnection(target: RedisTarget, options?: RedisOptions): RedisClient;
 export function createProducerConnection(
   target: RedisTarget,
   options: RedisOptions = {},

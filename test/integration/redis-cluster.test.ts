@@ -1,0 +1,213 @@
+import { expect } from 'chai';
+import { eq, sql } from 'drizzle-orm';
+import { Cluster } from 'ioredis';
+import { subscribedSkus } from '../../emulator/tenants.js';
+import { ConfigError, loadConfig } from '../../config/index.js';
+import type { JobDeps } from '../../jobs/deps.js';
+import { createLogger } from '../../src/logger.js';
+import { jobIds } from '../../src/queue/catalog.js';
+import { createWorkerConnection } from '../../src/queue/connections.js';
+import { JobQueues } from '../../src/queue/job-queues.js';
+import { startWorkerPool } from '../../src/queue/worker-pool.js';
+import { licenseSnapshots } from '../../src/store/schema.js';
+import type { RefreshRun } from '../../src/store/refresh-runs.js';
+import { processors } from '../../workers/processors.js';
+import { testEnv } from '../support/config.js';
+import { scenarioWith } from '../support/emulator.js';
+import { releaseTenants, startHarness, type Harness } from '../support/harness.js';
+import { suiteFailed } from '../support/keep-on-failure.js';
+import { startPrivateRedisCluster, type PrivateRedisCluster } from '../support/redis-cluster.js';
+
+const partnerTenant = 'aaaaaaaa-0000-4000-8000-000000000001';
+const customerCount = 12;
+
+// Slow enough for the recovery case to cut into a run: 12 customers at 8 Partner Center
+// requests per second take a few seconds.
+const scenario = {
+  ...scenarioWith((p) =>
+    p.tenantId === partnerTenant
+      ? {
+          ...p,
+          rateLimits: { partnerCenterRps: 100 },
+          customers: { generate: { seed: 31, count: customerCount } },
+        }
+      : p,
+  ),
+  latencyMs: 10,
+};
+const tuning = {
+  PARTNER_CENTER_REQUESTS_PER_SECOND: '8',
+  // Lost work comes back within seconds, not the production minute.
+  JOB_LOCK_SECONDS: '2',
+  RECONCILE_INTERVAL_SECONDS: '2',
+};
+
+describe('Redis Cluster: the service on three masters', function () {
+  this.timeout(120_000);
+  let cluster: PrivateRedisCluster;
+  let h: Harness;
+
+  before(async () => {
+    cluster = await startPrivateRedisCluster();
+    h = await startHarness(scenario, {
+      ...tuning,
+      REDIS_URL: undefined,
+      REDIS_CLUSTER_NODES: cluster.nodesVariable,
+    });
+  });
+  after(async function () {
+    const keep = suiteFailed(this);
+    await h?.close(keep);
+    // A failed run leaves the cluster up for inspection until the process exits.
+    if (!keep) await cluster?.stop();
+  });
+  beforeEach(() => releaseTenants(h));
+
+  /** A partner with every emulated customer as a company; resolves once consent started the run. */
+  async function consentedPartner(): Promise<{ partnerId: string; runId: string }> {
+    const partner = (await h.api('post', '/partners', { name: 'Cluster Partner' })).body as {
+      id: string;
+    };
+    for (const c of h.emulator.state.directory.partner(partnerTenant)!.customers) {
+      await h.runtime.services.partners.addCompany(
+        partner.id,
+        { name: c.name, customerTenantId: c.tenantId },
+        'test',
+      );
+    }
+    const { outcome } = await h.grant(partner.id, 'admin@first.example');
+    expect(outcome.outcome).to.equal('completed');
+    const status = (await h.api('get', `/partners/${partner.id}/delegated-admin`)).body as {
+      run: { id: string };
+    };
+    return { partnerId: partner.id, runId: status.run.id };
+  }
+
+  /** Every customer has exactly the snapshot set its subscribed SKUs make, in this run. */
+  async function expectOneSnapshotSetEach(run: RefreshRun): Promise<void> {
+    expect(run).to.include({ status: 'completed', total: customerCount, succeeded: customerCount });
+    const rows = await h.runtime.store.db
+      .select({
+        tenant: licenseSnapshots.customerTenantId,
+        n: sql<number>`count(*)`.mapWith(Number),
+      })
+      .from(licenseSnapshots)
+      .where(eq(licenseSnapshots.runId, run.id))
+      .groupBy(licenseSnapshots.customerTenantId);
+    const directory = h.emulator.state.directory;
+    const expected = directory.partner(partnerTenant)!.customers.map((c) => ({
+      tenant: c.tenantId,
+      n: subscribedSkus(directory.detail(c)).length,
+    }));
+    expect(rows).to.have.deep.members(expected);
+  }
+
+  /** The slot of every key the deployment wrote, read from the masters. */
+  async function slotsOfPrefix(): Promise<{ slots: Set<number>; keys: string[] }> {
+    const client = cluster.client();
+    try {
+      const keys: string[] = [];
+      await new Promise((resolve) => client.once('ready', resolve));
+      for (const master of client.nodes('master')) {
+        keys.push(...(await master.keys(`${h.prefix}:*`)));
+      }
+      const slots = new Set(await Promise.all(keys.map((k) => client.cluster('KEYSLOT', k))));
+      return { slots, keys };
+    } finally {
+      client.disconnect();
+    }
+  }
+
+  it('consent: the callback queues the code exchange, which completes on the cluster', async () => {
+    const partner = (await h.api('post', '/partners', { name: 'Consenting Partner' })).body as {
+      id: string;
+    };
+    const { attemptId, outcome } = await h.grant(partner.id, 'admin@first.example');
+    expect(outcome.outcome).to.equal('completed');
+    const exchange = await h.runtime.queues
+      .get('consent')
+      .getJob(jobIds.exchangeConsentCode(attemptId));
+    expect(await exchange!.getState()).to.equal('completed');
+  });
+
+  it('refresh: a consent then a full run refreshes every customer exactly once', async () => {
+    const { runId } = await consentedPartner();
+    await expectOneSnapshotSetEach(await h.runEnded(runId));
+    // Queues, pacers and locks alike: every key of the deployment in the prefix's one slot.
+    const { slots, keys } = await slotsOfPrefix();
+    expect(keys.some((k) => k.includes(':pace:'))).to.equal(true);
+    expect(keys.some((k) => k.includes(':refresh:'))).to.equal(true);
+    expect([...slots]).to.have.length(1);
+  });
+
+  it("recovery: the prefix's keys deleted mid-run, the reconciler rebuilds the work", async () => {
+    let completed = 0;
+    const progressed = new Promise<void>((resolve) => {
+      const onCompleted = () => {
+        completed += 1;
+        if (completed >= 3) {
+          h.events('refresh').off('completed', onCompleted);
+          resolve();
+        }
+      };
+      h.events('refresh').on('completed', onCompleted);
+    });
+    const { runId } = await consentedPartner();
+    await progressed;
+    await cluster.removePrefix(h.prefix);
+    const midRun = (await h.runtime.services.runs.get(runId))!;
+    expect(midRun.status).to.equal('running');
+    expect(midRun.succeeded).to.be.below(customerCount);
+
+    await expectOneSnapshotSetEach(await h.runEnded(runId));
+    expect(await h.runtime.queues.get('maintenance').getJobScheduler('reconcile')).to.exist;
+  });
+
+  describe('start-up refuses what would fail at 3 a.m.', () => {
+    const clusterEnv = (overrides: Record<string, string | undefined>) =>
+      testEnv({ REDIS_URL: undefined, REDIS_CLUSTER_NODES: cluster.nodesVariable, ...overrides });
+
+    it('a QUEUE_PREFIX that is not a hash tag, naming the variable', () => {
+      expect(() => loadConfig(clusterEnv({ QUEUE_PREFIX: 'ls' })))
+        .to.throw(ConfigError)
+        .with.property('message')
+        .that.matches(/QUEUE_PREFIX: expected a Redis Cluster hash tag such as \{ls\}/);
+    });
+
+    it('queues or workers on the cluster given a prefix of many slots', () => {
+      const connection = createWorkerConnection(loadConfig(clusterEnv({})).config.redisCluster!);
+      try {
+        expect(connection).to.be.instanceOf(Cluster);
+        const notOneSlot = /QUEUE_PREFIX "ls" is not a Redis Cluster hash tag/;
+        expect(() => new JobQueues(connection, 'ls')).to.throw(notOneSlot);
+        expect(() => new JobQueues(connection, 'ls:{x}')).to.throw(/is not a Redis Cluster/);
+        expect(() =>
+          startWorkerPool({
+            connection,
+            prefix: 'ls',
+            processors,
+            // Refused before any job could use them.
+            deps: {} as JobDeps,
+            log: createLogger({ level: 'silent' }),
+          }),
+        ).to.throw(notOneSlot);
+      } finally {
+        connection.disconnect();
+      }
+    });
+
+    it('REDIS_URL beside REDIS_CLUSTER_NODES', () => {
+      expect(() => loadConfig(clusterEnv({ REDIS_URL: 'redis://127.0.0.1:6379' })))
+        .to.throw(ConfigError)
+        .with.property('message')
+        .that.matches(/REDIS_URL: set either REDIS_URL .* or REDIS_CLUSTER_NODES .*, not both/);
+    });
+
+    it('a node list that is not host:port', () => {
+      expect(() => loadConfig(clusterEnv({ REDIS_CLUSTER_NODES: '127.0.0.1:7000,redis-2' })))
+        .to.throw(ConfigError)
+        .with.property('message')
+        .that.matches(/REDIS_CLUSTER_NODES: "redis-2" is not host:port/);
+    });
+  });
+});

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { eq, sql } from 'drizzle-orm';
 import { Cluster } from 'ioredis';
+import request from 'supertest';
 import { subscribedSkus } from '../../emulator/tenants.js';
 import { ConfigError, loadConfig } from '../../config/index.js';
 import type { JobDeps } from '../../jobs/deps.js';
@@ -9,6 +10,7 @@ import { jobIds } from '../../src/queue/catalog.js';
 import { createWorkerConnection } from '../../src/queue/connections.js';
 import { JobQueues } from '../../src/queue/job-queues.js';
 import { startWorkerPool } from '../../src/queue/worker-pool.js';
+import { redisLimitStore } from '../../src/server/rate-limit-store.js';
 import { licenseSnapshots } from '../../src/store/schema.js';
 import type { RefreshRun } from '../../src/store/refresh-runs.js';
 import { processors } from '../../workers/processors.js';
@@ -128,6 +130,22 @@ describe('Redis Cluster: the service on three masters', function () {
       .get('consent')
       .getJob(jobIds.exchangeConsentCode(attemptId));
     expect(await exchange!.getState()).to.equal('completed');
+  });
+
+  it("readiness and the request limiters answer from the prefix's slot", async () => {
+    const ready = await request(h.app).get('/readyz');
+    expect(ready.status, ready.text).to.equal(200);
+    // As after a failover to a node that never saw them: no master has the scripts. Each store
+    // then loads them afresh; loaded on one node at random they would miss the counter's master
+    // about two times in three.
+    const masters = (h.runtime.producer as Cluster).nodes('master');
+    await Promise.all(masters.map((m) => m.script('FLUSH')));
+    for (let i = 0; i < 10; i += 1) {
+      const store = redisLimitStore(h.runtime.producer, `${h.prefix}:limit-${i}:`);
+      await store.init({ windowMs: 60_000 } as Parameters<typeof store.init>[0]);
+      expect((await store.increment('someone')).totalHits).to.equal(1);
+      expect((await store.increment('someone')).totalHits).to.equal(2);
+    }
   });
 
   it('refresh: a consent then a full run refreshes every customer exactly once', async () => {

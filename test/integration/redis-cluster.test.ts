@@ -6,7 +6,7 @@ import { subscribedSkus } from '../../emulator/tenants.js';
 import { ConfigError, loadConfig } from '../../config/index.js';
 import type { JobDeps } from '../../jobs/deps.js';
 import { createLogger } from '../../src/logger.js';
-import { jobIds } from '../../src/queue/catalog.js';
+import { jobIds, queueNames, type QueueName } from '../../src/queue/catalog.js';
 import { createWorkerConnection } from '../../src/queue/connections.js';
 import { JobQueues } from '../../src/queue/job-queues.js';
 import { startWorkerPool } from '../../src/queue/worker-pool.js';
@@ -85,6 +85,34 @@ describe('Redis Cluster: the service on three masters', function () {
     return { partnerId: partner.id, runId: status.run.id };
   }
 
+  /**
+   * The run's end, or the first job of any queue failing with the reason: a key outside the
+   * prefix's slot fails a job at once (CROSSSLOT, a script's non-local key, a pipeline over
+   * slots), and waiting out its retries would only end in a timeout.
+   */
+  function runEndedWithoutFailures(runId: string): Promise<RefreshRun> {
+    const listeners: [QueueName, (args: { jobId: string; failedReason: string }) => void][] = [];
+    const failure = new Promise<never>((_, reject) => {
+      for (const queue of queueNames) {
+        const onFailed = (args: { jobId: string; failedReason: string }) =>
+          reject(new Error(`${queue} job ${args.jobId} failed: ${args.failedReason}`));
+        h.events(queue).on('failed', onFailed);
+        listeners.push([queue, onFailed]);
+      }
+    });
+    return Promise.race([h.runEnded(runId), failure]).finally(() => {
+      for (const [queue, onFailed] of listeners) h.events(queue).off('failed', onFailed);
+    });
+  }
+
+  /** No service log line shows a key reaching the wrong node. */
+  function expectNoSlotErrors(): void {
+    const slotErrors = h.logLines.filter((l) =>
+      /CROSSSLOT|MOVED|non local key|same slots allocation group/.test(l),
+    );
+    expect(slotErrors).to.deep.equal([]);
+  }
+
   /** Every customer has exactly the snapshot set its subscribed SKUs make, in this run. */
   async function expectOneSnapshotSetEach(run: RefreshRun): Promise<void> {
     expect(run).to.include({ status: 'completed', total: customerCount, succeeded: customerCount });
@@ -104,15 +132,14 @@ describe('Redis Cluster: the service on three masters', function () {
     expect(rows).to.have.deep.members(expected);
   }
 
-  /** The slot of every key the deployment wrote, read from the masters. */
-  async function slotsOfPrefix(): Promise<{ slots: Set<number>; keys: string[] }> {
+  /** Every key on the cluster and the slots they hash to, read from the masters. */
+  async function clusterKeys(): Promise<{ slots: Set<number>; keys: string[] }> {
     const client = cluster.client();
     try {
       const keys: string[] = [];
       await new Promise((resolve) => client.once('ready', resolve));
-      for (const master of client.nodes('master')) {
-        keys.push(...(await master.keys(`${h.prefix}:*`)));
-      }
+      // The cluster is this file's own: whatever is on it, the service wrote.
+      for (const master of client.nodes('master')) keys.push(...(await master.keys('*')));
       const slots = new Set(await Promise.all(keys.map((k) => client.cluster('KEYSLOT', k))));
       return { slots, keys };
     } finally {
@@ -126,6 +153,7 @@ describe('Redis Cluster: the service on three masters', function () {
     };
     const { attemptId, outcome } = await h.grant(partner.id, 'admin@first.example');
     expect(outcome.outcome).to.equal('completed');
+    expectNoSlotErrors();
     const exchange = await h.runtime.queues
       .get('consent')
       .getJob(jobIds.exchangeConsentCode(attemptId));
@@ -150,9 +178,11 @@ describe('Redis Cluster: the service on three masters', function () {
 
   it('refresh: a consent then a full run refreshes every customer exactly once', async () => {
     const { runId } = await consentedPartner();
-    await expectOneSnapshotSetEach(await h.runEnded(runId));
+    await expectOneSnapshotSetEach(await runEndedWithoutFailures(runId));
+    expectNoSlotErrors();
     // Queues, pacers and locks alike: every key of the deployment in the prefix's one slot.
-    const { slots, keys } = await slotsOfPrefix();
+    const { slots, keys } = await clusterKeys();
+    expect(keys.filter((k) => !k.startsWith(`${h.prefix}:`))).to.deep.equal([]);
     expect(keys.some((k) => k.includes(':pace:'))).to.equal(true);
     expect(keys.some((k) => k.includes(':refresh:'))).to.equal(true);
     expect([...slots]).to.have.length(1);
@@ -179,6 +209,7 @@ describe('Redis Cluster: the service on three masters', function () {
 
     await expectOneSnapshotSetEach(await h.runEnded(runId));
     expect(await h.runtime.queues.get('maintenance').getJobScheduler('reconcile')).to.exist;
+    expectNoSlotErrors();
   });
 
   describe('start-up refuses what would fail at 3 a.m.', () => {

@@ -82,7 +82,7 @@ function hashedPart(key: string): string {
  * `prefix:...`) must hash to one slot, or the scripts and pipelines that touch several of them
  * fail with CROSSSLOT on a cluster. True when `prefix` starts with a hash tag such as `{ls}`.
  */
-export function isHashTagPrefix(prefix: string): boolean {
+function isHashTagPrefix(prefix: string): boolean {
   return prefix.startsWith('{') && hashedPart(`${prefix}:a`) === hashedPart(`${prefix}:b`);
 }
 

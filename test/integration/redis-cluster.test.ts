@@ -1,3 +1,5 @@
+import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
 import { expect } from 'chai';
 import { eq, sql } from 'drizzle-orm';
 import { Cluster } from 'ioredis';
@@ -5,9 +7,10 @@ import request from 'supertest';
 import { subscribedSkus } from '../../emulator/tenants.js';
 import { ConfigError, loadConfig } from '../../config/index.js';
 import type { JobDeps } from '../../jobs/deps.js';
+import { withDeadline } from '../../src/deadline.js';
 import { createLogger } from '../../src/logger.js';
 import { jobIds, queueNames, type QueueName } from '../../src/queue/catalog.js';
-import { createWorkerConnection } from '../../src/queue/connections.js';
+import { createProducerConnection, createWorkerConnection } from '../../src/queue/connections.js';
 import { JobQueues } from '../../src/queue/job-queues.js';
 import { startWorkerPool } from '../../src/queue/worker-pool.js';
 import { redisLimitStore } from '../../src/server/rate-limit-store.js';
@@ -18,6 +21,7 @@ import { testEnv } from '../support/config.js';
 import { scenarioWith } from '../support/emulator.js';
 import { releaseTenants, startHarness, type Harness } from '../support/harness.js';
 import { suiteFailed } from '../support/keep-on-failure.js';
+import { freshPrefix } from '../support/redis.js';
 import { startPrivateRedisCluster, type PrivateRedisCluster } from '../support/redis-cluster.js';
 
 const partnerTenant = 'aaaaaaaa-0000-4000-8000-000000000001';
@@ -258,5 +262,58 @@ describe('Redis Cluster: the service on three masters', function () {
         .with.property('message')
         .that.matches(/REDIS_CLUSTER_NODES: "redis-2" is not host:port/);
     });
+  });
+});
+
+describe('Redis Cluster: nodes that require a password', function () {
+  this.timeout(60_000);
+  // Generated per run; test-only.
+  const password = randomBytes(12).toString('base64url');
+  let cluster: PrivateRedisCluster;
+
+  before(async () => {
+    cluster = await startPrivateRedisCluster({ password });
+  });
+  after(async () => {
+    await cluster?.stop();
+  });
+
+  const redisCluster = (extra: Record<string, string> = {}) =>
+    loadConfig(
+      testEnv({ REDIS_URL: undefined, REDIS_CLUSTER_NODES: cluster.nodesVariable, ...extra }),
+    ).config.redisCluster!;
+
+  it('queues work with REDIS_CLUSTER_PASSWORD, and are refused without it', async () => {
+    const prefix = freshPrefix();
+    const withPassword = createWorkerConnection(redisCluster({ REDIS_CLUSTER_PASSWORD: password }));
+    const queues = new JobQueues(withPassword, prefix);
+    try {
+      // A refused AUTH would have the connection retry for ever: fail within a bound instead.
+      await withDeadline(10_000, once(withPassword, 'ready'));
+      const job = await queues.enqueue('reconcile', {}, { jobId: 'with-password' });
+      expect(await queues.presence('reconcile', [job.id!, 'never-added'])).to.deep.equal([
+        'live',
+        'missing',
+      ]);
+    } finally {
+      await queues.close();
+      withPassword.disconnect();
+    }
+
+    // Without it the client cannot even read the slot map: its error names the refusal.
+    const withoutPassword = createProducerConnection(redisCluster());
+    try {
+      const [error] = (await once(withoutPassword, 'error')) as [Error & { lastNodeError?: Error }];
+      expect(`${error.message} ${error.lastNodeError?.message}`).to.match(/NOAUTH/);
+    } finally {
+      withoutPassword.disconnect();
+    }
+  });
+
+  it('refuses REDIS_CLUSTER_PASSWORD without REDIS_CLUSTER_NODES', () => {
+    expect(() => loadConfig(testEnv({ REDIS_CLUSTER_PASSWORD: password })))
+      .to.throw(ConfigError)
+      .with.property('message')
+      .that.matches(/REDIS_CLUSTER_PASSWORD: read only with REDIS_CLUSTER_NODES/);
   });
 });

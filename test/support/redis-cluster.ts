@@ -49,7 +49,8 @@ async function freeClusterPort(taken: number[]): Promise<number> {
   throw new Error('no free port pair for a Redis Cluster node');
 }
 
-async function spawnNode(port: number, dir: string) {
+async function spawnNode(port: number, dir: string, password: string | undefined) {
+  const auth = password ? ['--requirepass', password, '--masterauth', password] : [];
   const child = spawn(
     'redis-server',
     [
@@ -69,6 +70,7 @@ async function spawnNode(port: number, dir: string) {
       '',
       '--appendonly',
       'no',
+      ...auth,
     ],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
@@ -96,9 +98,9 @@ async function spawnNode(port: number, dir: string) {
 }
 
 /** Polls every node's CLUSTER INFO until each says cluster_state:ok, or fails after a limit. */
-async function waitForClusterOk(nodes: RedisNode[]): Promise<void> {
+async function waitForClusterOk(nodes: RedisNode[], password: string | undefined): Promise<void> {
   const deadline = Date.now() + readyWithinMs;
-  const clients = nodes.map((n) => new Redis(n.port, n.host, { lazyConnect: true }));
+  const clients = nodes.map((n) => new Redis(n.port, n.host, { lazyConnect: true, password }));
   try {
     for (;;) {
       const infos = await Promise.all(clients.map((c) => c.cluster('INFO')));
@@ -117,7 +119,13 @@ async function waitForClusterOk(nodes: RedisNode[]): Promise<void> {
  * A three-master Redis Cluster of the test's own on loopback (no replicas, nothing on disk but
  * the nodes' cluster files in a temporary directory): for tests of the service on a cluster.
  */
-export async function startPrivateRedisCluster(): Promise<PrivateRedisCluster> {
+export async function startPrivateRedisCluster(
+  options: {
+    /** Every node's requirepass (and masterauth). Default: none */
+    password?: string;
+  } = {},
+): Promise<PrivateRedisCluster> {
+  const { password } = options;
   const dir = await mkdtemp(join(tmpdir(), 'ls-redis-cluster-'));
   const ports: number[] = [];
   const running: { kill(): Promise<void> }[] = [];
@@ -129,10 +137,11 @@ export async function startPrivateRedisCluster(): Promise<PrivateRedisCluster> {
     for (let i = 0; i < masterCount; i += 1) {
       const port = await freeClusterPort(ports);
       ports.push(port);
-      running.push(await spawnNode(port, dir));
+      running.push(await spawnNode(port, dir, password));
     }
     const nodes = ports.map((port) => ({ host: '127.0.0.1', port }));
     await run('redis-cli', [
+      ...(password ? ['--no-auth-warning', '-a', password] : []),
       '--cluster',
       'create',
       ...nodes.map((n) => `${n.host}:${n.port}`),
@@ -140,8 +149,8 @@ export async function startPrivateRedisCluster(): Promise<PrivateRedisCluster> {
       '0',
       '--cluster-yes',
     ]);
-    await waitForClusterOk(nodes);
-    const client = () => new Cluster(nodes);
+    await waitForClusterOk(nodes, password);
+    const client = () => new Cluster(nodes, { redisOptions: { password } });
     return {
       nodes,
       nodesVariable: nodes.map((n) => `${n.host}:${n.port}`).join(','),

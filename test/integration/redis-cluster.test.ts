@@ -21,6 +21,7 @@ import { testEnv } from '../support/config.js';
 import { scenarioWith } from '../support/emulator.js';
 import { releaseTenants, startHarness, type Harness } from '../support/harness.js';
 import { suiteFailed } from '../support/keep-on-failure.js';
+import { startService, type ServiceProcess } from '../support/process.js';
 import { freshPrefix } from '../support/redis.js';
 import { startPrivateRedisCluster, type PrivateRedisCluster } from '../support/redis-cluster.js';
 
@@ -70,20 +71,20 @@ describe('Redis Cluster: the service on three masters', function () {
   beforeEach(() => releaseTenants(h));
 
   /** A partner with every emulated customer as a company; resolves once consent started the run. */
-  async function consentedPartner(): Promise<{ partnerId: string; runId: string }> {
-    const partner = (await h.api('post', '/partners', { name: 'Cluster Partner' })).body as {
+  async function consentedPartner(on: Harness = h): Promise<{ partnerId: string; runId: string }> {
+    const partner = (await on.api('post', '/partners', { name: 'Cluster Partner' })).body as {
       id: string;
     };
-    for (const c of h.emulator.state.directory.partner(partnerTenant)!.customers) {
-      await h.runtime.services.partners.addCompany(
+    for (const c of on.emulator.state.directory.partner(partnerTenant)!.customers) {
+      await on.runtime.services.partners.addCompany(
         partner.id,
         { name: c.name, customerTenantId: c.tenantId },
         'test',
       );
     }
-    const { outcome } = await h.grant(partner.id, 'admin@first.example');
+    const { outcome } = await on.grant(partner.id, 'admin@first.example');
     expect(outcome.outcome).to.equal('completed');
-    const status = (await h.api('get', `/partners/${partner.id}/delegated-admin`)).body as {
+    const status = (await on.api('get', `/partners/${partner.id}/delegated-admin`)).body as {
       run: { id: string };
     };
     return { partnerId: partner.id, runId: status.run.id };
@@ -118,9 +119,9 @@ describe('Redis Cluster: the service on three masters', function () {
   }
 
   /** Every customer has exactly the snapshot set its subscribed SKUs make, in this run. */
-  async function expectOneSnapshotSetEach(run: RefreshRun): Promise<void> {
+  async function expectOneSnapshotSetEach(run: RefreshRun, on: Harness = h): Promise<void> {
     expect(run).to.include({ status: 'completed', total: customerCount, succeeded: customerCount });
-    const rows = await h.runtime.store.db
+    const rows = await on.runtime.store.db
       .select({
         tenant: licenseSnapshots.customerTenantId,
         n: sql<number>`count(*)`.mapWith(Number),
@@ -128,7 +129,7 @@ describe('Redis Cluster: the service on three masters', function () {
       .from(licenseSnapshots)
       .where(eq(licenseSnapshots.runId, run.id))
       .groupBy(licenseSnapshots.customerTenantId);
-    const directory = h.emulator.state.directory;
+    const directory = on.emulator.state.directory;
     const expected = directory.partner(partnerTenant)!.customers.map((c) => ({
       tenant: c.tenantId,
       n: subscribedSkus(directory.detail(c)).length,
@@ -214,6 +215,56 @@ describe('Redis Cluster: the service on three masters', function () {
     await expectOneSnapshotSetEach(await h.runEnded(runId));
     expect(await h.runtime.queues.get('maintenance').getJobScheduler('reconcile')).to.exist;
     expectNoSlotErrors();
+  });
+
+  describe('a worker process killed mid-run', () => {
+    let w: Harness;
+    const workers: ServiceProcess[] = [];
+
+    before(async () => {
+      w = await startHarness(
+        scenario,
+        { ...tuning, REDIS_URL: undefined, REDIS_CLUSTER_NODES: cluster.nodesVariable },
+        { workers: false },
+      );
+    });
+    after(async function () {
+      for (const p of workers) if (p.child.exitCode === null) p.child.kill('SIGKILL');
+      await Promise.all(workers.map((p) => p.exited));
+      await w?.close(suiteFailed(this));
+    });
+
+    const startWorker = async () => {
+      // The process reads REDIS_CLUSTER_NODES from its environment, as in production.
+      const worker = startService('workers/main.ts', { ...w.env, LOG_LEVEL: 'info' });
+      workers.push(worker);
+      await worker.waitForLog((l) => l.msg === 'workers started');
+      return worker;
+    };
+
+    it('after kill -9 and a restart, every customer is refreshed exactly once', async () => {
+      const first = await startWorker();
+      let completed = 0;
+      const progressed = new Promise<void>((resolve) => {
+        const onCompleted = () => {
+          completed += 1;
+          if (completed >= 3) {
+            w.events('refresh').off('completed', onCompleted);
+            resolve();
+          }
+        };
+        w.events('refresh').on('completed', onCompleted);
+      });
+      const { runId } = await consentedPartner(w);
+      await progressed;
+      first.child.kill('SIGKILL');
+      await first.exited;
+      expect((await w.runtime.services.runs.get(runId))!.status).to.equal('running');
+
+      const second = await startWorker();
+      await expectOneSnapshotSetEach(await w.runEnded(runId), w);
+      expect(second.lines.filter((l) => /CROSSSLOT|MOVED|non local key/.test(l))).to.deep.equal([]);
+    });
   });
 
   describe('start-up refuses what would fail at 3 a.m.', () => {

@@ -8,6 +8,7 @@ import {
   listenHost,
   mailFrom,
   optionalString,
+  redisNodes,
   origin,
   smtpUrl,
   tcpPort,
@@ -65,11 +66,26 @@ export const envVariables = {
     z.string().min(1).default('.data/pglite'),
   ),
   REDIS_URL: variable(
-    { meaning: '`redis://` or `rediss://`.' },
+    { meaning: 'One Redis node: `redis://` or `rediss://`. Not with `REDIS_CLUSTER_NODES`.' },
     z
       .string()
       .default('redis://127.0.0.1:6379')
       .pipe(urlWithProtocols(['redis:', 'rediss:'], 'a redis:// or rediss:// URL')),
+  ),
+  REDIS_CLUSTER_NODES: variable(
+    {
+      meaning:
+        'Redis Cluster seed nodes, `host:port,host:port`: every Redis user then speaks to the cluster. Not with `REDIS_URL`.',
+      unset: 'unset: one node, `REDIS_URL`',
+    },
+    optionalString().pipe(redisNodes.optional()),
+  ),
+  REDIS_CLUSTER_PASSWORD: variable(
+    {
+      meaning: "The cluster nodes' password (`requirepass`); read only with `REDIS_CLUSTER_NODES`.",
+      unset: 'unset: none',
+    },
+    optionalString(),
   ),
   QUEUE_PREFIX: variable(
     { meaning: 'BullMQ key prefix; a Redis Cluster hash tag so one slot holds a deployment.' },
@@ -361,6 +377,13 @@ export type EnvVariable = keyof typeof envVariables;
 
 /** The environment, parsed: every variable, then the rules that tie variables together. */
 export const envSchema = z.object(envVariables).superRefine((env, ctx) => {
+  if (env.REDIS_CLUSTER_PASSWORD && !env.REDIS_CLUSTER_NODES) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['REDIS_CLUSTER_PASSWORD'],
+      message: 'read only with REDIS_CLUSTER_NODES (a single node takes its password in REDIS_URL)',
+    });
+  }
   if (env.MICROSOFT_CLOUD === 'custom') {
     for (const name of ['MICROSOFT_AUTHORITY_HOST', 'PARTNER_CENTER_URL', 'GRAPH_URL'] as const) {
       if (!env[name]) {

@@ -1,10 +1,18 @@
 import { cloudPresets, type CloudEndpoints, type CloudName } from './clouds.js';
 import { envDefaults, envSchema, secretNames, type Env } from './env.js';
 import { ensureLocalSecrets, type GeneratableSecret } from './local-secrets.js';
-import { encryptionKeys, type EncryptionKey, type TrustProxy } from './values.js';
+import { encryptionKeys, type EncryptionKey, type RedisNode, type TrustProxy } from './values.js';
 
 export type { CloudEndpoints } from './clouds.js';
-export type { EncryptionKey } from './values.js';
+export type { EncryptionKey, RedisNode } from './values.js';
+
+/** A Redis Cluster the service runs on instead of one node. */
+export interface RedisCluster {
+  /** Seed nodes; the client discovers the others. REDIS_CLUSTER_NODES */
+  nodes: RedisNode[];
+  /** AUTH password of every node; undefined: none. REDIS_CLUSTER_PASSWORD */
+  password: string | undefined;
+}
 
 /**
  * How the queues run: concurrency, the reconciler's interval, crash detection. Each field is set
@@ -53,9 +61,17 @@ export interface Config {
    * PGLITE_DATA_DIR
    */
   pgliteDataDir: string;
-  /** REDIS_URL */
+  /** The one Redis node, when `redisCluster` is undefined. REDIS_URL */
   redisUrl: string;
-  /** BullMQ key prefix, a Redis Cluster hash tag. QUEUE_PREFIX */
+  /**
+   * The Redis Cluster every Redis user speaks to; undefined: the one node at `redisUrl`.
+   * REDIS_CLUSTER_NODES, REDIS_CLUSTER_PASSWORD
+   */
+  redisCluster: RedisCluster | undefined;
+  /**
+   * Prefix of every Redis key of the deployment (BullMQ's and ours), a hash tag: on a cluster
+   * they all live in one slot, so scripts and pipelines over several keys work. QUEUE_PREFIX
+   */
   queuePrefix: string;
   /** PORT */
   port: number;
@@ -188,6 +204,17 @@ export function loadConfig(
     throw new ConfigError(problems);
   }
   const e = parsed.data;
+  // REDIS_URL has a default, so only the raw environment tells whether it was set: a node URL
+  // left beside a cluster would otherwise be silently ignored.
+  if (e.REDIS_CLUSTER_NODES && env.REDIS_URL?.trim()) {
+    throw new ConfigError([
+      {
+        variable: 'REDIS_URL',
+        message:
+          'set either REDIS_URL (one Redis node) or REDIS_CLUSTER_NODES (a Redis Cluster), not both',
+      },
+    ]);
+  }
   const notices: string[] = [];
 
   const missing = secretNames.filter((name) => !e[name]);
@@ -230,6 +257,9 @@ export function loadConfig(
       databaseUrl: e.DATABASE_URL,
       pgliteDataDir: e.PGLITE_DATA_DIR,
       redisUrl: e.REDIS_URL,
+      redisCluster: e.REDIS_CLUSTER_NODES
+        ? { nodes: e.REDIS_CLUSTER_NODES, password: e.REDIS_CLUSTER_PASSWORD }
+        : undefined,
       queuePrefix: e.QUEUE_PREFIX,
       port,
       host: e.HOST,

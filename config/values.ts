@@ -126,6 +126,33 @@ export const encryptionKeys = z.string().transform((value, ctx) => {
   return keys;
 });
 
+/** One seed node of a Redis Cluster. */
+export interface RedisNode {
+  host: string;
+  port: number;
+}
+
+/**
+ * REDIS_CLUSTER_NODES: `host:port` seed nodes, comma-separated (`[::1]:7000` for IPv6). Any
+ * few masters do: the client learns the rest of the cluster from them.
+ */
+export const redisNodes = z.string().transform((value, ctx) => {
+  const nodes: RedisNode[] = [];
+  for (const entry of value.split(',').map((e) => e.trim())) {
+    const match = /^(?:\[([0-9A-Fa-f:.]+)\]|([A-Za-z0-9.-]+)):(\d{1,5})$/.exec(entry);
+    const port = Number(match?.[3]);
+    if (!match || port < 1 || port > 65535) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `"${entry}" is not host:port (example: redis-1:6379,redis-2:6379,redis-3:6379)`,
+      });
+      return z.NEVER;
+    }
+    nodes.push({ host: match[1] ?? match[2]!, port });
+  }
+  return nodes;
+});
+
 export const tcpPort = () =>
   z.coerce
     .number<string | undefined>({ message: 'expected a TCP port number' })

@@ -1,12 +1,12 @@
 // npm run demo: the Microsoft emulator, the API and the workers in one process, with a seeded
 // partner whose legacy delegated admin (sync@<scenario domain>) waits to be replaced.
-// Needs only a Redis (REDIS_URL); the database is embedded unless DATABASE_URL is set.
+// Needs only a Redis (REDIS_URL, or a cluster in REDIS_CLUSTER_NODES); the database is embedded unless DATABASE_URL is set.
 // DEMO_DAYS=n replays n days of daily refreshes ending today (consent granted by the demo).
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { Redis } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
 import { pino } from 'pino';
 import { loadDefaultScenario } from '../emulator/scenario.js';
 import { startEmulator } from '../emulator/server.js';
@@ -50,19 +50,27 @@ if (demoDays !== undefined && env.DATABASE_URL) {
 }
 
 // Fail with a sentence, not a stack of reconnect errors, when there is no Redis.
-const probe = new Redis(preliminary.redisUrl, {
-  lazyConnect: true,
-  maxRetriesPerRequest: 0,
-  retryStrategy: () => null,
-});
+const cluster = preliminary.redisCluster;
+const redisWhere = cluster
+  ? `the Redis Cluster at ${cluster.nodes.map((n) => `${n.host}:${n.port}`).join(',')}: start it or fix REDIS_CLUSTER_NODES`
+  : `a Redis server at ${preliminary.redisUrl}: start one (redis-server) or set REDIS_URL`;
+const probe = cluster
+  ? new Cluster(cluster.nodes, {
+      lazyConnect: true,
+      clusterRetryStrategy: () => null,
+      redisOptions: { maxRetriesPerRequest: 0, password: cluster.password },
+    })
+  : new Redis(preliminary.redisUrl, {
+      lazyConnect: true,
+      maxRetriesPerRequest: 0,
+      retryStrategy: () => null,
+    });
 probe.on('error', () => {});
 try {
   await probe.connect();
   await probe.ping();
 } catch {
-  process.stderr.write(
-    `npm run demo needs a Redis server at ${preliminary.redisUrl}: start one (redis-server) or set REDIS_URL.\n`,
-  );
+  process.stderr.write(`npm run demo needs ${redisWhere}.\n`);
   process.exit(1);
 } finally {
   probe.disconnect();

@@ -1,5 +1,5 @@
 import type { AxiosInstance } from 'axios';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './queue/connections.js';
 import type { Config } from '../config/index.js';
 import { createHttpClient } from './http-client.js';
 import { GraphClient } from './microsoft/graph.js';
@@ -83,7 +83,7 @@ export function createServices(
   config: Config,
   store: Store,
   keyRing: KeyRing,
-  redis: Redis,
+  redis: RedisClient,
 ): Services {
   const http = createHttpClient({
     extraCaFile: config.microsoft.extraCaFile,

@@ -1,7 +1,7 @@
 import type { Config } from '../config/index.js';
 import { withDeadline } from './deadline.js';
 import type { Logger } from './logger.js';
-import { createProducerConnection, type Redis } from './queue/connections.js';
+import { createProducerConnection, redisTargetOf, type RedisClient } from './queue/connections.js';
 import { JobQueues } from './queue/job-queues.js';
 import { openStore, type Store } from './store/database.js';
 import { KeyRing } from './store/encryption.js';
@@ -14,7 +14,7 @@ export interface Runtime {
   store: Store;
   keyRing: KeyRing;
   /** Fails fast while Redis is down, for the HTTP path. */
-  producer: Redis;
+  producer: RedisClient;
   queues: JobQueues;
   services: Services;
   close(): Promise<void>;
@@ -39,7 +39,7 @@ export async function openRuntime(config: Config, log: Logger): Promise<Runtime>
       { cause: error },
     );
   }
-  const producer = createProducerConnection(config.redisUrl);
+  const producer = createProducerConnection(redisTargetOf(config));
   let redisDown = false;
   producer.on('error', (error) => {
     if (!redisDown) log.warn({ err: error }, 'Redis unreachable; retrying');

@@ -1,7 +1,7 @@
 import type { JobDeps } from '../jobs/deps.js';
 import { enqueueResealIfStale } from '../jobs/reseal-keys.js';
 import { withDeadline } from '../src/deadline.js';
-import { createWorkerConnection } from '../src/queue/connections.js';
+import { createWorkerConnection, redisTargetOf } from '../src/queue/connections.js';
 import { JobQueues } from '../src/queue/job-queues.js';
 import { startWorkerPool, type WorkerPool } from '../src/queue/worker-pool.js';
 import type { Runtime } from '../src/runtime.js';
@@ -19,7 +19,7 @@ export interface RunningWorkers {
 /** Starts a Worker per queue, upserts the schedules and runs one reconcile at start. */
 export function runWorkers(runtime: Runtime): RunningWorkers {
   const { config, log } = runtime;
-  const connection = createWorkerConnection(config.redisUrl);
+  const connection = createWorkerConnection(redisTargetOf(config));
   connection.on('error', () => {}); // reported by the producer connection and the workers
   const queues = new JobQueues(connection, config.queuePrefix, config.queues);
   const deps: JobDeps = {

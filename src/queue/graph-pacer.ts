@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './connections.js';
 import { Pacer } from './pacer.js';
 
 export interface GraphPacingRates {
@@ -21,7 +21,7 @@ export class GraphPacer {
   private readonly perTenant: Pacer;
   private readonly perApp: Pacer;
 
-  constructor(redis: Redis, prefix: string, rates: GraphPacingRates) {
+  constructor(redis: RedisClient, prefix: string, rates: GraphPacingRates) {
     this.perPartner = new Pacer(redis, `${prefix}:graph`, rates.partnerRequestsPerSecond);
     this.perTenant = new Pacer(
       redis,

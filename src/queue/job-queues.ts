@@ -1,5 +1,5 @@
 import { Queue, type Job } from 'bullmq';
-import type { Redis } from 'ioredis';
+import { assertOneSlotPrefix, type RedisClient } from './connections.js';
 import { defaultQueueTuning, type QueueTuning } from '../../config/index.js';
 import {
   backoffType,
@@ -37,10 +37,11 @@ export class JobQueues {
   private readonly queues = new Map<QueueName, Queue>();
 
   constructor(
-    private readonly connection: Redis,
+    private readonly connection: RedisClient,
     readonly prefix: string,
     private readonly tuning: QueueTuning = defaultQueueTuning,
   ) {
+    assertOneSlotPrefix(connection, prefix);
     for (const name of queueNames) {
       const queue = new Queue(name, { connection, prefix });
       // Without a listener an 'error' event would crash the process; the connection's own

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './connections.js';
 
 // Every time in the schedule is Redis's clock (TIME), never a worker's: workers on hosts whose
 // clocks disagree still share one schedule. Effects replication, the default since Redis 5
@@ -45,7 +45,7 @@ const heldGraceMs = 600_000;
  */
 export class Pacer {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly prefix: string,
     /** Requests per second per partner. */
     private readonly rate: number,

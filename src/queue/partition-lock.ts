@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './connections.js';
 
 const release = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end`;
 const extend = `if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end`;
@@ -47,7 +47,7 @@ class LockLostError extends LockUnavailableError {
  * LockLostError once `fn` settles (what `fn` saved is guarded by its own compare-and-set).
  */
 export async function withLock<T>(
-  redis: Redis,
+  redis: RedisClient,
   key: string,
   fn: (signal: AbortSignal) => Promise<T>,
   options: LockOptions = {},

@@ -1,5 +1,5 @@
 import { setTimeout } from 'node:timers/promises';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './connections.js';
 import { Semaphore } from 'redis-semaphore';
 import type { PsaKind, PsaRequestHooks } from '../psa/client.js';
 import { psaLimits, type PsaLimits } from '../psa/limits.js';
@@ -18,7 +18,7 @@ export class PsaPacing {
   private readonly pacers = new Map<PsaKind, Pacer>();
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly prefix: string,
     private readonly limits: Record<PsaKind, PsaLimits> = psaLimits,
   ) {}

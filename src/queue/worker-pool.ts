@@ -1,5 +1,5 @@
 import { DelayedError, UnrecoverableError, Worker, type Job } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './connections.js';
 import type { Logger } from 'pino';
 import { defaultQueueTuning, type QueueTuning } from '../../config/index.js';
 import { withDeadline } from '../deadline.js';
@@ -15,7 +15,7 @@ import {
   type JobName,
   type JobPayload,
 } from './catalog.js';
-import { isRedisUnavailable } from './connections.js';
+import { assertOneSlotPrefix, isRedisUnavailable } from './connections.js';
 
 /** What a processor may know about the job it runs, without depending on BullMQ. */
 export interface JobContext {
@@ -102,7 +102,7 @@ export interface WorkerPool {
 }
 
 export interface WorkerPoolOptions<Deps> {
-  connection: Redis;
+  connection: RedisClient;
   prefix: string;
   processors: ProcessorTable<Deps>;
   deps: Deps;
@@ -115,6 +115,7 @@ export interface WorkerPoolOptions<Deps> {
 export function startWorkerPool<Deps>(options: WorkerPoolOptions<Deps>): WorkerPool {
   const { connection, prefix, processors, deps, log, tuning = defaultQueueTuning } = options;
   assertProcessorsMatchCatalog(Object.keys(jobCatalog), processors);
+  assertOneSlotPrefix(connection, prefix);
 
   const run = async (job: Job, token?: string, signal?: AbortSignal): Promise<unknown> => {
     const name = job.name as JobName;

@@ -79,7 +79,7 @@ export function createApp(
 
   const admin = requireAdmin(config.adminApiToken);
   app.use(
-    healthRouter(readinessChecks(store, producer), {
+    healthRouter(readinessChecks(store, producer, config.queuePrefix), {
       showsDetails: (req) => carriesAdminBearer(req, config.adminApiToken),
     }),
   );

@@ -1,15 +1,23 @@
 import { Router, type Request } from 'express';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../queue/connections.js';
 import { withDeadline } from '../deadline.js';
 import type { Store } from '../store/database.js';
 
 export type ReadinessCheck = () => Promise<void>;
 
-/** The parts /readyz checks, each named in a 503 when it fails. */
-export function readinessChecks(store: Store, redis: Redis): Record<string, ReadinessCheck> {
+/**
+ * The parts /readyz checks, each named in a 503 when it fails. Redis is asked about a key
+ * under `prefix`: on a cluster that reaches the master of the deployment's slot, where a PING
+ * would reach any node.
+ */
+export function readinessChecks(
+  store: Store,
+  redis: RedisClient,
+  prefix: string,
+): Record<string, ReadinessCheck> {
   return {
     redis: async () => {
-      await redis.ping();
+      await redis.exists(`${prefix}:readyz`);
     },
     postgres: () => store.ping(),
     migrations: async () => {

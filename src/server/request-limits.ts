@@ -1,6 +1,6 @@
 import type { Request, RequestHandler, Response } from 'express';
 import { rateLimit } from 'express-rate-limit';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../queue/connections.js';
 import { redisLimitStore } from './rate-limit-store.js';
 
 export interface RequestBudget {
@@ -34,7 +34,7 @@ export const tooManySyncs =
  * in Redis, shared by every API process.
  */
 export function requestLimiter(options: {
-  redis: Redis;
+  redis: RedisClient;
   budget: RequestBudget;
   /** Redis key prefix of this limiter's counters (one per limiter). */
   prefix: string;

@@ -7,6 +7,7 @@ import type { Express } from 'express';
 import request from 'supertest';
 import type { ScenarioInput } from '../../emulator/scenario.js';
 import { createLogger } from '../../src/logger.js';
+import { createWorkerConnection, redisTargetOf } from '../../src/queue/connections.js';
 import { jobIds, queueNames, type QueueName } from '../../src/queue/catalog.js';
 import { openRuntime, type Runtime } from '../../src/runtime.js';
 import { createApp } from '../../src/server/app.js';
@@ -71,7 +72,7 @@ export interface HarnessOptions {
 
 export async function startHarness(
   scenario: ScenarioInput = testScenario(),
-  overrides: Record<string, string> = {},
+  overrides: Record<string, string | undefined> = {},
   options: HarnessOptions = {},
 ): Promise<Harness> {
   const emulator = await startTestEmulator(scenario);
@@ -111,10 +112,12 @@ export async function startHarness(
   for (const queue of runtime.queues.all()) queue.setMaxListeners(1_000);
   // Listening from the start: a QueueEvents made after a job may miss its finish, because
   // its first read of the stream starts at "now" after waitUntilReady has resolved.
+  // Each its own connection, to the cluster when the service has one.
+  const eventConnections = queueNames.map(() => createWorkerConnection(redisTargetOf(config)));
   const events = new Map<QueueName, QueueEvents>(
-    queueNames.map((queue) => [
+    queueNames.map((queue, i) => [
       queue,
-      new QueueEvents(queue, { connection: { url: config.redisUrl }, prefix }),
+      new QueueEvents(queue, { connection: eventConnections[i]!, prefix }),
     ]),
   );
   await Promise.all([...events.values()].map((e) => e.waitUntilReady()));
@@ -215,12 +218,14 @@ export async function startHarness(
     },
     async close(keep) {
       for (const e of events.values()) await e.close();
+      for (const c of eventConnections) c.disconnect();
       await workers?.close(1_000);
       await runtime.close();
       await emulator.stop();
       if (!keep) {
         await database.drop();
-        await removePrefix(prefix);
+        // A cluster of the test's own goes away with its keys.
+        if (!config.redisCluster) await removePrefix(prefix);
       }
     },
   };

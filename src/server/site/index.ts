@@ -1,6 +1,6 @@
 import express, { Router, type NextFunction, type Request, type Response } from 'express';
 import { csrfSync } from 'csrf-sync';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../queue/connections.js';
 import type { Config } from '../../../config/index.js';
 import type { JobQueues } from '../../queue/job-queues.js';
 import type { Services } from '../../dependencies.js';
@@ -30,7 +30,7 @@ export function siteRouter(options: {
   config: Config;
   services: Services;
   queues: JobQueues;
-  redis: Redis;
+  redis: RedisClient;
 }): Router {
   const { config, services, queues, redis } = options;
   const router = Router();

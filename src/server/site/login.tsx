@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Router, type Request, type Response } from 'express';
 import { rateLimit } from 'express-rate-limit';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../queue/connections.js';
 import { z } from 'zod';
 import type { Config } from '../../../config/index.js';
 import { singleLineText } from '../../domain/text.js';
@@ -26,7 +26,7 @@ const accountLoginAttempts = { limit: 10, windowMs: 15 * 60 * 1000 };
 export function loginPages(options: {
   config: Config;
   services: Services;
-  redis: Redis;
+  redis: RedisClient;
   /** The login form's own token: no session exists before a login to keep one in. */
   loginForm: ReturnType<typeof loginFormToken>;
 }): Router {

@@ -1,5 +1,5 @@
 import { Router, type NextFunction, type Request, type Response } from 'express';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../queue/connections.js';
 import { z } from 'zod';
 import type { Config } from '../../../config/index.js';
 import { customLicenseKindSchema, type CustomLicenseKind } from '../../domain/custom-licenses.js';
@@ -77,7 +77,7 @@ export function setupPages(options: {
   config: Config;
   services: Services;
   queues: JobQueues;
-  redis: Redis;
+  redis: RedisClient;
   page: PageContext;
 }): Router {
   const { config, services, queues, redis, page } = options;

@@ -6,6 +6,7 @@ import type { MemoryFigures, MemoryInputs } from './memory.js';
 import type { PacingFigures, PacingInputs } from './pacing.js';
 import { latestPerInputSet, type BenchName, type BenchRun } from './results.js';
 import { median, type Spread } from './stats.js';
+import type { WorkerCpuFigures, WorkerCpuInputs } from './worker-cpu.js';
 import type { WorkerOverheadFigures, WorkerOverheadInputs } from './worker-overhead.js';
 
 const fixed = (n: number, digits = 2) => n.toFixed(digits);
@@ -210,6 +211,76 @@ function memorySection(all: BenchRun[]): string[] {
   return out;
 }
 
+const percent = (share: number) => `${fixed(share * 100, 1)} %`;
+
+function workerCpuSection(all: BenchRun[]): string[] {
+  const runs = latestPerInputSet<WorkerCpuFigures, WorkerCpuInputs>(all, 'worker-cpu');
+  const out = ['## 6. Worker CPU per customer', ''];
+  out.push(
+    'The CPU a worker process spends per customer of a refresh run: CPU seconds (user + system,',
+    '`process.cpuUsage` of the worker process alone, every thread of it) per 1,000 customers. The',
+    'worker runs as a process of its own (`workers/main.ts`, log level info); the emulator, the API',
+    'and this benchmark run in another, PostgreSQL and a redis-server of the benchmark’s own in',
+    'theirs. No emulator latency or limit, our paces at their highest. One partner; the consent’s',
+    'run warms up (SKUs resolved, JIT, pools, sockets), then each measured run is a “sync now”:',
+    'per customer a sign-in to its tenant, two Partner Center calls over HTTPS, the PostgreSQL',
+    'work and the queue’s own. A probe loaded into the worker (`bench/worker-probe.ts`) opens',
+    'and closes the window on a signal, so start-up and the warm-up are not counted. Goal:',
+    '≤ 1 ms per customer, i.e. ≤ 1 CPU s per 1,000.',
+    '',
+    'Beside it, per customer: statements the worker sent (counted in its `pg` client, BEGIN and',
+    'COMMIT included), the explicit transactions among them, the database’s `xact_commit` (every',
+    'client, autocommit statements included: the benchmark polls the run every 250 ms), the CPU',
+    'of the PostgreSQL backends serving the worker (from /proc, by application name), and the',
+    'commands of the benchmark’s Redis (INFO commandstats; the benchmark’s queue-event readers',
+    'included). CPU time holds on a shared machine better than wall-clock throughput does, but',
+    'a busy machine still costs more per unit of work (caches, frequency): read it beside the',
+    'load average. A last run is profiled (V8 CPU profile of the window, sampled every 1 ms;',
+    'its CPU includes the profiler’s cost): self time by function and by package, idle left out.',
+    'The whole profile of the latest run is left in the temporary directory as',
+    '`worker-cpu-latest.cpuprofile`.',
+    '',
+  );
+  if (runs.length === 0) return [...out, ...notRun('worker-cpu')];
+  for (const r of runs) {
+    const i = r.inputs;
+    const f = r.figures;
+    out.push(
+      `### ${i.customers} customers, custom licenses ${onOff(i.customLicenses)}: ${runOf(r)}`,
+      '',
+      `Worker CPU per 1,000 customers, median of ${f.runs.length} runs: **${fixed(f.workerCpuSecPer1000, 2)} s** (goal ≤ 1 s: ${verdict(f.workerCpuSecPer1000 <= 1)}); concurrency ${i.concurrency}.`,
+      '',
+      '| Run | Load average (start → end) | Duration | Worker CPU s / 1,000 (user + system) | PostgreSQL backends CPU s / 1,000 | Statements / customer | Transactions / customer | xact_commit / customer | Redis commands / customer |',
+      '|---|---|---|---|---|---|---|---|---|',
+      ...f.runs.map(
+        (m, n) =>
+          `| ${n + 1} | ${fixed(m.loadAverage[0])} → ${fixed(m.loadAverage[1])} | ${fixed(m.durationSec, 1)} s | ${fixed(m.workerCpuSecPer1000)} (${fixed(m.workerUserSecPer1000)} + ${fixed(m.workerSystemSecPer1000)}) | ${m.postgresCpuSecPer1000 === null ? 'not read' : fixed(m.postgresCpuSecPer1000)} | ${fixed(m.statementsPerCustomer, 1)} | ${fixed(m.transactionsPerCustomer, 1)} | ${fixed(m.commitsPerCustomer, 1)} | ${fixed(m.redisCommandsPerCustomer, 1)} |`,
+      ),
+      '',
+      `Redis commands per customer, most called (run ${f.runs.length}): ${f.runs
+        .at(-1)!
+        .redisTopCommands.map((c) => `${c.command} ${fixed(c.perCustomer, 1)}`)
+        .join(', ')}.`,
+      '',
+      `Profiled run: ${fixed(f.profiledCpuSecPer1000)} CPU s per 1,000 customers with the profiler, ${fixed(f.profile.busyMs / 1000, 1)} s sampled busy.`,
+      '',
+      '| Package or folder | Self time | Package or folder, with Node built-ins and native code charged to their caller | Self time |',
+      '|---|---|---|---|',
+      ...f.profile.packages.map((p, n) => {
+        const c = f.profile.callers?.[n];
+        return `| ${p.name} | ${percent(p.share)} | ${c ? `${c.name} | ${percent(c.share)}` : '– | –'} |`;
+      }),
+      '',
+      '| Function | Self time |',
+      '|---|---|',
+      ...f.profile.functions.map((p) => `| \`${p.name}\` | ${percent(p.share)} |`),
+      '',
+    );
+  }
+  out.push(...runsShown(runs));
+  return out;
+}
+
 export function benchmarksMarkdown(runs: BenchRun[]): string {
   return [
     '# Benchmarks',
@@ -235,5 +306,6 @@ export function benchmarksMarkdown(runs: BenchRun[]): string {
     ...callbackSection(runs),
     ...workersSection(runs),
     ...memorySection(runs),
+    ...workerCpuSection(runs),
   ].join('\n');
 }

@@ -1,0 +1,71 @@
+// Loaded into a worker process by the worker-cpu benchmark (node --import): measures a window of
+// the process' own life on command, so the figures are the worker's alone. The benchmark writes
+// `measure` or `profile` to $BENCH_PROBE_DIR/command and sends SIGUSR2 to open a window, and
+// SIGUSR2 again to close it; the probe then prints one JSON line {benchProbe: ...} on stdout
+// with the window's CPU time and PostgreSQL statements, and with `profile` writes a V8 CPU
+// profile of the window to $BENCH_PROBE_DIR/window.cpuprofile.
+import { readFileSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
+import { join } from 'node:path';
+import pg from 'pg';
+
+const dir = process.env.BENCH_PROBE_DIR;
+if (!dir) throw new Error('BENCH_PROBE_DIR must name the directory the benchmark reads');
+
+let statements = 0;
+let transactions = 0;
+// Every statement of the pool goes through Client#query, drizzle's included.
+// eslint-disable-next-line @typescript-eslint/unbound-method -- called with its client below
+const query = pg.Client.prototype.query as (this: pg.Client, ...args: unknown[]) => unknown;
+pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
+  statements += 1;
+  const first = args[0];
+  const text = typeof first === 'string' ? first : (first as { text?: unknown } | null)?.text;
+  if (typeof text === 'string' && /^\s*begin\b/i.test(text)) transactions += 1;
+  return query.apply(this, args);
+} as typeof pg.Client.prototype.query;
+
+interface Window {
+  cpu: NodeJS.CpuUsage;
+  statements: number;
+  transactions: number;
+  session: Session | undefined;
+}
+let open: Window | undefined;
+
+async function toggle(): Promise<void> {
+  if (!open) {
+    const command = readFileSync(join(dir!, 'command'), 'utf8').trim();
+    let session: Session | undefined;
+    if (command === 'profile') {
+      session = new Session();
+      session.connect();
+      await session.post('Profiler.enable');
+      await session.post('Profiler.start');
+    }
+    open = { cpu: process.cpuUsage(), statements, transactions, session };
+    process.stdout.write(`${JSON.stringify({ benchProbe: 'opened', command })}\n`);
+    return;
+  }
+  const window = open;
+  open = undefined;
+  const cpu = process.cpuUsage(window.cpu);
+  const measured = {
+    userMicros: cpu.user,
+    systemMicros: cpu.system,
+    statements: statements - window.statements,
+    transactions: transactions - window.transactions,
+  };
+  if (window.session) {
+    const { profile } = await window.session.post('Profiler.stop');
+    writeFileSync(join(dir!, 'window.cpuprofile'), JSON.stringify(profile));
+    window.session.disconnect();
+  }
+  process.stdout.write(`${JSON.stringify({ benchProbe: 'closed', ...measured })}\n`);
+}
+
+process.on('SIGUSR2', () => {
+  toggle().catch((error: unknown) => {
+    process.stdout.write(`${JSON.stringify({ benchProbe: 'error', error: String(error) })}\n`);
+  });
+});

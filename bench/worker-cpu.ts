@@ -43,6 +43,8 @@ export interface WorkerCpuRun {
   postgresCpuSecPer1000: number | null;
   /** Statements the worker sent (BEGIN and COMMIT included). */
   statementsPerCustomer: number;
+  /** The most sent statements, by the start of their text, per customer. */
+  statementsByText?: { text: string; perCustomer: number }[];
   /** Explicit transactions (BEGIN) the worker opened. */
   transactionsPerCustomer: number;
   /** pg_stat_database xact_commit of the database, every client and autocommit included. */
@@ -67,6 +69,7 @@ interface ProbeWindow {
   systemMicros: number;
   statements: number;
   transactions: number;
+  statementsByText: [string, number][];
 }
 
 const applicationName = 'license-sync-bench-worker';
@@ -172,8 +175,12 @@ export async function workerCpuBench(
     try {
       await worker.waitForLog((l) => l.msg === 'workers started');
       const { partnerId, runId } = await consentBenchPartner(h, 0, customLicenses);
-      // The consent's run is the warm-up: SKUs resolved, JIT warm, pools and sockets open.
+      // The consent's run and one more are the warm-up: SKUs resolved, each customer's access
+      // and app consent recorded (the first run's GDAP read goes on beside its customers), JIT
+      // warm, pools and sockets open. What follows is a daily run's steady state.
       await completedWithoutFailures(h, runId);
+      const warm = await h.api('post', `/partners/${partnerId}/refresh`);
+      await endedQuietly(h, (warm.body as { runId: string }).runId);
       const measureRun = async (command: 'measure' | 'profile') => {
         const load = loadavg()[0]!;
         await toggleProbe(worker, dir, command);
@@ -212,6 +219,10 @@ export async function workerCpuBench(
           postgresCpuSecPer1000: postgresCpu === null ? null : per1000(postgresCpu),
           statementsPerCustomer: per(probed.statements),
           transactionsPerCustomer: per(probed.transactions),
+          statementsByText: probed.statementsByText.map(([text, n]) => ({
+            text,
+            perCustomer: per(n),
+          })),
           commitsPerCustomer: per(commitsAfter - commitsBefore),
           redisCommandsPerCustomer: per(redisDelta.reduce((sum, c) => sum + c.calls, 0)),
           redisTopCommands: redisDelta

@@ -14,6 +14,8 @@ if (!dir) throw new Error('BENCH_PROBE_DIR must name the directory the benchmark
 
 let statements = 0;
 let transactions = 0;
+/** Statements by their text's start, to tell which ones a customer costs. */
+const byText = new Map<string, number>();
 // Every statement of the pool goes through Client#query, drizzle's included.
 // eslint-disable-next-line @typescript-eslint/unbound-method -- called with its client below
 const query = pg.Client.prototype.query as (this: pg.Client, ...args: unknown[]) => unknown;
@@ -21,7 +23,11 @@ pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
   statements += 1;
   const first = args[0];
   const text = typeof first === 'string' ? first : (first as { text?: unknown } | null)?.text;
-  if (typeof text === 'string' && /^\s*begin\b/i.test(text)) transactions += 1;
+  if (typeof text === 'string') {
+    if (/^\s*begin\b/i.test(text)) transactions += 1;
+    const start = text.replace(/\s+/g, ' ').slice(0, 70);
+    byText.set(start, (byText.get(start) ?? 0) + 1);
+  }
   return query.apply(this, args);
 } as typeof pg.Client.prototype.query;
 
@@ -43,6 +49,7 @@ async function toggle(): Promise<void> {
       await session.post('Profiler.enable');
       await session.post('Profiler.start');
     }
+    byText.clear();
     open = { cpu: process.cpuUsage(), statements, transactions, session };
     process.stdout.write(`${JSON.stringify({ benchProbe: 'opened', command })}\n`);
     return;
@@ -55,6 +62,7 @@ async function toggle(): Promise<void> {
     systemMicros: cpu.system,
     statements: statements - window.statements,
     transactions: transactions - window.transactions,
+    statementsByText: [...byText].sort((a, b) => b[1] - a[1]).slice(0, 25),
   };
   if (window.session) {
     const { profile } = await window.session.post('Profiler.stop');

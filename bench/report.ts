@@ -293,6 +293,25 @@ function workerCpuSection(all: BenchRun[]): string[] {
       '',
     );
   }
+  const history = all.filter((r) => r.benchmark === 'worker-cpu') as BenchRun<
+    WorkerCpuFigures,
+    WorkerCpuInputs
+  >[];
+  out.push(
+    '### Every run, oldest first',
+    '',
+    'Before and after each change, at whatever load the machine had; pairs run at the same',
+    'time say so in their command.',
+    '',
+    '| Run | Command | Customers | Load average | Worker CPU s / 1,000 | PostgreSQL CPU s / 1,000 | Statements / customer | Redis commands / customer |',
+    '|---|---|---|---|---|---|---|---|',
+    ...history.map((r) => {
+      const last = r.figures.runs.at(-1)!;
+      const pgCpu = median(r.figures.runs.map((m) => m.postgresCpuSecPer1000 ?? NaN));
+      return `| ${runOf(r)} | \`${r.command}\` | ${r.inputs.customers} | ${fixed(last.loadAverage[0], 1)} | ${fixed(r.figures.workerCpuSecPer1000)} | ${fixed(pgCpu)} | ${fixed(last.statementsPerCustomer, 1)} | ${fixed(last.redisCommandsPerCustomer, 1)} |`;
+    }),
+    '',
+  );
   out.push(...runsShown(runs));
   return out;
 }

@@ -223,8 +223,6 @@ export async function recordAppConsent(
 ): Promise<void> {
   const row = await deps.access.get(partnerId, customerTenantId);
   if (row?.appConsent === (consented ? 'consented' : 'not_consented')) return;
-  // A consent where nothing is stored: nothing to forget, so no transaction per customer.
-  if (!row && consented) return;
   if (!row?.checkedAt) {
     // Relationships never read: only a refusal is worth a row; a consent forgets one.
     const deliveries = consented

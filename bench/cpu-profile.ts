@@ -14,7 +14,7 @@ interface CpuProfile {
   timeDeltas: number[];
 }
 
-export interface SelfTime {
+interface SelfTime {
   name: string;
   /** Share of the profile's busy time (idle left out), 0–1. */
   share: number;

@@ -32,7 +32,7 @@ export type WorkerCpuInputs = {
 };
 
 /** One measured run: per customer, or per 1,000 customers for CPU seconds. */
-export interface WorkerCpuRun {
+interface WorkerCpuRun {
   durationSec: number;
   /** 1-minute load average as the run started and as it ended. */
   loadAverage: [number, number];

@@ -6,6 +6,7 @@ import type { MemoryFigures, MemoryInputs } from './memory.js';
 import type { PacingFigures, PacingInputs } from './pacing.js';
 import { latestPerInputSet, type BenchName, type BenchRun } from './results.js';
 import { median, type Spread } from './stats.js';
+import type { WorkerCpuFigures, WorkerCpuInputs } from './worker-cpu.js';
 import type { WorkerOverheadFigures, WorkerOverheadInputs } from './worker-overhead.js';
 
 const fixed = (n: number, digits = 2) => n.toFixed(digits);
@@ -210,6 +211,112 @@ function memorySection(all: BenchRun[]): string[] {
   return out;
 }
 
+const percent = (share: number) => `${fixed(share * 100, 1)} %`;
+
+/** The statements a customer costs, by the start of their text (runs that recorded them). */
+function statementsOf(run: WorkerCpuFigures['runs'][number]): string[] {
+  if (!run.statementsByText) return [];
+  return [
+    '| Statement (start of its text) | Per customer |',
+    '|---|---|',
+    ...run.statementsByText
+      .filter((s) => s.perCustomer >= 0.05)
+      .map((s) => `| \`${s.text.replaceAll('|', '\\|')}\` | ${fixed(s.perCustomer)} |`),
+    '',
+  ];
+}
+
+function workerCpuSection(all: BenchRun[]): string[] {
+  const runs = latestPerInputSet<WorkerCpuFigures, WorkerCpuInputs>(all, 'worker-cpu');
+  const out = ['## 6. Worker CPU per customer', ''];
+  out.push(
+    'The CPU a worker process spends per customer of a refresh run: CPU seconds (user + system,',
+    '`process.cpuUsage` of the worker process alone, every thread of it) per 1,000 customers. The',
+    'worker runs as a process of its own (`workers/main.ts`, log level info); the emulator, the API',
+    'and this benchmark run in another, PostgreSQL and a redis-server of the benchmark’s own in',
+    'theirs. No emulator latency or limit, our paces at their highest. One partner; the consent’s',
+    'run and one more warm up (SKUs resolved, access and app consent recorded, JIT, pools,',
+    'sockets), then each measured run is a “sync now” in that steady state:',
+    'per customer a sign-in to its tenant, two Partner Center calls over HTTPS, the PostgreSQL',
+    'work and the queue’s own. A probe loaded into the worker (`bench/worker-probe.ts`) opens',
+    'and closes the window on a signal, so start-up and the warm-up are not counted. Runs',
+    'recorded before 19:40 UTC on 2026-12-01 had the consent’s run alone as warm-up. Goal:',
+    '≤ 1 ms per customer, i.e. ≤ 1 CPU s per 1,000.',
+    '',
+    'Beside it, per customer: statements the worker sent (counted in its `pg` client, BEGIN and',
+    'COMMIT included), the explicit transactions among them, the database’s `xact_commit` (every',
+    'client, autocommit statements included: the benchmark polls the run every 250 ms), the CPU',
+    'of the PostgreSQL backends serving the worker (from /proc, by application name), and the',
+    'commands of the benchmark’s Redis (INFO commandstats: the calls inside Lua scripts, which',
+    'BullMQ and the pacer run, count one each, and the benchmark’s queue-event readers are',
+    'included). CPU time holds on a shared machine better than wall-clock throughput does, but',
+    'a busy machine still costs more per unit of work (caches, frequency): read it beside the',
+    'load average. A last run is profiled (V8 CPU profile of the window, sampled every 1 ms;',
+    'its CPU includes the profiler’s cost): self time by function and by package, idle left out.',
+    'The whole profile of the latest run is left in the temporary directory as',
+    '`worker-cpu-latest.cpuprofile`.',
+    '',
+  );
+  if (runs.length === 0) return [...out, ...notRun('worker-cpu')];
+  for (const r of runs) {
+    const i = r.inputs;
+    const f = r.figures;
+    out.push(
+      `### ${i.customers} customers, custom licenses ${onOff(i.customLicenses)}: ${runOf(r)}`,
+      '',
+      `Worker CPU per 1,000 customers, median of ${f.runs.length} runs: **${fixed(f.workerCpuSecPer1000, 2)} s** (goal ≤ 1 s: ${verdict(f.workerCpuSecPer1000 <= 1)}); concurrency ${i.concurrency}.`,
+      '',
+      '| Run | Load average (start → end) | Duration | Worker CPU s / 1,000 (user + system) | PostgreSQL backends CPU s / 1,000 | Statements / customer | Transactions / customer | xact_commit / customer | Redis commands / customer |',
+      '|---|---|---|---|---|---|---|---|---|',
+      ...f.runs.map(
+        (m, n) =>
+          `| ${n + 1} | ${fixed(m.loadAverage[0])} → ${fixed(m.loadAverage[1])} | ${fixed(m.durationSec, 1)} s | ${fixed(m.workerCpuSecPer1000)} (${fixed(m.workerUserSecPer1000)} + ${fixed(m.workerSystemSecPer1000)}) | ${m.postgresCpuSecPer1000 === null ? 'not read' : fixed(m.postgresCpuSecPer1000)} | ${fixed(m.statementsPerCustomer, 1)} | ${fixed(m.transactionsPerCustomer, 1)} | ${fixed(m.commitsPerCustomer, 1)} | ${fixed(m.redisCommandsPerCustomer, 1)} |`,
+      ),
+      '',
+      `Redis commands per customer, most called (run ${f.runs.length}): ${f.runs
+        .at(-1)!
+        .redisTopCommands.map((c) => `${c.command} ${fixed(c.perCustomer, 1)}`)
+        .join(', ')}.`,
+      '',
+      ...statementsOf(f.runs.at(-1)!),
+      `Profiled run: ${fixed(f.profiledCpuSecPer1000)} CPU s per 1,000 customers with the profiler, ${fixed(f.profile.busyMs / 1000, 1)} s sampled busy.`,
+      '',
+      '| Package or folder | Self time | Package or folder, with Node built-ins and native code charged to their caller | Self time |',
+      '|---|---|---|---|',
+      ...f.profile.packages.map((p, n) => {
+        const c = f.profile.callers?.[n];
+        return `| ${p.name} | ${percent(p.share)} | ${c ? `${c.name} | ${percent(c.share)}` : '– | –'} |`;
+      }),
+      '',
+      '| Function | Self time |',
+      '|---|---|',
+      ...f.profile.functions.map((p) => `| \`${p.name}\` | ${percent(p.share)} |`),
+      '',
+    );
+  }
+  const history = all.filter((r) => r.benchmark === 'worker-cpu') as BenchRun<
+    WorkerCpuFigures,
+    WorkerCpuInputs
+  >[];
+  out.push(
+    '### Every run, oldest first',
+    '',
+    'Before and after each change, at whatever load the machine had; pairs run at the same',
+    'time say so in their command.',
+    '',
+    '| Run | Command | Customers | Load average | Worker CPU s / 1,000 | PostgreSQL CPU s / 1,000 | Statements / customer | Redis commands / customer |',
+    '|---|---|---|---|---|---|---|---|',
+    ...history.map((r) => {
+      const last = r.figures.runs.at(-1)!;
+      const pgCpu = median(r.figures.runs.map((m) => m.postgresCpuSecPer1000 ?? NaN));
+      return `| ${runOf(r)} | \`${r.command}\` | ${r.inputs.customers} | ${fixed(last.loadAverage[0], 1)} | ${fixed(r.figures.workerCpuSecPer1000)} | ${fixed(pgCpu)} | ${fixed(last.statementsPerCustomer, 1)} | ${fixed(last.redisCommandsPerCustomer, 1)} |`;
+    }),
+    '',
+  );
+  out.push(...runsShown(runs));
+  return out;
+}
+
 export function benchmarksMarkdown(runs: BenchRun[]): string {
   return [
     '# Benchmarks',
@@ -235,5 +342,6 @@ export function benchmarksMarkdown(runs: BenchRun[]): string {
     ...callbackSection(runs),
     ...workersSection(runs),
     ...memorySection(runs),
+    ...workerCpuSection(runs),
   ].join('\n');
 }

@@ -3,7 +3,14 @@
 // the latest run of each set of inputs.
 import { createHash } from 'node:crypto';
 
-export const benchNames = ['pacing', 'fairness', 'callback', 'workers', 'memory'] as const;
+export const benchNames = [
+  'pacing',
+  'fairness',
+  'callback',
+  'workers',
+  'memory',
+  'worker-cpu',
+] as const;
 export type BenchName = (typeof benchNames)[number];
 
 export interface Machine {

@@ -1,5 +1,5 @@
-// npm run bench [-- pacing|fairness|callback|workers|memory ...] [--sizes ...] [--runs n]
-// [--no-custom-licenses] [--report-only]: runs the benchmarks (all by default), appends each
+// npm run bench [-- pacing|fairness|callback|workers|memory|worker-cpu ...] [--sizes ...]
+// [--runs n] [--no-custom-licenses] [--custom-licenses] [--report-only]: runs the benchmarks (all by default), appends each
 // run to docs/benchmarks/results.json and rewrites docs/BENCHMARKS.md from that file.
 import { execFileSync } from 'node:child_process';
 import { cpus, loadavg, totalmem } from 'node:os';
@@ -19,12 +19,15 @@ import {
   type BenchRun,
   type Machine,
 } from './results.js';
+import { workerCpuBench } from './worker-cpu.js';
 import { workerOverheadBench } from './worker-overhead.js';
 
 interface Asked {
   sizes: number[] | undefined;
   runs: number | undefined;
   customLicenses: boolean;
+  /** --custom-licenses: asked for where they are off by default (worker-cpu). */
+  customLicensesAsked: boolean;
 }
 
 const benches: Record<BenchName, (asked: Asked) => Promise<BenchOutcome<unknown>>> = {
@@ -37,14 +40,23 @@ const benches: Record<BenchName, (asked: Asked) => Promise<BenchOutcome<unknown>
     workerOverheadBench({ customers: sizes?.[0], customLicenses }),
   memory: ({ sizes, runs, customLicenses }) =>
     memoryBench({ customers: sizes?.[0], runs, customLicenses }),
+  // Off unless asked: it measures the two Partner Center calls of a customer.
+  'worker-cpu': ({ sizes, runs, customLicenses, customLicensesAsked }) =>
+    workerCpuBench({
+      customers: sizes?.[0],
+      runs,
+      customLicenses: customLicenses && customLicensesAsked,
+    }),
 };
 
 const usage = `npm run bench -- [${benchNames.join('|')} ...] [options]
   --sizes n[,n...]        customers per partner (fairness: big first, e.g. 1000,10);
                           callback: requests per run
   --runs n                fairness: runs alone per small partner (default 7);
-                          callback: floor-then-service pairs (default 5); memory: runs (default 5)
+                          callback: floor-then-service pairs (default 5); memory: runs (default 5);
+                          worker-cpu: measured runs (default 2), besides the profiled one
   --no-custom-licenses    no custom-license definitions or token (pacing, fairness, workers, memory)
+  --custom-licenses       worker-cpu with custom licenses (default off)
   --report-only           rewrite docs/BENCHMARKS.md from results.json, running nothing
 `;
 
@@ -59,6 +71,7 @@ const { positionals, values } = parseArgs({
     sizes: { type: 'string' },
     runs: { type: 'string' },
     'no-custom-licenses': { type: 'boolean', default: false },
+    'custom-licenses': { type: 'boolean', default: false },
     'report-only': { type: 'boolean', default: false },
   },
 });
@@ -72,7 +85,12 @@ const runs = values.runs === undefined ? undefined : Number(values.runs);
 if (runs !== undefined && (!Number.isInteger(runs) || runs < 1)) {
   fail('--runs expects a whole number of runs, e.g. --runs 7');
 }
-const asked: Asked = { sizes, runs, customLicenses: !values['no-custom-licenses'] };
+const asked: Asked = {
+  sizes,
+  runs,
+  customLicenses: !values['no-custom-licenses'],
+  customLicensesAsked: values['custom-licenses'],
+};
 const selected = (
   values['report-only'] ? [] : positionals.length > 0 ? positionals : benchNames
 ) as BenchName[];

@@ -47,7 +47,10 @@ async function noopJobsPerSecond(jobs: number, concurrency: number): Promise<num
 }
 
 /** Our paces, as high as the service allows: this benchmark measures work, not limits. */
-const paces = { PARTNER_CENTER_REQUESTS_PER_SECOND: '1000', GRAPH_REQUESTS_PER_SECOND: '1000' };
+export const paces = {
+  PARTNER_CENTER_REQUESTS_PER_SECOND: '1000',
+  GRAPH_REQUESTS_PER_SECOND: '1000',
+};
 
 export async function workerOverheadBench(
   options: { customers?: number; customLicenses?: boolean } = {},

@@ -40,7 +40,21 @@ async function keepAccessAlerts(tx: Database, partnerId: string): Promise<string
 
 /** GDAP access per (partner, customer tenant), and the audit of the fixes asked for it. */
 export class CustomerAccessStore {
-  constructor(private readonly db: Database) {}
+  /** Read by every customer job: built once and named (see RefreshRunStore). */
+  private readonly accessOf;
+
+  constructor(private readonly db: Database) {
+    this.accessOf = db
+      .select()
+      .from(customerAccess)
+      .where(
+        and(
+          eq(customerAccess.partnerId, sql.placeholder('partnerId')),
+          eq(customerAccess.customerTenantId, sql.placeholder('customerTenantId')),
+        ),
+      )
+      .prepare('customer_access_of_tenant');
+  }
 
   forPartner(partnerId: string): Promise<CustomerAccessRow[]> {
     return this.db
@@ -51,15 +65,7 @@ export class CustomerAccessStore {
   }
 
   async get(partnerId: string, customerTenantId: string): Promise<CustomerAccessRow | undefined> {
-    const [row] = await this.db
-      .select()
-      .from(customerAccess)
-      .where(
-        and(
-          eq(customerAccess.partnerId, partnerId),
-          eq(customerAccess.customerTenantId, customerTenantId),
-        ),
-      );
+    const [row] = await this.accessOf.execute({ partnerId, customerTenantId });
     return row;
   }
 

@@ -1,4 +1,4 @@
-import { and, countDistinct, desc, eq, inArray, isNull, ne } from 'drizzle-orm';
+import { and, countDistinct, desc, eq, inArray, isNull, ne, sql } from 'drizzle-orm';
 import { alertKeys } from '../domain/alert-events.js';
 import {
   customLicenseTokenState,
@@ -59,7 +59,22 @@ const paramsOf = ({ kind: _kind, ...params }: CustomLicenseSpec) => params;
 
 /** The custom-license token of each partner, the definitions, and their counts. */
 export class CustomLicenseStore {
-  constructor(private readonly db: Database) {}
+  /** Read by every customer job: built once and named (see RefreshRunStore). */
+  private readonly definitionsOf;
+
+  constructor(private readonly db: Database) {
+    this.definitionsOf = db
+      .select()
+      .from(customLicenseDefinitions)
+      .where(
+        and(
+          eq(customLicenseDefinitions.partnerId, sql.placeholder('partnerId')),
+          isNull(customLicenseDefinitions.deletedAt),
+        ),
+      )
+      .orderBy(customLicenseDefinitions.createdAt)
+      .prepare('custom_license_definitions_of_partner');
+  }
 
   /** The partner's custom-license token in use (the newest one), if any. */
   async currentToken(partnerId: string): Promise<CustomLicenseToken | undefined> {
@@ -180,16 +195,7 @@ export class CustomLicenseStore {
   }
 
   definitions(partnerId: string): Promise<CustomLicenseDefinition[]> {
-    return this.db
-      .select()
-      .from(customLicenseDefinitions)
-      .where(
-        and(
-          eq(customLicenseDefinitions.partnerId, partnerId),
-          isNull(customLicenseDefinitions.deletedAt),
-        ),
-      )
-      .orderBy(customLicenseDefinitions.createdAt);
+    return this.definitionsOf.execute({ partnerId });
   }
 
   /** The definitions that count for one company. */

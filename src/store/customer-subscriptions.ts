@@ -100,7 +100,22 @@ export async function replaceCustomerSubscriptions(
 
 /** Customer subscriptions: their terms, and the SKU cache that spares Partner Center calls. */
 export class CustomerSubscriptionStore {
-  constructor(private readonly db: Database) {}
+  /** Read by every customer job: built once and named (see RefreshRunStore). */
+  private readonly knownSkusOf;
+
+  constructor(private readonly db: Database) {
+    const t = customerSubscriptions;
+    this.knownSkusOf = db
+      .select({ id: t.subscriptionId, skuId: t.skuId })
+      .from(t)
+      .where(
+        and(
+          eq(t.partnerId, sql.placeholder('partnerId')),
+          eq(t.customerTenantId, sql.placeholder('customerTenantId')),
+        ),
+      )
+      .prepare('known_skus_of_customer');
+  }
 
   /**
    * Subscription id (lower-case) → Entra SKU id for the subscriptions already resolved, and
@@ -110,11 +125,7 @@ export class CustomerSubscriptionStore {
     partnerId: string,
     customerTenantId: string,
   ): Promise<{ skus: Map<string, string>; recorded: boolean }> {
-    const t = customerSubscriptions;
-    const rows = await this.db
-      .select({ id: t.subscriptionId, skuId: t.skuId })
-      .from(t)
-      .where(and(eq(t.partnerId, partnerId), eq(t.customerTenantId, customerTenantId)));
+    const rows = await this.knownSkusOf.execute({ partnerId, customerTenantId });
     return {
       skus: new Map(rows.flatMap((r) => (r.skuId ? [[r.id, r.skuId] as const] : []))),
       recorded: rows.length > 0,

@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, inArray, isNull, ne, or } from 'drizzle-orm';
+import { and, asc, desc, eq, inArray, isNull, ne, or, sql } from 'drizzle-orm';
 import { domainOf } from '../domain/domain-match.js';
 import { raiseAlert } from './alerts.js';
 import { recordAudit } from './audit.js';
@@ -76,10 +76,27 @@ export interface CompanyFields {
 
 /** Partners, their legacy delegated admins and their companies. */
 export class PartnerStore {
+  /** Read by every customer job: built once and named (see RefreshRunStore). */
+  private readonly activeConsentOf;
+
   constructor(
     private readonly db: Database,
     private readonly keyRing: KeyRing,
-  ) {}
+  ) {
+    this.activeConsentOf = db
+      .select()
+      .from(delegatedAdmins)
+      .where(
+        and(
+          eq(delegatedAdmins.partnerId, sql.placeholder('partnerId')),
+          eq(delegatedAdmins.kind, 'sam'),
+          eq(delegatedAdmins.status, 'active'),
+        ),
+      )
+      .orderBy(desc(delegatedAdmins.consentedAt))
+      .limit(1)
+      .prepare('active_consent_of_partner');
+  }
 
   async create(name: string, actor: string): Promise<Partner> {
     return this.db.transaction(async (tx) => {
@@ -287,18 +304,7 @@ export class PartnerStore {
 
   /** The partner's consent in use, if any. */
   async activeConsent(partnerId: string): Promise<DelegatedAdmin | undefined> {
-    const [consent] = await this.db
-      .select()
-      .from(delegatedAdmins)
-      .where(
-        and(
-          eq(delegatedAdmins.partnerId, partnerId),
-          eq(delegatedAdmins.kind, 'sam'),
-          eq(delegatedAdmins.status, 'active'),
-        ),
-      )
-      .orderBy(desc(delegatedAdmins.consentedAt))
-      .limit(1);
+    const [consent] = await this.activeConsentOf.execute({ partnerId });
     return consent;
   }
 

@@ -26,7 +26,31 @@ export type RefreshRun = typeof refreshRuns.$inferSelect;
  * Their times are the database's (`now()`, as `startedAt`'s default): one clock for a run.
  */
 export class RefreshRunStore {
-  constructor(private readonly db: Database) {}
+  /**
+   * The reads every customer job makes, built once and named, so neither drizzle builds them
+   * nor PostgreSQL parses them again on each call: building a query cost more CPU than its
+   * answer.
+   */
+  private readonly byId;
+  private readonly resultOf;
+
+  constructor(private readonly db: Database) {
+    this.byId = db
+      .select()
+      .from(refreshRuns)
+      .where(eq(refreshRuns.id, sql.placeholder('id')))
+      .prepare('refresh_run_by_id');
+    this.resultOf = db
+      .select()
+      .from(refreshResults)
+      .where(
+        and(
+          eq(refreshResults.runId, sql.placeholder('runId')),
+          eq(refreshResults.customerTenantId, sql.placeholder('customerTenantId')),
+        ),
+      )
+      .prepare('refresh_result_of_tenant');
+  }
 
   /**
    * Opens a run, or returns the open one (one per partner, enforced by a unique index). A run
@@ -55,7 +79,7 @@ export class RefreshRunStore {
   }
 
   async get(id: string): Promise<RefreshRun | undefined> {
-    const [run] = await this.db.select().from(refreshRuns).where(eq(refreshRuns.id, id));
+    const [run] = await this.byId.execute({ id });
     return run;
   }
 
@@ -149,12 +173,7 @@ export class RefreshRunStore {
   }
 
   async result(runId: string, customerTenantId: string) {
-    const [row] = await this.db
-      .select()
-      .from(refreshResults)
-      .where(
-        and(eq(refreshResults.runId, runId), eq(refreshResults.customerTenantId, customerTenantId)),
-      );
+    const [row] = await this.resultOf.execute({ runId, customerTenantId });
     return row;
   }
 

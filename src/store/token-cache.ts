@@ -44,16 +44,30 @@ const partitionIs = (p: CachePartition) =>
  * a writer that lost its lock cannot replace a refresh token another writer rotated since.
  */
 export class TokenCacheStore {
+  /** Read by every token call: built once and named (see RefreshRunStore). */
+  private readonly partitionOf;
+
   constructor(
     private readonly db: Database,
     private readonly keyRing: KeyRing,
-  ) {}
-
-  async load(partition: CachePartition): Promise<LoadedCache | undefined> {
-    const [row] = await this.db
+  ) {
+    this.partitionOf = db
       .select({ cacheEnc: tokenCachePartitions.cacheEnc, version: tokenCachePartitions.version })
       .from(tokenCachePartitions)
-      .where(partitionIs(partition));
+      .where(
+        and(
+          eq(tokenCachePartitions.delegatedAdminId, sql.placeholder('delegatedAdminId')),
+          eq(tokenCachePartitions.purpose, sql.placeholder('purpose')),
+        ),
+      )
+      .prepare('token_cache_partition');
+  }
+
+  async load(partition: CachePartition): Promise<LoadedCache | undefined> {
+    const [row] = await this.partitionOf.execute({
+      delegatedAdminId: partition.delegatedAdminId,
+      purpose: partition.purpose,
+    });
     return row
       ? {
           serialized: this.keyRing.decryptString(row.cacheEnc, context(partition)),

@@ -16,13 +16,17 @@ export interface ServiceProcess {
   exited: Promise<number | string>;
 }
 
-/** Runs one of the service's entrypoints as its own process, the way `npm start` does. */
+/**
+ * Runs one of the service's entrypoints as its own process, the way `npm start` does;
+ * `nodeArgs` go to node itself, after tsx is registered (e.g. another `--import`).
+ */
 export function startService(
   entry: string,
   env: Record<string, string | undefined>,
   args: string[] = [],
+  nodeArgs: string[] = [],
 ): ServiceProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', entry, ...args], {
+  const child = spawn(process.execPath, ['--import', 'tsx', ...nodeArgs, entry, ...args], {
     env: { PATH: process.env.PATH, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

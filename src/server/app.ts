@@ -127,7 +127,7 @@ export function createApp(
   api.use(skusRouter(services));
   api.use(renewalsRouter(services));
   api.use(seatHistoryRouter(services));
-  api.use(notificationsRouter(services, config, 'admin-api'));
+  api.use(notificationsRouter(services, queues, config, 'admin-api'));
   api.use((_req, _res, next) => next(new HttpError(404, 'not_found', 'No such resource.')));
   app.use('/api/v1', api);
 

@@ -152,9 +152,10 @@ export type DeliveryResult =
   { skipped: string } | { sent: true } | { failed: string; channelBroken: boolean };
 
 /**
- * Sends one outbox row: nothing when it is no longer pending (a repeat job); otherwise posts
- * it and records the outcome. Retryable failures throw (the queue's backoff applies) or wait
- * out Retry-After; a refusal fails the delivery and marks the channel broken.
+ * Sends one outbox row: nothing when it is no longer pending (a repeat job) or while its
+ * channel is broken (it waits for the fix); otherwise posts it and records the outcome.
+ * Retryable failures throw (the queue's backoff applies) or wait out Retry-After; a refusal
+ * fails the delivery and marks the channel broken, which holds the channel's other deliveries.
  */
 export async function deliverAlert(
   deps: Pick<Services, 'alerts' | 'notificationChannels' | 'partners'> & { config: SendConfig },
@@ -167,11 +168,8 @@ export async function deliverAlert(
   const { delivery, alert, channel } = row;
   // The daily digest sends it (src/services/alert-digest.ts); it stays pending until then.
   if (channel.digest && alert.severity !== 'critical') return { skipped: 'digest' };
-  if (channel.brokenAt) {
-    const failed = `Not sent: the channel is broken (${channel.brokenReason ?? 'refused earlier'}).`;
-    await deps.alerts.finish(deliveryId, { failed });
-    return { failed, channelBroken: true };
-  }
+  // Held: it stays pending, and the channel's fix queues it again (src/services/channel-changes.ts).
+  if (channel.brokenAt) return { skipped: 'channel broken' };
   const text = describeAlert(alert.event, alert.partnerId, alert.details);
   const message: AlertMessage = {
     deliveryId,

@@ -118,18 +118,13 @@ export async function sendAlertDigests(
   for (const channel of await deps.alerts.digestChannels()) {
     const channelId = channel.id;
     const verdict = await deps.alerts.withDigest(channelId, async (items) => {
-      const result: SendVerdict = channel.brokenAt
-        ? {
-            verdict: 'failed',
-            error: `Not sent: the channel is broken (${channel.brokenReason ?? 'refused earlier'}).`,
-          }
-        : await sendDigest(
-            deps.config,
-            deps,
-            channel,
-            { digestId: `digest-${channelId}-${day}`, day, entries: await entriesOf(deps, items) },
-            ctx.signal,
-          );
+      const result: SendVerdict = await sendDigest(
+        deps.config,
+        deps,
+        channel,
+        { digestId: `digest-${channelId}-${day}`, day, entries: await entriesOf(deps, items) },
+        ctx.signal,
+      );
       const outcome: DigestOutcome =
         result.verdict === 'sent'
           ? 'sent'

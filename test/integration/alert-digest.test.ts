@@ -6,7 +6,7 @@ import type { AlertEvent } from '../../src/domain/alert-events.js';
 import { jobIds } from '../../src/queue/catalog.js';
 import { enqueueAlertDeliveries } from '../../src/services/alert-delivery.js';
 import { latestDigestTime, sendAlertDigests } from '../../src/services/alert-digest.js';
-import { raiseAlert } from '../../src/store/alerts.js';
+import { raiseAlert } from '../../src/store/alert-outbox.js';
 import { alertDeliveries, alerts } from '../../src/store/schema.js';
 import { publicUrl, startHarness, type Harness } from '../support/harness.js';
 import { startWebhookReceiver, type WebhookReceiver } from '../support/webhook-receiver.js';

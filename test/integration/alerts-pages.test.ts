@@ -4,7 +4,7 @@ import type request from 'supertest';
 import { loadConfig } from '../../config/index.js';
 import { webhookSignature } from '../../src/domain/webhook-messages.js';
 import { createApp } from '../../src/server/app.js';
-import { raiseAlert, resolveAlert } from '../../src/store/alerts.js';
+import { raiseAlert, resolveAlert } from '../../src/store/alert-outbox.js';
 import { alertDeliveries, auditEvents, notificationChannels } from '../../src/store/schema.js';
 import { testScenario } from '../support/emulator.js';
 import { startHarness, type Harness } from '../support/harness.js';

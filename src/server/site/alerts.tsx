@@ -3,7 +3,8 @@ import { z } from 'zod';
 import type { Config } from '../../../config/index.js';
 import type { Services } from '../../dependencies.js';
 import { describeAlert } from '../../domain/alert-events.js';
-import { testSend } from '../../services/alert-delivery.js';
+import type { JobQueues } from '../../queue/job-queues.js';
+import { changeChannel, testChannel, unsentSentence } from '../../services/channel-changes.js';
 import type { Partner } from '../../store/partners.js';
 import { channelChange, channelRules, newChannel } from '../api/notifications.js';
 import { HttpError } from '../http-error.js';
@@ -55,14 +56,16 @@ interface Scope {
 export function alertsPages(options: {
   config: Config;
   services: Services;
+  queues: JobQueues;
   page: PageContext;
 }): Router {
-  const { config, services, page } = options;
+  const { config, services, queues, page } = options;
   const { viewerOf, takeFlash, back, partnerFor } = page;
   const router = Router();
   const deps = {
     notificationChannels: services.notificationChannels,
     partners: services.partners,
+    queues,
     config,
   };
   const rules = channelRules(config);
@@ -233,21 +236,16 @@ export function alertsPages(options: {
             digest: ticked(body.digest),
           }),
         );
-        const saved = await services.notificationChannels.update(
-          scope.id,
-          channel.id,
-          changes,
-          req.user!.email,
-        );
+        const saved = await changeChannel(deps, scope.id, channel.id, changes, req.user!.email);
         if (!saved) throw new HttpError(404, 'not_found', 'No such notification channel.');
-        return `Saved the channel to ${destinationOf(saved)}.`;
+        return `Saved the channel to ${destinationOf(saved.channel)}.${saved.released ? ` ${saved.released}` : ''}`;
       });
     });
 
     router.post(`${channelPath}/test`, ...guards, async (req, res) => {
       const scope = await scopeOf(req);
       const channel = await channelIn(scope, req);
-      const { ok, outcome } = await testSend(deps, channel.id, scope.id);
+      const { ok, outcome } = await testChannel(deps, channel, scope.id, req.user!.email);
       const to = destinationOf(channel);
       back(
         req,
@@ -260,7 +258,8 @@ export function alertsPages(options: {
     router.post(`${channelPath}/fixed`, ...guards, async (req, res) => {
       const scope = await scopeOf(req);
       const channel = await channelIn(scope, req);
-      await services.notificationChannels.update(
+      const saved = await changeChannel(
+        deps,
         scope.id,
         channel.id,
         { broken: false },
@@ -270,7 +269,7 @@ export function alertsPages(options: {
         req,
         res,
         scope.base,
-        `Marked the channel to ${destinationOf(channel)} as fixed: alerts are sent to it again.`,
+        `Marked the channel to ${destinationOf(channel)} as fixed: alerts are sent to it again.${saved?.released ? ` ${saved.released}` : ''}`,
       );
     });
 
@@ -294,8 +293,18 @@ export function alertsPages(options: {
     router.post(`${channelPath}/delete`, ...guards, async (req, res) => {
       const scope = await scopeOf(req);
       const channel = await channelIn(scope, req);
-      await services.notificationChannels.delete(scope.id, channel.id, req.user!.email);
-      back(req, res, scope.base, `Deleted the channel to ${destinationOf(channel)}.`);
+      const deleted = await services.notificationChannels.delete(
+        scope.id,
+        channel.id,
+        req.user!.email,
+      );
+      const unsent = unsentSentence(deleted?.unsent ?? 0);
+      back(
+        req,
+        res,
+        scope.base,
+        `Deleted the channel to ${destinationOf(channel)}.${unsent ? ` ${unsent}` : ''}`,
+      );
     });
   }
 

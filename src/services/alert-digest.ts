@@ -6,6 +6,7 @@ import {
   type AlertDigest,
   type DigestEntry,
 } from '../domain/digest-messages.js';
+import { latestDigestTime } from '../domain/digest-schedule.js';
 import { mailtoAddresses } from '../domain/email-messages.js';
 import type { JobContext } from '../queue/worker-pool.js';
 import type { DigestItem, DigestOutcome, NotificationChannel } from '../store/alerts.js';
@@ -21,16 +22,6 @@ import {
 } from './alert-delivery.js';
 import { sendMail } from './email-sender.js';
 import { postWebhook } from './webhook-sender.js';
-
-/**
- * The latest digest time at or before `now` (today at `hourUtc`, or yesterday's if that hour
- * has not come yet) and its UTC day: the (channel, day) a digest is sent once for.
- */
-export function latestDigestTime(now: Date, hourUtc: number): { at: Date; day: string } {
-  const at = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate(), hourUtc));
-  if (at > now) at.setUTCDate(at.getUTCDate() - 1);
-  return { at, day: at.toISOString().slice(0, 10) };
-}
 
 /** The digest's entries: one per alert, its raised and resolved messages merged. */
 async function entriesOf(

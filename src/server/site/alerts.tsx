@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { Config } from '../../../config/index.js';
 import type { Services } from '../../dependencies.js';
 import { describeAlert } from '../../domain/alert-events.js';
+import { nextDigestTime } from '../../domain/digest-schedule.js';
 import type { JobQueues } from '../../queue/job-queues.js';
 import { changeChannel, testChannel, unsentSentence } from '../../services/channel-changes.js';
 import type { Partner } from '../../store/partners.js';
@@ -14,30 +15,8 @@ import { html } from '../views/layout.js';
 import { DeleteChannelPage, destinationOf, kindLabels } from '../views/notification-channels.js';
 import { OperatorAlertsPage } from '../views/operator-alerts.js';
 import type { RefusedForm } from '../views/refused-form.js';
+import { addressesOf, bodyOf, eventsOf, keptFields, text, ticked } from './channel-forms.js';
 import { operatorsOnly, signedIn, type PageContext } from './page-context.js';
-
-const bodyOf = (req: Request) => (req.body ?? {}) as Record<string, unknown>;
-const text = (v: unknown) => (typeof v === 'string' ? v.trim() : '');
-const listOf = (v: unknown) => ([] as unknown[]).concat(v ?? []).map(String);
-/** None ticked: every event, including those added later (the API's null). */
-const eventsOf = (body: Record<string, unknown>) => {
-  const events = listOf(body.events);
-  return events.length > 0 ? events : null;
-};
-const ticked = (v: unknown) => v === 'on';
-/** An email channel's addresses as typed: one per line, or separated by commas or spaces. */
-const addressesOf = (body: Record<string, unknown>) =>
-  text(body.addresses)
-    .split(/[\s,;]+/)
-    .filter((a) => a !== '');
-
-/** What a refused channel form is shown again with. */
-function keptFields(body: Record<string, unknown>): RefusedForm['fields'] {
-  const kept: RefusedForm['fields'] = { events: listOf(body.events) };
-  for (const name of ['kind', 'url', 'addresses', 'notifyResolved', 'digest'])
-    if (typeof body[name] === 'string') kept[name] = body[name];
-  return kept;
-}
 
 /** Whose channels a page shows: a partner's, or the operators' global ones (`id` null). */
 interface Scope {
@@ -121,6 +100,10 @@ export function alertsPages(options: {
       newSecret,
       refused,
       flash: refused ? undefined : takeFlash(req),
+      schedule: {
+        hourUtc: config.queues.alertDigestHourUtc,
+        next: nextDigestTime(new Date(), config.queues.alertDigestHourUtc),
+      },
     };
     if (scope.partner) {
       res.send(

@@ -64,13 +64,12 @@ async function sendDigest(
   if (target.kind === 'email') {
     if (!config.smtp.url) return { verdict: 'failed', error: noSmtpReason };
     const mail = digestEmail(digest, { messageIdDomain: new URL(config.publicUrl).hostname });
-    const outcome = await sendMail(
-      { url: config.smtp.url, from: config.smtp.from },
-      mailtoAddresses(target.url),
-      mail,
-      { timeoutMs: sendTimeoutMs, ...(signal ? { signal } : {}) },
-    );
-    return mailVerdictOf(outcome);
+    const to = mailtoAddresses(target.url);
+    const outcome = await sendMail({ url: config.smtp.url, from: config.smtp.from }, to, mail, {
+      timeoutMs: sendTimeoutMs,
+      ...(signal ? { signal } : {}),
+    });
+    return mailVerdictOf(outcome, to.length);
   }
   const body = digestBody(target.kind, digest);
   const outcome = await postWebhook(target.url, body, headersFor(target, digest.digestId, body), {
@@ -118,7 +117,7 @@ export async function sendAlertDigests(
       );
       const outcome: DigestOutcome =
         result.verdict === 'sent'
-          ? 'sent'
+          ? { sent: true, note: result.note ?? null }
           : result.verdict === 'retry'
             ? { retry: result.error }
             : { failed: result.error };

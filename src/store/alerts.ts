@@ -20,8 +20,12 @@ export interface DigestItem {
   alert: Alert;
 }
 
-/** What a digest's send came to: sent, failed for good, or to be tried again (stays pending). */
-export type DigestOutcome = 'sent' | { failed: string } | { retry: string };
+/**
+ * What a digest's send came to: sent (with a note, as `finish` keeps one), failed for good, or to
+ * be tried again (stays pending).
+ */
+export type DigestOutcome =
+  { sent: true; note: string | null } | { failed: string } | { retry: string };
 
 /** Alerts and their outbox. */
 export class AlertStore {
@@ -49,8 +53,14 @@ export class AlertStore {
       .where(and(eq(alertDeliveries.id, id), eq(alertDeliveries.status, 'pending')));
   }
 
-  /** Ends a pending delivery: sent, or failed with the reason. */
-  async finish(id: string, outcome: { sent: true } | { failed: string }): Promise<void> {
+  /**
+   * Ends a pending delivery: sent, or failed with the reason. A sent one's note (the recipients
+   * an email reached only in part) is kept in `last_error`, which otherwise says why it failed.
+   */
+  async finish(
+    id: string,
+    outcome: { sent: true; note?: string | null } | { failed: string },
+  ): Promise<void> {
     const now = new Date();
     await this.db
       .update(alertDeliveries)
@@ -58,7 +68,7 @@ export class AlertStore {
         attempts: sql`${alertDeliveries.attempts} + 1`,
         lastAttemptAt: now,
         ...('sent' in outcome
-          ? { status: 'sent' as const, sentAt: now, lastError: null }
+          ? { status: 'sent' as const, sentAt: now, lastError: outcome.note ?? null }
           : { status: 'failed' as const, lastError: outcome.failed }),
       })
       .where(and(eq(alertDeliveries.id, id), eq(alertDeliveries.status, 'pending')));
@@ -168,8 +178,8 @@ export class AlertStore {
         .set({
           attempts: sql`${alertDeliveries.attempts} + 1`,
           lastAttemptAt: now,
-          ...(outcome === 'sent'
-            ? { status: 'sent' as const, sentAt: now, lastError: null }
+          ...('sent' in outcome
+            ? { status: 'sent' as const, sentAt: now, lastError: outcome.note }
             : 'failed' in outcome
               ? { status: 'failed' as const, lastError: outcome.failed }
               : { lastError: outcome.retry }),

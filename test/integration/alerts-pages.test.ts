@@ -5,6 +5,7 @@ import { loadConfig } from '../../config/index.js';
 import { webhookSignature } from '../../src/domain/webhook-messages.js';
 import { createApp } from '../../src/server/app.js';
 import { nextDigestTime } from '../../src/domain/digest-schedule.js';
+import { mailtoUrl } from '../../src/domain/email-messages.js';
 import { when } from '../../src/server/views/layout.js';
 import { raiseAlert, resolveAlert } from '../../src/store/alert-outbox.js';
 import {
@@ -384,7 +385,11 @@ describe('pages: Alerts (channels, test-send, broken, history) and the operators
       { kind: 'slack', url: publicHook, digest: true },
       'test',
     );
-    await hooks.create(partnerId, { kind: 'teams', url: `${publicHook}/t` }, 'test');
+    const { channel: mailed } = await hooks.create(
+      partnerId,
+      { kind: 'email', url: mailtoUrl(['it@mailed.example', 'gone@mailed.example']) },
+      'test',
+    );
     const before = nextDigestTime(new Date(), hour);
     const page = await agent.get(base);
     const after = nextDigestTime(new Date(), hour);
@@ -406,18 +411,26 @@ describe('pages: Alerts (channels, test-send, broken, history) and the operators
 
     // A critical alert goes at once, digest or not: while the channel is broken it waits.
     await hooks.markBroken(daily.id, 'The receiver answered 410: gone');
-    await h.runtime.store.db.transaction((tx) =>
+    const raised = await h.runtime.store.db.transaction((tx) =>
       raiseAlert(tx, {
         event: 'consentNeeded',
         partnerId,
         details: { reason: 'The consent was revoked.' },
       }),
     );
+    // Only the email channel's was queued; its mail server refused one address of two.
+    expect(raised).to.have.length(1);
+    const refusedOne =
+      'The mail server refused 1 of 2 recipients: gone@mailed.example (550 5.1.1 Mailbox unavailable).';
+    await h.runtime.services.alerts.finish(raised[0]!, { sent: true, note: refusedOne });
     const history = await agent.get(base);
-    const waiting = [...history.text.matchAll(/data-testid="delivery">([^]*?)<\/li>/g)]
-      .map((m) => decoded(m[1]!.replace(/<[^>]+>/g, '')))
-      .find((d) => d.startsWith('Slack'));
-    expect(waiting).to.equal('Slack · 93.184.215.14: Waiting for the channel to be fixed.');
+    const shown = [...history.text.matchAll(/data-testid="delivery">([^]*?)<\/li>/g)].map((m) =>
+      decoded(m[1]!.replace(/<[^>]+>/g, '')),
+    );
+    expect(shown).to.have.members([
+      'Slack · 93.184.215.14: Waiting for the channel to be fixed.',
+      `Email · ${mailed.urlHost}: sent (1 attempt): ${refusedOne}`,
+    ]);
     const confirm = await agent.get(`${base}/channels/${daily.id}/delete`);
     await agent
       .post(`${base}/channels/${daily.id}/delete`)

@@ -122,7 +122,7 @@ export function createApp(
   api.use(refreshRouter(services, queues));
   api.use(accessRouter(services, queues, 'admin-api'));
   api.use(customLicensesRouter(services, queues, config.publicUrl, 'admin-api'));
-  api.use(psaRouter(services, 'admin-api'));
+  api.use(psaRouter(services, queues, 'admin-api'));
   api.use(billingRouter(services, queues, 'admin-api'));
   api.use(skusRouter(services));
   api.use(renewalsRouter(services));

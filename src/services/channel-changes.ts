@@ -17,7 +17,7 @@ type ChannelDeps = Pick<Services, 'notificationChannels' | 'partners'> & {
  * would be ignored: that job is removed first. A job still waiting or running is left alone: it
  * finds the channel fixed. Job ids come from the rows, so a fix repeated at once adds nothing.
  */
-export async function queueReleasedDeliveries(
+async function queueReleasedDeliveries(
   queues: JobQueues,
   deliveryIds: readonly string[],
 ): Promise<void> {

@@ -11,7 +11,7 @@ export type MailOutcome =
   | { sent: false; permanent: false; message: string };
 
 /** A recipient the server refused at RCPT TO, with its reply. */
-export interface RefusedRecipient {
+interface RefusedRecipient {
   address: string;
   reply: string;
 }

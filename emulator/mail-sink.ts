@@ -100,6 +100,12 @@ export async function startMailSink(
     answer?: MailAnswer;
     /** Refuse every login with 535, as a server does for a wrong password. */
     refuseLogin?: boolean;
+    /**
+     * What the sink answers to each RCPT TO: undefined accepts the address; a failure refuses
+     * it with that reply (e.g. 550 5.1.1 for a mailbox that does not exist), while the message
+     * still goes to the addresses accepted. Default: every address accepted
+     */
+    answerRecipient?: (address: string) => SmtpFailure | undefined;
   } = {},
 ): Promise<MailSink> {
   const mails: ReceivedMail[] = [];
@@ -121,6 +127,11 @@ export async function startMailSink(
             }),
           )
         : callback(null, { user: auth.username ?? 'anonymous' }),
+    onRcptTo(address, _session, callback) {
+      const failure = options.answerRecipient?.(address.address);
+      if (!failure) return callback();
+      callback(Object.assign(new Error(failure.message), { responseCode: failure.code }));
+    },
     onData(stream, session, callback) {
       const n = offered++;
       const chunks: Buffer[] = [];

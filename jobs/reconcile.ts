@@ -1,7 +1,7 @@
 import { jobIds, type JobName } from '../src/queue/catalog.js';
 import { enqueuePendingTenants } from '../src/queue/refresh-work.js';
 import { enqueueAlertDeliveries } from '../src/services/alert-delivery.js';
-import { latestDigestTime } from '../src/services/alert-digest.js';
+import { latestDigestTime } from '../src/domain/digest-schedule.js';
 import { enqueueApply, queueRunReconciliations } from '../src/services/billing-reconciliation.js';
 import { keepTimedAlerts } from '../src/services/timed-alerts.js';
 import type { JobContext } from '../src/queue/worker-pool.js';

@@ -3,6 +3,7 @@
 // mismatches and one Microsoft product left unmapped, so a new user sees a dry run to approve.
 import type { PsaFixture } from '../emulator/psa/fixture.js';
 import type { SkuInfo } from '../emulator/skus.js';
+import type { JobQueues } from '../src/queue/job-queues.js';
 import type { Services } from '../src/dependencies.js';
 import { sourceKey } from '../src/domain/billing.js';
 import type { PsaKind } from '../src/psa/client.js';
@@ -96,7 +97,7 @@ export function demoBilling(customers: Customer[]): DemoBilling {
 
 /** The demo partner's PSA connection, company links and product mappings, made as a person would. */
 export async function seedBilling(
-  services: Services,
+  services: Services & { queues: JobQueues },
   partnerId: string,
   kind: PsaKind,
   fields: Record<string, string>,

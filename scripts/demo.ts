@@ -145,7 +145,13 @@ await runProcess(
     }
     // The PSA's calls are paced in Redis: the producer connection must be up first.
     if (runtime.producer.status !== 'ready') await once(runtime.producer, 'ready');
-    await seedBilling(runtime.services, partner.id, psaKind, psa.fields, billing);
+    await seedBilling(
+      { ...runtime.services, queues: runtime.queues },
+      partner.id,
+      psaKind,
+      psa.fields,
+      billing,
+    );
     await mail.addChannel(runtime.services, partner.id, `it@${partnerSpec.domain}`);
     // People to log in as: an operator, and a user of the partner. DEMO_PASSWORD, or one made
     // up for this run (the database lives in memory unless DATABASE_URL is set).

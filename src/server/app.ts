@@ -122,12 +122,12 @@ export function createApp(
   api.use(refreshRouter(services, queues));
   api.use(accessRouter(services, queues, 'admin-api'));
   api.use(customLicensesRouter(services, queues, config.publicUrl, 'admin-api'));
-  api.use(psaRouter(services, 'admin-api'));
+  api.use(psaRouter(services, queues, 'admin-api'));
   api.use(billingRouter(services, queues, 'admin-api'));
   api.use(skusRouter(services));
   api.use(renewalsRouter(services));
   api.use(seatHistoryRouter(services));
-  api.use(notificationsRouter(services, config, 'admin-api'));
+  api.use(notificationsRouter(services, queues, config, 'admin-api'));
   api.use((_req, _res, next) => next(new HttpError(404, 'not_found', 'No such resource.')));
   app.use('/api/v1', api);
 

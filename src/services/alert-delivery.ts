@@ -2,6 +2,7 @@ import type { Config } from '../../config/index.js';
 
 import type { Services } from '../dependencies.js';
 import { describeAlert } from '../domain/alert-events.js';
+import { refusedRecipientsSentence } from '../domain/delivery-states.js';
 import { alertEmail, mailtoAddresses } from '../domain/email-messages.js';
 import {
   messageBody,
@@ -56,7 +57,8 @@ export async function enqueueAlertDeliveries(
  * the channel, failed ends the delivery alone (the service's setup, not the channel, is wrong).
  */
 export type SendVerdict =
-  | { verdict: 'sent' }
+  /** `note`: what the history keeps of a send that reached some recipients only. */
+  | { verdict: 'sent'; note?: string }
   | { verdict: 'retry'; error: string; afterMs?: number }
   | { verdict: 'refused'; error: string }
   | { verdict: 'failed'; error: string };
@@ -97,9 +99,16 @@ export function headersFor(
   };
 }
 
-/** Sent (some recipients may be refused), 4xx and no answer retried, 5xx refused. */
-export function mailVerdictOf(outcome: MailOutcome): SendVerdict {
-  if (outcome.sent) return { verdict: 'sent' };
+/**
+ * Sent (noting the recipients refused while others were accepted; sending again would repeat it
+ * to those), 4xx and no answer retried, 5xx (every recipient refused too) refused.
+ */
+export function mailVerdictOf(outcome: MailOutcome, recipients: number): SendVerdict {
+  if (outcome.sent) {
+    return outcome.rejected.length === 0
+      ? { verdict: 'sent' }
+      : { verdict: 'sent', note: refusedRecipientsSentence(outcome.rejected, recipients) };
+  }
   return outcome.permanent
     ? { verdict: 'refused', error: outcome.message }
     : { verdict: 'retry', error: outcome.message };
@@ -117,13 +126,12 @@ async function sendEmail(
     partnerName,
     messageIdDomain: new URL(config.publicUrl).hostname,
   });
-  const outcome = await sendMail(
-    { url: config.smtp.url, from: config.smtp.from },
-    mailtoAddresses(target.url),
-    mail,
-    { timeoutMs: sendTimeoutMs, ...(signal ? { signal } : {}) },
-  );
-  return mailVerdictOf(outcome);
+  const to = mailtoAddresses(target.url);
+  const outcome = await sendMail({ url: config.smtp.url, from: config.smtp.from }, to, mail, {
+    timeoutMs: sendTimeoutMs,
+    ...(signal ? { signal } : {}),
+  });
+  return mailVerdictOf(outcome, to.length);
 }
 
 async function send(
@@ -149,12 +157,13 @@ async function send(
 }
 
 export type DeliveryResult =
-  { skipped: string } | { sent: true } | { failed: string; channelBroken: boolean };
+  { skipped: string } | { sent: true; note?: string } | { failed: string; channelBroken: boolean };
 
 /**
- * Sends one outbox row: nothing when it is no longer pending (a repeat job); otherwise posts
- * it and records the outcome. Retryable failures throw (the queue's backoff applies) or wait
- * out Retry-After; a refusal fails the delivery and marks the channel broken.
+ * Sends one outbox row: nothing when it is no longer pending (a repeat job) or while its
+ * channel is broken (it waits for the fix); otherwise posts it and records the outcome.
+ * Retryable failures throw (the queue's backoff applies) or wait out Retry-After; a refusal
+ * fails the delivery and marks the channel broken, which holds the channel's other deliveries.
  */
 export async function deliverAlert(
   deps: Pick<Services, 'alerts' | 'notificationChannels' | 'partners'> & { config: SendConfig },
@@ -167,11 +176,8 @@ export async function deliverAlert(
   const { delivery, alert, channel } = row;
   // The daily digest sends it (src/services/alert-digest.ts); it stays pending until then.
   if (channel.digest && alert.severity !== 'critical') return { skipped: 'digest' };
-  if (channel.brokenAt) {
-    const failed = `Not sent: the channel is broken (${channel.brokenReason ?? 'refused earlier'}).`;
-    await deps.alerts.finish(deliveryId, { failed });
-    return { failed, channelBroken: true };
-  }
+  // Held: it stays pending, and the channel's fix queues it again (src/services/channel-changes.ts).
+  if (channel.brokenAt) return { skipped: 'channel broken' };
   const text = describeAlert(alert.event, alert.partnerId, alert.details);
   const message: AlertMessage = {
     deliveryId,
@@ -196,8 +202,8 @@ export async function deliverAlert(
     ctx.signal,
   );
   if (result.verdict === 'sent') {
-    await deps.alerts.finish(deliveryId, { sent: true });
-    return { sent: true };
+    await deps.alerts.finish(deliveryId, { sent: true, note: result.note ?? null });
+    return result.note ? { sent: true, note: result.note } : { sent: true };
   }
   if (result.verdict === 'refused') {
     await deps.alerts.finish(deliveryId, { failed: result.error });
@@ -256,7 +262,7 @@ export async function testSend(
       ok: true,
       outcome:
         target.kind === 'email'
-          ? 'Delivered: the mail server accepted it.'
+          ? `Delivered: the mail server accepted it.${result.note ? ` ${result.note}` : ''}`
           : 'Delivered: the receiver answered 2xx.',
     };
   return { ok: false, outcome: result.error };

@@ -6,8 +6,8 @@ import {
   type AlertDigest,
   type DigestEntry,
 } from '../domain/digest-messages.js';
+import { latestDigestTime } from '../domain/digest-schedule.js';
 import { mailtoAddresses } from '../domain/email-messages.js';
-import { latestDailyTime } from '../domain/run-schedule.js';
 import type { JobContext } from '../queue/worker-pool.js';
 import type { DigestItem, DigestOutcome, NotificationChannel } from '../store/alerts.js';
 import {
@@ -22,15 +22,6 @@ import {
 } from './alert-delivery.js';
 import { sendMail } from './email-sender.js';
 import { postWebhook } from './webhook-sender.js';
-
-/**
- * The latest digest time at or before `now` (today at `hourUtc`, or yesterday's if that hour
- * has not come yet) and its UTC day: the (channel, day) a digest is sent once for.
- */
-export function latestDigestTime(now: Date, hourUtc: number): { at: Date; day: string } {
-  const at = latestDailyTime(now, hourUtc);
-  return { at, day: at.toISOString().slice(0, 10) };
-}
 
 /** The digest's entries: one per alert, its raised and resolved messages merged. */
 async function entriesOf(
@@ -73,13 +64,12 @@ async function sendDigest(
   if (target.kind === 'email') {
     if (!config.smtp.url) return { verdict: 'failed', error: noSmtpReason };
     const mail = digestEmail(digest, { messageIdDomain: new URL(config.publicUrl).hostname });
-    const outcome = await sendMail(
-      { url: config.smtp.url, from: config.smtp.from },
-      mailtoAddresses(target.url),
-      mail,
-      { timeoutMs: sendTimeoutMs, ...(signal ? { signal } : {}) },
-    );
-    return mailVerdictOf(outcome);
+    const to = mailtoAddresses(target.url);
+    const outcome = await sendMail({ url: config.smtp.url, from: config.smtp.from }, to, mail, {
+      timeoutMs: sendTimeoutMs,
+      ...(signal ? { signal } : {}),
+    });
+    return mailVerdictOf(outcome, to.length);
   }
   const body = digestBody(target.kind, digest);
   const outcome = await postWebhook(target.url, body, headersFor(target, digest.digestId, body), {
@@ -118,21 +108,16 @@ export async function sendAlertDigests(
   for (const channel of await deps.alerts.digestChannels()) {
     const channelId = channel.id;
     const verdict = await deps.alerts.withDigest(channelId, async (items) => {
-      const result: SendVerdict = channel.brokenAt
-        ? {
-            verdict: 'failed',
-            error: `Not sent: the channel is broken (${channel.brokenReason ?? 'refused earlier'}).`,
-          }
-        : await sendDigest(
-            deps.config,
-            deps,
-            channel,
-            { digestId: `digest-${channelId}-${day}`, day, entries: await entriesOf(deps, items) },
-            ctx.signal,
-          );
+      const result: SendVerdict = await sendDigest(
+        deps.config,
+        deps,
+        channel,
+        { digestId: `digest-${channelId}-${day}`, day, entries: await entriesOf(deps, items) },
+        ctx.signal,
+      );
       const outcome: DigestOutcome =
         result.verdict === 'sent'
-          ? 'sent'
+          ? { sent: true, note: result.note ?? null }
           : result.verdict === 'retry'
             ? { retry: result.error }
             : { failed: result.error };

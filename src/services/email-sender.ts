@@ -3,11 +3,18 @@ import type { AlertEmail } from '../domain/email-messages.js';
 
 /** How one SMTP send ended, in words safe to store: never the SMTP URL or its password. */
 export type MailOutcome =
-  | { sent: true; rejected: string[] }
+  /** Accepted for some recipients at least; `rejected` are those the server refused. */
+  | { sent: true; rejected: RefusedRecipient[] }
   /** The server refused for good (5xx): the same message would be refused again. */
   | { sent: false; permanent: true; message: string }
   /** No connection, no answer in time, a 4xx, or our own login refused: worth another try. */
   | { sent: false; permanent: false; message: string };
+
+/** A recipient the server refused at RCPT TO, with its reply. */
+interface RefusedRecipient {
+  address: string;
+  reply: string;
+}
 
 /** The fields nodemailer sets on the errors it returns. */
 interface SmtpError extends Error {
@@ -93,7 +100,17 @@ export async function sendMail(
       },
       ...(options.signal ? { signal: options.signal } : {}),
     });
-    return { sent: true, rejected: info.rejected.map(String) };
+    // Each refused address with the server's reply to its RCPT TO, when nodemailer kept it.
+    const replies = new Map(
+      (info.rejectedErrors ?? []).map((e) => [String(e.recipient), reply(e)]),
+    );
+    return {
+      sent: true,
+      rejected: info.rejected.map((address) => ({
+        address,
+        reply: replies.get(address) ?? '',
+      })),
+    };
   } catch (error) {
     return outcomeOf(error as SmtpError);
   } finally {

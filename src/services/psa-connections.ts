@@ -3,8 +3,10 @@ import type { EffectiveDatePolicy, ProrationPolicy } from '../domain/billing.js'
 import type { PsaClient, PsaKind } from '../psa/client.js';
 import { PsaError } from '../psa/errors.js';
 import type { PsaRegistry } from '../psa/registry.js';
+import type { JobQueues } from '../queue/job-queues.js';
 import type { PsaPacing } from '../queue/psa-pacing.js';
 import type { PsaConnectionStore, PsaConnectionView } from '../store/psa-connections.js';
+import { enqueueAlertDeliveries } from './alert-delivery.js';
 
 /** What the billing services use to reach a partner's PSA. */
 export interface PsaDeps {
@@ -56,19 +58,26 @@ export type ConnectionTest =
  * permissions mark it broken; a PSA that is down or busy leaves its status as it was.
  */
 export async function testConnection(
-  deps: PsaDeps,
+  deps: PsaDeps & { queues: JobQueues },
   partnerId: string,
 ): Promise<ConnectionTest | undefined> {
   const found = await psaClientFor(deps, partnerId);
   if (!found) return undefined;
   try {
     const { description } = await found.client.testConnection();
-    await deps.psaConnections.markTested(partnerId, { status: 'ok' });
+    // Working again: billing-sync-failed resolved with it (src/store/psa-connection-alerts.ts).
+    const ids = await deps.psaConnections.markTested(partnerId, { status: 'ok' });
+    await enqueueAlertDeliveries(deps.queues, ids);
     return { ok: true, description };
   } catch (error) {
     if (!(error instanceof PsaError)) throw error;
-    if (breaksConnection(error))
-      await deps.psaConnections.markTested(partnerId, { status: 'broken', error: error.message });
+    if (breaksConnection(error)) {
+      const ids = await deps.psaConnections.markTested(partnerId, {
+        status: 'broken',
+        error: error.message,
+      });
+      await enqueueAlertDeliveries(deps.queues, ids);
+    }
     return { ok: false, kind: error.kind, message: error.message };
   }
 }

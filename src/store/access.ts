@@ -1,7 +1,7 @@
 import { and, desc, eq, sql } from 'drizzle-orm';
 import type { CustomerAccess, RelationshipAccess } from '../domain/access.js';
 import { accessAlertDetails } from '../domain/access-alerts.js';
-import { keepAlert } from './alerts.js';
+import { keepAlert } from './alert-outbox.js';
 import type { Database } from './database.js';
 import {
   accessActions,

@@ -1,144 +1,11 @@
-import { and, asc, desc, eq, inArray, isNull, lt, ne, not, or, sql } from 'drizzle-orm';
-import { describeAlert, type AlertEvent, type AlertEventName } from '../domain/alert-events.js';
+import { and, asc, desc, eq, inArray, lt, not, sql } from 'drizzle-orm';
+import { heldByBrokenChannel, heldForDigest } from './alert-outbox.js';
 import type { Database } from './database.js';
 import { alertDeliveries, alerts, notificationChannels } from './schema.js';
 
 type Alert = typeof alerts.$inferSelect;
 type AlertDelivery = typeof alertDeliveries.$inferSelect;
 export type NotificationChannel = typeof notificationChannels.$inferSelect;
-
-/** The channels that receive a partner's alerts: its own and the operators' global ones. */
-const channelsOf = (partnerId: string) =>
-  or(eq(notificationChannels.partnerId, partnerId), isNull(notificationChannels.partnerId));
-
-/**
- * A delivery the daily digest sends rather than its own job: the channel collects alerts into a
- * digest, and the alert is not critical (a critical one goes at once whatever the channel).
- */
-const heldForDigest = and(eq(notificationChannels.digest, true), ne(alerts.severity, 'critical'));
-
-/**
- * Opens an alert and writes its outbox rows, one per channel that takes the event, inside the
- * caller's transaction (the one that made the state change). Nothing when an alert with the
- * same key is open. Returns the new deliveries' ids, to enqueue after the commit.
- */
-export async function raiseAlert(tx: Database, event: AlertEvent): Promise<string[]> {
-  const text = describeAlert(event.event, event.partnerId, event.details);
-  // The partial unique index on open keys turns a second raise into no row.
-  const [alert] = await tx
-    .insert(alerts)
-    .values({
-      partnerId: event.partnerId,
-      event: event.event,
-      key: text.key,
-      severity: text.severity,
-      details: event.details as Record<string, unknown>,
-    })
-    .onConflictDoNothing()
-    .returning({ id: alerts.id });
-  if (!alert) return [];
-  const channels = await tx
-    .select({ id: notificationChannels.id, events: notificationChannels.events })
-    .from(notificationChannels)
-    .where(channelsOf(event.partnerId));
-  const taking = channels.filter((c) => !c.events || c.events.includes(event.event));
-  if (taking.length === 0) return [];
-  const rows = await tx
-    .insert(alertDeliveries)
-    .values(taking.map((c) => ({ alertId: alert.id, channelId: c.id, kind: 'raised' as const })))
-    .onConflictDoNothing()
-    .returning({ id: alertDeliveries.id });
-  return rows.map((r) => r.id);
-}
-
-/**
- * Closes the partner's open alert with this key, in the caller's transaction, and writes a
- * "resolved" message for each channel that was sent the alert and wants to hear it ended.
- * Returns the new deliveries' ids (none when no alert was open).
- */
-export async function resolveAlert(
-  tx: Database,
-  partnerId: string,
-  key: string,
-): Promise<string[]> {
-  const [alert] = await tx
-    .update(alerts)
-    .set({ resolvedAt: new Date() })
-    .where(and(eq(alerts.partnerId, partnerId), eq(alerts.key, key), isNull(alerts.resolvedAt)))
-    .returning({ id: alerts.id });
-  if (!alert) return [];
-  const told = await tx
-    .select({ channelId: alertDeliveries.channelId })
-    .from(alertDeliveries)
-    .innerJoin(notificationChannels, eq(notificationChannels.id, alertDeliveries.channelId))
-    .where(
-      and(
-        eq(alertDeliveries.alertId, alert.id),
-        eq(alertDeliveries.kind, 'raised'),
-        eq(notificationChannels.notifyResolved, true),
-      ),
-    );
-  if (told.length === 0) return [];
-  const rows = await tx
-    .insert(alertDeliveries)
-    .values(
-      told.map((t) => ({ alertId: alert.id, channelId: t.channelId, kind: 'resolved' as const })),
-    )
-    .onConflictDoNothing()
-    .returning({ id: alertDeliveries.id });
-  return rows.map((r) => r.id);
-}
-
-/**
- * Keeps the partner's open alerts of `event` in step with the conditions, in the caller's
- * transaction: raises one per details given, and resolves every open one whose key is not
- * among theirs (built from older details, such as an earlier date, or a condition gone).
- * Returns the new deliveries' ids.
- */
-export async function keepAlerts<E extends AlertEventName>(
-  tx: Database,
-  partnerId: string,
-  event: E,
-  detailsList: AlertEvent<E>['details'][],
-): Promise<string[]> {
-  const keys = new Set(detailsList.map((d) => describeAlert(event, partnerId, d).key));
-  const open = await tx
-    .select({ key: alerts.key })
-    .from(alerts)
-    .where(
-      and(eq(alerts.partnerId, partnerId), eq(alerts.event, event), isNull(alerts.resolvedAt)),
-    );
-  const ids: string[] = [];
-  for (const o of open)
-    if (!keys.has(o.key)) ids.push(...(await resolveAlert(tx, partnerId, o.key)));
-  for (const details of detailsList)
-    ids.push(...(await raiseAlert(tx, { event, partnerId, details })));
-  return ids;
-}
-
-/**
- * Keeps the partner's one open alert of `event` in step with the condition: with details,
- * raises it (first resolving an open one whose key differs); with null, resolves every open one.
- */
-export function keepAlert<E extends AlertEventName>(
-  tx: Database,
-  partnerId: string,
-  event: E,
-  details: AlertEvent<E>['details'] | null,
-): Promise<string[]> {
-  return keepAlerts(tx, partnerId, event, details === null ? [] : [details]);
-}
-
-/** The open alerts of `event`, across partners: what a periodic pass may have to resolve. */
-export async function openAlertsOf(
-  db: Database,
-  event: AlertEventName,
-): Promise<{ partnerId: string; key: string }[]> {
-  return db
-    .select({ partnerId: alerts.partnerId, key: alerts.key })
-    .from(alerts)
-    .where(and(eq(alerts.event, event), isNull(alerts.resolvedAt)));
-}
 
 /** A delivery with what sending it needs: its alert and its channel. */
 export interface DeliveryToSend {
@@ -153,8 +20,12 @@ export interface DigestItem {
   alert: Alert;
 }
 
-/** What a digest's send came to: sent, failed for good, or to be tried again (stays pending). */
-export type DigestOutcome = 'sent' | { failed: string } | { retry: string };
+/**
+ * What a digest's send came to: sent (with a note, as `finish` keeps one), failed for good, or to
+ * be tried again (stays pending).
+ */
+export type DigestOutcome =
+  { sent: true; note: string | null } | { failed: string } | { retry: string };
 
 /** Alerts and their outbox. */
 export class AlertStore {
@@ -182,8 +53,14 @@ export class AlertStore {
       .where(and(eq(alertDeliveries.id, id), eq(alertDeliveries.status, 'pending')));
   }
 
-  /** Ends a pending delivery: sent, or failed with the reason. */
-  async finish(id: string, outcome: { sent: true } | { failed: string }): Promise<void> {
+  /**
+   * Ends a pending delivery: sent, or failed with the reason. A sent one's note (the recipients
+   * an email reached only in part) is kept in `last_error`, which otherwise says why it failed.
+   */
+  async finish(
+    id: string,
+    outcome: { sent: true; note?: string | null } | { failed: string },
+  ): Promise<void> {
     const now = new Date();
     await this.db
       .update(alertDeliveries)
@@ -191,7 +68,7 @@ export class AlertStore {
         attempts: sql`${alertDeliveries.attempts} + 1`,
         lastAttemptAt: now,
         ...('sent' in outcome
-          ? { status: 'sent' as const, sentAt: now, lastError: null }
+          ? { status: 'sent' as const, sentAt: now, lastError: outcome.note ?? null }
           : { status: 'failed' as const, lastError: outcome.failed }),
       })
       .where(and(eq(alertDeliveries.id, id), eq(alertDeliveries.status, 'pending')));
@@ -199,7 +76,7 @@ export class AlertStore {
 
   /**
    * Pending deliveries sent one by one, oldest first: the reconciler's to check. Those a digest
-   * collects wait for it. Default limit: 1,000
+   * collects wait for it; those of a broken channel wait for its fix. Default limit: 1,000
    */
   async pendingDeliveries(limit = 1000): Promise<string[]> {
     const rows = await this.db
@@ -207,7 +84,9 @@ export class AlertStore {
       .from(alertDeliveries)
       .innerJoin(alerts, eq(alerts.id, alertDeliveries.alertId))
       .innerJoin(notificationChannels, eq(notificationChannels.id, alertDeliveries.channelId))
-      .where(and(eq(alertDeliveries.status, 'pending'), not(heldForDigest!)))
+      .where(
+        and(eq(alertDeliveries.status, 'pending'), not(heldForDigest!), not(heldByBrokenChannel)),
+      )
       .orderBy(asc(alertDeliveries.queuedAt))
       .limit(limit);
     return rows.map((r) => r.id);
@@ -225,6 +104,7 @@ export class AlertStore {
           eq(alerts.partnerId, partnerId),
           eq(alertDeliveries.status, 'pending'),
           not(heldForDigest!),
+          not(heldByBrokenChannel),
         ),
       );
     return rows.map((r) => r.id);
@@ -241,6 +121,7 @@ export class AlertStore {
         and(
           eq(alertDeliveries.status, 'pending'),
           heldForDigest,
+          not(heldByBrokenChannel),
           lt(alertDeliveries.queuedAt, before),
         ),
       )
@@ -248,14 +129,14 @@ export class AlertStore {
     return row !== undefined;
   }
 
-  /** The channels with deliveries waiting for a digest. */
+  /** The channels with deliveries waiting for a digest; a broken one's wait for its fix. */
   async digestChannels(): Promise<NotificationChannel[]> {
     const waiting = this.db
       .selectDistinct({ id: alertDeliveries.channelId })
       .from(alertDeliveries)
       .innerJoin(alerts, eq(alerts.id, alertDeliveries.alertId))
       .innerJoin(notificationChannels, eq(notificationChannels.id, alertDeliveries.channelId))
-      .where(and(eq(alertDeliveries.status, 'pending'), heldForDigest));
+      .where(and(eq(alertDeliveries.status, 'pending'), heldForDigest, not(heldByBrokenChannel)));
     return this.db
       .select()
       .from(notificationChannels)
@@ -283,6 +164,8 @@ export class AlertStore {
             eq(alertDeliveries.channelId, channelId),
             eq(alertDeliveries.status, 'pending'),
             heldForDigest,
+            // Broken since it was listed: its digest waits for the fix.
+            not(heldByBrokenChannel),
           ),
         )
         .orderBy(asc(alertDeliveries.queuedAt), asc(alertDeliveries.id))
@@ -295,8 +178,8 @@ export class AlertStore {
         .set({
           attempts: sql`${alertDeliveries.attempts} + 1`,
           lastAttemptAt: now,
-          ...(outcome === 'sent'
-            ? { status: 'sent' as const, sentAt: now, lastError: null }
+          ...('sent' in outcome
+            ? { status: 'sent' as const, sentAt: now, lastError: outcome.note }
             : 'failed' in outcome
               ? { status: 'failed' as const, lastError: outcome.failed }
               : { lastError: outcome.retry }),
@@ -326,6 +209,7 @@ export class AlertStore {
         channelId: alertDeliveries.channelId,
         channelKind: notificationChannels.kind,
         channelHost: notificationChannels.urlHost,
+        channelBrokenAt: notificationChannels.brokenAt,
         kind: alertDeliveries.kind,
         status: alertDeliveries.status,
         attempts: alertDeliveries.attempts,

@@ -1,7 +1,7 @@
 import { and, eq, inArray, ne } from 'drizzle-orm';
 import { alertKeys } from '../domain/alert-events.js';
 import { domainOf } from '../domain/domain-match.js';
-import { resolveAlert } from './alerts.js';
+import { resolveAlert } from './alert-outbox.js';
 import { recordAudit } from './audit.js';
 import type { ConsentAttempt } from './consent-attempts.js';
 import { tokenInvalidAlert } from './custom-licenses.js';

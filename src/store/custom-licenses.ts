@@ -5,7 +5,7 @@ import {
   tokenExpiresAt,
   type CustomLicenseSpec,
 } from '../domain/custom-licenses.js';
-import { keepAlert, raiseAlert, resolveAlert } from './alerts.js';
+import { keepAlert, raiseAlert, resolveAlert } from './alert-outbox.js';
 import { recordAudit } from './audit.js';
 import type { Database } from './database.js';
 import {

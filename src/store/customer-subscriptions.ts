@@ -5,7 +5,7 @@ import {
   renewalWindowAlerts,
   type RenewalWindowAlert,
 } from '../domain/renewals.js';
-import { keepAlerts, openAlertsOf } from './alerts.js';
+import { keepAlerts, openAlertsOf } from './alert-outbox.js';
 import type { Database } from './database.js';
 import { companies, customerSubscriptions } from './schema.js';
 

@@ -1,6 +1,6 @@
 import { and, eq, gte, isNull, lt, lte, notExists, or, sql, type SQL } from 'drizzle-orm';
 import type { PgColumn } from 'drizzle-orm/pg-core';
-import { raiseAlert } from './alerts.js';
+import { raiseAlert } from './alert-outbox.js';
 import type { Database } from './database.js';
 import { delegatedAdmins, partners, refreshRuns } from './schema.js';
 

@@ -3,6 +3,7 @@ import { and, asc, desc, eq, isNotNull, isNull, sql, type SQL } from 'drizzle-or
 import type { AlertEventName } from '../domain/alert-events.js';
 import { addressesLabel, mailtoAddresses } from '../domain/email-messages.js';
 import type { ChannelKind } from '../domain/webhook-messages.js';
+import { deliveriesWaitingOn, pendingCountOf } from './alert-outbox.js';
 import type { NotificationChannel } from './alerts.js';
 import { recordAudit } from './audit.js';
 import type { Database } from './database.js';
@@ -127,13 +128,24 @@ export class NotificationChannelStore {
     return row;
   }
 
+  /**
+   * Saves a change. When it fixes a broken channel, answers the deliveries it held, read in the
+   * same transaction, for the caller to queue after the commit.
+   */
   async update(
     scope: Scope,
     id: string,
     change: ChannelChange,
     actor: string,
-  ): Promise<NotificationChannel | undefined> {
+  ): Promise<{ channel: NotificationChannel; released: string[] } | undefined> {
     return this.db.transaction(async (tx) => {
+      // Locked, so two fixes at once agree on which of them fixed it.
+      const [before] = await tx
+        .select({ brokenAt: notificationChannels.brokenAt })
+        .from(notificationChannels)
+        .where(and(inScope(scope), eq(notificationChannels.id, id)))
+        .for('update');
+      if (!before) return undefined;
       const [row] = await tx
         .update(notificationChannels)
         .set({
@@ -162,25 +174,32 @@ export class NotificationChannelStore {
         subjectId: id,
         details: { fields: Object.keys(change) },
       });
-      return row;
+      const fixed = before.brokenAt !== null && row.brokenAt === null;
+      return { channel: row, released: fixed ? await deliveriesWaitingOn(tx, id) : [] };
     });
   }
 
-  async delete(scope: Scope, id: string, actor: string): Promise<boolean> {
+  /**
+   * Deletes a channel with its deliveries. Answers how many were still pending (held by a broken
+   * channel, or waiting for its digest): they end unsent, which the audit entry records.
+   */
+  async delete(scope: Scope, id: string, actor: string): Promise<{ unsent: number } | undefined> {
     return this.db.transaction(async (tx) => {
+      const unsent = await pendingCountOf(tx, id);
       const gone = await tx
         .delete(notificationChannels)
         .where(and(inScope(scope), eq(notificationChannels.id, id)))
         .returning({ id: notificationChannels.id });
-      if (gone.length === 0) return false;
+      if (gone.length === 0) return undefined;
       await recordAudit(tx, {
         partnerId: scope,
         actor,
         action: 'notification_channel.deleted',
         subjectType: 'notification_channel',
         subjectId: id,
+        details: { unsentDeliveries: unsent },
       });
-      return true;
+      return { unsent };
     });
   }
 

@@ -1,6 +1,6 @@
 import { and, asc, desc, eq, inArray, isNull, ne, or, sql } from 'drizzle-orm';
 import { domainOf } from '../domain/domain-match.js';
-import { raiseAlert } from './alerts.js';
+import { raiseAlert } from './alert-outbox.js';
 import { recordAudit } from './audit.js';
 import { errorChain } from './availability.js';
 import type { Database } from './database.js';

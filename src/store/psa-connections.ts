@@ -9,6 +9,7 @@ import type {
 import type { PsaKind } from '../psa/client.js';
 import { psaSite } from '../psa/site.js';
 import { recordAudit } from './audit.js';
+import { keepConnectionAlert } from './psa-connection-alerts.js';
 import type { Database } from './database.js';
 import type { KeyRing } from './encryption.js';
 import {
@@ -159,20 +160,28 @@ export class PsaConnectionStore {
     });
   }
 
-  /** Records the outcome of a call made with the connection (a test or a sync). */
+  /**
+   * Records the outcome of a call made with the connection (a test or a sync), and keeps the
+   * billing-sync-failed alert in step in the same transaction. Answers the deliveries to queue.
+   */
   async markTested(
     partnerId: string,
     outcome: { status: 'ok' } | { status: 'broken'; error: string },
-  ): Promise<void> {
-    await this.db
-      .update(psaConnections)
-      .set({
-        status: outcome.status,
-        lastError: outcome.status === 'broken' ? outcome.error : null,
-        lastTestedAt: sql`now()`,
-        updatedAt: sql`now()`,
-      })
-      .where(eq(psaConnections.partnerId, partnerId));
+  ): Promise<string[]> {
+    return this.db.transaction(async (tx) => {
+      const marked = await tx
+        .update(psaConnections)
+        .set({
+          status: outcome.status,
+          lastError: outcome.status === 'broken' ? outcome.error : null,
+          lastTestedAt: sql`now()`,
+          updatedAt: sql`now()`,
+        })
+        .where(eq(psaConnections.partnerId, partnerId))
+        .returning({ id: psaConnections.id });
+      if (marked.length === 0) return [];
+      return keepConnectionAlert(tx, partnerId, outcome);
+    });
   }
 
   async remove(partnerId: string, actor: string): Promise<boolean> {

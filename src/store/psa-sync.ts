@@ -13,7 +13,7 @@ import {
 import { alertKeys } from '../domain/alert-events.js';
 import type { PlannedChange, ProrationPolicy, ReconciliationRow } from '../domain/billing.js';
 import type { PsaKind } from '../psa/client.js';
-import { keepAlert, raiseAlert, resolveAlert } from './alerts.js';
+import { keepAlert, raiseAlert, resolveAlert } from './alert-outbox.js';
 import { recordAudit } from './audit.js';
 import type { Database } from './database.js';
 import { recordSeatChanges } from './seat-history.js';

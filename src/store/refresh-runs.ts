@@ -3,7 +3,7 @@ import type { LicenseSnapshot } from '../domain/licenses.js';
 import { microsoftSeatValues } from '../domain/seat-history.js';
 import type { MicrosoftFailure } from '../microsoft/error-table.js';
 import { alertKeys } from '../domain/alert-events.js';
-import { keepAlert, raiseAlert, resolveAlert } from './alerts.js';
+import { keepAlert, raiseAlert, resolveAlert } from './alert-outbox.js';
 import { insertCustomLicenseCounts, type CustomLicenseCountInput } from './custom-licenses.js';
 import {
   replaceCustomerSubscriptions,

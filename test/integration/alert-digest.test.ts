@@ -5,17 +5,22 @@ import { startMailSink, type MailSink } from '../../emulator/mail-sink.js';
 import type { AlertEvent } from '../../src/domain/alert-events.js';
 import { jobIds } from '../../src/queue/catalog.js';
 import { enqueueAlertDeliveries } from '../../src/services/alert-delivery.js';
-import { latestDigestTime, sendAlertDigests } from '../../src/services/alert-digest.js';
-import { raiseAlert } from '../../src/store/alerts.js';
+import { latestDigestTime } from '../../src/domain/digest-schedule.js';
+import { sendAlertDigests } from '../../src/services/alert-digest.js';
+import { raiseAlert } from '../../src/store/alert-outbox.js';
 import { alertDeliveries, alerts } from '../../src/store/schema.js';
 import { publicUrl, startHarness, type Harness } from '../support/harness.js';
 import { startWebhookReceiver, type WebhookReceiver } from '../support/webhook-receiver.js';
 
-/** Two warnings (each its own key) and a critical, for one partner. */
-const expiring = (partnerId: string, on: string): AlertEvent => ({
-  event: 'customLicenseTokenExpiring',
+/**
+ * Warnings (each its own key: the date) and a critical, for one partner. The warning is one no
+ * reconciler pass keeps in step (it would resolve a custom-license token's expiry raised here
+ * for a partner without a token); its customer count is the date's day, to tell two apart.
+ */
+const gdapEnding = (partnerId: string, on: string): AlertEvent => ({
+  event: 'gdapEnding7Days',
   partnerId,
-  details: { expiresAt: `${on}T00:00:00.000Z` },
+  details: { customers: Number(on.slice(8)), firstEndsAt: `${on}T00:00:00.000Z` },
 });
 const consentNeeded = (partnerId: string): AlertEvent => ({
   event: 'consentNeeded',
@@ -74,8 +79,8 @@ describe('alert digest: a digest channel hears warnings once a day, critical ale
     expect(added.status, added.text).to.equal(201);
     const secret = (added.body as { signingSecret: string }).signingSecret;
 
-    await raise(h, expiring(partnerId, '2030-01-10'));
-    await raise(h, expiring(partnerId, '2030-01-20'));
+    await raise(h, gdapEnding(partnerId, '2030-01-10'));
+    await raise(h, gdapEnding(partnerId, '2030-01-20'));
     // Each delivery job ran and sent nothing: the digest collects them.
     expect(receiver.received('/hook')).to.have.length(0);
     expect(await statusesOf(h, partnerId)).to.deep.equal(['pending', 'pending']);
@@ -91,11 +96,11 @@ describe('alert digest: a digest channel hears warnings once a day, critical ale
     };
     expect(body.type).to.equal('alert.digest');
     expect(body.alerts.map((a) => a.title)).to.deep.equal([
-      'The custom-license token expires on 2030-01-10',
-      'The custom-license token expires on 2030-01-20',
+      'GDAP ends within 7 days for 10 customers',
+      'GDAP ends within 7 days for 20 customers',
     ]);
     expect(body.alerts.every((a) => a.severity === 'warning')).to.equal(true);
-    expect(body.alerts[0]!.url).to.equal(`${publicUrl}/partners/${partnerId}/delegated-admin`);
+    expect(body.alerts[0]!.url).to.equal(`${publicUrl}/partners/${partnerId}/access?show=expiring`);
     const timestamp = String(digest!.headers['license-sync-timestamp']);
     expect(digest!.headers['license-sync-signature']).to.equal(
       `v1=${createHmac('sha256', secret).update(`${timestamp}.${digest!.body}`).digest('hex')}`,
@@ -129,16 +134,18 @@ describe('alert digest: a digest channel hears warnings once a day, critical ale
       digest: true,
     });
     expect(added.status, added.text).to.equal(201);
-    await raise(h, expiring(partnerId, '2030-02-10'));
-    await raise(h, expiring(partnerId, '2030-02-20'));
+    await raise(h, gdapEnding(partnerId, '2030-02-10'));
+    await raise(h, gdapEnding(partnerId, '2030-02-20'));
     expect(await runDigest(h)).to.deep.equal({ sent: 1, failed: 0, retry: 0 });
     const [mail] = await sink.waitFor(1);
     expect(mail!.subject).to.match(
       /^\[license-sync\] license-sync daily digest for \d{4}-\d\d-\d\d: 2 alerts$/,
     );
-    expect(mail!.text).to.include('Warning: The custom-license token expires on 2030-02-10');
-    expect(mail!.text).to.include('Warning: The custom-license token expires on 2030-02-20');
-    expect(mail!.html).to.include(`<a href="${publicUrl}/partners/${partnerId}/delegated-admin">`);
+    expect(mail!.text).to.include('Warning: GDAP ends within 7 days for 10 customers');
+    expect(mail!.text).to.include('Warning: GDAP ends within 7 days for 20 customers');
+    expect(mail!.html).to.include(
+      `<a href="${publicUrl}/partners/${partnerId}/access?show=expiring">`,
+    );
     expect(await runDigest(h)).to.deep.equal({ sent: 0, failed: 0, retry: 0 });
     expect(sink.received()).to.have.length(1);
   });
@@ -160,8 +167,8 @@ describe('alert digest: a digest channel hears warnings once a day, critical ale
     });
     expect(added.status, added.text).to.equal(201);
     const ids = [
-      ...(await raise(h, expiring(partnerId, '2030-03-10'))),
-      ...(await raise(h, expiring(partnerId, '2030-03-20'))),
+      ...(await raise(h, gdapEnding(partnerId, '2030-03-10'))),
+      ...(await raise(h, gdapEnding(partnerId, '2030-03-20'))),
     ];
     // Raised two days ago: the last digest time passed without a run.
     await h.runtime.store.db
@@ -203,7 +210,7 @@ describe('alert digest: a digest channel hears warnings once a day, critical ale
       digest: true,
     });
     expect(added.status, added.text).to.equal(201);
-    await raise(h, expiring(partnerId, '2030-04-10'));
+    await raise(h, gdapEnding(partnerId, '2030-04-10'));
     let error: unknown;
     await runDigest(h).catch((e: unknown) => (error = e));
     expect(String(error)).to.include('The receiver answered 503');
@@ -212,9 +219,9 @@ describe('alert digest: a digest channel hears warnings once a day, critical ale
     expect(await statusesOf(h, partnerId)).to.deep.equal(['sent']);
     const [, sent] = receiver.received('/teams');
     expect(receiver.received('/teams')).to.have.length(2);
-    expect(sent!.body).to.include('The custom-license token expires on 2030-04-10');
+    expect(sent!.body).to.include('GDAP ends within 7 days for 10 customers');
 
-    await raise(h, expiring(partnerId, '2030-04-20'));
+    await raise(h, gdapEnding(partnerId, '2030-04-20'));
     expect(await runDigest(h)).to.deep.equal({ sent: 0, failed: 1, retry: 0 });
     expect((await statusesOf(h, partnerId)).sort()).to.deep.equal(['failed', 'sent']);
     const channel = await h.runtime.services.notificationChannels.get(

@@ -239,5 +239,36 @@ for (const kind of ['connectwise'] as const) {
         'alert.resolved unmappedProducts',
       ]);
     });
+
+    it('refused credentials raise billing-sync-failed once, with the PSA’s words and no secret; fixed ones resolve it', async () => {
+      const wrong = await h.api('put', `/partners/${partnerId}/psa-connection`, {
+        kind,
+        ...psa.wrongSecret,
+      });
+      expect(wrong.body).to.deep.include({ status: 'broken' });
+      await receiver.waitFor('/hook', 5, 20_000);
+      const raised = messages()[4]!;
+      expect(raised.what).to.equal('alert.raised billingSyncFailed');
+      expect(raised.summary).to.match(/^The PSA refused the connection: /);
+      const hookBody = receiver.received('/hook')[4]!.body;
+      for (const value of Object.values(psa.wrongSecret).filter((v) => v.length >= 8))
+        expect(hookBody).not.to.include(value);
+      // Refused again: the alert is open already, nothing more is sent.
+      await h.api('post', `/partners/${partnerId}/psa-connection/test`);
+      const fixed = await h.api('put', `/partners/${partnerId}/psa-connection`, {
+        kind,
+        ...psa.fields,
+      });
+      expect(fixed.body).to.deep.include({ status: 'ok' });
+      await receiver.waitFor('/hook', 6, 20_000);
+      expect(
+        messages()
+          .map((m) => m.what)
+          .slice(4),
+      ).to.deep.equal(['alert.raised billingSyncFailed', 'alert.resolved billingSyncFailed']);
+      // A test that finds it working again resolves nothing more.
+      await h.api('post', `/partners/${partnerId}/psa-connection/test`);
+      expect(receiver.received('/hook')).to.have.length(6);
+    });
   });
 }

@@ -4,8 +4,16 @@ import type request from 'supertest';
 import { loadConfig } from '../../config/index.js';
 import { webhookSignature } from '../../src/domain/webhook-messages.js';
 import { createApp } from '../../src/server/app.js';
-import { raiseAlert, resolveAlert } from '../../src/store/alerts.js';
-import { alertDeliveries, auditEvents, notificationChannels } from '../../src/store/schema.js';
+import { nextDigestTime } from '../../src/domain/digest-schedule.js';
+import { mailtoUrl } from '../../src/domain/email-messages.js';
+import { when } from '../../src/server/views/layout.js';
+import { raiseAlert, resolveAlert } from '../../src/store/alert-outbox.js';
+import {
+  alertDeliveries,
+  alerts,
+  auditEvents,
+  notificationChannels,
+} from '../../src/store/schema.js';
 import { testScenario } from '../support/emulator.js';
 import { startHarness, type Harness } from '../support/harness.js';
 import { suiteFailed } from '../support/keep-on-failure.js';
@@ -364,6 +372,76 @@ describe('pages: Alerts (channels, test-send, broken, history) and the operators
     expect(await channels(partnerId)).to.deep.equal([]);
     const gone = await agent.get(`${base}/channels/${channel!.id}/delete`);
     expect(gone.status).to.equal(404);
+  });
+
+  it('says beside each digest channel when digests go; lists a broken channel’s message as waiting; says what a delete left unsent', async () => {
+    const agent = await loggedIn(h.app, people.partnerUser!.email);
+    const base = `/partners/${partnerId}/alerts`;
+    const hour = h.runtime.config.queues.alertDigestHourUtc;
+    const label = `${String(hour).padStart(2, '0')}:00 UTC`;
+    const hooks = h.runtime.services.notificationChannels;
+    const { channel: daily } = await hooks.create(
+      partnerId,
+      { kind: 'slack', url: publicHook, digest: true },
+      'test',
+    );
+    const { channel: mailed } = await hooks.create(
+      partnerId,
+      { kind: 'email', url: mailtoUrl(['it@mailed.example', 'gone@mailed.example']) },
+      'test',
+    );
+    const before = nextDigestTime(new Date(), hour);
+    const page = await agent.get(base);
+    const after = nextDigestTime(new Date(), hour);
+    const cells = [...page.text.matchAll(/data-testid="channel-digest">(.*?)<\/td>/g)].map((m) =>
+      m[1]!
+        .replace(/<[^>]+>/g, ' ')
+        .replace(/\s+/g, ' ')
+        .trim(),
+    );
+    // The one at the hour's turn may show either next time.
+    expect([before, after].map((next) => `On: daily at ${label} next ${when(next)}`)).to.include(
+      cells[0],
+    );
+    expect(cells[1]).to.equal('Off');
+    // The forms say it too, beside the box that turns the digest on.
+    expect(decoded(formOf(page.text, 'add-channel'))).to.contain(
+      `Collect non-critical alerts into a daily digest, sent at ${label}`,
+    );
+
+    // A critical alert goes at once, digest or not: while the channel is broken it waits.
+    await hooks.markBroken(daily.id, 'The receiver answered 410: gone');
+    const raised = await h.runtime.store.db.transaction((tx) =>
+      raiseAlert(tx, {
+        event: 'consentNeeded',
+        partnerId,
+        details: { reason: 'The consent was revoked.' },
+      }),
+    );
+    // Only the email channel's was queued; its mail server refused one address of two.
+    expect(raised).to.have.length(1);
+    const refusedOne =
+      'The mail server refused 1 of 2 recipients: gone@mailed.example (550 5.1.1 Mailbox unavailable).';
+    await h.runtime.services.alerts.finish(raised[0]!, { sent: true, note: refusedOne });
+    const history = await agent.get(base);
+    const shown = [...history.text.matchAll(/data-testid="delivery">([^]*?)<\/li>/g)].map((m) =>
+      decoded(m[1]!.replace(/<[^>]+>/g, '')),
+    );
+    expect(shown).to.have.members([
+      'Slack · 93.184.215.14: Waiting for the channel to be fixed.',
+      `Email · ${mailed.urlHost}: sent (1 attempt): ${refusedOne}`,
+    ]);
+    const confirm = await agent.get(`${base}/channels/${daily.id}/delete`);
+    await agent
+      .post(`${base}/channels/${daily.id}/delete`)
+      .type('form')
+      .send({ _csrf: csrfOf(confirm.text) });
+    const next = await agent.get(base);
+    expect(decoded(/data-testid="flash">([^<]*)</.exec(next.text)?.[1] ?? '')).to.equal(
+      'Deleted the channel to 93.184.215.14. One alert message waiting for it was not sent.',
+    );
+    // The history test below starts with none.
+    await h.runtime.store.db.delete(alerts).where(eq(alerts.partnerId, partnerId));
   });
 
   it('lists the alert history newest first, with each channel’s delivery status and the fixing page', async () => {

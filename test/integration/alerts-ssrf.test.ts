@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { jobIds } from '../../src/queue/catalog.js';
 import { enqueueAlertDeliveries } from '../../src/services/alert-delivery.js';
-import { raiseAlert } from '../../src/store/alerts.js';
+import { raiseAlert } from '../../src/store/alert-outbox.js';
 import { startHarness, type Harness } from '../support/harness.js';
 import { startWebhookReceiver, type WebhookReceiver } from '../support/webhook-receiver.js';
 

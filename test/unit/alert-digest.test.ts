@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { digestBody, digestEmail, type AlertDigest } from '../../src/domain/digest-messages.js';
-import { latestDigestTime } from '../../src/services/alert-digest.js';
+import { latestDigestTime, nextDigestTime } from '../../src/domain/digest-schedule.js';
 
 const digest: AlertDigest = {
   digestId: 'digest-c1-2026-12-01',
@@ -128,5 +128,17 @@ describe('alert digest rendering', () => {
       day: '2026-11-30',
     });
     expect(latestDigestTime(new Date('2027-01-01T00:30:00Z'), 23).day).to.equal('2026-12-31');
+  });
+
+  it('the next digest: later today before the hour, tomorrow from it on', () => {
+    expect(nextDigestTime(new Date('2026-12-01T06:59:59Z'), 7)).to.deep.equal(
+      new Date('2026-12-01T07:00:00Z'),
+    );
+    expect(nextDigestTime(new Date('2026-12-01T07:00:00Z'), 7)).to.deep.equal(
+      new Date('2026-12-02T07:00:00Z'),
+    );
+    expect(nextDigestTime(new Date('2026-12-31T23:30:00Z'), 23)).to.deep.equal(
+      new Date('2027-01-01T23:00:00Z'),
+    );
   });
 });

@@ -5,7 +5,10 @@ import type { Services } from '../../dependencies.js';
 import { alertEventNames } from '../../domain/alert-events.js';
 import { mailtoUrl, maxEmailAddresses, normalizedAddresses } from '../../domain/email-messages.js';
 import { webhookKinds } from '../../domain/webhook-messages.js';
-import { noSmtpReason, testSend, webhookPolicy } from '../../services/alert-delivery.js';
+import { noSmtpReason, webhookPolicy } from '../../services/alert-delivery.js';
+import { changeChannel, testChannel } from '../../services/channel-changes.js';
+import { waitingForFixSentence } from '../../domain/delivery-states.js';
+import type { JobQueues } from '../../queue/job-queues.js';
 import { webhookUrlRefusal } from '../../services/webhook-sender.js';
 import type { NotificationChannel } from '../../store/alerts.js';
 import type { ChannelChange, ChannelInput } from '../../store/notification-channels.js';
@@ -135,6 +138,7 @@ export function channelRules(config: Pick<Config, 'nodeEnv' | 'allowPrivateWebho
  */
 export function notificationsRouter(
   services: Services,
+  queues: JobQueues,
   config: Pick<Config, 'nodeEnv' | 'allowPrivateWebhooks' | 'publicUrl' | 'smtp'>,
   actor: string,
 ): Router {
@@ -143,6 +147,7 @@ export function notificationsRouter(
   const deps = {
     notificationChannels: services.notificationChannels,
     partners: services.partners,
+    queues,
     config,
   };
 
@@ -181,14 +186,10 @@ export function notificationsRouter(
       const scope = await scopeOf(req);
       const existing = await channelOr404(scope, String(req.params.channelId));
       const change = await rules.change(existing, parseOr400(channelChange, req.body));
-      const channel = await services.notificationChannels.update(
-        scope,
-        String(req.params.channelId),
-        change,
-        actor,
-      );
-      if (!channel) throw new HttpError(404, 'not_found', 'No such notification channel.');
-      res.json(channelView(channel));
+      // A change that fixes a broken channel queues what it held.
+      const saved = await changeChannel(deps, scope, existing.id, change, actor);
+      if (!saved) throw new HttpError(404, 'not_found', 'No such notification channel.');
+      res.json(channelView(saved.channel));
     });
 
     router.delete(`${base}/:channelId`, async (req, res) => {
@@ -201,7 +202,8 @@ export function notificationsRouter(
     router.post(`${base}/:channelId/test`, async (req, res) => {
       const scope = await scopeOf(req);
       const channel = await channelOr404(scope, String(req.params.channelId));
-      res.json(await testSend(deps, channel.id, scope));
+      // A test that gets through fixes a broken channel, and queues what it held.
+      res.json(await testChannel(deps, channel, scope, actor));
     });
   }
 
@@ -224,6 +226,8 @@ export function notificationsRouter(
           status: d.status,
           attempts: d.attempts,
           lastError: d.lastError,
+          waiting:
+            d.status === 'pending' && d.channelBrokenAt !== null ? waitingForFixSentence : null,
           sentAt: d.sentAt,
         })),
       })),

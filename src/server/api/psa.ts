@@ -13,6 +13,7 @@ import {
   microsoftProducts,
   unmapped,
 } from '../../services/psa-mapping.js';
+import type { JobQueues } from '../../queue/job-queues.js';
 import type { PsaConnectionView } from '../../store/psa-connections.js';
 import { HttpError } from '../http-error.js';
 import { invalidRequestSentence, parseOr400 } from '../validation.js';
@@ -96,8 +97,9 @@ export const productMappingBody = z
   .strict();
 
 /** The partner's PSA connection, its company links and its product mappings. */
-export function psaRouter(services: Services, actor: string): Router {
+export function psaRouter(services: Services, queues: JobQueues, actor: string): Router {
   const router = Router();
+  const testDeps = { ...services, queues };
 
   router.get('/partners/:id/psa-connection', async (req, res) => {
     const partner = await partnerOr404(services, req.params.id);
@@ -126,14 +128,14 @@ export function psaRouter(services: Services, actor: string): Router {
         throw new HttpError(400, 'invalid_request', invalidRequestSentence(error));
       throw error;
     }
-    const test = await testConnection(services, partner.id);
+    const test = await testConnection(testDeps, partner.id);
     const saved = (await services.psaConnections.get(partner.id)) ?? connection;
     res.json({ ...connectionView(saved), test });
   });
 
   router.post('/partners/:id/psa-connection/test', async (req, res) => {
     const partner = await partnerOr404(services, req.params.id);
-    const test = await testConnection(services, partner.id);
+    const test = await testConnection(testDeps, partner.id);
     if (!test) throw new HttpError(404, 'not_found', 'This partner has no PSA connection.');
     res.json(test);
   });

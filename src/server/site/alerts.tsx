@@ -3,7 +3,9 @@ import { z } from 'zod';
 import type { Config } from '../../../config/index.js';
 import type { Services } from '../../dependencies.js';
 import { describeAlert } from '../../domain/alert-events.js';
-import { testSend } from '../../services/alert-delivery.js';
+import { nextDigestTime } from '../../domain/digest-schedule.js';
+import type { JobQueues } from '../../queue/job-queues.js';
+import { changeChannel, testChannel, unsentSentence } from '../../services/channel-changes.js';
 import type { Partner } from '../../store/partners.js';
 import { channelChange, channelRules, newChannel } from '../api/notifications.js';
 import { HttpError } from '../http-error.js';
@@ -13,30 +15,8 @@ import { html } from '../views/layout.js';
 import { DeleteChannelPage, destinationOf, kindLabels } from '../views/notification-channels.js';
 import { OperatorAlertsPage } from '../views/operator-alerts.js';
 import type { RefusedForm } from '../views/refused-form.js';
+import { addressesOf, bodyOf, eventsOf, keptFields, text, ticked } from './channel-forms.js';
 import { operatorsOnly, signedIn, type PageContext } from './page-context.js';
-
-const bodyOf = (req: Request) => (req.body ?? {}) as Record<string, unknown>;
-const text = (v: unknown) => (typeof v === 'string' ? v.trim() : '');
-const listOf = (v: unknown) => ([] as unknown[]).concat(v ?? []).map(String);
-/** None ticked: every event, including those added later (the API's null). */
-const eventsOf = (body: Record<string, unknown>) => {
-  const events = listOf(body.events);
-  return events.length > 0 ? events : null;
-};
-const ticked = (v: unknown) => v === 'on';
-/** An email channel's addresses as typed: one per line, or separated by commas or spaces. */
-const addressesOf = (body: Record<string, unknown>) =>
-  text(body.addresses)
-    .split(/[\s,;]+/)
-    .filter((a) => a !== '');
-
-/** What a refused channel form is shown again with. */
-function keptFields(body: Record<string, unknown>): RefusedForm['fields'] {
-  const kept: RefusedForm['fields'] = { events: listOf(body.events) };
-  for (const name of ['kind', 'url', 'addresses', 'notifyResolved', 'digest'])
-    if (typeof body[name] === 'string') kept[name] = body[name];
-  return kept;
-}
 
 /** Whose channels a page shows: a partner's, or the operators' global ones (`id` null). */
 interface Scope {
@@ -55,14 +35,16 @@ interface Scope {
 export function alertsPages(options: {
   config: Config;
   services: Services;
+  queues: JobQueues;
   page: PageContext;
 }): Router {
-  const { config, services, page } = options;
+  const { config, services, queues, page } = options;
   const { viewerOf, takeFlash, back, partnerFor } = page;
   const router = Router();
   const deps = {
     notificationChannels: services.notificationChannels,
     partners: services.partners,
+    queues,
     config,
   };
   const rules = channelRules(config);
@@ -118,6 +100,10 @@ export function alertsPages(options: {
       newSecret,
       refused,
       flash: refused ? undefined : takeFlash(req),
+      schedule: {
+        hourUtc: config.queues.alertDigestHourUtc,
+        next: nextDigestTime(new Date(), config.queues.alertDigestHourUtc),
+      },
     };
     if (scope.partner) {
       res.send(
@@ -233,21 +219,16 @@ export function alertsPages(options: {
             digest: ticked(body.digest),
           }),
         );
-        const saved = await services.notificationChannels.update(
-          scope.id,
-          channel.id,
-          changes,
-          req.user!.email,
-        );
+        const saved = await changeChannel(deps, scope.id, channel.id, changes, req.user!.email);
         if (!saved) throw new HttpError(404, 'not_found', 'No such notification channel.');
-        return `Saved the channel to ${destinationOf(saved)}.`;
+        return `Saved the channel to ${destinationOf(saved.channel)}.${saved.released ? ` ${saved.released}` : ''}`;
       });
     });
 
     router.post(`${channelPath}/test`, ...guards, async (req, res) => {
       const scope = await scopeOf(req);
       const channel = await channelIn(scope, req);
-      const { ok, outcome } = await testSend(deps, channel.id, scope.id);
+      const { ok, outcome } = await testChannel(deps, channel, scope.id, req.user!.email);
       const to = destinationOf(channel);
       back(
         req,
@@ -260,7 +241,8 @@ export function alertsPages(options: {
     router.post(`${channelPath}/fixed`, ...guards, async (req, res) => {
       const scope = await scopeOf(req);
       const channel = await channelIn(scope, req);
-      await services.notificationChannels.update(
+      const saved = await changeChannel(
+        deps,
         scope.id,
         channel.id,
         { broken: false },
@@ -270,7 +252,7 @@ export function alertsPages(options: {
         req,
         res,
         scope.base,
-        `Marked the channel to ${destinationOf(channel)} as fixed: alerts are sent to it again.`,
+        `Marked the channel to ${destinationOf(channel)} as fixed: alerts are sent to it again.${saved?.released ? ` ${saved.released}` : ''}`,
       );
     });
 
@@ -294,8 +276,18 @@ export function alertsPages(options: {
     router.post(`${channelPath}/delete`, ...guards, async (req, res) => {
       const scope = await scopeOf(req);
       const channel = await channelIn(scope, req);
-      await services.notificationChannels.delete(scope.id, channel.id, req.user!.email);
-      back(req, res, scope.base, `Deleted the channel to ${destinationOf(channel)}.`);
+      const deleted = await services.notificationChannels.delete(
+        scope.id,
+        channel.id,
+        req.user!.email,
+      );
+      const unsent = unsentSentence(deleted?.unsent ?? 0);
+      back(
+        req,
+        res,
+        scope.base,
+        `Deleted the channel to ${destinationOf(channel)}.${unsent ? ` ${unsent}` : ''}`,
+      );
     });
   }
 

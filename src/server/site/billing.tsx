@@ -252,7 +252,7 @@ export function billingPages(options: {
       if (error instanceof z.ZodError) return back(req, res, to, invalidRequestSentence(error));
       throw error;
     }
-    const test = await testConnection(services, partner.id);
+    const test = await testConnection({ ...services, queues }, partner.id);
     back(
       req,
       res,

@@ -65,7 +65,7 @@ export function siteRouter(options: {
   router.use(billingPages({ services, queues, page }));
   router.use(renewalsPages({ services, page }));
   router.use(setupPages({ config, services, queues, redis, page }));
-  router.use(alertsPages({ config, services, page }));
+  router.use(alertsPages({ config, services, queues, page }));
   router.use(operatorPages({ services, queues, page }));
   return router;
 }

@@ -1,4 +1,5 @@
 import type { AlertSeverity } from '../../domain/alert-events.js';
+import { waitingForFixSentence } from '../../domain/delivery-states.js';
 import type { ChannelKind } from '../../domain/webhook-messages.js';
 import type { AlertDeliveryStatus } from '../../store/schema.js';
 import { Page, when } from './layout.js';
@@ -20,7 +21,10 @@ export interface AlertRow {
     kind: 'raised' | 'resolved';
     status: AlertDeliveryStatus;
     attempts: number;
+    /** A failure's reason; on a sent email, the recipients the mail server refused. */
     lastError: string | null;
+    /** Set while the channel is broken: a pending delivery then waits for its fix. */
+    channelBrokenAt: Date | null;
   }[];
 }
 
@@ -36,7 +40,12 @@ const attemptsWords = (n: number) => `${n} attempt${n === 1 ? '' : 's'}`;
 function deliveryWords(d: AlertRow['deliveries'][number]) {
   switch (d.status) {
     case 'sent':
-      return <span class="ok">sent ({attemptsWords(d.attempts)})</span>;
+      return (
+        <span class="ok">
+          sent ({attemptsWords(d.attempts)})
+          {d.lastError ? <span class="warn">: {d.lastError}</span> : null}
+        </span>
+      );
     case 'failed':
       return (
         <span class="bad">
@@ -44,6 +53,7 @@ function deliveryWords(d: AlertRow['deliveries'][number]) {
         </span>
       );
     default:
+      if (d.channelBrokenAt) return <span class="warn">{waitingForFixSentence}</span>;
       return (
         <span class="warn">
           pending

@@ -1,7 +1,9 @@
-import { alertEventNames, alertEvents, type AlertEventName } from '../../domain/alert-events.js';
+import { alertEvents, type AlertEventName } from '../../domain/alert-events.js';
+import { digestHourLabel } from '../../domain/digest-schedule.js';
 import { webhookKinds, type ChannelKind } from '../../domain/webhook-messages.js';
 import type { NotificationChannel } from '../../store/alerts.js';
 import { Csrf, Page, when, type Viewer } from './layout.js';
+import { EventChoice, Flags, type DigestSchedule } from './channel-fields.js';
 import { keptList, keptValue, Refusal, type RefusedForm } from './refused-form.js';
 
 /** How the pages name each kind of channel; the kind list itself is the API's. */
@@ -21,58 +23,6 @@ const channelKinds: readonly ChannelKind[] = [...webhookKinds, 'email'];
  */
 export const destinationOf = (channel: NotificationChannel) => channel.urlHost;
 
-/** A ticked checkbox, or what the refused form had. */
-const ticked = (refused: RefusedForm | undefined, name: string, saved: boolean) =>
-  keptValue(refused, name, saved ? 'on' : '') === 'on';
-
-/** The events a channel takes: none ticked means every event, including ones added later. */
-function EventChoice(props: { chosen: string[] | null }) {
-  return (
-    <fieldset class="choice">
-      <legend class="small">Events (none ticked: every event, including those added later)</legend>
-      {alertEventNames.map((name) => (
-        <label class="small check">
-          <input
-            type="checkbox"
-            name="events"
-            value={name}
-            checked={props.chosen?.includes(name) ?? false}
-          />{' '}
-          {alertEvents[name].about} <span class="muted">({alertEvents[name].severity})</span>
-        </label>
-      ))}
-    </fieldset>
-  );
-}
-
-/** The flags both forms carry: a "resolved" message, and the daily digest. */
-function Flags(props: {
-  refused: RefusedForm | undefined;
-  notifyResolved: boolean;
-  digest: boolean;
-}) {
-  return (
-    <>
-      <label class="check">
-        <input
-          type="checkbox"
-          name="notifyResolved"
-          checked={ticked(props.refused, 'notifyResolved', props.notifyResolved)}
-        />{' '}
-        Send a message when the alert is resolved
-      </label>
-      <label class="check">
-        <input
-          type="checkbox"
-          name="digest"
-          checked={ticked(props.refused, 'digest', props.digest)}
-        />{' '}
-        Collect non-critical alerts into a daily digest
-      </label>
-    </>
-  );
-}
-
 const eventsTaken = (events: AlertEventName[] | null) =>
   events === null ? (
     'All events'
@@ -89,6 +39,7 @@ function ChannelRow(props: {
   base: string;
   channel: NotificationChannel;
   refused: RefusedForm | undefined;
+  schedule: DigestSchedule;
 }) {
   const { viewer, channel: c } = props;
   const path = `${props.base}/channels/${c.id}`;
@@ -99,7 +50,17 @@ function ChannelRow(props: {
       <td data-label="Sends to">{destinationOf(c)}</td>
       <td data-label="Events">{eventsTaken(c.events)}</td>
       <td data-label="Resolved messages">{c.notifyResolved ? 'On' : 'Off'}</td>
-      <td data-label="Daily digest">{c.digest ? 'On' : 'Off'}</td>
+      <td data-label="Daily digest" data-testid="channel-digest">
+        {c.digest ? (
+          <>
+            On: daily at {digestHourLabel(props.schedule.hourUtc)}
+            <br />
+            <span class="small muted">next {when(props.schedule.next)}</span>
+          </>
+        ) : (
+          'Off'
+        )}
+      </td>
       <td data-label="State" data-testid="channel-state">
         {c.brokenAt ? (
           <span class="bad">
@@ -152,7 +113,12 @@ function ChannelRow(props: {
               </label>
             )}
             <EventChoice chosen={keptList(refused, 'events', c.events)} />
-            <Flags refused={refused} notifyResolved={c.notifyResolved} digest={c.digest} />
+            <Flags
+              refused={refused}
+              notifyResolved={c.notifyResolved}
+              digest={c.digest}
+              schedule={props.schedule}
+            />
             <button type="submit">Save</button>
           </form>
         </details>
@@ -176,6 +142,8 @@ export interface ChannelsSectionProps {
   newSecret?: { host: string; secret: string } | undefined;
   /** The form the server just refused, shown again as it was sent. */
   refused?: RefusedForm | undefined;
+  /** When digests go, shown beside each channel's digest setting. */
+  schedule: DigestSchedule;
 }
 
 /** The channels, the form adding one, and a new webhook's signing secret right after it. */
@@ -224,7 +192,13 @@ export function ChannelsSection(props: ChannelsSectionProps) {
           </thead>
           <tbody>
             {channels.map((c) => (
-              <ChannelRow viewer={viewer} base={base} channel={c} refused={props.refused} />
+              <ChannelRow
+                viewer={viewer}
+                base={base}
+                channel={c}
+                refused={props.refused}
+                schedule={props.schedule}
+              />
             ))}
           </tbody>
         </table>
@@ -259,7 +233,7 @@ export function ChannelsSection(props: ChannelsSectionProps) {
             </textarea>
           </label>
           <EventChoice chosen={keptList(add, 'events', null)} />
-          <Flags refused={add} notifyResolved={true} digest={false} />
+          <Flags refused={add} notifyResolved={true} digest={false} schedule={props.schedule} />
           <button type="submit" class="primary">
             Add the channel
           </button>

@@ -1,9 +1,7 @@
 import type { JobPayload } from '../src/queue/catalog.js';
 import type { JobContext } from '../src/queue/worker-pool.js';
-import {
-  reconcileCompanyBilling as reconcileOneCompany,
-  startBillingReconciliation,
-} from '../src/services/billing-reconciliation.js';
+import { reconcileCompanyOrAlert } from '../src/services/billing-failures.js';
+import { startBillingReconciliation } from '../src/services/billing-reconciliation.js';
 import { applyCompanyChanges } from '../src/services/billing-sync.js';
 import type { JobDeps } from './deps.js';
 
@@ -16,12 +14,16 @@ export async function reconcileBilling(
   return startBillingReconciliation(deps, partnerId, runId ?? ctx.jobId);
 }
 
-/** One company's reconciliation: its PSA lines read, its rows saved, its changes planned. */
+/**
+ * One company's reconciliation: its PSA lines read, its rows saved, its changes planned; a
+ * person alerted when the PSA refuses the credentials or the last attempt fails.
+ */
 export function reconcileCompanyBilling(
   { partnerId, companyId }: JobPayload<'reconcileCompanyBilling'>,
   deps: JobDeps,
-): ReturnType<typeof reconcileOneCompany> {
-  return reconcileOneCompany(deps, partnerId, companyId);
+  ctx: JobContext,
+): ReturnType<typeof reconcileCompanyOrAlert> {
+  return reconcileCompanyOrAlert(deps, partnerId, companyId, ctx);
 }
 
 /** One company's approved changes written to its PSA. */

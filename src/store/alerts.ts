@@ -1,5 +1,6 @@
 import { and, asc, desc, eq, inArray, lt, not, sql } from 'drizzle-orm';
-import { heldByBrokenChannel, heldForDigest } from './alert-outbox.js';
+import type { AlertEvent } from '../domain/alert-events.js';
+import { heldByBrokenChannel, heldForDigest, raiseAlert } from './alert-outbox.js';
 import type { Database } from './database.js';
 import { alertDeliveries, alerts, notificationChannels } from './schema.js';
 
@@ -30,6 +31,14 @@ export type DigestOutcome =
 /** Alerts and their outbox. */
 export class AlertStore {
   constructor(private readonly db: Database) {}
+
+  /**
+   * Raises an alert in a transaction of its own, for a condition no state of ours records: a
+   * job that gave up (its failure is in the queue, not in PostgreSQL). Answers the deliveries.
+   */
+  raise(event: AlertEvent): Promise<string[]> {
+    return this.db.transaction((tx) => raiseAlert(tx, event));
+  }
 
   async delivery(id: string): Promise<DeliveryToSend | undefined> {
     const [row] = await this.db

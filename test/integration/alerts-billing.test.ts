@@ -1,7 +1,9 @@
 import { expect } from 'chai';
+import { reconcileCompanyBilling } from '../../jobs/billing.js';
 import { jobIds } from '../../src/queue/catalog.js';
 import { scenarioWith } from '../support/emulator.js';
 import { startHarness, type Harness } from '../support/harness.js';
+import { testJobContext, testJobDeps } from '../support/job-context.js';
 import { suiteFailed } from '../support/keep-on-failure.js';
 import { startTestPsa, type PsaFixture, type TestPsa } from '../support/psa.js';
 import { within } from '../support/within.js';
@@ -269,6 +271,82 @@ for (const kind of ['connectwise'] as const) {
       // A test that finds it working again resolves nothing more.
       await h.api('post', `/partners/${partnerId}/psa-connection/test`);
       expect(receiver.received('/hook')).to.have.length(6);
+    });
+
+    /** The partner's open billing-sync-failed alerts, as the alerts API lists them. */
+    const openSyncAlerts = async () =>
+      (
+        (await h.api('get', `/partners/${partnerId}/alerts`)).body as {
+          alerts: { event: string; resolvedAt: string | null }[];
+        }
+      ).alerts.filter((a) => a.event === 'billingSyncFailed' && a.resolvedAt === null);
+
+    it('a company’s comparison failing raises nothing while it is retried, then billing-sync-failed on its last attempt with the PSA’s words; a working test resolves it', async () => {
+      const outage = 'Scheduled maintenance until 06:00 UTC';
+      psa.emulator.base.addFault({ method: 'GET', path: '/**', status: 503, message: outage });
+      const [link] = await h.runtime.services.psaConnections.links(partnerId);
+      const payload = { partnerId, companyId: link!.companyId };
+      const { deps, close } = testJobDeps(h.runtime);
+      try {
+        const attempt = (finalAttempt: boolean) =>
+          reconcileCompanyBilling(
+            payload,
+            deps,
+            testJobContext({
+              jobId: `reconcile-${String(finalAttempt)}`,
+              log: h.runtime.log,
+              finalAttempt,
+            }),
+          ).then(
+            () => expect.fail('the comparison went through the PSA outage'),
+            (error: unknown) => String(error),
+          );
+        expect(await attempt(false)).to.contain(outage);
+        expect(await openSyncAlerts()).to.deep.equal([]);
+        expect(await attempt(true)).to.contain(outage);
+      } finally {
+        await close();
+      }
+      await receiver.waitFor('/hook', 7, 20_000);
+      const raised = messages()[6]!;
+      expect(raised.what).to.equal('alert.raised billingSyncFailed');
+      expect(raised.summary).to.match(
+        /^Comparing Contoso Ltd with the PSA failed: the PSA answered: /,
+      );
+      expect(raised.summary).to.contain(outage);
+      psa.emulator.base.faults = [];
+      const tested = await h.api('post', `/partners/${partnerId}/psa-connection/test`);
+      expect(tested.body, tested.text).to.deep.include({ ok: true });
+      await receiver.waitFor('/hook', 8, 20_000);
+      expect(messages()[7]!.what).to.equal('alert.resolved billingSyncFailed');
+    });
+
+    it('credentials refused while comparing break the connection at once and raise billing-sync-failed, without retrying', async () => {
+      psa.emulator.base.addFault({ method: 'GET', path: '/**/finance/**', status: 401 });
+      const [link] = await h.runtime.services.psaConnections.links(partnerId);
+      const { deps, close } = testJobDeps(h.runtime);
+      try {
+        const outcome = await reconcileCompanyBilling(
+          { partnerId, companyId: link!.companyId },
+          deps,
+          testJobContext({ jobId: 'reconcile-credentials', log: h.runtime.log }),
+        );
+        expect(outcome).to.have.property('brokenConnection');
+      } finally {
+        await close();
+      }
+      expect(await h.runtime.services.psaConnections.get(partnerId)).to.deep.include({
+        status: 'broken',
+      });
+      await receiver.waitFor('/hook', 9, 20_000);
+      const raised = messages()[8]!;
+      expect(raised.what).to.equal('alert.raised billingSyncFailed');
+      expect(raised.summary).to.match(/^The PSA refused the connection: /);
+      psa.emulator.base.faults = [];
+      const tested = await h.api('post', `/partners/${partnerId}/psa-connection/test`);
+      expect(tested.body, tested.text).to.deep.include({ ok: true });
+      await receiver.waitFor('/hook', 10, 20_000);
+      expect(messages()[9]!.what).to.equal('alert.resolved billingSyncFailed');
     });
   });
 }

@@ -286,7 +286,8 @@ for (const kind of ['connectwise'] as const) {
       psa.emulator.base.addFault({ method: 'GET', path: '/**', status: 503, message: outage });
       const [link] = await h.runtime.services.psaConnections.links(partnerId);
       const payload = { partnerId, companyId: link!.companyId };
-      const { deps, close } = testJobDeps(h.runtime);
+      const jobDeps = testJobDeps(h.runtime);
+      const { deps } = jobDeps;
       try {
         const attempt = (finalAttempt: boolean) =>
           reconcileCompanyBilling(
@@ -305,7 +306,7 @@ for (const kind of ['connectwise'] as const) {
         expect(await openSyncAlerts()).to.deep.equal([]);
         expect(await attempt(true)).to.contain(outage);
       } finally {
-        await close();
+        await jobDeps.close();
       }
       await receiver.waitFor('/hook', 7, 20_000);
       const raised = messages()[6]!;
@@ -324,7 +325,8 @@ for (const kind of ['connectwise'] as const) {
     it('credentials refused while comparing break the connection at once and raise billing-sync-failed, without retrying', async () => {
       psa.emulator.base.addFault({ method: 'GET', path: '/**/finance/**', status: 401 });
       const [link] = await h.runtime.services.psaConnections.links(partnerId);
-      const { deps, close } = testJobDeps(h.runtime);
+      const jobDeps = testJobDeps(h.runtime);
+      const { deps } = jobDeps;
       try {
         const outcome = await reconcileCompanyBilling(
           { partnerId, companyId: link!.companyId },
@@ -333,7 +335,7 @@ for (const kind of ['connectwise'] as const) {
         );
         expect(outcome).to.have.property('brokenConnection');
       } finally {
-        await close();
+        await jobDeps.close();
       }
       expect(await h.runtime.services.psaConnections.get(partnerId)).to.deep.include({
         status: 'broken',

@@ -1,4 +1,4 @@
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Cluster, Redis } from 'ioredis';
 import type { RedisNode } from '../../config/index.js';
+import { spawnRedisServer } from './redis.js';
 
 const run = promisify(execFile);
 
@@ -49,52 +50,19 @@ async function freeClusterPort(taken: number[]): Promise<number> {
   throw new Error('no free port pair for a Redis Cluster node');
 }
 
-async function spawnNode(port: number, dir: string, password: string | undefined) {
+function spawnNode(port: number, dir: string, password: string | undefined) {
   const auth = password ? ['--requirepass', password, '--masterauth', password] : [];
-  const child = spawn(
-    'redis-server',
-    [
-      '--port',
-      String(port),
-      '--bind',
-      '127.0.0.1',
-      '--cluster-enabled',
-      'yes',
-      '--cluster-config-file',
-      join(dir, `nodes-${port}.conf`),
-      '--cluster-node-timeout',
-      '5000',
-      '--dir',
-      dir,
-      '--save',
-      '',
-      '--appendonly',
-      'no',
-      ...auth,
-    ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  const exited = once(child, 'exit');
-  let output = '';
-  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  await Promise.race([
-    new Promise<void>((resolve) => {
-      child.stdout.on('data', () => {
-        if (output.includes('Ready to accept connections')) resolve();
-      });
-    }),
-    exited.then(() => {
-      throw new Error(`redis-server did not start on ${port}:\n${output}`);
-    }),
+  return spawnRedisServer(port, [
+    '--cluster-enabled',
+    'yes',
+    '--cluster-config-file',
+    join(dir, `nodes-${port}.conf`),
+    '--cluster-node-timeout',
+    '5000',
+    '--dir',
+    dir,
+    ...auth,
   ]);
-  return {
-    async kill() {
-      if (child.exitCode === null && child.signalCode === null) {
-        child.kill('SIGKILL');
-        await exited;
-      }
-    },
-  };
 }
 
 /** Polls every node's CLUSTER INFO until each says cluster_state:ok, or fails after a limit. */

@@ -51,25 +51,32 @@ export interface PrivateRedis {
  */
 export async function startPrivateRedis(): Promise<PrivateRedis> {
   const port = await closedPort();
-  let current = await spawnRedis(port);
+  let current = await spawnRedisServer(port);
   return {
     url: `redis://127.0.0.1:${String(port)}`,
     async restart() {
       await current.kill();
-      current = await spawnRedis(port);
+      current = await spawnRedisServer(port);
     },
     down: () => current.kill(),
     async up() {
-      current = await spawnRedis(port);
+      current = await spawnRedisServer(port);
     },
     stop: () => current.kill(),
   };
 }
 
-async function spawnRedis(port: number): Promise<{ kill(): Promise<void> }> {
+/**
+ * A private redis-server on loopback at `port` without persistence, `args` added (a cluster
+ * node's options): resolves once it accepts connections, fails with its output if it exits.
+ */
+export async function spawnRedisServer(
+  port: number,
+  args: string[] = [],
+): Promise<{ kill(): Promise<void> }> {
   const child = spawn(
     'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...args],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   const exited = once(child, 'exit');
@@ -82,7 +89,7 @@ async function spawnRedis(port: number): Promise<{ kill(): Promise<void> }> {
       });
     }),
     exited.then(() => {
-      throw new Error(`redis-server did not start:\n${output}`);
+      throw new Error(`redis-server did not start on ${port}:\n${output}`);
     }),
   ]);
   return {

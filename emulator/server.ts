@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -195,6 +195,8 @@ export async function startEmulator(options: EmulatorOptions): Promise<RunningEm
   await once(server, 'listening');
   const { port } = server.address() as AddressInfo;
   url = `https://${hostname.includes(':') ? `[${hostname}]` : hostname}:${port}`;
+  // A folder of its own goes with it at stop; one it was given stays the caller's.
+  const ownDir = options.dir === undefined;
   const dir = options.dir ?? mkdtempSync(join(tmpdir(), 'ms-emulator-'));
   const caFile = join(dir, 'emulator-ca.pem');
   writeFileSync(caFile, tls.cert);
@@ -210,6 +212,7 @@ export async function startEmulator(options: EmulatorOptions): Promise<RunningEm
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
       await closed;
+      if (ownDir) rmSync(dir, { recursive: true, force: true });
     },
   };
 }

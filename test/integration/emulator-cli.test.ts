@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { expect } from 'chai';
 import { createHttpClient } from '../../src/http-client.js';
 import { startService, type ServiceProcess } from '../support/process.js';
@@ -12,7 +13,7 @@ describe('npm run emulator', () => {
     }
   });
 
-  it('prints one JSON line with its URL, CA file and partner, serves over HTTPS, and stops on SIGTERM', async () => {
+  it('prints one JSON line with its URL, CA file and partner, serves over HTTPS, and stops on SIGTERM, taking its CA folder with it', async () => {
     emulator = startService('emulator/cli.ts', {}, [
       '--port',
       '0',
@@ -39,6 +40,7 @@ describe('npm run emulator', () => {
     );
     emulator.child.kill('SIGTERM');
     expect(await emulator.exited).to.equal(0);
+    expect(existsSync(dirname(line.caFile as string))).to.equal(false);
   });
 
   it('refuses an invalid scenario file with a message naming the problem', async () => {

@@ -11,7 +11,7 @@ import {
 } from './billing-reconciliation.js';
 
 /** What the billing-sync-failed alert says of a company's comparison that gave up. */
-export function reconciliationFailedReason(companyName: string, error: unknown): string {
+function reconciliationFailedReason(companyName: string, error: unknown): string {
   const cause =
     error instanceof PsaError
       ? `the PSA answered: ${error.message}`

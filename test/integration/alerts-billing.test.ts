@@ -119,25 +119,6 @@ for (const kind of ['connectwise'] as const) {
       psa.emulator.base.faults = [];
     });
 
-    /** Reconciles through the API and returns the change planned for SPB. */
-    async function planned(): Promise<Change> {
-      const started = await h.api('post', `/partners/${partnerId}/reconciliation`);
-      const jobId = (started.body as { jobId: string }).jobId;
-      await within(30_000, 'the reconciliation', h.finished('billing', jobId));
-      const [link] = await h.runtime.services.psaConnections.links(partnerId);
-      await within(
-        60_000,
-        'the company reconciliation',
-        h.finished('billing', jobIds.reconcileCompanyBilling(link!.companyId, jobId)),
-      );
-      const plan = (await h.api('get', `/partners/${partnerId}/billing-sync/plan`)).body as {
-        changes: Change[];
-      };
-      const change = plan.changes.find((c) => c.status === 'planned');
-      expect(change, JSON.stringify(plan)).to.not.equal(undefined);
-      return change!;
-    }
-
     /** Reconciles through the API, to the company's rows saved. */
     async function reconcileOnly(): Promise<void> {
       const started = await h.api('post', `/partners/${partnerId}/reconciliation`);
@@ -149,6 +130,17 @@ for (const kind of ['connectwise'] as const) {
         'the company reconciliation',
         h.finished('billing', jobIds.reconcileCompanyBilling(link!.companyId, jobId)),
       );
+    }
+
+    /** Reconciles through the API and returns the change planned for SPB. */
+    async function planned(): Promise<Change> {
+      await reconcileOnly();
+      const plan = (await h.api('get', `/partners/${partnerId}/billing-sync/plan`)).body as {
+        changes: Change[];
+      };
+      const change = plan.changes.find((c) => c.status === 'planned');
+      expect(change, JSON.stringify(plan)).to.not.equal(undefined);
+      return change!;
     }
 
     /** Approves every planned change and resolves when the company's apply job completed. */

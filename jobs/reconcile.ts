@@ -133,6 +133,8 @@ export async function reconcile(
       );
     } else {
       await enqueuePendingTenants(deps, run);
+      // A run whose last customer's job died between its commit and completing the run.
+      await deps.runs.settle(run.id);
     }
   }
   const expiredAttempts = await deps.attempts.expireStale();

@@ -28,7 +28,10 @@ import type { DelegatedAdmin } from '../store/partners.js';
 const pageSize = 100;
 
 /** The partner's consent partition, for Partner Center and the partner's own Graph. */
-export const consentPartition = (partnerId: string, consent: DelegatedAdmin): CachePartition => ({
+export const consentPartition = (
+  partnerId: string,
+  consent: Pick<DelegatedAdmin, 'id'>,
+): CachePartition => ({
   partnerId,
   delegatedAdminId: consent.id,
   purpose: 'partner_center',

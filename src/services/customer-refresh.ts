@@ -34,15 +34,12 @@ export async function refreshCustomerTenant(
   runId: string,
   customerTenantId: string,
 ): Promise<RefreshCustomerOutcome> {
-  const [run, result] = await Promise.all([
-    deps.runs.get(runId),
-    deps.runs.result(runId, customerTenantId),
-  ]);
-  if (!run || !result || result.status !== 'pending') return 'skipped';
+  const start = await deps.runs.customerJobStart(runId, customerTenantId);
+  if (!start || start.result.status !== 'pending') return 'skipped';
+  const { run, result } = start;
   // Attempts of earlier retry rounds, plus this job's.
   const attempts = result.attempts + ctx.attemptsMade + 1;
-  const consent =
-    run.status === 'running' ? await deps.partners.activeConsent(run.partnerId) : undefined;
+  const consent = run.status === 'running' && start.consentId ? { id: start.consentId } : undefined;
   if (!consent) {
     const message =
       run.error ??
@@ -60,7 +57,10 @@ export async function refreshCustomerTenant(
   // delayed set, so a big partner does not hold workers others need.
   // A customer whose subscriptions are known needs only the two listings; a new one also asks
   // for its subscriptions' SKUs, and its slot was held for some of them.
-  const known = await deps.subscriptions.knownSkus(run.partnerId, customerTenantId);
+  const known = {
+    skus: new Map(start.knownSkus.flatMap(([id, sku]) => (sku ? [[id, sku] as const] : []))),
+    recorded: start.knownSkus.length > 0,
+  };
   const slot = await deps.pacer.slotFor(
     run.partnerId,
     ctx.jobId,
@@ -82,7 +82,8 @@ export async function refreshCustomerTenant(
     // A sign-in to the customer tenant is the access check GDAP and the app's consent there
     // decide (50020, 50177, 90099, 65001): a customer that refuses is not asked for anything.
     await deps.identity.trySignIn(partition, [partnerCenterScope], customerTenantId);
-    await recordAppConsent(deps, run.partnerId, customerTenantId, true);
+    if (start.appConsent !== 'consented')
+      await recordAppConsent(deps, run.partnerId, customerTenantId, true);
     [skus, subscriptions] = await Promise.all([
       deps.partnerCenter.get<PartnerCenterCollection<SubscribedSkuCounts>>(
         `/customers/${customerTenantId}/subscribedskus`,
@@ -129,9 +130,10 @@ export async function refreshCustomerTenant(
   const skuOf = resolution.skus;
   const rows = subscriptions.items.map((s) => subscriptionRow(s, skuOf.get(s.id.toLowerCase())));
   // Custom licenses after the licenses, recorded with them: a retry redoes both or neither.
-  const customCounts = result.companyId
-    ? await countCustomLicenses(deps, ctx, run.partnerId, result.companyId, customerTenantId)
-    : [];
+  const customCounts =
+    result.companyId && start.countsCustomLicenses
+      ? await countCustomLicenses(deps, ctx, run.partnerId, result.companyId, customerTenantId)
+      : [];
   await deps.runs.succeed(
     runId,
     customerTenantId,
@@ -142,7 +144,7 @@ export async function refreshCustomerTenant(
     ),
     attempts,
     customCounts,
-    { partnerId: run.partnerId, rows },
+    { partnerId: run.partnerId, rows, recorded: start.knownSkus.map(([id]) => id) },
   );
   return 'succeeded';
 }

@@ -76,6 +76,8 @@ async function upsert(
 /**
  * The customer's subscriptions become exactly `rows`: listed ones are upserted, the ones Partner
  * Center no longer lists are removed. Runs inside the transaction that records the customer.
+ * `recorded`, the ids the job read before it called Microsoft: when each is listed still, there
+ * is nothing to remove (the only other writer keeps SKUs of the same listing).
  */
 export async function replaceCustomerSubscriptions(
   tx: Database,
@@ -83,18 +85,22 @@ export async function replaceCustomerSubscriptions(
   customerTenantId: string,
   runId: string,
   rows: CustomerSubscriptionInput[],
+  recorded?: readonly string[],
 ): Promise<void> {
   const t = customerSubscriptions;
   const ids = rows.map((r) => r.subscriptionId.toLowerCase());
-  await tx
-    .delete(t)
-    .where(
-      and(
-        eq(t.partnerId, partnerId),
-        eq(t.customerTenantId, customerTenantId),
-        ids.length > 0 ? notInArray(t.subscriptionId, ids) : undefined,
-      ),
-    );
+  const listed = new Set(ids);
+  if (!recorded || recorded.some((id) => !listed.has(id))) {
+    await tx
+      .delete(t)
+      .where(
+        and(
+          eq(t.partnerId, partnerId),
+          eq(t.customerTenantId, customerTenantId),
+          ids.length > 0 ? notInArray(t.subscriptionId, ids) : undefined,
+        ),
+      );
+  }
   await upsert(tx, partnerId, customerTenantId, runId, rows);
 }
 

@@ -12,6 +12,10 @@ import {
 import type { Database } from './database.js';
 import {
   companies,
+  customerAccess,
+  customerSubscriptions,
+  customLicenseDefinitions,
+  delegatedAdmins,
   licenseSnapshots,
   refreshResults,
   refreshRuns,
@@ -20,6 +24,20 @@ import {
 import { recordSeatChanges } from './seat-history.js';
 
 export type RefreshRun = typeof refreshRuns.$inferSelect;
+
+/** What a customer job needs before it calls Microsoft, read in one statement. */
+export interface CustomerJobStart {
+  run: Pick<RefreshRun, 'partnerId' | 'status' | 'error'>;
+  result: { status: string; attempts: number; companyId: string | null };
+  /** The partner's active consent, if any. */
+  consentId: string | null;
+  /** The customer's recorded subscriptions: id (lower-case) and Entra SKU id once resolved. */
+  knownSkus: [string, string | null][];
+  /** Whether the partner counts any custom license at all. */
+  countsCustomLicenses: boolean;
+  /** The app's consent in the customer tenant as last recorded; null without a row. */
+  appConsent: string | null;
+}
 
 /**
  * Refresh runs and their per-tenant results: the source of truth the queues are built from.
@@ -33,6 +51,8 @@ export class RefreshRunStore {
    */
   private readonly byId;
   private readonly resultOf;
+  private readonly jobStart;
+  private readonly stateOf;
 
   constructor(private readonly db: Database) {
     this.byId = db
@@ -50,6 +70,71 @@ export class RefreshRunStore {
         ),
       )
       .prepare('refresh_result_of_tenant');
+    const r = refreshResults;
+    const run = refreshRuns;
+    this.jobStart = db
+      .select({
+        partnerId: run.partnerId,
+        runStatus: run.status,
+        runError: run.error,
+        status: r.status,
+        attempts: r.attempts,
+        companyId: r.companyId,
+        consentId: sql<string | null>`(select ${delegatedAdmins.id} from ${delegatedAdmins}
+          where ${delegatedAdmins.partnerId} = ${run.partnerId} and ${delegatedAdmins.kind} = 'sam'
+            and ${delegatedAdmins.status} = 'active'
+          order by ${delegatedAdmins.consentedAt} desc limit 1)`,
+        knownSkus: sql<[string, string | null][]>`(select coalesce(json_agg(json_build_array(
+            ${customerSubscriptions.subscriptionId}, ${customerSubscriptions.skuId})), '[]'::json)
+          from ${customerSubscriptions}
+          where ${customerSubscriptions.partnerId} = ${run.partnerId}
+            and ${customerSubscriptions.customerTenantId} = ${r.customerTenantId})`,
+        countsCustomLicenses: sql<boolean>`exists (select 1 from ${customLicenseDefinitions}
+          where ${customLicenseDefinitions.partnerId} = ${run.partnerId}
+            and ${customLicenseDefinitions.deletedAt} is null)`,
+        appConsent: sql<string | null>`(select ${customerAccess.appConsent} from ${customerAccess}
+          where ${customerAccess.partnerId} = ${run.partnerId}
+            and ${customerAccess.customerTenantId} = ${r.customerTenantId})`,
+      })
+      .from(r)
+      .innerJoin(run, eq(run.id, r.runId))
+      .where(
+        and(
+          eq(r.runId, sql.placeholder('runId')),
+          eq(r.customerTenantId, sql.placeholder('customerTenantId')),
+        ),
+      )
+      .prepare('customer_job_start');
+    this.stateOf = db
+      .select({
+        partnerId: run.partnerId,
+        status: run.status,
+        pending: sql<boolean>`exists (select 1 from ${r}
+          where ${r.runId} = ${run.id} and ${r.status} = 'pending')`,
+      })
+      .from(run)
+      .where(eq(run.id, sql.placeholder('id')))
+      .prepare('refresh_run_state');
+  }
+
+  /**
+   * The run, the customer's result, the partner's consent, the customer's known subscriptions
+   * and app consent, and whether custom licenses count: one round trip per customer job.
+   */
+  async customerJobStart(
+    runId: string,
+    customerTenantId: string,
+  ): Promise<CustomerJobStart | undefined> {
+    const [row] = await this.jobStart.execute({ runId, customerTenantId });
+    if (!row) return undefined;
+    return {
+      run: { partnerId: row.partnerId, status: row.runStatus, error: row.runError },
+      result: { status: row.status, attempts: row.attempts, companyId: row.companyId },
+      consentId: row.consentId,
+      knownSkus: row.knownSkus,
+      countsCustomLicenses: row.countsCustomLicenses,
+      appConsent: row.appConsent,
+    };
   }
 
   /**
@@ -83,6 +168,24 @@ export class RefreshRunStore {
     return run;
   }
 
+  /**
+   * After a customer's outcome committed: completes the run when no customer is left pending.
+   * Read after the commit, every outcome's transaction included, so the last of two finishing
+   * together sees the other's. Answers the run's partner and status (undefined when missing).
+   */
+  async settle(
+    runId: string,
+  ): Promise<{ partnerId: string; status: RefreshRun['status'] } | undefined> {
+    const [state] = await this.stateOf.execute({ id: runId });
+    if (!state) return undefined;
+    if (state.status !== 'running' || state.pending) return state;
+    const completed = await this.db.transaction((tx) => completeIfNonePending(tx, runId));
+    if (completed) return { ...state, status: 'completed' };
+    // Completed (or reopened) by another transaction meanwhile: as it is now.
+    const [now] = await this.stateOf.execute({ id: runId });
+    return now;
+  }
+
   /** Runs still open, oldest first (the reconciler rebuilds their queue work). */
   open(): Promise<RefreshRun[]> {
     return this.db
@@ -93,6 +196,7 @@ export class RefreshRunStore {
       .limit(1000);
   }
 
+  /** The partner's latest run, with its counts so far. */
   async latest(partnerId: string): Promise<RefreshRun | undefined> {
     const [run] = await this.db
       .select()
@@ -100,7 +204,25 @@ export class RefreshRunStore {
       .where(eq(refreshRuns.partnerId, partnerId))
       .orderBy(desc(refreshRuns.startedAt))
       .limit(1);
-    return run;
+    return run && this.withCounts(run);
+  }
+
+  /**
+   * A run with its counts so far. The count columns are set when a run completes; a running
+   * run's customers move without touching its row, and a stopped run's fail after the stop.
+   */
+  async progress(id: string): Promise<RefreshRun | undefined> {
+    const run = await this.get(id);
+    return run && this.withCounts(run);
+  }
+
+  private async withCounts(run: RefreshRun): Promise<RefreshRun> {
+    if (run.status === 'completed') return run;
+    const [counts] = await this.db
+      .select(outcomeCounts(run.id))
+      .from(refreshRuns)
+      .where(eq(refreshRuns.id, run.id));
+    return { ...run, ...counts };
   }
 
   /** The partner's latest run that completed (whatever its failures); counts older are stale. */
@@ -150,7 +272,7 @@ export class RefreshRunStore {
           total: sql`(select count(*) from ${refreshResults} where ${refreshResults.runId} = ${runId})`,
         })
         .where(eq(refreshRuns.id, runId));
-      await finishIfDone(tx, runId);
+      await completeIfNonePending(tx, runId);
     });
   }
 
@@ -189,7 +311,12 @@ export class RefreshRunStore {
     snapshots: LicenseSnapshot[],
     attempts: number,
     customCounts: CustomLicenseCountInput[] = [],
-    subscriptions?: { partnerId: string; rows: CustomerSubscriptionInput[] },
+    subscriptions?: {
+      partnerId: string;
+      rows: CustomerSubscriptionInput[];
+      /** The subscription ids recorded before the job called Microsoft. */
+      recorded?: readonly string[];
+    },
   ): Promise<boolean> {
     return this.db.transaction(async (tx) => {
       const moved = await tx
@@ -224,6 +351,7 @@ export class RefreshRunStore {
           customerTenantId,
           runId,
           subscriptions.rows,
+          subscriptions.recorded,
         );
       }
       if (companyId) {
@@ -235,7 +363,6 @@ export class RefreshRunStore {
           next: microsoftSeatValues(snapshots),
         });
       }
-      await countOutcomes(tx, runId, { succeeded: 1 });
       return true;
     });
   }
@@ -266,7 +393,6 @@ export class RefreshRunStore {
           ),
         )
         .returning({ id: refreshResults.id });
-      await countOutcomes(tx, runId, { failed: moved.length });
       return moved.length;
     });
   }
@@ -304,7 +430,6 @@ export class RefreshRunStore {
           .returning({ id: refreshResults.id });
         moved += rows.length;
       }
-      await countOutcomes(tx, runId, { noAccess: moved });
       return moved;
     });
   }
@@ -361,7 +486,6 @@ export class RefreshRunStore {
               openedAt: sql`now()`,
               finishedAt: null,
               error: null,
-              failed: sql`${refreshRuns.failed} - ${reopened.length}`,
             })
             .where(eq(refreshRuns.id, runId));
         }
@@ -432,58 +556,36 @@ export class RefreshRunStore {
   }
 }
 
-/**
- * Adds outcomes to the run's counters and completes it when none is left, in one statement:
- * the run's row is locked from here to commit, and every customer job of the run passes here.
- */
-async function countOutcomes(
-  tx: Database,
-  runId: string,
-  outcomes: { succeeded?: number; failed?: number; noAccess?: number },
-): Promise<void> {
-  const succeeded = outcomes.succeeded ?? 0;
-  const failed = outcomes.failed ?? 0;
-  const noAccess = outcomes.noAccess ?? 0;
-  const done = sql`${refreshRuns.status} = 'running' and ${refreshRuns.succeeded} + ${refreshRuns.failed} + ${refreshRuns.noAccess} + ${succeeded + failed + noAccess} >= ${refreshRuns.total}`;
-  const [run] = await tx
-    .update(refreshRuns)
-    .set({
-      succeeded: sql`${refreshRuns.succeeded} + ${succeeded}`,
-      failed: sql`${refreshRuns.failed} + ${failed}`,
-      noAccess: sql`${refreshRuns.noAccess} + ${noAccess}`,
-      status: sql`case when ${done} then 'completed' else ${refreshRuns.status} end`,
-      finishedAt: sql`case when ${done} then now() else ${refreshRuns.finishedAt} end`,
-    })
-    .where(eq(refreshRuns.id, runId))
-    .returning(completion);
-  if (run?.justCompleted) await alertOnCompletion(tx, run);
-}
-
-async function finishIfDone(tx: Database, runId: string): Promise<void> {
-  const [run] = await tx
-    .update(refreshRuns)
-    .set({ status: 'completed', finishedAt: sql`now()` })
-    .where(
-      and(
-        eq(refreshRuns.id, runId),
-        eq(refreshRuns.status, 'running'),
-        sql`${refreshRuns.succeeded} + ${refreshRuns.failed} + ${refreshRuns.noAccess} >= ${refreshRuns.total}`,
-      ),
-    )
-    .returning(completion);
-  if (run) await alertOnCompletion(tx, run);
-}
-
-/** What a completed run's alert needs; `justCompleted`: completed by this very transaction. */
-const completion = {
-  id: refreshRuns.id,
-  partnerId: refreshRuns.partnerId,
-  total: refreshRuns.total,
-  failed: refreshRuns.failed,
-  noAccess: refreshRuns.noAccess,
-  // RETURNING sees the new row: finished now, in this transaction, means completed here.
-  justCompleted: sql<boolean>`${refreshRuns.status} = 'completed' and ${refreshRuns.finishedAt} = now()`,
+/** The run's outcome counts, from its results (set when the run completes, read live before). */
+const outcomeCounts = (runId: string) => {
+  const count = (status: string) =>
+    sql<number>`(select count(*)::int from ${refreshResults} where ${refreshResults.runId} = ${runId} and ${refreshResults.status} = ${status})`;
+  return { succeeded: count('succeeded'), failed: count('failed'), noAccess: count('no_access') };
 };
+
+const nonePending = (runId: string) =>
+  sql`not exists (select 1 from ${refreshResults} where ${refreshResults.runId} = ${runId} and ${refreshResults.status} = 'pending')`;
+
+/**
+ * Completes a running run none of whose customers is pending, with its counts, and raises or
+ * resolves its alerts; true when this transaction completed it. Only a run that is done is
+ * locked: the customer jobs of a run share no row.
+ */
+async function completeIfNonePending(tx: Database, runId: string): Promise<boolean> {
+  const [run] = await tx
+    .update(refreshRuns)
+    .set({ status: 'completed', finishedAt: sql`now()`, ...outcomeCounts(runId) })
+    .where(and(eq(refreshRuns.id, runId), eq(refreshRuns.status, 'running'), nonePending(runId)))
+    .returning({
+      id: refreshRuns.id,
+      partnerId: refreshRuns.partnerId,
+      total: refreshRuns.total,
+      failed: refreshRuns.failed,
+      noAccess: refreshRuns.noAccess,
+    });
+  if (run) await alertOnCompletion(tx, run);
+  return run !== undefined;
+}
 
 /**
  * In the transaction that completes a run: its not-finished alert is resolved; a run with failed

@@ -1,14 +1,10 @@
 import { expect } from 'chai';
 import { asc, eq } from 'drizzle-orm';
+import pg from 'pg';
 import type { JobDeps } from '../../jobs/deps.js';
 import { refreshCustomer } from '../../jobs/refresh-customer.js';
 import { jobIds } from '../../src/queue/catalog.js';
-import {
-  customLicenseCounts,
-  licenseSnapshots,
-  refreshResults,
-  refreshRuns,
-} from '../../src/store/schema.js';
+import { customLicenseCounts, licenseSnapshots, refreshResults } from '../../src/store/schema.js';
 import { runWorkers } from '../../workers/run.js';
 import { startHarness, type Harness } from '../support/harness.js';
 import { testJobContext, testJobDeps, type TestJobDeps } from '../support/job-context.js';
@@ -96,16 +92,16 @@ describe('a customer job run again changes nothing', function () {
   /** Everything a repeat could change: the run, its results, rows, and calls to Microsoft. */
   async function observe(runId: string) {
     const db = h.runtime.store.db;
-    const [run] = await db
-      .select({
-        status: refreshRuns.status,
-        total: refreshRuns.total,
-        succeeded: refreshRuns.succeeded,
-        failed: refreshRuns.failed,
-        finishedAt: refreshRuns.finishedAt,
-      })
-      .from(refreshRuns)
-      .where(eq(refreshRuns.id, runId));
+    // The counts as the API and the pages show them (live from the results while it runs).
+    const latest = await h.runtime.services.runs.latest(partnerId);
+    expect(latest?.id).to.equal(runId);
+    const run = {
+      status: latest!.status,
+      total: latest!.total,
+      succeeded: latest!.succeeded,
+      failed: latest!.failed,
+      finishedAt: latest!.finishedAt,
+    };
     const results = await db
       .select({
         tenant: refreshResults.customerTenantId,
@@ -227,4 +223,42 @@ describe('a customer job run again changes nothing', function () {
     expect(await observe(runId), 'after the late copy').to.deep.equal(recorded);
     expect(lateOutcome).to.equal('skipped');
   });
+
+  it('the last two customers committing together: the run completes once, with their outcomes counted', async () => {
+    const runId = await openRun();
+    const [first, second, third] = tenants.map((t) => t.customerTenantId);
+    expect(await runJob(runId, first!)).to.equal('succeeded');
+    // Both last customers succeed. Each writes its subscriptions in its transaction, after its
+    // result moved: a lock the test holds on that table keeps both transactions open until
+    // both wait there, so neither can see the other's result when it commits.
+    const locker = new pg.Client({ connectionString: h.runtime.config.databaseUrl });
+    await locker.connect();
+    try {
+      await locker.query('begin');
+      await locker.query('lock table customer_subscriptions in exclusive mode');
+      const both = Promise.all([runJob(runId, second!), runJob(runId, third!)]);
+      await waitForLockWaits(locker, 'customer_subscriptions', 2, 30_000);
+      await locker.query('commit');
+      expect(await both).to.deep.equal(['succeeded', 'succeeded']);
+    } finally {
+      await locker.end();
+    }
+    const { run } = await observe(runId);
+    expect(run).to.include({ status: 'completed', total: 3, succeeded: 3, failed: 0 });
+  });
 });
+
+/** Waits until `count` other backends wait for a lock on `table`; fails after `limitMs`. */
+async function waitForLockWaits(client: pg.Client, table: string, count: number, limitMs: number) {
+  const deadline = Date.now() + limitMs;
+  for (;;) {
+    // pg_sleep keeps the poll in the database: each round is one short statement.
+    const { rows } = await client.query<{ waiting: number; pause: unknown }>(
+      `select count(*)::int as waiting, pg_sleep(0.02) as pause from pg_locks
+        where not granted and relation = $1::regclass`,
+      [table],
+    );
+    if (rows[0]!.waiting >= count) return;
+    if (Date.now() > deadline) throw new Error(`fewer than ${count} waits on ${table}`);
+  }
+}

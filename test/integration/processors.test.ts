@@ -12,7 +12,7 @@ import { ProgrammingError } from '../../src/programming-error.js';
 import { jobIds } from '../../src/queue/catalog.js';
 import { createWorkerConnection } from '../../src/queue/connections.js';
 import { enqueuePendingTenants } from '../../src/queue/refresh-work.js';
-import { refreshResults, refreshRuns } from '../../src/store/schema.js';
+import { refreshResults } from '../../src/store/schema.js';
 import { runWorkers } from '../../workers/run.js';
 import { publicUrl, startHarness, type Harness } from '../support/harness.js';
 import {
@@ -135,16 +135,8 @@ describe('processors meeting failures, called directly', function () {
   }
 
   async function runOf(runId: string) {
-    const [run] = await h.runtime.store.db
-      .select({
-        status: refreshRuns.status,
-        succeeded: refreshRuns.succeeded,
-        failed: refreshRuns.failed,
-        error: refreshRuns.error,
-      })
-      .from(refreshRuns)
-      .where(eq(refreshRuns.id, runId));
-    return run!;
+    const run = (await h.runtime.services.runs.progress(runId))!;
+    return { status: run.status, succeeded: run.succeeded, failed: run.failed, error: run.error };
   }
 
   const lastRequest = () => h.emulator.state.log.at(-1)?.id ?? 0;

@@ -116,7 +116,7 @@ describe('recovery: a run survives a killed worker and a Redis that lost its dat
       await progressed;
       first.child.kill('SIGKILL');
       await first.exited;
-      const midRun = (await h.runtime.services.runs.get(runId))!;
+      const midRun = (await h.runtime.services.runs.progress(runId))!;
       expect(midRun.status).to.equal('running');
       expect(midRun.succeeded).to.be.within(1, customerCount - 1);
 
@@ -144,7 +144,7 @@ describe('recovery: a run survives a killed worker and a Redis that lost its dat
       await progressed;
       const client = new Redis(redis.url);
       await client.flushall();
-      const midRun = (await h.runtime.services.runs.get(runId))!;
+      const midRun = (await h.runtime.services.runs.progress(runId))!;
       expect(midRun.status).to.equal('running');
       expect(midRun.succeeded).to.be.below(customerCount);
 

@@ -208,7 +208,7 @@ describe('Redis Cluster: the service on three masters', function () {
     const { runId } = await consentedPartner();
     await progressed;
     await cluster.removePrefix(h.prefix);
-    const midRun = (await h.runtime.services.runs.get(runId))!;
+    const midRun = (await h.runtime.services.runs.progress(runId))!;
     expect(midRun.status).to.equal('running');
     expect(midRun.succeeded).to.be.below(customerCount);
 

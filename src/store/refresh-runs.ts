@@ -21,7 +21,7 @@ import {
   refreshRuns,
   type RefreshRunTrigger,
 } from './schema.js';
-import { recordSeatChanges } from './seat-history.js';
+import { recordSeatChanges, seatHistoryLock } from './seat-history.js';
 
 export type RefreshRun = typeof refreshRuns.$inferSelect;
 
@@ -109,8 +109,9 @@ export class RefreshRunStore {
       .select({
         partnerId: run.partnerId,
         status: run.status,
+        // A single table's columns are written unqualified: the subquery names the run by id.
         pending: sql<boolean>`exists (select 1 from ${r}
-          where ${r.runId} = ${run.id} and ${r.status} = 'pending')`,
+          where ${r.runId} = ${sql.placeholder('id')} and ${r.status} = 'pending')`,
       })
       .from(run)
       .where(eq(run.id, sql.placeholder('id')))
@@ -336,7 +337,12 @@ export class RefreshRunStore {
             eq(refreshResults.status, 'pending'),
           ),
         )
-        .returning({ id: refreshResults.id });
+        // The company's seat-history lock, taken with the move rather than in a round trip of
+        // its own: held from here to the commit.
+        .returning({
+          id: refreshResults.id,
+          ...(companyId ? { seatLock: seatHistoryLock(companyId) } : {}),
+        });
       if (moved.length === 0) return false;
       if (snapshots.length > 0) {
         await tx
@@ -361,6 +367,7 @@ export class RefreshRunStore {
           runId,
           fields: ['purchased', 'assigned', 'billed'],
           next: microsoftSeatValues(snapshots),
+          locked: true,
         });
       }
       return true;

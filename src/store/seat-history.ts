@@ -10,9 +10,16 @@ export type SeatHistoryRow = typeof seatHistory.$inferSelect;
 const seatHistoryLimit = 1000;
 
 /**
+ * Taken first by the transaction recording a reading of the company's seats, so readings of
+ * one company are recorded one after the other and each compares with the one before.
+ */
+export const seatHistoryLock = (companyId: string) =>
+  sql<string>`pg_advisory_xact_lock(hashtext(${`seat-history:${companyId}`}))::text`;
+
+/**
  * Records the changes from the company's last recorded values of `fields` to `next`, inside
- * the caller's transaction (the one that records the reading itself). Readings of one
- * company are recorded one after the other, so each compares with the one before.
+ * the caller's transaction (the one that records the reading itself), under the company's
+ * `seatHistoryLock`: taken here unless `locked` says the transaction already holds it.
  */
 export async function recordSeatChanges(
   tx: Database,
@@ -23,10 +30,11 @@ export async function recordSeatChanges(
     next: readonly SeatValue[];
     /** Products whose value this reading could not tell: neither changed nor gone. */
     unknown?: readonly string[];
+    locked?: boolean;
   },
 ): Promise<number> {
   const { companyId, runId, fields } = reading;
-  await tx.execute(sql`select pg_advisory_xact_lock(hashtext(${`seat-history:${companyId}`}))`);
+  if (!reading.locked) await tx.execute(sql`select ${seatHistoryLock(companyId)}`);
   const h = seatHistory;
   const last = await tx
     .selectDistinctOn([h.productKey, h.field], {

@@ -10,6 +10,7 @@ export const benchNames = [
   'workers',
   'memory',
   'worker-cpu',
+  'big-day',
 ] as const;
 export type BenchName = (typeof benchNames)[number];
 

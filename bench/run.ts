@@ -1,10 +1,12 @@
-// npm run bench [-- pacing|fairness|callback|workers|memory|worker-cpu ...] [--sizes ...]
-// [--runs n] [--no-custom-licenses] [--custom-licenses] [--report-only]: runs the benchmarks (all by default), appends each
-// run to docs/benchmarks/results.json and rewrites docs/BENCHMARKS.md from that file.
+// npm run bench [-- pacing|fairness|callback|workers|memory|worker-cpu|big-day ...] [--sizes ...]
+// [--runs n] [--limit n] [--no-custom-licenses] [--custom-licenses] [--report-only]: runs the
+// benchmarks (all but big-day by default), appends each run to docs/benchmarks/results.json
+// and rewrites docs/BENCHMARKS.md from that file.
 import { execFileSync } from 'node:child_process';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { bigDayBench } from './big-day.js';
 import { callbackBench } from './callback.js';
 import { fairnessBench } from './fairness.js';
 import { memoryBench } from './memory.js';
@@ -25,6 +27,7 @@ import { workerOverheadBench } from './worker-overhead.js';
 interface Asked {
   sizes: number[] | undefined;
   runs: number | undefined;
+  limit: number | undefined;
   customLicenses: boolean;
   /** --custom-licenses: asked for where they are off by default (worker-cpu). */
   customLicensesAsked: boolean;
@@ -47,14 +50,29 @@ const benches: Record<BenchName, (asked: Asked) => Promise<BenchOutcome<unknown>
       runs,
       customLicenses: customLicenses && customLicensesAsked,
     }),
+  // --sizes partners,customers[,small partners,their customers]; --runs: solo runs of each small one.
+  'big-day': ({ sizes, runs, limit }) =>
+    bigDayBench({
+      partners: sizes?.[0],
+      customers: sizes?.[1],
+      smallPartners: sizes?.[2],
+      smallCustomers: sizes?.[3],
+      soloRuns: runs,
+      limit,
+    }),
 };
+/** Run when no benchmark is named: not the big day, which takes an hour at its full size. */
+const defaultBenches = benchNames.filter((name) => name !== 'big-day');
 
 const usage = `npm run bench -- [${benchNames.join('|')} ...] [options]
   --sizes n[,n...]        customers per partner (fairness: big first, e.g. 1000,10);
-                          callback: requests per run
+                          callback: requests per run; big-day: partners,customers[,small
+                          partners,their customers] (default 200,500,3,10)
   --runs n                fairness: runs alone per small partner (default 7);
                           callback: floor-then-service pairs (default 5); memory: runs (default 5);
-                          worker-cpu: measured runs (default 2), besides the profiled one
+                          worker-cpu: measured runs (default 2), besides the profiled one;
+                          big-day: runs alone per small partner (default 3)
+  --limit n               big-day: Partner Center requests per second per partner (default 2)
   --no-custom-licenses    no custom-license definitions or token (pacing, fairness, workers, memory)
   --custom-licenses       worker-cpu with custom licenses (default off)
   --report-only           rewrite docs/BENCHMARKS.md from results.json, running nothing
@@ -70,6 +88,7 @@ const { positionals, values } = parseArgs({
   options: {
     sizes: { type: 'string' },
     runs: { type: 'string' },
+    limit: { type: 'string' },
     'no-custom-licenses': { type: 'boolean', default: false },
     'custom-licenses': { type: 'boolean', default: false },
     'report-only': { type: 'boolean', default: false },
@@ -85,14 +104,18 @@ const runs = values.runs === undefined ? undefined : Number(values.runs);
 if (runs !== undefined && (!Number.isInteger(runs) || runs < 1)) {
   fail('--runs expects a whole number of runs, e.g. --runs 7');
 }
+const limit = values.limit === undefined ? undefined : Number(values.limit);
+if (limit !== undefined && !(limit > 0))
+  fail('--limit expects requests per second, e.g. --limit 2');
 const asked: Asked = {
   sizes,
   runs,
+  limit,
   customLicenses: !values['no-custom-licenses'],
   customLicensesAsked: values['custom-licenses'],
 };
 const selected = (
-  values['report-only'] ? [] : positionals.length > 0 ? positionals : benchNames
+  values['report-only'] ? [] : positionals.length > 0 ? positionals : defaultBenches
 ) as BenchName[];
 
 const dir = new URL('../docs/benchmarks/', import.meta.url);

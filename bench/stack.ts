@@ -14,7 +14,7 @@ export interface BenchPartner {
   limit: number;
 }
 
-const partnerTenant = (index: number) =>
+export const partnerTenant = (index: number) =>
   `dddddddd-0000-4000-8000-${String(index + 1).padStart(12, '0')}`;
 const domainOf = (index: number) => `partner${index + 1}.example`;
 

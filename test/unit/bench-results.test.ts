@@ -95,4 +95,62 @@ describe('benchmark results', () => {
     expect(page).to.not.contain('aaaaaaaaaa');
     expect(page).to.contain('Not run yet: `npm run bench -- pacing`.');
   });
+
+  it("judges the big day's figures against their goals", () => {
+    const run: BenchRun = {
+      benchmark: 'big-day',
+      commit: 'eeeeeeeeeeeeeeee',
+      dirty: false,
+      command: 'npm run bench -- big-day --sizes 2,100,1,10 --limit 3',
+      inputs: {
+        partners: 2,
+        customers: 100,
+        smallPartners: 1,
+        smallCustomers: 10,
+        limit: 3,
+        latencyMs: 50,
+        concurrency: 10,
+        soloRuns: 3,
+      },
+      machine: machine('2026-01-05T00:00:00Z'),
+      figures: {
+        daySec: 70,
+        customersPerSec: 3,
+        requestsPerSec: 6,
+        loadAverage: [1.5, 1.7],
+        finish: { max: 1.08, p95: 1.07, median: 1.02, withinGoal: 2, count: 3, withoutFloor: 0 },
+        worstPartners: [
+          { partner: 1, customers: 100, requests: 203, floorSec: 66.7, finishSec: 72, ratio: 1.08 },
+        ],
+        small: [
+          {
+            partner: 3,
+            customers: 10,
+            soloSec: [6, 7, 6.5],
+            daySec: 7.5,
+            ratio: 1.15,
+            finishOverFloor: 1.2,
+          },
+        ],
+        redis: { baselineMiB: 4, peakQueued: 200, usedAtPeakMiB: 4.4, bytesPerQueuedJob: 2100 },
+        postgres: { beforeMiB: 13, afterMiB: 13.4, bytesPerCustomer: 1950 },
+        workerRssMiB: {
+          first: 180,
+          last: 182,
+          max: 190,
+          secondHalfTrendPerMinute: 0.1,
+          samples: 70,
+          intervalMs: 1000,
+        },
+        reads: { expected: 210, once: 210, never: 0, moreThanOnce: 0, unexpected: 0 },
+        throttled: {},
+      },
+    };
+    const page = benchmarksMarkdown([run]);
+    expect(page).to.contain('### 2 partners × 100 customers and 1 × 10: `eeeeeeeeee`');
+    expect(page).to.contain('| Finish / floor, max | 1.08 | ≤ 1.05: **missed** |');
+    expect(page).to.contain('7.50 s / 6.50 s (alone 6.00, 7.00, 6.50 s) = 1.15 | ≤ 1.2: met |');
+    expect(page).to.contain('210 once, 0 never, 0 more than once, of 210 | each once: met |');
+    expect(page).to.contain('| 429 answered | none | none: met |');
+  });
 });

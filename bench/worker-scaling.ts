@@ -34,7 +34,7 @@ export type WorkerScalingInputs = {
 };
 
 /** PostgreSQL lock waits among the workers' backends, sampled through one run. */
-export interface LockWaits {
+interface LockWaits {
   samples: number;
   /** Every `sampleEveryMs`, one read of pg_stat_activity. */
   sampleEveryMs: number;
@@ -49,7 +49,7 @@ export interface LockWaits {
 }
 
 /** One measured run with `workers` worker processes. */
-export interface WorkerScalingRun {
+interface WorkerScalingRun {
   durationSec: number;
   customersPerSec: number;
   /** 1-minute load average as the run started and as it ended. */

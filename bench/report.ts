@@ -8,6 +8,7 @@ import type { PacingFigures, PacingInputs } from './pacing.js';
 import { latestPerInputSet, type BenchName, type BenchRun } from './results.js';
 import { median, type Spread } from './stats.js';
 import type { WorkerCpuFigures, WorkerCpuInputs } from './worker-cpu.js';
+import type { WorkerScalingFigures, WorkerScalingInputs } from './worker-scaling.js';
 import type { WorkerOverheadFigures, WorkerOverheadInputs } from './worker-overhead.js';
 
 const fixed = (n: number, digits = 2) => n.toFixed(digits);
@@ -227,7 +228,54 @@ function statementsOf(run: WorkerCpuFigures['runs'][number]): string[] {
   ];
 }
 
-function workerCpuSection(all: BenchRun[]): string[] {
+/** worker-cpu with --workers: the same run on 1, 2, 3… worker processes. */
+const isScaling = (r: BenchRun) => Array.isArray((r.inputs as { workers?: unknown }).workers);
+
+function workerScalingSection(all: BenchRun[]): string[] {
+  const runs = latestPerInputSet<WorkerScalingFigures, WorkerScalingInputs>(
+    all.filter(isScaling),
+    'worker-cpu',
+  );
+  const out = ['### More worker processes', ''];
+  out.push(
+    '`--workers 1,2,3`: the same steady-state run (one partner, no emulator latency or limit, our',
+    'paces at their highest, the consent’s run and one more as warm-up) served by each number of',
+    'worker processes in turn, each count with a database and queue prefix of its own. Adding a',
+    'process should add throughput until the CPU runs out. Worker CPU is summed over the worker',
+    'processes (each one’s probe); PostgreSQL CPU is that of the backends the workers hold. Lock',
+    "waits: every 100 ms through the run, pg_stat_activity’s `wait_event_type = 'Lock'` among",
+    'the workers’ backends (by application name): the share of samples in which any waited, the',
+    'share of backends waiting over all samples, and the most waiting at once. On two cores, more',
+    'than two busy processes share them: read customers/s beside CPU per customer and the load.',
+    '',
+  );
+  if (runs.length === 0)
+    return [...out, 'Not run yet: `npm run bench -- worker-cpu --workers 1,2,3`.', ''];
+  for (const r of runs) {
+    const i = r.inputs;
+    out.push(
+      `#### ${i.customers} customers, workers ${i.workers.join(', ')}, custom licenses ${onOff(i.customLicenses)}: ${runOf(r)}`,
+      '',
+      `Concurrency ${i.concurrency} per worker process; ${i.runs} measured run${i.runs === 1 ? '' : 's'} per count.`,
+      '',
+      '| Workers | Run | Load average (start → end) | Duration | Customers / s | Worker CPU s / 1,000 (all workers) | PostgreSQL backends CPU s / 1,000 | Samples with a lock wait | Backends waiting | Most waiting at once (of backends) |',
+      '|---|---|---|---|---|---|---|---|---|---|',
+      ...r.figures.byWorkers.flatMap((w) =>
+        w.runs.map((m, n) => {
+          const l = m.lockWaits;
+          return `| ${w.workers} | ${n + 1} | ${fixed(m.loadAverage[0])} → ${fixed(m.loadAverage[1])} | ${fixed(m.durationSec, 1)} s | ${fixed(m.customersPerSec, 1)} | ${fixed(m.workerCpuSecPer1000)} | ${m.postgresCpuSecPer1000 === null ? 'not read' : fixed(m.postgresCpuSecPer1000)} | ${percent(l.samplesWithWaitShare)} of ${l.samples} | ${percent(l.backendsWaitingShare)} | ${l.maxWaiting} (of ${l.maxBackends}) |`;
+        }),
+      ),
+      '',
+    );
+  }
+  out.push(...runsShown(runs));
+  return out;
+}
+
+function workerCpuSection(every: BenchRun[]): string[] {
+  // The scaling runs have their own subsection and figures.
+  const all = every.filter((r) => !isScaling(r));
   const runs = latestPerInputSet<WorkerCpuFigures, WorkerCpuInputs>(all, 'worker-cpu');
   const out = ['## 6. Worker CPU per customer', ''];
   out.push(
@@ -258,7 +306,7 @@ function workerCpuSection(all: BenchRun[]): string[] {
     '`worker-cpu-latest.cpuprofile`.',
     '',
   );
-  if (runs.length === 0) return [...out, ...notRun('worker-cpu')];
+  if (runs.length === 0) return [...out, ...notRun('worker-cpu'), ...workerScalingSection(every)];
   for (const r of runs) {
     const i = r.inputs;
     const f = r.figures;
@@ -315,6 +363,7 @@ function workerCpuSection(all: BenchRun[]): string[] {
     '',
   );
   out.push(...runsShown(runs));
+  out.push(...workerScalingSection(every));
   return out;
 }
 

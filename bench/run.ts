@@ -1,7 +1,7 @@
 // npm run bench [-- pacing|fairness|callback|workers|memory|worker-cpu|big-day ...] [--sizes ...]
-// [--runs n] [--limit n] [--no-custom-licenses] [--custom-licenses] [--report-only]: runs the
-// benchmarks (all but big-day by default), appends each run to docs/benchmarks/results.json
-// and rewrites docs/BENCHMARKS.md from that file.
+// [--runs n] [--limit n] [--workers n,...] [--no-custom-licenses] [--custom-licenses]
+// [--report-only]: runs the benchmarks (all but big-day by default), appends each run to
+// docs/benchmarks/results.json and rewrites docs/BENCHMARKS.md from that file.
 import { execFileSync } from 'node:child_process';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -22,6 +22,7 @@ import {
   type Machine,
 } from './results.js';
 import { workerCpuBench } from './worker-cpu.js';
+import { workerScalingBench } from './worker-scaling.js';
 import { workerOverheadBench } from './worker-overhead.js';
 
 interface Asked {
@@ -31,6 +32,8 @@ interface Asked {
   customLicenses: boolean;
   /** --custom-licenses: asked for where they are off by default (worker-cpu). */
   customLicensesAsked: boolean;
+  /** worker-cpu: worker process counts to measure one after another. */
+  workers: number[] | undefined;
 }
 
 const benches: Record<BenchName, (asked: Asked) => Promise<BenchOutcome<unknown>>> = {
@@ -44,12 +47,19 @@ const benches: Record<BenchName, (asked: Asked) => Promise<BenchOutcome<unknown>
   memory: ({ sizes, runs, customLicenses }) =>
     memoryBench({ customers: sizes?.[0], runs, customLicenses }),
   // Off unless asked: it measures the two Partner Center calls of a customer.
-  'worker-cpu': ({ sizes, runs, customLicenses, customLicensesAsked }) =>
-    workerCpuBench({
-      customers: sizes?.[0],
-      runs,
-      customLicenses: customLicenses && customLicensesAsked,
-    }),
+  'worker-cpu': ({ sizes, runs, customLicenses, customLicensesAsked, workers }) =>
+    workers
+      ? workerScalingBench({
+          workers,
+          customers: sizes?.[0],
+          runs,
+          customLicenses: customLicenses && customLicensesAsked,
+        })
+      : workerCpuBench({
+          customers: sizes?.[0],
+          runs,
+          customLicenses: customLicenses && customLicensesAsked,
+        }),
   // --sizes partners,customers[,small partners,their customers]; --runs: solo runs of each small one.
   'big-day': ({ sizes, runs, limit }) =>
     bigDayBench({
@@ -75,6 +85,9 @@ const usage = `npm run bench -- [${benchNames.join('|')} ...] [options]
   --limit n               big-day: Partner Center requests per second per partner (default 2)
   --no-custom-licenses    no custom-license definitions or token (pacing, fairness, workers, memory)
   --custom-licenses       worker-cpu with custom licenses (default off)
+  --workers n[,n...]      worker-cpu: the same run on n worker processes, each count in turn
+                          (e.g. 1,2,3), with PostgreSQL lock waits; --runs: measured runs each
+                          (default 1); no profile
   --report-only           rewrite docs/BENCHMARKS.md from results.json, running nothing
 `;
 
@@ -92,6 +105,7 @@ const { positionals, values } = parseArgs({
     'no-custom-licenses': { type: 'boolean', default: false },
     'custom-licenses': { type: 'boolean', default: false },
     'report-only': { type: 'boolean', default: false },
+    workers: { type: 'string' },
   },
 });
 const unknown = positionals.filter((p) => !(benchNames as readonly string[]).includes(p));
@@ -107,12 +121,17 @@ if (runs !== undefined && (!Number.isInteger(runs) || runs < 1)) {
 const limit = values.limit === undefined ? undefined : Number(values.limit);
 if (limit !== undefined && !(limit > 0))
   fail('--limit expects requests per second, e.g. --limit 2');
+const workers = values.workers?.split(',').map(Number);
+if (workers?.some((n) => !Number.isInteger(n) || n < 1 || n > 16)) {
+  fail('--workers expects worker process counts from 1 to 16, e.g. --workers 1,2,3');
+}
 const asked: Asked = {
   sizes,
   runs,
   limit,
   customLicenses: !values['no-custom-licenses'],
   customLicensesAsked: values['custom-licenses'],
+  workers,
 };
 const selected = (
   values['report-only'] ? [] : positionals.length > 0 ? positionals : defaultBenches

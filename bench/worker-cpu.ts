@@ -64,7 +64,7 @@ export interface WorkerCpuFigures {
 }
 
 /** What the probe in the worker process (bench/worker-probe.ts) reports for a window. */
-interface ProbeWindow {
+export interface ProbeWindow {
   userMicros: number;
   systemMicros: number;
   statements: number;
@@ -72,15 +72,19 @@ interface ProbeWindow {
   statementsByText: [string, number][];
 }
 
-const applicationName = 'license-sync-bench-worker';
+export const applicationName = 'license-sync-bench-worker';
 const root = fileURLToPath(new URL('../', import.meta.url));
-const probe = new URL('./worker-probe.ts', import.meta.url).href;
+export const probe = new URL('./worker-probe.ts', import.meta.url).href;
 /** Where the profiled run's whole profile is left. */
 const latestProfile = join(tmpdir(), 'worker-cpu-latest.cpuprofile');
 const clockTicks = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
 
 /** The run once it ended, polled (every job's completion event would cost queries here too). */
-async function endedQuietly(h: Harness, runId: string, limitMs = 15 * 60_000): Promise<RefreshRun> {
+export async function endedQuietly(
+  h: Harness,
+  runId: string,
+  limitMs = 15 * 60_000,
+): Promise<RefreshRun> {
   const deadline = Date.now() + limitMs;
   const listing = await Job.fromId(h.runtime.queues.get('refresh'), jobIds.refreshPartner(runId));
   for (;;) {
@@ -98,7 +102,7 @@ async function endedQuietly(h: Harness, runId: string, limitMs = 15 * 60_000): P
 }
 
 /** CPU seconds of the PostgreSQL backends the worker process holds, from /proc. */
-async function backendCpu(monitor: pg.Client): Promise<Map<number, number> | null> {
+export async function backendCpu(monitor: pg.Client): Promise<Map<number, number> | null> {
   const { rows } = await monitor.query<{ pid: number }>(
     'select pid from pg_stat_activity where application_name = $1',
     [applicationName],
@@ -133,7 +137,7 @@ async function commandCalls(redis: Redis): Promise<Map<string, number>> {
 }
 
 /** Opens or closes the probe's window; resolves with what the probe printed. */
-async function toggleProbe(
+export async function toggleProbe(
   worker: ServiceProcess,
   dir: string,
   command: 'measure' | 'profile' | 'close',

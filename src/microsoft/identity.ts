@@ -3,7 +3,7 @@ import {
   type AuthenticationResult,
   type ICachePlugin,
 } from '@azure/msal-node';
-import type { AxiosInstance } from 'axios';
+import type { MicrosoftHttp } from './http.js';
 import type { Config } from '../../config/index.js';
 import { customLicensePermissions } from '../domain/custom-licenses.js';
 import type { CachePartition, TokenCacheStore } from '../store/token-cache.js';
@@ -70,7 +70,7 @@ export class MicrosoftIdentity {
 
   constructor(
     private readonly config: Config,
-    private readonly http: AxiosInstance,
+    private readonly http: MicrosoftHttp,
     private readonly cache: TokenCacheStore,
     /** Serializes token refreshes of one partition across every worker process. */
     private readonly lock: PartitionLock,

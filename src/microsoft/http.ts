@@ -14,7 +14,7 @@ export interface MicrosoftHttpOptions {
   proxy?: OutboundProxy;
 }
 
-export interface HttpRequest {
+interface HttpRequest {
   method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
   url: string;
   headers?: Record<string, string> | undefined;

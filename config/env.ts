@@ -10,6 +10,7 @@ import {
   optionalString,
   redisNodes,
   origin,
+  proxyUrl,
   smtpUrl,
   tcpPort,
   trustProxy,
@@ -253,6 +254,36 @@ export const envVariables = {
       .positive('expected a positive number of resource units')
       .max(150_000, 'expected at most 150000 resource units (the quota per app)')
       .default(150_000),
+  ),
+  HTTPS_PROXY: variable(
+    {
+      meaning:
+        'Proxy for https calls (Microsoft, PSAs), `http://host:port`; `https_proxy` is read first, as curl does.',
+      unset: 'unset: direct',
+    },
+    optionalString().pipe(proxyUrl.optional()),
+  ),
+  HTTP_PROXY: variable(
+    {
+      meaning: 'Proxy for plain http calls; `http_proxy` is read first.',
+      unset: 'unset: direct',
+    },
+    optionalString().pipe(proxyUrl.optional()),
+  ),
+  ALL_PROXY: variable(
+    {
+      meaning: 'Proxy for calls whose own proxy variable is unset; `all_proxy` is read first.',
+      unset: 'unset: direct',
+    },
+    optionalString().pipe(proxyUrl.optional()),
+  ),
+  NO_PROXY: variable(
+    {
+      meaning:
+        'Hosts reached without the proxy, comma-separated: `host`, `host:port`, `.suffix`, `*`; `no_proxy` is read first.',
+      unset: 'unset: none',
+    },
+    optionalString(),
   ),
   MICROSOFT_HTTP_TIMEOUT_SECONDS: variable(
     { meaning: 'A Microsoft call not answered within this many seconds fails and is retried.' },

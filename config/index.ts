@@ -6,6 +6,18 @@ import { encryptionKeys, type EncryptionKey, type RedisNode, type TrustProxy } f
 export type { CloudEndpoints } from './clouds.js';
 export type { EncryptionKey, RedisNode } from './values.js';
 
+/** The outbound proxy settings, as curl and axios read them from the environment. */
+export interface OutboundProxy {
+  /** HTTPS_PROXY: for https URLs. */
+  httpsProxy?: string | undefined;
+  /** HTTP_PROXY: for http URLs. */
+  httpProxy?: string | undefined;
+  /** ALL_PROXY: for either, when its own is unset. */
+  allProxy?: string | undefined;
+  /** NO_PROXY: hosts (`host`, `host:port`, `.suffix`, `*.suffix`, `*`) reached directly. */
+  noProxy?: string | undefined;
+}
+
 /** A Redis Cluster the service runs on instead of one node. */
 export interface RedisCluster {
   /** Seed nodes; the client discovers the others. REDIS_CLUSTER_NODES */
@@ -123,6 +135,8 @@ export interface Config {
      */
     httpTimeoutSeconds: number;
   };
+  /** HTTPS_PROXY, HTTP_PROXY, ALL_PROXY and NO_PROXY (lower-case names first). */
+  outboundProxy: OutboundProxy;
   /** First key encrypts; every key decrypts. ENCRYPTION_KEYS */
   encryptionKeys: EncryptionKey[];
   /** ADMIN_API_TOKEN */
@@ -181,6 +195,20 @@ export class ConfigError extends Error {
   }
 }
 
+/**
+ * The proxy variables as curl and the axios client read them: the lower-case name first, an
+ * empty one falling through to the upper-case name.
+ */
+function proxyVariables(env: Record<string, string | undefined>) {
+  const read = (name: string) => env[name.toLowerCase()] || env[name] || undefined;
+  return {
+    HTTPS_PROXY: read('HTTPS_PROXY'),
+    HTTP_PROXY: read('HTTP_PROXY'),
+    ALL_PROXY: read('ALL_PROXY'),
+    NO_PROXY: read('NO_PROXY'),
+  };
+}
+
 /** Where secrets generated outside production are kept (git-ignored). */
 const defaultLocalSecretsFile = '.local/secrets.json';
 
@@ -195,7 +223,7 @@ export function loadConfig(
   env: Record<string, string | undefined> = process.env,
   options: { localSecretsFile?: string } = {},
 ): LoadedConfig {
-  const parsed = envSchema.safeParse(env);
+  const parsed = envSchema.safeParse({ ...env, ...proxyVariables(env) });
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => ({
       variable: String(issue.path[0] ?? 'environment'),
@@ -277,6 +305,12 @@ export function loadConfig(
         graphTenantResourceUnitsPer10s: e.GRAPH_TENANT_RESOURCE_UNITS_PER_10_SECONDS,
         graphAppResourceUnitsPer20s: e.GRAPH_APP_RESOURCE_UNITS_PER_20_SECONDS,
         httpTimeoutSeconds: e.MICROSOFT_HTTP_TIMEOUT_SECONDS,
+      },
+      outboundProxy: {
+        httpsProxy: e.HTTPS_PROXY,
+        httpProxy: e.HTTP_PROXY,
+        allProxy: e.ALL_PROXY,
+        noProxy: e.NO_PROXY,
       },
       encryptionKeys: keys,
       adminApiToken: e.ADMIN_API_TOKEN ?? local.ADMIN_API_TOKEN!,

@@ -65,6 +65,19 @@ export const optionalString = () =>
     .optional()
     .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()));
 
+/** An outbound proxy: an http(s) URL, or `host:port` (then spoken as the request's scheme). */
+export const proxyUrl = z.string().refine(
+  (value) => {
+    try {
+      const url = new URL(value.includes('://') ? value : `http://${value}`);
+      return ['http:', 'https:'].includes(url.protocol) && url.hostname !== '';
+    } catch {
+      return false;
+    }
+  },
+  { message: 'expected a proxy URL such as http://proxy.example:3128' },
+);
+
 export function urlWithProtocols(protocols: string[], what: string) {
   return z.string().refine(
     (value) => {

@@ -3,6 +3,7 @@ import type { RedisClient } from './queue/connections.js';
 import type { Config } from '../config/index.js';
 import { createHttpClient } from './http-client.js';
 import { GraphClient } from './microsoft/graph.js';
+import { createMicrosoftHttp, type MicrosoftHttp } from './microsoft/http.js';
 import { MicrosoftIdentity } from './microsoft/identity.js';
 import { PartnerCenterClient } from './microsoft/partner-center.js';
 import { GraphPacer } from './queue/graph-pacer.js';
@@ -33,7 +34,8 @@ import { UserStore } from './store/users.js';
 
 /** The stores and Microsoft clients the API and the jobs share, built once per process. */
 export interface Services {
-  http: AxiosInstance;
+  /** The outbound client for Microsoft calls. */
+  http: MicrosoftHttp;
   partners: PartnerStore;
   attempts: ConsentAttemptStore;
   /** Consents from a redeemed code to the partner's consent in use. */
@@ -85,9 +87,10 @@ export function createServices(
   keyRing: KeyRing,
   redis: RedisClient,
 ): Services {
-  const http = createHttpClient({
+  const http = createMicrosoftHttp({
     extraCaFile: config.microsoft.extraCaFile,
     timeoutMs: config.microsoft.httpTimeoutSeconds * 1000,
+    proxy: config.outboundProxy,
   });
   const tokenCache = new TokenCacheStore(store.db, keyRing);
   const lockPrefix = `${config.queuePrefix}:lock:`;

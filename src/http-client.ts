@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { Agent } from 'node:https';
-import { createSecureContext, rootCertificates } from 'node:tls';
+import { createSecureContext, rootCertificates, type SecureContext } from 'node:tls';
 import axios, { type AxiosInstance } from 'axios';
 
 export interface HttpClientOptions {
@@ -13,19 +13,22 @@ export interface HttpClientOptions {
 }
 
 /**
- * The HTTP client for every outbound call (Microsoft identity, Partner Center, Graph, and the
- * PSAs; one instance per destination family): keep-alive,
- * bounded sockets, a timeout, and the extra CA when one is configured. It never throws on an
- * HTTP status: callers classify statuses themselves.
+ * The system's CAs and those of `extraCaFile`, as one secure context for every connection:
+ * given `ca` instead, Node parses the whole CA list again for each new socket, which costs
+ * more CPU than the request itself.
+ */
+export function secureContextWith(extraCaFile: string): SecureContext {
+  return createSecureContext({ ca: [...rootCertificates, readFileSync(extraCaFile, 'utf8')] });
+}
+
+/**
+ * The HTTP client of the PSA calls (one instance per destination family; Microsoft calls have
+ * their own, src/microsoft/http.ts): keep-alive, bounded sockets, a timeout, and the extra CA
+ * when one is configured. It never throws on an HTTP status: callers classify statuses
+ * themselves.
  */
 export function createHttpClient(options: HttpClientOptions = {}): AxiosInstance {
-  // One secure context for every connection: given `ca` instead, Node parses the whole CA
-  // list again for each new socket, which costs more CPU than the request itself.
-  const secureContext = options.extraCaFile
-    ? createSecureContext({
-        ca: [...rootCertificates, readFileSync(options.extraCaFile, 'utf8')],
-      })
-    : undefined;
+  const secureContext = options.extraCaFile ? secureContextWith(options.extraCaFile) : undefined;
   const http = axios.create({
     httpsAgent: new Agent({
       keepAlive: true,

@@ -51,6 +51,7 @@ export async function openRuntime(config: Config, log: Logger): Promise<Runtime>
   });
   const queues = new JobQueues(producer, config.queuePrefix, config.queues);
   const keyRing = new KeyRing(config.encryptionKeys);
+  const services = createServices(config, store, keyRing, producer);
   return {
     config,
     log,
@@ -58,11 +59,13 @@ export async function openRuntime(config: Config, log: Logger): Promise<Runtime>
     keyRing,
     producer,
     queues,
-    services: createServices(config, store, keyRing, producer),
+    services,
     async close() {
       // Closing a queue talks to Redis; an outage must not hold the exit.
       await withDeadline(2_000, queues.close()).catch(() => {});
       producer.disconnect();
+      // Idle connections close at once; a call still running gets the same two seconds.
+      await withDeadline(2_000, services.http.close()).catch(() => {});
       await store.close();
     },
   };

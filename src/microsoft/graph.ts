@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { parseRetryAfter } from '../http-client.js';
-import type { AxiosInstance, AxiosResponse } from 'axios';
 import { stepSentences, type CallScope } from './error-table.js';
 import { httpFailureError, MicrosoftError, answerJson, unexpectedAnswer } from './errors.js';
 import { graphResourceUnits } from './graph-costs.js';
+import type { HttpAnswer, MicrosoftHttp } from './http.js';
 
 export interface GraphPage<T> {
   value: T[];
@@ -24,7 +24,7 @@ export interface GraphRequestOptions {
 /** Microsoft Graph v1.0 over our HTTP client; failures are thrown classified. */
 export class GraphClient {
   constructor(
-    private readonly http: AxiosInstance,
+    private readonly http: MicrosoftHttp,
     private readonly baseUrl: string,
   ) {}
 
@@ -35,7 +35,7 @@ export class GraphClient {
     options: GraphRequestOptions,
   ): Promise<string> {
     const response = await this.send(url, accessToken, scope, options);
-    return response.data;
+    return response.body;
   }
 
   /** One Graph call; a success (or a redirect, when `redirect`) is returned, anything else thrown. */
@@ -46,9 +46,9 @@ export class GraphClient {
     options: GraphRequestOptions,
     redirect = false,
     write?: { method: 'PATCH'; body: unknown; headers: Record<string, string> },
-  ): Promise<AxiosResponse<string>> {
+  ): Promise<HttpAnswer> {
     await options.beforeRequest?.(graphResourceUnits(write?.method ?? 'GET', url));
-    const response = await this.http.request<string>({
+    const response = await this.http.request({
       url,
       method: write?.method ?? 'GET',
       headers: {
@@ -58,13 +58,13 @@ export class GraphClient {
         ...(options.eventual ? { ConsistencyLevel: 'eventual' } : {}),
         ...(write ? { 'Content-Type': 'application/json', ...write.headers } : {}),
       },
-      ...(write ? { data: JSON.stringify(write.body) } : {}),
+      body: write ? JSON.stringify(write.body) : undefined,
     });
     if (response.status >= 200 && response.status < 300) return response;
     if (redirect && response.status === 302) return response;
     let code: string | undefined;
     try {
-      const body = JSON.parse(response.data) as { error?: { code?: unknown } };
+      const body = JSON.parse(response.body) as { error?: { code?: unknown } };
       if (typeof body.error?.code === 'string') code = body.error.code;
     } catch {
       // No JSON body: the status alone classifies it.
@@ -74,7 +74,7 @@ export class GraphClient {
         service: 'graph',
         status: response.status,
         code,
-        retryAfterMs: parseRetryAfter(response.headers['retry-after'] as string | undefined),
+        retryAfterMs: parseRetryAfter(response.headers['retry-after']),
       },
       scope,
     );
@@ -114,7 +114,7 @@ export class GraphClient {
         headers,
       },
     );
-    return answerJson<T>('graph', response.data, path);
+    return answerJson<T>('graph', response.body, path);
   }
 
   /** A `$count` segment: Graph answers it as text/plain. */
@@ -147,8 +147,8 @@ export class GraphClient {
   ): Promise<string> {
     const url = `${this.baseUrl}/v1.0${path}`;
     const answer = await this.send(url, accessToken, scope, options, true);
-    if (answer.status !== 302) return answer.data;
-    const location = answer.headers.location as string | undefined;
+    if (answer.status !== 302) return answer.body;
+    const location = answer.headers.location;
     const download = location ? new URL(location, url) : undefined;
     if (download?.protocol !== 'https:') {
       throw unexpectedAnswer(
@@ -156,10 +156,12 @@ export class GraphClient {
         `Graph's report download is not an https URL: ${download?.origin ?? 'none'}`,
       );
     }
-    const file = await this.http.get<string>(download.toString(), {
+    const file = await this.http.request({
+      method: 'GET',
+      url: download.toString(),
       headers: { Accept: 'text/csv, application/octet-stream' },
     });
-    if (file.status >= 200 && file.status < 300) return file.data;
+    if (file.status >= 200 && file.status < 300) return file.body;
     // The link lasts minutes: a new report request gets a new one.
     throw new MicrosoftError({
       kind: 'transient',

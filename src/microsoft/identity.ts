@@ -1,16 +1,14 @@
-import {
-  ConfidentialClientApplication,
-  type AuthenticationResult,
-  type ICachePlugin,
-} from '@azure/msal-node';
-import type { AxiosInstance } from 'axios';
+import { AuthError, ConfidentialClientApplication, type ICachePlugin } from '@azure/msal-node';
+import type { MicrosoftHttp } from './http.js';
 import type { Config } from '../../config/index.js';
 import { customLicensePermissions } from '../domain/custom-licenses.js';
 import type { CachePartition, TokenCacheStore } from '../store/token-cache.js';
 import { authorityFor, knownAuthoritiesFor } from './authority.js';
 import { CustomerTenantSignIn, MsalNoTokens } from './customer-tenant-sign-in.js';
+import { identityRule, type IdentityScope } from './error-table.js';
 import { msalNetworkModule } from './msal-network.js';
 import { withoutCustomerTenantTokens } from './token-cache-pruning.js';
+import { TokenMemory, type IssuedToken } from './token-memory.js';
 
 /** Resource URIs are the real ones in every cloud we talk to, the emulator included. */
 const partnerCenterResource = 'https://api.partnercenter.microsoft.com';
@@ -36,6 +34,14 @@ export function signedInWithMfa(amr: readonly string[] | undefined): boolean {
 
 /** An access token this close to expiry is renewed, as MSAL does. Default: 5 minutes */
 const renewalMarginMs = 5 * 60_000;
+
+const partitionKeyOf = (p: CachePartition) => `${p.delegatedAdminId}:${p.purpose}`;
+
+/** A partition's MSAL app; `reload` makes its next cache access read the stored partition. */
+interface PartitionApp {
+  app: ConfidentialClientApplication;
+  reload: () => void;
+}
 
 /** Runs `fn` holding a lock shared by every process; rejects if the lock was lost meanwhile. */
 export type PartitionLock = <T>(key: string, fn: () => Promise<T>) => Promise<T>;
@@ -70,7 +76,7 @@ export class MicrosoftIdentity {
 
   constructor(
     private readonly config: Config,
-    private readonly http: AxiosInstance,
+    private readonly http: MicrosoftHttp,
     private readonly cache: TokenCacheStore,
     /** Serializes token refreshes of one partition across every worker process. */
     private readonly lock: PartitionLock,
@@ -81,7 +87,7 @@ export class MicrosoftIdentity {
     this.graphDefaultScope = `${graph}/.default`;
     this.customLicenseScopes = customLicensePermissions.map((p) => `${graph}/${p}`);
     this.partnerConsentGraphScopes = partnerConsentGraphPermissions.map((p) => `${graph}/${p}`);
-    this.customerTenants = new CustomerTenantSignIn(cache, this.createApp(), (tenant) =>
+    this.customerTenants = new CustomerTenantSignIn(cache, this.createApp().app, (tenant) =>
       this.authority(tenant),
     );
   }
@@ -94,12 +100,15 @@ export class MicrosoftIdentity {
   }
 
   /** Apps per partition, kept so MSAL's authority metadata is fetched once, not per call. */
-  private readonly apps = new Map<string, ConfidentialClientApplication>();
+  private readonly apps = new Map<string, PartitionApp>();
 
   /** An MSAL app for one consent's partition, or (no partition) with an in-memory cache. */
   app(partition?: CachePartition): ConfidentialClientApplication {
-    if (!partition) return this.createApp();
-    const key = `${partition.delegatedAdminId}:${partition.purpose}`;
+    return partition ? this.partitionApp(partition).app : this.createApp().app;
+  }
+
+  private partitionApp(partition: CachePartition): PartitionApp {
+    const key = partitionKeyOf(partition);
     let app = this.apps.get(key);
     if (!app) {
       if (this.apps.size >= 1_000) this.apps.delete(this.apps.keys().next().value!);
@@ -109,24 +118,31 @@ export class MicrosoftIdentity {
     return app;
   }
 
-  private createApp(partition?: CachePartition): ConfidentialClientApplication {
+  private createApp(partition?: CachePartition): PartitionApp {
     // The version read before MSAL's work, which a save must still find (calls on one
     // partition run one at a time, under its lock).
     let loaded: number | 'new' = 'new';
+    // Whether MSAL's memory holds the stored cache: from the first access of a locked call
+    // on, so its second access (acquireTokenSilent after getAllAccounts) reads nothing again.
+    let current = false;
     const cachePlugin: ICachePlugin | undefined = partition && {
       beforeCacheAccess: async (context) => {
+        if (current) return;
         const stored = await this.cache.load(partition);
         loaded = stored?.version ?? 'new';
         if (stored) context.tokenCache.deserialize(stored.serialized);
+        current = true;
       },
       afterCacheAccess: async (context) => {
         if (context.cacheHasChanged) {
           const serialized = withoutCustomerTenantTokens(context.tokenCache.serialize());
+          current = false; // until saved: a failed save leaves MSAL's memory unsaved
           loaded = await this.cache.save(partition, serialized, loaded);
+          current = true;
         }
       },
     };
-    return new ConfidentialClientApplication({
+    const app = new ConfidentialClientApplication({
       auth: {
         clientId: this.config.microsoft.clientId,
         clientSecret: this.config.microsoft.clientSecret,
@@ -136,69 +152,90 @@ export class MicrosoftIdentity {
       ...(cachePlugin ? { cache: { cachePlugin } } : {}),
       system: { networkClient: msalNetworkModule(this.http) },
     });
+    // Another process may have rotated the refresh token since this one last held the lock.
+    return { app, reload: () => (current = false) };
   }
 
   /**
-   * An access token from a consent's partition, for its home tenant or a customer tenant.
-   * Home tenant: the partition is locked meanwhile, as a refresh rotates the refresh token and
-   * the next worker must read the rotated one. Customer tenant: the stored refresh token is
-   * read and redeemed there without the lock, keeping nothing but the access token in memory
-   * (CustomerTenantSignIn). Failures are MSAL errors, for classifyMicrosoftError.
-   * `forceRefresh` redeems the refresh token even when an access token is cached: a use that
-   * restarts the token's 90-day inactivity clock.
+   * An access token from a consent's partition, for its home tenant or a customer tenant,
+   * from memory while one this process obtained is valid for more than the renewal margin.
+   * Otherwise, home tenant: the partition is locked meanwhile, as a refresh rotates the
+   * refresh token, which is saved before the lock is let go, and the next worker must read
+   * the rotated one. Customer tenant: the stored refresh token is read and redeemed there
+   * without the lock (CustomerTenantSignIn). Failures are MSAL errors, for
+   * classifyMicrosoftError; one that says the consent is no longer accepted also drops
+   * everything this process kept of the partition.
+   * `forceRefresh` redeems the refresh token even when an access token is kept: a use that
+   * restarts the token's 90-day inactivity clock, and a check that the consent still holds.
    */
   async accessToken(
     partition: CachePartition,
     scopes: string[],
     tenantId?: string,
     options: { forceRefresh?: boolean } = {},
-  ): Promise<{ accessToken: string; result: AuthenticationResult }> {
-    const partitionKey = `${partition.delegatedAdminId}:${partition.purpose}`;
-    const memoKey = `${partitionKey}|${tenantId ?? ''}|${scopes.join(' ')}`;
-    const memo = this.recentTokens.get(memoKey);
-    if (memo && !options.forceRefresh && memo.expiresAt - Date.now() > renewalMarginMs) {
-      return { ...memo.token, result: { ...memo.token.result, fromCache: true } };
-    }
-    const result = tenantId
-      ? await this.customerTenants.signIn(partition, scopes, tenantId)
-      : await this.lock(`tokens:${partitionKey}`, async () => {
-          const app = this.app(partition);
-          const [account] = await app.getTokenCache().getAllAccounts();
-          if (!account) throw new MsalNoTokens();
-          return app.acquireTokenSilent({
-            account,
-            scopes,
-            ...(options.forceRefresh ? { forceRefresh: true } : {}),
-          });
-        });
+  ): Promise<IssuedToken> {
+    const partitionKey = partitionKeyOf(partition);
+    const key = TokenMemory.key(partitionKey, scopes, tenantId);
+    const kept = options.forceRefresh ? undefined : this.memory.token(key);
+    if (kept) return { ...kept, result: { ...kept.result, fromCache: true } };
+    const result = await this.forgettingRefused(
+      partitionKey,
+      tenantId ? 'customer' : 'partner',
+      tenantId
+        ? this.customerTenants.signIn(partition, scopes, tenantId)
+        : this.lock(`tokens:${partitionKey}`, async () => {
+            const { app, reload } = this.partitionApp(partition);
+            reload();
+            const [account] = await app.getTokenCache().getAllAccounts();
+            if (!account) throw new MsalNoTokens();
+            return app.acquireTokenSilent({
+              account,
+              scopes,
+              ...(options.forceRefresh ? { forceRefresh: true } : {}),
+            });
+          }),
+    );
     const token = { accessToken: result.accessToken, result };
-    if (result.expiresOn) {
-      if (this.recentTokens.size >= 1_000) {
-        this.recentTokens.delete(this.recentTokens.keys().next().value!);
-      }
-      this.recentTokens.set(memoKey, { token, expiresAt: result.expiresOn.getTime() });
-    }
+    this.memory.remember(key, result.expiresOn, token);
     return token;
   }
 
   /**
    * Signs in to `tenantId` with the partition's refresh token, for what the answer says (GDAP,
-   * the app's consent there), keeping nothing, not even the access token. Failures are MSAL
-   * errors.
+   * the app's consent there). Only the sign-in's expiry is kept, not its token: until then a
+   * sign-in with the same partition and scopes is known to succeed and is not made again
+   * (nor the partition read). Failures are MSAL errors.
    */
   async trySignIn(partition: CachePartition, scopes: string[], tenantId: string): Promise<void> {
-    await this.customerTenants.signIn(partition, scopes, tenantId);
+    const partitionKey = partitionKeyOf(partition);
+    const key = TokenMemory.key(partitionKey, scopes, tenantId);
+    if (this.memory.signedIn(key)) return;
+    const result = await this.forgettingRefused(
+      partitionKey,
+      'customer',
+      this.customerTenants.signIn(partition, scopes, tenantId),
+    );
+    this.memory.remember(key, result.expiresOn);
   }
 
-  /**
-   * Access tokens this process obtained, by partition, tenant and scopes: the only place a
-   * customer tenant's token is kept, and for the home tenant a shortcut past loading and
-   * decrypting the partition under its lock.
-   */
-  private readonly recentTokens = new Map<
-    string,
-    { token: { accessToken: string; result: AuthenticationResult }; expiresAt: number }
-  >();
+  /** `call`'s result; a failure that needs a new consent first drops the partition's tokens. */
+  private async forgettingRefused<T>(
+    partitionKey: string,
+    scope: IdentityScope,
+    call: Promise<T>,
+  ): Promise<T> {
+    try {
+      return await call;
+    } catch (error) {
+      if (error instanceof AuthError && identityRule(error, scope).kind === 'needs_reconsent') {
+        this.memory.forget(partitionKey);
+      }
+      throw error;
+    }
+  }
+
+  /** Tokens this process obtained: the only place a customer tenant's token is kept. */
+  private readonly memory = new TokenMemory(renewalMarginMs);
 
   /**
    * The URL the partner's admin is sent to. prompt=select_account: the account that consents

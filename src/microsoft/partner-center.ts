@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { parseRetryAfter } from '../http-client.js';
-import type { AxiosInstance, AxiosResponse } from 'axios';
 import { type CallScope } from './error-table.js';
 import { answerJson, httpFailureError } from './errors.js';
+import type { HttpAnswer, MicrosoftHttp } from './http.js';
 
 export interface PartnerCenterCollection<T> {
   totalCount: number;
@@ -48,7 +48,7 @@ export interface SubscriptionProvisioningStatus {
 /** Partner Center REST over our HTTP client; failures are thrown classified. */
 export class PartnerCenterClient {
   constructor(
-    private readonly http: AxiosInstance,
+    private readonly http: MicrosoftHttp,
     private readonly baseUrl: string,
   ) {}
 
@@ -64,7 +64,7 @@ export class PartnerCenterClient {
     const path = `/customers/${customerTenantId}/subscriptions/${encodeURIComponent(subscriptionId)}/provisioningstatus`;
     const response = await this.send(path, accessToken, {});
     if (response.status === 404) return undefined;
-    return this.parse<SubscriptionProvisioningStatus>(response, 'customer');
+    return this.parse<SubscriptionProvisioningStatus>(response, 'customer', path);
   }
 
   async get<T>(
@@ -73,7 +73,7 @@ export class PartnerCenterClient {
     scope: CallScope,
     headers: Record<string, string> = {},
   ): Promise<T> {
-    return this.parse<T>(await this.send(path, accessToken, headers), scope);
+    return this.parse<T>(await this.send(path, accessToken, headers), scope, path);
   }
 
   /**
@@ -94,7 +94,7 @@ export class PartnerCenterClient {
       body,
     );
     if (response.status === 409) return 'conflict';
-    return { created: this.parse<T>(response, scope) };
+    return { created: this.parse<T>(response, scope, path) };
   }
 
   /** A DELETE; true when done, false when Partner Center has nothing there (404). */
@@ -102,7 +102,7 @@ export class PartnerCenterClient {
     const response = await this.send(path, accessToken, {}, 'DELETE');
     if (response.status === 404) return false;
     if (response.status >= 200 && response.status < 300) return true;
-    this.parse<unknown>(response, scope);
+    this.parse<unknown>(response, scope, path);
     return true;
   }
 
@@ -112,8 +112,8 @@ export class PartnerCenterClient {
     headers: Record<string, string>,
     method: 'GET' | 'POST' | 'DELETE' = 'GET',
     body?: unknown,
-  ) {
-    return this.http.request<string>({
+  ): Promise<HttpAnswer> {
+    return this.http.request({
       url: `${this.baseUrl}/v1${path}`,
       method,
       headers: {
@@ -124,21 +124,21 @@ export class PartnerCenterClient {
         'MS-Contract-Version': 'v1',
         ...headers,
       },
-      ...(body === undefined ? {} : { data: JSON.stringify(body) }),
+      body: body === undefined ? undefined : JSON.stringify(body),
     });
   }
 
-  private parse<T>(response: AxiosResponse<string>, scope: CallScope): T {
+  private parse<T>(response: HttpAnswer, scope: CallScope, path: string): T {
     if (response.status >= 200 && response.status < 300)
-      return answerJson<T>('partnerCenter', response.data, response.config.url ?? 'Partner Center');
+      return answerJson<T>('partnerCenter', response.body, `${this.baseUrl}/v1${path}`);
     let code: string | undefined;
     try {
-      const body = JSON.parse(response.data) as { code?: unknown };
+      const body = JSON.parse(response.body) as { code?: unknown };
       if (typeof body.code === 'number' || typeof body.code === 'string') code = String(body.code);
     } catch {
       // No JSON body: the status alone classifies it.
     }
-    const retryAfter = response.headers['retry-after'] as string | undefined;
+    const retryAfter = response.headers['retry-after'];
     throw httpFailureError(
       {
         service: 'partnerCenter',

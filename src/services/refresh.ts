@@ -89,9 +89,13 @@ export async function listAndFanOut(
   }
   let customers: PartnerCenterCustomer[];
   try {
+    // Redeemed, not taken from memory: a consent revoked since the last run is found here,
+    // before its customers are signed in to from memory.
     const { accessToken } = await deps.identity.accessToken(
       consentPartition(run.partnerId, consent),
       [partnerCenterScope],
+      undefined,
+      { forceRefresh: true },
     );
     customers = await listCustomers(deps, run.partnerId, accessToken, (listed) =>
       ctx.updateProgress({ listed }),

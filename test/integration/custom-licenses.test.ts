@@ -537,7 +537,8 @@ describe('custom licenses: the second token, its validation and the counts it fe
     const homeTenant = await within(30_000, 'the home-tenant token after the lock', waiting);
     const requests = h.emulator.state.log.filter((e) => e.id > since);
     const redeemed = requests.filter((e) => e.path === `/${customerTenant}/oauth2/v2.0/token`);
-    expect(redeemed).to.have.length(2 * calls);
+    // The forced calls redeem each; the sign-ins after them find the tenant's token in memory.
+    expect(redeemed).to.have.length(calls);
     // MSAL reads the authority's OpenID configuration once, not once per call.
     const discoveries = requests.filter((e) =>
       e.path.endsWith('/.well-known/openid-configuration'),

@@ -13,6 +13,7 @@ import { Agent, fetch as undiciFetch } from 'undici';
 import type { PartnerUser } from '../../emulator/tenants.js';
 import { knownAuthoritiesFor } from '../../src/microsoft/authority.js';
 import { classifyMicrosoftError } from '../../src/microsoft/errors.js';
+import { createMicrosoftHttp, type MicrosoftHttp } from '../../src/microsoft/http.js';
 import { msalNetworkModule } from '../../src/microsoft/msal-network.js';
 import {
   consentAndRedeem,
@@ -40,6 +41,8 @@ async function expectRejection(promise: Promise<unknown>): Promise<Error> {
 
 describe('emulator: identity platform through the real MSAL and openid-client', function () {
   let emulator: TestEmulator;
+  /** The service's own Microsoft client, trusting the emulator's CA. */
+  let http: MicrosoftHttp;
   let customerTenant: string;
   const crypto = new CryptoProvider();
 
@@ -48,12 +51,14 @@ describe('emulator: identity platform through the real MSAL and openid-client', 
 
   before(async () => {
     emulator = await startTestEmulator();
+    http = createMicrosoftHttp({ extraCaFile: emulator.caFile });
     customerTenant = emulator.state.directory.partner(partnerTenant)!.customers[0]!.tenantId;
     users = emulator.state.directory.partners
       .flatMap((p) => p.users)
       .map((user) => ({ user, mfa: user.mfa, amr: [...user.amr] }));
   });
   after(async () => {
+    await http.close();
     await emulator.stop();
   });
   afterEach(async () => {
@@ -80,7 +85,7 @@ describe('emulator: identity platform through the real MSAL and openid-client', 
           graphResource: 'https://graph.microsoft.com',
         }),
       },
-      system: { networkClient: msalNetworkModule(emulator.http) },
+      system: { networkClient: msalNetworkModule(http) },
     });
   }
 

@@ -1,6 +1,6 @@
-import axios from 'axios';
 import { expect } from 'chai';
 import { loadConfig } from '../../config/index.js';
+import { createMicrosoftHttp } from '../../src/microsoft/http.js';
 import { MicrosoftIdentity } from '../../src/microsoft/identity.js';
 import type { TokenCacheStore } from '../../src/store/token-cache.js';
 import { testEnv } from '../support/config.js';
@@ -11,7 +11,7 @@ async function consentScopes(cloud: 'global' | 'usgov', kind: 'partner_center' |
   // Building a consent link reads no token cache and takes no lock.
   const identity = new MicrosoftIdentity(
     config,
-    axios.create(),
+    createMicrosoftHttp(),
     null as unknown as TokenCacheStore,
     (_key, fn) => fn(),
   );

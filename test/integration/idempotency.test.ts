@@ -5,7 +5,8 @@ import { refreshCustomer } from '../../jobs/refresh-customer.js';
 import { jobIds } from '../../src/queue/catalog.js';
 import {
   customLicenseCounts,
-  licenseSnapshots,
+  customerLicenseReads,
+  customerLicenses,
   refreshResults,
   refreshRuns,
 } from '../../src/store/schema.js';
@@ -117,11 +118,17 @@ describe('a customer job run again changes nothing', function () {
       .from(refreshResults)
       .where(eq(refreshResults.runId, runId))
       .orderBy(asc(refreshResults.customerTenantId));
+    // The customers' current licenses, and their reads (which name the run and its time).
     const snapshots = await db
       .select()
-      .from(licenseSnapshots)
-      .where(eq(licenseSnapshots.runId, runId))
-      .orderBy(asc(licenseSnapshots.id));
+      .from(customerLicenses)
+      .where(eq(customerLicenses.changedRunId, runId))
+      .orderBy(asc(customerLicenses.customerTenantId), asc(customerLicenses.skuId));
+    const reads = await db
+      .select()
+      .from(customerLicenseReads)
+      .where(eq(customerLicenseReads.runId, runId))
+      .orderBy(asc(customerLicenseReads.customerTenantId));
     const counts = await db
       .select()
       .from(customLicenseCounts)
@@ -131,6 +138,7 @@ describe('a customer job run again changes nothing', function () {
       run,
       results,
       snapshots,
+      reads,
       counts,
       microsoftCalls: h.emulator.state.log.at(-1)?.id ?? 0,
     };

@@ -10,6 +10,7 @@ export const benchNames = [
   'workers',
   'memory',
   'worker-cpu',
+  'storage',
 ] as const;
 export type BenchName = (typeof benchNames)[number];
 

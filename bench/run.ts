@@ -1,4 +1,4 @@
-// npm run bench [-- pacing|fairness|callback|workers|memory|worker-cpu ...] [--sizes ...]
+// npm run bench [-- pacing|fairness|callback|workers|memory|worker-cpu|storage ...] [--sizes ...]
 // [--runs n] [--no-custom-licenses] [--custom-licenses] [--report-only]: runs the benchmarks (all by default), appends each
 // run to docs/benchmarks/results.json and rewrites docs/BENCHMARKS.md from that file.
 import { execFileSync } from 'node:child_process';
@@ -19,6 +19,7 @@ import {
   type BenchRun,
   type Machine,
 } from './results.js';
+import { storageBench } from './storage.js';
 import { workerCpuBench } from './worker-cpu.js';
 import { workerOverheadBench } from './worker-overhead.js';
 
@@ -47,6 +48,8 @@ const benches: Record<BenchName, (asked: Asked) => Promise<BenchOutcome<unknown>
       runs,
       customLicenses: customLicenses && customLicensesAsked,
     }),
+  // --sizes: customers; --runs: daily runs after the warm-up (default 30).
+  storage: ({ sizes, runs }) => storageBench({ customers: sizes?.[0], runs }),
 };
 
 const usage = `npm run bench -- [${benchNames.join('|')} ...] [options]
@@ -54,7 +57,8 @@ const usage = `npm run bench -- [${benchNames.join('|')} ...] [options]
                           callback: requests per run
   --runs n                fairness: runs alone per small partner (default 7);
                           callback: floor-then-service pairs (default 5); memory: runs (default 5);
-                          worker-cpu: measured runs (default 2), besides the profiled one
+                          worker-cpu: measured runs (default 2), besides the profiled one;
+                          storage: daily runs after the warm-up (default 30)
   --no-custom-licenses    no custom-license definitions or token (pacing, fairness, workers, memory)
   --custom-licenses       worker-cpu with custom licenses (default off)
   --report-only           rewrite docs/BENCHMARKS.md from results.json, running nothing

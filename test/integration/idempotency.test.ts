@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { asc, eq } from 'drizzle-orm';
+import { and, asc, eq } from 'drizzle-orm';
 import type { JobDeps } from '../../jobs/deps.js';
 import { refreshCustomer } from '../../jobs/refresh-customer.js';
 import { jobIds } from '../../src/queue/catalog.js';
@@ -120,10 +120,18 @@ describe('a customer job run again changes nothing', function () {
       .orderBy(asc(refreshResults.customerTenantId));
     // The customers' current licenses, and their reads (which name the run and its time).
     const snapshots = await db
-      .select()
+      .select({ license: customerLicenses })
       .from(customerLicenses)
-      .where(eq(customerLicenses.changedRunId, runId))
-      .orderBy(asc(customerLicenses.customerTenantId), asc(customerLicenses.skuId));
+      .innerJoin(
+        customerLicenseReads,
+        and(
+          eq(customerLicenseReads.partnerId, customerLicenses.partnerId),
+          eq(customerLicenseReads.customerTenantId, customerLicenses.customerTenantId),
+        ),
+      )
+      .where(eq(customerLicenseReads.runId, runId))
+      .orderBy(asc(customerLicenses.customerTenantId), asc(customerLicenses.skuId))
+      .then((rows) => rows.map((r) => r.license));
     const reads = await db
       .select()
       .from(customerLicenseReads)

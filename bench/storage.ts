@@ -20,7 +20,7 @@ export type StorageInputs = {
   retentionDays: number;
 };
 
-export interface TableGrowth {
+interface TableGrowth {
   table: string;
   rowsBefore: number;
   rowsAfter: number;
@@ -63,7 +63,8 @@ const oldLayout = 'bench_license_snapshots_old_layout';
 
 async function rowsOf<T>(db: Database, query: ReturnType<typeof sql>): Promise<T[]> {
   // node-postgres answers `{ rows }`; the database's type leaves it open.
-  return ((await db.execute(query)) as unknown as { rows: T[] }).rows;
+  const result: unknown = await db.execute(query);
+  return (result as { rows: T[] }).rows;
 }
 
 async function measure(db: Database): Promise<Map<string, { rows: number; bytes: number }>> {

@@ -7,6 +7,7 @@ import type { MemoryFigures, MemoryInputs } from './memory.js';
 import type { PacingFigures, PacingInputs } from './pacing.js';
 import { latestPerInputSet, type BenchName, type BenchRun } from './results.js';
 import { median, type Spread } from './stats.js';
+import { bytesPerCustomerPerYear, type StorageFigures, type StorageInputs } from './storage.js';
 import type { WorkerCpuFigures, WorkerCpuInputs } from './worker-cpu.js';
 import type { WorkerScalingFigures, WorkerScalingInputs } from './worker-scaling.js';
 import type { WorkerOverheadFigures, WorkerOverheadInputs } from './worker-overhead.js';
@@ -438,6 +439,65 @@ function bigDaySection(all: BenchRun[]): string[] {
   return out;
 }
 
+const kib = (bytes: number) => fixed(bytes / 1024, 1);
+const gib = (bytesPerCustomer: number) => fixed((bytesPerCustomer * 100_000) / 2 ** 30, 2);
+
+function storageSection(all: BenchRun[]): string[] {
+  const runs = latestPerInputSet<StorageFigures, StorageInputs>(all, 'storage');
+  const out = ['## 7. Storage: a year of daily runs', ''];
+  out.push(
+    "One partner's customers are refreshed after a warm-up run once a day, a share of them",
+    'buying, cancelling, assigning or unassigning seats in the emulator before each run (as',
+    '`DEMO_DAYS` does). Each table a run writes to is measured after the warm-up and after the',
+    'last run (`pg_total_relation_size`, indexes and TOAST included, after a plain `VACUUM` as',
+    'autovacuum runs it), with its rows. A year: a table kept in place (its rows do not grow with',
+    'runs; what it gains is churn VACUUM makes reusable) holds its size after the runs; a ledger',
+    "grows by its growth per run × 365; a run table by its growth per run × the retention's days",
+    "of runs (the reconciler deletes older ones). The old layout's figure is",
+    'measured too, not computed: a table with its columns and unique index is fed, after each',
+    'run, exactly the rows the old code wrote (one per customer and SKU read), and its bytes per',
+    'row × a year of those rows gives its bytes per customer per year.',
+    '',
+  );
+  if (runs.length === 0) return [...out, ...notRun('storage')];
+  for (const r of runs) {
+    const i = r.inputs;
+    // A year is computed here from the measured bytes, so every stored run reads the same way.
+    const tables = r.figures.tables.map((t) => ({
+      ...t,
+      bytesPerCustomerPerYear: bytesPerCustomerPerYear(t, i),
+    }));
+    const f = {
+      ...r.figures,
+      tables,
+      totalBytesPerCustomerPerYear: tables.reduce((sum, t) => sum + t.bytesPerCustomerPerYear, 0),
+    };
+    const licenseTables = tables
+      .filter((t) =>
+        ['customer_licenses', 'customer_license_reads', 'seat_history'].includes(t.table),
+      )
+      .reduce((sum, t) => sum + t.bytesPerCustomerPerYear, 0);
+    out.push(
+      `### ${i.customers} customers, ${i.runs} daily runs: ${runOf(r)}`,
+      '',
+      `${f.skusPerCustomer} SKUs per customer on average; ${fixed(i.changingShare * 100, 0)} % of customers change seats each day, ${f.seatChangesPerRun} seat-history rows per run; run retention ${i.retentionDays} days.`,
+      '',
+      '| Table | Rows before | Rows after | KiB before | KiB after | Bytes per customer per run | Bytes per customer per year |',
+      '|---|---|---|---|---|---|---|',
+      ...f.tables.map(
+        (t) =>
+          `| \`${t.table}\` | ${t.rowsBefore} | ${t.rowsAfter} | ${kib(t.bytesBefore)} | ${kib(t.bytesAfter)} | ${t.bytesPerCustomerPerRun} | ${t.bytesPerCustomerPerYear} |`,
+      ),
+      `| **Total** | | | | | | **${f.totalBytesPerCustomerPerYear}** (${kib(f.totalBytesPerCustomerPerYear)} KiB) |`,
+      '',
+      `Old layout, measured: ${f.oldLayout.rows} rows at ${f.oldLayout.bytesPerRow} bytes per row, ${f.oldLayout.bytesPerCustomerPerYear} bytes (${kib(f.oldLayout.bytesPerCustomerPerYear)} KiB) per customer per year, kept for ever, beside ${licenseTables} bytes (${kib(licenseTables)} KiB) for what replaces it (\`customer_licenses\`, \`customer_license_reads\`, \`seat_history\`). For 100,000 customers: ${gib(f.oldLayout.bytesPerCustomerPerYear)} GiB of snapshots a year, against ${gib(licenseTables)} GiB for those three and ${gib(f.totalBytesPerCustomerPerYear)} GiB for every table above.`,
+      '',
+    );
+  }
+  out.push(...runsShown(runs));
+  return out;
+}
+
 export function benchmarksMarkdown(runs: BenchRun[]): string {
   return [
     '# Benchmarks',
@@ -465,5 +525,6 @@ export function benchmarksMarkdown(runs: BenchRun[]): string {
     ...memorySection(runs),
     ...workerCpuSection(runs),
     ...bigDaySection(runs),
+    ...storageSection(runs),
   ].join('\n');
 }

@@ -11,6 +11,7 @@ export const benchNames = [
   'memory',
   'worker-cpu',
   'big-day',
+  'storage',
 ] as const;
 export type BenchName = (typeof benchNames)[number];
 

@@ -1,7 +1,8 @@
-// npm run bench [-- pacing|fairness|callback|workers|memory|worker-cpu|big-day ...] [--sizes ...]
-// [--runs n] [--limit n] [--workers n,...] [--no-custom-licenses] [--custom-licenses]
-// [--report-only]: runs the benchmarks (all but big-day by default), appends each run to
-// docs/benchmarks/results.json and rewrites docs/BENCHMARKS.md from that file.
+// npm run bench [-- pacing|fairness|callback|workers|memory|worker-cpu|big-day|storage ...]
+// [--sizes ...] [--runs n] [--limit n] [--workers n,...] [--no-custom-licenses]
+// [--custom-licenses] [--report-only]: runs the benchmarks (all but big-day by default),
+// appends each run to docs/benchmarks/results.json and rewrites docs/BENCHMARKS.md from that
+// file.
 import { execFileSync } from 'node:child_process';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -21,6 +22,7 @@ import {
   type BenchRun,
   type Machine,
 } from './results.js';
+import { storageBench } from './storage.js';
 import { workerCpuBench } from './worker-cpu.js';
 import { workerScalingBench } from './worker-scaling.js';
 import { workerOverheadBench } from './worker-overhead.js';
@@ -70,6 +72,8 @@ const benches: Record<BenchName, (asked: Asked) => Promise<BenchOutcome<unknown>
       soloRuns: runs,
       limit,
     }),
+  // --sizes: customers; --runs: daily runs after the warm-up (default 30).
+  storage: ({ sizes, runs }) => storageBench({ customers: sizes?.[0], runs }),
 };
 /** Run when no benchmark is named: not the big day, which takes an hour at its full size. */
 const defaultBenches = benchNames.filter((name) => name !== 'big-day');
@@ -81,7 +85,8 @@ const usage = `npm run bench -- [${benchNames.join('|')} ...] [options]
   --runs n                fairness: runs alone per small partner (default 7);
                           callback: floor-then-service pairs (default 5); memory: runs (default 5);
                           worker-cpu: measured runs (default 2), besides the profiled one;
-                          big-day: runs alone per small partner (default 3)
+                          big-day: runs alone per small partner (default 3);
+                          storage: daily runs after the warm-up (default 30)
   --limit n               big-day: Partner Center requests per second per partner (default 2)
   --no-custom-licenses    no custom-license definitions or token (pacing, fairness, workers, memory)
   --custom-licenses       worker-cpu with custom licenses (default off)

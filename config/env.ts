@@ -329,6 +329,21 @@ export const envVariables = {
       .refine((n) => n > 0 && 60 % n === 0, 'expected a divisor of 60 (1, 2, 3, 5, ..., 30, 60)')
       .default(60),
   ),
+  RUN_RETENTION_DAYS: variable(
+    {
+      meaning:
+        "Days a finished refresh run and its per-customer results are kept; the reconciler deletes older ones in batches, never a partner's latest run or latest completed run.",
+    },
+    z.coerce
+      .number({ message: 'expected a number of days' })
+      .int('expected a whole number of days')
+      .min(
+        3,
+        'expected at least 3 days (a completed run waits up to 2 days for its billing reconciliation)',
+      )
+      .max(3650, 'expected at most 3650 days')
+      .default(90),
+  ),
   ALERT_DIGEST_HOUR_UTC: variable(
     {
       meaning:

@@ -154,6 +154,8 @@ export interface Config {
    */
   shutdownGraceSeconds: number;
   queues: QueueTuning;
+  /** Days a finished refresh run and its results are kept. Default: 90. RUN_RETENTION_DAYS */
+  runRetentionDays: number;
   /** When the reconciler finds a refresh run late. */
   runAlerts: {
     /**
@@ -318,6 +320,7 @@ export function loadConfig(
       trustProxy: e.TRUST_PROXY ?? false,
       shutdownGraceSeconds: e.SHUTDOWN_GRACE_SECONDS,
       queues: queueTuningOf(e),
+      runRetentionDays: e.RUN_RETENTION_DAYS,
       runAlerts: {
         notStartedGraceMinutes: e.ALERT_RUN_NOT_STARTED_MINUTES,
         notFinishedHours: e.ALERT_RUN_NOT_FINISHED_HOURS,

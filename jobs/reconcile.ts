@@ -32,6 +32,8 @@ export interface ReconcileSummary {
   abandonedAlertDeliveries: number;
   /** Whether an overdue daily digest was queued (its scheduled run was missed or lost). */
   overdueDigest: boolean;
+  /** Refresh runs past RUN_RETENTION_DAYS deleted, and their per-customer results. */
+  expiredRuns: { runs: number; results: number };
 }
 
 /** What the alert history says of a delivery whose job failed without recording an outcome. */
@@ -145,6 +147,7 @@ export async function reconcile(
   const timedAlertDeliveries = await keepTimedAlerts(deps, new Date());
   const deliveries = await requeueAlertDeliveries(deps);
   const overdueDigest = await queueOverdueDigest(deps);
+  const expiredRuns = await deps.runRetention.deleteExpired(deps.config.runRetentionDays);
   const summary = {
     schedules,
     exchanges,
@@ -158,6 +161,7 @@ export async function reconcile(
     alertDeliveries: deliveries.requeued,
     abandonedAlertDeliveries: deliveries.abandoned,
     overdueDigest,
+    expiredRuns,
   };
   ctx.log.debug(summary, 'reconciled');
   return summary;

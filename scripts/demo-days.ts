@@ -141,7 +141,7 @@ async function finishedRun(
  * given to users, a seat cancelled, or a license assigned or taken back. Assigned seats never
  * exceed purchased ones, as Microsoft refuses that.
  */
-function changeSeats(detail: CustomerDetail, random: () => number) {
+export function changeSeats(detail: CustomerDetail, random: () => number) {
   const paid = detail.subscriptions.filter((s) => s.status === 'active' && !s.isTrial);
   if (paid.length === 0) return;
   const subscription = paid[Math.floor(random() * paid.length)]!;

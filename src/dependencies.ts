@@ -28,6 +28,7 @@ import { PsaSyncStore } from './store/psa-sync.js';
 import { NotificationChannelStore } from './store/notification-channels.js';
 import { PartnerStore } from './store/partners.js';
 import { RefreshRunStore } from './store/refresh-runs.js';
+import { RunRetentionStore } from './store/run-retention.js';
 import { SeatHistoryStore } from './store/seat-history.js';
 import { TokenCacheStore } from './store/token-cache.js';
 import { UserStore } from './store/users.js';
@@ -44,6 +45,8 @@ export interface Services {
   identity: MicrosoftIdentity;
   partnerCenter: PartnerCenterClient;
   runs: RefreshRunStore;
+  /** Deletes refresh runs past their retention. */
+  runRetention: RunRetentionStore;
   /** Scheduled refreshes that did not start and runs that do not end: their alerts. */
   lateRuns: LateRunStore;
   /** Customer subscriptions, their terms and their SKUs. */
@@ -105,6 +108,7 @@ export function createServices(
     ),
     partnerCenter: new PartnerCenterClient(http, config.microsoft.endpoints.partnerCenterUrl),
     runs: new RefreshRunStore(store.db),
+    runRetention: new RunRetentionStore(store.db),
     lateRuns: new LateRunStore(store.db),
     subscriptions: new CustomerSubscriptionStore(store.db),
     pacer: new Pacer(redis, config.queuePrefix, config.microsoft.partnerCenterRps),

@@ -49,12 +49,15 @@ export interface JobDefinition<Payload extends z.ZodType = z.ZodType> {
 /** The longest wait between two attempts of a job that sets no `maxBackoffMs`: 5 minutes. */
 const defaultMaxBackoffMs = 5 * 60_000;
 
-/** Completed jobs are kept briefly for the dashboard; failed ones long, for diagnosis. */
+/**
+ * Completed jobs are kept briefly for the dashboard; failed ones long, for diagnosis. Both by
+ * age and by count, so no queue's kept jobs grow with the number of customers.
+ */
 export const retention = {
   /** Default: one day, at most 1,000 jobs per queue. */
   removeOnComplete: { age: 24 * 3600, count: 1000 },
-  /** Default: 14 days. */
-  removeOnFail: { age: 14 * 24 * 3600 },
+  /** Default: 14 days, at most 10,000 jobs per queue. */
+  removeOnFail: { age: 14 * 24 * 3600, count: 10_000 },
 } as const;
 
 /** The hour (UTC) of the daily refresh of every partner. Default: 3 */

@@ -10,13 +10,13 @@ import {
   type CustomerSubscriptionInput,
 } from './customer-subscriptions.js';
 import type { Database } from './database.js';
+import { currentLicenses, heldSkus, recordLicenseState } from './license-state.js';
 import {
   companies,
   customerAccess,
   customerSubscriptions,
   customLicenseDefinitions,
   delegatedAdmins,
-  licenseSnapshots,
   refreshResults,
   refreshRuns,
   type RefreshRunTrigger,
@@ -301,7 +301,7 @@ export class RefreshRunStore {
   }
 
   /**
-   * The tenant's snapshot set, its subscriptions, its custom-license counts, the changes of
+   * The tenant's licenses, its subscriptions, its custom-license counts, the changes of
    * its seat counts since the last reading, and its success, once per (run, tenant) whatever
    * the retries: only a pending result moves, and unique keys absorb a repeat.
    */
@@ -344,12 +344,7 @@ export class RefreshRunStore {
           ...(companyId ? { seatLock: seatHistoryLock(companyId) } : {}),
         });
       if (moved.length === 0) return false;
-      if (snapshots.length > 0) {
-        await tx
-          .insert(licenseSnapshots)
-          .values(snapshots.map((s) => ({ runId, customerTenantId, companyId, ...s })))
-          .onConflictDoNothing();
-      }
+      await recordLicenseState(tx, { runId, customerTenantId, companyId, licenses: snapshots });
       if (subscriptions) {
         await replaceCustomerSubscriptions(
           tx,
@@ -507,44 +502,16 @@ export class RefreshRunStore {
   }
 
   /**
-   * Each company's latest snapshot set (the last successful refresh of its tenant), of the
-   * tenant it is linked to now: a company moved to another customer, or unlinked, does not
-   * keep showing the licenses of the one before.
+   * Each company's latest licenses (its tenant's last successful refresh), of the tenant it is
+   * linked to now.
    */
-  async latestLicenses(companyIds: string[]) {
-    if (companyIds.length === 0) return [];
-    const s = licenseSnapshots;
-    const latest = this.db
-      .select({ company: s.companyId, at: sql<Date>`max(${s.capturedAt})`.as('at') })
-      .from(s)
-      .innerJoin(
-        companies,
-        and(eq(companies.id, s.companyId), eq(companies.customerTenantId, s.customerTenantId)),
-      )
-      .where(inArray(s.companyId, companyIds))
-      .groupBy(s.companyId)
-      .as('latest');
-    const rows = await this.db
-      .select({ snapshot: s })
-      .from(s)
-      .innerJoin(latest, and(eq(s.companyId, latest.company), eq(s.capturedAt, latest.at)))
-      .orderBy(s.skuPartNumber);
-    return rows.map((r) => r.snapshot);
+  latestLicenses(companyIds: string[]) {
+    return currentLicenses(this.db, companyIds);
   }
 
-  /** Every SKU the refreshes have seen: id, part number, companies holding it, last seen. */
-  async seenSkus() {
-    const s = licenseSnapshots;
-    return this.db
-      .select({
-        skuId: s.skuId,
-        skuPartNumber: s.skuPartNumber,
-        companies: sql<number>`count(distinct ${s.companyId})::int`,
-        lastSeenAt: sql<Date>`max(${s.capturedAt})`.mapWith(s.capturedAt),
-      })
-      .from(s)
-      .groupBy(s.skuId, s.skuPartNumber)
-      .orderBy(s.skuPartNumber);
+  /** Every SKU customers hold now: id, part number, companies holding it, last read. */
+  seenSkus() {
+    return heldSkus(this.db);
   }
 
   /**

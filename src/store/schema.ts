@@ -27,6 +27,7 @@ import {
   integer,
   jsonb,
   pgTable,
+  primaryKey,
   text,
   timestamp,
   uniqueIndex,
@@ -293,17 +294,21 @@ export const refreshResults = pgTable(
   ],
 );
 
-/** License counts of one SKU of one customer, as read by one run. */
-export const licenseSnapshots = pgTable(
-  'license_snapshots',
+/**
+ * A customer's license counts per SKU as the partner's latest successful refresh read them,
+ * kept in place: a refresh writes a row only when a value changed and deletes the SKUs that
+ * are gone, so the table holds the present, not a row per run (`seat_history` is the record
+ * of changes). `changedRunId` has no foreign key: pruning runs leaves the state whole.
+ */
+export const customerLicenses = pgTable(
+  'customer_licenses',
   {
-    id: bigserial('id', { mode: 'number' }).primaryKey(),
-    runId: uuid('run_id')
+    partnerId: uuid('partner_id')
       .notNull()
-      .references(() => refreshRuns.id, { onDelete: 'cascade' }),
-    companyId: uuid('company_id').references(() => companies.id, { onDelete: 'set null' }),
+      .references(() => partners.id, { onDelete: 'cascade' }),
     customerTenantId: uuid('customer_tenant_id').notNull(),
     skuId: uuid('sku_id').notNull(),
+    companyId: uuid('company_id').references(() => companies.id, { onDelete: 'set null' }),
     skuPartNumber: text('sku_part_number').notNull(),
     activeUnits: integer('active_units').notNull(),
     consumedUnits: integer('consumed_units').notNull(),
@@ -311,10 +316,35 @@ export const licenseSnapshots = pgTable(
     warningUnits: integer('warning_units').notNull().default(0),
     /** Sum of active subscriptions of this SKU, across monthly and yearly terms. */
     billedQuantity: integer('billed_quantity').notNull(),
-    capturedAt: timestamp('captured_at', { withTimezone: true }).notNull().defaultNow(),
+    /** The run whose reading last changed the row, and when. */
+    changedRunId: uuid('changed_run_id').notNull(),
+    changedAt: timestamp('changed_at', { withTimezone: true }).notNull().defaultNow(),
   },
   (t) => [
-    uniqueIndex('license_snapshots_run_tenant_sku_uq').on(t.runId, t.customerTenantId, t.skuId),
+    primaryKey({ columns: [t.partnerId, t.customerTenantId, t.skuId] }),
+    index('customer_licenses_company_idx').on(t.companyId),
+  ],
+);
+
+/**
+ * The latest successful refresh of each customer tenant of a partner: the run that last
+ * confirmed its `customer_licenses` rows (changed or not), and when. One row per customer,
+ * overwritten each run. `runId` has no foreign key, as above.
+ */
+export const customerLicenseReads = pgTable(
+  'customer_license_reads',
+  {
+    partnerId: uuid('partner_id')
+      .notNull()
+      .references(() => partners.id, { onDelete: 'cascade' }),
+    customerTenantId: uuid('customer_tenant_id').notNull(),
+    companyId: uuid('company_id').references(() => companies.id, { onDelete: 'set null' }),
+    runId: uuid('run_id').notNull(),
+    readAt: timestamp('read_at', { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.partnerId, t.customerTenantId] }),
+    index('customer_license_reads_company_idx').on(t.companyId),
   ],
 );
 
@@ -365,6 +395,8 @@ export const customerSubscriptions = pgTable(
     index('customer_subscriptions_open_window_idx')
       .on(t.cancellationAllowedUntilDate)
       .where(sql`${t.status} = 'active'`),
+    // Deleting an expired run sets its subscriptions' run to null: found here, not by a scan.
+    index('customer_subscriptions_run_idx').on(t.runId),
   ],
 );
 
@@ -391,14 +423,15 @@ export const customLicenseDefinitions = pgTable(
 
 export type CustomLicenseCountState = 'counted' | 'failed' | 'will_fail';
 
-/** One count of one definition for one company in one run; the rows are the history. */
+/**
+ * One count of one definition for one company in one run; the rows are the history. A pruned
+ * run leaves its counts (the latest may be older than the runs kept) with no run.
+ */
 export const customLicenseCounts = pgTable(
   'custom_license_counts',
   {
     id: bigserial('id', { mode: 'number' }).primaryKey(),
-    runId: uuid('run_id')
-      .notNull()
-      .references(() => refreshRuns.id, { onDelete: 'cascade' }),
+    runId: uuid('run_id').references(() => refreshRuns.id, { onDelete: 'set null' }),
     companyId: uuid('company_id')
       .notNull()
       .references(() => companies.id, { onDelete: 'cascade' }),

@@ -98,9 +98,14 @@ const runEnd = (what: string, ms = 300_000) =>
 const lastLogId = () => stack.emulator.state.log.at(-1)?.id ?? 0;
 const onceEach = async (runId: string) => {
   const { rows } = await stack.db.query<{ tenants: string; duplicates: string }>(
-    `select count(distinct customer_tenant_id) as tenants,
-            count(*) - count(distinct (customer_tenant_id, sku_id)) as duplicates
-       from license_snapshots where run_id = $1`,
+    // Customers whose latest read was this run; a (tenant, SKU) is one row by its key, so a
+    // repeat shows as a second read of the result instead (refresh_results checks that).
+    `select count(distinct r.customer_tenant_id) as tenants,
+            count(l.sku_id) - count(distinct (l.customer_tenant_id, l.sku_id)) as duplicates
+       from customer_license_reads r
+       left join customer_licenses l
+         on l.partner_id = r.partner_id and l.customer_tenant_id = r.customer_tenant_id
+      where r.run_id = $1`,
     [runId],
   );
   return { tenants: Number(rows[0]!.tenants), duplicates: Number(rows[0]!.duplicates) };

@@ -48,8 +48,12 @@ export async function verifyRun(
     suspended_units: number;
     billed_quantity: number;
   }>(
-    `select customer_tenant_id, sku_id, active_units, consumed_units, suspended_units, billed_quantity
-       from license_snapshots where run_id = $1`,
+    `select l.customer_tenant_id, l.sku_id, l.active_units, l.consumed_units, l.suspended_units,
+            l.billed_quantity
+       from customer_licenses l
+       join customer_license_reads r
+         on r.partner_id = l.partner_id and r.customer_tenant_id = l.customer_tenant_id
+      where r.run_id = $1`,
     [runId],
   );
   const stored = new Map<string, string[]>();

@@ -1,10 +1,15 @@
 import { expect } from 'chai';
-import { asc, eq } from 'drizzle-orm';
+import { and, asc, eq } from 'drizzle-orm';
 import pg from 'pg';
 import type { JobDeps } from '../../jobs/deps.js';
 import { refreshCustomer } from '../../jobs/refresh-customer.js';
 import { jobIds } from '../../src/queue/catalog.js';
-import { customLicenseCounts, licenseSnapshots, refreshResults } from '../../src/store/schema.js';
+import {
+  customLicenseCounts,
+  customerLicenseReads,
+  customerLicenses,
+  refreshResults,
+} from '../../src/store/schema.js';
 import { runWorkers } from '../../workers/run.js';
 import { startHarness, type Harness } from '../support/harness.js';
 import { testJobContext, testJobDeps, type TestJobDeps } from '../support/job-context.js';
@@ -113,11 +118,25 @@ describe('a customer job run again changes nothing', function () {
       .from(refreshResults)
       .where(eq(refreshResults.runId, runId))
       .orderBy(asc(refreshResults.customerTenantId));
+    // The customers' current licenses, and their reads (which name the run and its time).
     const snapshots = await db
+      .select({ license: customerLicenses })
+      .from(customerLicenses)
+      .innerJoin(
+        customerLicenseReads,
+        and(
+          eq(customerLicenseReads.partnerId, customerLicenses.partnerId),
+          eq(customerLicenseReads.customerTenantId, customerLicenses.customerTenantId),
+        ),
+      )
+      .where(eq(customerLicenseReads.runId, runId))
+      .orderBy(asc(customerLicenses.customerTenantId), asc(customerLicenses.skuId))
+      .then((rows) => rows.map((r) => r.license));
+    const reads = await db
       .select()
-      .from(licenseSnapshots)
-      .where(eq(licenseSnapshots.runId, runId))
-      .orderBy(asc(licenseSnapshots.id));
+      .from(customerLicenseReads)
+      .where(eq(customerLicenseReads.runId, runId))
+      .orderBy(asc(customerLicenseReads.customerTenantId));
     const counts = await db
       .select()
       .from(customLicenseCounts)
@@ -127,6 +146,7 @@ describe('a customer job run again changes nothing', function () {
       run,
       results,
       snapshots,
+      reads,
       counts,
       microsoftCalls: h.emulator.state.log.at(-1)?.id ?? 0,
     };

@@ -1,11 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { expect } from 'chai';
-import { eq, sql } from 'drizzle-orm';
+import { eq } from 'drizzle-orm';
 import { subscribedSkus } from '../../emulator/tenants.js';
 import { withDeadline } from '../../src/deadline.js';
 import { jobIds } from '../../src/queue/catalog.js';
-import { licenseSnapshots, refreshResults, refreshRuns } from '../../src/store/schema.js';
+import { refreshResults, refreshRuns } from '../../src/store/schema.js';
+import { skusPerTenantReadIn } from '../support/license-state.js';
 import { scenarioWith } from '../support/emulator.js';
 import { adminAuth, publicUrl, startHarness, type Harness } from '../support/harness.js';
 import { suiteFailed } from '../support/keep-on-failure.js';
@@ -182,14 +183,7 @@ describe('many processes: three workers and two APIs serve one partner', functio
       .where(eq(refreshResults.runId, runId));
     expect(results.map((r) => r.tenant)).to.have.members(tenants());
     expect(results.filter((r) => r.status !== 'succeeded')).to.deep.equal([]);
-    const snapshots = await db
-      .select({
-        tenant: licenseSnapshots.customerTenantId,
-        n: sql<number>`count(*)`.mapWith(Number),
-      })
-      .from(licenseSnapshots)
-      .where(eq(licenseSnapshots.runId, runId))
-      .groupBy(licenseSnapshots.customerTenantId);
+    const snapshots = await skusPerTenantReadIn(db, runId);
     const directory = h.emulator.state.directory;
     expect(snapshots).to.have.deep.members(
       directory.partner(partnerTenant)!.customers.map((c) => ({

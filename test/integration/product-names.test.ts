@@ -1,8 +1,8 @@
 import { expect } from 'chai';
 import { parse } from 'csv-parse/sync';
-import { eq, sql } from 'drizzle-orm';
+import { eq } from 'drizzle-orm';
 import { reconcileCompanyBilling } from '../../src/services/billing-reconciliation.js';
-import { licenseSnapshots } from '../../src/store/schema.js';
+import { customerLicenses } from '../../src/store/schema.js';
 import { startWithSecondPartnerCustomer } from '../support/subscriptions.js';
 import type { Harness } from '../support/harness.js';
 import { createPeople, loggedIn } from '../support/pages.js';
@@ -158,11 +158,12 @@ describe('product names from Microsoft’s SKU reference; free and trial SKUs ou
     const company = (await listed()).companies.find((c) => c.customerTenantId === tenant)!;
     const [latest] = await h.runtime.store.db
       .select()
-      .from(licenseSnapshots)
-      .where(eq(licenseSnapshots.customerTenantId, tenant))
+      .from(customerLicenses)
+      .where(eq(customerLicenses.customerTenantId, tenant))
       .limit(1);
-    await h.runtime.store.db.insert(licenseSnapshots).values({
-      runId: latest!.runId,
+    await h.runtime.store.db.insert(customerLicenses).values({
+      partnerId,
+      changedRunId: latest!.changedRunId,
       companyId: company.id,
       customerTenantId: tenant,
       skuId: unknownSku,
@@ -170,10 +171,6 @@ describe('product names from Microsoft’s SKU reference; free and trial SKUs ou
       activeUnits: 2,
       consumedUnits: 1,
       billedQuantity: 2,
-      // This tenant's own time in the run, to the microsecond, so that the listing takes it with
-      // the tenant's other licenses as the latest set (the run's other customer may come later).
-      capturedAt: sql`(select max(captured_at) from license_snapshots
-        where run_id = ${latest!.runId} and customer_tenant_id = ${tenant})`,
     });
     const { skus } = (await h.api('get', '/unknown-skus')).body as {
       skus: { skuId: string; skuPartNumber: string; companies: number; lastSeenAt: string }[];

@@ -1,8 +1,7 @@
 import { expect } from 'chai';
-import { eq, sql } from 'drizzle-orm';
 import { Redis } from 'ioredis';
 import { subscribedSkus } from '../../emulator/tenants.js';
-import { licenseSnapshots } from '../../src/store/schema.js';
+import { skusPerTenantReadIn } from '../support/license-state.js';
 import type { RefreshRun } from '../../src/store/refresh-runs.js';
 import { scenarioWith } from '../support/emulator.js';
 import { startHarness, type Harness } from '../support/harness.js';
@@ -67,17 +66,10 @@ function completions(h: Harness, count: number): Promise<void> {
   });
 }
 
-/** Every customer has exactly the snapshot set its subscribed SKUs make, in this run. */
+/** Every customer has exactly the SKUs its subscribed SKUs make, read in this run. */
 async function expectOneSnapshotSetEach(h: Harness, run: RefreshRun): Promise<void> {
   expect(run).to.include({ status: 'completed', total: customerCount, succeeded: customerCount });
-  const rows = await h.runtime.store.db
-    .select({
-      tenant: licenseSnapshots.customerTenantId,
-      n: sql<number>`count(*)`.mapWith(Number),
-    })
-    .from(licenseSnapshots)
-    .where(eq(licenseSnapshots.runId, run.id))
-    .groupBy(licenseSnapshots.customerTenantId);
+  const rows = await skusPerTenantReadIn(h.runtime.store.db, run.id);
   const directory = h.emulator.state.directory;
   const expected = directory.partner(partnerTenant)!.customers.map((c) => ({
     tenant: c.tenantId,

@@ -1,7 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { expect } from 'chai';
-import { eq, sql } from 'drizzle-orm';
 import { Cluster } from 'ioredis';
 import request from 'supertest';
 import { subscribedSkus } from '../../emulator/tenants.js';
@@ -14,7 +13,7 @@ import { createProducerConnection, createWorkerConnection } from '../../src/queu
 import { JobQueues } from '../../src/queue/job-queues.js';
 import { startWorkerPool } from '../../src/queue/worker-pool.js';
 import { redisLimitStore } from '../../src/server/rate-limit-store.js';
-import { licenseSnapshots } from '../../src/store/schema.js';
+import { skusPerTenantReadIn } from '../support/license-state.js';
 import type { RefreshRun } from '../../src/store/refresh-runs.js';
 import { processors } from '../../workers/processors.js';
 import { testEnv } from '../support/config.js';
@@ -118,17 +117,10 @@ describe('Redis Cluster: the service on three masters', function () {
     expect(slotErrors).to.deep.equal([]);
   }
 
-  /** Every customer has exactly the snapshot set its subscribed SKUs make, in this run. */
+  /** Every customer has exactly the SKUs its subscribed SKUs make, read in this run. */
   async function expectOneSnapshotSetEach(run: RefreshRun, on: Harness = h): Promise<void> {
     expect(run).to.include({ status: 'completed', total: customerCount, succeeded: customerCount });
-    const rows = await on.runtime.store.db
-      .select({
-        tenant: licenseSnapshots.customerTenantId,
-        n: sql<number>`count(*)`.mapWith(Number),
-      })
-      .from(licenseSnapshots)
-      .where(eq(licenseSnapshots.runId, run.id))
-      .groupBy(licenseSnapshots.customerTenantId);
+    const rows = await skusPerTenantReadIn(on.runtime.store.db, run.id);
     const directory = on.emulator.state.directory;
     const expected = directory.partner(partnerTenant)!.customers.map((c) => ({
       tenant: c.tenantId,

@@ -1,8 +1,9 @@
 import { expect } from 'chai';
-import { and, eq, sql } from 'drizzle-orm';
+import { and, eq } from 'drizzle-orm';
 import type { ScenarioInput } from '../../emulator/scenario.js';
 import { jobIds } from '../../src/queue/catalog.js';
-import { licenseSnapshots, refreshResults } from '../../src/store/schema.js';
+import { refreshResults } from '../../src/store/schema.js';
+import { licensesReadIn, skusPerTenantReadIn } from '../support/license-state.js';
 import { scenarioWith } from '../support/emulator.js';
 import { startHarness, type Harness } from '../support/harness.js';
 import { licenseCases } from '../support/license-scenario.js';
@@ -100,25 +101,9 @@ async function partnerWith(customers: Customers, env: Record<string, string> = {
     return runToEnd((await status()).run!.id);
   }
 
-  /** The run's snapshot rows of one customer tenant, as the companies listing compares them. */
+  /** One customer tenant's current licenses, read by the run, as the companies listing compares them. */
   async function storedSnapshots(runId: string, customerTenantId: string) {
-    return h.runtime.store.db
-      .select({
-        skuId: licenseSnapshots.skuId,
-        skuPartNumber: licenseSnapshots.skuPartNumber,
-        activeUnits: licenseSnapshots.activeUnits,
-        suspendedUnits: licenseSnapshots.suspendedUnits,
-        warningUnits: licenseSnapshots.warningUnits,
-        consumedUnits: licenseSnapshots.consumedUnits,
-        billedQuantity: licenseSnapshots.billedQuantity,
-      })
-      .from(licenseSnapshots)
-      .where(
-        and(
-          eq(licenseSnapshots.runId, runId),
-          eq(licenseSnapshots.customerTenantId, customerTenantId),
-        ),
-      );
+    return licensesReadIn(h.runtime.store.db, runId, customerTenantId);
   }
 
   return {
@@ -401,14 +386,7 @@ describe('license refresh of a partner with more customers than a page holds', f
       failed: 0,
       pending: 0,
     });
-    const perTenant = await p.h.runtime.store.db
-      .select({
-        tenant: licenseSnapshots.customerTenantId,
-        n: sql<number>`count(*)`.mapWith(Number),
-      })
-      .from(licenseSnapshots)
-      .where(eq(licenseSnapshots.runId, run.id))
-      .groupBy(licenseSnapshots.customerTenantId);
+    const perTenant = await skusPerTenantReadIn(p.h.runtime.store.db, run.id);
     expect(perTenant.map((r) => r.tenant).sort()).to.deep.equal([...p.tenants].sort());
     const listed = (await p.h.api('get', `/partners/${p.partnerId}/companies`)).body as {
       companies: ListedCompany[];

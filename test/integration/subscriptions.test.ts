@@ -2,7 +2,8 @@ import { expect } from 'chai';
 import { and, eq } from 'drizzle-orm';
 import type { Subscription } from '../../emulator/tenants.js';
 import { skuByPartNumber } from '../../emulator/skus.js';
-import { customerSubscriptions, licenseSnapshots, refreshResults } from '../../src/store/schema.js';
+import { customerSubscriptions, refreshResults } from '../../src/store/schema.js';
+import { licensesReadIn } from '../support/license-state.js';
 import type { Harness } from '../support/harness.js';
 import {
   skuIds,
@@ -79,10 +80,7 @@ describe('subscriptions joined to SKUs through their provisioning status, cached
   }
 
   async function billed(runId: string, tenant: string): Promise<Record<string, number>> {
-    const rows = await h.runtime.store.db
-      .select()
-      .from(licenseSnapshots)
-      .where(and(eq(licenseSnapshots.runId, runId), eq(licenseSnapshots.customerTenantId, tenant)));
+    const rows = await licensesReadIn(h.runtime.store.db, runId, tenant);
     return Object.fromEntries(rows.map((r) => [r.skuPartNumber, r.billedQuantity]));
   }
 
@@ -104,16 +102,9 @@ describe('subscriptions joined to SKUs through their provisioning status, cached
     expect(run).to.include({ status: 'completed', succeeded: 2, failed: 0 });
     expect(await billed(runId, terms)).to.deep.equal(termsBilled);
     expect(await billed(runId, explicitCustomer)).to.deep.equal({ SPB: 15, EXCHANGESTANDARD: 3 });
-    const [spb] = await h.runtime.store.db
-      .select()
-      .from(licenseSnapshots)
-      .where(
-        and(
-          eq(licenseSnapshots.runId, runId),
-          eq(licenseSnapshots.customerTenantId, terms),
-          eq(licenseSnapshots.skuId, skuIds.SPB),
-        ),
-      );
+    const spb = (await licensesReadIn(h.runtime.store.db, runId, terms)).find(
+      (l) => l.skuId === skuIds.SPB,
+    );
     expect(spb).to.include({ activeUnits: 20, suspendedUnits: 3, warningUnits: 3 });
     // One call per subscription that may be billed: the deleted one is not asked for.
     const calls = await provisioningCalls(since);

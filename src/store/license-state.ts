@@ -1,0 +1,168 @@
+import { and, asc, eq, inArray, sql } from 'drizzle-orm';
+import type { LicenseSnapshot } from '../domain/licenses.js';
+import type { Database } from './database.js';
+import { companies, customerLicenseReads, customerLicenses } from './schema.js';
+
+/** What one reading changed: SKU rows written, SKU rows removed, whether the read was recorded. */
+export interface LicenseStateChange {
+  changed: number;
+  removed: number;
+  confirmed: boolean;
+}
+
+/**
+ * Records a customer's reading in the caller's transaction, in one statement: SKUs whose
+ * counts (or company, or part number) differ are written, SKUs the reading no longer lists are
+ * removed, and the customer's read row names the run. An unchanged SKU writes nothing, and
+ * the same run recorded again changes nothing. The partner is the run's.
+ */
+export async function recordLicenseState(
+  tx: Database,
+  reading: {
+    runId: string;
+    customerTenantId: string;
+    companyId: string | null;
+    licenses: readonly LicenseSnapshot[];
+  },
+): Promise<LicenseStateChange> {
+  const { runId, customerTenantId, companyId } = reading;
+  const rows = JSON.stringify(
+    reading.licenses.map((l) => ({
+      sku_id: l.skuId,
+      sku_part_number: l.skuPartNumber,
+      active_units: l.activeUnits,
+      consumed_units: l.consumedUnits,
+      suspended_units: l.suspendedUnits,
+      warning_units: l.warningUnits,
+      billed_quantity: l.billedQuantity,
+    })),
+  );
+  // JSON rather than array parameters: node-postgres and PGlite serialize it the same way.
+  const result = await tx.execute(sql`
+    with reading as (
+      select * from jsonb_to_recordset(${rows}::jsonb) as r(
+        sku_id uuid, sku_part_number text, active_units int, consumed_units int,
+        suspended_units int, warning_units int, billed_quantity int)
+    ), run as (
+      select partner_id from refresh_runs where id = ${runId}::uuid
+    ), changed as (
+      insert into customer_licenses as l (partner_id, customer_tenant_id, sku_id, company_id,
+        sku_part_number, active_units, consumed_units, suspended_units, warning_units,
+        billed_quantity, changed_run_id, changed_at)
+      select run.partner_id, ${customerTenantId}::uuid, r.sku_id, ${companyId}::uuid,
+        r.sku_part_number, r.active_units, r.consumed_units, r.suspended_units,
+        r.warning_units, r.billed_quantity, ${runId}::uuid, now()
+      from reading r cross join run
+      on conflict (partner_id, customer_tenant_id, sku_id) do update set
+        company_id = excluded.company_id, sku_part_number = excluded.sku_part_number,
+        active_units = excluded.active_units, consumed_units = excluded.consumed_units,
+        suspended_units = excluded.suspended_units, warning_units = excluded.warning_units,
+        billed_quantity = excluded.billed_quantity, changed_run_id = excluded.changed_run_id,
+        changed_at = excluded.changed_at
+      where (l.company_id, l.sku_part_number, l.active_units, l.consumed_units,
+          l.suspended_units, l.warning_units, l.billed_quantity)
+        is distinct from (excluded.company_id, excluded.sku_part_number, excluded.active_units,
+          excluded.consumed_units, excluded.suspended_units, excluded.warning_units,
+          excluded.billed_quantity)
+      returning 1
+    ), removed as (
+      delete from customer_licenses l using run
+      where l.partner_id = run.partner_id and l.customer_tenant_id = ${customerTenantId}::uuid
+        and l.sku_id not in (select sku_id from reading)
+      returning 1
+    ), confirmed as (
+      insert into customer_license_reads as c (partner_id, customer_tenant_id, company_id,
+        run_id, read_at)
+      select run.partner_id, ${customerTenantId}::uuid, ${companyId}::uuid, ${runId}::uuid, now()
+      from run
+      on conflict (partner_id, customer_tenant_id) do update set
+        company_id = excluded.company_id, run_id = excluded.run_id, read_at = excluded.read_at
+      where c.run_id <> excluded.run_id or c.company_id is distinct from excluded.company_id
+      returning 1
+    )
+    select (select count(*) from changed)::int as changed,
+      (select count(*) from removed)::int as removed,
+      (select count(*) from confirmed)::int as confirmed
+  `);
+  // node-postgres and PGlite both answer `{ rows }`; the database's type leaves it open.
+  const [counts] = (result as { rows: { changed: number; removed: number; confirmed: number }[] })
+    .rows;
+  return {
+    changed: counts?.changed ?? 0,
+    removed: counts?.removed ?? 0,
+    confirmed: (counts?.confirmed ?? 0) > 0,
+  };
+}
+
+/** A company's license counts of one SKU, as its latest successful refresh left them. */
+export interface CurrentLicense {
+  companyId: string | null;
+  customerTenantId: string;
+  skuId: string;
+  skuPartNumber: string;
+  activeUnits: number;
+  consumedUnits: number;
+  suspendedUnits: number;
+  warningUnits: number;
+  billedQuantity: number;
+  /** When the latest successful refresh read them (changed or not). */
+  capturedAt: Date;
+  /** The run of that refresh. */
+  runId: string;
+}
+
+/**
+ * Each company's current licenses, of the tenant it is linked to now: a company moved to
+ * another customer, or unlinked, does not keep showing the licenses of the one before.
+ */
+export async function currentLicenses(
+  db: Database,
+  companyIds: string[],
+): Promise<CurrentLicense[]> {
+  if (companyIds.length === 0) return [];
+  const l = customerLicenses;
+  const r = customerLicenseReads;
+  return db
+    .select({
+      companyId: l.companyId,
+      customerTenantId: l.customerTenantId,
+      skuId: l.skuId,
+      skuPartNumber: l.skuPartNumber,
+      activeUnits: l.activeUnits,
+      consumedUnits: l.consumedUnits,
+      suspendedUnits: l.suspendedUnits,
+      warningUnits: l.warningUnits,
+      billedQuantity: l.billedQuantity,
+      capturedAt: r.readAt,
+      runId: r.runId,
+    })
+    .from(l)
+    .innerJoin(
+      companies,
+      and(
+        eq(companies.id, l.companyId),
+        eq(companies.partnerId, l.partnerId),
+        eq(companies.customerTenantId, l.customerTenantId),
+      ),
+    )
+    .innerJoin(r, and(eq(r.partnerId, l.partnerId), eq(r.customerTenantId, l.customerTenantId)))
+    .where(inArray(l.companyId, companyIds))
+    .orderBy(asc(l.skuPartNumber));
+}
+
+/** Every SKU customers hold now: id, part number, companies holding it, last read. */
+export function heldSkus(db: Database) {
+  const l = customerLicenses;
+  const r = customerLicenseReads;
+  return db
+    .select({
+      skuId: l.skuId,
+      skuPartNumber: l.skuPartNumber,
+      companies: sql<number>`count(distinct ${l.companyId})::int`,
+      lastSeenAt: sql<Date>`max(${r.readAt})`.mapWith(r.readAt),
+    })
+    .from(l)
+    .innerJoin(r, and(eq(r.partnerId, l.partnerId), eq(r.customerTenantId, l.customerTenantId)))
+    .groupBy(l.skuId, l.skuPartNumber)
+    .orderBy(l.skuPartNumber);
+}

@@ -16,7 +16,9 @@ export async function refreshCustomer(
   deps: JobDeps,
   ctx: JobContext,
 ): Promise<RefreshCustomerOutcome> {
-  const outcome = await refreshCustomerTenant(deps, ctx, runId, customerTenantId);
+  const outcome = await refreshCustomerTenant(deps, ctx, runId, customerTenantId, {
+    claimLeaseMs: deps.config.queues.jobLockSeconds * 1000,
+  });
   // Skipped too: a copy of the job that recorded the customer may have died before this.
   await queueRunFollowUps(deps, runId);
   return outcome;

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { setTimeout } from 'node:timers/promises';
 import type { ServiceDeps } from '../dependencies.js';
 import { licenseSnapshots, type SubscribedSkuCounts } from '../domain/licenses.js';
@@ -11,6 +12,7 @@ import type {
 import { callsPerCustomer, customerRefreshCost } from '../queue/refresh-work.js';
 import { isOutage, type JobContext } from '../queue/worker-pool.js';
 import { consentPartition, recordAppConsent } from './access.js';
+import type { CustomerJobStart } from '../store/refresh-runs.js';
 import { countCustomLicenses } from './custom-licenses.js';
 import { stopForFailure } from './refresh.js';
 import {
@@ -33,6 +35,7 @@ export async function refreshCustomerTenant(
   ctx: JobContext,
   runId: string,
   customerTenantId: string,
+  options: { claimLeaseMs: number },
 ): Promise<RefreshCustomerOutcome> {
   const start = await deps.runs.customerJobStart(runId, customerTenantId);
   if (!start || start.result.status !== 'pending') return 'skipped';
@@ -68,17 +71,53 @@ export async function refreshCustomerTenant(
   );
   if (!slot.inPlace) await ctx.retryAfter(slot.waitMs);
   if (slot.waitMs > 0) await setTimeout(slot.waitMs);
+  // Another copy of this job (a stalled one, or one the reconciler re-added after Redis lost
+  // it) may be asking Microsoft for this customer, or have recorded it while this one waited
+  // for its slot: then Microsoft is not asked again. The claim lapses as a job lock does.
+  const claim = randomUUID();
+  const claimed = await deps.runs.claim(runId, customerTenantId, claim, options.claimLeaseMs);
+  if (!claimed.claimed) {
+    if (!claimed.pending) return 'skipped';
+    return ctx.retryAfter(Math.max(claimed.heldForMs, 1000));
+  }
+  try {
+    return await refreshClaimed(deps, ctx, {
+      runId,
+      customerTenantId,
+      start,
+      consent,
+      known,
+      slot,
+      attempts,
+    });
+  } catch (error) {
+    // Put back or failing for a retry: the next execution need not wait the claim out.
+    await deps.runs.release(runId, customerTenantId, claim).catch(() => {});
+    throw error;
+  }
+}
+
+async function refreshClaimed(
+  deps: ServiceDeps,
+  ctx: JobContext,
+  job: {
+    runId: string;
+    customerTenantId: string;
+    start: CustomerJobStart;
+    consent: { id: string };
+    known: { skus: Map<string, string>; recorded: boolean };
+    slot: { cost: number };
+    attempts: number;
+  },
+): Promise<RefreshCustomerOutcome> {
+  const { runId, customerTenantId, start, consent, known, slot, attempts } = job;
+  const { run, result } = start;
   const partition = consentPartition(run.partnerId, consent);
   let skus: PartnerCenterCollection<SubscribedSkuCounts>;
   let subscriptions: PartnerCenterCollection<PartnerCenterSubscription>;
   let resolution: SkuResolution;
   try {
     const { accessToken } = await deps.identity.accessToken(partition, [partnerCenterScope]);
-    // Another copy of this job (a stalled one, or one the reconciler re-added after Redis lost
-    // it) may have recorded the customer while this one waited for its slot or the token lock:
-    // then Microsoft is not asked again.
-    const current = await deps.runs.result(runId, customerTenantId);
-    if (current?.status !== 'pending') return 'skipped';
     // A sign-in to the customer tenant is the access check GDAP and the app's consent there
     // decide (50020, 50177, 90099, 65001): a customer that refuses is not asked for anything.
     await deps.identity.trySignIn(partition, [partnerCenterScope], customerTenantId);

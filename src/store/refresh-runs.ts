@@ -1,4 +1,4 @@
-import { and, desc, eq, inArray, sql } from 'drizzle-orm';
+import { and, desc, eq, inArray, isNull, lte, or, sql } from 'drizzle-orm';
 import type { LicenseSnapshot } from '../domain/licenses.js';
 import { microsoftSeatValues } from '../domain/seat-history.js';
 import type { MicrosoftFailure } from '../microsoft/error-table.js';
@@ -53,6 +53,8 @@ export class RefreshRunStore {
   private readonly resultOf;
   private readonly jobStart;
   private readonly stateOf;
+  private readonly claimOf;
+  private readonly releaseOf;
 
   constructor(private readonly db: Database) {
     this.byId = db
@@ -116,6 +118,65 @@ export class RefreshRunStore {
       .from(run)
       .where(eq(run.id, sql.placeholder('id')))
       .prepare('refresh_run_state');
+    const sameResult = and(
+      eq(r.runId, sql.placeholder('runId')),
+      eq(r.customerTenantId, sql.placeholder('customerTenantId')),
+      eq(r.status, 'pending'),
+    );
+    this.claimOf = db
+      .update(r)
+      .set({
+        claim: sql`${sql.placeholder('claim')}::uuid`,
+        claimedUntil: sql`now() + ${sql.placeholder('leaseMs')}::int * interval '1 millisecond'`,
+      })
+      .where(
+        and(
+          sameResult,
+          or(
+            isNull(r.claimedUntil),
+            lte(r.claimedUntil, sql`now()`),
+            eq(r.claim, sql`${sql.placeholder('claim')}::uuid`),
+          ),
+        ),
+      )
+      .returning({ id: r.id })
+      .prepare('claim_refresh_result');
+    this.releaseOf = db
+      .update(r)
+      .set({ claimedUntil: null })
+      .where(and(sameResult, eq(r.claim, sql`${sql.placeholder('claim')}::uuid`)))
+      .prepare('release_refresh_result');
+  }
+
+  /**
+   * Claims a pending customer for one job execution (`claim`) for `leaseMs`, before it asks
+   * Microsoft: another copy of the job (one the reconciler re-added after Redis lost the first)
+   * then waits instead of asking too. Answers how long another's claim still holds, or that
+   * the customer is no longer pending.
+   */
+  async claim(
+    runId: string,
+    customerTenantId: string,
+    claim: string,
+    leaseMs: number,
+  ): Promise<{ claimed: true } | { claimed: false; pending: boolean; heldForMs: number }> {
+    const moved = await this.claimOf.execute({ runId, customerTenantId, claim, leaseMs });
+    if (moved.length > 0) return { claimed: true };
+    const [row] = await this.db
+      .select({
+        status: refreshResults.status,
+        heldForMs: sql<number>`greatest(0, extract(epoch from ${refreshResults.claimedUntil} - now()) * 1000)::int`,
+      })
+      .from(refreshResults)
+      .where(
+        and(eq(refreshResults.runId, runId), eq(refreshResults.customerTenantId, customerTenantId)),
+      );
+    return { claimed: false, pending: row?.status === 'pending', heldForMs: row?.heldForMs ?? 0 };
+  }
+
+  /** Gives a claim up (its execution ends without an outcome), so a retry need not wait. */
+  async release(runId: string, customerTenantId: string, claim: string): Promise<void> {
+    await this.releaseOf.execute({ runId, customerTenantId, claim });
   }
 
   /**

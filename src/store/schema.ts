@@ -287,6 +287,9 @@ export const refreshResults = pgTable(
     errorMessage: text('error_message'),
     startedAt: timestamp('started_at', { withTimezone: true }),
     finishedAt: timestamp('finished_at', { withTimezone: true }),
+    /** The job execution that is asking Microsoft for this customer, while `claimedUntil`. */
+    claim: uuid('claim'),
+    claimedUntil: timestamp('claimed_until', { withTimezone: true }),
   },
   (t) => [
     uniqueIndex('refresh_results_run_tenant_uq').on(t.runId, t.customerTenantId),

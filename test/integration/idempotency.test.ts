@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { and, asc, eq } from 'drizzle-orm';
+import { and, asc, eq, sql } from 'drizzle-orm';
 import pg from 'pg';
 import type { JobDeps } from '../../jobs/deps.js';
 import { refreshCustomer } from '../../jobs/refresh-customer.js';
@@ -12,7 +12,12 @@ import {
 } from '../../src/store/schema.js';
 import { runWorkers } from '../../workers/run.js';
 import { startHarness, type Harness } from '../support/harness.js';
-import { testJobContext, testJobDeps, type TestJobDeps } from '../support/job-context.js';
+import {
+  RetryAfterRequested,
+  testJobContext,
+  testJobDeps,
+  type TestJobDeps,
+} from '../support/job-context.js';
 import { suiteFailed } from '../support/keep-on-failure.js';
 
 const partnerTenant = 'aaaaaaaa-0000-4000-8000-000000000001';
@@ -180,35 +185,63 @@ describe('a customer job run again changes nothing', function () {
     expect(late).to.deep.equal(['skipped', 'skipped']);
   });
 
-  it('two copies at once, both succeeding: the customer counts once, with one snapshot set', async () => {
+  it('two copies at once: one asks Microsoft, the other waits out its claim; the customer counts once', async () => {
     const runId = await openRun();
     const tenant = tenants[1]!.customerTenantId;
-    // Both copies read the pending result before either commits: their calls take a second.
-    h.emulator.state.addFault({
-      path: `/v1/customers/${tenant}/subscribedskus`,
-      delayMs: 1_000,
-      count: 2,
-    });
-    const outcomes = await Promise.all([runJob(runId, tenant), runJob(runId, tenant)]);
-    expect(outcomes).to.deep.equal(['succeeded', 'succeeded']);
+    const path = `/v1/customers/${tenant}/subscribedskus`;
+    // Both copies read the pending result before either commits (the call takes a second);
+    // one claims the customer, and the other is put back until that claim lapses.
+    h.emulator.state.addFault({ path, delayMs: 1_000, count: 2 });
+    const since = h.emulator.state.log.at(-1)?.id ?? 0;
+    const outcomes = await Promise.allSettled([runJob(runId, tenant), runJob(runId, tenant)]);
+    const done = outcomes.flatMap((o) => (o.status === 'fulfilled' ? [o.value] : []));
+    const putBack = outcomes.flatMap((o) => (o.status === 'rejected' ? [o.reason as unknown] : []));
+    expect(done).to.deep.equal(['succeeded']);
+    expect(putBack).to.have.length(1);
+    expect(putBack[0]).to.be.instanceOf(RetryAfterRequested);
+    expect((putBack[0] as RetryAfterRequested).ms).to.be.within(
+      1_000,
+      h.runtime.config.queues.jobLockSeconds * 1000,
+    );
+    const reads = h.emulator.state.log.filter((e) => e.id > since && e.path.startsWith(path));
+    expect(reads, 'Microsoft asked once').to.have.length(1);
     const seen = await observe(runId);
     expect(seen.run).to.include({ status: 'running', succeeded: 1, failed: 0 });
     expect(seen.results.find((r) => r.tenant === tenant)).to.include({ status: 'succeeded' });
-    const skus = new Set(seen.snapshots.map((s) => s.skuId));
-    expect(seen.snapshots).to.have.length(skus.size);
     expect(seen.counts).to.have.length(2);
   });
 
-  it('a late copy failing after the other succeeded: the success stands, counted once', async () => {
+  it('a copy whose claim lapsed, failing after the other succeeded: the success stands, counted once', async () => {
     const runId = await openRun();
     const tenant = tenants[2]!.customerTenantId;
     const path = `/v1/customers/${tenant}/subscribedskus`;
-    // The first copy to ask succeeds after half a second; the other is refused (403, a
-    // permanent failure) a second later, after the success committed.
+    // The first copy's call succeeds after half a second. Its claim lapses meanwhile (a job
+    // lock that expired on a stalled worker), so a second copy asks too and is refused (403,
+    // a permanent failure) a second later, after the success committed.
     h.emulator.state.addFault({ path, delayMs: 500, count: 1 });
     h.emulator.state.addFault({ path, delayMs: 1_500, status: 403, count: 1 });
-    const outcomes = await Promise.all([runJob(runId, tenant), runJob(runId, tenant)]);
-    expect([...outcomes].sort()).to.deep.equal(['failed', 'succeeded']);
+    const db = h.runtime.store.db;
+    const ofTenant = and(
+      eq(refreshResults.runId, runId),
+      eq(refreshResults.customerTenantId, tenant),
+    );
+    const first = runJob(runId, tenant);
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      // pg_sleep keeps the poll in the database: each round is one short statement.
+      const [row] = await db
+        .select({ claimed: refreshResults.claimedUntil, pause: sql`pg_sleep(0.02)` })
+        .from(refreshResults)
+        .where(ofTenant);
+      if (row?.claimed) break;
+      if (Date.now() > deadline) throw new Error('the first copy never claimed the customer');
+    }
+    await db
+      .update(refreshResults)
+      .set({ claimedUntil: sql`now() - interval '1 second'` })
+      .where(ofTenant);
+    const outcomes = await Promise.all([first, runJob(runId, tenant)]);
+    expect(outcomes).to.deep.equal(['succeeded', 'failed']);
     const seen = await observe(runId);
     expect(seen.run).to.include({ status: 'running', succeeded: 1, failed: 0 });
     expect(seen.results.find((r) => r.tenant === tenant)).to.include({

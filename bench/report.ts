@@ -216,6 +216,9 @@ function memorySection(all: BenchRun[]): string[] {
 
 const percent = (share: number) => `${fixed(share * 100, 1)} %`;
 
+/** A statement's text as a table cell: one line, its pipes escaped. */
+const oneLine = (text: string) => text.replace(/\s+/g, ' ').trim().replaceAll('|', '\\|');
+
 /** The statements a customer costs, by the start of their text (runs that recorded them). */
 function statementsOf(run: WorkerCpuFigures['runs'][number]): string[] {
   if (!run.statementsByText) return [];
@@ -224,7 +227,7 @@ function statementsOf(run: WorkerCpuFigures['runs'][number]): string[] {
     '|---|---|',
     ...run.statementsByText
       .filter((s) => s.perCustomer >= 0.05)
-      .map((s) => `| \`${s.text.replaceAll('|', '\\|')}\` | ${fixed(s.perCustomer)} |`),
+      .map((s) => `| \`${oneLine(s.text)}\` | ${fixed(s.perCustomer)} |`),
     '',
   ];
 }

@@ -95,16 +95,9 @@ export async function recordLicenseState(
 }
 
 /** A company's license counts of one SKU, as its latest successful refresh left them. */
-export interface CurrentLicense {
+export interface CurrentLicense extends LicenseSnapshot {
   companyId: string | null;
   customerTenantId: string;
-  skuId: string;
-  skuPartNumber: string;
-  activeUnits: number;
-  consumedUnits: number;
-  suspendedUnits: number;
-  warningUnits: number;
-  billedQuantity: number;
   /** When the latest successful refresh read them (changed or not). */
   capturedAt: Date;
   /** The run of that refresh. */

@@ -85,7 +85,12 @@ export interface PsaClient {
   listCompanies(): Promise<PsaCompany[]>;
   listProducts(): Promise<PsaProduct[]>;
   listContainers(companyId: string): Promise<PsaBillingContainer[]>;
-  listLines(companyId: string): Promise<PsaBillingLine[]>;
+  /**
+   * The company's lines with what they bill on `asOf` (YYYY-MM-DD), the day a change planned
+   * now would take effect: a change already made for that day is found there. PSAs without
+   * dated periods answer their current quantities. Default: today
+   */
+  listLines(companyId: string, asOf?: string): Promise<PsaBillingLine[]>;
   /**
    * Makes the PSA bill `target` from the effective date. Reads the current quantity first,
    * so a repeated call (a retry after a crash) writes nothing and says `alreadyApplied`.

@@ -114,9 +114,17 @@ export async function reconcileCompanyBilling(
   ]);
   const link = found ? linked : undefined;
   const { counts, names } = counted.get(companyId)!;
+  // A change planned now applies from this day; the PSA is read as it bills from then, so a
+  // change already made for a later period (no proration in Autotask) is not planned again.
+  const effective = found
+    ? effectiveDate(found.connection.effectiveDatePolicy, new Date(), {
+        policy: found.connection.proration,
+        prorationByDate: found.client.prorationByDate,
+      })
+    : undefined;
   let lines = null;
   if (link && found) {
-    const all = await found.client.listLines(link.psaCompanyId);
+    const all = await found.client.listLines(link.psaCompanyId, effective);
     lines = all.filter((l) => !link.containerId || l.containerId === link.containerId);
   }
   const rows = reconcileCompany({
@@ -142,10 +150,7 @@ export async function reconcileCompanyBilling(
   const changes = await deps.psaSync.replacePlan(partnerId, companyId, {
     changes: plan.changes,
     containerId: link.containerId,
-    effectiveDate: effectiveDate(found.connection.effectiveDatePolicy, new Date(), {
-      policy: found.connection.proration,
-      prorationByDate: found.client.prorationByDate,
-    }),
+    effectiveDate: effective!,
     proration: found.connection.proration,
   });
   summary.planned = changes.length;

@@ -124,12 +124,12 @@ export function createAutotaskClient(
 
     listContainers,
 
-    async listLines(companyId) {
+    async listLines(companyId, asOf) {
       const contracts = await listContainers(companyId);
       return services.lines(
         companyId,
         contracts.map((c) => Number(c.id)),
-        today(),
+        asOf ?? today(),
       );
     },
 

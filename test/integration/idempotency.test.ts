@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { and, asc, eq, sql } from 'drizzle-orm';
+import { and, asc, eq } from 'drizzle-orm';
 import pg from 'pg';
 import type { JobDeps } from '../../jobs/deps.js';
 import { refreshCustomer } from '../../jobs/refresh-customer.js';
@@ -11,6 +11,7 @@ import {
   refreshResults,
 } from '../../src/store/schema.js';
 import { runWorkers } from '../../workers/run.js';
+import { lapseClaimOnceTaken } from '../support/claims.js';
 import { startHarness, type Harness } from '../support/harness.js';
 import {
   RetryAfterRequested,
@@ -220,26 +221,8 @@ describe('a customer job run again changes nothing', function () {
     // a permanent failure) a second later, after the success committed.
     h.emulator.state.addFault({ path, delayMs: 500, count: 1 });
     h.emulator.state.addFault({ path, delayMs: 1_500, status: 403, count: 1 });
-    const db = h.runtime.store.db;
-    const ofTenant = and(
-      eq(refreshResults.runId, runId),
-      eq(refreshResults.customerTenantId, tenant),
-    );
     const first = runJob(runId, tenant);
-    const deadline = Date.now() + 30_000;
-    for (;;) {
-      // pg_sleep keeps the poll in the database: each round is one short statement.
-      const [row] = await db
-        .select({ claimed: refreshResults.claimedUntil, pause: sql`pg_sleep(0.02)` })
-        .from(refreshResults)
-        .where(ofTenant);
-      if (row?.claimed) break;
-      if (Date.now() > deadline) throw new Error('the first copy never claimed the customer');
-    }
-    await db
-      .update(refreshResults)
-      .set({ claimedUntil: sql`now() - interval '1 second'` })
-      .where(ofTenant);
+    await lapseClaimOnceTaken(h.runtime.store.db, runId, tenant);
     const outcomes = await Promise.all([first, runJob(runId, tenant)]);
     expect(outcomes).to.deep.equal(['succeeded', 'failed']);
     const seen = await observe(runId);

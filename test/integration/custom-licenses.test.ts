@@ -451,12 +451,15 @@ describe('custom licenses: the second token, its validation and the counts it fe
     };
     await validate();
     await validate();
+    // Cancellation windows closing within a week raise their own alert on some days.
     const alerts = async () =>
-      (await h.api('get', `/partners/${partnerId}/alerts`)).body.alerts as {
-        event: string;
-        details: { reason: string };
-        resolvedAt: string | null;
-      }[];
+      (
+        (await h.api('get', `/partners/${partnerId}/alerts`)).body.alerts as {
+          event: string;
+          details: { reason: string };
+          resolvedAt: string | null;
+        }[]
+      ).filter((a) => a.event !== 'renewalWindow');
     const [raised, ...more] = await alerts();
     expect(more).to.deep.equal([]);
     expect(raised).to.include({ event: 'customLicenseTokenInvalid', resolvedAt: null });

@@ -60,10 +60,7 @@ export async function refreshCustomerTenant(
   // delayed set, so a big partner does not hold workers others need.
   // A customer whose subscriptions are known needs only the two listings; a new one also asks
   // for its subscriptions' SKUs, and its slot was held for some of them.
-  const known = {
-    skus: new Map(start.knownSkus.flatMap(([id, sku]) => (sku ? [[id, sku] as const] : []))),
-    recorded: start.knownSkus.length > 0,
-  };
+  const { known } = start;
   const slot = await deps.pacer.slotFor(
     run.partnerId,
     ctx.jobId,
@@ -105,7 +102,7 @@ async function refreshClaimed(
     customerTenantId: string;
     start: CustomerJobStart;
     consent: { id: string };
-    known: { skus: Map<string, string>; recorded: boolean };
+    known: CustomerJobStart['known'];
     slot: { cost: number };
     attempts: number;
   },
@@ -183,7 +180,7 @@ async function refreshClaimed(
     ),
     attempts,
     customCounts,
-    { partnerId: run.partnerId, rows, recorded: start.knownSkus.map(([id]) => id) },
+    { partnerId: run.partnerId, rows, recorded: known.ids },
   );
   return 'succeeded';
 }

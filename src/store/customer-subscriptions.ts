@@ -106,37 +106,7 @@ export async function replaceCustomerSubscriptions(
 
 /** Customer subscriptions: their terms, and the SKU cache that spares Partner Center calls. */
 export class CustomerSubscriptionStore {
-  /** Read by every customer job: built once and named (see RefreshRunStore). */
-  private readonly knownSkusOf;
-
-  constructor(private readonly db: Database) {
-    const t = customerSubscriptions;
-    this.knownSkusOf = db
-      .select({ id: t.subscriptionId, skuId: t.skuId })
-      .from(t)
-      .where(
-        and(
-          eq(t.partnerId, sql.placeholder('partnerId')),
-          eq(t.customerTenantId, sql.placeholder('customerTenantId')),
-        ),
-      )
-      .prepare('known_skus_of_customer');
-  }
-
-  /**
-   * Subscription id (lower-case) → Entra SKU id for the subscriptions already resolved, and
-   * whether the customer's subscriptions were recorded before at all.
-   */
-  async knownSkus(
-    partnerId: string,
-    customerTenantId: string,
-  ): Promise<{ skus: Map<string, string>; recorded: boolean }> {
-    const rows = await this.knownSkusOf.execute({ partnerId, customerTenantId });
-    return {
-      skus: new Map(rows.flatMap((r) => (r.skuId ? [[r.id, r.skuId] as const] : []))),
-      recorded: rows.length > 0,
-    };
-  }
+  constructor(private readonly db: Database) {}
 
   /** The tenants among `tenantIds` whose subscriptions were recorded before. */
   async knownTenants(partnerId: string, tenantIds: string[]): Promise<Set<string>> {

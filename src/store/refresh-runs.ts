@@ -31,8 +31,11 @@ export interface CustomerJobStart {
   result: { status: string; attempts: number; companyId: string | null };
   /** The partner's active consent, if any. */
   consentId: string | null;
-  /** The customer's recorded subscriptions: id (lower-case) and Entra SKU id once resolved. */
-  knownSkus: [string, string | null][];
+  /**
+   * The customer's recorded subscriptions: their ids (lower-case), the Entra SKU id of each
+   * one resolved, and whether any was recorded at all.
+   */
+  known: { ids: string[]; skus: Map<string, string>; recorded: boolean };
   /** Whether the partner counts any custom license at all. */
   countsCustomLicenses: boolean;
   /** The app's consent in the customer tenant as last recorded; null without a row. */
@@ -50,7 +53,6 @@ export class RefreshRunStore {
    * answer.
    */
   private readonly byId;
-  private readonly resultOf;
   private readonly jobStart;
   private readonly stateOf;
   private readonly claimOf;
@@ -62,16 +64,6 @@ export class RefreshRunStore {
       .from(refreshRuns)
       .where(eq(refreshRuns.id, sql.placeholder('id')))
       .prepare('refresh_run_by_id');
-    this.resultOf = db
-      .select()
-      .from(refreshResults)
-      .where(
-        and(
-          eq(refreshResults.runId, sql.placeholder('runId')),
-          eq(refreshResults.customerTenantId, sql.placeholder('customerTenantId')),
-        ),
-      )
-      .prepare('refresh_result_of_tenant');
     const r = refreshResults;
     const run = refreshRuns;
     this.jobStart = db
@@ -193,7 +185,11 @@ export class RefreshRunStore {
       run: { partnerId: row.partnerId, status: row.runStatus, error: row.runError },
       result: { status: row.status, attempts: row.attempts, companyId: row.companyId },
       consentId: row.consentId,
-      knownSkus: row.knownSkus,
+      known: {
+        ids: row.knownSkus.map(([id]) => id),
+        skus: new Map(row.knownSkus.flatMap(([id, sku]) => (sku ? [[id, sku] as const] : []))),
+        recorded: row.knownSkus.length > 0,
+      },
       countsCustomLicenses: row.countsCustomLicenses,
       appConsent: row.appConsent,
     };
@@ -354,11 +350,6 @@ export class RefreshRunStore {
       .from(refreshResults)
       .leftJoin(companies, eq(companies.id, refreshResults.companyId))
       .where(and(eq(refreshResults.runId, runId), eq(refreshResults.status, 'pending')));
-  }
-
-  async result(runId: string, customerTenantId: string) {
-    const [row] = await this.resultOf.execute({ runId, customerTenantId });
-    return row;
   }
 
   /**

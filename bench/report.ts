@@ -232,6 +232,25 @@ function statementsOf(run: WorkerCpuFigures['runs'][number]): string[] {
   ];
 }
 
+/** The worker's socket writes and ioredis calls per customer (runs that recorded them). */
+function callsOf(run: WorkerCpuFigures['runs'][number]): string[] {
+  if (!run.socketWritesByPeer || !run.redisCallsByCommand) return [];
+  const list = (entries: { name: string; perCustomer: number }[]) =>
+    entries
+      .filter((e) => e.perCustomer >= 0.05)
+      .map((e) => `${e.name} ${fixed(e.perCustomer, 1)}`)
+      .join(', ');
+  const writes = run.socketWritesByPeer.reduce((sum, w) => sum + w.perCustomer, 0);
+  return [
+    `The worker's socket writes per customer (each a system call): ${fixed(writes, 1)}, to ${list(
+      run.socketWritesByPeer.map((w) => ({ name: w.peer, perCustomer: w.perCustomer })),
+    )}. Redis commands the worker sent per customer (a script once): ${list(
+      run.redisCallsByCommand.map((c) => ({ name: c.command, perCustomer: c.perCustomer })),
+    )}.`,
+    '',
+  ];
+}
+
 /** worker-cpu with --workers: the same run on 1, 2, 3… worker processes. */
 const isScaling = (r: BenchRun) => Array.isArray((r.inputs as { workers?: unknown }).workers);
 
@@ -332,6 +351,7 @@ function workerCpuSection(every: BenchRun[]): string[] {
         .join(', ')}.`,
       '',
       ...statementsOf(f.runs.at(-1)!),
+      ...callsOf(f.runs.at(-1)!),
       `Profiled run: ${fixed(f.profiledCpuSecPer1000)} CPU s per 1,000 customers with the profiler, ${fixed(f.profile.busyMs / 1000, 1)} s sampled busy.`,
       '',
       '| Package or folder | Self time | Package or folder, with Node built-ins and native code charged to their caller | Self time |',

@@ -52,6 +52,10 @@ interface WorkerCpuRun {
   /** INFO commandstats calls of the benchmark's own Redis, every client included. */
   redisCommandsPerCustomer: number;
   redisTopCommands: { command: string; perCustomer: number }[];
+  /** Socket writes (system calls) of the worker, by peer: postgres, redis, other (port). */
+  socketWritesByPeer?: { peer: string; perCustomer: number }[];
+  /** Commands the worker's ioredis clients sent (a script counts once), by name. */
+  redisCallsByCommand?: { command: string; perCustomer: number }[];
 }
 
 export interface WorkerCpuFigures {
@@ -70,6 +74,8 @@ export interface ProbeWindow {
   statements: number;
   transactions: number;
   statementsByText: [string, number][];
+  socketWritesByPeer: [string, number][];
+  redisCallsByCommand: [string, number][];
 }
 
 export const applicationName = 'license-sync-bench-worker';
@@ -225,6 +231,14 @@ export async function workerCpuBench(
           transactionsPerCustomer: per(probed.transactions),
           statementsByText: probed.statementsByText.map(([text, n]) => ({
             text,
+            perCustomer: per(n),
+          })),
+          socketWritesByPeer: probed.socketWritesByPeer.map(([peer, n]) => ({
+            peer,
+            perCustomer: per(n),
+          })),
+          redisCallsByCommand: probed.redisCallsByCommand.map(([command, n]) => ({
+            command,
             perCustomer: per(n),
           })),
           commitsPerCustomer: per(commitsAfter - commitsBefore),

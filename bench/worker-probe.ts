@@ -6,7 +6,9 @@
 // profile of the window to $BENCH_PROBE_DIR/window.cpuprofile.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
+import net from 'node:net';
 import { join } from 'node:path';
+import { Redis } from 'ioredis';
 import pg from 'pg';
 
 const dir = process.env.BENCH_PROBE_DIR;
@@ -32,6 +34,39 @@ pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
   return query.apply(this, args);
 } as typeof pg.Client.prototype.query;
 
+/** Socket writes (each one a write or writev system call) by the peer they went to. */
+const writesByPeer = new Map<string, number>();
+const ports = new Map<string, string>();
+for (const [name, url] of [
+  ['postgres', process.env.DATABASE_URL],
+  ['redis', process.env.REDIS_URL],
+] as const) {
+  if (url) ports.set(new URL(url).port || (name === 'redis' ? '6379' : '5432'), name);
+}
+const peerOf = (socket: net.Socket) => {
+  const port = String(socket.remotePort ?? '');
+  return ports.get(port) ?? (socket.remoteAddress ? `other (${port})` : 'unix socket');
+};
+// Socket#_writeGeneric is where both write paths of a net.Socket meet (TLS sockets included).
+const proto = net.Socket.prototype as unknown as {
+  _writeGeneric: (this: net.Socket, ...args: unknown[]) => unknown;
+};
+const writeGeneric = proto._writeGeneric;
+proto._writeGeneric = function (this: net.Socket, ...args: unknown[]) {
+  const peer = peerOf(this);
+  writesByPeer.set(peer, (writesByPeer.get(peer) ?? 0) + 1);
+  return writeGeneric.apply(this, args);
+};
+/** Commands the worker's ioredis clients sent, by name (a script's EVALSHA counts once). */
+const redisCalls = new Map<string, number>();
+// eslint-disable-next-line @typescript-eslint/unbound-method -- called with its client below
+const sendCommand = Redis.prototype.sendCommand as (this: Redis, ...args: unknown[]) => unknown;
+Redis.prototype.sendCommand = function (this: Redis, ...args: unknown[]) {
+  const name = (args[0] as { name?: string } | undefined)?.name ?? '?';
+  redisCalls.set(name, (redisCalls.get(name) ?? 0) + 1);
+  return sendCommand.apply(this, args);
+};
+
 interface Window {
   cpu: NodeJS.CpuUsage;
   statements: number;
@@ -51,6 +86,8 @@ async function toggle(): Promise<void> {
       await session.post('Profiler.start');
     }
     byText.clear();
+    writesByPeer.clear();
+    redisCalls.clear();
     open = { cpu: process.cpuUsage(), statements, transactions, session };
     process.stdout.write(`${JSON.stringify({ benchProbe: 'opened', command })}\n`);
     return;
@@ -64,6 +101,8 @@ async function toggle(): Promise<void> {
     statements: statements - window.statements,
     transactions: transactions - window.transactions,
     statementsByText: [...byText].sort((a, b) => b[1] - a[1]).slice(0, 25),
+    socketWritesByPeer: [...writesByPeer].sort((a, b) => b[1] - a[1]),
+    redisCallsByCommand: [...redisCalls].sort((a, b) => b[1] - a[1]).slice(0, 12),
   };
   if (window.session) {
     const { profile } = await window.session.post('Profiler.stop');

@@ -355,16 +355,18 @@ export class CustomLicenseStore {
   }
 }
 
-/** Inside the transaction that records a customer's refresh: once per (run, company, definition). */
-export async function insertCustomLicenseCounts(
+/**
+ * Inside the transaction that records customers' refreshes: once per (run, company,
+ * definition).
+ */
+export async function insertCustomLicenseCountsOf(
   tx: Database,
-  runId: string,
-  companyId: string,
-  counts: CustomLicenseCountInput[],
+  counts: (CustomLicenseCountInput & { runId: string; companyId: string })[],
 ): Promise<void> {
-  if (counts.length === 0) return;
-  await tx
-    .insert(customLicenseCounts)
-    .values(counts.map((c) => ({ runId, companyId, ...c })))
-    .onConflictDoNothing();
+  for (let i = 0; i < counts.length; i += 1000) {
+    await tx
+      .insert(customLicenseCounts)
+      .values(counts.slice(i, i + 1000))
+      .onConflictDoNothing();
+  }
 }

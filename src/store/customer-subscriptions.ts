@@ -38,19 +38,25 @@ async function upsert(
   runId: string,
   rows: CustomerSubscriptionInput[],
 ): Promise<void> {
+  await upsertOf(db, [{ partnerId, customerTenantId, runId, rows }]);
+}
+
+/** `upsert` for several customers' rows together. */
+async function upsertOf(db: Database, listings: readonly SubscriptionListing[]): Promise<void> {
   const t = customerSubscriptions;
-  for (let i = 0; i < rows.length; i += 500) {
+  const all = listings.flatMap(({ partnerId, customerTenantId, runId, rows }) =>
+    rows.map((r) => ({
+      partnerId,
+      customerTenantId,
+      runId,
+      ...r,
+      subscriptionId: r.subscriptionId.toLowerCase(),
+    })),
+  );
+  for (let i = 0; i < all.length; i += 500) {
     await db
       .insert(t)
-      .values(
-        rows.slice(i, i + 500).map((r) => ({
-          partnerId,
-          customerTenantId,
-          runId,
-          ...r,
-          subscriptionId: r.subscriptionId.toLowerCase(),
-        })),
-      )
+      .values(all.slice(i, i + 500))
       .onConflictDoUpdate({
         target: [t.partnerId, t.customerTenantId, t.subscriptionId],
         set: {
@@ -73,24 +79,32 @@ async function upsert(
   }
 }
 
+/** One customer's subscriptions as one run listed them. */
+export interface SubscriptionListing {
+  partnerId: string;
+  customerTenantId: string;
+  runId: string;
+  rows: CustomerSubscriptionInput[];
+  /** The subscription ids recorded before the job called Microsoft. */
+  recorded?: readonly string[];
+}
+
 /**
- * The customer's subscriptions become exactly `rows`: listed ones are upserted, the ones Partner
- * Center no longer lists are removed. Runs inside the transaction that records the customer.
- * `recorded`, the ids the job read before it called Microsoft: when each is listed still, there
- * is nothing to remove (the only other writer keeps SKUs of the same listing).
+ * Each customer's subscriptions (each customer once) become exactly its `rows`: listed ones
+ * are upserted, the ones Partner Center no longer lists are removed. Runs inside the
+ * transaction that records the customers. `recorded`, the ids the job read before it called
+ * Microsoft: when each is listed still, there is nothing to remove (the only other writer
+ * keeps SKUs of the same listing).
  */
-export async function replaceCustomerSubscriptions(
+export async function replaceCustomerSubscriptionsOf(
   tx: Database,
-  partnerId: string,
-  customerTenantId: string,
-  runId: string,
-  rows: CustomerSubscriptionInput[],
-  recorded?: readonly string[],
+  listings: readonly SubscriptionListing[],
 ): Promise<void> {
   const t = customerSubscriptions;
-  const ids = rows.map((r) => r.subscriptionId.toLowerCase());
-  const listed = new Set(ids);
-  if (!recorded || recorded.some((id) => !listed.has(id))) {
+  for (const { partnerId, customerTenantId, rows, recorded } of listings) {
+    const ids = rows.map((r) => r.subscriptionId.toLowerCase());
+    const listed = new Set(ids);
+    if (recorded && recorded.every((id) => listed.has(id))) continue;
     await tx
       .delete(t)
       .where(
@@ -101,7 +115,7 @@ export async function replaceCustomerSubscriptions(
         ),
       );
   }
-  await upsert(tx, partnerId, customerTenantId, runId, rows);
+  await upsertOf(tx, listings);
 }
 
 /** Customer subscriptions: their terms, and the SKU cache that spares Partner Center calls. */

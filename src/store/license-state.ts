@@ -10,6 +10,14 @@ export interface LicenseStateChange {
   confirmed: boolean;
 }
 
+/** One customer's reading of its licenses in a run. */
+export interface LicenseReading {
+  runId: string;
+  customerTenantId: string;
+  companyId: string | null;
+  licenses: readonly LicenseSnapshot[];
+}
+
 /**
  * Records a customer's reading in the caller's transaction, in one statement: SKUs whose
  * counts (or company, or part number) differ are written, SKUs the reading no longer lists are
@@ -18,41 +26,60 @@ export interface LicenseStateChange {
  */
 export async function recordLicenseState(
   tx: Database,
-  reading: {
-    runId: string;
-    customerTenantId: string;
-    companyId: string | null;
-    licenses: readonly LicenseSnapshot[];
-  },
+  reading: LicenseReading,
 ): Promise<LicenseStateChange> {
-  const { runId, customerTenantId, companyId } = reading;
-  const rows = JSON.stringify(
-    reading.licenses.map((l) => ({
-      sku_id: l.skuId,
-      sku_part_number: l.skuPartNumber,
-      active_units: l.activeUnits,
-      consumed_units: l.consumedUnits,
-      suspended_units: l.suspendedUnits,
-      warning_units: l.warningUnits,
-      billed_quantity: l.billedQuantity,
+  return recordLicenseStates(tx, [reading]);
+}
+
+/**
+ * `recordLicenseState` for several customers in one statement (each customer once); answers
+ * the sums of what they changed.
+ */
+export async function recordLicenseStates(
+  tx: Database,
+  readings: readonly LicenseReading[],
+): Promise<LicenseStateChange> {
+  if (readings.length === 0) return { changed: 0, removed: 0, confirmed: false };
+  const customers = JSON.stringify(
+    readings.map((r) => ({
+      run_id: r.runId,
+      customer_tenant_id: r.customerTenantId,
+      company_id: r.companyId,
     })),
+  );
+  const rows = JSON.stringify(
+    readings.flatMap((r) =>
+      r.licenses.map((l) => ({
+        customer_tenant_id: r.customerTenantId,
+        sku_id: l.skuId,
+        sku_part_number: l.skuPartNumber,
+        active_units: l.activeUnits,
+        consumed_units: l.consumedUnits,
+        suspended_units: l.suspendedUnits,
+        warning_units: l.warningUnits,
+        billed_quantity: l.billedQuantity,
+      })),
+    ),
   );
   // JSON rather than array parameters: node-postgres and PGlite serialize it the same way.
   const result = await tx.execute(sql`
-    with reading as (
-      select * from jsonb_to_recordset(${rows}::jsonb) as r(
+    with reader as (
+      select c.run_id, c.customer_tenant_id, c.company_id, run.partner_id
+      from jsonb_to_recordset(${customers}::jsonb) as c(run_id uuid, customer_tenant_id uuid,
+        company_id uuid)
+      join refresh_runs run on run.id = c.run_id
+    ), reading as (
+      select * from jsonb_to_recordset(${rows}::jsonb) as r(customer_tenant_id uuid,
         sku_id uuid, sku_part_number text, active_units int, consumed_units int,
         suspended_units int, warning_units int, billed_quantity int)
-    ), run as (
-      select partner_id from refresh_runs where id = ${runId}::uuid
     ), changed as (
       insert into customer_licenses as l (partner_id, customer_tenant_id, sku_id, company_id,
         sku_part_number, active_units, consumed_units, suspended_units, warning_units,
         billed_quantity, changed_run_id, changed_at)
-      select run.partner_id, ${customerTenantId}::uuid, r.sku_id, ${companyId}::uuid,
+      select c.partner_id, c.customer_tenant_id, r.sku_id, c.company_id,
         r.sku_part_number, r.active_units, r.consumed_units, r.suspended_units,
-        r.warning_units, r.billed_quantity, ${runId}::uuid, now()
-      from reading r cross join run
+        r.warning_units, r.billed_quantity, c.run_id, now()
+      from reading r join reader c on c.customer_tenant_id = r.customer_tenant_id
       on conflict (partner_id, customer_tenant_id, sku_id) do update set
         company_id = excluded.company_id, sku_part_number = excluded.sku_part_number,
         active_units = excluded.active_units, consumed_units = excluded.consumed_units,
@@ -66,15 +93,15 @@ export async function recordLicenseState(
           excluded.billed_quantity)
       returning 1
     ), removed as (
-      delete from customer_licenses l using run
-      where l.partner_id = run.partner_id and l.customer_tenant_id = ${customerTenantId}::uuid
-        and l.sku_id not in (select sku_id from reading)
+      delete from customer_licenses l using reader c
+      where l.partner_id = c.partner_id and l.customer_tenant_id = c.customer_tenant_id
+        and not exists (select 1 from reading r
+          where r.customer_tenant_id = c.customer_tenant_id and r.sku_id = l.sku_id)
       returning 1
     ), confirmed as (
       insert into customer_license_reads as c (partner_id, customer_tenant_id, company_id,
         run_id, read_at)
-      select run.partner_id, ${customerTenantId}::uuid, ${companyId}::uuid, ${runId}::uuid, now()
-      from run
+      select partner_id, customer_tenant_id, company_id, run_id, now() from reader
       on conflict (partner_id, customer_tenant_id) do update set
         company_id = excluded.company_id, run_id = excluded.run_id, read_at = excluded.read_at
       where c.run_id <> excluded.run_id or c.company_id is distinct from excluded.company_id

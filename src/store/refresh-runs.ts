@@ -4,13 +4,13 @@ import { microsoftSeatValues } from '../domain/seat-history.js';
 import type { MicrosoftFailure } from '../microsoft/error-table.js';
 import { alertKeys } from '../domain/alert-events.js';
 import { keepAlert, raiseAlert, resolveAlert } from './alert-outbox.js';
-import { insertCustomLicenseCounts, type CustomLicenseCountInput } from './custom-licenses.js';
+import { insertCustomLicenseCountsOf, type CustomLicenseCountInput } from './custom-licenses.js';
 import {
-  replaceCustomerSubscriptions,
+  replaceCustomerSubscriptionsOf,
   type CustomerSubscriptionInput,
 } from './customer-subscriptions.js';
 import type { Database } from './database.js';
-import { currentLicenses, heldSkus, recordLicenseState } from './license-state.js';
+import { currentLicenses, heldSkus, recordLicenseStates } from './license-state.js';
 import {
   companies,
   customerAccess,
@@ -21,7 +21,8 @@ import {
   refreshRuns,
   type RefreshRunTrigger,
 } from './schema.js';
-import { recordSeatChanges, seatHistoryLock } from './seat-history.js';
+import { groupCommit } from './group-commit.js';
+import { recordSeatChangesOf, seatHistoryLockOf } from './seat-history.js';
 
 export type RefreshRun = typeof refreshRuns.$inferSelect;
 
@@ -58,7 +59,14 @@ export class RefreshRunStore {
   private readonly claimOf;
   private readonly releaseOf;
 
+  private readonly succeedGrouped: (item: CustomerSuccess) => Promise<boolean>;
+  private readonly settleGrouped: (
+    runId: string,
+  ) => Promise<{ partnerId: string; status: RefreshRun['status'] } | undefined>;
+
   constructor(private readonly db: Database) {
+    this.succeedGrouped = groupCommit((items) => this.succeedBatch(items));
+    this.settleGrouped = groupCommit((runIds) => this.settleBatch(runIds));
     this.byId = db
       .select()
       .from(refreshRuns)
@@ -234,14 +242,40 @@ export class RefreshRunStore {
   async settle(
     runId: string,
   ): Promise<{ partnerId: string; status: RefreshRun['status'] } | undefined> {
-    const [state] = await this.stateOf.execute({ id: runId });
-    if (!state) return undefined;
-    if (state.status !== 'running' || state.pending) return state;
-    const completed = await this.db.transaction((tx) => completeIfNonePending(tx, runId));
-    if (completed) return { ...state, status: 'completed' };
-    // Completed (or reopened) by another transaction meanwhile: as it is now.
-    const [now] = await this.stateOf.execute({ id: runId });
-    return now;
+    return this.settleGrouped(runId);
+  }
+
+  /** `settle` of the runs jobs finishing together asked for: their states in one read. */
+  private async settleBatch(
+    runIds: readonly string[],
+  ): Promise<({ partnerId: string; status: RefreshRun['status'] } | undefined | Error)[]> {
+    const states = new Map<string, { partnerId: string; status: RefreshRun['status'] }>();
+    const rows = await this.db
+      .select({
+        id: refreshRuns.id,
+        partnerId: refreshRuns.partnerId,
+        status: refreshRuns.status,
+        pending: sql<boolean>`exists (select 1 from refresh_results pending
+          where pending.run_id = "refresh_runs"."id" and pending.status = 'pending')`,
+      })
+      .from(refreshRuns)
+      .where(inArray(refreshRuns.id, [...new Set(runIds)]));
+    for (const state of rows) {
+      const { id, partnerId, status, pending } = state;
+      if (status !== 'running' || pending) {
+        states.set(id, { partnerId, status });
+        continue;
+      }
+      const completed = await this.db.transaction((tx) => completeIfNonePending(tx, id));
+      if (completed) {
+        states.set(id, { partnerId, status: 'completed' });
+        continue;
+      }
+      // Completed (or reopened) by another transaction meanwhile: as it is now.
+      const [now] = await this.stateOf.execute({ id });
+      if (now) states.set(id, { partnerId: now.partnerId, status: now.status });
+    }
+    return runIds.map((id) => states.get(id));
   }
 
   /** Runs still open, oldest first (the reconciler rebuilds their queue work). */
@@ -355,7 +389,9 @@ export class RefreshRunStore {
   /**
    * The tenant's licenses, its subscriptions, its custom-license counts, the changes of
    * its seat counts since the last reading, and its success, once per (run, tenant) whatever
-   * the retries: only a pending result moves, and unique keys absorb a repeat.
+   * the retries: only a pending result moves, and unique keys absorb a repeat. Answers whether
+   * it moved. Successes recorded at the same moment by this process share a transaction
+   * (`groupCommit`).
    */
   async succeed(
     runId: string,
@@ -371,54 +407,44 @@ export class RefreshRunStore {
       recorded?: readonly string[];
     },
   ): Promise<boolean> {
-    return this.db.transaction(async (tx) => {
-      const moved = await tx
-        .update(refreshResults)
-        .set({
-          status: 'succeeded',
-          attempts,
-          finishedAt: sql`now()`,
-          classification: null,
-          errorCode: null,
-          errorMessage: null,
-        })
-        .where(
-          and(
-            eq(refreshResults.runId, runId),
-            eq(refreshResults.customerTenantId, customerTenantId),
-            eq(refreshResults.status, 'pending'),
-          ),
-        )
-        // The company's seat-history lock, taken with the move rather than in a round trip of
-        // its own: held from here to the commit.
-        .returning({
-          id: refreshResults.id,
-          ...(companyId ? { seatLock: seatHistoryLock(companyId) } : {}),
-        });
-      if (moved.length === 0) return false;
-      await recordLicenseState(tx, { runId, customerTenantId, companyId, licenses: snapshots });
-      if (subscriptions) {
-        await replaceCustomerSubscriptions(
-          tx,
-          subscriptions.partnerId,
-          customerTenantId,
-          runId,
-          subscriptions.rows,
-          subscriptions.recorded,
-        );
-      }
-      if (companyId) {
-        await insertCustomLicenseCounts(tx, runId, companyId, customCounts);
-        await recordSeatChanges(tx, {
-          companyId,
-          runId,
-          fields: ['purchased', 'assigned', 'billed'],
-          next: microsoftSeatValues(snapshots),
-          locked: true,
-        });
-      }
-      return true;
+    return this.succeedGrouped({
+      runId,
+      customerTenantId,
+      companyId,
+      snapshots,
+      attempts,
+      customCounts,
+      subscriptions,
     });
+  }
+
+  /**
+   * Successes in one transaction; when it fails, each one again in a transaction of its own,
+   * so one bad item (or a deadlock between batches) fails only what it must.
+   */
+  private async succeedBatch(items: readonly CustomerSuccess[]): Promise<(boolean | Error)[]> {
+    const keyOf = (i: CustomerSuccess) => `${i.runId}:${i.customerTenantId}`;
+    const keys = items.map(keyOf);
+    // Two copies of one job in one batch would write one row twice in a statement.
+    const once = items.length > 1 && new Set(keys).size === items.length;
+    if (once) {
+      try {
+        const moved = await this.db.transaction((tx) => recordSuccesses(tx, items));
+        return keys.map((k) => moved.has(k));
+      } catch {
+        // Each alone below: the batch's error is the failing item's, or none's.
+      }
+    }
+    const answers: (boolean | Error)[] = [];
+    for (const item of items) {
+      try {
+        const moved = await this.db.transaction((tx) => recordSuccesses(tx, [item]));
+        answers.push(moved.has(keyOf(item)));
+      } catch (error) {
+        answers.push(error instanceof Error ? error : new Error(String(error)));
+      }
+    }
+    return answers;
   }
 
   async fail(
@@ -653,4 +679,87 @@ async function alertOnCompletion(
       reasons: reasons.map((r) => ({ reason: r.reason.slice(0, 500), customers: r.customers })),
     },
   });
+}
+
+/** One customer's successful refresh, as `RefreshRunStore.succeed` records it. */
+interface CustomerSuccess {
+  runId: string;
+  customerTenantId: string;
+  companyId: string | null;
+  snapshots: LicenseSnapshot[];
+  attempts: number;
+  customCounts: CustomLicenseCountInput[];
+  subscriptions?: {
+    partnerId: string;
+    rows: CustomerSubscriptionInput[];
+    recorded?: readonly string[];
+  };
+}
+
+/**
+ * Records successes (each customer once) in the caller's transaction: the results still
+ * pending move, each taking its company's seat-history lock with the move, and only theirs
+ * are recorded. Answers the `runId:customerTenantId` of those that moved.
+ */
+async function recordSuccesses(
+  tx: Database,
+  items: readonly CustomerSuccess[],
+): Promise<Set<string>> {
+  const outcomes = JSON.stringify(
+    items.map((i) => ({
+      run_id: i.runId,
+      customer_tenant_id: i.customerTenantId,
+      company_id: i.companyId,
+      attempts: i.attempts,
+    })),
+  );
+  // The lock of each company, taken with the move rather than in a round trip of its own:
+  // held from here to the commit.
+  const result = await tx.execute(sql`
+    update refresh_results r set status = 'succeeded', attempts = o.attempts,
+      finished_at = now(), classification = null, error_code = null, error_message = null
+    from jsonb_to_recordset(${outcomes}::jsonb) as o(run_id uuid, customer_tenant_id uuid,
+      company_id uuid, attempts int)
+    where r.run_id = o.run_id and r.customer_tenant_id = o.customer_tenant_id
+      and r.status = 'pending'
+    returning r.run_id::text || ':' || r.customer_tenant_id::text as key,
+      case when o.company_id is not null then ${seatHistoryLockOf(sql`o.company_id`)} end as lock
+  `);
+  const moved = new Set((result as { rows: { key: string }[] }).rows.map((r) => r.key));
+  const recorded = items.filter((i) => moved.has(`${i.runId}:${i.customerTenantId}`));
+  if (recorded.length === 0) return moved;
+  await recordLicenseStates(
+    tx,
+    recorded.map((i) => ({
+      runId: i.runId,
+      customerTenantId: i.customerTenantId,
+      companyId: i.companyId,
+      licenses: i.snapshots,
+    })),
+  );
+  await replaceCustomerSubscriptionsOf(
+    tx,
+    recorded.flatMap((i) =>
+      i.subscriptions
+        ? [{ ...i.subscriptions, customerTenantId: i.customerTenantId, runId: i.runId }]
+        : [],
+    ),
+  );
+  const withCompany = recorded.filter((i) => i.companyId !== null);
+  await insertCustomLicenseCountsOf(
+    tx,
+    withCompany.flatMap((i) =>
+      i.customCounts.map((c) => ({ runId: i.runId, companyId: i.companyId!, ...c })),
+    ),
+  );
+  await recordSeatChangesOf(
+    tx,
+    withCompany.map((i) => ({
+      companyId: i.companyId!,
+      runId: i.runId,
+      fields: ['purchased', 'assigned', 'billed'],
+      next: microsoftSeatValues(i.snapshots),
+    })),
+  );
+  return moved;
 }

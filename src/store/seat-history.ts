@@ -1,4 +1,4 @@
-import { and, desc, eq, gte, inArray, lt, sql } from 'drizzle-orm';
+import { and, desc, eq, gte, inArray, lt, sql, type SQL } from 'drizzle-orm';
 import { diffSeats, type SeatField, type SeatValue } from '../domain/seat-history.js';
 import { skuProduct } from '../domain/sku-names.js';
 import type { Database } from './database.js';
@@ -13,8 +13,21 @@ const seatHistoryLimit = 1000;
  * Taken first by the transaction recording a reading of the company's seats, so readings of
  * one company are recorded one after the other and each compares with the one before.
  */
-export const seatHistoryLock = (companyId: string) =>
-  sql<string>`pg_advisory_xact_lock(hashtext(${`seat-history:${companyId}`}))::text`;
+const seatHistoryLock = (companyId: string) => seatHistoryLockOf(sql`${companyId}::uuid`);
+
+/** `seatHistoryLock` of the company a SQL expression (a uuid) names. */
+export const seatHistoryLockOf = (companyId: SQL) =>
+  sql<string>`pg_advisory_xact_lock(hashtext('seat-history:' || (${companyId})::text))::text`;
+
+/** One company's reading of some of its seat fields, to compare with the last recorded values. */
+export interface SeatReading {
+  companyId: string;
+  runId: string | null;
+  fields: readonly SeatField[];
+  next: readonly SeatValue[];
+  /** Products whose value this reading could not tell: neither changed nor gone. */
+  unknown?: readonly string[];
+}
 
 /**
  * Records the changes from the company's last recorded values of `fields` to `next`, inside
@@ -23,21 +36,26 @@ export const seatHistoryLock = (companyId: string) =>
  */
 export async function recordSeatChanges(
   tx: Database,
-  reading: {
-    companyId: string;
-    runId: string | null;
-    fields: readonly SeatField[];
-    next: readonly SeatValue[];
-    /** Products whose value this reading could not tell: neither changed nor gone. */
-    unknown?: readonly string[];
-    locked?: boolean;
-  },
+  reading: SeatReading & { locked?: boolean },
 ): Promise<number> {
-  const { companyId, runId, fields } = reading;
-  if (!reading.locked) await tx.execute(sql`select ${seatHistoryLock(companyId)}`);
+  if (!reading.locked) await tx.execute(sql`select ${seatHistoryLock(reading.companyId)}`);
+  return recordSeatChangesOf(tx, [reading]);
+}
+
+/**
+ * `recordSeatChanges` for several companies at once (one company each, all asking for the same
+ * fields), in one read and one write; the transaction holds each company's `seatHistoryLock`.
+ */
+export async function recordSeatChangesOf(
+  tx: Database,
+  readings: readonly SeatReading[],
+): Promise<number> {
+  if (readings.length === 0) return 0;
+  const fields = [...new Set(readings.flatMap((r) => r.fields))];
   const h = seatHistory;
   const last = await tx
-    .selectDistinctOn([h.productKey, h.field], {
+    .selectDistinctOn([h.companyId, h.productKey, h.field], {
+      companyId: h.companyId,
       productKey: h.productKey,
       skuId: h.skuId,
       productName: h.productName,
@@ -45,16 +63,28 @@ export async function recordSeatChanges(
       value: h.toValue,
     })
     .from(h)
-    .where(and(eq(h.companyId, companyId), inArray(h.field, [...fields])))
-    .orderBy(h.productKey, h.field, desc(h.id));
-  const unknown = new Set(reading.unknown ?? []);
-  const known = last.filter((v) => !unknown.has(v.productKey));
-  const changes = diffSeats(known, reading.next, last.length === 0);
-  if (changes.length === 0) return 0;
-  await tx.insert(seatHistory).values(
-    changes.map((c) => ({
-      companyId,
-      runId,
+    .where(
+      and(
+        inArray(
+          h.companyId,
+          readings.map((r) => r.companyId),
+        ),
+        inArray(h.field, fields),
+      ),
+    )
+    .orderBy(h.companyId, h.productKey, h.field, desc(h.id));
+  const lastOf = new Map<string, SeatValue[]>();
+  for (const { companyId, ...value } of last) {
+    lastOf.set(companyId, [...(lastOf.get(companyId) ?? []), value]);
+  }
+  const rows = readings.flatMap((reading) => {
+    const wanted = new Set<SeatField>(reading.fields);
+    const previous = (lastOf.get(reading.companyId) ?? []).filter((v) => wanted.has(v.field));
+    const unknown = new Set(reading.unknown ?? []);
+    const known = previous.filter((v) => !unknown.has(v.productKey));
+    return diffSeats(known, reading.next, previous.length === 0).map((c) => ({
+      companyId: reading.companyId,
+      runId: reading.runId,
       productKey: c.productKey,
       skuId: c.skuId,
       productName: c.productName,
@@ -62,9 +92,13 @@ export async function recordSeatChanges(
       fromValue: c.from,
       toValue: c.to,
       initial: c.initial,
-    })),
-  );
-  return changes.length;
+    }));
+  });
+  // 500 rows of 9 columns each stay far below PostgreSQL's 65,535 parameters a statement.
+  for (let i = 0; i < rows.length; i += 500) {
+    await tx.insert(seatHistory).values(rows.slice(i, i + 500));
+  }
+  return rows.length;
 }
 
 /**

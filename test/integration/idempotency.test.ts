@@ -10,6 +10,7 @@ import {
   customerLicenses,
   refreshResults,
 } from '../../src/store/schema.js';
+import { RefreshRunStore } from '../../src/store/refresh-runs.js';
 import { runWorkers } from '../../workers/run.js';
 import { lapseClaimOnceTaken } from '../support/claims.js';
 import { startHarness, type Harness } from '../support/harness.js';
@@ -264,15 +265,18 @@ describe('a customer job run again changes nothing', function () {
     const runId = await openRun();
     const [first, second, third] = tenants.map((t) => t.customerTenantId);
     expect(await runJob(runId, first!)).to.equal('succeeded');
-    // Both last customers succeed. Each writes its subscriptions in its transaction, after its
-    // result moved: a lock the test holds on that table keeps both transactions open until
-    // both wait there, so neither can see the other's result when it commits.
+    // Both last customers succeed, as two worker processes would: each with a store of its
+    // own (one process would record both in one transaction). Each writes its subscriptions
+    // in its transaction, after its result moved: a lock the test holds on that table keeps
+    // both transactions open until both wait there, so neither can see the other's result
+    // when it commits.
+    const otherProcess: JobDeps = { ...deps, runs: new RefreshRunStore(h.runtime.store.db) };
     const locker = new pg.Client({ connectionString: h.runtime.config.databaseUrl });
     await locker.connect();
     try {
       await locker.query('begin');
       await locker.query('lock table customer_subscriptions in exclusive mode');
-      const both = Promise.all([runJob(runId, second!), runJob(runId, third!)]);
+      const both = Promise.all([runJob(runId, second!), runJob(runId, third!, otherProcess)]);
       await waitForLockWaits(locker, 'customer_subscriptions', 2, 30_000);
       await locker.query('commit');
       expect(await both).to.deep.equal(['succeeded', 'succeeded']);

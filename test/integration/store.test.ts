@@ -4,7 +4,14 @@ import { migrationCount, openStore, type Store } from '../../src/store/database.
 import { createLogger } from '../../src/logger.js';
 import { KeyRing } from '../../src/store/encryption.js';
 import { RefreshRunStore } from '../../src/store/refresh-runs.js';
-import { companies, delegatedAdmins, partners, refreshResults } from '../../src/store/schema.js';
+import {
+  companies,
+  customerLicenses,
+  delegatedAdmins,
+  partners,
+  refreshResults,
+  seatHistory,
+} from '../../src/store/schema.js';
 import { testConfig } from '../support/config.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { suiteFailed } from '../support/keep-on-failure.js';
@@ -169,6 +176,98 @@ function storeContract(open: () => Promise<Store>) {
         );
       }
     }
+  });
+
+  it('customers recorded at the same moment are all recorded, and one that cannot be fails alone', async () => {
+    const { db } = store;
+    const runs = new RefreshRunStore(db);
+    const [partner] = await db.insert(partners).values({ name: 'Litware' }).returning();
+    const tenants = await db
+      .insert(companies)
+      .values(
+        ['One', 'Two', 'Three', 'Four'].map((name) => ({
+          partnerId: partner!.id,
+          name,
+          customerTenantId: crypto.randomUUID(),
+        })),
+      )
+      .returning()
+      .then((rows) =>
+        rows.map((c) => ({ customerTenantId: c.customerTenantId!, companyId: c.id })),
+      );
+    const runId = (await runs.start(partner!.id, 'manual')).run.id;
+    await runs.addTenants(runId, tenants);
+    const license = (skuId: string, units: number) => ({
+      skuId,
+      skuPartNumber: 'O365_BUSINESS_PREMIUM',
+      activeUnits: units,
+      consumedUnits: units - 1,
+      suspendedUnits: 0,
+      warningUnits: 0,
+      billedQuantity: units,
+    });
+    const sku = crypto.randomUUID();
+    // Called in one turn of the event loop, as jobs finishing together do; the third's SKU id
+    // is not one PostgreSQL takes.
+    const outcomes = await Promise.allSettled(
+      tenants.map((t, i) =>
+        runs.succeed(
+          runId,
+          t.customerTenantId,
+          t.companyId,
+          [license(i === 2 ? 'not-a-sku-id' : sku, 10 + i)],
+          1,
+        ),
+      ),
+    );
+    expect(outcomes.map((o) => o.status)).to.deep.equal([
+      'fulfilled',
+      'fulfilled',
+      'rejected',
+      'fulfilled',
+    ]);
+    const results = await db
+      .select({ tenant: refreshResults.customerTenantId, status: refreshResults.status })
+      .from(refreshResults)
+      .where(eq(refreshResults.runId, runId));
+    const statusOf = new Map(results.map((r) => [r.tenant, r.status]));
+    expect(tenants.map((t) => statusOf.get(t.customerTenantId))).to.deep.equal([
+      'succeeded',
+      'succeeded',
+      'pending',
+      'succeeded',
+    ]);
+    const licenses = await db
+      .select({ tenant: customerLicenses.customerTenantId, units: customerLicenses.activeUnits })
+      .from(customerLicenses)
+      .where(eq(customerLicenses.partnerId, partner!.id));
+    expect(new Map(licenses.map((l) => [l.tenant, l.units]))).to.deep.equal(
+      new Map([0, 1, 3].map((i) => [tenants[i]!.customerTenantId, 10 + i])),
+    );
+    // Each company's seats start its history, the failed one's none.
+    const history = await db
+      .select({
+        companyId: seatHistory.companyId,
+        field: seatHistory.field,
+        to: seatHistory.toValue,
+      })
+      .from(seatHistory)
+      .where(eq(seatHistory.runId, runId));
+    for (const [i, t] of tenants.entries()) {
+      const own = history.filter((h) => h.companyId === t.companyId);
+      if (i === 2) expect(own, 'the failed one').to.deep.equal([]);
+      else
+        expect(own.find((h) => h.field === 'purchased')?.to, `company ${i + 1}`).to.equal(10 + i);
+    }
+    // The one left pending is recorded by its retry, and the run then completes.
+    await runs.succeed(
+      runId,
+      tenants[2]!.customerTenantId,
+      tenants[2]!.companyId,
+      [license(sku, 12)],
+      2,
+    );
+    expect(await runs.settle(runId)).to.include({ status: 'completed' });
   });
 
   it('rolls back a transaction that fails', async () => {

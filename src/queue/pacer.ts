@@ -23,9 +23,32 @@ redis.call('set', KEYS[1], tostring(slot + cost * interval), 'PX', math.ceil(slo
 return {tostring(slot - now), tostring(now)}
 `;
 
-// A job's held slot ("time:cost", or false when none) and now.
-const held = `${redisNow}
-return {redis.call('get', KEYS[1]), tostring(now)}
+// A job's slot, in one round trip: the one held for it (KEYS[1], "time:cost"), given up
+// when it is close enough to be waited in place; else a new reservation in the partner's
+// schedule (KEYS[2], as in reserve), held when it is too far. ARGV: interval, cost, burst,
+// the longest wait in place, how long a held slot outlives its time. Returns the wait in ms
+// (rounded up, at least 0) and the slot's cost.
+const slot = `${redisNow}
+local inPlace = tonumber(ARGV[4])
+local held = redis.call('get', KEYS[1])
+if held then
+  local at, heldCost = string.match(held, '^([^:]+):?(.*)$')
+  local wait = math.max(0, math.ceil(tonumber(at) - now))
+  if wait <= inPlace then redis.call('del', KEYS[1]) end
+  if heldCost == '' then heldCost = ARGV[2] end
+  return {wait, heldCost}
+end
+local interval = tonumber(ARGV[1])
+local cost = tonumber(ARGV[2])
+local burst = tonumber(ARGV[3])
+local nextFree = tonumber(redis.call('get', KEYS[2]) or '0')
+local first = math.max(nextFree, now - burst * interval)
+redis.call('set', KEYS[2], tostring(first + cost * interval), 'PX', math.ceil(first + cost * interval - now) + 60000)
+local wait = math.max(0, math.ceil(first - now))
+if wait > inPlace then
+  redis.call('set', KEYS[1], tostring(now + wait) .. ':' .. ARGV[2], 'PX', wait + tonumber(ARGV[5]))
+end
+return {wait, ARGV[2]}
 `;
 
 /**
@@ -129,24 +152,18 @@ export class Pacer {
     jobId: string,
     cost = 1,
   ): Promise<{ waitMs: number; inPlace: boolean; cost: number }> {
-    const key = this.heldKey(jobId);
-    const [slot, now] = (await this.redis.eval(held, 1, key)) as [string | null, string];
-    let waitMs: number;
-    let slotCost = cost;
-    if (slot !== null) {
-      const [at, heldCost] = slot.split(':');
-      waitMs = Math.max(0, Math.ceil(Number(at) - Number(now)));
-      if (heldCost !== undefined) slotCost = Number(heldCost);
-    } else {
-      const reserved = await this.reserveRaw(partnerKey, cost);
-      waitMs = Math.max(0, Math.ceil(reserved.first));
-      if (waitMs > inPlaceMs) {
-        await this.redis.set(key, `${reserved.now + waitMs}:${cost}`, 'PX', waitMs + heldGraceMs);
-      }
-    }
-    const inPlace = waitMs <= inPlaceMs;
-    if (inPlace && slot !== null) await this.redis.del(key);
-    return { waitMs, inPlace, cost: slotCost };
+    const [waitMs, slotCost] = (await this.redis.eval(
+      slot,
+      2,
+      this.heldKey(jobId),
+      `${this.prefix}:pace:${partnerKey}`,
+      this.interval,
+      cost,
+      Math.max(1, this.rate / 2),
+      inPlaceMs,
+      heldGraceMs,
+    )) as [number, string];
+    return { waitMs, inPlace: waitMs <= inPlaceMs, cost: Number(slotCost) };
   }
 
   private heldKey(jobId: string): string {

@@ -37,7 +37,14 @@ export async function refreshCustomerTenant(
   customerTenantId: string,
   options: { claimLeaseMs: number },
 ): Promise<RefreshCustomerOutcome> {
-  const start = await deps.runs.customerJobStart(runId, customerTenantId);
+  // Another copy of this job (a stalled one, or one the reconciler re-added after Redis lost
+  // it) may be asking Microsoft for this customer, or have recorded it: then Microsoft is not
+  // asked again. The claim, taken with the read, lapses as a job lock does.
+  const claim = randomUUID();
+  const start = await deps.runs.customerJobStart(runId, customerTenantId, {
+    claim,
+    leaseMs: options.claimLeaseMs,
+  });
   if (!start || start.result.status !== 'pending') return 'skipped';
   const { run, result } = start;
   // Attempts of earlier retry rounds, plus this job's.
@@ -55,29 +62,21 @@ export async function refreshCustomerTenant(
     );
     return 'failed';
   }
-  // The Partner Center calls below take their place in the partner's schedule: the slot held
-  // since the job was queued, or a new one for a retry. A slot ahead is waited for in the
-  // delayed set, so a big partner does not hold workers others need.
-  // A customer whose subscriptions are known needs only the two listings; a new one also asks
-  // for its subscriptions' SKUs, and its slot was held for some of them.
-  const { known } = start;
-  const slot = await deps.pacer.slotFor(
-    run.partnerId,
-    ctx.jobId,
-    customerRefreshCost(known.recorded),
-  );
-  if (!slot.inPlace) await ctx.retryAfter(slot.waitMs);
-  if (slot.waitMs > 0) await setTimeout(slot.waitMs);
-  // Another copy of this job (a stalled one, or one the reconciler re-added after Redis lost
-  // it) may be asking Microsoft for this customer, or have recorded it while this one waited
-  // for its slot: then Microsoft is not asked again. The claim lapses as a job lock does.
-  const claim = randomUUID();
-  const claimed = await deps.runs.claim(runId, customerTenantId, claim, options.claimLeaseMs);
-  if (!claimed.claimed) {
-    if (!claimed.pending) return 'skipped';
-    return ctx.retryAfter(Math.max(claimed.heldForMs, 1000));
-  }
+  if (!start.claim.claimed) return ctx.retryAfter(Math.max(start.claim.heldForMs, 1000));
   try {
+    // The Partner Center calls below take their place in the partner's schedule: the slot
+    // held since the job was queued, or a new one for a retry. A slot ahead is waited for in
+    // the delayed set (the claim given up meanwhile), so a big partner does not hold workers
+    // others need. A customer whose subscriptions are known needs only the two listings; a
+    // new one also asks for its subscriptions' SKUs, and its slot was held for some of them.
+    const { known } = start;
+    const slot = await deps.pacer.slotFor(
+      run.partnerId,
+      ctx.jobId,
+      customerRefreshCost(known.recorded),
+    );
+    if (!slot.inPlace) await ctx.retryAfter(slot.waitMs);
+    if (slot.waitMs > 0) await setTimeout(slot.waitMs);
     return await refreshClaimed(deps, ctx, {
       runId,
       customerTenantId,

@@ -41,6 +41,11 @@ export interface CustomerJobStart {
   countsCustomLicenses: boolean;
   /** The app's consent in the customer tenant as last recorded; null without a row. */
   appConsent: string | null;
+  /**
+   * Whether this execution holds the customer now: its claim taken (the result pending, the
+   * run running), or how long another's claim still holds.
+   */
+  claim: { claimed: true } | { claimed: false; heldForMs: number };
 }
 
 /**
@@ -56,7 +61,6 @@ export class RefreshRunStore {
   private readonly byId;
   private readonly jobStart;
   private readonly stateOf;
-  private readonly claimOf;
   private readonly releaseOf;
 
   private readonly succeedGrouped: (item: CustomerSuccess) => Promise<boolean>;
@@ -74,7 +78,33 @@ export class RefreshRunStore {
       .prepare('refresh_run_by_id');
     const r = refreshResults;
     const run = refreshRuns;
+    // The claim is taken in the same statement as the read: the select sees the result as it
+    // was before (its status, and the claim of another execution it may hold).
+    const claimed = db.$with('claimed').as(
+      db
+        .update(r)
+        .set({
+          claim: sql`${sql.placeholder('claim')}::uuid`,
+          claimedUntil: sql`now() + ${sql.placeholder('leaseMs')}::int * interval '1 millisecond'`,
+        })
+        .where(
+          and(
+            eq(r.runId, sql.placeholder('runId')),
+            eq(r.customerTenantId, sql.placeholder('customerTenantId')),
+            eq(r.status, 'pending'),
+            or(
+              isNull(r.claimedUntil),
+              lte(r.claimedUntil, sql`now()`),
+              eq(r.claim, sql`${sql.placeholder('claim')}::uuid`),
+            ),
+            sql`exists (select 1 from refresh_runs claiming
+              where claiming.id = ${sql.placeholder('runId')} and claiming.status = 'running')`,
+          ),
+        )
+        .returning({ id: r.id }),
+    );
     this.jobStart = db
+      .with(claimed)
       .select({
         partnerId: run.partnerId,
         runStatus: run.status,
@@ -97,6 +127,9 @@ export class RefreshRunStore {
         appConsent: sql<string | null>`(select ${customerAccess.appConsent} from ${customerAccess}
           where ${customerAccess.partnerId} = ${run.partnerId}
             and ${customerAccess.customerTenantId} = ${r.customerTenantId})`,
+        claimed: sql<boolean>`exists (select 1 from claimed)`,
+        heldForMs: sql<number>`greatest(0,
+          extract(epoch from ${r.claimedUntil} - now()) * 1000)::int`,
       })
       .from(r)
       .innerJoin(run, eq(run.id, r.runId))
@@ -123,55 +156,11 @@ export class RefreshRunStore {
       eq(r.customerTenantId, sql.placeholder('customerTenantId')),
       eq(r.status, 'pending'),
     );
-    this.claimOf = db
-      .update(r)
-      .set({
-        claim: sql`${sql.placeholder('claim')}::uuid`,
-        claimedUntil: sql`now() + ${sql.placeholder('leaseMs')}::int * interval '1 millisecond'`,
-      })
-      .where(
-        and(
-          sameResult,
-          or(
-            isNull(r.claimedUntil),
-            lte(r.claimedUntil, sql`now()`),
-            eq(r.claim, sql`${sql.placeholder('claim')}::uuid`),
-          ),
-        ),
-      )
-      .returning({ id: r.id })
-      .prepare('claim_refresh_result');
     this.releaseOf = db
       .update(r)
       .set({ claimedUntil: null })
       .where(and(sameResult, eq(r.claim, sql`${sql.placeholder('claim')}::uuid`)))
       .prepare('release_refresh_result');
-  }
-
-  /**
-   * Claims a pending customer for one job execution (`claim`) for `leaseMs`, before it asks
-   * Microsoft: another copy of the job (one the reconciler re-added after Redis lost the first)
-   * then waits instead of asking too. Answers how long another's claim still holds, or that
-   * the customer is no longer pending.
-   */
-  async claim(
-    runId: string,
-    customerTenantId: string,
-    claim: string,
-    leaseMs: number,
-  ): Promise<{ claimed: true } | { claimed: false; pending: boolean; heldForMs: number }> {
-    const moved = await this.claimOf.execute({ runId, customerTenantId, claim, leaseMs });
-    if (moved.length > 0) return { claimed: true };
-    const [row] = await this.db
-      .select({
-        status: refreshResults.status,
-        heldForMs: sql<number>`greatest(0, extract(epoch from ${refreshResults.claimedUntil} - now()) * 1000)::int`,
-      })
-      .from(refreshResults)
-      .where(
-        and(eq(refreshResults.runId, runId), eq(refreshResults.customerTenantId, customerTenantId)),
-      );
-    return { claimed: false, pending: row?.status === 'pending', heldForMs: row?.heldForMs ?? 0 };
   }
 
   /** Gives a claim up (its execution ends without an outcome), so a retry need not wait. */
@@ -181,13 +170,17 @@ export class RefreshRunStore {
 
   /**
    * The run, the customer's result, the partner's consent, the customer's known subscriptions
-   * and app consent, and whether custom licenses count: one round trip per customer job.
+   * and app consent, and whether custom licenses count: one round trip per customer job. It
+   * also claims the pending customer of a running run for this job execution (`claim`) for
+   * `leaseMs`, before the job asks Microsoft: another copy of the job (one the reconciler
+   * re-added after Redis lost the first) then waits instead of asking too.
    */
   async customerJobStart(
     runId: string,
     customerTenantId: string,
+    { claim, leaseMs }: { claim: string; leaseMs: number },
   ): Promise<CustomerJobStart | undefined> {
-    const [row] = await this.jobStart.execute({ runId, customerTenantId });
+    const [row] = await this.jobStart.execute({ runId, customerTenantId, claim, leaseMs });
     if (!row) return undefined;
     return {
       run: { partnerId: row.partnerId, status: row.runStatus, error: row.runError },
@@ -200,6 +193,7 @@ export class RefreshRunStore {
       },
       countsCustomLicenses: row.countsCustomLicenses,
       appConsent: row.appConsent,
+      claim: row.claimed ? { claimed: true } : { claimed: false, heldForMs: row.heldForMs },
     };
   }
 

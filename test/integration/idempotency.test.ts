@@ -191,8 +191,8 @@ describe('a customer job run again changes nothing', function () {
     const runId = await openRun();
     const tenant = tenants[1]!.customerTenantId;
     const path = `/v1/customers/${tenant}/subscribedskus`;
-    // Both copies read the pending result before either commits (the call takes a second);
-    // one claims the customer, and the other is put back until that claim lapses.
+    // Both copies start before either commits (the call takes a second): one claims the
+    // customer as it reads it, and the other is put back until that claim lapses.
     h.emulator.state.addFault({ path, delayMs: 1_000, count: 2 });
     const since = h.emulator.state.log.at(-1)?.id ?? 0;
     const outcomes = await Promise.allSettled([runJob(runId, tenant), runJob(runId, tenant)]);
@@ -235,30 +235,44 @@ describe('a customer job run again changes nothing', function () {
     expect(seen.counts).to.have.length(2);
   });
 
-  it('a copy that waited for its slot while the other finished the customer does not call Microsoft', async () => {
+  it('a copy waiting for its slot holds the customer: another copy meanwhile asks Microsoft nothing', async () => {
     const runId = await openRun();
     const tenant = tenants[0]!.customerTenantId;
-    // The late copy read the pending result, then its slot in the partner's schedule came
-    // only after the first copy had recorded the customer.
-    let firstDone!: () => void;
-    const firstFinished = new Promise<void>((resolve) => (firstDone = resolve));
+    const path = `/v1/customers/${tenant}/subscribedskus`;
+    // The first copy claimed the customer, then waits for its slot in the partner's schedule;
+    // a second copy starts meanwhile.
+    let slotReached!: () => void;
+    const reached = new Promise<void>((resolve) => (slotReached = resolve));
+    let letGo!: () => void;
+    const slotComes = new Promise<void>((resolve) => (letGo = resolve));
     const pacer = deps.pacer;
     const waiting: JobDeps = {
       ...deps,
       pacer: Object.assign(Object.create(pacer) as typeof pacer, {
         slotFor: async (...args: Parameters<typeof pacer.slotFor>) => {
-          await firstFinished;
+          slotReached();
+          await slotComes;
           return pacer.slotFor(...args);
         },
       }),
     };
-    const late = runJob(runId, tenant, waiting);
-    expect(await runJob(runId, tenant)).to.equal('succeeded');
+    const since = h.emulator.state.log.at(-1)?.id ?? 0;
+    const first = runJob(runId, tenant, waiting);
+    await reached;
+    const second = await runJob(runId, tenant).then(
+      (outcome) => outcome,
+      (error: unknown) => error,
+    );
+    expect(second).to.be.instanceOf(RetryAfterRequested);
+    letGo();
+    expect(await first).to.equal('succeeded');
+    const reads = h.emulator.state.log.filter((e) => e.id > since && e.path.startsWith(path));
+    expect(reads, 'Microsoft asked once').to.have.length(1);
     const recorded = await observe(runId);
-    firstDone();
-    const lateOutcome = await late;
-    expect(await observe(runId), 'after the late copy').to.deep.equal(recorded);
-    expect(lateOutcome).to.equal('skipped');
+    expect(recorded.results.find((r) => r.tenant === tenant)).to.include({ status: 'succeeded' });
+    // The copy put back comes again and finds the customer recorded.
+    expect(await runJob(runId, tenant)).to.equal('skipped');
+    expect(await observe(runId), 'after the copy put back ran again').to.deep.equal(recorded);
   });
 
   it('the last two customers committing together: the run completes once, with their outcomes counted', async () => {

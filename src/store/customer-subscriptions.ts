@@ -41,42 +41,61 @@ async function upsert(
   await upsertOf(db, [{ partnerId, customerTenantId, runId, rows }]);
 }
 
-/** `upsert` for several customers' rows together. */
+/**
+ * `upsert` for several customers' rows together, in one statement: a row whose terms are
+ * unchanged is not written (its run and time stay those of its last change).
+ */
 async function upsertOf(db: Database, listings: readonly SubscriptionListing[]): Promise<void> {
-  const t = customerSubscriptions;
-  const all = listings.flatMap(({ partnerId, customerTenantId, runId, rows }) =>
+  const rows = listings.flatMap(({ partnerId, customerTenantId, runId, rows }) =>
     rows.map((r) => ({
-      partnerId,
-      customerTenantId,
-      runId,
-      ...r,
-      subscriptionId: r.subscriptionId.toLowerCase(),
+      partner_id: partnerId,
+      customer_tenant_id: customerTenantId,
+      run_id: runId,
+      subscription_id: r.subscriptionId.toLowerCase(),
+      offer_id: r.offerId,
+      offer_name: r.offerName,
+      sku_id: r.skuId,
+      quantity: r.quantity,
+      status: r.status,
+      term_duration: r.termDuration,
+      billing_cycle: r.billingCycle,
+      commitment_end_date: r.commitmentEndDate,
+      cancellation_allowed_until_date: r.cancellationAllowedUntilDate,
+      auto_renew_enabled: r.autoRenewEnabled,
+      product_type: r.productType,
+      is_trial: r.isTrial,
     })),
   );
-  for (let i = 0; i < all.length; i += 500) {
-    await db
-      .insert(t)
-      .values(all.slice(i, i + 500))
-      .onConflictDoUpdate({
-        target: [t.partnerId, t.customerTenantId, t.subscriptionId],
-        set: {
-          offerId: sql`excluded.offer_id`,
-          offerName: sql`excluded.offer_name`,
-          skuId: sql`coalesce(excluded.sku_id, ${t.skuId})`,
-          quantity: sql`excluded.quantity`,
-          status: sql`excluded.status`,
-          termDuration: sql`excluded.term_duration`,
-          billingCycle: sql`excluded.billing_cycle`,
-          commitmentEndDate: sql`excluded.commitment_end_date`,
-          cancellationAllowedUntilDate: sql`excluded.cancellation_allowed_until_date`,
-          autoRenewEnabled: sql`excluded.auto_renew_enabled`,
-          productType: sql`excluded.product_type`,
-          isTrial: sql`excluded.is_trial`,
-          runId: sql`excluded.run_id`,
-          updatedAt: sql`now()`,
-        },
-      });
-  }
+  if (rows.length === 0) return;
+  // JSON rather than a parameter per value: one parameter, however many rows.
+  await db.execute(sql`
+    insert into customer_subscriptions as t (partner_id, customer_tenant_id, run_id,
+      subscription_id, offer_id, offer_name, sku_id, quantity, status, term_duration,
+      billing_cycle, commitment_end_date, cancellation_allowed_until_date, auto_renew_enabled,
+      product_type, is_trial)
+    select * from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as r(partner_id uuid,
+      customer_tenant_id uuid, run_id uuid, subscription_id text, offer_id text,
+      offer_name text, sku_id uuid, quantity int, status text, term_duration text,
+      billing_cycle text, commitment_end_date timestamptz,
+      cancellation_allowed_until_date timestamptz, auto_renew_enabled boolean,
+      product_type text, is_trial boolean)
+    on conflict (partner_id, customer_tenant_id, subscription_id) do update set
+      offer_id = excluded.offer_id, offer_name = excluded.offer_name,
+      sku_id = coalesce(excluded.sku_id, t.sku_id), quantity = excluded.quantity,
+      status = excluded.status, term_duration = excluded.term_duration,
+      billing_cycle = excluded.billing_cycle, commitment_end_date = excluded.commitment_end_date,
+      cancellation_allowed_until_date = excluded.cancellation_allowed_until_date,
+      auto_renew_enabled = excluded.auto_renew_enabled, product_type = excluded.product_type,
+      is_trial = excluded.is_trial, run_id = excluded.run_id, updated_at = now()
+    where (t.offer_id, t.offer_name, t.sku_id, t.quantity, t.status, t.term_duration,
+        t.billing_cycle, t.commitment_end_date, t.cancellation_allowed_until_date,
+        t.auto_renew_enabled, t.product_type, t.is_trial)
+      is distinct from (excluded.offer_id, excluded.offer_name,
+        coalesce(excluded.sku_id, t.sku_id), excluded.quantity, excluded.status,
+        excluded.term_duration, excluded.billing_cycle, excluded.commitment_end_date,
+        excluded.cancellation_allowed_until_date, excluded.auto_renew_enabled,
+        excluded.product_type, excluded.is_trial)
+  `);
 }
 
 /** One customer's subscriptions as one run listed them. */

@@ -384,7 +384,7 @@ export const customerSubscriptions = pgTable(
     /** productType.id, e.g. OnlineServicesNCE; null for legacy offers. */
     productType: text('product_type'),
     isTrial: boolean('is_trial').notNull().default(false),
-    /** The run that last listed it. */
+    /** The run that last changed it (a listing that changes nothing writes nothing). */
     runId: uuid('run_id').references(() => refreshRuns.id, { onDelete: 'set null' }),
     updatedAt: updatedAt(),
   },

@@ -195,6 +195,7 @@ describe('subscriptions joined to SKUs through their provisioning status, cached
     const removed = detail.subscriptions.findIndex((s) => s.status === 'deleted');
     detail.subscriptions.splice(removed, 1);
     detail.subscriptions.push(added);
+    const before = new Map((await storedSubscriptions()).map((s) => [s.subscriptionId, s]));
     const since = lastLogId();
     const runId = await refreshNow();
     const calls = await provisioningCalls(since);
@@ -210,6 +211,11 @@ describe('subscriptions joined to SKUs through their provisioning status, cached
       runId,
     });
     expect(stored.some((s) => s.status === 'deleted')).to.equal(false);
+    // The subscriptions listed as they were are not written again: each keeps its last change.
+    for (const s of stored.filter((s) => s.subscriptionId !== added.id)) {
+      expect(s.runId, s.subscriptionId).to.equal(before.get(s.subscriptionId)!.runId);
+      expect(s.updatedAt, s.subscriptionId).to.deep.equal(before.get(s.subscriptionId)!.updatedAt);
+    }
   });
 
   it('a SKU Partner Center does not give fails the customer for a retry; a 429 is waited out', async () => {

@@ -1,4 +1,4 @@
-import { and, eq, gt, inArray, lte, notInArray, sql } from 'drizzle-orm';
+import { and, eq, gt, inArray, lte, notInArray, sql, type SQL } from 'drizzle-orm';
 import { alertEvents } from '../domain/alert-events.js';
 import {
   renewalAlertHorizonDays,
@@ -46,6 +46,18 @@ async function upsert(
  * unchanged is not written (its run and time stay those of its last change).
  */
 async function upsertOf(db: Database, listings: readonly SubscriptionListing[]): Promise<void> {
+  if (listings.every((l) => l.rows.length === 0)) return;
+  await db.execute(sql`with ${subscriptionWrites(listings)} select count(*) from upserted`);
+}
+
+/**
+ * The upsert of `upsertOf` as a common table expression, `upserted`, for a larger statement;
+ * `only` (a condition on the listed row `r`) keeps the rows to write.
+ */
+export function subscriptionWrites(
+  listings: readonly SubscriptionListing[],
+  only: SQL = sql`true`,
+): SQL {
   const rows = listings.flatMap(({ partnerId, customerTenantId, runId, rows }) =>
     rows.map((r) => ({
       partner_id: partnerId,
@@ -66,9 +78,8 @@ async function upsertOf(db: Database, listings: readonly SubscriptionListing[]):
       is_trial: r.isTrial,
     })),
   );
-  if (rows.length === 0) return;
   // JSON rather than a parameter per value: one parameter, however many rows.
-  await db.execute(sql`
+  return sql`upserted as (
     insert into customer_subscriptions as t (partner_id, customer_tenant_id, run_id,
       subscription_id, offer_id, offer_name, sku_id, quantity, status, term_duration,
       billing_cycle, commitment_end_date, cancellation_allowed_until_date, auto_renew_enabled,
@@ -79,6 +90,7 @@ async function upsertOf(db: Database, listings: readonly SubscriptionListing[]):
       billing_cycle text, commitment_end_date timestamptz,
       cancellation_allowed_until_date timestamptz, auto_renew_enabled boolean,
       product_type text, is_trial boolean)
+    where ${only}
     on conflict (partner_id, customer_tenant_id, subscription_id) do update set
       offer_id = excluded.offer_id, offer_name = excluded.offer_name,
       sku_id = coalesce(excluded.sku_id, t.sku_id), quantity = excluded.quantity,
@@ -95,7 +107,8 @@ async function upsertOf(db: Database, listings: readonly SubscriptionListing[]):
         excluded.term_duration, excluded.billing_cycle, excluded.commitment_end_date,
         excluded.cancellation_allowed_until_date, excluded.auto_renew_enabled,
         excluded.product_type, excluded.is_trial)
-  `);
+    returning 1
+  )`;
 }
 
 /** One customer's subscriptions as one run listed them. */
@@ -109,13 +122,13 @@ export interface SubscriptionListing {
 }
 
 /**
- * Each customer's subscriptions (each customer once) become exactly its `rows`: listed ones
- * are upserted, the ones Partner Center no longer lists are removed. Runs inside the
- * transaction that records the customers. `recorded`, the ids the job read before it called
- * Microsoft: when each is listed still, there is nothing to remove (the only other writer
- * keeps SKUs of the same listing).
+ * Removes the subscriptions each listing no longer holds, inside the transaction that records
+ * the customers (whose listed rows `subscriptionWrites` upserts): each customer's subscriptions
+ * then become exactly its `rows`. `recorded`, the ids the job read before it called Microsoft:
+ * when each is listed still, there is nothing to remove (the only other writer keeps SKUs of
+ * the same listing).
  */
-export async function replaceCustomerSubscriptionsOf(
+export async function removeUnlisted(
   tx: Database,
   listings: readonly SubscriptionListing[],
 ): Promise<void> {
@@ -134,7 +147,6 @@ export async function replaceCustomerSubscriptionsOf(
         ),
       );
   }
-  await upsertOf(tx, listings);
 }
 
 /** Customer subscriptions: their terms, and the SKU cache that spares Partner Center calls. */

@@ -1,4 +1,4 @@
-import { and, asc, eq, inArray, sql } from 'drizzle-orm';
+import { and, asc, eq, inArray, sql, type SQL } from 'drizzle-orm';
 import type { LicenseSnapshot } from '../domain/licenses.js';
 import type { Database } from './database.js';
 import { companies, customerLicenseReads, customerLicenses } from './schema.js';
@@ -31,11 +31,8 @@ export async function recordLicenseState(
   return recordLicenseStates(tx, [reading]);
 }
 
-/**
- * `recordLicenseState` for several customers in one statement (each customer once); answers
- * the sums of what they changed.
- */
-export async function recordLicenseStates(
+/** `recordLicenseState` for several customers in one statement (each customer once). */
+async function recordLicenseStates(
   tx: Database,
   readings: readonly LicenseReading[],
 ): Promise<LicenseStateChange> {
@@ -47,6 +44,33 @@ export async function recordLicenseStates(
       company_id: r.companyId,
     })),
   );
+  const result = await tx.execute(sql`
+    with reader as (
+      select c.run_id, c.customer_tenant_id, c.company_id, run.partner_id
+      from jsonb_to_recordset(${customers}::jsonb) as c(run_id uuid, customer_tenant_id uuid,
+        company_id uuid)
+      join refresh_runs run on run.id = c.run_id
+    ), ${licenseStateWrites(readings)}
+    select (select count(*) from changed)::int as changed,
+      (select count(*) from removed)::int as removed,
+      (select count(*) from confirmed)::int as confirmed
+  `);
+  // node-postgres and PGlite both answer `{ rows }`; the database's type leaves it open.
+  const [counts] = (result as { rows: { changed: number; removed: number; confirmed: number }[] })
+    .rows;
+  return {
+    changed: counts?.changed ?? 0,
+    removed: counts?.removed ?? 0,
+    confirmed: (counts?.confirmed ?? 0) > 0,
+  };
+}
+
+/**
+ * The writes of `recordLicenseStates` as common table expressions (`changed`, `removed`,
+ * `confirmed`, each returning a row per row written) of a statement that names its customers
+ * in a `reader` (run_id, customer_tenant_id, company_id, partner_id): only theirs are written.
+ */
+export function licenseStateWrites(readings: readonly LicenseReading[]): SQL {
   const rows = JSON.stringify(
     readings.flatMap((r) =>
       r.licenses.map((l) => ({
@@ -62,13 +86,7 @@ export async function recordLicenseStates(
     ),
   );
   // JSON rather than array parameters: node-postgres and PGlite serialize it the same way.
-  const result = await tx.execute(sql`
-    with reader as (
-      select c.run_id, c.customer_tenant_id, c.company_id, run.partner_id
-      from jsonb_to_recordset(${customers}::jsonb) as c(run_id uuid, customer_tenant_id uuid,
-        company_id uuid)
-      join refresh_runs run on run.id = c.run_id
-    ), reading as (
+  return sql`reading as (
       select * from jsonb_to_recordset(${rows}::jsonb) as r(customer_tenant_id uuid,
         sku_id uuid, sku_part_number text, active_units int, consumed_units int,
         suspended_units int, warning_units int, billed_quantity int)
@@ -106,19 +124,7 @@ export async function recordLicenseStates(
         company_id = excluded.company_id, run_id = excluded.run_id, read_at = excluded.read_at
       where c.run_id <> excluded.run_id or c.company_id is distinct from excluded.company_id
       returning 1
-    )
-    select (select count(*) from changed)::int as changed,
-      (select count(*) from removed)::int as removed,
-      (select count(*) from confirmed)::int as confirmed
-  `);
-  // node-postgres and PGlite both answer `{ rows }`; the database's type leaves it open.
-  const [counts] = (result as { rows: { changed: number; removed: number; confirmed: number }[] })
-    .rows;
-  return {
-    changed: counts?.changed ?? 0,
-    removed: counts?.removed ?? 0,
-    confirmed: (counts?.confirmed ?? 0) > 0,
-  };
+    )`;
 }
 
 /** A company's license counts of one SKU, as its latest successful refresh left them. */

@@ -6,11 +6,12 @@ import { alertKeys } from '../domain/alert-events.js';
 import { keepAlert, raiseAlert, resolveAlert } from './alert-outbox.js';
 import { insertCustomLicenseCountsOf, type CustomLicenseCountInput } from './custom-licenses.js';
 import {
-  replaceCustomerSubscriptionsOf,
+  removeUnlisted,
+  subscriptionWrites,
   type CustomerSubscriptionInput,
 } from './customer-subscriptions.js';
 import type { Database } from './database.js';
-import { currentLicenses, heldSkus, recordLicenseStates } from './license-state.js';
+import { currentLicenses, heldSkus, licenseStateWrites } from './license-state.js';
 import {
   companies,
   customerAccess,
@@ -693,7 +694,9 @@ interface CustomerSuccess {
 /**
  * Records successes (each customer once) in the caller's transaction: the results still
  * pending move, each taking its company's seat-history lock with the move, and only theirs
- * are recorded. Answers the `runId:customerTenantId` of those that moved.
+ * are recorded: licenses and subscriptions in the same statement as the move, then the
+ * changes of their seats under the locks. Answers the `runId:customerTenantId` of those that
+ * moved.
  */
 async function recordSuccesses(
   tx: Database,
@@ -707,37 +710,53 @@ async function recordSuccesses(
       attempts: i.attempts,
     })),
   );
-  // The lock of each company, taken with the move rather than in a round trip of its own:
-  // held from here to the commit.
+  const listings = items.flatMap((i) =>
+    i.subscriptions
+      ? [{ ...i.subscriptions, customerTenantId: i.customerTenantId, runId: i.runId }]
+      : [],
+  );
+  // The lock of each company is taken with the move rather than in a round trip of its own:
+  // held from here to the commit. Every part of a statement reads the tables as they were
+  // before it (PostgreSQL runs each data-modifying part once, read or not): the writes below
+  // the move are kept to the customers it moved through `reader`.
   const result = await tx.execute(sql`
-    update refresh_results r set status = 'succeeded', attempts = o.attempts,
-      finished_at = now(), classification = null, error_code = null, error_message = null
-    from jsonb_to_recordset(${outcomes}::jsonb) as o(run_id uuid, customer_tenant_id uuid,
-      company_id uuid, attempts int)
-    where r.run_id = o.run_id and r.customer_tenant_id = o.customer_tenant_id
-      and r.status = 'pending'
-    returning r.run_id::text || ':' || r.customer_tenant_id::text as key,
-      case when o.company_id is not null then ${seatHistoryLockOf(sql`o.company_id`)} end as lock
+    with outcome as (
+      select * from jsonb_to_recordset(${outcomes}::jsonb) as o(run_id uuid,
+        customer_tenant_id uuid, company_id uuid, attempts int)
+    ), moved as (
+      update refresh_results r set status = 'succeeded', attempts = o.attempts,
+        finished_at = now(), classification = null, error_code = null, error_message = null
+      from outcome o
+      where r.run_id = o.run_id and r.customer_tenant_id = o.customer_tenant_id
+        and r.status = 'pending'
+      returning r.run_id, r.customer_tenant_id,
+        case when o.company_id is not null then ${seatHistoryLockOf(sql`o.company_id`)} end
+          as lock
+    ), reader as (
+      select o.run_id, o.customer_tenant_id, o.company_id, run.partner_id
+      from outcome o
+      join moved m on m.run_id = o.run_id and m.customer_tenant_id = o.customer_tenant_id
+      join refresh_runs run on run.id = o.run_id
+    ), ${licenseStateWrites(
+      items.map((i) => ({
+        runId: i.runId,
+        customerTenantId: i.customerTenantId,
+        companyId: i.companyId,
+        licenses: i.snapshots,
+      })),
+    )}, ${subscriptionWrites(
+      listings,
+      sql`exists (select 1 from reader c
+        where c.run_id = r.run_id and c.customer_tenant_id = r.customer_tenant_id)`,
+    )}
+    select m.run_id::text || ':' || m.customer_tenant_id::text as key from moved m
   `);
   const moved = new Set((result as { rows: { key: string }[] }).rows.map((r) => r.key));
   const recorded = items.filter((i) => moved.has(`${i.runId}:${i.customerTenantId}`));
   if (recorded.length === 0) return moved;
-  await recordLicenseStates(
+  await removeUnlisted(
     tx,
-    recorded.map((i) => ({
-      runId: i.runId,
-      customerTenantId: i.customerTenantId,
-      companyId: i.companyId,
-      licenses: i.snapshots,
-    })),
-  );
-  await replaceCustomerSubscriptionsOf(
-    tx,
-    recorded.flatMap((i) =>
-      i.subscriptions
-        ? [{ ...i.subscriptions, customerTenantId: i.customerTenantId, runId: i.runId }]
-        : [],
-    ),
+    listings.filter((l) => moved.has(`${l.runId}:${l.customerTenantId}`)),
   );
   const withCompany = recorded.filter((i) => i.companyId !== null);
   await insertCustomLicenseCountsOf(

@@ -1,4 +1,4 @@
-import { and, desc, eq, inArray, isNull, lte, or, sql } from 'drizzle-orm';
+import { and, desc, eq, inArray, sql } from 'drizzle-orm';
 import type { LicenseSnapshot } from '../domain/licenses.js';
 import { microsoftSeatValues } from '../domain/seat-history.js';
 import type { MicrosoftFailure } from '../microsoft/error-table.js';
@@ -12,16 +12,7 @@ import {
 } from './customer-subscriptions.js';
 import type { Database } from './database.js';
 import { currentLicenses, heldSkus, licenseStateWrites } from './license-state.js';
-import {
-  companies,
-  customerAccess,
-  customerSubscriptions,
-  customLicenseDefinitions,
-  delegatedAdmins,
-  refreshResults,
-  refreshRuns,
-  type RefreshRunTrigger,
-} from './schema.js';
+import { companies, refreshResults, refreshRuns, type RefreshRunTrigger } from './schema.js';
 import { groupCommit } from './group-commit.js';
 import { recordSeatChangesOf, seatHistoryLockOf } from './seat-history.js';
 
@@ -60,11 +51,11 @@ export class RefreshRunStore {
    * answer.
    */
   private readonly byId;
-  private readonly jobStart;
   private readonly stateOf;
   private readonly releaseOf;
 
   private readonly succeedGrouped: (item: CustomerSuccess) => Promise<boolean>;
+  private readonly startGrouped: (start: StartRequest) => Promise<CustomerJobStart | undefined>;
   private readonly settleGrouped: (
     runId: string,
   ) => Promise<{ partnerId: string; status: RefreshRun['status'] } | undefined>;
@@ -72,6 +63,7 @@ export class RefreshRunStore {
   constructor(private readonly db: Database) {
     this.succeedGrouped = groupCommit((items) => this.succeedBatch(items));
     this.settleGrouped = groupCommit((runIds) => this.settleBatch(runIds));
+    this.startGrouped = groupCommit((starts) => this.startBatch(starts));
     this.byId = db
       .select()
       .from(refreshRuns)
@@ -79,68 +71,6 @@ export class RefreshRunStore {
       .prepare('refresh_run_by_id');
     const r = refreshResults;
     const run = refreshRuns;
-    // The claim is taken in the same statement as the read: the select sees the result as it
-    // was before (its status, and the claim of another execution it may hold).
-    const claimed = db.$with('claimed').as(
-      db
-        .update(r)
-        .set({
-          claim: sql`${sql.placeholder('claim')}::uuid`,
-          claimedUntil: sql`now() + ${sql.placeholder('leaseMs')}::int * interval '1 millisecond'`,
-        })
-        .where(
-          and(
-            eq(r.runId, sql.placeholder('runId')),
-            eq(r.customerTenantId, sql.placeholder('customerTenantId')),
-            eq(r.status, 'pending'),
-            or(
-              isNull(r.claimedUntil),
-              lte(r.claimedUntil, sql`now()`),
-              eq(r.claim, sql`${sql.placeholder('claim')}::uuid`),
-            ),
-            sql`exists (select 1 from refresh_runs claiming
-              where claiming.id = ${sql.placeholder('runId')} and claiming.status = 'running')`,
-          ),
-        )
-        .returning({ id: r.id }),
-    );
-    this.jobStart = db
-      .with(claimed)
-      .select({
-        partnerId: run.partnerId,
-        runStatus: run.status,
-        runError: run.error,
-        status: r.status,
-        attempts: r.attempts,
-        companyId: r.companyId,
-        consentId: sql<string | null>`(select ${delegatedAdmins.id} from ${delegatedAdmins}
-          where ${delegatedAdmins.partnerId} = ${run.partnerId} and ${delegatedAdmins.kind} = 'sam'
-            and ${delegatedAdmins.status} = 'active'
-          order by ${delegatedAdmins.consentedAt} desc limit 1)`,
-        knownSkus: sql<[string, string | null][]>`(select coalesce(json_agg(json_build_array(
-            ${customerSubscriptions.subscriptionId}, ${customerSubscriptions.skuId})), '[]'::json)
-          from ${customerSubscriptions}
-          where ${customerSubscriptions.partnerId} = ${run.partnerId}
-            and ${customerSubscriptions.customerTenantId} = ${r.customerTenantId})`,
-        countsCustomLicenses: sql<boolean>`exists (select 1 from ${customLicenseDefinitions}
-          where ${customLicenseDefinitions.partnerId} = ${run.partnerId}
-            and ${customLicenseDefinitions.deletedAt} is null)`,
-        appConsent: sql<string | null>`(select ${customerAccess.appConsent} from ${customerAccess}
-          where ${customerAccess.partnerId} = ${run.partnerId}
-            and ${customerAccess.customerTenantId} = ${r.customerTenantId})`,
-        claimed: sql<boolean>`exists (select 1 from claimed)`,
-        heldForMs: sql<number>`greatest(0,
-          extract(epoch from ${r.claimedUntil} - now()) * 1000)::int`,
-      })
-      .from(r)
-      .innerJoin(run, eq(run.id, r.runId))
-      .where(
-        and(
-          eq(r.runId, sql.placeholder('runId')),
-          eq(r.customerTenantId, sql.placeholder('customerTenantId')),
-        ),
-      )
-      .prepare('customer_job_start');
     this.stateOf = db
       .select({
         partnerId: run.partnerId,
@@ -181,21 +111,81 @@ export class RefreshRunStore {
     customerTenantId: string,
     { claim, leaseMs }: { claim: string; leaseMs: number },
   ): Promise<CustomerJobStart | undefined> {
-    const [row] = await this.jobStart.execute({ runId, customerTenantId, claim, leaseMs });
-    if (!row) return undefined;
-    return {
-      run: { partnerId: row.partnerId, status: row.runStatus, error: row.runError },
-      result: { status: row.status, attempts: row.attempts, companyId: row.companyId },
-      consentId: row.consentId,
-      known: {
-        ids: row.knownSkus.map(([id]) => id),
-        skus: new Map(row.knownSkus.flatMap(([id, sku]) => (sku ? [[id, sku] as const] : []))),
-        recorded: row.knownSkus.length > 0,
-      },
-      countsCustomLicenses: row.countsCustomLicenses,
-      appConsent: row.appConsent,
-      claim: row.claimed ? { claimed: true } : { claimed: false, heldForMs: row.heldForMs },
-    };
+    return this.startGrouped({ runId, customerTenantId, claim, leaseMs });
+  }
+
+  /** `customerJobStart` of the jobs starting together, in one statement. */
+  private async startBatch(
+    starts: readonly StartRequest[],
+  ): Promise<(CustomerJobStart | undefined)[]> {
+    const requests = JSON.stringify(
+      starts.map((s) => ({
+        run_id: s.runId,
+        customer_tenant_id: s.customerTenantId,
+        claim: s.claim,
+        lease_ms: s.leaseMs,
+      })),
+    );
+    // The claims are taken in the same statement as the reads: the select sees each result
+    // as it was before (its status, and the claim of another execution it may hold). Two
+    // copies of one job in a batch: one claim is written, and only that copy holds it.
+    const result = await this.db.execute(sql`
+      with request as (
+        select * from jsonb_to_recordset(${requests}::jsonb) as k(run_id uuid,
+          customer_tenant_id uuid, claim uuid, lease_ms int)
+      ), claimed as (
+        update refresh_results r set claim = k.claim,
+          claimed_until = now() + k.lease_ms * interval '1 millisecond'
+        from request k
+        where r.run_id = k.run_id and r.customer_tenant_id = k.customer_tenant_id
+          and r.status = 'pending'
+          and (r.claimed_until is null or r.claimed_until <= now() or r.claim = k.claim)
+          and exists (select 1 from refresh_runs claiming
+            where claiming.id = k.run_id and claiming.status = 'running')
+        returning r.id, r.claim
+      )
+      select k.claim, run.partner_id, run.status as run_status,
+        run.error as run_error, r.status, r.attempts, r.company_id,
+        (select d.id from delegated_admins d
+          where d.partner_id = run.partner_id and d.kind = 'sam' and d.status = 'active'
+          order by d.consented_at desc limit 1) as consent_id,
+        (select coalesce(json_agg(json_build_array(s.subscription_id, s.sku_id)), '[]'::json)
+          from customer_subscriptions s
+          where s.partner_id = run.partner_id
+            and s.customer_tenant_id = r.customer_tenant_id) as known_skus,
+        exists (select 1 from custom_license_definitions c
+          where c.partner_id = run.partner_id and c.deleted_at is null)
+          as counts_custom_licenses,
+        (select a.app_consent from customer_access a
+          where a.partner_id = run.partner_id
+            and a.customer_tenant_id = r.customer_tenant_id) as app_consent,
+        exists (select 1 from claimed c where c.id = r.id and c.claim = k.claim) as claimed,
+        greatest(0, extract(epoch from r.claimed_until - now()) * 1000)::int as held_for_ms
+      from request k
+      join refresh_results r
+        on r.run_id = k.run_id and r.customer_tenant_id = k.customer_tenant_id
+      join refresh_runs run on run.id = r.run_id
+    `);
+    const rows = (result as { rows: StartRow[] }).rows;
+    return starts.map((s) => {
+      // Each request's claim is its own: two copies of one job each find their row.
+      const row = rows.find((r) => r.claim === s.claim);
+      if (!row) return undefined;
+      const known = row.known_skus;
+      return {
+        run: { partnerId: row.partner_id, status: row.run_status, error: row.run_error },
+        result: { status: row.status, attempts: row.attempts, companyId: row.company_id },
+        consentId: row.consent_id,
+        known: {
+          ids: known.map(([id]) => id),
+          skus: new Map(known.flatMap(([id, sku]) => (sku ? [[id, sku] as const] : []))),
+          recorded: known.length > 0,
+        },
+        countsCustomLicenses: row.counts_custom_licenses,
+        appConsent: row.app_consent,
+        claim: row.claimed ? { claimed: true } : { claimed: false, heldForMs: row.held_for_ms },
+      };
+    });
   }
 
   /**
@@ -775,4 +765,29 @@ async function recordSuccesses(
     })),
   );
   return moved;
+}
+
+/** A customer job's start: its customer, and the claim its execution takes for `leaseMs`. */
+interface StartRequest {
+  runId: string;
+  customerTenantId: string;
+  claim: string;
+  leaseMs: number;
+}
+
+/** A row of the start read, as PostgreSQL names its columns. */
+interface StartRow {
+  claim: string;
+  partner_id: string;
+  run_status: RefreshRun['status'];
+  run_error: string | null;
+  status: string;
+  attempts: number;
+  company_id: string | null;
+  consent_id: string | null;
+  known_skus: [string, string | null][];
+  counts_custom_licenses: boolean;
+  app_consent: string | null;
+  claimed: boolean;
+  held_for_ms: number;
 }

@@ -11,16 +11,21 @@ local now = tonumber(time[1]) * 1000 + tonumber(time[2]) / 1000
 // GCRA-style reservation: each caller gets the next free slots of the partner's schedule, so
 // concurrent workers spread out instead of all seeing "wait 50 ms" and colliding again. The
 // schedule may lag behind now by half a second's worth of requests: that is the burst, kept
-// below Microsoft's own (a second's worth) so calls we do not pace still fit. Returns the
-// first slot relative to now (negative inside the burst) and now.
-const reserve = `${redisNow}
+// below Microsoft's own (a second's worth) so calls we do not pace still fit. reserveIn
+// reserves ARGV[2] (cost) slots ARGV[1] ms apart (interval) in the schedule at `key`, which
+// may lag behind now by ARGV[3] (burst) slots; `first` is the first of them. `reserve`
+// returns it relative to now (negative inside the burst), and now.
+const reserveIn = (key: string) => `
 local interval = tonumber(ARGV[1])
 local cost = tonumber(ARGV[2])
 local burst = tonumber(ARGV[3])
-local nextFree = tonumber(redis.call('get', KEYS[1]) or '0')
-local slot = math.max(nextFree, now - burst * interval)
-redis.call('set', KEYS[1], tostring(slot + cost * interval), 'PX', math.ceil(slot + cost * interval - now) + 60000)
-return {tostring(slot - now), tostring(now)}
+local nextFree = tonumber(redis.call('get', ${key}) or '0')
+local first = math.max(nextFree, now - burst * interval)
+redis.call('set', ${key}, tostring(first + cost * interval), 'PX', math.ceil(first + cost * interval - now) + 60000)
+`;
+
+const reserve = `${redisNow}${reserveIn('KEYS[1]')}
+return {tostring(first - now), tostring(now)}
 `;
 
 // A job's slot, in one round trip: the one held for it (KEYS[1], "time:cost"), given up
@@ -38,12 +43,7 @@ if held then
   if heldCost == '' then heldCost = ARGV[2] end
   return {wait, heldCost}
 end
-local interval = tonumber(ARGV[1])
-local cost = tonumber(ARGV[2])
-local burst = tonumber(ARGV[3])
-local nextFree = tonumber(redis.call('get', KEYS[2]) or '0')
-local first = math.max(nextFree, now - burst * interval)
-redis.call('set', KEYS[2], tostring(first + cost * interval), 'PX', math.ceil(first + cost * interval - now) + 60000)
+${reserveIn('KEYS[2]')}
 local wait = math.max(0, math.ceil(first - now))
 if wait > inPlace then
   redis.call('set', KEYS[1], tostring(now + wait) .. ':' .. ARGV[2], 'PX', wait + tonumber(ARGV[5]))

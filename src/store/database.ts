@@ -62,6 +62,14 @@ function openPostgres(url: string, log: Logger): Store {
   // An idle client's error (e.g. PostgreSQL restarting) is emitted here; unhandled it would
   // crash the process. Queries in flight fail on their own and are retried by their callers.
   pool.on('error', (error) => log.warn({ err: error }, 'PostgreSQL connection lost'));
+  // The pool listens to its idle clients only. A client checked out but between two queries
+  // (a transaction's code running) would crash the process too: its next query fails instead,
+  // as a lost connection its caller retries.
+  pool.on('connect', (client) => {
+    client.on('error', (error) =>
+      log.debug({ err: error }, 'PostgreSQL connection lost by a client in use'),
+    );
+  });
   const db = drizzlePg(pool, { schema });
   return {
     db,

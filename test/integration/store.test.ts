@@ -1,5 +1,7 @@
 import { expect } from 'chai';
 import { eq, sql } from 'drizzle-orm';
+import pg from 'pg';
+import { isDatabaseUnavailable } from '../../src/store/availability.js';
 import { migrationCount, openStore, type Store } from '../../src/store/database.js';
 import { createLogger } from '../../src/logger.js';
 import { KeyRing } from '../../src/store/encryption.js';
@@ -303,6 +305,42 @@ describe('store on PostgreSQL', function () {
     let failed = false;
     await store.ping().catch(() => (failed = true));
     expect(failed).to.be.true;
+  });
+
+  it('a connection lost while a transaction runs no statement fails the transaction, not the process', async () => {
+    const database = await freshDatabase();
+    const store = openStore({ databaseUrl: database.url, log });
+    const other = new pg.Client({ connectionString: database.url });
+    await other.connect();
+    try {
+      const outcome = await store.db
+        .transaction(async (tx) => {
+          const result = await tx.execute(sql`select pg_backend_pid() as pid`);
+          const pid = (result as { rows: { pid: number }[] }).rows[0]!.pid;
+          await other.query('select pg_terminate_backend($1)', [pid]);
+          // The backend is gone and its goodbye sits on the client's socket while the
+          // transaction's code runs: read between the other client's round trips.
+          for (const deadline = Date.now() + 10_000; ;) {
+            const { rows: left } = await other.query(
+              'select pg_sleep(0.02), count(*)::int as n from pg_stat_activity where pid = $1',
+              [pid],
+            );
+            if ((left[0] as { n: number }).n === 0) break;
+            if (Date.now() > deadline) throw new Error('the backend was not terminated');
+          }
+          await other.query('select 1');
+          await tx.execute(sql`select 1`);
+          return 'committed';
+        })
+        .catch((error: unknown) => error);
+      expect(outcome).to.be.instanceOf(Error);
+      expect(isDatabaseUnavailable(outcome), String(outcome)).to.be.true;
+      // The pool gave the broken connection up: the store still answers.
+      await store.ping();
+    } finally {
+      await other.end();
+      await store.close();
+    }
   });
 });
 

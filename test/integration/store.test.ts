@@ -133,24 +133,11 @@ function storeContract(open: () => Promise<Store>) {
   it("times a run and its results by the database's clock, whatever the app's says", async () => {
     const { db } = store;
     const runs = new RefreshRunStore(db);
-    const [partner] = await db.insert(partners).values({ name: 'Northwind' }).returning();
-    const tenants = await db
-      .insert(companies)
-      .values(
-        ['One', 'Two'].map((name) => ({
-          partnerId: partner!.id,
-          name,
-          customerTenantId: crypto.randomUUID(),
-        })),
-      )
-      .returning()
-      .then((rows) =>
-        rows.map((c) => ({ customerTenantId: c.customerTenantId!, companyId: c.id })),
-      );
+    const { partner, tenants } = await partnerWithCompanies(db, 'Northwind', ['One', 'Two']);
     // PGlite runs in this process, on its clock: the check bites on PostgreSQL.
     const ids = await withAppClockAhead(async () => {
       // Completed by its last result, completed with nothing to refresh, stopped.
-      const counted = (await runs.start(partner!.id, 'manual')).run.id;
+      const counted = (await runs.start(partner.id, 'manual')).run.id;
       await runs.addTenants(counted, tenants);
       await runs.succeed(counted, tenants[0]!.customerTenantId, tenants[0]!.companyId, [], 1);
       await runs.fail(
@@ -159,9 +146,9 @@ function storeContract(open: () => Promise<Store>) {
         { kind: 'permanent', service: 'partnerCenter', code: 'test', message: 'Failed.' },
         1,
       );
-      const empty = (await runs.start(partner!.id, 'manual')).run.id;
+      const empty = (await runs.start(partner.id, 'manual')).run.id;
       await runs.addTenants(empty, []);
-      const stopped = (await runs.start(partner!.id, 'manual')).run.id;
+      const stopped = (await runs.start(partner.id, 'manual')).run.id;
       await runs.stop(stopped, 'Stopped.');
       return [counted, empty, stopped];
     });
@@ -183,21 +170,13 @@ function storeContract(open: () => Promise<Store>) {
   it('customers recorded at the same moment are all recorded, and one that cannot be fails alone', async () => {
     const { db } = store;
     const runs = new RefreshRunStore(db);
-    const [partner] = await db.insert(partners).values({ name: 'Litware' }).returning();
-    const tenants = await db
-      .insert(companies)
-      .values(
-        ['One', 'Two', 'Three', 'Four'].map((name) => ({
-          partnerId: partner!.id,
-          name,
-          customerTenantId: crypto.randomUUID(),
-        })),
-      )
-      .returning()
-      .then((rows) =>
-        rows.map((c) => ({ customerTenantId: c.customerTenantId!, companyId: c.id })),
-      );
-    const runId = (await runs.start(partner!.id, 'manual')).run.id;
+    const { partner, tenants } = await partnerWithCompanies(db, 'Litware', [
+      'One',
+      'Two',
+      'Three',
+      'Four',
+    ]);
+    const runId = (await runs.start(partner.id, 'manual')).run.id;
     await runs.addTenants(runId, tenants);
     const license = (skuId: string, units: number) => ({
       skuId,
@@ -242,7 +221,7 @@ function storeContract(open: () => Promise<Store>) {
     const licenses = await db
       .select({ tenant: customerLicenses.customerTenantId, units: customerLicenses.activeUnits })
       .from(customerLicenses)
-      .where(eq(customerLicenses.partnerId, partner!.id));
+      .where(eq(customerLicenses.partnerId, partner.id));
     expect(new Map(licenses.map((l) => [l.tenant, l.units]))).to.deep.equal(
       new Map([0, 1, 3].map((i) => [tenants[i]!.customerTenantId, 10 + i])),
     );
@@ -347,3 +326,20 @@ describe('store on PostgreSQL', function () {
 describe('store on PGlite (migrations smoke test)', function () {
   storeContract(() => Promise.resolve(openStore({ databaseUrl: undefined, log })));
 });
+
+/** A partner and its companies, each with a customer tenant of its own. */
+async function partnerWithCompanies(db: Store['db'], name: string, companyNames: string[]) {
+  const [partner] = await db.insert(partners).values({ name }).returning();
+  const tenants = await db
+    .insert(companies)
+    .values(
+      companyNames.map((company) => ({
+        partnerId: partner!.id,
+        name: company,
+        customerTenantId: crypto.randomUUID(),
+      })),
+    )
+    .returning()
+    .then((rows) => rows.map((c) => ({ customerTenantId: c.customerTenantId!, companyId: c.id })));
+  return { partner: partner!, tenants };
+}

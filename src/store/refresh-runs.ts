@@ -51,7 +51,6 @@ export class RefreshRunStore {
    * answer.
    */
   private readonly byId;
-  private readonly stateOf;
   private readonly releaseOf;
 
   private readonly succeedGrouped: (item: CustomerSuccess) => Promise<boolean>;
@@ -70,18 +69,6 @@ export class RefreshRunStore {
       .where(eq(refreshRuns.id, sql.placeholder('id')))
       .prepare('refresh_run_by_id');
     const r = refreshResults;
-    const run = refreshRuns;
-    this.stateOf = db
-      .select({
-        partnerId: run.partnerId,
-        status: run.status,
-        // A single table's columns are written unqualified: the subquery names the run by id.
-        pending: sql<boolean>`exists (select 1 from ${r}
-          where ${r.runId} = ${sql.placeholder('id')} and ${r.status} = 'pending')`,
-      })
-      .from(run)
-      .where(eq(run.id, sql.placeholder('id')))
-      .prepare('refresh_run_state');
     const sameResult = and(
       eq(r.runId, sql.placeholder('runId')),
       eq(r.customerTenantId, sql.placeholder('customerTenantId')),
@@ -257,7 +244,7 @@ export class RefreshRunStore {
         continue;
       }
       // Completed (or reopened) by another transaction meanwhile: as it is now.
-      const [now] = await this.stateOf.execute({ id });
+      const [now] = await this.byId.execute({ id });
       if (now) states.set(id, { partnerId: now.partnerId, status: now.status });
     }
     return runIds.map((id) => states.get(id));

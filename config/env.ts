@@ -302,13 +302,16 @@ export const envVariables = {
       .default(25),
   ),
   REFRESH_CONCURRENCY: variable(
-    { meaning: 'Customer refresh jobs one worker process runs at once.' },
+    {
+      meaning:
+        'Customer refresh jobs one worker process runs at once. They mostly wait on Microsoft, and jobs running together share their database statements.',
+    },
     z.coerce
       .number({ message: 'expected a number of jobs' })
       .int('expected a whole number of jobs')
       .min(1, 'expected at least 1 job')
       .max(500, 'expected at most 500 jobs')
-      .default(10),
+      .default(50),
   ),
   REFRESH_GLOBAL_CONCURRENCY: variable(
     { meaning: 'Customer refresh jobs running at once across every worker process.' },
@@ -317,7 +320,7 @@ export const envVariables = {
       .int('expected a whole number of jobs')
       .min(1, 'expected at least 1 job')
       .max(10_000, 'expected at most 10000 jobs')
-      .default(40),
+      .default(400),
   ),
   RECONCILE_INTERVAL_SECONDS: variable(
     {

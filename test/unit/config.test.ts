@@ -61,7 +61,7 @@ describe('config', () => {
       testEnv({ REFRESH_GLOBAL_CONCURRENCY: '12', RECONCILE_INTERVAL_SECONDS: '15' }),
     );
     expect(config.queues).to.deep.equal({
-      refreshConcurrency: 10,
+      refreshConcurrency: 50,
       refreshGlobalConcurrency: 12,
       reconcileIntervalSeconds: 15,
       jobLockSeconds: 30,

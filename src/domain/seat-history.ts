@@ -75,6 +75,9 @@ export function diffSeats(
   return changes;
 }
 
+/** The fields Microsoft's license counts give (`psaBilled` is the PSA's). */
+export const microsoftSeatFields = ['purchased', 'assigned', 'billed'] as const;
+
 /** The values of Microsoft's fields in one customer's license snapshots. */
 export function microsoftSeatValues(
   snapshots: readonly {

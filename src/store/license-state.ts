@@ -66,9 +66,10 @@ async function recordLicenseStates(
 }
 
 /**
- * The writes of `recordLicenseStates` as common table expressions (`changed`, `removed`,
- * `confirmed`, each returning a row per row written) of a statement that names its customers
- * in a `reader` (run_id, customer_tenant_id, company_id, partner_id): only theirs are written.
+ * The writes of `recordLicenseStates` as common table expressions (`changed` and `removed`,
+ * each returning the partner_id and customer_tenant_id of every row written; `confirmed`, a
+ * row per customer) of a statement that names its customers in a `reader` (run_id,
+ * customer_tenant_id, company_id, partner_id): only theirs are written.
  */
 export function licenseStateWrites(readings: readonly LicenseReading[]): SQL {
   const rows = JSON.stringify(
@@ -109,13 +110,13 @@ export function licenseStateWrites(readings: readonly LicenseReading[]): SQL {
         is distinct from (excluded.company_id, excluded.sku_part_number, excluded.active_units,
           excluded.consumed_units, excluded.suspended_units, excluded.warning_units,
           excluded.billed_quantity)
-      returning 1
+      returning l.partner_id, l.customer_tenant_id
     ), removed as (
       delete from customer_licenses l using reader c
       where l.partner_id = c.partner_id and l.customer_tenant_id = c.customer_tenant_id
         and not exists (select 1 from reading r
           where r.customer_tenant_id = c.customer_tenant_id and r.sku_id = l.sku_id)
-      returning 1
+      returning l.partner_id, l.customer_tenant_id
     ), confirmed as (
       insert into customer_license_reads as c (partner_id, customer_tenant_id, company_id,
         run_id, read_at)

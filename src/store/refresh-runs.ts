@@ -1,6 +1,6 @@
 import { and, desc, eq, inArray, sql } from 'drizzle-orm';
 import type { LicenseSnapshot } from '../domain/licenses.js';
-import { microsoftSeatValues } from '../domain/seat-history.js';
+import { microsoftSeatFields, microsoftSeatValues } from '../domain/seat-history.js';
 import type { MicrosoftFailure } from '../microsoft/error-table.js';
 import { alertKeys } from '../domain/alert-events.js';
 import { keepAlert, raiseAlert, resolveAlert } from './alert-outbox.js';
@@ -653,6 +653,11 @@ async function alertOnCompletion(
   });
 }
 
+const seatFieldList = sql`(${sql.join(
+  microsoftSeatFields.map((f) => sql`${f}`),
+  sql`, `,
+)})`;
+
 /** One customer's successful refresh, as `RefreshRunStore.succeed` records it. */
 interface CustomerSuccess {
   runId: string;
@@ -672,8 +677,8 @@ interface CustomerSuccess {
  * Records successes (each customer once) in the caller's transaction: the results still
  * pending move, each taking its company's seat-history lock with the move, and only theirs
  * are recorded: licenses and subscriptions in the same statement as the move, then the
- * changes of their seats under the locks. Answers the `runId:customerTenantId` of those that
- * moved.
+ * changes of their seats under the locks, for those whose licenses changed (or whose company
+ * has no seat history yet). Answers the `runId:customerTenantId` of those that moved.
  */
 async function recordSuccesses(
   tx: Database,
@@ -726,9 +731,23 @@ async function recordSuccesses(
       sql`exists (select 1 from reader c
         where c.run_id = r.run_id and c.customer_tenant_id = r.customer_tenant_id)`,
     )}
-    select m.run_id::text || ':' || m.customer_tenant_id::text as key from moved m
+    select c.run_id::text || ':' || c.customer_tenant_id::text as key,
+      c.company_id is not null and (
+        exists (select 1 from changed x
+          where x.partner_id = c.partner_id and x.customer_tenant_id = c.customer_tenant_id)
+        or exists (select 1 from removed x
+          where x.partner_id = c.partner_id and x.customer_tenant_id = c.customer_tenant_id)
+        or not exists (select 1 from seat_history h
+          where h.company_id = c.company_id and h.field in ${seatFieldList})
+      ) as seats_may_change
+    from reader c
   `);
-  const moved = new Set((result as { rows: { key: string }[] }).rows.map((r) => r.key));
+  const rows = (result as { rows: { key: string; seats_may_change: boolean }[] }).rows;
+  const moved = new Set(rows.map((r) => r.key));
+  // Seats follow the licenses: a customer whose licenses the statement left as they were has
+  // the seats its company's history ends with, so that history is not read (only one with none
+  // yet, whose first reading it records).
+  const seatsMayChange = new Set(rows.filter((r) => r.seats_may_change).map((r) => r.key));
   const recorded = items.filter((i) => moved.has(`${i.runId}:${i.customerTenantId}`));
   if (recorded.length === 0) return moved;
   await removeUnlisted(
@@ -744,12 +763,14 @@ async function recordSuccesses(
   );
   await recordSeatChangesOf(
     tx,
-    withCompany.map((i) => ({
-      companyId: i.companyId!,
-      runId: i.runId,
-      fields: ['purchased', 'assigned', 'billed'],
-      next: microsoftSeatValues(i.snapshots),
-    })),
+    withCompany
+      .filter((i) => seatsMayChange.has(`${i.runId}:${i.customerTenantId}`))
+      .map((i) => ({
+        companyId: i.companyId!,
+        runId: i.runId,
+        fields: [...microsoftSeatFields],
+        next: microsoftSeatValues(i.snapshots),
+      })),
   );
   return moved;
 }

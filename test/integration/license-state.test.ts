@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
-import { asc, eq, sql } from 'drizzle-orm';
+import { and, asc, eq, sql } from 'drizzle-orm';
 import { drizzle } from 'drizzle-orm/node-postgres';
 import { migrate } from 'drizzle-orm/node-postgres/migrator';
 import pg from 'pg';
@@ -321,6 +321,98 @@ describe('license state: the latest counts kept in place, and runs kept bounded'
       await openRun('stopped', 3);
       expect(await deleteExpiredRuns(store.db, 90)).to.deep.equal({ runs: 0, results: 0 });
       expect(await deleteExpiredRuns(store.db, 3)).to.deep.equal({ runs: 1, results: 0 });
+    });
+  });
+  describe('seat history beside it', () => {
+    // A company of its own, whose license state is recorded before it has any seat history:
+    // as a company refreshed before the history began.
+    const seatTenant = '11111111-0000-4000-8000-000000000003';
+    let seatPartner: string;
+    let seatCompany: string;
+    let runs: RefreshRunStore;
+
+    before(async () => {
+      runs = new RefreshRunStore(store.db);
+      [{ id: seatPartner }] = (await store.db
+        .insert(partners)
+        .values({ name: 'Seat Partner' })
+        .returning({ id: partners.id })) as [{ id: string }];
+      [{ id: seatCompany }] = (await store.db
+        .insert(companies)
+        .values({ partnerId: seatPartner, name: 'Fabrikam', customerTenantId: seatTenant })
+        .returning({ id: companies.id })) as [{ id: string }];
+    });
+
+    /** A run of the seat partner in which the customer succeeds with `licenses`. */
+    const succeedWith = async (licenses: LicenseSnapshot[]): Promise<string> => {
+      const [run] = await store.db
+        .insert(refreshRuns)
+        .values({ partnerId: seatPartner, trigger: 'manual', status: 'running' })
+        .returning({ id: refreshRuns.id });
+      await runs.addTenants(run!.id, [{ customerTenantId: seatTenant, companyId: seatCompany }]);
+      expect(await runs.succeed(run!.id, seatTenant, seatCompany, licenses, 1)).to.equal(true);
+      await store.db
+        .update(refreshRuns)
+        .set({ status: 'completed', finishedAt: new Date() })
+        .where(eq(refreshRuns.id, run!.id));
+      return run!.id;
+    };
+    const changesOf = async (runId: string) =>
+      (
+        await store.db
+          .select({
+            sku: seatHistory.productKey,
+            field: seatHistory.field,
+            from: seatHistory.fromValue,
+            to: seatHistory.toValue,
+            initial: seatHistory.initial,
+          })
+          .from(seatHistory)
+          .where(and(eq(seatHistory.companyId, seatCompany), eq(seatHistory.runId, runId)))
+      ).sort((a, b) => `${a.sku}${a.field}`.localeCompare(`${b.sku}${b.field}`));
+
+    it('records the first reading of a company whose licenses were known without it', async () => {
+      const [{ id: before }] = (await store.db
+        .insert(refreshRuns)
+        .values({ partnerId: seatPartner, trigger: 'manual', status: 'completed' })
+        .returning({ id: refreshRuns.id })) as [{ id: string }];
+      await store.db.transaction((tx) =>
+        recordLicenseState(tx, {
+          runId: before,
+          customerTenantId: seatTenant,
+          companyId: seatCompany,
+          licenses: [license(skuA, 'SPB', 10), license(skuB, 'EXCHANGE', 3)],
+        }),
+      );
+      const first = await succeedWith([license(skuA, 'SPB', 10), license(skuB, 'EXCHANGE', 3)]);
+      expect(await changesOf(first)).to.deep.equal([
+        { sku: skuA, field: 'assigned', from: 0, to: 9, initial: true },
+        { sku: skuA, field: 'billed', from: 0, to: 10, initial: true },
+        { sku: skuA, field: 'purchased', from: 0, to: 10, initial: true },
+        { sku: skuB, field: 'assigned', from: 0, to: 2, initial: true },
+        { sku: skuB, field: 'billed', from: 0, to: 3, initial: true },
+        { sku: skuB, field: 'purchased', from: 0, to: 3, initial: true },
+      ]);
+      expect(
+        await changesOf(
+          await succeedWith([license(skuA, 'SPB', 10), license(skuB, 'EXCHANGE', 3)]),
+        ),
+      ).to.deep.equal([]);
+    });
+
+    it('records a changed count, and a SKU gone while the others stay as they were', async () => {
+      const changed = await succeedWith([license(skuA, 'SPB', 12), license(skuB, 'EXCHANGE', 3)]);
+      expect(await changesOf(changed)).to.deep.equal([
+        { sku: skuA, field: 'assigned', from: 9, to: 11, initial: false },
+        { sku: skuA, field: 'billed', from: 10, to: 12, initial: false },
+        { sku: skuA, field: 'purchased', from: 10, to: 12, initial: false },
+      ]);
+      const gone = await succeedWith([license(skuA, 'SPB', 12)]);
+      expect(await changesOf(gone)).to.deep.equal([
+        { sku: skuB, field: 'assigned', from: 2, to: 0, initial: false },
+        { sku: skuB, field: 'billed', from: 3, to: 0, initial: false },
+        { sku: skuB, field: 'purchased', from: 3, to: 0, initial: false },
+      ]);
     });
   });
 });

@@ -1,5 +1,5 @@
 import type { RedisClient } from './connections.js';
-import { Pacer } from './pacer.js';
+import { Pacer, reserveTogether } from './pacer.js';
 
 export interface GraphPacingRates {
   /** Requests per second per partner: our own share, so one partner cannot take the app's budget. */
@@ -31,17 +31,20 @@ export class GraphPacer {
     this.perApp = new Pacer(redis, `${prefix}:graph-app-units`, rates.appResourceUnitsPer20s / 20);
   }
 
-  /** Milliseconds until a request costing `resourceUnits` may go to the tenant; reserved. */
+  /**
+   * Milliseconds until a request costing `resourceUnits` may go to the tenant; its slots are
+   * reserved in the three schedules together.
+   */
   async reserve(partnerId: string, tenantId: string, resourceUnits: number): Promise<number> {
-    const waits = await Promise.all([
-      this.perPartner.reserve(partnerId),
+    const { first } = await reserveTogether([
+      this.perPartner.schedule(partnerId),
       ...(resourceUnits > 0
         ? [
-            this.perTenant.reserve(tenantId, resourceUnits),
-            this.perApp.reserve('app', resourceUnits),
+            this.perTenant.schedule(tenantId, resourceUnits),
+            this.perApp.schedule('app', resourceUnits),
           ]
         : []),
     ]);
-    return Math.max(...waits);
+    return Math.max(0, Math.ceil(first));
   }
 }

@@ -12,20 +12,27 @@ local now = tonumber(time[1]) * 1000 + tonumber(time[2]) / 1000
 // concurrent workers spread out instead of all seeing "wait 50 ms" and colliding again. The
 // schedule may lag behind now by half a second's worth of requests: that is the burst, kept
 // below Microsoft's own (a second's worth) so calls we do not pace still fit. reserveIn
-// reserves ARGV[2] (cost) slots ARGV[1] ms apart (interval) in the schedule at `key`, which
-// may lag behind now by ARGV[3] (burst) slots; `first` is the first of them. `reserve`
-// returns it relative to now (negative inside the burst), and now.
-const reserveIn = (key: string) => `
-local interval = tonumber(ARGV[1])
-local cost = tonumber(ARGV[2])
-local burst = tonumber(ARGV[3])
-local nextFree = tonumber(redis.call('get', ${key}) or '0')
-local first = math.max(nextFree, now - burst * interval)
-redis.call('set', ${key}, tostring(first + cost * interval), 'PX', math.ceil(first + cost * interval - now) + 60000)
+// reserves `cost` slots `interval` ms apart in the schedule at `key`, which may lag behind
+// now by `burst` slots, and returns the first of them.
+const reserveIn = `
+local function reserveIn(key, interval, cost, burst)
+  local nextFree = tonumber(redis.call('get', key) or '0')
+  local first = math.max(nextFree, now - burst * interval)
+  redis.call('set', key, tostring(first + cost * interval), 'PX', math.ceil(first + cost * interval - now) + 60000)
+  return first
+end
 `;
 
-const reserve = `${redisNow}${reserveIn('KEYS[1]')}
-return {tostring(first - now), tostring(now)}
+// Slots in every schedule named (KEYS), together: ARGV holds interval, cost and burst for each
+// key in turn. Returns the latest first slot relative to now (negative inside the bursts), and
+// now.
+const reserve = `${redisNow}${reserveIn}
+local latest = nil
+for i, key in ipairs(KEYS) do
+  local first = reserveIn(key, tonumber(ARGV[i * 3 - 2]), tonumber(ARGV[i * 3 - 1]), tonumber(ARGV[i * 3]))
+  if latest == nil or first > latest then latest = first end
+end
+return {tostring(latest - now), tostring(now)}
 `;
 
 // A job's slot, in one round trip: the one held for it (KEYS[1], "time:cost"), given up
@@ -33,7 +40,7 @@ return {tostring(first - now), tostring(now)}
 // schedule (KEYS[2], as in reserve), held when it is too far. ARGV: interval, cost, burst,
 // the longest wait in place, how long a held slot outlives its time. Returns the wait in ms
 // (rounded up, at least 0) and the slot's cost.
-const slot = `${redisNow}
+const slot = `${redisNow}${reserveIn}
 local inPlace = tonumber(ARGV[4])
 local held = redis.call('get', KEYS[1])
 if held then
@@ -43,13 +50,29 @@ if held then
   if heldCost == '' then heldCost = ARGV[2] end
   return {wait, heldCost}
 end
-${reserveIn('KEYS[2]')}
+local first = reserveIn(KEYS[2], tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]))
 local wait = math.max(0, math.ceil(first - now))
 if wait > inPlace then
   redis.call('set', KEYS[1], tostring(now + wait) .. ':' .. ARGV[2], 'PX', wait + tonumber(ARGV[5]))
 end
 return {wait, ARGV[2]}
 `;
+
+/** The scripts as commands of the client: sent by their SHA, the text only once per connection. */
+interface PacerCommands {
+  paceReserve(keys: number, ...args: (string | number)[]): Promise<[string, string]>;
+  paceSlot(...args: (string | number)[]): Promise<[number, string]>;
+}
+
+const withCommands = new WeakSet<RedisClient>();
+function pacerCommands(redis: RedisClient): PacerCommands {
+  if (!withCommands.has(redis)) {
+    redis.defineCommand('paceReserve', { lua: reserve });
+    redis.defineCommand('paceSlot', { numberOfKeys: 2, lua: slot });
+    withCommands.add(redis);
+  }
+  return redis as unknown as PacerCommands;
+}
 
 /**
  * Waits up to this long are slept in the worker; longer ones wait in BullMQ's delayed set,
@@ -83,20 +106,18 @@ export class Pacer {
     return this.interval;
   }
 
+  /** Where `partnerKey`'s schedule lives, and how it reserves `cost` requests there. */
+  schedule(partnerKey: string, cost = 1): Schedule {
+    return {
+      redis: this.redis,
+      key: `${this.prefix}:pace:${partnerKey}`,
+      args: [this.interval, cost, Math.max(1, this.rate / 2)],
+    };
+  }
+
   /** The first reserved slot relative to Redis's now (negative inside the burst), and now. */
-  private async reserveRaw(
-    partnerKey: string,
-    cost: number,
-  ): Promise<{ first: number; now: number }> {
-    const [first, now] = (await this.redis.eval(
-      reserve,
-      1,
-      `${this.prefix}:pace:${partnerKey}`,
-      this.interval,
-      cost,
-      Math.max(1, this.rate / 2),
-    )) as [string, string];
-    return { first: Number(first), now: Number(now) };
+  private reserveRaw(partnerKey: string, cost: number): Promise<{ first: number; now: number }> {
+    return reserveTogether([this.schedule(partnerKey, cost)]);
   }
 
   /** Milliseconds until `cost` requests for `partnerKey` may go; the slot is reserved. */
@@ -152,9 +173,7 @@ export class Pacer {
     jobId: string,
     cost = 1,
   ): Promise<{ waitMs: number; inPlace: boolean; cost: number }> {
-    const [waitMs, slotCost] = (await this.redis.eval(
-      slot,
-      2,
+    const [waitMs, slotCost] = await pacerCommands(this.redis).paceSlot(
       this.heldKey(jobId),
       `${this.prefix}:pace:${partnerKey}`,
       this.interval,
@@ -162,11 +181,33 @@ export class Pacer {
       Math.max(1, this.rate / 2),
       inPlaceMs,
       heldGraceMs,
-    )) as [number, string];
+    );
     return { waitMs, inPlace: waitMs <= inPlaceMs, cost: Number(slotCost) };
   }
 
   private heldKey(jobId: string): string {
     return `${this.prefix}:pace:held:${jobId}`;
   }
+}
+
+/** A reservation in one schedule: its key, and the script's interval, cost and burst. */
+export interface Schedule {
+  redis: RedisClient;
+  key: string;
+  args: [interval: number, cost: number, burst: number];
+}
+
+/**
+ * Reserves in every schedule at once (one round trip; their keys share the deployment's hash
+ * slot). Answers the latest of the first slots relative to Redis's now, and now.
+ */
+export async function reserveTogether(
+  schedules: [Schedule, ...Schedule[]],
+): Promise<{ first: number; now: number }> {
+  const [first, now] = await pacerCommands(schedules[0].redis).paceReserve(
+    schedules.length,
+    ...schedules.map((s) => s.key),
+    ...schedules.flatMap((s) => s.args),
+  );
+  return { first: Number(first), now: Number(now) };
 }

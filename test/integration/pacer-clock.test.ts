@@ -1,6 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { expect } from 'chai';
 import { Redis } from 'ioredis';
+import { GraphPacer } from '../../src/queue/graph-pacer.js';
 import { Pacer } from '../../src/queue/pacer.js';
 import { freshPrefix, removePrefix, testRedisUrl } from '../support/redis.js';
 
@@ -94,5 +95,43 @@ describe("pacer: one schedule in Redis's time, whatever the workers' clocks say"
       1_600,
       slackMs,
     );
+  });
+});
+
+describe("graph pacer: a request waits for the latest of its partner's, tenant's and app's slots", () => {
+  let redis: Redis;
+  let prefix: string;
+  let graph: GraphPacer;
+
+  before(() => {
+    redis = new Redis(testRedisUrl);
+    prefix = freshPrefix();
+    // The partner 10 requests a second, a tenant 1 unit a second (a burst of 1), the app 10.
+    graph = new GraphPacer(redis, prefix, {
+      partnerRequestsPerSecond: 10,
+      tenantResourceUnitsPer10s: 10,
+      appResourceUnitsPer20s: 200,
+    });
+  });
+  after(async () => {
+    redis.disconnect();
+    await removePrefix(prefix);
+  });
+
+  it("reserves in the three schedules at once; one tenant's backlog holds back no other", async () => {
+    const start = performance.now();
+    const waits: number[] = [];
+    for (let i = 0; i < 3; i++) waits.push(await graph.reserve('partner', 'tenant-a', 1));
+    const elapsed = performance.now() - start;
+    // Inside every burst, until the tenant's: its third unit is a second after its second.
+    expect(waits.slice(0, 2)).to.deep.equal([0, 0]);
+    expect(waits[2]! + elapsed).to.be.closeTo(1_000, slackMs);
+    expect(await graph.reserve('partner', 'tenant-b', 1)).to.equal(0);
+    // A request of no units waits for the partner's slot only.
+    expect(await graph.reserve('partner', 'tenant-a', 0)).to.equal(0);
+    // The tenant's next unit comes after the three reserved: a second after the third.
+    expect(
+      (await graph.reserve('partner', 'tenant-a', 1)) + (performance.now() - start),
+    ).to.be.closeTo(2_000, slackMs);
   });
 });

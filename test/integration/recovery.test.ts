@@ -136,6 +136,7 @@ describe('recovery: a run survives a killed worker and a Redis that lost its dat
       await progressed;
       const client = new Redis(redis.url);
       await client.flushall();
+      client.disconnect();
       const midRun = (await h.runtime.services.runs.progress(runId))!;
       expect(midRun.status).to.equal('running');
       expect(midRun.succeeded).to.be.below(customerCount);
@@ -144,8 +145,9 @@ describe('recovery: a run survives a killed worker and a Redis that lost its dat
       await expectOneSnapshotSetEach(h, run);
       // The schedules and the refresh queue's global concurrency are back as well.
       expect(await h.runtime.queues.get('maintenance').getJobScheduler('reconcile')).to.exist;
-      expect(await h.runtime.queues.get('refresh').getGlobalConcurrency()).to.equal(40);
-      client.disconnect();
+      expect(await h.runtime.queues.get('refresh').getGlobalConcurrency()).to.equal(
+        h.runtime.config.queues.refreshGlobalConcurrency,
+      );
     });
   });
 });

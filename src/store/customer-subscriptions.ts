@@ -157,20 +157,18 @@ export class CustomerSubscriptionStore {
   async knownTenants(partnerId: string, tenantIds: string[]): Promise<Set<string>> {
     if (tenantIds.length === 0) return new Set();
     const t = customerSubscriptions;
-    const found = new Set<string>();
-    for (let i = 0; i < tenantIds.length; i += 1000) {
-      const rows = await this.db
-        .selectDistinct({ tenant: t.customerTenantId })
-        .from(t)
-        .where(
-          and(
-            eq(t.partnerId, partnerId),
-            inArray(t.customerTenantId, tenantIds.slice(i, i + 1000)),
-          ),
-        );
-      for (const r of rows) found.add(r.tenant);
-    }
-    return found;
+    // The tenants as one JSON parameter: a run's thousands in one statement.
+    const rows = await this.db
+      .selectDistinct({ tenant: t.customerTenantId })
+      .from(t)
+      .where(
+        and(
+          eq(t.partnerId, partnerId),
+          sql`${t.customerTenantId} in (select value::uuid
+            from jsonb_array_elements_text(${JSON.stringify(tenantIds)}::jsonb))`,
+        ),
+      );
+    return new Set(rows.map((r) => r.tenant));
   }
 
   /**

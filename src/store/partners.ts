@@ -356,7 +356,18 @@ export class PartnerStore {
 
   async setVisibility(companyIds: string[], visibility: Company['visibility']): Promise<void> {
     if (companyIds.length === 0) return;
-    await this.db.update(companies).set({ visibility }).where(inArray(companies.id, companyIds));
+    // Every company of a partner, each run: the ids as one JSON parameter (no limit on their
+    // number, nothing for drizzle to build), and a company already so is not written again.
+    await this.db
+      .update(companies)
+      .set({ visibility })
+      .where(
+        and(
+          sql`${companies.id} in (select value::uuid
+            from jsonb_array_elements_text(${JSON.stringify(companyIds)}::jsonb))`,
+          ne(companies.visibility, visibility),
+        ),
+      );
   }
 
   /** Whether a company may be attached to this account: one of the partner's, in use. */

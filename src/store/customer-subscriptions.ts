@@ -7,6 +7,7 @@ import {
 } from '../domain/renewals.js';
 import { keepAlerts, openAlertsOf } from './alert-outbox.js';
 import type { Database } from './database.js';
+import { inUuidList } from './uuid-list.js';
 import { companies, customerSubscriptions } from './schema.js';
 
 const dayMs = 86_400_000;
@@ -157,17 +158,10 @@ export class CustomerSubscriptionStore {
   async knownTenants(partnerId: string, tenantIds: string[]): Promise<Set<string>> {
     if (tenantIds.length === 0) return new Set();
     const t = customerSubscriptions;
-    // The tenants as one JSON parameter: a run's thousands in one statement.
     const rows = await this.db
       .selectDistinct({ tenant: t.customerTenantId })
       .from(t)
-      .where(
-        and(
-          eq(t.partnerId, partnerId),
-          sql`${t.customerTenantId} in (select value::uuid
-            from jsonb_array_elements_text(${JSON.stringify(tenantIds)}::jsonb))`,
-        ),
-      );
+      .where(and(eq(t.partnerId, partnerId), inUuidList(t.customerTenantId, tenantIds)));
     return new Set(rows.map((r) => r.tenant));
   }
 

@@ -4,6 +4,7 @@ import { raiseAlert } from './alert-outbox.js';
 import { recordAudit } from './audit.js';
 import { errorChain } from './availability.js';
 import type { Database } from './database.js';
+import { inUuidList } from './uuid-list.js';
 import type { KeyRing } from './encryption.js';
 import { companies, delegatedAdmins, partners } from './schema.js';
 
@@ -356,18 +357,11 @@ export class PartnerStore {
 
   async setVisibility(companyIds: string[], visibility: Company['visibility']): Promise<void> {
     if (companyIds.length === 0) return;
-    // Every company of a partner, each run: the ids as one JSON parameter (no limit on their
-    // number, nothing for drizzle to build), and a company already so is not written again.
+    // Every company of a partner, each run: a company already so is not written again.
     await this.db
       .update(companies)
       .set({ visibility })
-      .where(
-        and(
-          sql`${companies.id} in (select value::uuid
-            from jsonb_array_elements_text(${JSON.stringify(companyIds)}::jsonb))`,
-          ne(companies.visibility, visibility),
-        ),
-      );
+      .where(and(inUuidList(companies.id, companyIds), ne(companies.visibility, visibility)));
   }
 
   /** Whether a company may be attached to this account: one of the partner's, in use. */

@@ -16,6 +16,12 @@ const ending = (dates: string[]) =>
     : { customers: dates.length, firstEndsAt: new Date(dates.sort()[0]!).toISOString() };
 
 /**
+ * The states `accessAlertDetails` counts (the relationships of `expiring` ones only): a
+ * customer in any other state raises no GDAP alert, so its row need not be read for them.
+ */
+export const alertedAccessStates: AccessState[] = ['expiring', 'expired', 'app_not_consented'];
+
+/**
  * What the partner's stored access says the alerts are. A customer ending within 7 days counts
  * for the 7-day alert only, so one relationship is not announced twice at once.
  */

@@ -1,6 +1,6 @@
 import { and, desc, eq, inArray, sql } from 'drizzle-orm';
-import type { AccessState, CustomerAccess, RelationshipAccess } from '../domain/access.js';
-import { accessAlertDetails } from '../domain/access-alerts.js';
+import type { CustomerAccess, RelationshipAccess } from '../domain/access.js';
+import { accessAlertDetails, alertedAccessStates } from '../domain/access-alerts.js';
 import { keepAlert } from './alert-outbox.js';
 import type { Database } from './database.js';
 import {
@@ -20,9 +20,6 @@ export interface AccessRead extends CustomerAccess {
   relationships: RelationshipAccess[];
 }
 
-/** The states `accessAlertDetails` counts; the others raise no GDAP alert. */
-const alertedStates: AccessState[] = ['expiring', 'expired', 'app_not_consented'];
-
 /**
  * Raises or resolves the partner's GDAP alerts from its stored access, in the transaction that
  * stored it. Returns the new deliveries' ids, to queue after the commit.
@@ -38,7 +35,10 @@ async function keepAccessAlerts(tx: Database, partnerId: string): Promise<string
     })
     .from(customerAccess)
     .where(
-      and(eq(customerAccess.partnerId, partnerId), inArray(customerAccess.state, alertedStates)),
+      and(
+        eq(customerAccess.partnerId, partnerId),
+        inArray(customerAccess.state, alertedAccessStates),
+      ),
     );
   const details = accessAlertDetails(rows, new Date());
   return [

@@ -215,7 +215,10 @@ export const envVariables = {
     optionalString().pipe(z.string().min(32, 'expected at least 32 characters').optional()),
   ),
   PARTNER_CENTER_REQUESTS_PER_SECOND: variable(
-    { meaning: 'Partner Center requests per second per partner, paced across all workers.' },
+    {
+      meaning:
+        "Partner Center requests per second per partner, paced across all workers; a partner's own pace (PATCH /partners/:id) replaces it.",
+    },
     z.coerce
       .number({ message: 'expected requests per second' })
       .positive('expected a positive number of requests per second')

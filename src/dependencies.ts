@@ -8,7 +8,7 @@ import { MicrosoftIdentity } from './microsoft/identity.js';
 import { PartnerCenterClient } from './microsoft/partner-center.js';
 import { GraphPacer } from './queue/graph-pacer.js';
 import type { JobQueues } from './queue/job-queues.js';
-import { Pacer } from './queue/pacer.js';
+import { PartnerCenterPacer } from './queue/partner-center-pacer.js';
 import { withLock } from './queue/partition-lock.js';
 import { CustomerAccessStore } from './store/access.js';
 import { AlertStore } from './store/alerts.js';
@@ -51,7 +51,7 @@ export interface Services {
   lateRuns: LateRunStore;
   /** Customer subscriptions, their terms and their SKUs. */
   subscriptions: CustomerSubscriptionStore;
-  pacer: Pacer;
+  pacer: PartnerCenterPacer;
   graph: GraphClient;
   /** Paces Graph calls by resource units per tenant and per app, and per partner. */
   graphPacer: GraphPacer;
@@ -97,9 +97,10 @@ export function createServices(
   });
   const tokenCache = new TokenCacheStore(store.db, keyRing);
   const lockPrefix = `${config.queuePrefix}:lock:`;
+  const partners = new PartnerStore(store.db, keyRing);
   return {
     http,
-    partners: new PartnerStore(store.db, keyRing),
+    partners,
     attempts: new ConsentAttemptStore(store.db, keyRing),
     consents: new ConsentStore(store.db, tokenCache),
     tokenCache,
@@ -111,7 +112,12 @@ export function createServices(
     runRetention: new RunRetentionStore(store.db),
     lateRuns: new LateRunStore(store.db),
     subscriptions: new CustomerSubscriptionStore(store.db),
-    pacer: new Pacer(redis, config.queuePrefix, config.microsoft.partnerCenterRps),
+    pacer: new PartnerCenterPacer(
+      redis,
+      config.queuePrefix,
+      config.microsoft.partnerCenterRps,
+      (partnerId) => partners.partnerCenterPace(partnerId),
+    ),
     graph: new GraphClient(http, config.microsoft.endpoints.graphUrl),
     graphPacer: new GraphPacer(redis, config.queuePrefix, {
       partnerRequestsPerSecond: config.microsoft.graphRps,

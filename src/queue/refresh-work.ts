@@ -1,5 +1,5 @@
 import { stepSentences } from '../microsoft/error-table.js';
-import type { Pacer } from './pacer.js';
+import type { PartnerCenterPacer } from './partner-center-pacer.js';
 import type { CustomerSubscriptionStore } from '../store/customer-subscriptions.js';
 import type { RefreshRunStore } from '../store/refresh-runs.js';
 import { jobIds } from './catalog.js';
@@ -40,7 +40,7 @@ function fanOutPriority(index: number): number {
 export interface RefreshWorkDeps {
   runs: RefreshRunStore;
   queues: JobQueues;
-  pacer: Pacer;
+  pacer: PartnerCenterPacer;
   subscriptions: CustomerSubscriptionStore;
 }
 

@@ -91,7 +91,7 @@ export async function resolveSubscriptionSkus(
         if (slot.waitMs > 0) await setTimeout(slot.waitMs);
         covered = rest;
       } else {
-        await setTimeout(deps.pacer.spacingMs);
+        await setTimeout(await deps.pacer.spacingMs(args.partnerId));
       }
       covered -= 1;
       const subscription = unknown[i]!;

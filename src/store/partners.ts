@@ -122,10 +122,23 @@ export class PartnerStore {
     return partner;
   }
 
+  /** The partner's own Partner Center pace, null when it has none (or no such partner). */
+  async partnerCenterPace(id: string): Promise<number | null> {
+    const [partner] = await this.db
+      .select({ rate: partners.partnerCenterRequestsPerSecond })
+      .from(partners)
+      .where(eq(partners.id, id));
+    return partner?.rate ?? null;
+  }
+
   /** Changes a partner's name or settings, audited; undefined when there is no such partner. */
   async update(
     id: string,
-    changes: { name?: string | undefined; includeFreeSkusInTotals?: boolean | undefined },
+    changes: {
+      name?: string | undefined;
+      includeFreeSkusInTotals?: boolean | undefined;
+      partnerCenterRequestsPerSecond?: number | null | undefined;
+    },
     actor: string,
   ): Promise<Partner | undefined> {
     return this.db.transaction(async (tx) => {

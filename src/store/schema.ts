@@ -23,6 +23,8 @@ import { sql } from 'drizzle-orm';
 import {
   bigserial,
   boolean,
+  check,
+  doublePrecision,
   index,
   integer,
   jsonb,
@@ -55,6 +57,11 @@ export const partners = pgTable(
     homeTenantId: uuid('home_tenant_id'),
     /** Whether free and trial SKUs' seats count in the partner's billed totals. Default: false */
     includeFreeSkusInTotals: boolean('include_free_skus_in_totals').notNull().default(false),
+    /**
+     * The pace of the partner's Partner Center requests, per second, when it is not the
+     * service's (PARTNER_CENTER_REQUESTS_PER_SECOND). Default: null
+     */
+    partnerCenterRequestsPerSecond: doublePrecision('partner_center_requests_per_second'),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },
@@ -63,6 +70,7 @@ export const partners = pgTable(
     uniqueIndex('partners_home_tenant_uq')
       .on(t.homeTenantId)
       .where(sql`${t.homeTenantId} is not null`),
+    check('partners_partner_center_pace_positive', sql`${t.partnerCenterRequestsPerSecond} > 0`),
   ],
 );
 

@@ -34,9 +34,18 @@ describe('per-partner pacing', function () {
 
   beforeEach(() => releaseTenants(h));
 
-  /** A partner with the 60 customers, consented; resolves once its initial run is listed. */
-  async function pacedPartner(): Promise<{ partnerId: string; runId: string }> {
+  /**
+   * A partner with the 60 customers, consented; resolves once its initial run is listed.
+   * `ownPace`: the partner's own Partner Center pace, set before the consent.
+   */
+  async function pacedPartner(ownPace?: number): Promise<{ partnerId: string; runId: string }> {
     const partner = (await h.api('post', '/partners', { name: 'Paced' })).body as { id: string };
+    if (ownPace !== undefined) {
+      const set = await h.api('patch', `/partners/${partner.id}`, {
+        partnerCenterRequestsPerSecond: ownPace,
+      });
+      expect(set.status, set.text).to.equal(200);
+    }
     for (const c of h.emulator.state.directory.partner(partnerTenant)!.customers) {
       await h.runtime.services.partners.addCompany(
         partner.id,
@@ -86,6 +95,41 @@ describe('per-partner pacing', function () {
     const spanSec =
       (Date.parse(customerCalls.at(-1)!.time) - Date.parse(customerCalls[0]!.time)) / 1000;
     expect(spanSec).to.be.at.least((customerCalls.length - 2 * pace) / pace);
+  });
+
+  it('paces a partner at its own Partner Center pace when it has one, and refuses a pace that is none', async () => {
+    const own = 12;
+    const since = h.emulator.state.log.at(-1)?.id ?? 0;
+    const { partnerId, runId } = await pacedPartner(own);
+    expect(await h.runEnded(runId)).to.include({ status: 'completed', succeeded: 60 });
+    const customerCalls = h.emulator.state.log.filter(
+      (e) =>
+        e.id > since &&
+        e.surface === 'partnerCenter' &&
+        e.partnerTenantId === partnerTenant &&
+        e.path.startsWith('/v1/customers/'),
+    );
+    expect(customerCalls.filter((e) => e.status === 429)).to.have.length(0);
+    // At the service's 18/s these calls would take two thirds of this.
+    const spanSec =
+      (Date.parse(customerCalls.at(-1)!.time) - Date.parse(customerCalls[0]!.time)) / 1000;
+    expect(spanSec).to.be.at.least((customerCalls.length - 2 * own) / own);
+
+    const shown = await h.api('get', `/partners/${partnerId}`);
+    expect(shown.body).to.include({ partnerCenterRequestsPerSecond: own });
+    for (const bad of [0, -1, 'fast', 5000]) {
+      const refused = await h.api('patch', `/partners/${partnerId}`, {
+        partnerCenterRequestsPerSecond: bad,
+      });
+      expect(refused.status, String(bad)).to.equal(400);
+    }
+    expect((await h.api('get', `/partners/${partnerId}`)).body).to.include({
+      partnerCenterRequestsPerSecond: own,
+    });
+    const reset = await h.api('patch', `/partners/${partnerId}`, {
+      partnerCenterRequestsPerSecond: null,
+    });
+    expect(reset.body).to.include({ partnerCenterRequestsPerSecond: null });
   });
 
   it("feeds a big partner's customers at its pace, so a small partner's refresh goes ahead of its backlog", async () => {

@@ -18,12 +18,17 @@ const upnLike = singleLineText({ max: 320 }).regex(
   'expected a user principal name such as sync@contoso.com',
 );
 
+/** Above any limit Partner Center documents: a larger number is a typo, not a pace. */
+const maxPartnerCenterPace = 1000;
+
 const partnerView = (p: Partner) => ({
   id: p.id,
   name: p.name,
   homeTenantId: p.homeTenantId,
   /** Whether free and trial SKUs' seats count in billed totals. */
   includeFreeSkusInTotals: p.includeFreeSkusInTotals,
+  /** The partner's own Partner Center pace; null: the service's. */
+  partnerCenterRequestsPerSecond: p.partnerCenterRequestsPerSecond,
   createdAt: p.createdAt,
 });
 
@@ -226,6 +231,17 @@ export function partnersRouter(services: Services, actor: string): Router {
         .object({
           name: singleLineText({ min: 1, max: 200 }).optional(),
           includeFreeSkusInTotals: z.boolean().optional(),
+          // Slower than the service's when other tools share the partner's quota; null goes
+          // back to the service's pace.
+          partnerCenterRequestsPerSecond: z
+            .number()
+            .positive('expected requests per second above 0')
+            .max(
+              maxPartnerCenterPace,
+              `expected at most ${maxPartnerCenterPace} requests per second`,
+            )
+            .nullable()
+            .optional(),
         })
         .strict(),
       req.body,

@@ -1,0 +1,2 @@
+ALTER TABLE "partners" ADD COLUMN "partner_center_requests_per_second" double precision;--> statement-breakpoint
+ALTER TABLE "partners" ADD CONSTRAINT "partners_partner_center_pace_positive" CHECK ("partners"."partner_center_requests_per_second" > 0);

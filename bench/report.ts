@@ -417,15 +417,16 @@ function bigDaySection(all: BenchRun[]): string[] {
   const runs = latestPerInputSet<BigDayFigures, BigDayInputs>(all, 'big-day');
   const out = ['## 7. The big day', ''];
   out.push(
-    'Every partner consents (its first run, SKUs looked up, is the warm-up); the smallest partners',
-    "then refresh alone a few times; then one `refreshAllPartners` job, the daily schedule's,",
-    'starts a run for every partner at once. A worker process of its own, on a redis-server of the',
-    "benchmark's own, a fresh database. Every partner has the same Partner Center limit, the",
-    "emulator's and our pace (`PARTNER_CENTER_REQUESTS_PER_SECOND`): the service paces every",
-    "partner at that one setting, so limits cannot differ between partners. A partner's floor =",
-    "(its Partner Center requests answered that day − the emulator's burst, a second's worth) /",
-    "limit; its finish is counted from the schedule's job being queued to its run's end (goal",
-    '≤ 1.05 × floor). The smallest partners: their run that day, start to end, over the median of',
+    'Every partner consents, four at a time, and runs its first refresh (SKUs looked up) at a',
+    'limit of 20/s: that is the warm-up. Then each partner gets its own Partner Center limit,',
+    "taken in turn from `--limit` (the emulator's, and the partner's own pace in the service,",
+    '`PATCH /partners/:id`), the smallest partners refresh alone a few times, and one',
+    "`refreshAllPartners` job, the daily schedule's, starts a run for every partner at once. A",
+    "worker process of its own, on a redis-server of the benchmark's own, a fresh database. A",
+    "partner's floor = (its Partner Center requests answered that day − the emulator's burst, a",
+    "second's worth) / its limit; its finish is counted from the schedule's job being queued",
+    "to its run's end (goal ≤ 1.05 × floor). The smallest partners: their run that day, start",
+    'to end, over the median of',
     'their runs alone (goal ≤ 1.2). Redis: `used_memory` of the private Redis at the sample with',
     'the most refresh jobs waiting, delayed or active, less its value before the day, over those',
     'jobs. PostgreSQL: `pg_database_size` before and after the day, per customer. Worker RSS',
@@ -433,15 +434,11 @@ function bigDaySection(all: BenchRun[]): string[] {
     "each customer's subscription listing answered 200 by the emulator that day.",
     '',
     "A limit must be at least 2/s: a customer's two Partner Center calls go together, and the",
-    "emulator's bucket holds a second's worth. The full size, 200 partners, therefore asks the",
-    'workers for at least 400 requests/s (200 customers/s). Before 2026-12-02 one worker',
-    'process on this shared 2-core machine managed 12 to 23 customers/s at load averages of 12',
-    'to 15, at 10 jobs per worker. The full size was tried once since, at 50 jobs and a limit',
-    'of 3/s: its warm-up, every partner’s first run, asks Partner Center once more per',
-    'subscription to learn its SKU (about four requests per customer, spaced at the',
-    'partner’s pace inside each job), and went at about 10 customers/s with the emulator',
-    'and the worker sharing the two cores, so the day would have started hours later. It was',
-    'stopped; each heading states the size that was run.',
+    "emulator's bucket holds a second's worth. The full size, 200 partners at 2/s and 3/s in",
+    'turn, therefore asks for 500 requests/s (250 customers/s) from one worker process, with',
+    'the emulator, PostgreSQL and Redis on the same two cores. Results recorded before',
+    '2026-12-02 had one limit for every partner (`PARTNER_CENTER_REQUESTS_PER_SECOND`), and',
+    'their warm-up ran at that limit; each heading states the size that was run.',
     '',
   );
   if (runs.length === 0) return [...out, ...notRun('big-day')];
@@ -449,12 +446,17 @@ function bigDaySection(all: BenchRun[]): string[] {
     const i = r.inputs;
     const f = r.figures;
     const total = i.partners * i.customers + i.smallPartners * i.smallCustomers;
+    const limits = i.limits ?? [i.limit!];
+    const limitOf = (n: number) => limits[n % limits.length]!;
+    const requestsInAll = Array.from({ length: i.partners + i.smallPartners }, (_, n) =>
+      limitOf(n),
+    ).reduce((a, b) => a + b, 0);
     const throttled = Object.entries(f.throttled);
     const rss = f.workerRssMiB;
     out.push(
       `### ${i.partners} partners × ${i.customers} customers and ${i.smallPartners} × ${i.smallCustomers}: ${runOf(r)}`,
       '',
-      `${total} customers, limit ${i.limit}/s per partner (${fixed(i.limit * (i.partners + i.smallPartners), 0)} requests/s in all), latency ${i.latencyMs} ms, concurrency ${i.concurrency}, custom licenses off. Load average ${fixed(f.loadAverage[0], 1)} as the day started, ${fixed(f.loadAverage[1], 1)} as it ended. The day took ${fixed(f.daySec, 1)} s: ${fixed(f.customersPerSec, 1)} customers/s, ${fixed(f.requestsPerSec, 1)} Partner Center requests/s.`,
+      `${total} customers, ${limits.length === 1 ? `limit ${limits[0]}/s per partner` : `limits ${limits.join('/s, ')}/s per partner in turn`} (${fixed(requestsInAll, 0)} requests/s in all), latency ${i.latencyMs} ms, concurrency ${i.concurrency}, custom licenses off. Load average ${fixed(f.loadAverage[0], 1)} as the day started, ${fixed(f.loadAverage[1], 1)} as it ended. The day took ${fixed(f.daySec, 1)} s: ${fixed(f.customersPerSec, 1)} customers/s, ${fixed(f.requestsPerSec, 1)} Partner Center requests/s.`,
       '',
       '| Figure | Value | Goal |',
       '|---|---|---|',
@@ -474,11 +476,11 @@ function bigDaySection(all: BenchRun[]): string[] {
       '',
       'Worst partners:',
       '',
-      '| Partner | Customers | Requests | Floor | Finish | Finish / floor |',
-      '|---|---|---|---|---|---|',
+      '| Partner | Customers | Limit | Requests | Floor | Finish | Finish / floor |',
+      '|---|---|---|---|---|---|---|',
       ...f.worstPartners.map(
         (w) =>
-          `| ${w.partner} | ${w.customers} | ${w.requests} | ${fixed(w.floorSec, 1)} s | ${fixed(w.finishSec, 1)} s | ${ratioOrDash(w.ratio)} |`,
+          `| ${w.partner} | ${w.customers} | ${w.limit ?? limitOf(w.partner - 1)}/s | ${w.requests} | ${fixed(w.floorSec, 1)} s | ${fixed(w.finishSec, 1)} s | ${ratioOrDash(w.ratio)} |`,
       ),
       '',
     );

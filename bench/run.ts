@@ -1,5 +1,5 @@
 // npm run bench [-- pacing|fairness|callback|workers|memory|worker-cpu|big-day|storage ...]
-// [--sizes ...] [--runs n] [--limit n] [--workers n,...] [--no-custom-licenses]
+// [--sizes ...] [--runs n] [--limit n[,n...]] [--workers n,...] [--no-custom-licenses]
 // [--custom-licenses] [--report-only]: runs the benchmarks (all but big-day by default),
 // appends each run to docs/benchmarks/results.json and rewrites docs/BENCHMARKS.md from that
 // file.
@@ -30,7 +30,7 @@ import { workerOverheadBench } from './worker-overhead.js';
 interface Asked {
   sizes: number[] | undefined;
   runs: number | undefined;
-  limit: number | undefined;
+  limits: number[] | undefined;
   customLicenses: boolean;
   /** --custom-licenses: asked for where they are off by default (worker-cpu). */
   customLicensesAsked: boolean;
@@ -63,14 +63,14 @@ const benches: Record<BenchName, (asked: Asked) => Promise<BenchOutcome<unknown>
           customLicenses: customLicenses && customLicensesAsked,
         }),
   // --sizes partners,customers[,small partners,their customers]; --runs: solo runs of each small one.
-  'big-day': ({ sizes, runs, limit }) =>
+  'big-day': ({ sizes, runs, limits }) =>
     bigDayBench({
       partners: sizes?.[0],
       customers: sizes?.[1],
       smallPartners: sizes?.[2],
       smallCustomers: sizes?.[3],
       soloRuns: runs,
-      limit,
+      limits,
     }),
   // --sizes: customers; --runs: daily runs after the warm-up (default 30).
   storage: ({ sizes, runs }) => storageBench({ customers: sizes?.[0], runs }),
@@ -87,7 +87,8 @@ const usage = `npm run bench -- [${benchNames.join('|')} ...] [options]
                           worker-cpu: measured runs (default 2), besides the profiled one;
                           big-day: runs alone per small partner (default 3);
                           storage: daily runs after the warm-up (default 30)
-  --limit n               big-day: Partner Center requests per second per partner (default 2)
+  --limit n[,n...]        big-day: Partner Center requests per second per partner, taken by the
+                          partners in turn, each at least 2 (default 3,4)
   --no-custom-licenses    no custom-license definitions or token (pacing, fairness, workers, memory)
   --custom-licenses       worker-cpu with custom licenses (default off)
   --workers n[,n...]      worker-cpu: the same run on n worker processes, each count in turn
@@ -123,9 +124,11 @@ const runs = values.runs === undefined ? undefined : Number(values.runs);
 if (runs !== undefined && (!Number.isInteger(runs) || runs < 1)) {
   fail('--runs expects a whole number of runs, e.g. --runs 7');
 }
-const limit = values.limit === undefined ? undefined : Number(values.limit);
-if (limit !== undefined && !(limit > 0))
-  fail('--limit expects requests per second, e.g. --limit 2');
+const limits = values.limit?.split(',').map(Number);
+// A customer's two calls go together: the emulator's bucket must hold them.
+if (limits?.some((n) => !(n >= 2))) {
+  fail('--limit expects requests per second of at least 2, e.g. --limit 2,3');
+}
 const workers = values.workers?.split(',').map(Number);
 if (workers?.some((n) => !Number.isInteger(n) || n < 1 || n > 16)) {
   fail('--workers expects worker process counts from 1 to 16, e.g. --workers 1,2,3');
@@ -133,7 +136,7 @@ if (workers?.some((n) => !Number.isInteger(n) || n < 1 || n > 16)) {
 const asked: Asked = {
   sizes,
   runs,
-  limit,
+  limits,
   customLicenses: !values['no-custom-licenses'],
   customLicensesAsked: values['custom-licenses'],
   workers,

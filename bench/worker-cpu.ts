@@ -92,7 +92,7 @@ export async function endedQuietly(
   limitMs = 15 * 60_000,
 ): Promise<RefreshRun> {
   const deadline = Date.now() + limitMs;
-  const listing = await Job.fromId(h.runtime.queues.get('refresh'), jobIds.refreshPartner(runId));
+  const listing = await Job.fromId(h.runtime.queues.get('partners'), jobIds.refreshPartner(runId));
   for (;;) {
     if (Date.now() > deadline) throw new Error(`run ${runId} still running after ${limitMs} ms`);
     const run = await h.runtime.services.runs.get(runId);

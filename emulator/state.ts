@@ -160,6 +160,14 @@ export class EmulatorState {
     ).take(1, this.now());
   }
 
+  /** A partner's Partner Center limit from now on, its bucket full (benchmarks change it). */
+  setPartnerCenterLimit(partnerTenantId: string, rps: number): void {
+    const partner = this.directory.partner(partnerTenantId);
+    if (!partner) throw new Error(`no partner ${partnerTenantId} in the scenario`);
+    partner.rateLimits.partnerCenterRps = rps;
+    this.buckets.delete(`partnerCenter|${partnerTenantId}`);
+  }
+
   /**
    * The bucket kept under `key`, made on first use. Buckets run on the emulator's clock, like
    * every other age here: a clock shift refills them too.

@@ -8,7 +8,18 @@ export const queueSettings = {
     /** Jobs of this queue run at once in one process. Default: 1 */
     concurrency: () => 1,
   },
-  /** License refresh: one job per partner run, one per customer tenant. */
+  /**
+   * A partner's own work: a run's customer listing and fan-out, with its GDAP read beside, and
+   * GDAP reads on request. Off the refresh queue: a job here waits on the partner's paces for
+   * minutes at a time, and when many partners start together (the daily schedule) their
+   * listings must neither hold the slots their customers' jobs need nor wait behind each
+   * other's GDAP reads.
+   */
+  partners: {
+    /** Default: 100 (each job waits on one partner's paces, not on this process) */
+    concurrency: () => 100,
+  },
+  /** License refresh: one job per customer tenant. */
   refresh: {
     /** REFRESH_CONCURRENCY; REFRESH_GLOBAL_CONCURRENCY caps all processes. */
     concurrency: (tuning) => tuning.refreshConcurrency,
@@ -109,7 +120,7 @@ export const jobCatalog = {
   }),
   /** Lists a partner's customers (all pages) and fans out one job per customer tenant. */
   refreshPartner: defineJob({
-    queue: 'refresh',
+    queue: 'partners',
     payload: z.object({ runId: z.uuid() }).strict(),
     attempts: 6,
     backoffMs: 5_000,
@@ -146,7 +157,7 @@ export const jobCatalog = {
   }),
   /** Reads a partner's GDAP access to each customer (relationships, roles), on request. */
   refreshAccess: defineJob({
-    queue: 'refresh',
+    queue: 'partners',
     payload: z.object({ partnerId: z.uuid() }).strict(),
     attempts: 5,
     backoffMs: 10_000,

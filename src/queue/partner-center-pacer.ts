@@ -5,7 +5,7 @@ import { Pacer } from './pacer.js';
  * How long a worker keeps a partner's pace before reading it again: a change made through
  * the API reaches every worker within this. Default: 30 s
  */
-const paceKeptMs = 30_000;
+export const paceKeptMs = 30_000;
 
 /**
  * The Partner Center schedule of every partner, each at its own pace: the partner's setting

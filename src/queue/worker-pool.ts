@@ -137,7 +137,10 @@ export function startWorkerPool<Deps>(options: WorkerPoolOptions<Deps>): WorkerP
         attemptsMade: job.attemptsMade,
         finalAttempt: job.attemptsMade + 1 >= (job.opts.attempts ?? 1),
         signal: signal ?? new AbortController().signal,
-        log: log.child({ job: name, jobId: job.id }),
+        // Made when a job logs, which most never do: a child logger per job costs more.
+        get log() {
+          return log.child({ job: name, jobId: job.id });
+        },
         updateProgress: (progress) => job.updateProgress(progress),
         retryAfter: postpone,
       });

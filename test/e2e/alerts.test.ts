@@ -129,7 +129,7 @@ describe('the Alerts tab in a browser', function () {
     await h.emulator.http.post(`${h.emulator.url}/_emulator/users/admin@first.example/revoke`);
     const started = await h.api('post', `/partners/${partnerId}/refresh`);
     expect(started.status).to.equal(202);
-    await h.finished('refresh', jobIds.refreshPartner((started.body as { runId: string }).runId));
+    await h.finished('partners', jobIds.refreshPartner((started.body as { runId: string }).runId));
     const [delivery] = await h.runtime.store.db
       .select({ id: alertDeliveries.id })
       .from(alertDeliveries)

@@ -318,7 +318,7 @@ describe('GDAP access per customer', function () {
     const since = h.emulator.state.log.at(-1)?.id ?? 0;
     const started = await h.api('post', `/partners/${partnerId}/refresh`);
     const runId = (started.body as { runId: string }).runId;
-    await h.finished('refresh', jobIds.refreshPartner(runId));
+    await h.finished('partners', jobIds.refreshPartner(runId));
     const removed = await h.emulator.http.patch(`${h.emulator.url}/_emulator/customers/${tenant}`, {
       gdap: [],
     });
@@ -358,7 +358,7 @@ describe('GDAP access per customer', function () {
     // The next access read shows it.
     const read = await h.api('post', `/partners/${partnerId}/access/refresh`);
     expect(read.status).to.equal(202);
-    await h.finished('refresh', (read.body as { jobId: string }).jobId);
+    await h.finished('partners', (read.body as { jobId: string }).jobId);
     expect(await stateOf('allGood')).to.equal('no_relationship');
   });
 });

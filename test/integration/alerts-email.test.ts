@@ -57,7 +57,7 @@ async function revokeAndRefresh(h: Harness, partnerId: string): Promise<void> {
   await h.emulator.http.post(`${h.emulator.url}/_emulator/users/admin@first.example/revoke`);
   const started = await h.api('post', `/partners/${partnerId}/refresh`);
   expect(started.status).to.equal(202);
-  await h.finished('refresh', jobIds.refreshPartner((started.body as { runId: string }).runId));
+  await h.finished('partners', jobIds.refreshPartner((started.body as { runId: string }).runId));
 }
 
 async function addEmailChannel(h: Harness, partnerId: string, addresses: string[]) {

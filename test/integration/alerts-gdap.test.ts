@@ -43,7 +43,7 @@ describe('GDAP alerts: raised by the access read that shows the condition, resol
   const readAccess = async () => {
     const read = await h.api('post', `/partners/${partnerId}/access/refresh`);
     expect(read.status).to.equal(202);
-    await h.finished('refresh', (read.body as { jobId: string }).jobId);
+    await h.finished('partners', (read.body as { jobId: string }).jobId);
   };
 
   before(async function () {
@@ -130,7 +130,7 @@ describe('GDAP alerts: raised by the access read that shows the condition, resol
       await patchCustomer(tenant, { appConsent: true });
     const started = await h.api('post', `/partners/${partnerId}/refresh`);
     expect(started.status).to.equal(202);
-    await h.finished('refresh', jobIds.refreshPartner((started.body as { runId: string }).runId));
+    await h.finished('partners', jobIds.refreshPartner((started.body as { runId: string }).runId));
     await h.runEnded((started.body as { runId: string }).runId);
     await receiver.waitFor('/hook', 8, 20_000);
     expect(messages().slice(5)).to.have.members([

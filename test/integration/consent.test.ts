@@ -133,7 +133,7 @@ describe('consent: start, callback, exchange, domain-matched replacement', funct
     );
     // The initial refresh started; its listing finds Partner Center's 30 customers, none of
     // which is one of this partner's (made-up) companies.
-    await h.finished('refresh', jobIds.refreshPartner(s.run!.id));
+    await h.finished('partners', jobIds.refreshPartner(s.run!.id));
     const after = (await api('get', `/partners/${partnerId}/companies`)).body as {
       customersNotYetAdded: { customerTenantId: string }[];
       companies: { visibility: string }[];

@@ -59,7 +59,7 @@ describe('per-partner pacing', function () {
         run: { id: string };
       }
     ).run.id;
-    await h.finished('refresh', jobIds.refreshPartner(runId));
+    await h.finished('partners', jobIds.refreshPartner(runId));
     return { partnerId: partner.id, runId };
   }
 
@@ -138,7 +138,7 @@ describe('per-partner pacing', function () {
     const big = (await h.api('post', `/partners/${paced.partnerId}/refresh`)).body as {
       runId: string;
     };
-    await h.finished('refresh', jobIds.refreshPartner(big.runId));
+    await h.finished('partners', jobIds.refreshPartner(big.runId));
     // The backlog waits in the delayed set, each job at its slot; little is waiting now.
     const refresh = h.runtime.queues.get('refresh');
     const counts = await refresh.getJobCounts('delayed', 'waiting', 'prioritized', 'active');
@@ -268,6 +268,10 @@ describe('turns between partners when more work is ready than the workers take',
   });
 
   it("runs a small partner's refresh before a big partner's ready backlog", async () => {
+    // Both fan-outs are queued before the one worker slot takes any: the big partner's whole
+    // backlog is ready when the small partner's job arrives.
+    const refresh = h.runtime.queues.get('refresh');
+    await refresh.pause();
     const big = (await h.api('post', '/partners', { name: 'Big' })).body as { id: string };
     for (const c of h.emulator.state.directory.partner(partnerTenant)!.customers) {
       await h.runtime.services.partners.addCompany(
@@ -278,9 +282,8 @@ describe('turns between partners when more work is ready than the workers take',
     }
     await h.grant(big.id, 'admin@first.example');
     const bigRun = (await h.runtime.services.runs.latest(big.id))!;
-    await h.finished('refresh', jobIds.refreshPartner(bigRun.id));
+    await h.finished('partners', jobIds.refreshPartner(bigRun.id));
     // The backlog is ready, not waiting for its slots: only taking turns can put anyone first.
-    const refresh = h.runtime.queues.get('refresh');
     const counts = await refresh.getJobCounts('waiting', 'prioritized');
     expect(counts.waiting! + counts.prioritized!).to.be.above(bigCustomers / 2);
 
@@ -292,6 +295,8 @@ describe('turns between partners when more work is ready than the workers take',
     );
     await h.grant(small.id, 'admin@second.example');
     const smallRun = (await h.runtime.services.runs.latest(small.id))!;
+    await h.finished('partners', jobIds.refreshPartner(smallRun.id));
+    await refresh.resume();
     expect(await h.runEnded(smallRun.id)).to.include({ status: 'completed', succeeded: 1 });
     // Most of the big partner's customers still wait: the small one went ahead of them.
     expect((await h.runtime.services.runs.get(bigRun.id))!.status).to.equal('running');

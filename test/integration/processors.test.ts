@@ -432,9 +432,9 @@ describe('processors meeting failures, called directly', function () {
   it('the reconciler queues again the listing of an open run that Redis lost before it listed', async () => {
     const { run } = await h.runtime.services.runs.start(partnerId, 'manual');
     const jobId = jobIds.refreshPartner(run.id);
-    expect(await deps.queues.get('refresh').getJob(jobId)).to.equal(undefined);
+    expect(await deps.queues.get('partners').getJob(jobId)).to.equal(undefined);
     expect(await reconcileOnce()).to.include({ openRuns: 1 });
-    const job = await deps.queues.get('refresh').getJob(jobId);
+    const job = await deps.queues.get('partners').getJob(jobId);
     expect(job?.name).to.equal('refreshPartner');
     expect(job?.data).to.deep.equal({ runId: run.id });
   });

@@ -84,7 +84,7 @@ async function partnerWith(customers: Customers, env: Record<string, string> = {
 
   /** Waits for the run's listing job and every customer job it fanned out. */
   async function runToEnd(runId: string): Promise<RunView> {
-    await h.finished('refresh', jobIds.refreshPartner(runId));
+    await h.finished('partners', jobIds.refreshPartner(runId));
     const rows = await h.runtime.store.db
       .select({ tenant: refreshResults.customerTenantId })
       .from(refreshResults)
@@ -327,7 +327,7 @@ describe('license refresh: every customer, its counts as Partner Center gives th
     const since = p.h.emulator.state.log.at(-1)?.id ?? 0;
     const started = await p.h.api('post', `/partners/${p.partnerId}/refresh`);
     const runId = (started.body as { runId: string }).runId;
-    await p.h.finished('refresh', jobIds.refreshPartner(runId));
+    await p.h.finished('partners', jobIds.refreshPartner(runId));
     const s = await p.status();
     expect(s.consent!.status).to.equal('needs_reconsent');
     expect(s.run).to.include({ id: runId, status: 'stopped' });
@@ -348,7 +348,7 @@ describe('license refresh: every customer, its counts as Partner Center gives th
     const granted = await p.h.grant(p.partnerId, 'admin@first.example');
     expect(granted.outcome.outcome).to.equal('completed');
     const runId = (await p.status()).run!.id;
-    const fanOut = await p.h.finished('refresh', jobIds.refreshPartner(runId));
+    const fanOut = await p.h.finished('partners', jobIds.refreshPartner(runId));
     expect(fanOut.refreshing).to.equal(licenseCases.length);
     await p.h.emulator.http.post(`${p.h.emulator.url}/_emulator/users/admin@first.example/revoke`);
     const since = p.h.emulator.state.log.at(-1)?.id ?? 0;

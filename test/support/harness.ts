@@ -148,9 +148,9 @@ export async function startHarness(
       const refresh = eventsOf('refresh');
       // The listing job reads GDAP access beside the customers, so it may outlast the run.
       const listingSettled = async (id: string) => {
-        const job = await Job.fromId(runtime.queues.get('refresh'), jobIds.refreshPartner(id));
+        const job = await Job.fromId(runtime.queues.get('partners'), jobIds.refreshPartner(id));
         if (!job || ['completed', 'failed'].includes(await job.getState())) return;
-        await job.waitUntilFinished(refresh, 60_000).catch((error: unknown) => {
+        await job.waitUntilFinished(eventsOf('partners'), 60_000).catch((error: unknown) => {
           if (String(error).includes('timed out')) throw error;
         });
       };

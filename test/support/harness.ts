@@ -154,8 +154,10 @@ export async function startHarness(
           if (String(error).includes('timed out')) throw error;
         });
       };
-      // The reconciler may end a run too (tenants whose jobs failed outside the run's records).
+      // The reconciler may end a run too (tenants whose jobs failed outside the run's records),
+      // and so may its listing (a run with no customer to refresh, or stopped).
       const maintenance = eventsOf('maintenance');
+      const partners = eventsOf('partners');
       return new Promise<RefreshRun>((resolve, reject) => {
         let checking = false;
         let again = false;
@@ -173,6 +175,8 @@ export async function startHarness(
                 refresh.off('completed', check);
                 refresh.off('failed', check);
                 maintenance.off('completed', check);
+                partners.off('completed', check);
+                partners.off('failed', check);
                 listingSettled(runId).then(() => resolve(run), reject);
               } else if (again) {
                 again = false;
@@ -184,6 +188,8 @@ export async function startHarness(
         refresh.on('completed', check);
         refresh.on('failed', check);
         maintenance.on('completed', check);
+        partners.on('completed', check);
+        partners.on('failed', check);
         check();
       });
     },
